@@ -1,0 +1,80 @@
+package audit
+
+import (
+	"encoding/json"
+	"net/netip"
+	"slices"
+
+	"github.com/google/uuid"
+
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+// ActorType says what kind of principal acted.
+type ActorType string
+
+// The actor types the audit table accepts.
+const (
+	ActorUser     ActorType = "user"
+	ActorAPIToken ActorType = "api_token"
+	ActorAgent    ActorType = "agent"
+	ActorService  ActorType = "service"
+	ActorSystem   ActorType = "system"
+)
+
+// The closed list of actions. Add new actions here, nowhere else.
+const (
+	ActionServiceInvoked      = "service.invoked"
+	ActionOrganizationCreated = "organization.created"
+	ActionMembershipCreated   = "membership.created"
+	ActionVenueCreated        = "venue.created"
+	ActionVenueUpdated        = "venue.updated"
+	ActionVenueDeleted        = "venue.deleted"
+)
+
+// Actions lists every action an event may carry.
+var Actions = []string{
+	ActionServiceInvoked,
+	ActionOrganizationCreated,
+	ActionMembershipCreated,
+	ActionVenueCreated,
+	ActionVenueUpdated,
+	ActionVenueDeleted,
+}
+
+// Event is one audit record. Before and After are JSON snapshots with
+// secrets already replaced by a marker; nil means "none".
+type Event struct {
+	OrganizationID *uuid.UUID // nil only for platform events
+	ActorType      ActorType
+	ActorID        string
+	ActorScope     json.RawMessage
+	Action         string
+	TargetType     string
+	TargetID       string
+	Before, After  json.RawMessage
+	IP             netip.Addr
+	UserAgent      string
+	RequestID      string
+	Reason         string
+	Metadata       json.RawMessage
+}
+
+// Validate rejects an event the table would refuse, with a precise message.
+func (e Event) Validate() error {
+	const op = "audit.Event"
+	switch e.ActorType {
+	case ActorUser, ActorAPIToken, ActorAgent, ActorService, ActorSystem:
+	default:
+		return rampart.Errorf(op, rampart.KindInternal, "unknown actor type %q", e.ActorType)
+	}
+	if !slices.Contains(Actions, e.Action) {
+		return rampart.Errorf(op, rampart.KindInternal, "action %q is not in the closed list", e.Action)
+	}
+	for _, raw := range []json.RawMessage{e.ActorScope, e.Before, e.After, e.Metadata} {
+		if len(raw) > 0 && !json.Valid(raw) {
+			return rampart.Errorf(op, rampart.KindInternal, "event %s carries invalid JSON", e.Action)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package pgcluster
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// ErrNoServer means no PostgreSQL server binaries were found.
+var ErrNoServer = errors.New("no PostgreSQL server binaries found (initdb and postgres): install them with `apt-get install postgresql` (make demo and make test do this when run as root), or set DATABASE_URL to an existing server")
+
+// FindBinDir locates a directory holding initdb and postgres: first
+// `pg_config --bindir`, then the newest /usr/lib/postgresql/*/bin.
+func FindBinDir() (string, error) {
+	var candidates []string
+	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
+		candidates = append(candidates, strings.TrimSpace(string(out)))
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+	candidates = append(candidates, dirs...)
+	for _, d := range candidates {
+		if isExecutable(filepath.Join(d, "initdb")) && isExecutable(filepath.Join(d, "postgres")) {
+			return d, nil
+		}
+	}
+	return "", ErrNoServer
+}
+
+func versionOf(binDir string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return v
+}
+
+func isExecutable(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// osUser is the unprivileged account that runs the cluster when Rampart runs as root.
+type osUser struct {
+	name     string
+	uid, gid uint32
+}
+
+// runAs returns nil when the process is not root (the cluster runs as the
+// current user), else the account named (default "postgres").
+func runAs(name string) (*osUser, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	if name == "" {
+		name = "postgres"
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("pgcluster: PostgreSQL refuses to run as root and the system user %q to run it as does not exist (%v): install the postgresql package, which creates it, or set RAMPART_PG_OS_USER to another unprivileged user", name, err)
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil || uid == 0 {
+		return nil, fmt.Errorf("pgcluster: system user %q is not a usable unprivileged account (uid %s): set RAMPART_PG_OS_USER to another user", name, u.Uid)
+	}
+	return &osUser{name: name, uid: uint32(uid), gid: uint32(gid)}, nil
+}
+
+// procAttr runs a child as the account (if any) in its own process group,
+// with a parent-death signal so a killed manager takes its server along.
+func (u *osUser) procAttr() *syscall.SysProcAttr {
+	a := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGINT}
+	if u != nil {
+		a.Credential = &syscall.Credential{Uid: u.uid, Gid: u.gid} // no supplementary groups: root's are dropped
+	}
+	return a
+}
+
+// checkReach verifies that the account can traverse every ancestor of dir,
+// which PostgreSQL needs to reach its data directory.
+func (u *osUser) checkReach(dir string) error {
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("pgcluster: stat %s: %w", d, err)
+		}
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		mode := st.Mode().Perm()
+		if ok {
+			reach := mode&0o001 != 0 ||
+				(sys.Uid == u.uid && mode&0o100 != 0) ||
+				(sys.Gid == u.gid && mode&0o010 != 0)
+			if !reach {
+				return fmt.Errorf("pgcluster: the embedded cluster runs as system user %q (PostgreSQL refuses root), which cannot enter %s (mode %o): choose a data directory it can reach with --data-dir / RAMPART_DATA_DIR (for example /var/lib/rampart), or run `chmod o+x %s`", u.name, d, mode, d)
+			}
+		}
+		if d == "/" || d == "." {
+			return nil
+		}
+	}
+}

@@ -1,0 +1,430 @@
+package pgcluster
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Superuser is the bootstrap superuser that initdb creates. It is reachable
+// only through the cluster's private unix socket.
+const Superuser = "postgres"
+
+// port only names the socket file (.s.PGSQL.5432); the cluster has no TCP listener.
+const port = 5432
+
+// Config says where a cluster lives and how it runs.
+type Config struct {
+	// Dir is the root of Rampart's data directory. The cluster's files are
+	// in Dir/pg, its log in Dir/log/postgres.log, its socket in Dir/run (or
+	// a short directory under the system temp dir when that path would
+	// exceed the unix socket path limit).
+	Dir string
+	// BinDir holds initdb and postgres; empty means FindBinDir.
+	BinDir string
+	// OSUser runs the cluster when the process is root; empty means "postgres".
+	OSUser string
+	// Settings are extra server settings passed as -c name=value.
+	Settings map[string]string
+	// NoSync skips fsync during initdb (tests only).
+	NoSync bool
+	// Logger receives lifecycle messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// Purpose names why a process opens the cluster. Two long-running
+// processes never share a data directory's lifecycle.
+type Purpose struct {
+	Name        string // e.g. "serve", "migrate"
+	LongRunning bool
+}
+
+// Cluster is an open handle on an embedded cluster: either this process
+// manages it (started it and stops it on Close) or it is attached as a
+// client to a cluster that another Rampart process manages.
+type Cluster struct {
+	cfg       Config
+	dir       string
+	pgData    string
+	socketDir string
+	logPath   string
+	lock      *os.File
+	cmd       *exec.Cmd
+	exited    chan struct{}
+	exitErr   error
+	log       *slog.Logger
+}
+
+// ErrInUse is returned when another long-running process manages the cluster.
+var ErrInUse = errors.New("data directory in use")
+
+// Open starts (initialising on first use) or attaches to the cluster in cfg.Dir.
+func Open(ctx context.Context, cfg Config, purpose Purpose) (*Cluster, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("pgcluster: data directory is empty: set --data-dir or RAMPART_DATA_DIR")
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("pgcluster: resolve data directory %q: %w", cfg.Dir, err)
+	}
+	c := &Cluster{
+		cfg:     cfg,
+		dir:     dir,
+		pgData:  filepath.Join(dir, "pg"),
+		logPath: filepath.Join(dir, "log", "postgres.log"),
+		log:     cfg.Logger,
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	c.socketDir = SocketDir(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pgcluster: create data directory %s: %w", dir, err)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "cluster.lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("pgcluster: open lock file: %w", err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			c.lock = lock
+			if err := c.writeHolder(purpose); err != nil {
+				c.releaseLock()
+				return nil, err
+			}
+			if err := c.startManaged(ctx); err != nil {
+				c.releaseLock()
+				return nil, err
+			}
+			return c, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			lock.Close()
+			return nil, fmt.Errorf("pgcluster: lock %s: %w", lock.Name(), err)
+		}
+		holder := readHolder(lock.Name())
+		if purpose.LongRunning && holder.longRunning {
+			lock.Close()
+			return nil, fmt.Errorf("%w: another `rampart %s` (pid %d) is already running on data directory %s; stop it first, or give this one its own --data-dir",
+				ErrInUse, holder.name, holder.pid, dir)
+		}
+		if !purpose.LongRunning && c.accepting(ctx) {
+			// Another Rampart process manages a running cluster: attach as a client.
+			lock.Close()
+			return c, nil
+		}
+		if time.Now().After(deadline) {
+			lock.Close()
+			return nil, fmt.Errorf("pgcluster: timed out after 60s waiting for `rampart %s` (pid %d) to release data directory %s", holder.name, holder.pid, dir)
+		}
+		select {
+		case <-ctx.Done():
+			lock.Close()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// SocketDir is the unix socket directory of the cluster whose data
+// directory is dir (absolute). Socket paths are limited to 107 bytes, so a
+// deep data directory gets a short, deterministic directory under the
+// system temp dir instead.
+func SocketDir(dir string) string {
+	sd := filepath.Join(dir, "run")
+	if len(filepath.Join(sd, ".s.PGSQL."+strconv.Itoa(port))) <= 100 {
+		return sd
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(os.TempDir(), "rampart-pg-"+hex.EncodeToString(sum[:6]))
+}
+
+// Managed reports whether this process started the cluster and will stop it.
+func (c *Cluster) Managed() bool { return c.cmd != nil }
+
+// SocketDirectory is the directory holding the cluster's unix socket.
+func (c *Cluster) SocketDirectory() string { return c.socketDir }
+
+// Exited is closed when a managed postmaster exits on its own; nil when attached.
+func (c *Cluster) Exited() <-chan struct{} { return c.exited }
+
+// URL is a connection URL for user on database over the private socket.
+func (c *Cluster) URL(user, database string) string {
+	return URL(c.socketDir, user, database)
+}
+
+// URL builds a socket connection URL; exported for the test harness.
+func URL(socketDir, user, database string) string {
+	q := url.Values{}
+	q.Set("host", socketDir)
+	q.Set("port", strconv.Itoa(port))
+	q.Set("sslmode", "disable")
+	u := url.URL{Scheme: "postgres", User: url.User(user), Path: "/" + database, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Close stops a managed cluster with a fast shutdown (waiting up to 30 s,
+// then an immediate shutdown) and releases the data directory.
+func (c *Cluster) Close() error {
+	defer c.releaseLock()
+	if c.cmd == nil {
+		return nil
+	}
+	select {
+	case <-c.exited:
+		return nil
+	default:
+	}
+	c.log.Info("stopping embedded PostgreSQL", "data_dir", c.pgData)
+	_ = c.cmd.Process.Signal(syscall.SIGINT) // fast shutdown
+	select {
+	case <-c.exited:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Signal(syscall.SIGQUIT) // immediate shutdown
+		select {
+		case <-c.exited:
+		case <-time.After(10 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-c.exited
+			return errors.New("pgcluster: postgres did not stop; killed")
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) releaseLock() {
+	if c.lock == nil {
+		return
+	}
+	_ = c.lock.Truncate(0)
+	_ = syscall.Flock(int(c.lock.Fd()), syscall.LOCK_UN)
+	_ = c.lock.Close()
+	c.lock = nil
+}
+
+type holder struct {
+	pid         int
+	name        string
+	longRunning bool
+}
+
+func (c *Cluster) writeHolder(p Purpose) error {
+	if err := c.lock.Truncate(0); err != nil {
+		return fmt.Errorf("pgcluster: write lock file: %w", err)
+	}
+	kind := "command"
+	if p.LongRunning {
+		kind = "long-running"
+	}
+	_, err := c.lock.WriteAt([]byte(fmt.Sprintf("%d %s %s\n", os.Getpid(), p.Name, kind)), 0)
+	if err != nil {
+		return fmt.Errorf("pgcluster: write lock file: %w", err)
+	}
+	return nil
+}
+
+func readHolder(path string) holder {
+	b, _ := os.ReadFile(path)
+	f := strings.Fields(string(b))
+	h := holder{name: "(starting)"}
+	if len(f) == 3 {
+		h.pid, _ = strconv.Atoi(f[0])
+		h.name = f[1]
+		h.longRunning = f[2] == "long-running"
+	}
+	return h
+}
+
+// accepting reports whether the cluster answers on its socket.
+func (c *Cluster) accepting(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := pgconn.Connect(ctx, c.URL(Superuser, "postgres"))
+	if err != nil {
+		return false
+	}
+	_ = conn.Close(ctx)
+	return true
+}
+
+func (c *Cluster) startManaged(ctx context.Context) error {
+	bin := c.cfg.BinDir
+	if bin == "" {
+		var err error
+		if bin, err = FindBinDir(); err != nil {
+			return err
+		}
+	}
+	owner, err := runAs(c.cfg.OSUser)
+	if err != nil {
+		return err
+	}
+	if owner != nil {
+		if err := owner.checkReach(c.dir); err != nil {
+			return err
+		}
+	}
+	if pid, alive := postmasterAlive(c.pgData); alive {
+		if c.accepting(ctx) {
+			c.log.Warn("embedded PostgreSQL already running without a managing rampart process; attaching", "pid", pid)
+			return nil
+		}
+	}
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{filepath.Dir(c.logPath), 0o755}, {c.socketDir, 0o700}, {c.pgData, 0o700}} {
+		if err := os.MkdirAll(d.path, d.mode); err != nil {
+			return fmt.Errorf("pgcluster: create %s: %w", d.path, err)
+		}
+		if err := os.Chmod(d.path, d.mode); err != nil {
+			return fmt.Errorf("pgcluster: chmod %s: %w", d.path, err)
+		}
+		if owner != nil && d.path != filepath.Dir(c.logPath) {
+			if err := os.Chown(d.path, int(owner.uid), int(owner.gid)); err != nil {
+				return fmt.Errorf("pgcluster: chown %s to %s: %w", d.path, owner.name, err)
+			}
+		}
+	}
+	logFile, err := os.OpenFile(c.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("pgcluster: open log %s: %w", c.logPath, err)
+	}
+	defer logFile.Close() // the child keeps its own descriptor
+	if _, err := os.Stat(filepath.Join(c.pgData, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
+		if err := c.initdb(ctx, bin, owner, logFile); err != nil {
+			return err
+		}
+	}
+	args := []string{"-D", c.pgData,
+		"-c", "listen_addresses=",
+		"-c", "unix_socket_directories=" + c.socketDir,
+		"-c", "unix_socket_permissions=0700",
+		"-c", "port=" + strconv.Itoa(port),
+	}
+	keys := make([]string, 0, len(c.cfg.Settings))
+	for k := range c.cfg.Settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-c", k+"="+c.cfg.Settings[k])
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
+	cmd.Dir = c.pgData
+	cmd.Env = cleanEnv()
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.SysProcAttr = owner.procAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pgcluster: start postgres: %w", err)
+	}
+	c.cmd = cmd
+	c.exited = make(chan struct{})
+	go func() {
+		c.exitErr = cmd.Wait()
+		close(c.exited)
+	}()
+	c.log.Info("starting embedded PostgreSQL", "data_dir", c.pgData, "socket_dir", c.socketDir, "pid", cmd.Process.Pid)
+	wait := time.NewTimer(60 * time.Second)
+	defer wait.Stop()
+	for {
+		if c.accepting(ctx) {
+			return nil
+		}
+		select {
+		case <-c.exited:
+			c.cmd = nil
+			return fmt.Errorf("pgcluster: postgres exited during start-up (%v); last log lines:\n%s", c.exitErr, tail(c.logPath, 15))
+		case <-ctx.Done():
+			_ = c.Close()
+			return ctx.Err()
+		case <-wait.C:
+			_ = c.Close()
+			return fmt.Errorf("pgcluster: postgres did not accept connections within 60s; see %s", c.logPath)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Cluster) initdb(ctx context.Context, bin string, owner *osUser, logFile *os.File) error {
+	c.log.Info("initialising embedded PostgreSQL cluster", "data_dir", c.pgData)
+	args := []string{"-D", c.pgData, "-U", Superuser, "-A", "trust", "-E", "UTF8", "--no-locale", "--no-instructions"}
+	if c.cfg.NoSync {
+		args = append(args, "--no-sync")
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "initdb"), args...)
+	cmd.Dir = c.pgData
+	cmd.Env = cleanEnv()
+	var out bytes.Buffer
+	cmd.Stdout = io.MultiWriter(&out, logFile)
+	cmd.Stderr = io.MultiWriter(&out, logFile)
+	cmd.SysProcAttr = owner.procAttr()
+	cmd.SysProcAttr.Pdeathsig = 0
+	if err := cmd.Run(); err != nil {
+		// initdb removes what it wrote on failure; make sure no half cluster remains.
+		entries, _ := os.ReadDir(c.pgData)
+		for _, e := range entries {
+			_ = os.RemoveAll(filepath.Join(c.pgData, e.Name()))
+		}
+		return fmt.Errorf("pgcluster: initdb failed: %w\n%s", err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// postmasterAlive reads postmaster.pid and reports whether that process lives.
+func postmasterAlive(pgData string) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(pgData, "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	return pid, syscall.Kill(pid, 0) == nil
+}
+
+// cleanEnv drops PG* variables so a developer's PGDATA or PGPORT cannot
+// redirect the embedded cluster.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PG") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "LC_ALL=C")
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no log)"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,28 @@
+-- Roles of DESIGN.md §3. Roles are cluster-wide, so this runs idempotently
+-- before the numbered migrations of every database (a second database on a
+-- cluster that already has the roles must migrate too).
+--
+--   rampart_owner   owns the schema and runs migrations; never a runtime role.
+--   rampart_app     DML grants only; the runtime login SETs this role in every
+--                   transaction. NOSUPERUSER, NOBYPASSRLS, owns nothing.
+--   rampart_service system tasks (retention, platform kill switch, seeding);
+--                   BYPASSRLS, reachable only by an explicit SET ROLE inside
+--                   store.AsService, which writes an audit event each time.
+DO $roles$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rampart_owner') THEN
+    CREATE ROLE rampart_owner NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rampart_app') THEN
+    CREATE ROLE rampart_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rampart_service') THEN
+    CREATE ROLE rampart_service NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
+END
+$roles$;
+
+-- The schema: only the owner creates objects; the runtime roles only use them.
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE, CREATE ON SCHEMA public TO rampart_owner;
+GRANT USAGE ON SCHEMA public TO rampart_app, rampart_service;

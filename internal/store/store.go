@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+// The group roles created by sql/roles.sql.
+const (
+	OwnerRole   = "rampart_owner"
+	AppRole     = "rampart_app"
+	ServiceRole = "rampart_service"
+)
+
+//go:embed sql/*.sql migrations/*.sql
+var sqlFS embed.FS
+
+// Options tune the runtime pool.
+type Options struct {
+	MaxConns int32        // 0 = pgxpool's default (max(4, CPUs))
+	Actor    string       // names this process in service audit events, e.g. "rampart serve"
+	Logger   *slog.Logger // nil discards
+}
+
+// Store holds the runtime connection pool.
+type Store struct {
+	pool  *pgxpool.Pool
+	actor string
+	log   *slog.Logger
+}
+
+// Open connects to PostgreSQL as the runtime login in databaseURL. It does
+// not check the login's safety; call CheckRuntime (serve does) for that.
+func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
+	const op = "store.Open"
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, rampart.Errorf(op, rampart.KindInvalid, "invalid database URL: %s", redactURLError(err))
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if cfg.ConnConfig.RuntimeParams == nil {
+		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "rampart"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, rampart.Wrap(op, rampart.KindUnavailable, err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, &rampart.Error{Op: op, Kind: rampart.KindUnavailable, Message: "cannot reach PostgreSQL", Err: err}
+	}
+	s := &Store{pool: pool, actor: opts.Actor, log: opts.Logger}
+	if s.actor == "" {
+		s.actor = "rampart"
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return rampart.Wrap("store.Ping", rampart.KindUnavailable, err)
+	}
+	return nil
+}
+
+// redactURLError keeps a pgx parse error from echoing a password.
+func redactURLError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "://"); i >= 0 {
+		if j := strings.Index(msg[i:], "@"); j >= 0 {
+			msg = msg[:i+3] + "***" + msg[i+j:]
+		}
+	}
+	return msg
+}
+
+// SQLSTATEs matched by code, never by message.
+const (
+	codeInsufficientPrivilege = "42501"
+	codeUniqueViolation       = "23505"
+	codeForeignKeyViolation   = "23503"
+	codeCheckViolation        = "23514"
+	codeNotNullViolation      = "23502"
+	codeInvalidText           = "22P02"
+)
+
+// classify maps a database error to a domain error of op.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *rampart.Error
+	if errors.As(err, &re) {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &rampart.Error{Op: op, Kind: rampart.KindNotFound, Message: "not found", Err: err}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &rampart.Error{Op: op, Kind: rampart.KindUnavailable, Message: "request cancelled or timed out", Err: err}
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch pg.Code {
+		case codeInsufficientPrivilege:
+			// RLS WITH CHECK failures and missing grants: to the caller the
+			// object is simply not theirs.
+			return &rampart.Error{Op: op, Kind: rampart.KindNotFound, Message: "not found", Err: err}
+		case codeUniqueViolation:
+			return &rampart.Error{Op: op, Kind: rampart.KindConflict, Message: "already exists", Err: err}
+		case codeForeignKeyViolation, codeCheckViolation, codeNotNullViolation, codeInvalidText:
+			return &rampart.Error{Op: op, Kind: rampart.KindInvalid, Message: fmt.Sprintf("rejected by the database (%s)", pg.ConstraintName), Err: err}
+		}
+	}
+	return rampart.Wrap(op, rampart.KindInternal, err)
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+// Tx is a store transaction with its tenant context already set. Other
+// packages use it only through the store's typed methods; raw SQL stays here.
+type Tx struct {
+	conn   *pgxpool.Conn
+	claims *rampart.Claims // nil on the service path
+}
+
+// Claims returns the tenant claims of the transaction; ok is false on the service path.
+func (tx *Tx) Claims() (rampart.Claims, bool) {
+	if tx.claims == nil {
+		return rampart.Claims{}, false
+	}
+	return *tx.claims, true
+}
+
+func (tx *Tx) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return tx.conn.Exec(ctx, sql, args...)
+}
+
+func (tx *Tx) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return tx.conn.Query(ctx, sql, args...)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return tx.conn.QueryRow(ctx, sql, args...)
+}
+
+// The statements that open a store transaction, sent as one pipelined batch.
+const (
+	sqlBegin       = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
+	sqlSetClaims   = "SELECT pg_catalog.set_config('request.jwt.claims', $1, true)"
+	sqlSetAppRole  = "SET LOCAL ROLE " + AppRole
+	sqlSetSvcRole  = "SET LOCAL ROLE " + ServiceRole
+	sqlCommit      = "COMMIT"
+	sqlRollback    = "ROLLBACK"
+	maxReasonBytes = 2000
+	rollbackTimeout = 5 * time.Second
+)
+
+// InTenant runs fn in a transaction whose tenant context is claims. The
+// claims are validated first: an empty organization or user fails closed
+// before any statement runs. fn's error (or panic) rolls everything back.
+func (s *Store) InTenant(ctx context.Context, claims rampart.Claims, fn func(ctx context.Context, tx *Tx) error) error {
+	const op = "store.InTenant"
+	if err := claims.Validate(); err != nil {
+		return err
+	}
+	js, err := claims.JSON()
+	if err != nil {
+		return rampart.Wrap(op, rampart.KindInternal, err)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sqlBegin)
+	b.Queue(sqlSetClaims, string(js))
+	b.Queue(sqlSetAppRole)
+	c := claims
+	return s.run(ctx, op, b, &c, fn)
+}
+
+// AsService runs fn as rampart_service, which bypasses row-level security,
+// for system tasks that span tenants. reason is required and is recorded in
+// an audit event written in the same transaction, so no use of the service
+// path goes unrecorded or outlives a rollback.
+func (s *Store) AsService(ctx context.Context, reason string, fn func(ctx context.Context, tx *Tx) error) error {
+	const op = "store.AsService"
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > maxReasonBytes || !utf8.ValidString(reason) {
+		return rampart.Errorf(op, rampart.KindInvalid, "a service transaction needs a reason of 1 to %d bytes of UTF-8", maxReasonBytes)
+	}
+	ev := audit.Event{
+		ActorType: audit.ActorService,
+		ActorID:   s.actor,
+		Action:    audit.ActionServiceInvoked,
+		Reason:    reason,
+	}
+	b := &pgx.Batch{}
+	b.Queue(sqlBegin)
+	b.Queue(sqlSetSvcRole)
+	queueAudit(b, ev)
+	return s.run(ctx, op, b, nil, fn)
+}
+
+// run sends the opening batch, runs fn and commits, rolling back on any
+// error or panic. A connection whose transaction state is unknown is
+// destroyed by the pool on release (pgxpool closes non-idle connections).
+func (s *Store) run(ctx context.Context, op string, open *pgx.Batch, claims *rampart.Claims, fn func(context.Context, *Tx) error) (err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return classify(op, err)
+	}
+	defer conn.Release()
+	if err := conn.SendBatch(ctx, open).Close(); err != nil {
+		s.rollback(conn)
+		return classify(op, fmt.Errorf("open transaction: %w", err))
+	}
+	tx := &Tx{conn: conn, claims: claims}
+	committed := false
+	defer func() {
+		if committed {
+			return
+		}
+		s.rollback(conn)
+		if p := recover(); p != nil {
+			panic(p)
+		}
+	}()
+	if err := fn(ctx, tx); err != nil {
+		return classify(op, err)
+	}
+	if _, err := conn.Exec(ctx, sqlCommit); err != nil {
+		return classify(op, fmt.Errorf("commit: %w", err))
+	}
+	committed = true
+	if conn.Conn().PgConn().TxStatus() != 'I' {
+		// COMMIT of a failed transaction answers ROLLBACK without an error.
+		return rampart.Wrap(op, rampart.KindInternal, errors.New("transaction did not commit"))
+	}
+	return nil
+}
+
+func (s *Store) rollback(conn *pgxpool.Conn) {
+	pc := conn.Conn().PgConn()
+	if pc.IsClosed() || pc.TxStatus() == 'I' {
+		return
+	}
+	// A fresh context: the request's may be cancelled, the rollback must still run.
+	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+	defer cancel()
+	if _, err := conn.Exec(ctx, sqlRollback); err != nil {
+		s.log.Warn("rollback failed; connection will be discarded", "err", err)
+		_ = conn.Conn().Close(ctx)
+	}
+}
