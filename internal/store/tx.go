@@ -20,7 +20,8 @@ import (
 // packages use it only through the store's typed methods; raw SQL stays here.
 type Tx struct {
 	conn   *pgxpool.Conn
-	claims *rampart.Claims // nil on the service path
+	claims  *rampart.Claims // nil on the service path
+	service string          // the service actor on the service path
 }
 
 // Claims returns the tenant claims of the transaction; ok is false on the service path.
@@ -111,7 +112,7 @@ func (s *Store) run(ctx context.Context, op string, open *pgx.Batch, claims *ram
 		s.rollback(conn)
 		return classify(op, fmt.Errorf("open transaction: %w", err))
 	}
-	tx := &Tx{conn: conn, claims: claims}
+	tx := &Tx{conn: conn, claims: claims, service: s.actor}
 	committed := false
 	defer func() {
 		if committed {

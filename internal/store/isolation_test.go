@@ -1,0 +1,507 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rampart-dev/rampart/internal/pgtest"
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+// The catalog-driven isolation check. It discovers every tenant table from
+// the live catalog (every table with an organization_id column, plus the
+// tenant root organizations), so a table added by a later migration is
+// covered without anyone writing a test for it. For each table it asserts
+// the catalog (RLS enabled and forced, a policy for every verb the runtime
+// role holds) and the behaviour: as the runtime role in org A's context,
+// and with no tenant context at all, it tries to read, insert (with org B's
+// id), update and delete org B's rows, and asserts nothing was seen or
+// changed.
+
+// tenantTable is a table found by discovery; key is its tenant column.
+type tenantTable struct {
+	name string
+	key  string
+	cols []string // insertable columns (no identity or generated columns)
+}
+
+const sqlDiscoverTenantTables = `
+SELECT c.relname,
+       CASE WHEN c.relname = 'organizations' THEN 'id' ELSE 'organization_id' END AS key,
+       array(SELECT a2.attname::text FROM pg_attribute a2
+             WHERE a2.attrelid = c.oid AND a2.attnum > 0 AND NOT a2.attisdropped
+               AND a2.attidentity = '' AND a2.attgenerated = ''
+             ORDER BY a2.attnum) AS cols
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  AND (c.relname = 'organizations'
+       OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                  AND a.attname = 'organization_id' AND NOT a.attisdropped))
+ORDER BY c.relname`
+
+// sqlCatalogViolations lists, per tenant table, what the catalog lacks:
+// RLS off, RLS not forced, or a granted verb without a permissive policy
+// that applies to rampart_app.
+const sqlCatalogViolations = `
+WITH verbs(verb, cmd) AS (VALUES ('SELECT', 'r'), ('INSERT', 'a'), ('UPDATE', 'w'), ('DELETE', 'd'))
+SELECT c.relname || ': RLS is not enabled' FROM pg_class c WHERE c.relname = ANY($1) AND NOT c.relrowsecurity
+UNION ALL
+SELECT c.relname || ': RLS is not forced' FROM pg_class c WHERE c.relname = ANY($1) AND NOT c.relforcerowsecurity
+UNION ALL
+SELECT c.relname || ': no policy for ' || v.verb
+FROM pg_class c CROSS JOIN verbs v
+WHERE c.relname = ANY($1)
+  AND (has_table_privilege('rampart_app', c.oid, v.verb)
+       OR (v.verb IN ('INSERT', 'UPDATE', 'SELECT') AND has_any_column_privilege('rampart_app', c.oid, v.verb)))
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_policy p
+    WHERE p.polrelid = c.oid AND p.polpermissive AND p.polcmd IN (v.cmd, '*')
+      AND (0 = ANY (p.polroles) OR 'rampart_app'::regrole = ANY (p.polroles)))
+ORDER BY 1`
+
+type isolationFixture struct {
+	a, b   rampart.Claims
+	tables []tenantTable
+}
+
+// seedTenant gives one organization at least one row in every tenant
+// table. A new tenant table must be seeded here; the check fails until it is.
+func seedTenant(ctx context.Context, tx *Tx, slug string) (rampart.Claims, error) {
+	org, err := tx.CreateOrganization(ctx, "Org "+slug, slug)
+	if err != nil {
+		return rampart.Claims{}, err
+	}
+	admin, err := tx.UpsertUser(ctx, "admin@"+slug+".example", "Admin "+slug)
+	if err != nil {
+		return rampart.Claims{}, err
+	}
+	if err := tx.AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}); err != nil {
+		return rampart.Claims{}, err
+	}
+	vm, err := tx.UpsertUser(ctx, "venues@"+slug+".example", "Venue manager "+slug)
+	if err != nil {
+		return rampart.Claims{}, err
+	}
+	if err := tx.AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: vm.ID, Role: rampart.RoleVenueManager, VenueCodes: []string{"HALL-A"}}); err != nil {
+		return rampart.Claims{}, err
+	}
+	for _, code := range []string{"HALL-A", "HALL-B"} {
+		if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: code, Name: code + " " + slug}); err != nil {
+			return rampart.Claims{}, err
+		}
+	}
+	return rampart.Claims{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}, nil
+}
+
+func newIsolationFixture(t *testing.T, s *Store) isolationFixture {
+	t.Helper()
+	ctx := context.Background()
+	var f isolationFixture
+	err := s.AsService(ctx, "isolation test fixture", func(ctx context.Context, tx *Tx) error {
+		var err error
+		if f.a, err = seedTenant(ctx, tx, "org-a"); err != nil {
+			return err
+		}
+		f.b, err = seedTenant(ctx, tx, "org-b")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	f.tables = discoverTenantTables(t, s)
+	return f
+}
+
+// discoverTenantTables reads the tenant tables from the live catalog.
+func discoverTenantTables(t *testing.T, s *Store) []tenantTable {
+	t.Helper()
+	var tables []tenantTable
+	err := s.AsService(context.Background(), "isolation test: discover tenant tables", func(ctx context.Context, tx *Tx) error {
+		rows, err := tx.query(ctx, sqlDiscoverTenantTables)
+		if err != nil {
+			return err
+		}
+		tables, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (tenantTable, error) {
+			var tt tenantTable
+			return tt, r.Scan(&tt.name, &tt.key, &tt.cols)
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("discover: %v", err)
+	}
+	return tables
+}
+
+// errProbeDone rolls back a probe transaction after it has been inspected.
+var errProbeDone = errors.New("probe done")
+
+// checkIsolation returns every isolation violation it finds; empty means
+// isolation holds for every discovered tenant table.
+func checkIsolation(ctx context.Context, s *Store, f isolationFixture) []string {
+	var v []string
+	add := func(format string, args ...any) { v = append(v, fmt.Sprintf(format, args...)) }
+	if len(f.tables) == 0 {
+		return []string{"discovery found no tenant table"}
+	}
+	names := make([]string, len(f.tables))
+	for i, tt := range f.tables {
+		names[i] = tt.name
+	}
+	// The catalog.
+	err := s.AsService(ctx, "isolation test: catalog check", func(ctx context.Context, tx *Tx) error {
+		rows, err := tx.query(ctx, sqlCatalogViolations, names)
+		if err != nil {
+			return err
+		}
+		found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		v = append(v, found...)
+		return err
+	})
+	if err != nil {
+		add("catalog check failed: %v", err)
+	}
+	for _, tt := range f.tables {
+		v = append(v, probeTable(ctx, s, f, tt)...)
+	}
+	return v
+}
+
+// probeTable attacks one table from org A's context and from no context.
+func probeTable(ctx context.Context, s *Store, f isolationFixture, tt tenantTable) []string {
+	var v []string
+	add := func(format string, args ...any) { v = append(v, tt.name+": "+fmt.Sprintf(format, args...)) }
+	tbl := pgx.Identifier{tt.name}.Sanitize()
+	key := pgx.Identifier{tt.key}.Sanitize()
+	cols := make([]string, len(tt.cols))
+	for i, c := range tt.cols {
+		cols[i] = pgx.Identifier{c}.Sanitize()
+	}
+	colList := strings.Join(cols, ", ")
+
+	// Ground truth, read on the service path: both orgs' rows and a sample row of A.
+	var countA, countB int
+	var sumB, rowA string
+	err := s.AsService(ctx, "isolation test: ground truth", func(ctx context.Context, tx *Tx) error {
+		q := fmt.Sprintf(`SELECT count(*) FILTER (WHERE %[2]s = $1), count(*) FILTER (WHERE %[2]s = $2),
+			coalesce(md5(string_agg(to_jsonb(t)::text, '|' ORDER BY to_jsonb(t)::text) FILTER (WHERE %[2]s = $2)), ''),
+			coalesce((SELECT to_jsonb(x)::text FROM %[1]s x WHERE x.%[2]s = $1 LIMIT 1), '')
+			FROM %[1]s t`, tbl, key)
+		return tx.queryRow(ctx, q, f.a.OrganizationID, f.b.OrganizationID).Scan(&countA, &countB, &sumB, &rowA)
+	})
+	if err != nil {
+		return []string{tt.name + ": ground truth: " + err.Error()}
+	}
+	if countA == 0 || countB == 0 {
+		return []string{fmt.Sprintf("%s: fixture has %d rows for org A and %d for org B: seed it in seedTenant so isolation is tested", tt.name, countA, countB)}
+	}
+	insertAsB := fmt.Sprintf(`INSERT INTO %s (%s) SELECT %s FROM jsonb_populate_record(NULL::%s, $1::jsonb || jsonb_build_object('%s', $2::uuid))`,
+		tbl, colList, colList, tbl, tt.key)
+
+	type probe struct {
+		name string
+		sql  string
+		args func(ctx rampart.Claims) []any
+		// want: "zero" = must affect/see 0 rows; "denied" = must fail with 42501;
+		// "zero-or-denied" = either.
+		want string
+	}
+	probes := []probe{
+		{"select org B rows", fmt.Sprintf("SELECT count(*) FROM %s WHERE %s = $1", tbl, key),
+			func(rampart.Claims) []any { return []any{f.b.OrganizationID} }, "zero-count"},
+		{"select rows of any other org", fmt.Sprintf("SELECT count(*) FROM %s WHERE %s IS DISTINCT FROM $1", tbl, key),
+			func(c rampart.Claims) []any { return []any{c.OrganizationID} }, "zero-count"},
+		{"insert a row with org B's id", insertAsB,
+			func(rampart.Claims) []any { return []any{rowA, f.b.OrganizationID} }, "denied"},
+		{"update org B rows", fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = $1", tbl, key, key, key),
+			func(rampart.Claims) []any { return []any{f.b.OrganizationID} }, "zero-or-denied"},
+		{"delete org B rows", fmt.Sprintf("DELETE FROM %s WHERE %s = $1", tbl, key),
+			func(rampart.Claims) []any { return []any{f.b.OrganizationID} }, "zero-or-denied"},
+	}
+	moveToB := probe{"move own rows into org B", fmt.Sprintf("UPDATE %s SET %s = $1 WHERE %s = $2", tbl, key, key),
+		func(rampart.Claims) []any { return []any{f.b.OrganizationID, f.a.OrganizationID} }, "denied-or-no-grant"}
+
+	run := func(ctxName string, claims *rampart.Claims, p probe) {
+		body := func(ctx context.Context, tx *Tx) error {
+			c := rampart.Claims{}
+			if claims != nil {
+				c = *claims
+			}
+			if p.want == "zero-count" {
+				var n int
+				if err := tx.queryRow(ctx, p.sql, p.args(c)...).Scan(&n); err != nil {
+					add("%s (%s): unexpected error %v", p.name, ctxName, err)
+				} else if n != 0 {
+					add("%s (%s): saw %d rows", p.name, ctxName, n)
+				}
+				return errProbeDone
+			}
+			tag, err := tx.exec(ctx, p.sql, p.args(c)...)
+			var pg *pgconn.PgError
+			denied := errors.As(err, &pg) && pg.Code == codeInsufficientPrivilege
+			switch {
+			case err != nil && !denied:
+				add("%s (%s): failed with %v, want SQLSTATE 42501 (RLS or privilege)", p.name, ctxName, err)
+			case err == nil && p.want == "zero-or-denied" && tag.RowsAffected() != 0:
+				add("%s (%s): changed %d rows", p.name, ctxName, tag.RowsAffected())
+			case err == nil && (p.want == "denied" || p.want == "denied-or-no-grant"):
+				add("%s (%s): succeeded (%d rows), want it refused", p.name, ctxName, tag.RowsAffected())
+			}
+			return errProbeDone
+		}
+		var err error
+		if claims != nil {
+			err = s.InTenant(ctx, *claims, body)
+		} else {
+			err = s.noTenant(ctx, body)
+		}
+		if !errors.Is(err, errProbeDone) {
+			add("%s (%s): transaction: %v", p.name, ctxName, err)
+		}
+	}
+	a := f.a
+	for _, p := range append(probes, moveToB) {
+		run("org A context", &a, p)
+	}
+	for _, p := range probes {
+		if p.name == "insert a row with org B's id" {
+			p.name = "insert a row with no tenant context"
+		}
+		run("no tenant context", nil, p)
+	}
+
+	// Nothing of org B changed.
+	var afterB string
+	err = s.AsService(ctx, "isolation test: verify", func(ctx context.Context, tx *Tx) error {
+		q := fmt.Sprintf(`SELECT coalesce(md5(string_agg(to_jsonb(t)::text, '|' ORDER BY to_jsonb(t)::text)), '') FROM %s t WHERE %s = $1`, tbl, key)
+		return tx.queryRow(ctx, q, f.b.OrganizationID).Scan(&afterB)
+	})
+	if err != nil {
+		add("verify: %v", err)
+	} else if afterB != sumB {
+		add("org B's rows changed")
+	}
+	return v
+}
+
+// noTenant runs fn as rampart_app with no tenant claims at all: what a
+// handler would get if it forgot the tenant context.
+func (s *Store) noTenant(ctx context.Context, fn func(context.Context, *Tx) error) error {
+	b := &pgx.Batch{}
+	b.Queue(sqlBegin)
+	b.Queue(sqlSetAppRole)
+	return s.run(ctx, "store.noTenant", b, nil, fn)
+}
+
+func openStore(t *testing.T, url string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url, opts)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestIsolationCatalogDriven(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	s := openStore(t, db.AppURL, Options{})
+	f := newIsolationFixture(t, s)
+	var names []string
+	for _, tt := range f.tables {
+		names = append(names, tt.name)
+	}
+	t.Logf("tenant tables discovered: %s", strings.Join(names, ", "))
+	for _, want := range []string{"organizations", "memberships", "venues", "audit_events"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("discovery missed %s", want)
+		}
+	}
+	for _, v := range checkIsolation(context.Background(), s, f) {
+		t.Errorf("isolation violation: %s", v)
+	}
+	// users has no organization_id (one identity, many orgs): a member sees
+	// the users of their own organization and nobody else.
+	err := s.InTenant(context.Background(), f.a, func(ctx context.Context, tx *Tx) error {
+		var own, other int
+		if err := tx.queryRow(ctx, `SELECT count(*) FILTER (WHERE email LIKE '%@org-a.example'),
+			count(*) FILTER (WHERE email NOT LIKE '%@org-a.example') FROM users`).Scan(&own, &other); err != nil {
+			return err
+		}
+		if own != 2 || other != 0 {
+			t.Errorf("org A sees %d of its 2 users and %d users of other orgs", own, other)
+		}
+		tag, err := tx.exec(ctx, `UPDATE users SET display_name = 'pwned' WHERE email LIKE '%@org-b.example'`)
+		if err != nil || tag.RowsAffected() != 0 {
+			t.Errorf("org A updated org B's users: %v rows, err %v", tag.RowsAffected(), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIsolationCheckCatchesBrokenTables breaks tables on purpose, each in its
+// own database, and expects the isolation check to name them.
+func TestIsolationCheckCatchesBrokenTables(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		tamper string
+		want   string
+	}{
+		{"no force", "ALTER TABLE venues NO FORCE ROW LEVEL SECURITY", "venues: RLS is not forced"},
+		{"rls disabled", "ALTER TABLE memberships DISABLE ROW LEVEL SECURITY", "memberships: RLS is not enabled"},
+		{"rls disabled leaks rows", "ALTER TABLE memberships DISABLE ROW LEVEL SECURITY", "memberships: select org B rows (org A context): saw"},
+		{"policy dropped", "DROP POLICY venues_tenant_update ON venues", "venues: no policy for UPDATE"},
+		{"always-true policy", "CREATE POLICY leak ON venues FOR SELECT TO rampart_app USING (true)", "venues: select org B rows (org A context): saw"},
+		{"permissive insert", "CREATE POLICY leak ON venues FOR INSERT TO rampart_app WITH CHECK (true)", "venues: insert a row with org B's id (org A context)"},
+		{"new table without RLS", "CREATE TABLE gadgets (organization_id uuid NOT NULL REFERENCES organizations(id), n int); " +
+			"GRANT SELECT, INSERT, UPDATE, DELETE ON gadgets TO rampart_app; GRANT ALL ON gadgets TO rampart_service; " +
+			"INSERT INTO gadgets SELECT id, 1 FROM organizations", "gadgets: RLS is not enabled"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := pgtest.New(t)
+			s := openStore(t, db.AppURL, Options{})
+			// Seed first: the tampering may add a table that the seed must not know about.
+			f := newIsolationFixture(t, s)
+			tamper(t, db.AdminURL, tc.tamper)
+			f.tables = discoverTenantTables(t, s)
+			v := checkIsolation(context.Background(), s, f)
+			if !slices.ContainsFunc(v, func(s string) bool { return strings.HasPrefix(s, tc.want) }) {
+				t.Fatalf("isolation check did not report %q; it reported:\n%s", tc.want, strings.Join(v, "\n"))
+			}
+		})
+	}
+}
+
+func tamper(t *testing.T, adminURL, sql string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("tamper %q: %v", sql, err)
+	}
+}
+
+// TestPooledConnectionsCarryNoTenantContext runs tenant transactions on a
+// one-connection pool and checks that nothing of them survives on it.
+func TestPooledConnectionsCarryNoTenantContext(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	s := openStore(t, db.AppURL, Options{MaxConns: 1})
+	f := newIsolationFixture(t, s)
+	ctx := context.Background()
+
+	var pid uint32
+	residue := func(step string) {
+		t.Helper()
+		conn, err := s.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Release()
+		if p := conn.Conn().PgConn().PID(); pid == 0 {
+			pid = p
+		} else if p != pid {
+			t.Fatalf("%s: pool switched connection (%d → %d); the test needs one connection", step, pid, p)
+		}
+		var claims *string
+		var who string
+		if err := conn.QueryRow(ctx, "SELECT current_setting('request.jwt.claims', true), current_user").Scan(&claims, &who); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if claims != nil && *claims != "" {
+			t.Errorf("%s: claims survived the transaction: %s", step, *claims)
+		}
+		if who != pgtest.Login {
+			t.Errorf("%s: role survived the transaction: current_user = %s", step, who)
+		}
+		// Outside a store transaction the NOINHERIT login holds no privileges.
+		var pg *pgconn.PgError
+		_, err = conn.Exec(ctx, "SELECT 1 FROM venues LIMIT 1")
+		if !errors.As(err, &pg) || pg.Code != codeInsufficientPrivilege {
+			t.Errorf("%s: a bare pooled connection could read venues (err %v)", step, err)
+		}
+	}
+	countVenues := func(c rampart.Claims) (own, other int) {
+		t.Helper()
+		err := s.InTenant(ctx, c, func(ctx context.Context, tx *Tx) error {
+			return tx.queryRow(ctx, "SELECT count(*) FILTER (WHERE organization_id = $1), count(*) FILTER (WHERE organization_id <> $1) FROM venues", c.OrganizationID).Scan(&own, &other)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return own, other
+	}
+
+	residue("fresh connection")
+	if own, other := countVenues(f.a); own == 0 || other != 0 {
+		t.Errorf("org A sees %d own and %d other venues", own, other)
+	}
+	residue("after a committed tenant transaction")
+	if own, other := countVenues(f.b); own == 0 || other != 0 {
+		t.Errorf("org B after org A on the same connection sees %d own and %d other venues", own, other)
+	}
+	errBoom := errors.New("boom")
+	if err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error { return errBoom }); !errors.Is(err, errBoom) {
+		t.Fatalf("fn error not returned: %v", err)
+	}
+	residue("after a rolled-back tenant transaction")
+	func() {
+		defer func() { _ = recover() }()
+		_ = s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error { panic("handler bug") })
+	}()
+	residue("after a panicking tenant transaction")
+	err := s.noTenant(ctx, func(ctx context.Context, tx *Tx) error {
+		var n int
+		if err := tx.queryRow(ctx, "SELECT (SELECT count(*) FROM venues) + (SELECT count(*) FROM memberships) + (SELECT count(*) FROM organizations)").Scan(&n); err != nil {
+			return err
+		}
+		if n != 0 {
+			t.Errorf("a transaction with no tenant context saw %d rows", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestInTenantRefusesIncompleteClaims(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	s := openStore(t, db.AppURL, Options{})
+	for _, c := range []rampart.Claims{
+		{},
+		{OrganizationID: uuid.New(), Role: rampart.RoleAdmin},
+		{UserID: uuid.New(), Role: rampart.RoleAdmin},
+		{OrganizationID: uuid.New(), UserID: uuid.New(), Role: "root"},
+		{OrganizationID: uuid.New(), UserID: uuid.New(), Role: rampart.RoleViewer, VenueCodes: []string{"HALL-A"}},
+		{OrganizationID: uuid.New(), UserID: uuid.New(), Role: rampart.RoleVenueManager, VenueCodes: []string{"'; drop table venues; --"}},
+	} {
+		ran := false
+		err := s.InTenant(context.Background(), c, func(context.Context, *Tx) error { ran = true; return nil })
+		if err == nil || ran {
+			t.Errorf("claims %+v: accepted (ran=%v)", c, ran)
+		}
+	}
+}

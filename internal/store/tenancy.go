@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+// The SQL of organizations, users, memberships and venues. Every tenant
+// query also filters by organization_id (index use, defence in depth); RLS
+// is what makes it safe.
+const (
+	sqlCreateOrganization = `INSERT INTO organizations (name, slug) VALUES ($1, $2)
+RETURNING id, name, slug, created_at`
+	sqlGetOrganization = `SELECT id, name, slug, created_at FROM organizations WHERE id = $1`
+	sqlUpsertUser      = `INSERT INTO users (email, display_name) VALUES ($1, $2)
+ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+RETURNING id, email, display_name, created_at`
+	sqlAddMembership = `INSERT INTO memberships (organization_id, user_id, role, venue_codes)
+VALUES ($1, $2, $3, $4)`
+	sqlListMembers = `SELECT m.organization_id, m.user_id, m.role, m.venue_codes
+FROM memberships m WHERE m.organization_id = $1 ORDER BY m.created_at, m.user_id`
+	sqlCreateVenue = `INSERT INTO venues (organization_id, code, name, city, capacity)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING organization_id, id, code, name, city, capacity, created_at, updated_at`
+	sqlListVenues = `SELECT organization_id, id, code, name, city, capacity, created_at, updated_at
+FROM venues WHERE organization_id = $1 ORDER BY code`
+	sqlGetVenue = `SELECT organization_id, id, code, name, city, capacity, created_at, updated_at
+FROM venues WHERE organization_id = $1 AND id = $2`
+	sqlUpdateVenue = `UPDATE venues SET name = $3, city = $4, capacity = $5, updated_at = now()
+WHERE organization_id = $1 AND id = $2
+RETURNING organization_id, id, code, name, city, capacity, created_at, updated_at`
+	sqlDeleteVenue = `DELETE FROM venues WHERE organization_id = $1 AND id = $2`
+)
+
+// CreateOrganization creates a tenant. Only the service path may: a tenant
+// transaction has no INSERT privilege on organizations.
+func (tx *Tx) CreateOrganization(ctx context.Context, name, slug string) (rampart.Organization, error) {
+	const op = "store.CreateOrganization"
+	if err := rampart.ValidateOrganization(name, slug); err != nil {
+		return rampart.Organization{}, err
+	}
+	var o rampart.Organization
+	err := tx.queryRow(ctx, sqlCreateOrganization, name, slug).Scan(&o.ID, &o.Name, &o.Slug, &o.CreatedAt)
+	if err != nil {
+		return o, classify(op, err)
+	}
+	return o, tx.RecordAudit(ctx, audit.Event{OrganizationID: &o.ID, ActorType: tx.actorType(), ActorID: tx.actorID(),
+		Action: audit.ActionOrganizationCreated, TargetType: "organization", TargetID: o.ID.String(), After: snapshot(o)})
+}
+
+// Organization reads the tenant's own organization.
+func (tx *Tx) Organization(ctx context.Context, id uuid.UUID) (rampart.Organization, error) {
+	var o rampart.Organization
+	err := tx.queryRow(ctx, sqlGetOrganization, id).Scan(&o.ID, &o.Name, &o.Slug, &o.CreatedAt)
+	return o, classify("store.Organization", err)
+}
+
+// UpsertUser returns the user with email, creating it if needed (service path).
+func (tx *Tx) UpsertUser(ctx context.Context, email, displayName string) (rampart.User, error) {
+	const op = "store.UpsertUser"
+	email, err := rampart.NormalizeEmail(email)
+	if err != nil {
+		return rampart.User{}, err
+	}
+	var u rampart.User
+	err = tx.queryRow(ctx, sqlUpsertUser, email, displayName).Scan(&u.ID, &u.Email, &u.DisplayName, &u.CreatedAt)
+	return u, classify(op, err)
+}
+
+// AddMembership adds a user to an organization with a role.
+func (tx *Tx) AddMembership(ctx context.Context, m rampart.Membership) error {
+	const op = "store.AddMembership"
+	c := rampart.Claims{OrganizationID: m.OrganizationID, UserID: m.UserID, Role: m.Role, VenueCodes: m.VenueCodes}
+	if err := c.Validate(); err != nil {
+		return &rampart.Error{Op: op, Kind: rampart.KindInvalid, Message: rampart.ErrorMessage(err), Err: err}
+	}
+	codes := m.VenueCodes
+	if codes == nil {
+		codes = []string{}
+	}
+	if _, err := tx.exec(ctx, sqlAddMembership, m.OrganizationID, m.UserID, string(m.Role), codes); err != nil {
+		return classify(op, err)
+	}
+	return tx.RecordAudit(ctx, audit.Event{OrganizationID: &m.OrganizationID, ActorType: tx.actorType(), ActorID: tx.actorID(),
+		Action: audit.ActionMembershipCreated, TargetType: "membership", TargetID: m.UserID.String(), After: snapshot(m)})
+}
+
+// Members lists an organization's memberships.
+func (tx *Tx) Members(ctx context.Context, orgID uuid.UUID) ([]rampart.Membership, error) {
+	rows, err := tx.query(ctx, sqlListMembers, orgID)
+	if err != nil {
+		return nil, classify("store.Members", err)
+	}
+	ms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.Membership, error) {
+		var m rampart.Membership
+		var role string
+		err := r.Scan(&m.OrganizationID, &m.UserID, &role, &m.VenueCodes)
+		m.Role = rampart.Role(role)
+		return m, err
+	})
+	return ms, classify("store.Members", err)
+}
+
+// CreateVenue adds a venue to the tenant's organization.
+func (tx *Tx) CreateVenue(ctx context.Context, v rampart.Venue) (rampart.Venue, error) {
+	const op = "store.CreateVenue"
+	if err := rampart.ValidateVenue(v); err != nil {
+		return rampart.Venue{}, err
+	}
+	out, err := scanVenue(tx.queryRow(ctx, sqlCreateVenue, v.OrganizationID, v.Code, v.Name, v.City, v.Capacity))
+	if err != nil {
+		return out, classify(op, err)
+	}
+	return out, tx.RecordAudit(ctx, audit.Event{OrganizationID: &out.OrganizationID, ActorType: tx.actorType(), ActorID: tx.actorID(),
+		Action: audit.ActionVenueCreated, TargetType: "venue", TargetID: out.ID.String(), After: snapshot(out)})
+}
+
+// Venues lists the venues of orgID the tenant context may see.
+func (tx *Tx) Venues(ctx context.Context, orgID uuid.UUID) ([]rampart.Venue, error) {
+	rows, err := tx.query(ctx, sqlListVenues, orgID)
+	if err != nil {
+		return nil, classify("store.Venues", err)
+	}
+	vs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.Venue, error) { return scanVenue(r) })
+	return vs, classify("store.Venues", err)
+}
+
+// Venue reads one venue; another tenant's venue is not found.
+func (tx *Tx) Venue(ctx context.Context, orgID, id uuid.UUID) (rampart.Venue, error) {
+	v, err := scanVenue(tx.queryRow(ctx, sqlGetVenue, orgID, id))
+	return v, classify("store.Venue", err)
+}
+
+// UpdateVenue changes a venue's name, city and capacity.
+func (tx *Tx) UpdateVenue(ctx context.Context, v rampart.Venue) (rampart.Venue, error) {
+	const op = "store.UpdateVenue"
+	if err := rampart.ValidateVenue(v); err != nil {
+		return rampart.Venue{}, err
+	}
+	before, err := tx.Venue(ctx, v.OrganizationID, v.ID)
+	if err != nil {
+		return rampart.Venue{}, err
+	}
+	after, err := scanVenue(tx.queryRow(ctx, sqlUpdateVenue, v.OrganizationID, v.ID, v.Name, v.City, v.Capacity))
+	if err != nil {
+		return after, classify(op, err)
+	}
+	return after, tx.RecordAudit(ctx, audit.Event{OrganizationID: &after.OrganizationID, ActorType: tx.actorType(), ActorID: tx.actorID(),
+		Action: audit.ActionVenueUpdated, TargetType: "venue", TargetID: after.ID.String(), Before: snapshot(before), After: snapshot(after)})
+}
+
+// DeleteVenue removes a venue; another tenant's venue is not found.
+func (tx *Tx) DeleteVenue(ctx context.Context, orgID, id uuid.UUID) error {
+	const op = "store.DeleteVenue"
+	before, err := tx.Venue(ctx, orgID, id)
+	if err != nil {
+		return err
+	}
+	tag, err := tx.exec(ctx, sqlDeleteVenue, orgID, id)
+	if err != nil {
+		return classify(op, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return rampart.Errorf(op, rampart.KindNotFound, "not found")
+	}
+	return tx.RecordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: tx.actorType(), ActorID: tx.actorID(),
+		Action: audit.ActionVenueDeleted, TargetType: "venue", TargetID: id.String(), Before: snapshot(before)})
+}
+
+func scanVenue(r pgx.Row) (rampart.Venue, error) {
+	var v rampart.Venue
+	err := r.Scan(&v.OrganizationID, &v.ID, &v.Code, &v.Name, &v.City, &v.Capacity, &v.CreatedAt, &v.UpdatedAt)
+	return v, err
+}
+
+// actorType and actorID name who acts in this transaction for audit events.
+func (tx *Tx) actorType() audit.ActorType {
+	if tx.claims == nil {
+		return audit.ActorService
+	}
+	return audit.ActorUser
+}
+
+func (tx *Tx) actorID() string {
+	if tx.claims == nil {
+		return tx.service
+	}
+	return tx.claims.UserID.String()
+}
+
+func snapshot(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(fmt.Sprintf(`{"error":%q}`, err.Error()))
+	}
+	return b
+}
