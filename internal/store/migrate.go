@@ -52,7 +52,7 @@ func Migrate(ctx context.Context, adminURL string) (MigrationStatus, MigrationSt
 	}
 	if _, err := conn.Exec(ctx, "SET ROLE "+OwnerRole); err != nil {
 		return MigrationStatus{}, MigrationStatus{}, &rampart.Error{Op: op, Kind: rampart.KindForbidden,
-			Message: "the migration login cannot SET ROLE rampart_owner: GRANT rampart_owner TO it", Err: err}
+			Message: "this login cannot SET ROLE rampart_owner: run `rampart migrate` with a superuser DATABASE_URL, or GRANT rampart_owner to the migration login (never to the runtime login)", Err: err}
 	}
 	m, err := newMigrator(ctx, conn)
 	if err != nil {
@@ -208,4 +208,47 @@ func Prepare(ctx context.Context, superURL func(database string) string, databas
 	}
 	_, _, err := Migrate(ctx, superURL(database))
 	return err
+}
+
+// ReadMigrationStatus reports the applied and embedded migrations of the
+// database at url without changing anything. It works with an owner or
+// superuser URL and with the runtime login (which reads the version as
+// rampart_app).
+func ReadMigrationStatus(ctx context.Context, url string) (MigrationStatus, error) {
+	const op = "store.ReadMigrationStatus"
+	latest, names, err := LatestMigration()
+	if err != nil {
+		return MigrationStatus{}, rampart.Wrap(op, rampart.KindInternal, err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return MigrationStatus{}, &rampart.Error{Op: op, Kind: rampart.KindUnavailable, Message: "cannot connect to the database", Err: err}
+	}
+	defer conn.Close(context.Background())
+	st := MigrationStatus{Latest: latest}
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", VersionTable).Scan(&exists); err != nil {
+		return st, rampart.Wrap(op, rampart.KindInternal, err)
+	}
+	if exists {
+		var canRead bool
+		if err := conn.QueryRow(ctx, "SELECT has_table_privilege($1, 'SELECT')", VersionTable).Scan(&canRead); err != nil {
+			return st, rampart.Wrap(op, rampart.KindInternal, err)
+		}
+		if !canRead {
+			// A NOINHERIT runtime login reads through its group role.
+			if _, err := conn.Exec(ctx, "SET ROLE "+AppRole); err != nil {
+				return st, &rampart.Error{Op: op, Kind: rampart.KindForbidden, Message: "this login cannot read " + VersionTable, Err: err}
+			}
+		}
+		if err := conn.QueryRow(ctx, "SELECT version FROM "+VersionTable).Scan(&st.Current); err != nil {
+			return st, rampart.Wrap(op, rampart.KindInternal, err)
+		}
+	}
+	for i, n := range names {
+		if int32(i+1) > st.Current {
+			st.Pending = append(st.Pending, n)
+		}
+	}
+	return st, nil
 }

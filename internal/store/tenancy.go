@@ -202,3 +202,13 @@ func snapshot(v any) json.RawMessage {
 	}
 	return b
 }
+
+const sqlOrganizationBySlug = `SELECT id, name, slug, created_at FROM organizations WHERE slug = $1`
+
+// OrganizationBySlug finds an organization by its slug (service path: a
+// tenant only ever sees its own organization anyway).
+func (tx *Tx) OrganizationBySlug(ctx context.Context, slug string) (rampart.Organization, error) {
+	var o rampart.Organization
+	err := tx.queryRow(ctx, sqlOrganizationBySlug, slug).Scan(&o.ID, &o.Name, &o.Slug, &o.CreatedAt)
+	return o, classify("store.OrganizationBySlug", err)
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/rampart-dev/rampart/internal/config"
+	"github.com/rampart-dev/rampart/internal/pgcluster"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// The embedded cluster's database and runtime login.
+const (
+	embeddedDatabase = "rampart"
+	embeddedLogin    = "rampart"
+)
+
+// database is how a command reaches PostgreSQL: DATABASE_URL, or the
+// embedded cluster of the data directory (started for the command when no
+// other Rampart process runs it).
+type database struct {
+	appURL   string // runtime login
+	adminURL string // owner/superuser: migrations
+	cluster  *pgcluster.Cluster
+}
+
+func (d *database) close() {
+	if d.cluster != nil {
+		_ = d.cluster.Close()
+	}
+}
+
+// embedded reports whether the database is Rampart's own cluster.
+func (d *database) embedded() bool { return d.cluster != nil }
+
+// openDatabase resolves the database the same way for every command. In
+// embedded mode, when this process manages the cluster (or migrate is
+// true), the roles, login and database are bootstrapped and migrations
+// applied, so serve on a fresh data directory just works.
+func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger, purpose pgcluster.Purpose, migrate bool) (*database, error) {
+	if !cfg.Embedded() {
+		return &database{appURL: cfg.DatabaseURL, adminURL: cfg.DatabaseURL}, nil
+	}
+	cl, err := pgcluster.Open(ctx, pgcluster.Config{Dir: cfg.DataDir, OSUser: cfg.PGOSUser, Logger: log}, purpose)
+	if err != nil {
+		return nil, err
+	}
+	d := &database{
+		appURL:   cl.URL(embeddedLogin, embeddedDatabase),
+		adminURL: cl.URL(pgcluster.Superuser, embeddedDatabase),
+		cluster:  cl,
+	}
+	if cl.Managed() || migrate {
+		superURL := func(db string) string { return cl.URL(pgcluster.Superuser, db) }
+		if err := store.Prepare(ctx, superURL, embeddedDatabase, embeddedLogin); err != nil {
+			d.close()
+			return nil, fmt.Errorf("prepare embedded database: %w", err)
+		}
+	}
+	return d, nil
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rampart-dev/rampart/internal/api"
+	"github.com/rampart-dev/rampart/internal/config"
+	"github.com/rampart-dev/rampart/internal/demo"
+	"github.com/rampart-dev/rampart/internal/pgcluster"
+	"github.com/rampart-dev/rampart/internal/rlsaudit"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+var serverVars = []config.Var{config.VarAddr, config.VarDataDir, config.VarDatabaseURL, config.VarPGOSUser,
+	config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarPublicURL}
+
+func runServe(ctx context.Context, m *Main, args []string) int {
+	fs := m.flagSet("serve", "serve [flags]", `
+Runs the API, the console and the in-process job worker. With DATABASE_URL
+unset it initialises (first run) and starts a private PostgreSQL cluster in
+<data-dir>/pg, reachable on a unix socket only, applies migrations, and stops
+the cluster on Ctrl-C / SIGTERM. With DATABASE_URL set it uses that server as
+the runtime login and refuses to start if the login is a superuser, can
+bypass row-level security, owns objects, or the schema fails rls-audit.`)
+	loader := config.NewLoader(fs, m.Getenv, serverVars...)
+	demoFlag := fs.Bool("demo", false, "seed a demo organization with one user per role and print its admin's sign-in link")
+	if code, done := m.parse(fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(m.Stderr, "rampart serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	cfg, err := loader.Load()
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "rampart serve: configuration:\n%v\n", err)
+		return exitUsage
+	}
+	return m.serve(ctx, cfg, *demoFlag, true)
+}
+
+func runWorker(ctx context.Context, m *Main, args []string) int {
+	fs := m.flagSet("worker", "worker [flags]", `
+Runs the job worker only, for scale-out, against the same database as serve
+(DATABASE_URL, or the embedded cluster of --data-dir that a running serve
+manages). It passes the same start-up safety checks as serve.`)
+	loader := config.NewLoader(fs, m.Getenv, config.VarDataDir, config.VarDatabaseURL, config.VarPGOSUser,
+		config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns)
+	if code, done := m.parse(fs, args); done {
+		return code
+	}
+	cfg, err := loader.Load()
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "rampart worker: configuration:\n%v\n", err)
+		return exitUsage
+	}
+	return m.serve(ctx, cfg, false, false)
+}
+
+// serve runs the long-lived process: HTTP (when withHTTP) and the worker.
+func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP bool) int {
+	name := "serve"
+	if !withHTTP {
+		name = "worker"
+	}
+	log := m.logger(cfg).With("cmd", name)
+	db, err := openDatabase(ctx, cfg, log, pgcluster.Purpose{Name: name, LongRunning: true}, false)
+	if err != nil {
+		return m.fail(name, err)
+	}
+	defer db.close()
+	st, err := store.Open(ctx, db.appURL, store.Options{MaxConns: cfg.DBMaxConns, Actor: "rampart " + name, Logger: log})
+	if err != nil {
+		return m.fail(name, err)
+	}
+	defer st.Close()
+	if err := checkRuntime(ctx, st); err != nil {
+		fmt.Fprintf(m.Stderr, "rampart %s: refusing to start: %v\n", name, err)
+		return exitFail
+	}
+	if seedDemo {
+		res, err := demo.Seed(ctx, st)
+		if err != nil {
+			return m.fail(name, err)
+		}
+		log.Info("demo organization ready", "organization", res.Organization.Slug, "created", res.Created)
+	}
+
+	var srv *http.Server
+	srvErr := make(chan error, 1)
+	if withHTTP {
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return m.fail(name, fmt.Errorf("listen on %s (RAMPART_ADDR / --addr): %w", cfg.Addr, err))
+		}
+		m.mu.Lock()
+		m.addr = ln.Addr()
+		m.mu.Unlock()
+		handler := api.New(api.Options{DB: st, Logger: log, Version: Version()})
+		srv = &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go func() { srvErr <- srv.Serve(ln) }()
+		base := cfg.PublicURL
+		if base == "" {
+			base = "http://" + ln.Addr().String()
+		}
+		m.banner(cfg, db, base)
+		if m.OnListen != nil {
+			m.OnListen(ln.Addr())
+		}
+		log.Info("listening", "addr", ln.Addr().String(), "embedded_db", db.embedded())
+	} else {
+		log.Info("worker ready", "embedded_db", db.embedded(), "job_kinds", "none registered yet")
+	}
+
+	var clusterExited <-chan struct{}
+	if db.cluster != nil {
+		clusterExited = db.cluster.Exited()
+	}
+	code := exitOK
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-srvErr:
+		log.Error("http server stopped", "err", err)
+		code = exitFail
+	case <-clusterExited:
+		log.Error("embedded PostgreSQL exited unexpectedly; see <data-dir>/log/postgres.log")
+		code = exitFail
+	}
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("http shutdown", "err", err)
+		}
+	}
+	return code
+}
+
+// checkRuntime is start-up safety: the schema is at this binary's version
+// and the live catalog passes rls-audit (the runtime login is not a
+// superuser, cannot bypass RLS, owns nothing; every tenant table has forced
+// RLS and its policies).
+func checkRuntime(ctx context.Context, st *store.Store) error {
+	if err := st.CheckSchema(ctx); err != nil {
+		return err
+	}
+	snap, err := st.Catalog(ctx)
+	if err != nil {
+		return fmt.Errorf("read the catalog for the safety check: %w", err)
+	}
+	rep := rlsaudit.Evaluate(snap)
+	if rep.OK() {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("the database fails the tenant-isolation safety check (`rampart rls-audit` shows the full report):")
+	for _, f := range rep.Findings {
+		fmt.Fprintf(&b, "\n  - %s", f.Message)
+	}
+	return errors.New(b.String())
+}
+
+func (m *Main) banner(cfg config.Config, db *database, base string) {
+	w := m.Stdout
+	fmt.Fprintf(w, "\nRampart %s is running.\n", Version())
+	fmt.Fprintf(w, "  URL:          %s\n", base)
+	fmt.Fprintf(w, "  Health:       %s/api/health\n", base)
+	if db.embedded() {
+		fmt.Fprintf(w, "  Database:     embedded PostgreSQL in %s (unix socket only; `rampart db url` prints its URL)\n", cfg.DataDir)
+	} else {
+		fmt.Fprintf(w, "  Database:     DATABASE_URL\n")
+	}
+	fmt.Fprintf(w, "  Stop:         Ctrl-C\n\n")
+}

@@ -1,0 +1,128 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Var documents one setting: its flag, its environment variable, its
+// default and what it does. The list feeds --help and the README table.
+type Var struct {
+	Flag    string
+	Env     string
+	Default string
+	Usage   string
+}
+
+// The settings, in the order --help shows them.
+var (
+	VarAddr        = Var{"addr", "RAMPART_ADDR", "127.0.0.1:8080", "HTTP listen address (host:port; port 0 picks a free port)"}
+	VarDataDir     = Var{"data-dir", "RAMPART_DATA_DIR", "./rampart-data", "data directory of the embedded PostgreSQL cluster (used when DATABASE_URL is unset)"}
+	VarDatabaseURL = Var{"database-url", "DATABASE_URL", "", "PostgreSQL URL; unset = embedded cluster in the data directory. serve/worker/rls-audit: the runtime login; migrate: an owner or superuser login"}
+	VarPGOSUser    = Var{"pg-os-user", "RAMPART_PG_OS_USER", "postgres", "system user that runs the embedded cluster when rampart runs as root (PostgreSQL refuses root)"}
+	VarLogLevel    = Var{"log-level", "RAMPART_LOG_LEVEL", "info", "log level: debug, info, warn or error"}
+	VarLogFormat   = Var{"log-format", "RAMPART_LOG_FORMAT", "json", "log format: json or text"}
+	VarDBMaxConns  = Var{"db-max-conns", "RAMPART_DB_MAX_CONNS", "10", "maximum connections in the runtime pool (1-1000)"}
+	VarPublicURL   = Var{"public-url", "RAMPART_PUBLIC_URL", "", "external base URL used in links (default http://<addr>)"}
+)
+
+// AllVars lists every setting for documentation.
+var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL}
+
+// Config is the validated configuration.
+type Config struct {
+	Addr        string
+	DataDir     string
+	DatabaseURL string
+	PGOSUser    string
+	LogLevel    slog.Level
+	LogFormat   string
+	DBMaxConns  int32
+	PublicURL   string
+}
+
+// Embedded reports whether Rampart runs its own cluster (no DATABASE_URL).
+func (c Config) Embedded() bool { return c.DatabaseURL == "" }
+
+// Loader binds settings to a flag set with environment defaults.
+type Loader struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	values map[string]*string
+	used   []Var
+}
+
+// NewLoader registers vars on fs; getenv supplies the environment.
+func NewLoader(fs *flag.FlagSet, getenv func(string) string, vars ...Var) *Loader {
+	l := &Loader{fs: fs, getenv: getenv, values: map[string]*string{}, used: vars}
+	for _, v := range vars {
+		def := v.Default
+		if env := getenv(v.Env); env != "" {
+			def = env
+		}
+		l.values[v.Flag] = fs.String(v.Flag, def, fmt.Sprintf("%s (env %s)", v.Usage, v.Env))
+	}
+	return l
+}
+
+// Load validates the parsed values. Settings not registered keep defaults.
+func (l *Loader) Load() (Config, error) {
+	get := func(v Var) string {
+		if p, ok := l.values[v.Flag]; ok {
+			return strings.TrimSpace(*p)
+		}
+		return v.Default
+	}
+	var errs []error
+	bad := func(v Var, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("invalid %s (--%s): %s", v.Env, v.Flag, fmt.Sprintf(format, args...)))
+	}
+	c := Config{
+		Addr:        get(VarAddr),
+		DataDir:     get(VarDataDir),
+		DatabaseURL: get(VarDatabaseURL),
+		PGOSUser:    get(VarPGOSUser),
+		LogFormat:   get(VarLogFormat),
+		PublicURL:   strings.TrimRight(get(VarPublicURL), "/"),
+	}
+	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
+		bad(VarAddr, "%q is not host:port (for example 127.0.0.1:8080)", c.Addr)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		bad(VarAddr, "port %q must be a number from 0 to 65535", port)
+	} else if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		bad(VarAddr, "host %q must be an IP address or localhost", host)
+	}
+	if c.DataDir == "" {
+		bad(VarDataDir, "must not be empty")
+	}
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad(VarDatabaseURL, "must be a postgres:// or postgresql:// URL")
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get(VarLogLevel))); err != nil {
+		bad(VarLogLevel, "%q is not one of debug, info, warn, error", get(VarLogLevel))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad(VarLogFormat, "%q is not json or text", c.LogFormat)
+	}
+	if n, err := strconv.Atoi(get(VarDBMaxConns)); err != nil || n < 1 || n > 1000 {
+		bad(VarDBMaxConns, "%q must be a whole number from 1 to 1000", get(VarDBMaxConns))
+	} else {
+		c.DBMaxConns = int32(n)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			bad(VarPublicURL, "%q must be an absolute http(s) URL without query or fragment", c.PublicURL)
+		}
+	}
+	return c, errors.Join(errs...)
+}

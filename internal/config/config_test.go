@@ -1,0 +1,69 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+)
+
+func load(t *testing.T, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	l := NewLoader(fs, func(k string) string { return env[k] }, AllVars...)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	return l.Load()
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./rampart-data" || !c.Embedded() || c.DBMaxConns != 10 {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFlagOverridesEnv(t *testing.T) {
+	c, err := load(t, map[string]string{"RAMPART_ADDR": "127.0.0.1:9000"}, "--addr", "127.0.0.1:0")
+	if err != nil || c.Addr != "127.0.0.1:0" {
+		t.Fatalf("got %q, %v", c.Addr, err)
+	}
+	c, err = load(t, map[string]string{"RAMPART_ADDR": "127.0.0.1:9000"})
+	if err != nil || c.Addr != "127.0.0.1:9000" {
+		t.Fatalf("env: got %q, %v", c.Addr, err)
+	}
+}
+
+func TestInvalidValuesNameTheVariable(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"RAMPART_ADDR": "8080"}, "RAMPART_ADDR (--addr)"},
+		{map[string]string{"RAMPART_ADDR": "127.0.0.1:99999"}, "RAMPART_ADDR (--addr)"},
+		{map[string]string{"RAMPART_ADDR": "example.com:80"}, "RAMPART_ADDR (--addr)"},
+		{map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL (--database-url)"},
+		{map[string]string{"RAMPART_LOG_LEVEL": "loud"}, "RAMPART_LOG_LEVEL (--log-level)"},
+		{map[string]string{"RAMPART_LOG_FORMAT": "xml"}, "RAMPART_LOG_FORMAT (--log-format)"},
+		{map[string]string{"RAMPART_DB_MAX_CONNS": "0"}, "RAMPART_DB_MAX_CONNS (--db-max-conns)"},
+		{map[string]string{"RAMPART_DB_MAX_CONNS": "ten"}, "RAMPART_DB_MAX_CONNS (--db-max-conns)"},
+		{map[string]string{"RAMPART_PUBLIC_URL": "ftp://x"}, "RAMPART_PUBLIC_URL (--public-url)"},
+		{map[string]string{"RAMPART_DATA_DIR": "  "}, "RAMPART_DATA_DIR (--data-dir)"},
+	}
+	for _, tc := range cases {
+		_, err := load(t, tc.env)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("env %v: error %v, want it to name %s", tc.env, err, tc.want)
+		}
+	}
+	// Several problems are reported together.
+	_, err := load(t, map[string]string{"RAMPART_ADDR": "x", "RAMPART_LOG_FORMAT": "xml"})
+	if err == nil || !strings.Contains(err.Error(), "RAMPART_ADDR") || !strings.Contains(err.Error(), "RAMPART_LOG_FORMAT") {
+		t.Errorf("joined errors: %v", err)
+	}
+}

@@ -1,0 +1,97 @@
+// Package demo seeds the demo organization that `rampart serve --demo`
+// shows: one user per role and a few venues, created on the service path
+// with audit events, and left alone when it already exists.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// Slug is the demo organization's slug.
+const Slug = "demo"
+
+// Domain is the mail domain of the demo users (reserved, never delivered).
+const Domain = "demo.rampart.test"
+
+// Result describes the seeded organization.
+type Result struct {
+	Organization rampart.Organization
+	Users        map[rampart.Role]rampart.User
+	Created      bool // false when the demo organization already existed
+}
+
+var venues = []rampart.Venue{
+	{Code: "LDN-RIV", Name: "Riverside Arena", City: "London", Capacity: ptr(20000)},
+	{Code: "BER-KES", Name: "Kesselhaus Hall", City: "Berlin", Capacity: ptr(4350)},
+	{Code: "NYC-HEC", Name: "Harbor Expo Center", City: "New York", Capacity: ptr(12000)},
+}
+
+// VenueManagerCodes are the venues the demo venue manager is scoped to.
+var VenueManagerCodes = []string{"LDN-RIV"}
+
+// Seed creates the demo organization unless it exists, in one service transaction.
+func Seed(ctx context.Context, s *store.Store) (Result, error) {
+	res := Result{Users: map[rampart.Role]rampart.User{}}
+	err := s.AsService(ctx, "seed demo organization (rampart serve --demo)", func(ctx context.Context, tx *store.Tx) error {
+		org, err := tx.OrganizationBySlug(ctx, Slug)
+		switch {
+		case err == nil:
+			res.Organization = org
+		case rampart.ErrorKind(err) == rampart.KindNotFound:
+			if org, err = tx.CreateOrganization(ctx, "Demo Productions", Slug); err != nil {
+				return err
+			}
+			res.Organization, res.Created = org, true
+		default:
+			return err
+		}
+		for _, role := range rampart.Roles {
+			u, err := tx.UpsertUser(ctx, fmt.Sprintf("%s@%s", role, Domain), displayName(role))
+			if err != nil {
+				return err
+			}
+			res.Users[role] = u
+			if !res.Created {
+				continue
+			}
+			m := rampart.Membership{OrganizationID: org.ID, UserID: u.ID, Role: role}
+			if role == rampart.RoleVenueManager {
+				m.VenueCodes = VenueManagerCodes
+			}
+			if err := tx.AddMembership(ctx, m); err != nil {
+				return err
+			}
+		}
+		if !res.Created {
+			return nil
+		}
+		for _, v := range venues {
+			v.OrganizationID = org.ID
+			if _, err := tx.CreateVenue(ctx, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, errors.Join(errors.New("seed demo organization"), err)
+	}
+	return res, nil
+}
+
+func displayName(r rampart.Role) string {
+	names := map[rampart.Role]string{
+		rampart.RoleAdmin: "Ada Admin", rampart.RoleExecutiveProducer: "Eve Executive",
+		rampart.RoleProducer: "Pat Producer", rampart.RoleTechnicalDirector: "Theo Technical",
+		rampart.RoleVenueManager: "Val Venue", rampart.RoleStakeholder: "Sam Stakeholder",
+		rampart.RoleViewer: "Vic Viewer",
+	}
+	return names[r]
+}
+
+func ptr[T any](v T) *T { return &v }
