@@ -12,9 +12,9 @@ import (
 // "rls-audit: PASS (6 tables, 0 findings)" or "rls-audit: FAIL (2 findings)".
 func (r Report) Summary() string {
 	if r.OK() {
-		return fmt.Sprintf("rls-audit: PASS (%d tables, %d findings)", len(r.Tables), len(r.Findings))
+		return fmt.Sprintf("rls-audit: PASS (%s, %s)", plural(int64(len(r.Tables)), "table"), plural(int64(len(r.Findings)), "finding"))
 	}
-	return fmt.Sprintf("rls-audit: FAIL (%d findings)", len(r.Findings))
+	return fmt.Sprintf("rls-audit: FAIL (%s)", plural(int64(len(r.Findings)), "finding"))
 }
 
 // MarshalJSON encodes the report with its verdict as "ok", so a JSON

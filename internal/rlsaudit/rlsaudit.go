@@ -442,7 +442,7 @@ func (e *evaluator) roles() {
 	}
 	if facts.OwnedObjects > 0 {
 		e.add(KindRole, login, CheckLoginOwnsObjects,
-			"the runtime login owns %d objects; an owner can disable or bypass row-level security and alter policies; fix: REASSIGN OWNED BY %s TO rampart_owner (in every database)", facts.OwnedObjects, q)
+			"the runtime login owns %s; an owner can disable or bypass row-level security and alter policies; fix: REASSIGN OWNED BY %s TO rampart_owner (in every database)", plural(facts.OwnedObjects, "object"), q)
 	}
 	if facts.OwnsDatabase {
 		e.add(KindRole, login, CheckLoginOwnsDatabase,
@@ -470,14 +470,21 @@ func (e *evaluator) roles() {
 		}
 		if m.OwnedObjects > 0 || m.OwnsDatabase {
 			e.add(KindRole, m.Name, CheckMemberOwner,
-				"the runtime login %s is a member of %s, which owns %d objects%s; through SET ROLE it could disable row-level security or alter policies; fix: REVOKE %s FROM %s",
-				q, mq, m.OwnedObjects, ownsDBSuffix(m.OwnsDatabase), mq, q)
+				"the runtime login %s is a member of %s, which owns %s%s; through SET ROLE it could disable row-level security or alter policies; fix: REVOKE %s FROM %s",
+				q, mq, plural(m.OwnedObjects, "object"), ownsDBSuffix(m.OwnsDatabase), mq, q)
 		}
 	}
 	if !appMember {
 		e.add(KindRole, login, CheckLoginNotAppMember,
 			"the runtime login is not a member of %s, the role every store transaction switches to; fix: GRANT %s TO %s", quoteIdent(e.app), quoteIdent(e.app), q)
 	}
+}
+
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func ownsDBSuffix(b bool) string {
@@ -610,11 +617,17 @@ func (e *evaluator) table(t Table) {
 		}
 	}
 
+	// A suggested policy condition for the fix messages.
+	cond, infix := "(<condition>)", "_"
+	if tenant {
+		cond, infix = fmt.Sprintf("(%s = (SELECT %s()))", key, TenantFunction), "_tenant_"
+	}
+
 	// Checks a and c: RLS on, forced, a policy per granted verb, no TRUNCATE.
-	protect := func(what string) {
+	protect := func(what, rows string) {
 		if !t.RLSEnabled {
 			e.add(KindTable, name, CheckRLSDisabled,
-				"row-level security is off on %s %s, so the runtime reads and writes every organization's rows; fix: ALTER TABLE %s ENABLE ROW LEVEL SECURITY (in a migration, with its policies)", what, name, tn)
+				"row-level security is off on %s %s, so the runtime reads and writes %s; fix: ALTER TABLE %s ENABLE ROW LEVEL SECURITY (in a migration, with its policies)", what, name, rows, tn)
 		}
 		if !t.RLSForced {
 			e.add(KindTable, name, CheckRLSNotForced,
@@ -624,7 +637,7 @@ func (e *evaluator) table(t Table) {
 			if t.Runtime.has(v) && !covered(v) {
 				e.add(KindTable, name, CheckPolicyMissing,
 					"the runtime holds %s on %s but no permissive %s (or ALL) policy with a %s expression applies to %s; fix: CREATE POLICY %s ON %s FOR %s TO %s %s, or REVOKE %s ON %s FROM %s",
-					v, name, v, exprKeyword(v), e.app, quoteIdent(t.Name+"_tenant_"+strings.ToLower(v.String())), tn, v, quoteIdent(e.app), policyTemplate(v, key), v, tn, e.grantees)
+					v, name, v, exprKeyword(v), e.app, quoteIdent(t.Name+infix+strings.ToLower(v.String())), tn, v, quoteIdent(e.app), policyTemplate(v, cond), v, tn, e.grantees)
 			}
 		}
 		if t.Runtime.Truncate {
@@ -635,7 +648,7 @@ func (e *evaluator) table(t Table) {
 
 	switch {
 	case tenant:
-		protect("tenant table")
+		protect("tenant table", "every organization's rows")
 		if len(t.PublicGrants) > 0 {
 			e.add(KindTable, name, CheckPublicGrant,
 				"tenant table %s grants %s to PUBLIC, so every role on the cluster holds it; fix: REVOKE ALL ON %s FROM PUBLIC", name, strings.Join(t.PublicGrants, ", "), tn)
@@ -664,7 +677,7 @@ func (e *evaluator) table(t Table) {
 			"the runtime holds %s on %s, a global table it may only read (%s); fix: REVOKE ALL ON %s FROM %s, then GRANT SELECT ON %s TO %s",
 			strings.Join(grantedVerbs(t.Runtime), ", "), name, GlobalReadOnlyTables[name], tn, e.grantees, tn, quoteIdent(e.app))
 	case reach:
-		protect("table")
+		protect("table", "every row")
 	}
 
 	// Check b: policies must be enforced and never be always true.
@@ -710,8 +723,8 @@ func exprWords(p Policy) string {
 	return "USING and WITH CHECK expressions"
 }
 
-func policyTemplate(v verb, key string) string {
-	cond := fmt.Sprintf("(%s = (SELECT %s()))", key, TenantFunction)
+// policyTemplate returns the expressions of a policy for v with condition cond.
+func policyTemplate(v verb, cond string) string {
 	switch v {
 	case verbInsert:
 		return "WITH CHECK " + cond

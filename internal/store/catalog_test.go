@@ -208,6 +208,7 @@ func TestCatalogDetectsTampering(t *testing.T) {
 			if !r.Has(tc.check, tc.object) {
 				t.Fatalf("no %s finding on %s:\n%s", tc.check, tc.object, reportText(t, r))
 			}
+			t.Log("\n" + reportText(t, r))
 			for _, row := range r.Tables {
 				if row.Table == tc.object && row.Verdict != rlsaudit.VerdictFail {
 					t.Errorf("row %s verdict = %s, want FAIL", row.Table, row.Verdict)
@@ -321,6 +322,7 @@ func TestCatalogRuntimeLogin(t *testing.T) {
 			if r.OK() || !r.Has(tc.check, object) {
 				t.Fatalf("no %s finding on %s:\n%s", tc.check, object, reportText(t, r))
 			}
+			t.Log("\n" + reportText(t, r))
 		})
 	}
 }

@@ -1,0 +1,42 @@
+# Rampart — `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+BIN := bin/rampart
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: help
+help: ## list targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## install missing system packages (PostgreSQL server) via apt-get when root/sudo
+	@scripts/install-deps.sh
+
+.PHONY: build
+build: ## build bin/rampart
+	go build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/rampart
+
+.PHONY: demo
+demo: deps build ## run Rampart on the embedded PostgreSQL with a demo organization (Ctrl-C stops)
+	RAMPART_LOG_FORMAT=$${RAMPART_LOG_FORMAT:-text} ./$(BIN) serve --demo
+
+.PHONY: test
+test: deps ## go vet + unit and integration tests (-race) on real PostgreSQL, with a summary
+	@scripts/test.sh
+
+.PHONY: lint
+lint: ## go vet and gofmt check
+	go vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: bench
+bench: deps ## benchmarks that print side-by-side ratios (see README)
+	go test -run '^$$' -bench . -benchtime 2s -count 1 ./...
+
+.PHONY: verify
+verify: lint test ## everything CI runs
+
+.PHONY: clean
+clean: ## remove build output (not rampart-data/)
+	rm -rf bin .test.log

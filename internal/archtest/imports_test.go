@@ -1,0 +1,85 @@
+package archtest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", "github.com/rampart-dev/rampart/...")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(out)
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) < 5 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
+	}
+	return pkgs
+}
+
+// TestOnlyStoreTalksToPostgres: the store is the only door to the database.
+// Outside it, only the cluster runner (readiness probe) and the test
+// harness may import a PostgreSQL driver; non-test code elsewhere cannot
+// open a transaction or run a query.
+func TestOnlyStoreTalksToPostgres(t *testing.T) {
+	allowed := []string{
+		"github.com/rampart-dev/rampart/internal/store",
+		"github.com/rampart-dev/rampart/internal/pgcluster",
+		"github.com/rampart-dev/rampart/internal/pgtest",
+	}
+	drivers := []string{"database/sql", "github.com/jackc/pgx", "github.com/lib/pq", "github.com/jackc/pgconn"}
+	for _, p := range listPackages(t) {
+		if slices.Contains(allowed, p.ImportPath) {
+			continue
+		}
+		for _, imp := range p.Imports {
+			for _, d := range drivers {
+				if imp == d || strings.HasPrefix(imp, d+"/") {
+					t.Errorf("%s imports %s: only internal/store may talk to PostgreSQL (DESIGN.md §1, store.InTenant/AsService)", p.ImportPath, imp)
+				}
+			}
+		}
+	}
+}
+
+// TestDomainImportsNoAdapter: the domain package stays free of adapters so
+// every layer can depend on it.
+func TestDomainImportsNoAdapter(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if p.ImportPath != "github.com/rampart-dev/rampart/internal/rampart" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "github.com/rampart-dev/rampart/") || strings.Contains(imp, "pgx") || imp == "net/http" {
+				t.Errorf("internal/rampart imports %s", imp)
+			}
+		}
+	}
+}

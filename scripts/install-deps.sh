@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what `make demo` and `make test` need and the machine lacks:
+# PostgreSQL server binaries (Debian package postgresql). Runs apt-get as
+# root, or through passwordless sudo; otherwise says what to run.
+set -euo pipefail
+
+need=()
+
+have_pg_server() {
+  local d
+  if command -v pg_config >/dev/null 2>&1; then
+    d=$(pg_config --bindir 2>/dev/null || true)
+    [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && return 0
+  fi
+  for d in /usr/lib/postgresql/*/bin; do
+    [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && return 0
+  done
+  return 1
+}
+
+have_pg_server || need+=(postgresql)
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "install-deps: Go is not installed: install Go 1.25 or newer (https://go.dev/doc/install)" >&2
+  exit 1
+fi
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO="sudo"
+  else
+    echo "install-deps: missing Debian packages: ${need[*]}" >&2
+    echo "install-deps: run as root or with sudo:  sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "install-deps: installing ${need[*]} with apt-get"
+# Rampart runs its own private clusters; do not let the package create and
+# start a system-wide 'main' cluster.
+$SUDO mkdir -p /etc/postgresql-common/createcluster.d
+echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/rampart.conf >/dev/null
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+have_pg_server || { echo "install-deps: postgresql installed but initdb/postgres not found" >&2; exit 1; }
+echo "install-deps: done"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command behind `make test` and CI: vet, then every unit and
+# integration test with the race detector against real PostgreSQL, then a
+# one-line summary ("N passed, N failed, N skipped").
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log=${TEST_LOG:-.test.log}
+
+echo "== go vet"
+go vet ./... || exit 1
+
+echo "== go test -race (integration tests start their own PostgreSQL)"
+go test -race -count=1 -timeout 15m -v ./... >"$log" 2>&1
+status=$?
+# Package results and failures; the full log is in $log.
+grep -E '^(ok|FAIL|---|panic:|\?)|^\s+--- FAIL|_test\.go:[0-9]+:' "$log" | grep -v -- '--- PASS' | grep -v -- '--- SKIP' || true
+passed=$(grep -cE -- '^\s*--- PASS' "$log")
+failed=$(grep -cE -- '^\s*--- FAIL' "$log")
+skipped=$(grep -cE -- '^\s*--- SKIP' "$log")
+if [ $status -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1   # a build failure or panic outside a test still fails the run
+  echo "go test failed outside a test; see $log" >&2
+fi
+echo
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $status
