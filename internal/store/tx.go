@@ -19,7 +19,7 @@ import (
 // Tx is a store transaction with its tenant context already set. Other
 // packages use it only through the store's typed methods; raw SQL stays here.
 type Tx struct {
-	conn   *pgxpool.Conn
+	conn    *pgxpool.Conn
 	claims  *rampart.Claims // nil on the service path
 	service string          // the service actor on the service path
 }
@@ -46,13 +46,13 @@ func (tx *Tx) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 
 // The statements that open a store transaction, sent as one pipelined batch.
 const (
-	sqlBegin       = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
-	sqlSetClaims   = "SELECT pg_catalog.set_config('request.jwt.claims', $1, true)"
-	sqlSetAppRole  = "SET LOCAL ROLE " + AppRole
-	sqlSetSvcRole  = "SET LOCAL ROLE " + ServiceRole
-	sqlCommit      = "COMMIT"
-	sqlRollback    = "ROLLBACK"
-	maxReasonBytes = 2000
+	sqlBegin        = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
+	sqlSetClaims    = "SELECT pg_catalog.set_config('request.jwt.claims', $1, true)"
+	sqlSetAppRole   = "SET LOCAL ROLE " + AppRole
+	sqlSetSvcRole   = "SET LOCAL ROLE " + ServiceRole
+	sqlCommit       = "COMMIT"
+	sqlRollback     = "ROLLBACK"
+	maxReasonBytes  = 2000
 	rollbackTimeout = 5 * time.Second
 )
 
