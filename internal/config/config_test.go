@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -65,5 +66,20 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 	_, err := load(t, map[string]string{"RAMPART_ADDR": "x", "RAMPART_LOG_FORMAT": "xml"})
 	if err == nil || !strings.Contains(err.Error(), "RAMPART_ADDR") || !strings.Contains(err.Error(), "RAMPART_LOG_FORMAT") {
 		t.Errorf("joined errors: %v", err)
+	}
+}
+
+// TestREADMEDocumentsEveryVariable keeps the README's configuration table
+// in step with the code.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range AllVars {
+		row := "| `" + v.Env + "` | `--" + v.Flag + "` |"
+		if !strings.Contains(string(b), row) {
+			t.Errorf("README.md configuration table lacks the row for %s (--%s)", v.Env, v.Flag)
+		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -175,6 +174,8 @@ type Function struct {
 	SearchPathSet bool `json:"search_path_set"`
 }
 
+// String returns the function as the report shows it: name(arguments),
+// schema-qualified outside public.
 func (f Function) String() string {
 	return Ref{Schema: f.Schema, Name: f.Name}.String() + "(" + f.Args + ")"
 }
@@ -204,7 +205,7 @@ func (v View) Ref() Ref { return Ref{Schema: v.Schema, Name: v.Name} }
 // Check identifies one rule of the audit; it names the problem found.
 type Check string
 
-// The checks. Table checks (a–c of the audit brief):
+// Table checks:
 const (
 	CheckRLSDisabled           Check = "rls-disabled"             // tenant or reachable table without RLS
 	CheckRLSNotForced          Check = "rls-not-forced"           // RLS not forced: the owner bypasses it
@@ -342,17 +343,17 @@ func Evaluate(s Snapshot) Report {
 	e := newEvaluator(s)
 	e.roles()
 	tables := slices.Clone(s.Tables)
-	sort.Slice(tables, func(i, j int) bool { return tables[i].Ref().String() < tables[j].Ref().String() })
+	slices.SortFunc(tables, func(a, b Table) int { return strings.Compare(a.Ref().String(), b.Ref().String()) })
 	for _, t := range tables {
 		e.table(t)
 	}
 	funcs := slices.Clone(s.Functions)
-	sort.Slice(funcs, func(i, j int) bool { return funcs[i].String() < funcs[j].String() })
+	slices.SortFunc(funcs, func(a, b Function) int { return strings.Compare(a.String(), b.String()) })
 	for _, f := range funcs {
 		e.function(f)
 	}
 	views := slices.Clone(s.Views)
-	sort.Slice(views, func(i, j int) bool { return views[i].Ref().String() < views[j].Ref().String() })
+	slices.SortFunc(views, func(a, b View) int { return strings.Compare(a.Ref().String(), b.Ref().String()) })
 	for _, v := range views {
 		e.view(v)
 	}
@@ -413,7 +414,7 @@ func (e *evaluator) add(kind, object string, check Check, format string, args ..
 	})
 }
 
-// roles checks the login and every role it is a member of (check e).
+// roles checks the login and every role it is a member of.
 func (e *evaluator) roles() {
 	login := e.s.Login
 	var facts *Role
@@ -425,7 +426,7 @@ func (e *evaluator) roles() {
 		}
 		members = append(members, r)
 	}
-	sort.Slice(members, func(i, j int) bool { return members[i].Name < members[j].Name })
+	slices.SortFunc(members, func(a, b Role) int { return strings.Compare(a.Name, b.Name) })
 	if facts == nil {
 		e.add(KindRole, login, CheckLoginUnknown,
 			"the catalog snapshot has no role facts for the runtime login %q, so its safety is unknown; fix: audit with the login the application uses (DATABASE_URL)", login)
@@ -558,7 +559,7 @@ func alwaysTrue(expr string) bool {
 	return norm == "true"
 }
 
-// table checks one table (checks a, b and c) and adds its report row.
+// table checks one table and adds its report row.
 func (e *evaluator) table(t Table) {
 	ref := t.Ref()
 	name := ref.String()
@@ -623,7 +624,7 @@ func (e *evaluator) table(t Table) {
 		cond, infix = fmt.Sprintf("(%s = (SELECT %s()))", key, TenantFunction), "_tenant_"
 	}
 
-	// Checks a and c: RLS on, forced, a policy per granted verb, no TRUNCATE.
+	// Tenant and reachable tables: RLS on, forced, a policy per granted verb, no TRUNCATE.
 	protect := func(what, rows string) {
 		if !t.RLSEnabled {
 			e.add(KindTable, name, CheckRLSDisabled,
@@ -642,7 +643,7 @@ func (e *evaluator) table(t Table) {
 		}
 		if t.Runtime.Truncate {
 			e.add(KindTable, name, CheckTruncateGranted,
-				"the runtime holds TRUNCATE on %s %s, and TRUNCATE ignores row-level security (one call empties every organization's rows); fix: REVOKE TRUNCATE ON %s FROM %s", what, name, tn, e.grantees)
+				"the runtime holds TRUNCATE on %s %s, and TRUNCATE ignores row-level security (one call deletes %s); fix: REVOKE TRUNCATE ON %s FROM %s", what, name, rows, tn, e.grantees)
 		}
 	}
 
@@ -680,7 +681,7 @@ func (e *evaluator) table(t Table) {
 		protect("table", "every row")
 	}
 
-	// Check b: policies must be enforced and never be always true.
+	// Every table: policies must be enforced and never be always true.
 	if len(t.Policies) > 0 && !t.RLSEnabled {
 		names := make([]string, 0, len(t.Policies))
 		for _, p := range t.Policies {
@@ -747,7 +748,7 @@ func grantedVerbs(p Privileges) []string {
 	return out
 }
 
-// function checks a SECURITY DEFINER function (check d).
+// function checks a SECURITY DEFINER function.
 func (e *evaluator) function(f Function) {
 	if f.SearchPathSet {
 		return
@@ -757,7 +758,7 @@ func (e *evaluator) function(f Function) {
 		f.String(), f.Owner, f.sql())
 }
 
-// view checks a view or materialized view (check d).
+// view checks a view or materialized view.
 func (e *evaluator) view(v View) {
 	tenants := e.tenantSources(v)
 	if len(tenants) == 0 {
@@ -797,7 +798,7 @@ func (e *evaluator) tenantSources(v View) []string {
 		}
 	}
 	walk(v.DependsOn)
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
