@@ -146,14 +146,30 @@ func (m *Main) flagSet(name, synopsis, about string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args; it returns (exit code, done) when the caller must stop.
+// parse parses args, allowing flags after positional arguments
+// (`rampart db url --admin`); the positional arguments are then fs.Args().
+// It returns (exit code, done) when the caller must stop.
 func (m *Main) parse(fs *flag.FlagSet, args []string) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, true
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return exitOK, true
+			}
+			return exitUsage, true
 		}
-		return exitUsage, true
+		if fs.NArg() == 0 {
+			break
+		}
+		if fs.Arg(0) == "--" {
+			positional = append(positional, fs.Args()[1:]...)
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
+	// Re-parse an empty list so fs.Args() reports the positional arguments.
+	_ = fs.Parse(append([]string{"--"}, positional...))
 	return 0, false
 }
 

@@ -167,6 +167,26 @@ func TestServeEmbedded(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("rls-audit on the demo database: exit %d\n%s\n%s", code, out, errOut)
 	}
+	code, adminURL, _ := run(t, env, "db", "url", "--admin")
+	if code != 0 {
+		t.Fatalf("db url --admin: %d", code)
+	}
+	// Drift by hand on the live demo database: rls-audit exits 1 and names it.
+	aconn, err := pgx.Connect(context.Background(), strings.TrimSpace(adminURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aconn.Exec(context.Background(), "ALTER TABLE venues NO FORCE ROW LEVEL SECURITY"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = run(t, env, "rls-audit")
+	if code != 1 || !strings.Contains(out, "venues") {
+		t.Fatalf("rls-audit after NO FORCE: exit %d\n%s", code, out)
+	}
+	if _, err := aconn.Exec(context.Background(), "ALTER TABLE venues FORCE ROW LEVEL SECURITY"); err != nil {
+		t.Fatal(err)
+	}
+	aconn.Close(context.Background())
 	code, out, _ = run(t, env, "db", "url")
 	if code != 0 || !strings.HasPrefix(out, "postgres://rampart@/rampart?") {
 		t.Fatalf("db url: %d %q", code, out)

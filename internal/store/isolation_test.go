@@ -14,6 +14,7 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/pgtest"
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/rlsaudit"
 )
 
 // The catalog-driven isolation check. It discovers every tenant table from
@@ -384,6 +385,14 @@ func TestIsolationCheckCatchesBrokenTables(t *testing.T) {
 			v := checkIsolation(context.Background(), s, f)
 			if !slices.ContainsFunc(v, func(s string) bool { return strings.HasPrefix(s, tc.want) }) {
 				t.Fatalf("isolation check did not report %q; it reported:\n%s", tc.want, strings.Join(v, "\n"))
+			}
+			// rls-audit (and so serve's start-up check) fails on the same database.
+			snap, err := s.Catalog(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep := rlsaudit.Evaluate(snap); rep.OK() {
+				t.Fatalf("rls-audit passed a database broken by %q", tc.tamper)
 			}
 		})
 	}
