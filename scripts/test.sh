@@ -12,8 +12,13 @@ go vet ./... || exit 1
 echo "== go test -race (integration tests start their own PostgreSQL)"
 go test -race -count=1 -timeout 15m -v ./... >"$log" 2>&1
 status=$?
-# Package results and failures; the full log is in $log.
-grep -E '^(ok|FAIL|---|panic:|\?)|^\s+--- FAIL|_test\.go:[0-9]+:' "$log" | grep -v -- '--- PASS' | grep -v -- '--- SKIP' || true
+# Package results; on failure, each failing test with what it printed.
+grep -E '^(ok|FAIL|panic:)' "$log" || true
+if [ $status -ne 0 ]; then
+  echo
+  echo "== failures (full log: $log)"
+  grep -E -A25 -- '--- FAIL|^panic:|build failed|cannot find|undefined:' "$log" | head -300
+fi
 passed=$(grep -cE -- '^\s*--- PASS' "$log")
 failed=$(grep -cE -- '^\s*--- FAIL' "$log")
 skipped=$(grep -cE -- '^\s*--- SKIP' "$log")

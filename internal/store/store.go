@@ -40,7 +40,8 @@ type Store struct {
 }
 
 // Open connects to PostgreSQL as the runtime login in databaseURL. It does
-// not check the login's safety; call CheckRuntime (serve does) for that.
+// not check the login's safety: serve and worker evaluate Catalog with
+// rlsaudit before serving.
 func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
 	const op = "store.Open"
 	cfg, err := pgxpool.ParseConfig(databaseURL)
