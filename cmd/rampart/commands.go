@@ -154,7 +154,7 @@ func runDB(ctx context.Context, m *Main, args []string) int {
 
 It does not start the cluster; it says so on stderr when none is running.
 With DATABASE_URL set, it prints that URL.`)
-	loader := config.NewLoader(fs, m.Getenv, config.VarDataDir, config.VarDatabaseURL)
+	loader := config.NewLoader(fs, m.Getenv, config.VarDataDir, config.VarDatabaseURL, config.VarPGOSUser)
 	admin := fs.Bool("admin", false, "print the superuser URL")
 	if code, done := m.parse(fs, args); done {
 		return code
@@ -180,7 +180,11 @@ With DATABASE_URL set, it prints that URL.`)
 	if *admin {
 		user = pgcluster.Superuser
 	}
-	sock := pgcluster.SocketDir(dir)
+	paths, err := pgcluster.ResolvePaths(dir, cfg.PGOSUser)
+	if err != nil {
+		return m.fail("db", err)
+	}
+	sock := paths.Socket
 	fmt.Fprintln(m.Stdout, pgcluster.URL(sock, user, embeddedDatabase))
 	if _, err := os.Stat(filepath.Join(sock, ".s.PGSQL.5432")); err != nil {
 		fmt.Fprintf(m.Stderr, "note: the embedded cluster in %s is not running; start it with `rampart serve`\n", cfg.DataDir)

@@ -86,6 +86,9 @@ func (u *osUser) procAttr() *syscall.SysProcAttr {
 func (u *osUser) checkReach(dir string) error {
 	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
 		st, err := os.Stat(d)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // created later, world-traversable
+		}
 		if err != nil {
 			return fmt.Errorf("pgcluster: stat %s: %w", d, err)
 		}

@@ -61,6 +61,7 @@ type Purpose struct {
 type Cluster struct {
 	cfg       Config
 	dir       string
+	paths     Paths
 	pgData    string
 	socketDir string
 	logPath   string
@@ -83,19 +84,24 @@ func Open(ctx context.Context, cfg Config, purpose Purpose) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgcluster: resolve data directory %q: %w", cfg.Dir, err)
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pgcluster: create data directory %s: %w", dir, err)
+	}
+	paths, err := ResolvePaths(dir, cfg.OSUser)
+	if err != nil {
+		return nil, err
+	}
 	c := &Cluster{
-		cfg:     cfg,
-		dir:     dir,
-		pgData:  filepath.Join(dir, "pg"),
-		logPath: filepath.Join(dir, "log", "postgres.log"),
-		log:     cfg.Logger,
+		cfg:       cfg,
+		dir:       dir,
+		paths:     paths,
+		pgData:    paths.Data,
+		socketDir: paths.Socket,
+		logPath:   filepath.Join(dir, "log", "postgres.log"),
+		log:       cfg.Logger,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	c.socketDir = SocketDir(dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("pgcluster: create data directory %s: %w", dir, err)
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, "cluster.lock"), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -144,17 +150,58 @@ func Open(ctx context.Context, cfg Config, purpose Purpose) (*Cluster, error) {
 	}
 }
 
-// SocketDir is the unix socket directory of the cluster whose data
-// directory is dir (absolute). Socket paths are limited to 107 bytes, so a
-// deep data directory gets a short, deterministic directory under the
-// system temp dir instead.
-func SocketDir(dir string) string {
-	sd := filepath.Join(dir, "run")
-	if len(filepath.Join(sd, ".s.PGSQL."+strconv.Itoa(port))) <= 100 {
-		return sd
+// Paths says where a cluster's files live.
+type Paths struct {
+	Data   string // the cluster's files (PGDATA)
+	Socket string // the unix socket directory
+	// Relocated is set when the data directory is out of reach of the
+	// cluster's system user (say, a checkout under root's 0700 home):
+	// the files then live under RelocatedRoot and Data is linked from
+	// <data-dir>/pg.
+	Relocated bool
+}
+
+// RelocatedRoot holds clusters whose data directory the cluster's system
+// user cannot enter.
+const RelocatedRoot = "/var/lib/rampart/clusters"
+
+// ResolvePaths decides where the cluster of data directory dir lives:
+// normally dir/pg with its socket in dir/run. When Rampart runs as root and
+// the cluster's system user cannot enter dir, the cluster lives in
+// RelocatedRoot/<hash of dir> (linked from dir/pg), so `make demo` works from
+// any checkout. Socket paths are limited to 107 bytes, so a deep data
+// directory gets a short, deterministic socket directory under the system
+// temp dir instead.
+func ResolvePaths(dir, osUser string) (Paths, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return Paths{}, fmt.Errorf("pgcluster: resolve data directory: %w", err)
 	}
 	sum := sha256.Sum256([]byte(dir))
-	return filepath.Join(os.TempDir(), "rampart-pg-"+hex.EncodeToString(sum[:6]))
+	hash := hex.EncodeToString(sum[:6])
+	link := filepath.Join(dir, "pg")
+	relocated := filepath.Join(RelocatedRoot, hash)
+	if fi, err := os.Lstat(link); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(link)
+		if err != nil {
+			return Paths{}, fmt.Errorf("pgcluster: %s links to a missing cluster (%v): remove the link to start a new cluster", link, err)
+		}
+		return Paths{Data: target, Socket: filepath.Join(filepath.Dir(target), "run"), Relocated: true}, nil
+	}
+	if _, err := os.Lstat(link); errors.Is(err, os.ErrNotExist) {
+		owner, err := runAs(osUser)
+		if err != nil {
+			return Paths{}, err
+		}
+		if owner != nil && owner.checkReach(link) != nil {
+			return Paths{Data: filepath.Join(relocated, "pg"), Socket: filepath.Join(relocated, "run"), Relocated: true}, nil
+		}
+	}
+	p := Paths{Data: link, Socket: filepath.Join(dir, "run")}
+	if len(filepath.Join(p.Socket, ".s.PGSQL."+strconv.Itoa(port))) > 100 {
+		p.Socket = filepath.Join(os.TempDir(), "rampart-pg-"+hash)
+	}
+	return p, nil
 }
 
 // Managed reports whether this process started the cluster and will stop it.
@@ -277,8 +324,21 @@ func (c *Cluster) startManaged(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.paths.Relocated {
+		link := filepath.Join(c.dir, "pg")
+		if _, err := os.Lstat(link); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(filepath.Dir(c.pgData), 0o755); err != nil {
+				return fmt.Errorf("pgcluster: create %s: %w", filepath.Dir(c.pgData), err)
+			}
+			if err := os.Symlink(c.pgData, link); err != nil {
+				return fmt.Errorf("pgcluster: link %s: %w", link, err)
+			}
+			c.log.Warn("the cluster's system user cannot enter the data directory; keeping the cluster files where it can, linked from the data directory",
+				"data_dir", c.dir, "cluster_files", c.pgData)
+		}
+	}
 	if owner != nil {
-		if err := owner.checkReach(c.dir); err != nil {
+		if err := owner.checkReach(c.pgData); err != nil {
 			return err
 		}
 	}
