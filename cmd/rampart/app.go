@@ -173,6 +173,24 @@ func (m *Main) parse(fs *flag.FlagSet, args []string) (int, bool) {
 	return 0, false
 }
 
+// load parses args (at most maxArgs positional ones) and validates the
+// configuration; it returns (config, exit code, done) and the caller stops when done.
+func (m *Main) load(name string, fs *flag.FlagSet, l *config.Loader, args []string, maxArgs int) (config.Config, int, bool) {
+	if code, done := m.parse(fs, args); done {
+		return config.Config{}, code, true
+	}
+	if fs.NArg() > maxArgs {
+		fmt.Fprintf(m.Stderr, "rampart %s: unexpected argument %q\n", name, fs.Arg(maxArgs))
+		return config.Config{}, exitUsage, true
+	}
+	cfg, err := l.Load()
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "rampart %s: configuration:\n%v\n", name, err)
+		return config.Config{}, exitUsage, true
+	}
+	return cfg, 0, false
+}
+
 // fail prints a command's error and returns exitFail.
 func (m *Main) fail(cmd string, err error) int {
 	fmt.Fprintf(m.Stderr, "rampart %s: %v\n", cmd, err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/pgcluster"
@@ -32,20 +31,16 @@ that is a member of rampart_owner: never as the runtime login. Without it,
 the embedded cluster of --data-dir is used (bootstrapped as needed).`)
 	loader := config.NewLoader(fs, m.Getenv, dbVars...)
 	jsonOut := fs.Bool("json", false, "print status as JSON")
-	if code, done := m.parse(fs, args); done {
+	cfg, code, done := m.load("migrate", fs, loader, args, 1)
+	if done {
 		return code
 	}
 	action := "apply"
 	if fs.NArg() > 0 {
 		action = fs.Arg(0)
 	}
-	if fs.NArg() > 1 || (action != "apply" && action != "status" && action != "validate") {
-		fmt.Fprintf(m.Stderr, "rampart migrate: unknown action %q: use status, validate or nothing\n", strings.Join(fs.Args(), " "))
-		return exitUsage
-	}
-	cfg, err := loader.Load()
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "rampart migrate: configuration:\n%v\n", err)
+	if action != "apply" && action != "status" && action != "validate" {
+		fmt.Fprintf(m.Stderr, "rampart migrate: unknown action %q: use status, validate or nothing\n", action)
 		return exitUsage
 	}
 	latest, names, err := store.LatestMigration()
@@ -104,17 +99,9 @@ login that is a superuser, can bypass RLS or owns objects.
 Exit 0 only when every check passes, 1 when one fails.`)
 	loader := config.NewLoader(fs, m.Getenv, dbVars...)
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
-	if code, done := m.parse(fs, args); done {
+	cfg, code, done := m.load("rls-audit", fs, loader, args, 0)
+	if done {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(m.Stderr, "rampart rls-audit: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
-	cfg, err := loader.Load()
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "rampart rls-audit: configuration:\n%v\n", err)
-		return exitUsage
 	}
 	db, err := openDatabase(ctx, cfg, m.logger(cfg), pgcluster.Purpose{Name: "rls-audit"}, false)
 	if err != nil {
@@ -156,16 +143,12 @@ It does not start the cluster; it says so on stderr when none is running.
 With DATABASE_URL set, it prints that URL.`)
 	loader := config.NewLoader(fs, m.Getenv, config.VarDataDir, config.VarDatabaseURL, config.VarPGOSUser)
 	admin := fs.Bool("admin", false, "print the superuser URL")
-	if code, done := m.parse(fs, args); done {
+	cfg, code, done := m.load("db", fs, loader, args, 1)
+	if done {
 		return code
 	}
 	if fs.NArg() != 1 || fs.Arg(0) != "url" {
 		fmt.Fprintln(m.Stderr, "rampart db: usage: rampart db url [--admin]")
-		return exitUsage
-	}
-	cfg, err := loader.Load()
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "rampart db: configuration:\n%v\n", err)
 		return exitUsage
 	}
 	if !cfg.Embedded() {

@@ -31,17 +31,9 @@ the runtime login and refuses to start if the login is a superuser, can
 bypass row-level security, owns objects, or the schema fails rls-audit.`)
 	loader := config.NewLoader(fs, m.Getenv, serverVars...)
 	demoFlag := fs.Bool("demo", false, "seed a demo organization with one user per role and print its admin's sign-in link")
-	if code, done := m.parse(fs, args); done {
+	cfg, code, done := m.load("serve", fs, loader, args, 0)
+	if done {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(m.Stderr, "rampart serve: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
-	cfg, err := loader.Load()
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "rampart serve: configuration:\n%v\n", err)
-		return exitUsage
 	}
 	return m.serve(ctx, cfg, *demoFlag, true)
 }
@@ -53,13 +45,9 @@ Runs the job worker only, for scale-out, against the same database as serve
 manages). It passes the same start-up safety checks as serve.`)
 	loader := config.NewLoader(fs, m.Getenv, config.VarDataDir, config.VarDatabaseURL, config.VarPGOSUser,
 		config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns)
-	if code, done := m.parse(fs, args); done {
+	cfg, code, done := m.load("worker", fs, loader, args, 0)
+	if done {
 		return code
-	}
-	cfg, err := loader.Load()
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "rampart worker: configuration:\n%v\n", err)
-		return exitUsage
 	}
 	return m.serve(ctx, cfg, false, false)
 }
