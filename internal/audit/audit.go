@@ -30,6 +30,27 @@ const (
 	ActionVenueCreated        = "venue.created"
 	ActionVenueUpdated        = "venue.updated"
 	ActionVenueDeleted        = "venue.deleted"
+	ActionMembershipUpdated   = "membership.updated"
+	ActionMembershipRemoved   = "membership.removed"
+
+	ActionLoginSucceeded       = "auth.login.succeeded"
+	ActionLoginFailed          = "auth.login.failed"
+	ActionLoginLinkRequested   = "auth.login_link.requested"
+	ActionSignup               = "auth.signup"
+	ActionInviteCreated        = "auth.invite.created"
+	ActionInviteResent         = "auth.invite.resent"
+	ActionInviteRevoked        = "auth.invite.revoked"
+	ActionInviteRedeemed       = "auth.invite.redeemed"
+	ActionInviteExpiredAttempt = "auth.invite.expired_attempt"
+	ActionInviteReplayAttempt  = "auth.invite.replay_attempt"
+	ActionInviteWrongUser      = "auth.invite.wrong_user_attempt"
+	ActionSessionRevoked       = "auth.session.revoked"
+	ActionSessionOrgSwitched   = "auth.session.org_switched"
+	ActionSessionSwitchDenied  = "auth.session.org_switch_denied"
+	ActionTokenIssued          = "auth.token.issued"
+	ActionTokenRevoked         = "auth.token.revoked"
+	ActionTokenRejected        = "auth.token.rejected"
+	ActionCSRFRejected         = "auth.csrf.rejected"
 )
 
 // Actions lists every action an event may carry.
@@ -40,6 +61,26 @@ var Actions = []string{
 	ActionVenueCreated,
 	ActionVenueUpdated,
 	ActionVenueDeleted,
+	ActionMembershipUpdated,
+	ActionMembershipRemoved,
+	ActionLoginSucceeded,
+	ActionLoginFailed,
+	ActionLoginLinkRequested,
+	ActionSignup,
+	ActionInviteCreated,
+	ActionInviteResent,
+	ActionInviteRevoked,
+	ActionInviteRedeemed,
+	ActionInviteExpiredAttempt,
+	ActionInviteReplayAttempt,
+	ActionInviteWrongUser,
+	ActionSessionRevoked,
+	ActionSessionOrgSwitched,
+	ActionSessionSwitchDenied,
+	ActionTokenIssued,
+	ActionTokenRevoked,
+	ActionTokenRejected,
+	ActionCSRFRejected,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

@@ -45,7 +45,15 @@ type Claims struct {
 	UserID         uuid.UUID `json:"sub"`
 	Role           Role      `json:"role"`
 	VenueCodes     []string  `json:"venue_codes"`
+	// SessionID is the browser session the claims were derived from, if any.
+	SessionID uuid.UUID `json:"-"`
+	// TokenID is the API token the claims were derived from, if any; the
+	// token is then its own principal (UserID == TokenID).
+	TokenID uuid.UUID `json:"-"`
 }
+
+// ViaToken reports whether the claims come from an API token.
+func (c Claims) ViaToken() bool { return c.TokenID != uuid.Nil }
 
 // Validate rejects claims that could not have come from a membership: a
 // zero organization or user, an unknown role, malformed venue codes, or

@@ -42,3 +42,57 @@ type Venue struct {
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
 }
+
+// Invite is a pending magic-link invitation to an organization.
+type Invite struct {
+	OrganizationID uuid.UUID  `json:"organization_id"`
+	ID             uuid.UUID  `json:"id"`
+	Email          string     `json:"email"`
+	Role           Role       `json:"role"`
+	VenueCodes     []string   `json:"venue_codes"`
+	CreatedBy      *uuid.UUID `json:"created_by,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	ExpiresAt      time.Time  `json:"expires_at"`
+	RedeemedAt     *time.Time `json:"redeemed_at,omitempty"`
+	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Status is "pending", "redeemed", "revoked" or "expired" at time now.
+func (i Invite) Status(now time.Time) string {
+	switch {
+	case i.RedeemedAt != nil:
+		return "redeemed"
+	case i.RevokedAt != nil:
+		return "revoked"
+	case !now.Before(i.ExpiresAt):
+		return "expired"
+	}
+	return "pending"
+}
+
+// APIToken is the server-side record of an API token (the JWT itself is
+// shown once, at issue).
+type APIToken struct {
+	OrganizationID uuid.UUID  `json:"organization_id"`
+	ID             uuid.UUID  `json:"id"`
+	Name           string     `json:"name"`
+	Role           Role       `json:"role"`
+	VenueCodes     []string   `json:"venue_codes"`
+	CreatedBy      *uuid.UUID `json:"created_by,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	ExpiresAt      time.Time  `json:"expires_at"`
+	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
+}
+
+// Session is a signed-in browser session.
+type Session struct {
+	ID                   uuid.UUID  `json:"id"`
+	UserID               uuid.UUID  `json:"user_id"`
+	ActiveOrganizationID uuid.UUID  `json:"active_organization_id"`
+	CreatedAt            time.Time  `json:"created_at"`
+	ExpiresAt            time.Time  `json:"expires_at"`
+	RevokedAt            *time.Time `json:"revoked_at,omitempty"`
+	IP                   string     `json:"ip,omitempty"`
+	UserAgent            string     `json:"user_agent,omitempty"`
+}

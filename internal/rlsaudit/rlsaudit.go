@@ -71,6 +71,13 @@ type Role struct {
 	// OwnedObjects counts the relations, functions and schemas of the
 	// current database the role owns.
 	OwnedObjects int64 `json:"owned_objects"`
+	// OwnedRelations counts only the relations and schemas among them:
+	// what a member role must not own, since through SET ROLE the login
+	// could then disable row-level security, alter policies or drop tables.
+	// A member role may own functions: rampart_service owns the
+	// credential-resolving SECURITY DEFINER functions, and it has no CREATE
+	// on any schema, so it cannot replace them.
+	OwnedRelations int64 `json:"owned_relations"`
 	// OwnsDatabase reports whether the role owns the current database.
 	OwnsDatabase bool `json:"owns_database"`
 }
@@ -469,10 +476,10 @@ func (e *evaluator) roles() {
 			e.add(KindRole, m.Name, CheckMemberBypassRLS,
 				"the runtime login %s is a member of %s, which has BYPASSRLS; only %s may bypass row-level security; fix: REVOKE %s FROM %s (or ALTER ROLE %s NOBYPASSRLS)", q, mq, ServiceRole, mq, q, mq)
 		}
-		if m.OwnedObjects > 0 || m.OwnsDatabase {
+		if m.OwnedRelations > 0 || m.OwnsDatabase {
 			e.add(KindRole, m.Name, CheckMemberOwner,
 				"the runtime login %s is a member of %s, which owns %s%s; through SET ROLE it could disable row-level security or alter policies; fix: REVOKE %s FROM %s",
-				q, mq, plural(m.OwnedObjects, "object"), ownsDBSuffix(m.OwnsDatabase), mq, q)
+				q, mq, plural(m.OwnedRelations, "table, view, sequence or schema"), ownsDBSuffix(m.OwnsDatabase), mq, q)
 		}
 	}
 	if !appMember {

@@ -37,6 +37,8 @@ SELECT r.rolname::text, r.rolsuper, r.rolbypassrls,
   (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))
   + (SELECT count(*) FROM pg_catalog.pg_proc p WHERE p.proowner = r.oid)
   + (SELECT count(*) FROM pg_catalog.pg_namespace s WHERE s.nspowner = r.oid),
+  (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))
+  + (SELECT count(*) FROM pg_catalog.pg_namespace s WHERE s.nspowner = r.oid),
   EXISTS (SELECT FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database() AND d.datdba = r.oid)
 FROM pg_catalog.pg_roles r
 WHERE r.rolname = session_user OR r.oid IN (SELECT oid FROM member_of)
@@ -166,7 +168,7 @@ func catalogRoles(ctx context.Context, tx *Tx) ([]rlsaudit.Role, error) {
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rlsaudit.Role, error) {
 		var r rlsaudit.Role
-		err := row.Scan(&r.Name, &r.Superuser, &r.BypassRLS, &r.Inherited, &r.OwnedObjects, &r.OwnsDatabase)
+		err := row.Scan(&r.Name, &r.Superuser, &r.BypassRLS, &r.Inherited, &r.OwnedObjects, &r.OwnedRelations, &r.OwnsDatabase)
 		return r, err
 	})
 	if err != nil {

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -100,6 +102,14 @@ func seedTenant(ctx context.Context, tx *Tx, slug string) (rampart.Claims, error
 		if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: code, Name: code + " " + slug}); err != nil {
 			return rampart.Claims{}, err
 		}
+	}
+	hash := sha256.Sum256([]byte("invite for " + slug))
+	if _, err := tx.CreateInvite(ctx, rampart.Invite{OrganizationID: org.ID, Email: "new@" + slug + ".example", Role: rampart.RoleViewer}, hash[:], ClientInfo{}); err != nil {
+		return rampart.Claims{}, err
+	}
+	if _, err := tx.CreateAPIToken(ctx, rampart.APIToken{OrganizationID: org.ID, Name: "ci " + slug, Role: rampart.RoleViewer,
+		ExpiresAt: time.Now().Add(time.Hour)}, ClientInfo{}); err != nil {
+		return rampart.Claims{}, err
 	}
 	return rampart.Claims{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}, nil
 }
@@ -324,7 +334,7 @@ func TestIsolationCatalogDriven(t *testing.T) {
 		names = append(names, tt.name)
 	}
 	t.Logf("tenant tables discovered: %s", strings.Join(names, ", "))
-	for _, want := range []string{"organizations", "memberships", "venues", "audit_events"} {
+	for _, want := range []string{"organizations", "memberships", "venues", "audit_events", "invites", "api_tokens"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("discovery missed %s", want)
 		}

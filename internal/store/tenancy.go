@@ -185,6 +185,9 @@ func (tx *Tx) actorType() audit.ActorType {
 	if tx.claims == nil {
 		return audit.ActorService
 	}
+	if tx.claims.ViaToken() {
+		return audit.ActorAPIToken
+	}
 	return audit.ActorUser
 }
 

@@ -24,5 +24,9 @@ $roles$;
 
 -- The schema: only the owner creates objects; the runtime roles only use them.
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-GRANT USAGE, CREATE ON SCHEMA public TO rampart_owner;
+GRANT USAGE, CREATE ON SCHEMA public TO rampart_owner WITH GRANT OPTION;
 GRANT USAGE ON SCHEMA public TO rampart_app, rampart_service;
+
+-- The owner hands the credential-resolving SECURITY DEFINER functions to
+-- rampart_service (migration 003), which needs membership to do so.
+GRANT rampart_service TO rampart_owner;

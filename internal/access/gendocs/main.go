@@ -1,0 +1,20 @@
+// Command gendocs writes docs/permissions.md from the permission matrix of
+// package access. It runs through `go generate ./internal/access`.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/rampart-dev/rampart/internal/access"
+)
+
+func main() {
+	out := flag.String("o", "docs/permissions.md", "file to write")
+	flag.Parse()
+	if err := os.WriteFile(*out, []byte(access.GeneratedDoc()), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "gendocs:", err)
+		os.Exit(1)
+	}
+}

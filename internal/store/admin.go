@@ -1,0 +1,262 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+// Organization administration in the tenant context: invites, members and
+// API tokens. Row-level security restricts every statement here to admins
+// of the tenant's organization; handlers check the role first.
+
+const (
+	inviteCols      = `organization_id, id, email, role, venue_codes, created_by, created_at, expires_at, redeemed_at, revoked_at`
+	sqlCreateInvite = `INSERT INTO invites (organization_id, email, role, venue_codes, token_hash, created_by, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval) RETURNING ` + inviteCols
+	sqlListInvites = `SELECT ` + inviteCols + ` FROM invites WHERE organization_id = $1 ORDER BY created_at DESC`
+	sqlResendInvite = `UPDATE invites SET token_hash = $3, expires_at = greatest(now() + $4::interval, created_at + interval '1 second')
+WHERE organization_id = $1 AND id = $2 AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
+	sqlRevokeInvite = `UPDATE invites SET revoked_at = now()
+WHERE organization_id = $1 AND id = $2 AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
+)
+
+func scanInvite(r pgx.Row) (rampart.Invite, error) {
+	var i rampart.Invite
+	var role string
+	err := r.Scan(&i.OrganizationID, &i.ID, &i.Email, &role, &i.VenueCodes, &i.CreatedBy, &i.CreatedAt, &i.ExpiresAt, &i.RedeemedAt, &i.RevokedAt)
+	i.Role = rampart.Role(role)
+	return i, err
+}
+
+// CreateInvite stores an invite whose token hash is tokenHash.
+func (tx *Tx) CreateInvite(ctx context.Context, inv rampart.Invite, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
+	const op = "store.CreateInvite"
+	email, err := rampart.NormalizeEmail(inv.Email)
+	if err != nil {
+		return rampart.Invite{}, err
+	}
+	if err := validateGrant(op, inv.OrganizationID, inv.Role, inv.VenueCodes); err != nil {
+		return rampart.Invite{}, err
+	}
+	out, err := scanInvite(tx.queryRow(ctx, sqlCreateInvite, inv.OrganizationID, email, string(inv.Role), codesOrEmpty(inv.VenueCodes),
+		tokenHash, inv.CreatedBy, InviteLifetime.String()))
+	if err != nil {
+		return out, classify(op, err)
+	}
+	return out, tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionInviteCreated, TargetType: "invite",
+		TargetID: out.ID.String(), After: snapshot(inviteAudit(out))})))
+}
+
+// inviteAudit is the invite as the audit log records it: no email in clear
+// text is needed beyond the domain, and never the token.
+func inviteAudit(i rampart.Invite) map[string]any {
+	return map[string]any{"email": i.Email, "role": i.Role, "venue_codes": i.VenueCodes, "expires_at": i.ExpiresAt}
+}
+
+// Invites lists the organization's invites.
+func (tx *Tx) Invites(ctx context.Context, orgID uuid.UUID) ([]rampart.Invite, error) {
+	rows, err := tx.query(ctx, sqlListInvites, orgID)
+	if err != nil {
+		return nil, classify("store.Invites", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.Invite, error) { return scanInvite(r) })
+	return out, classify("store.Invites", err)
+}
+
+// ResendInvite gives a pending (or expired) invite a new token and a fresh
+// lifetime; the old token is dead from this commit on.
+func (tx *Tx) ResendInvite(ctx context.Context, orgID, id uuid.UUID, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
+	const op = "store.ResendInvite"
+	out, err := scanInvite(tx.queryRow(ctx, sqlResendInvite, orgID, id, tokenHash, InviteLifetime.String()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return out, rampart.Errorf(op, rampart.KindNotFound, "no pending invite with that id")
+	}
+	if err != nil {
+		return out, classify(op, err)
+	}
+	return out, tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionInviteResent, TargetType: "invite",
+		TargetID: id.String(), After: snapshot(inviteAudit(out))})))
+}
+
+// RevokeInvite kills a pending invite.
+func (tx *Tx) RevokeInvite(ctx context.Context, orgID, id uuid.UUID, ci ClientInfo) error {
+	const op = "store.RevokeInvite"
+	out, err := scanInvite(tx.queryRow(ctx, sqlRevokeInvite, orgID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rampart.Errorf(op, rampart.KindNotFound, "no pending invite with that id")
+	}
+	if err != nil {
+		return classify(op, err)
+	}
+	return tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionInviteRevoked, TargetType: "invite",
+		TargetID: id.String(), Before: snapshot(inviteAudit(out))})))
+}
+
+const (
+	sqlGetMembership    = `SELECT organization_id, user_id, role, venue_codes FROM memberships WHERE organization_id = $1 AND user_id = $2`
+	sqlUpdateMembership = `UPDATE memberships SET role = $3, venue_codes = $4, updated_at = now()
+WHERE organization_id = $1 AND user_id = $2`
+	sqlRemoveMembership = `DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2`
+	sqlAdminCount       = `SELECT count(*) FROM memberships WHERE organization_id = $1 AND role = 'admin' AND user_id <> $2`
+)
+
+func scanMembership(r pgx.Row) (rampart.Membership, error) {
+	var m rampart.Membership
+	var role string
+	err := r.Scan(&m.OrganizationID, &m.UserID, &role, &m.VenueCodes)
+	m.Role = rampart.Role(role)
+	return m, err
+}
+
+// UpdateMembership changes a member's role and venue codes. The last admin
+// cannot be demoted (the organization would be unmanageable).
+func (tx *Tx) UpdateMembership(ctx context.Context, m rampart.Membership, ci ClientInfo) (rampart.Membership, error) {
+	const op = "store.UpdateMembership"
+	if err := validateGrant(op, m.OrganizationID, m.Role, m.VenueCodes); err != nil {
+		return rampart.Membership{}, err
+	}
+	before, err := scanMembership(tx.queryRow(ctx, sqlGetMembership, m.OrganizationID, m.UserID))
+	if err != nil {
+		return rampart.Membership{}, classify(op, err)
+	}
+	if before.Role == rampart.RoleAdmin && m.Role != rampart.RoleAdmin {
+		if err := tx.ensureAnotherAdmin(ctx, op, m.OrganizationID, m.UserID); err != nil {
+			return rampart.Membership{}, err
+		}
+	}
+	m.VenueCodes = codesOrEmpty(m.VenueCodes)
+	tag, err := tx.exec(ctx, sqlUpdateMembership, m.OrganizationID, m.UserID, string(m.Role), m.VenueCodes)
+	if err != nil {
+		return rampart.Membership{}, classify(op, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return rampart.Membership{}, rampart.Errorf(op, rampart.KindNotFound, "not found")
+	}
+	return m, tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionMembershipUpdated, TargetType: "membership",
+		TargetID: m.UserID.String(), Before: snapshot(before), After: snapshot(m)})))
+}
+
+// RemoveMembership removes a member; their sessions in this organization
+// stop resolving on the next request. The last admin cannot be removed.
+func (tx *Tx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID, ci ClientInfo) error {
+	const op = "store.RemoveMembership"
+	before, err := scanMembership(tx.queryRow(ctx, sqlGetMembership, orgID, userID))
+	if err != nil {
+		return classify(op, err)
+	}
+	if before.Role == rampart.RoleAdmin {
+		if err := tx.ensureAnotherAdmin(ctx, op, orgID, userID); err != nil {
+			return err
+		}
+	}
+	tag, err := tx.exec(ctx, sqlRemoveMembership, orgID, userID)
+	if err != nil {
+		return classify(op, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return rampart.Errorf(op, rampart.KindNotFound, "not found")
+	}
+	return tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionMembershipRemoved, TargetType: "membership",
+		TargetID: userID.String(), Before: snapshot(before)})))
+}
+
+func (tx *Tx) ensureAnotherAdmin(ctx context.Context, op string, orgID, userID uuid.UUID) error {
+	var n int
+	if err := tx.queryRow(ctx, sqlAdminCount, orgID, userID).Scan(&n); err != nil {
+		return classify(op, err)
+	}
+	if n == 0 {
+		return rampart.Errorf(op, rampart.KindConflict, "the organization's last admin cannot be removed or demoted")
+	}
+	return nil
+}
+
+const (
+	tokenCols      = `organization_id, id, name, role, venue_codes, created_by, created_at, expires_at, revoked_at, last_used_at`
+	sqlCreateToken = `INSERT INTO api_tokens (organization_id, name, role, venue_codes, created_by, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING ` + tokenCols
+	sqlListTokens  = `SELECT ` + tokenCols + ` FROM api_tokens WHERE organization_id = $1 ORDER BY created_at DESC`
+	sqlRevokeToken = `UPDATE api_tokens SET revoked_at = now()
+WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING ` + tokenCols
+)
+
+func scanToken(r pgx.Row) (rampart.APIToken, error) {
+	var t rampart.APIToken
+	var role string
+	err := r.Scan(&t.OrganizationID, &t.ID, &t.Name, &role, &t.VenueCodes, &t.CreatedBy, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.LastUsedAt)
+	t.Role = rampart.Role(role)
+	return t, err
+}
+
+// MaxTokenLifetime bounds API token expiry.
+const MaxTokenLifetime = 366 * 24 * time.Hour
+
+// CreateAPIToken records a new token; the caller signs the JWT for its id.
+func (tx *Tx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci ClientInfo) (rampart.APIToken, error) {
+	const op = "store.CreateAPIToken"
+	if err := validateGrant(op, t.OrganizationID, t.Role, t.VenueCodes); err != nil {
+		return rampart.APIToken{}, err
+	}
+	if n := len([]rune(t.Name)); n == 0 || n > 100 {
+		return rampart.APIToken{}, rampart.Errorf(op, rampart.KindInvalid, "name must be 1 to 100 characters")
+	}
+	if d := time.Until(t.ExpiresAt); d < time.Minute || d > MaxTokenLifetime {
+		return rampart.APIToken{}, rampart.Errorf(op, rampart.KindInvalid, "expiry must be between 1 minute and 366 days from now")
+	}
+	out, err := scanToken(tx.queryRow(ctx, sqlCreateToken, t.OrganizationID, t.Name, string(t.Role), codesOrEmpty(t.VenueCodes), t.CreatedBy, t.ExpiresAt))
+	if err != nil {
+		return out, classify(op, err)
+	}
+	return out, tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionTokenIssued, TargetType: "api_token",
+		TargetID: out.ID.String(), After: snapshot(out)})))
+}
+
+// APITokens lists the organization's tokens.
+func (tx *Tx) APITokens(ctx context.Context, orgID uuid.UUID) ([]rampart.APIToken, error) {
+	rows, err := tx.query(ctx, sqlListTokens, orgID)
+	if err != nil {
+		return nil, classify("store.APITokens", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.APIToken, error) { return scanToken(r) })
+	return out, classify("store.APITokens", err)
+}
+
+// RevokeAPIToken revokes a token; it stops working on the next request.
+func (tx *Tx) RevokeAPIToken(ctx context.Context, orgID, id uuid.UUID, ci ClientInfo) error {
+	const op = "store.RevokeAPIToken"
+	out, err := scanToken(tx.queryRow(ctx, sqlRevokeToken, orgID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rampart.Errorf(op, rampart.KindNotFound, "no live token with that id")
+	}
+	if err != nil {
+		return classify(op, err)
+	}
+	return tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionTokenRevoked, TargetType: "api_token",
+		TargetID: id.String(), Before: snapshot(out)})))
+}
+
+// validateGrant checks a role and venue codes given to a member, invite or token.
+func validateGrant(op string, orgID uuid.UUID, role rampart.Role, codes []string) error {
+	c := rampart.Claims{OrganizationID: orgID, UserID: orgID, Role: role, VenueCodes: codes}
+	if err := c.Validate(); err != nil {
+		return &rampart.Error{Op: op, Kind: rampart.KindInvalid, Message: rampart.ErrorMessage(err), Err: err}
+	}
+	if role == rampart.RoleVenueManager && len(codes) == 0 {
+		return rampart.Errorf(op, rampart.KindInvalid, "a venue_manager needs at least one venue code")
+	}
+	return nil
+}
+
+func codesOrEmpty(c []string) []string {
+	if c == nil {
+		return []string{}
+	}
+	return c
+}
