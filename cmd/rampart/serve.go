@@ -7,19 +7,24 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/api"
+	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/demo"
+	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/pgcluster"
+	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/rlsaudit"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
 var serverVars = []config.Var{config.VarAddr, config.VarDataDir, config.VarDatabaseURL, config.VarPGOSUser,
-	config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarPublicURL}
+	config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarPublicURL,
+	config.VarSMTPURL, config.VarMailFrom, config.VarSessionKeys, config.VarTokenKeys}
 
 func runServe(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("serve", "serve [flags]", `
@@ -73,17 +78,28 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		fmt.Fprintf(m.Stderr, "rampart %s: refusing to start: %v\n", name, err)
 		return exitFail
 	}
-	if seedDemo {
-		res, err := demo.Seed(ctx, st)
-		if err != nil {
-			return m.fail(name, err)
-		}
-		log.Info("demo organization ready", "organization", res.Organization.Slug, "created", res.Created)
-	}
-
 	var srv *http.Server
 	srvErr := make(chan error, 1)
 	if withHTTP {
+		keys, err := loadKeys(cfg)
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "rampart %s: refusing to start: %v\n", name, err)
+			return exitFail
+		}
+		sealer, err := auth.NewSealer(keys.Session)
+		if err != nil {
+			return m.fail(name, err)
+		}
+		tokens, err := auth.NewTokens(keys.Token, tokenIssuer, tokenAudience)
+		if err != nil {
+			return m.fail(name, err)
+		}
+		mailer, err := mail.Open(cfg.SMTPURL, cfg.MailFrom, log)
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "rampart %s: configuration:\n%v\n", name, err)
+			return exitUsage
+		}
+
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
 			return m.fail(name, fmt.Errorf("listen on %s (RAMPART_ADDR / --addr): %w", cfg.Addr, err))
@@ -91,7 +107,23 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		m.mu.Lock()
 		m.addr = ln.Addr()
 		m.mu.Unlock()
-		handler := api.New(api.Options{DB: st, Logger: log, Version: Version()})
+		base := cfg.PublicURL
+		if base == "" {
+			base = "http://" + ln.Addr().String()
+		}
+		handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
+			Version: Version(), BaseURL: base, Demo: seedDemo})
+		var signIn string
+		if seedDemo {
+			res, err := demo.Seed(ctx, st)
+			if err != nil {
+				return m.fail(name, err)
+			}
+			log.Info("demo organization ready", "organization", res.Organization.Slug, "created", res.Created)
+			if signIn, err = handler.SendLoginLink(ctx, res.Users[rampart.RoleAdmin].Email, store.ClientInfo{UserAgent: "rampart serve --demo"}); err != nil {
+				return m.fail(name, err)
+			}
+		}
 		srv = &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 5 * time.Second,
@@ -102,11 +134,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
 		go func() { srvErr <- srv.Serve(ln) }()
-		base := cfg.PublicURL
-		if base == "" {
-			base = "http://" + ln.Addr().String()
-		}
-		m.banner(cfg, db, base)
+		m.banner(cfg, db, base, signIn)
 		if m.OnListen != nil {
 			m.OnListen(ln.Addr())
 		}
@@ -140,6 +168,33 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 	return code
 }
 
+// The API-token JWT issuer and audience.
+const (
+	tokenIssuer   = "rampart"
+	tokenAudience = "rampart-api"
+)
+
+// loadKeys returns the signing keys: from RAMPART_SESSION_KEYS and
+// RAMPART_TOKEN_KEYS, else (embedded mode only) from a key file generated
+// once in the data directory.
+func loadKeys(cfg config.Config) (auth.Keys, error) {
+	if cfg.SessionKeys != "" {
+		var k auth.Keys
+		var err error
+		if k.Session, err = auth.ParseSessionKeys(cfg.SessionKeys); err != nil {
+			return auth.Keys{}, fmt.Errorf("invalid RAMPART_SESSION_KEYS (--session-keys): %w", err)
+		}
+		if k.Token, err = auth.ParseTokenKeys(cfg.TokenKeys); err != nil {
+			return auth.Keys{}, fmt.Errorf("invalid RAMPART_TOKEN_KEYS (--token-keys): %w", err)
+		}
+		return k, nil
+	}
+	if !cfg.Embedded() {
+		return auth.Keys{}, errors.New("RAMPART_SESSION_KEYS and RAMPART_TOKEN_KEYS are required with DATABASE_URL (each kid:base64 of 32 random bytes, e.g. k1:$(openssl rand -base64 32))")
+	}
+	return auth.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "secrets", "keys.json"))
+}
+
 // checkRuntime is start-up safety: the schema is at this binary's version
 // and the live catalog passes rls-audit (the runtime login is not a
 // superuser, cannot bypass RLS, owns nothing; every tenant table has forced
@@ -164,11 +219,15 @@ func checkRuntime(ctx context.Context, st *store.Store) error {
 	return errors.New(b.String())
 }
 
-func (m *Main) banner(cfg config.Config, db *database, base string) {
+func (m *Main) banner(cfg config.Config, db *database, base, signIn string) {
 	w := m.Stdout
 	fmt.Fprintf(w, "\nRampart %s is running.\n", Version())
 	fmt.Fprintf(w, "  URL:          %s\n", base)
 	fmt.Fprintf(w, "  Health:       %s/api/health\n", base)
+	if signIn != "" {
+		fmt.Fprintf(w, "  Sign in:      %s\n", signIn)
+		fmt.Fprintf(w, "                (admin@%s, single use, 10 minutes; more links at %s/demo)\n", demo.Domain, base)
+	}
 	if db.embedded() {
 		fmt.Fprintf(w, "  Database:     embedded PostgreSQL in %s (unix socket only; `rampart db url` prints its URL)\n", cfg.DataDir)
 	} else {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"os"
 
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
@@ -26,20 +27,22 @@ var kindStatus = map[rampart.Kind]struct {
 	slug   string
 	title  string
 }{
-	rampart.KindInvalid:         {http.StatusBadRequest, "invalid", "Invalid request"},
-	rampart.KindNotFound:        {http.StatusNotFound, "not-found", "Not found"},
-	rampart.KindForbidden:       {http.StatusForbidden, "forbidden", "Forbidden"},
-	rampart.KindUnauthenticated: {http.StatusUnauthorized, "unauthenticated", "Not signed in"},
-	rampart.KindConflict:        {http.StatusConflict, "conflict", "Conflict"},
-	rampart.KindUnavailable:     {http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
-	rampart.KindInternal:        {http.StatusInternalServerError, "internal", "Internal error"},
+	rampart.KindInvalid:          {http.StatusBadRequest, "invalid", "Invalid request"},
+	rampart.KindNotFound:         {http.StatusNotFound, "not-found", "Not found"},
+	rampart.KindForbidden:        {http.StatusForbidden, "forbidden", "Forbidden"},
+	rampart.KindUnauthenticated:  {http.StatusUnauthorized, "unauthenticated", "Not signed in"},
+	rampart.KindConflict:         {http.StatusConflict, "conflict", "Conflict"},
+	rampart.KindUnavailable:      {http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	rampart.KindInternal:         {http.StatusInternalServerError, "internal", "Internal error"},
+	rampart.KindTooLarge:         {http.StatusRequestEntityTooLarge, "too-large", "Request body too large"},
+	rampart.KindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
 }
 
 // writeError answers err as problem+json; internal detail goes to the log only.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	kind := rampart.ErrorKind(err)
 	ks := kindStatus[kind]
-	if kind == rampart.KindInternal || kind == rampart.KindUnavailable {
+	if os.Getenv("RAMPART_DEBUG_ERRORS") != "" || kind == rampart.KindInternal || kind == rampart.KindUnavailable {
 		log.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path)
 	}
 	writeProblem(w, Problem{Type: problemBase + ks.slug, Title: ks.title, Status: ks.status,

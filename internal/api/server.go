@@ -6,45 +6,68 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/store"
 )
-
-// Database is what the API needs of the store for health.
-type Database interface {
-	Ping(ctx context.Context) error
-	CheckSchema(ctx context.Context) error
-}
 
 // Options configure the API.
 type Options struct {
-	DB      Database
+	Store   *store.Store
+	Sealer  *auth.Sealer
+	Tokens  *auth.Tokens
+	Mailer  mail.Sender
 	Logger  *slog.Logger
 	Version string
+	// BaseURL is the external origin used in links (e.g. http://127.0.0.1:8080).
+	BaseURL string
+	// Demo shows the sign-in links that went to the log on /demo.
+	Demo bool
 }
 
-// Server is the HTTP API.
+// Server is the HTTP API and the server-rendered pages of sign-in.
 type Server struct {
-	db      Database
+	store   *store.Store
+	sealer  *auth.Sealer
+	tokens  *auth.Tokens
+	mailer  mail.Sender
 	log     *slog.Logger
 	version string
+	baseURL string
+	demo    bool
 	mux     *http.ServeMux
+	handler http.Handler
 }
 
 // New builds the API and its routes. A route not registered here is not
 // reachable: unknown paths get 404 and wrong methods 405, as problem+json.
+// Routes are registered by kind — public, authenticated or agent — and
+// each kind has its own handler type, so an authenticated handler cannot
+// be mounted without authentication.
 func New(opts Options) *Server {
-	s := &Server{db: opts.DB, log: opts.Logger, version: opts.Version, mux: http.NewServeMux()}
+	s := &Server{store: opts.Store, sealer: opts.Sealer, tokens: opts.Tokens, mailer: opts.Mailer, log: opts.Logger,
+		version: opts.Version, baseURL: opts.BaseURL, demo: opts.Demo, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.mux.HandleFunc("GET /api/health", s.health)
-	s.mux.HandleFunc("GET /api/health/ready", s.ready)
+	s.routes()
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(s.csrfDenied))
+	s.handler = cop.Handler(http.HandlerFunc(s.route))
 	return s
 }
 
-// ServeHTTP routes the request, turning the mux's plain-text 404 and 405
-// into problem+json.
+// ServeHTTP runs the middleware chain: request id → cross-origin check
+// for state-changing requests → routing.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rid := newRequestID()
+	w.Header().Set("X-Request-Id", rid)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, rid))
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// Probe whether another method would match to tell 405 from 404.
@@ -60,7 +83,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Detail: "no such route", Instance: r.URL.Path})
 		return
 	}
-	h.ServeHTTP(w, r)
+	s.mux.ServeHTTP(w, r) // sets the path values
+}
+
+func (s *Server) csrfDenied(w http.ResponseWriter, r *http.Request) {
+	ev := clientInfo(r).Event(auditCSRF(r))
+	if err := s.store.RecordPlatformEvent(r.Context(), ev); err != nil {
+		s.log.ErrorContext(r.Context(), "audit csrf rejection", "err", err)
+	}
+	writeProblem(w, Problem{Type: problemBase + "cross-origin", Title: "Cross-origin request refused", Status: http.StatusForbidden,
+		Detail: "state-changing requests must come from this site", Instance: r.URL.Path})
 }
 
 type statusOnly struct {
@@ -72,9 +104,84 @@ func (s *statusOnly) Header() http.Header         { return s.header }
 func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
 func (s *statusOnly) WriteHeader(code int)        { s.status = code }
 
+// publicHandler serves a route that needs no sign-in.
+type publicHandler func(w http.ResponseWriter, r *http.Request) error
+
+// authedHandler serves a route that needs a signed-in principal; it gets
+// the live claims, already resolved from the session or token.
+type authedHandler func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error
+
+func (s *Server) public(pattern string, h publicHandler) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, s.log, err)
+		}
+	})
+}
+
+func (s *Server) authed(pattern string, h authedHandler) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authenticate(w, r)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		r = r.WithContext(rampart.WithClaims(r.Context(), c))
+		if err := h(w, r, c); err != nil {
+			writeError(w, r, s.log, err)
+		}
+	})
+}
+
+func (s *Server) routes() {
+	s.public("GET /api/health", s.health)
+	s.public("GET /api/health/ready", s.ready)
+
+	// Sign-in.
+	s.public("POST /api/auth/login-link", s.requestLoginLink)
+	s.public("GET /auth/link", s.openLink)
+	s.public("GET /auth/confirm", s.confirmPage)
+	s.public("POST /auth/confirm", s.confirm)
+	s.public("GET /{$}", s.home)
+	s.public("POST /auth/login", s.loginForm)
+	s.public("POST /auth/logout", s.logoutForm)
+	if s.demo {
+		s.public("GET /demo", s.demoPage)
+	}
+
+	// The signed-in principal.
+	s.authed("GET /api/me", s.me)
+	s.authed("POST /api/auth/logout", s.logout)
+	s.authed("POST /api/auth/logout-all", s.logoutAll)
+	s.authed("POST /api/auth/switch-org", s.switchOrg)
+	s.authed("GET /api/sessions", s.listSessions)
+	s.authed("GET /api/agents", s.listAgents)
+
+	// Organization administration.
+	s.authed("GET /api/members", s.listMembers)
+	s.authed("PATCH /api/members/{user_id}", s.updateMember)
+	s.authed("DELETE /api/members/{user_id}", s.removeMember)
+	s.authed("DELETE /api/members/{user_id}/sessions", s.revokeMemberSessions)
+	s.authed("POST /api/invites", s.createInvite)
+	s.authed("GET /api/invites", s.listInvites)
+	s.authed("POST /api/invites/{id}/resend", s.resendInvite)
+	s.authed("DELETE /api/invites/{id}", s.revokeInvite)
+	s.authed("POST /api/tokens", s.createToken)
+	s.authed("GET /api/tokens", s.listTokens)
+	s.authed("DELETE /api/tokens/{id}", s.revokeToken)
+
+	// Venues.
+	s.authed("GET /api/venues", s.listVenues)
+	s.authed("POST /api/venues", s.createVenue)
+	s.authed("GET /api/venues/{id}", s.getVenue)
+	s.authed("PATCH /api/venues/{id}", s.updateVenue)
+	s.authed("DELETE /api/venues/{id}", s.deleteVenue)
+}
+
 // health is liveness: cheap, no dependencies.
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
+	return nil
 }
 
 type componentStatus struct {
@@ -83,7 +190,7 @@ type componentStatus struct {
 }
 
 // ready checks the database and its schema version; 503 when one fails.
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	comps := map[string]componentStatus{}
@@ -96,9 +203,9 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		}
 		comps[name] = componentStatus{Status: "ok"}
 	}
-	check("database", s.db.Ping(ctx))
+	check("database", s.store.Ping(ctx))
 	if comps["database"].Status == "ok" {
-		check("migrations", s.db.CheckSchema(ctx))
+		check("migrations", s.store.CheckSchema(ctx))
 	} else {
 		comps["migrations"] = componentStatus{Status: "unknown"}
 	}
@@ -107,4 +214,5 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		status, code = "degraded", http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, map[string]any{"status": status, "components": comps})
+	return nil
 }

@@ -30,10 +30,15 @@ var (
 	VarLogFormat   = Var{"log-format", "RAMPART_LOG_FORMAT", "json", "log format: json or text"}
 	VarDBMaxConns  = Var{"db-max-conns", "RAMPART_DB_MAX_CONNS", "10", "maximum connections in the runtime pool (1-1000)"}
 	VarPublicURL   = Var{"public-url", "RAMPART_PUBLIC_URL", "", "external base URL used in links (default http://<addr>)"}
+	VarSMTPURL     = Var{"smtp-url", "RAMPART_SMTP_URL", "", "SMTP server for magic-link mail: smtp://user:pass@host:587 (STARTTLS), smtps://…:465, smtp+insecure://… (local tests only); unset = links are written to the log"}
+	VarMailFrom    = Var{"mail-from", "RAMPART_MAIL_FROM", "Rampart <no-reply@rampart.invalid>", "From address of magic-link mail"}
+	VarSessionKeys = Var{"session-keys", "RAMPART_SESSION_KEYS", "", "session cookie HMAC keys kid:base64,… (32+ bytes each; the first signs, all verify); unset = generated into <data-dir>/secrets/keys.json in embedded mode, required otherwise"}
+	VarTokenKeys   = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys"}
 )
 
 // AllVars lists every setting for documentation.
-var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL}
+var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
+	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys}
 
 // Config is the validated configuration.
 type Config struct {
@@ -45,6 +50,10 @@ type Config struct {
 	LogFormat   string
 	DBMaxConns  int32
 	PublicURL   string
+	SMTPURL     string
+	MailFrom    string
+	SessionKeys string
+	TokenKeys   string
 }
 
 // Embedded reports whether Rampart runs its own cluster (no DATABASE_URL).
@@ -90,6 +99,13 @@ func (l *Loader) Load() (Config, error) {
 		PGOSUser:    get(VarPGOSUser),
 		LogFormat:   get(VarLogFormat),
 		PublicURL:   strings.TrimRight(get(VarPublicURL), "/"),
+		SMTPURL:     get(VarSMTPURL),
+		MailFrom:    get(VarMailFrom),
+		SessionKeys: get(VarSessionKeys),
+		TokenKeys:   get(VarTokenKeys),
+	}
+	if (c.SessionKeys == "") != (c.TokenKeys == "") {
+		bad(VarSessionKeys, "set RAMPART_SESSION_KEYS and RAMPART_TOKEN_KEYS together, or neither (embedded mode generates both)")
 	}
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		bad(VarAddr, "%q is not host:port (for example 127.0.0.1:8080)", c.Addr)

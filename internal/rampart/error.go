@@ -18,6 +18,8 @@ const (
 	KindUnauthenticated
 	KindConflict
 	KindUnavailable
+	KindTooLarge
+	KindUnsupportedMedia
 )
 
 func (k Kind) String() string {
@@ -34,6 +36,10 @@ func (k Kind) String() string {
 		return "conflict"
 	case KindUnavailable:
 		return "unavailable"
+	case KindTooLarge:
+		return "too_large"
+	case KindUnsupportedMedia:
+		return "unsupported_media_type"
 	default:
 		return "internal"
 	}

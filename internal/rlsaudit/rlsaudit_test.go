@@ -255,7 +255,9 @@ func TestEvaluate(t *testing.T) {
 			[]want{{CheckMemberBypassRLS, "etl"}}},
 		{"service role inherited", func(s *Snapshot) { role(s, ServiceRole).Inherited = true },
 			[]want{{CheckServiceInherited, ServiceRole}}},
-		{"member of an owner role", func(s *Snapshot) { s.Roles = append(s.Roles, Role{Name: "rampart_owner", OwnedObjects: 12, OwnedRelations: 12}) },
+		{"member of an owner role", func(s *Snapshot) {
+			s.Roles = append(s.Roles, Role{Name: "rampart_owner", OwnedObjects: 12, OwnedRelations: 12})
+		},
 			[]want{{CheckMemberOwner, "rampart_owner"}}},
 		{"member of the database owner", func(s *Snapshot) { s.Roles = append(s.Roles, Role{Name: "dba", OwnsDatabase: true}) },
 			[]want{{CheckMemberOwner, "dba"}}},

@@ -20,7 +20,7 @@ const (
 	inviteCols      = `organization_id, id, email, role, venue_codes, created_by, created_at, expires_at, redeemed_at, revoked_at`
 	sqlCreateInvite = `INSERT INTO invites (organization_id, email, role, venue_codes, token_hash, created_by, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval) RETURNING ` + inviteCols
-	sqlListInvites = `SELECT ` + inviteCols + ` FROM invites WHERE organization_id = $1 ORDER BY created_at DESC`
+	sqlListInvites  = `SELECT ` + inviteCols + ` FROM invites WHERE organization_id = $1 ORDER BY created_at DESC`
 	sqlResendInvite = `UPDATE invites SET token_hash = $3, expires_at = greatest(now() + $4::interval, created_at + interval '1 second')
 WHERE organization_id = $1 AND id = $2 AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
 	sqlRevokeInvite = `UPDATE invites SET revoked_at = now()
@@ -50,7 +50,7 @@ func (tx *Tx) CreateInvite(ctx context.Context, inv rampart.Invite, tokenHash []
 	if err != nil {
 		return out, classify(op, err)
 	}
-	return out, tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionInviteCreated, TargetType: "invite",
+	return out, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionInviteCreated, TargetType: "invite",
 		TargetID: out.ID.String(), After: snapshot(inviteAudit(out))})))
 }
 
@@ -81,7 +81,7 @@ func (tx *Tx) ResendInvite(ctx context.Context, orgID, id uuid.UUID, tokenHash [
 	if err != nil {
 		return out, classify(op, err)
 	}
-	return out, tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionInviteResent, TargetType: "invite",
+	return out, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionInviteResent, TargetType: "invite",
 		TargetID: id.String(), After: snapshot(inviteAudit(out))})))
 }
 
@@ -95,7 +95,7 @@ func (tx *Tx) RevokeInvite(ctx context.Context, orgID, id uuid.UUID, ci ClientIn
 	if err != nil {
 		return classify(op, err)
 	}
-	return tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionInviteRevoked, TargetType: "invite",
+	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionInviteRevoked, TargetType: "invite",
 		TargetID: id.String(), Before: snapshot(inviteAudit(out))})))
 }
 
@@ -139,7 +139,7 @@ func (tx *Tx) UpdateMembership(ctx context.Context, m rampart.Membership, ci Cli
 	if tag.RowsAffected() != 1 {
 		return rampart.Membership{}, rampart.Errorf(op, rampart.KindNotFound, "not found")
 	}
-	return m, tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionMembershipUpdated, TargetType: "membership",
+	return m, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionMembershipUpdated, TargetType: "membership",
 		TargetID: m.UserID.String(), Before: snapshot(before), After: snapshot(m)})))
 }
 
@@ -163,7 +163,7 @@ func (tx *Tx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID, ci 
 	if tag.RowsAffected() != 1 {
 		return rampart.Errorf(op, rampart.KindNotFound, "not found")
 	}
-	return tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionMembershipRemoved, TargetType: "membership",
+	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionMembershipRemoved, TargetType: "membership",
 		TargetID: userID.String(), Before: snapshot(before)})))
 }
 
@@ -214,7 +214,7 @@ func (tx *Tx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci ClientI
 	if err != nil {
 		return out, classify(op, err)
 	}
-	return out, tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionTokenIssued, TargetType: "api_token",
+	return out, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionTokenIssued, TargetType: "api_token",
 		TargetID: out.ID.String(), After: snapshot(out)})))
 }
 
@@ -238,7 +238,7 @@ func (tx *Tx) RevokeAPIToken(ctx context.Context, orgID, id uuid.UUID, ci Client
 	if err != nil {
 		return classify(op, err)
 	}
-	return tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionTokenRevoked, TargetType: "api_token",
+	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionTokenRevoked, TargetType: "api_token",
 		TargetID: id.String(), Before: snapshot(out)})))
 }
 
@@ -259,4 +259,10 @@ func codesOrEmpty(c []string) []string {
 		return []string{}
 	}
 	return c
+}
+
+// Membership reads one member of the organization.
+func (tx *Tx) Membership(ctx context.Context, orgID, userID uuid.UUID) (rampart.Membership, error) {
+	m, err := scanMembership(tx.queryRow(ctx, sqlGetMembership, orgID, userID))
+	return m, classify("store.Membership", err)
 }

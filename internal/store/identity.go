@@ -44,8 +44,8 @@ func (ci ClientInfo) ip() any {
 	return nil
 }
 
-// event fills an audit event's client fields.
-func (ci ClientInfo) event(ev audit.Event) audit.Event {
+// Event fills an audit event's client fields.
+func (ci ClientInfo) Event(ev audit.Event) audit.Event {
 	ev.IP = ci.IP
 	ev.UserAgent = ci.userAgent()
 	if len(ci.RequestID) <= 200 {
@@ -204,7 +204,7 @@ func (tx *Tx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid
 		&inv.VenueCodes, &inv.ExpiresAt, &inv.RedeemedAt, &inv.RevokedAt)
 	inv.Role = rampart.Role(role)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return NewSession{}, &RedeemFailure{Reason: "unknown", Event: ci.event(audit.Event{ActorType: audit.ActorSystem,
+		return NewSession{}, &RedeemFailure{Reason: "unknown", Event: ci.Event(audit.Event{ActorType: audit.ActorSystem,
 			Action: audit.ActionLoginFailed, Reason: "unknown magic link"})}
 	}
 	if err != nil {
@@ -212,7 +212,7 @@ func (tx *Tx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid
 	}
 	fail := func(reason, action string) error {
 		orgID := inv.OrganizationID
-		return &RedeemFailure{Reason: reason, Event: ci.event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorSystem,
+		return &RedeemFailure{Reason: reason, Event: ci.Event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorSystem,
 			Action: action, TargetType: "invite", TargetID: inv.ID.String(), Reason: reason})}
 	}
 	switch inv.Status(time.Now()) {
@@ -271,7 +271,7 @@ func (tx *Tx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid
 		audit.Event{Action: audit.ActionLoginSucceeded, TargetType: "session", TargetID: out.Session.ID.String(), Reason: "invite"})
 	for _, ev := range events {
 		ev.OrganizationID, ev.ActorType, ev.ActorID = &orgID, audit.ActorUser, uid
-		if err := tx.RecordAudit(ctx, ci.event(ev)); err != nil {
+		if err := tx.RecordAudit(ctx, ci.Event(ev)); err != nil {
 			return NewSession{}, err
 		}
 	}
@@ -303,7 +303,7 @@ func (tx *Tx) CreateLoginLink(ctx context.Context, email string, tokenHash []byt
 	var uid uuid.UUID
 	err = tx.queryRow(ctx, sqlLoginCandidate, email).Scan(&uid)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, tx.RecordAudit(ctx, ci.event(audit.Event{ActorType: audit.ActorSystem, Action: audit.ActionLoginLinkRequested,
+		return false, tx.RecordAudit(ctx, ci.Event(audit.Event{ActorType: audit.ActorSystem, Action: audit.ActionLoginLinkRequested,
 			Reason: "no such member"}))
 	}
 	if err != nil {
@@ -312,7 +312,7 @@ func (tx *Tx) CreateLoginLink(ctx context.Context, email string, tokenHash []byt
 	if _, err := tx.exec(ctx, sqlInsertLoginLink, uid, tokenHash, LoginLinkLifetime.String()); err != nil {
 		return false, classify(op, err)
 	}
-	return true, tx.RecordAudit(ctx, ci.event(audit.Event{ActorType: audit.ActorUser, ActorID: uid.String(),
+	return true, tx.RecordAudit(ctx, ci.Event(audit.Event{ActorType: audit.ActorUser, ActorID: uid.String(),
 		Action: audit.ActionLoginLinkRequested, TargetType: "user", TargetID: uid.String()}))
 }
 
@@ -328,7 +328,7 @@ func (tx *Tx) RedeemLoginLink(ctx context.Context, tokenHash []byte, ci ClientIn
 		if e := tx.queryRow(ctx, sqlLoginLinkState, tokenHash).Scan(&used, &expired); e == nil {
 			reason = map[bool]string{true: "replayed", false: "expired"}[used]
 		}
-		return NewSession{}, &RedeemFailure{Reason: reason, Event: ci.event(audit.Event{ActorType: audit.ActorSystem,
+		return NewSession{}, &RedeemFailure{Reason: reason, Event: ci.Event(audit.Event{ActorType: audit.ActorSystem,
 			Action: audit.ActionLoginFailed, TargetType: "login_link", Reason: reason + " sign-in link"})}
 	}
 	if err != nil {
@@ -340,7 +340,7 @@ func (tx *Tx) RedeemLoginLink(ctx context.Context, tokenHash []byte, ci ClientIn
 	}
 	var orgID uuid.UUID
 	if err := tx.queryRow(ctx, sqlPickActiveOrg, uid).Scan(&orgID); errors.Is(err, pgx.ErrNoRows) {
-		return NewSession{}, &RedeemFailure{Reason: "no_membership", Event: ci.event(audit.Event{ActorType: audit.ActorUser,
+		return NewSession{}, &RedeemFailure{Reason: "no_membership", Event: ci.Event(audit.Event{ActorType: audit.ActorUser,
 			ActorID: uid.String(), Action: audit.ActionLoginFailed, Reason: "no membership"})}
 	} else if err != nil {
 		return NewSession{}, classify(op, err)
@@ -348,7 +348,7 @@ func (tx *Tx) RedeemLoginLink(ctx context.Context, tokenHash []byte, ci ClientIn
 	if out.Session, err = tx.insertSession(ctx, uid, orgID, ci); err != nil {
 		return NewSession{}, err
 	}
-	return out, tx.RecordAudit(ctx, ci.event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorUser, ActorID: uid.String(),
+	return out, tx.RecordAudit(ctx, ci.Event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorUser, ActorID: uid.String(),
 		Action: audit.ActionLoginSucceeded, TargetType: "session", TargetID: out.Session.ID.String(), Reason: "sign-in link"}))
 }
 
@@ -376,7 +376,7 @@ func (tx *Tx) SwitchOrganization(ctx context.Context, sessionID, userID, orgID u
 	if tag.RowsAffected() != 1 {
 		return rampart.Errorf(op, rampart.KindForbidden, "you are not a member of that organization")
 	}
-	return tx.RecordAudit(ctx, ci.event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorUser, ActorID: userID.String(),
+	return tx.RecordAudit(ctx, ci.Event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorUser, ActorID: userID.String(),
 		Action: audit.ActionSessionOrgSwitched, TargetType: "session", TargetID: sessionID.String()}))
 }
 
@@ -400,7 +400,7 @@ func (tx *Tx) RevokeSession(ctx context.Context, sessionID uuid.UUID, reason str
 	if tag.RowsAffected() != 1 {
 		return rampart.Errorf(op, rampart.KindNotFound, "not found")
 	}
-	return tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionSessionRevoked, TargetType: "session",
+	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionRevoked, TargetType: "session",
 		TargetID: sessionID.String(), Reason: reason})))
 }
 
@@ -413,7 +413,7 @@ func (tx *Tx) RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason s
 		return 0, classify(op, err)
 	}
 	n := tag.RowsAffected()
-	return n, tx.RecordAudit(ctx, ci.event(tx.userEvent(audit.Event{Action: audit.ActionSessionRevoked, TargetType: "user",
+	return n, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionRevoked, TargetType: "user",
 		TargetID: userID.String(), Reason: reason, Metadata: snapshot(map[string]int64{"sessions": n})})))
 }
 
@@ -451,4 +451,28 @@ func (tx *Tx) userEvent(ev audit.Event) audit.Event {
 		ev.ActorScope = scope
 	}
 	return ev
+}
+
+const sqlUserOrganizations = `SELECT id, name, slug, created_at FROM auth_user_organizations()`
+
+// UserOrganizations lists the organizations the signed-in user of the
+// tenant context belongs to (for switching), through a narrow SECURITY
+// DEFINER function keyed on the claims' user.
+func (tx *Tx) UserOrganizations(ctx context.Context) ([]rampart.Organization, error) {
+	rows, err := tx.query(ctx, sqlUserOrganizations)
+	if err != nil {
+		return nil, classify("store.UserOrganizations", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.Organization, error) {
+		var o rampart.Organization
+		return o, r.Scan(&o.ID, &o.Name, &o.Slug, &o.CreatedAt)
+	})
+	return out, classify("store.UserOrganizations", err)
+}
+
+// RecordSwitchDenied records, in the current organization, a refused
+// switch to an organization the user does not belong to.
+func (tx *Tx) RecordSwitchDenied(ctx context.Context, target uuid.UUID, ci ClientInfo) error {
+	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionSwitchDenied,
+		TargetType: "organization", TargetID: target.String(), Reason: "no membership"})))
 }

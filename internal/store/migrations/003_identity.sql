@@ -178,12 +178,28 @@ BEGIN
 END
 $$;
 
+-- The organizations the signed-in user (current_user_id() of the claims
+-- set by store.InTenant) belongs to, for the organization switcher.
+CREATE FUNCTION auth_user_organizations()
+RETURNS TABLE (id uuid, name text, slug text, created_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $$
+  SELECT o.id, o.name, o.slug, o.created_at
+    FROM memberships m JOIN organizations o ON o.id = m.organization_id
+   WHERE m.user_id = public.current_user_id()
+   ORDER BY o.name
+$$;
+
 -- A new owner needs CREATE on the schema at the moment of the transfer only.
 GRANT CREATE ON SCHEMA public TO rampart_service;
 ALTER FUNCTION auth_resolve_session(uuid) OWNER TO rampart_service;
+ALTER FUNCTION auth_user_organizations() OWNER TO rampart_service;
 ALTER FUNCTION auth_resolve_token(uuid, uuid) OWNER TO rampart_service;
 REVOKE CREATE ON SCHEMA public FROM rampart_service;
 REVOKE ALL ON FUNCTION auth_resolve_session(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION auth_resolve_token(uuid, uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION auth_user_organizations() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_user_organizations() TO rampart_app;
 GRANT EXECUTE ON FUNCTION auth_resolve_session(uuid) TO rampart_app;
 GRANT EXECUTE ON FUNCTION auth_resolve_token(uuid, uuid) TO rampart_app;

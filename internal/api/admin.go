@@ -1,0 +1,341 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rampart-dev/rampart/internal/access"
+	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if err := access.Check(c, access.ActionRead, access.Resource{Kind: access.KindMember}); err != nil {
+		return err
+	}
+	var out []rampart.Membership
+	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		out, err = tx.Members(ctx, c.OrganizationID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, map[string]any{"members": out})
+}
+
+type grantRequest struct {
+	Role       rampart.Role `json:"role"`
+	VenueCodes []string     `json:"venue_codes"`
+}
+
+func (g grantRequest) validate() error {
+	if !g.Role.Valid() {
+		return fieldError("role", "must be one of admin, executive_producer, producer, technical_director, venue_manager, stakeholder, viewer")
+	}
+	if len(g.VenueCodes) > 100 {
+		return fieldError("venue_codes", "at most 100 codes")
+	}
+	for _, v := range g.VenueCodes {
+		if !rampart.ValidVenueCode(v) {
+			return fieldError("venue_codes", "%q is not a venue code (1-32 of A-Z, 0-9, '-', '_')", v)
+		}
+	}
+	if g.Role == rampart.RoleVenueManager && len(g.VenueCodes) == 0 {
+		return fieldError("venue_codes", "a venue_manager needs at least one venue code")
+	}
+	if g.Role != rampart.RoleVenueManager && len(g.VenueCodes) > 0 {
+		return fieldError("venue_codes", "only a venue_manager has venue codes")
+	}
+	return nil
+}
+
+func manage(c rampart.Claims, kind access.ResourceKind) error {
+	return access.Check(c, access.ActionManageMembers, access.Resource{Kind: kind})
+}
+
+func (s *Server) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if err := manage(c, access.KindMember); err != nil {
+		return err
+	}
+	uid, err := pathID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	var req grantRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	var out rampart.Membership
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		out, err = tx.UpdateMembership(ctx, rampart.Membership{OrganizationID: c.OrganizationID, UserID: uid, Role: req.Role, VenueCodes: req.VenueCodes}, clientInfo(r))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, out)
+}
+
+func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if err := manage(c, access.KindMember); err != nil {
+		return err
+	}
+	uid, err := pathID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		return tx.RemoveMembership(ctx, c.OrganizationID, uid, clientInfo(r))
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// revokeMemberSessions lets an admin end every session of a member of
+// their organization (row-level security limits it to such members).
+func (s *Server) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if err := manage(c, access.KindMember); err != nil {
+		return err
+	}
+	uid, err := pathID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	var n int64
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		if _, err := tx.Membership(ctx, c.OrganizationID, uid); err != nil {
+			return err
+		}
+		n, err = tx.RevokeUserSessions(ctx, uid, "revoked by an admin", clientInfo(r))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, map[string]int64{"sessions_revoked": n})
+}
+
+type inviteRequest struct {
+	Email string `json:"email"`
+	grantRequest
+}
+
+type inviteResponse struct {
+	Invite   rampart.Invite `json:"invite"`
+	Status   string         `json:"status"`
+	Delivery string         `json:"delivery"` // "sent" or "failed" (resend later)
+}
+
+func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if err := manage(c, access.KindInvite); err != nil {
+		return err
+	}
+	var req inviteRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	email, err := rampart.NormalizeEmail(req.Email)
+	if err != nil {
+		return fieldError("email", "must be a plain address like name@example.com")
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	token, hash := auth.NewLinkToken()
+	var inv rampart.Invite
+	var org rampart.Organization
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		if org, err = tx.Organization(ctx, c.OrganizationID); err != nil {
+			return err
+		}
+		inv, err = tx.CreateInvite(ctx, rampart.Invite{OrganizationID: c.OrganizationID, Email: email, Role: req.Role,
+			VenueCodes: req.VenueCodes, CreatedBy: creator(c)}, hash, clientInfo(r))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusCreated, inviteResponse{Invite: inv, Status: inv.Status(time.Now()), Delivery: s.mailInvite(r.Context(), org, inv, token)})
+}
+
+func (s *Server) mailInvite(ctx context.Context, org rampart.Organization, inv rampart.Invite, token string) string {
+	msg := mail.Message{To: inv.Email, Subject: "You are invited to " + org.Name + " on Rampart",
+		Text: "You have been invited to join " + org.Name + " on Rampart as " + string(inv.Role) + ".\n\n" +
+			"Accept within 72 hours with this link:\n\n" + s.linkURL(token) + "\n"}
+	if err := s.mailer.Send(ctx, msg); err != nil {
+		s.log.ErrorContext(ctx, "send invite", "err", err, "invite", inv.ID)
+		return "failed"
+	}
+	return "sent"
+}
+
+// creator is the user behind the claims, or nil for an API token.
+func creator(c rampart.Claims) *uuid.UUID {
+	if c.ViaToken() {
+		return nil
+	}
+	id := c.UserID
+	return &id
+}
+
+func (s *Server) listInvites(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if err := manage(c, access.KindInvite); err != nil {
+		return err
+	}
+	var out []rampart.Invite
+	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		out, err = tx.Invites(ctx, c.OrganizationID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	type row struct {
+		rampart.Invite
+		Status string `json:"status"`
+	}
+	rows := make([]row, len(out))
+	for i, inv := range out {
+		rows[i] = row{inv, inv.Status(time.Now())}
+	}
+	return respond(w, c, http.StatusOK, map[string]any{"invites": rows})
+}
+
+// resendInvite issues a new token for a pending or expired invite; the old
+// link stops working.
+func (s *Server) resendInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if err := manage(c, access.KindInvite); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	token, hash := auth.NewLinkToken()
+	var inv rampart.Invite
+	var org rampart.Organization
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		if org, err = tx.Organization(ctx, c.OrganizationID); err != nil {
+			return err
+		}
+		inv, err = tx.ResendInvite(ctx, c.OrganizationID, id, hash, clientInfo(r))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, inviteResponse{Invite: inv, Status: inv.Status(time.Now()), Delivery: s.mailInvite(r.Context(), org, inv, token)})
+}
+
+func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if err := manage(c, access.KindInvite); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		return tx.RevokeInvite(ctx, c.OrganizationID, id, clientInfo(r))
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type tokenRequest struct {
+	Name          string `json:"name"`
+	ExpiresInDays int    `json:"expires_in_days"`
+	grantRequest
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if err := manage(c, access.KindAPIToken); err != nil {
+		return err
+	}
+	var req tokenRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if n := len([]rune(req.Name)); n == 0 || n > 100 {
+		return fieldError("name", "must be 1 to 100 characters")
+	}
+	if req.ExpiresInDays < 1 || req.ExpiresInDays > 366 {
+		return fieldError("expires_in_days", "must be between 1 and 366")
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	var out rampart.APIToken
+	var raw string
+	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		out, err = tx.CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: req.Name, Role: req.Role,
+			VenueCodes: req.VenueCodes, CreatedBy: creator(c), ExpiresAt: time.Now().Add(time.Duration(req.ExpiresInDays) * 24 * time.Hour)}, clientInfo(r))
+		if err != nil {
+			return err
+		}
+		// Signed inside the transaction: a signing failure leaves no row.
+		raw, err = s.tokens.Issue(out.ID, out.OrganizationID, out.Role, out.ExpiresAt)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	noStore(w)
+	return respond(w, c, http.StatusCreated, map[string]any{"api_token": out, "token": raw,
+		"note": "Store the token now: it is shown only once."})
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if err := manage(c, access.KindAPIToken); err != nil {
+		return err
+	}
+	var out []rampart.APIToken
+	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		out, err = tx.APITokens(ctx, c.OrganizationID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, map[string]any{"api_tokens": out})
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if err := manage(c, access.KindAPIToken); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		return tx.RevokeAPIToken(ctx, c.OrganizationID, id, clientInfo(r))
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

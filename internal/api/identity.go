@@ -1,0 +1,336 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rampart-dev/rampart/internal/access"
+	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// linkCookieName carries a magic-link token from the GET of the link to the
+// POST of the confirmation page, so the token leaves the URL at once and
+// a prefetcher's GET consumes nothing.
+const linkCookieName = "__Host-rampart_link"
+
+// linkURL is the URL a magic link points at.
+func (s *Server) linkURL(token string) string {
+	return s.baseURL + "/auth/link?token=" + url.QueryEscape(token)
+}
+
+type loginLinkRequest struct {
+	Email string `json:"email"`
+}
+
+// requestLoginLink mails a 10-minute sign-in link to a member. The answer
+// is the same whether or not the address belongs to anyone.
+func (s *Server) requestLoginLink(w http.ResponseWriter, r *http.Request) error {
+	var req loginLinkRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	email, err := rampart.NormalizeEmail(req.Email)
+	if err != nil {
+		return fieldError("email", "must be a plain address like name@example.com")
+	}
+	if _, err := s.SendLoginLink(r.Context(), email, clientInfo(r)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "If the address belongs to a member, a sign-in link is on its way."})
+	return nil
+}
+
+// SendLoginLink creates a sign-in link for email (if it belongs to a
+// member) and mails it. It returns the link (for the demo banner), or ""
+// when there is no such member.
+func (s *Server) SendLoginLink(ctx context.Context, email string, ci store.ClientInfo) (string, error) {
+	token, hash := auth.NewLinkToken()
+	var ok bool
+	err := s.store.AsService(ctx, "create a sign-in link", func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		ok, err = tx.CreateLoginLink(ctx, email, hash, ci)
+		return err
+	})
+	if err != nil || !ok {
+		return "", err
+	}
+	link := s.linkURL(token)
+	msg := mail.Message{To: email, Subject: "Your Rampart sign-in link",
+		Text: "Sign in to Rampart with this link within 10 minutes:\n\n" + link + "\n\nIf you did not ask for it, ignore this message."}
+	if err := s.mailer.Send(ctx, msg); err != nil {
+		s.log.ErrorContext(ctx, "send sign-in link", "err", err)
+	}
+	return link, nil
+}
+
+// openLink moves the token from the URL into a short-lived cookie and
+// redirects to the confirmation page. Nothing is consumed by this GET.
+func (s *Server) openLink(w http.ResponseWriter, r *http.Request) error {
+	noStore(w)
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	token := r.URL.Query().Get("token")
+	if _, err := auth.HashLinkToken(token); err != nil {
+		return s.renderLinkProblem(w, r)
+	}
+	http.SetCookie(w, &http.Cookie{Name: linkCookieName, Value: token, Path: "/", MaxAge: 900,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/auth/confirm", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) error {
+	noStore(w)
+	_, err := r.Cookie(linkCookieName)
+	return renderPage(w, http.StatusOK, "confirm", pageData{Title: "Sign in to Rampart", HasLink: err == nil})
+}
+
+// confirm redeems the link held in the link cookie — an invite or a
+// sign-in link — and starts a session.
+func (s *Server) confirm(w http.ResponseWriter, r *http.Request) error {
+	noStore(w)
+	ck, err := r.Cookie(linkCookieName)
+	http.SetCookie(w, &http.Cookie{Name: linkCookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	if err != nil {
+		return s.renderLinkProblem(w, r)
+	}
+	hash, err := auth.HashLinkToken(ck.Value)
+	if err != nil {
+		return s.renderLinkProblem(w, r)
+	}
+	ci := clientInfo(r)
+	var signedIn *uuid.UUID
+	if c := s.signedInUser(r); c != nil && !c.ViaToken() {
+		signedIn = &c.UserID
+	}
+	var ns store.NewSession
+	err = s.store.AsService(r.Context(), "redeem a magic link", func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		ns, err = tx.RedeemInvite(ctx, hash, signedIn, ci)
+		var rf *store.RedeemFailure
+		if errors.As(err, &rf) && rf.Reason == "unknown" {
+			ns, err = tx.RedeemLoginLink(ctx, hash, ci)
+		}
+		return err
+	})
+	var rf *store.RedeemFailure
+	if errors.As(err, &rf) {
+		if aerr := s.store.RecordPlatformEvent(r.Context(), rf.Event); aerr != nil {
+			s.log.ErrorContext(r.Context(), "audit failed redemption", "err", aerr)
+		}
+		return s.renderLinkProblem(w, r)
+	}
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, s.sealer.Cookie(auth.SessionCookie{SessionID: ns.Session.ID, ExpiresAt: ns.Session.ExpiresAt}))
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"user": ns.User, "organization_id": ns.Session.ActiveOrganizationID,
+			"session_expires_at": ns.Session.ExpiresAt})
+		return nil
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}
+
+// renderLinkProblem answers every failed link the same way: which check
+// failed (unknown, expired, replayed, revoked, another user's) is in the
+// audit log, not in the answer.
+func (s *Server) renderLinkProblem(w http.ResponseWriter, r *http.Request) error {
+	err := rampart.Errorf("api.confirm", rampart.KindUnauthenticated, "this sign-in link is invalid, expired or already used")
+	if wantsJSON(r) {
+		return err
+	}
+	return renderPage(w, http.StatusUnauthorized, "link-problem", pageData{Title: "Link not valid"})
+}
+
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+func noStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+type meResponse struct {
+	User             *rampart.User          `json:"user,omitempty"`
+	Token            *uuid.UUID             `json:"api_token_id,omitempty"`
+	Organization     rampart.Organization   `json:"organization"`
+	Role             rampart.Role           `json:"role"`
+	VenueCodes       []string               `json:"venue_codes"`
+	SessionExpiresAt *time.Time             `json:"session_expires_at,omitempty"`
+	Memberships      []rampart.Organization `json:"organizations,omitempty"`
+	AgentTypes       []access.AgentType     `json:"agent_types"`
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	out := meResponse{Role: c.Role, VenueCodes: c.VenueCodes, AgentTypes: access.AgentTypesFor(c.Role)}
+	if out.VenueCodes == nil {
+		out.VenueCodes = []string{}
+	}
+	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		if out.Organization, err = tx.Organization(ctx, c.OrganizationID); err != nil {
+			return err
+		}
+		if c.ViaToken() {
+			id := c.TokenID
+			out.Token = &id
+			return nil
+		}
+		u, err := tx.User(ctx, c.UserID)
+		if err != nil {
+			return err
+		}
+		out.User = &u
+		if out.Memberships, err = tx.UserOrganizations(ctx); err != nil {
+			return err
+		}
+		sessions, err := tx.Sessions(ctx, c.UserID)
+		if err != nil {
+			return err
+		}
+		for _, se := range sessions {
+			if se.ID == c.SessionID {
+				exp := se.ExpiresAt
+				out.SessionExpiresAt = &exp
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	noStore(w)
+	return respond(w, c, http.StatusOK, out)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if c.ViaToken() {
+		return rampart.Errorf("api.logout", rampart.KindInvalid, "API tokens are revoked, not signed out")
+	}
+	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		return tx.RevokeSession(ctx, c.SessionID, "logout", clientInfo(r))
+	})
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, auth.ClearCookie())
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) logoutAll(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if c.ViaToken() {
+		return rampart.Errorf("api.logoutAll", rampart.KindInvalid, "API tokens are revoked, not signed out")
+	}
+	var n int64
+	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		n, err = tx.RevokeUserSessions(ctx, c.UserID, "sign out everywhere", clientInfo(r))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, auth.ClearCookie())
+	writeJSON(w, http.StatusOK, map[string]int64{"sessions_revoked": n})
+	return nil
+}
+
+type switchOrgRequest struct {
+	OrganizationID uuid.UUID `json:"organization_id"`
+}
+
+// switchOrg moves the session to another organization of the user. The
+// claims of the next request are derived from the new membership.
+func (s *Server) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	if c.ViaToken() {
+		return rampart.Errorf("api.switchOrg", rampart.KindInvalid, "an API token is bound to one organization")
+	}
+	var req switchOrgRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.OrganizationID == uuid.Nil {
+		return fieldError("organization_id", "is required")
+	}
+	ci := clientInfo(r)
+	err := s.store.AsService(r.Context(), "switch a session's organization", func(ctx context.Context, tx *store.Tx) error {
+		return tx.SwitchOrganization(ctx, c.SessionID, c.UserID, req.OrganizationID, ci)
+	})
+	if rampart.ErrorKind(err) == rampart.KindForbidden {
+		err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+			return tx.RecordSwitchDenied(ctx, req.OrganizationID, ci)
+		})
+		if err != nil {
+			return err
+		}
+		return rampart.Errorf("api.switchOrg", rampart.KindForbidden, "you are not a member of that organization")
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	var out []rampart.Session
+	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		out, err = tx.Sessions(ctx, c.UserID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, map[string]any{"sessions": out, "current": c.SessionID})
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	return respond(w, c, http.StatusOK, map[string]any{"agent_types": access.AgentTypesFor(c.Role), "scope": access.AgentScope(c.Role)})
+}
+
+// loginForm is the console's sign-in form: it mails a link and shows the
+// same page whether or not the address belongs to a member.
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
+	noStore(w)
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		return renderPage(w, http.StatusBadRequest, "login-sent", pageData{Title: "Sign in", Error: "The form could not be read."})
+	}
+	email, err := rampart.NormalizeEmail(r.PostForm.Get("email"))
+	if err != nil {
+		return renderPage(w, http.StatusBadRequest, "login-sent", pageData{Title: "Sign in", Error: "Enter a plain address like name@example.com."})
+	}
+	if _, err := s.SendLoginLink(r.Context(), email, clientInfo(r)); err != nil {
+		return err
+	}
+	return renderPage(w, http.StatusOK, "login-sent", pageData{Title: "Check your email", Demo: s.demo})
+}
+
+// logoutForm signs the browser out (console button).
+func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) error {
+	noStore(w)
+	if c := s.signedInUser(r); c != nil && !c.ViaToken() {
+		err := s.store.InTenant(r.Context(), *c, func(ctx context.Context, tx *store.Tx) error {
+			return tx.RevokeSession(ctx, c.SessionID, "logout", clientInfo(r))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, auth.ClearCookie())
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}

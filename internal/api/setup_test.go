@@ -1,0 +1,285 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/pgtest"
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m, store.Prepare) }
+
+// mailbox is a mail.Sender that keeps what it is given.
+type mailbox struct {
+	mu   sync.Mutex
+	msgs []mail.Message
+}
+
+func (m *mailbox) Send(_ context.Context, msg mail.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.msgs = append(m.msgs, msg)
+	return nil
+}
+
+var linkRE = regexp.MustCompile(`https://[^\s]+/auth/link\?token=[A-Za-z0-9_-]+`)
+
+// lastLink returns the newest link mailed to addr.
+func (m *mailbox) lastLink(t *testing.T, addr string) string {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.msgs) - 1; i >= 0; i-- {
+		if m.msgs[i].To == addr {
+			if l := linkRE.FindString(m.msgs[i].Text); l != "" {
+				return l
+			}
+		}
+	}
+	t.Fatalf("no link mailed to %s", addr)
+	return ""
+}
+
+func (m *mailbox) count(addr string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, msg := range m.msgs {
+		if msg.To == addr {
+			n++
+		}
+	}
+	return n
+}
+
+// env is one test's running API: its own database, a real HTTPS server
+// (httptest TLS) and a mailbox.
+type env struct {
+	t      *testing.T
+	db     *pgtest.DB
+	store  *store.Store
+	srv    *httptest.Server
+	api    *Server
+	mail   *mailbox
+	tokens *auth.Tokens
+	orgs   map[string]orgFixture
+}
+
+type orgFixture struct {
+	org   rampart.Organization
+	users map[rampart.Role]rampart.User
+}
+
+func (o orgFixture) email(r rampart.Role) string { return o.users[r].Email }
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, db.AppURL, store.Options{MaxConns: 8, Actor: "api test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	sealer, _ := auth.NewSealer([]auth.HMACKey{{ID: "k1", Secret: secret}})
+	seed := make([]byte, 32)
+	_, _ = rand.Read(seed)
+	keys, _ := auth.ParseTokenKeys("t1:" + b64std(seed))
+	tokens, _ := auth.NewTokens(keys, "rampart", "rampart-api")
+	e := &env{t: t, db: db, store: st, mail: &mailbox{}, tokens: tokens, orgs: map[string]orgFixture{}}
+	e.srv = httptest.NewUnstartedServer(nil)
+	e.srv.StartTLS()
+	t.Cleanup(e.srv.Close)
+	e.api = New(Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: e.mail, BaseURL: e.srv.URL, Version: "test", Logger: testLogger(t)})
+	e.srv.Config.Handler = e.api
+	for _, slug := range []string{"acme", "globex"} {
+		e.orgs[slug] = e.seedOrg(slug)
+	}
+	return e
+}
+
+func b64std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// seedOrg creates an organization with one user per role (the venue
+// manager scoped to HALL-A) and venues HALL-A and HALL-B.
+func (e *env) seedOrg(slug string) orgFixture {
+	e.t.Helper()
+	f := orgFixture{users: map[rampart.Role]rampart.User{}}
+	err := e.store.AsService(context.Background(), "api test fixture", func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		if f.org, err = tx.CreateOrganization(ctx, "Org "+slug, slug); err != nil {
+			return err
+		}
+		for _, role := range rampart.Roles {
+			u, err := tx.UpsertUser(ctx, string(role)+"@"+slug+".example", "")
+			if err != nil {
+				return err
+			}
+			f.users[role] = u
+			m := rampart.Membership{OrganizationID: f.org.ID, UserID: u.ID, Role: role}
+			if role == rampart.RoleVenueManager {
+				m.VenueCodes = []string{"HALL-A"}
+			}
+			if err := tx.AddMembership(ctx, m); err != nil {
+				return err
+			}
+		}
+		for _, code := range []string{"HALL-A", "HALL-B"} {
+			if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: f.org.ID, Code: code, Name: code + " of " + slug}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return f
+}
+
+// client is a browser-like HTTPS client with its own cookie jar.
+func (e *env) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	c := e.srv.Client()
+	return &http.Client{Transport: c.Transport, Jar: jar, Timeout: 30 * time.Second}
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("not JSON (%d): %s", r.status, r.body)
+	}
+	return m
+}
+
+// do sends a request; body may be nil, a string (raw) or a value (JSON).
+func (e *env) do(c *http.Client, method, path string, body any, headers ...string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		js, _ := json.Marshal(b)
+		rd = bytes.NewReader(js)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// openLink follows a magic link the way a browser does: GET (the token
+// moves into the link cookie, redirect to the confirmation page), then
+// the confirmation POST.
+func (e *env) openLink(c *http.Client, link string) resp {
+	e.t.Helper()
+	res, err := c.Get(link)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Request.URL.Path != "/auth/confirm" {
+		e.t.Fatalf("GET link ended at %s with %d", res.Request.URL, res.StatusCode)
+	}
+	return e.do(c, http.MethodPost, "/auth/confirm", nil)
+}
+
+// signIn signs email in with a fresh sign-in link and returns the client.
+func (e *env) signIn(email string) *http.Client {
+	e.t.Helper()
+	c := e.client()
+	if r := e.do(c, http.MethodPost, "/api/auth/login-link", map[string]string{"email": email}); r.status != http.StatusAccepted {
+		e.t.Fatalf("login-link: %d %s", r.status, r.body)
+	}
+	if r := e.openLink(c, e.mail.lastLink(e.t, email)); r.status != http.StatusOK {
+		e.t.Fatalf("confirm: %d %s", r.status, r.body)
+	}
+	return c
+}
+
+// admin runs SQL as the superuser (assertions and deliberate tampering).
+func (e *env) admin(sql string, args ...any) pgx.Rows {
+	e.t.Helper()
+	conn, err := pgx.Connect(context.Background(), e.db.AdminURL)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { conn.Close(context.Background()) })
+	rows, err := conn.Query(context.Background(), sql, args...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return rows
+}
+
+func (e *env) scalar(sql string, args ...any) int {
+	e.t.Helper()
+	rows := e.admin(sql, args...)
+	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
+	if err != nil {
+		e.t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// events counts audit events with action (and optionally a reason).
+func (e *env) events(action string) int {
+	return e.scalar("SELECT count(*)::int FROM audit_events WHERE action = $1", action)
+}
+
+func mustUUID(s string) uuid.UUID { return uuid.MustParse(s) }
+
+// testLogger sends the server's log to the test's log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/rampart-dev/rampart/internal/access"
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// Venues are scoped twice: the handler checks the role and the venue code
+// (access.Check), and row-level security filters venue managers to their
+// venue codes whatever the handler does.
+
+func (s *Server) listVenues(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	var all []rampart.Venue
+	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		all, err = tx.Venues(ctx, c.OrganizationID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]rampart.Venue, 0, len(all))
+	for _, v := range all {
+		if access.Can(c, access.ActionRead, access.Resource{Kind: access.KindVenue, VenueCode: v.Code}) {
+			out = append(out, v)
+		}
+	}
+	return respond(w, c, http.StatusOK, map[string]any{"venues": out})
+}
+
+type venueRequest struct {
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	City     string `json:"city"`
+	Capacity *int   `json:"capacity"`
+}
+
+func (s *Server) createVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	var req venueRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	v := rampart.Venue{OrganizationID: c.OrganizationID, Code: req.Code, Name: req.Name, City: req.City, Capacity: req.Capacity}
+	if err := rampart.ValidateVenue(v); err != nil {
+		return err
+	}
+	if err := access.Check(c, access.ActionEdit, access.Resource{Kind: access.KindVenue, VenueCode: v.Code}); err != nil {
+		return err
+	}
+	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		v, err = tx.CreateVenue(ctx, v)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusCreated, v)
+}
+
+func (s *Server) getVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var v rampart.Venue
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		v, err = tx.Venue(ctx, c.OrganizationID, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !access.Can(c, access.ActionRead, access.Resource{Kind: access.KindVenue, VenueCode: v.Code}) {
+		return rampart.Errorf("api.getVenue", rampart.KindNotFound, "not found")
+	}
+	return respond(w, c, http.StatusOK, v)
+}
+
+func (s *Server) updateVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req venueRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	var v rampart.Venue
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		cur, err := tx.Venue(ctx, c.OrganizationID, id)
+		if err != nil {
+			return err
+		}
+		if req.Code != "" && req.Code != cur.Code {
+			return fieldError("code", "cannot be changed")
+		}
+		if err := access.Check(c, access.ActionEdit, access.Resource{Kind: access.KindVenue, VenueCode: cur.Code}); err != nil {
+			return err
+		}
+		cur.Name, cur.City, cur.Capacity = req.Name, req.City, req.Capacity
+		v, err = tx.UpdateVenue(ctx, cur)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, v)
+}
+
+func (s *Server) deleteVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		cur, err := tx.Venue(ctx, c.OrganizationID, id)
+		if err != nil {
+			return err
+		}
+		if err := access.Check(c, access.ActionEdit, access.Resource{Kind: access.KindVenue, VenueCode: cur.Code}); err != nil {
+			return err
+		}
+		return tx.DeleteVenue(ctx, c.OrganizationID, id)
+	})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
