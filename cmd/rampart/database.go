@@ -35,14 +35,16 @@ func (d *database) close() {
 func (d *database) embedded() bool { return d.cluster != nil }
 
 // openDatabase resolves the database the same way for every command. In
-// embedded mode, when this process manages the cluster (or migrate is
-// true), the roles, login and database are bootstrapped and migrations
-// applied, so serve on a fresh data directory just works.
-func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger, purpose pgcluster.Purpose, migrate bool) (*database, error) {
+// embedded mode with prepare set (serve, migrate), the cluster is
+// initialised if needed and the roles, logins and database bootstrapped
+// and migrated, so serve on a fresh data directory just works. Without
+// prepare (rls-audit, migrate status/validate, worker) nothing is created
+// or changed: a missing cluster is an error.
+func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger, purpose pgcluster.Purpose, prepare bool) (*database, error) {
 	if !cfg.Embedded() {
 		return &database{appURL: cfg.DatabaseURL, adminURL: cfg.DatabaseURL}, nil
 	}
-	cl, err := pgcluster.Open(ctx, pgcluster.Config{Dir: cfg.DataDir, OSUser: cfg.PGOSUser, Logger: log}, purpose)
+	cl, err := pgcluster.Open(ctx, pgcluster.Config{Dir: cfg.DataDir, OSUser: cfg.PGOSUser, Logger: log, NoInit: !prepare}, purpose)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +53,7 @@ func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger, purp
 		adminURL: cl.URL(pgcluster.Superuser, embeddedDatabase),
 		cluster:  cl,
 	}
-	if cl.Managed() || migrate {
+	if prepare {
 		superURL := func(db string) string { return cl.URL(pgcluster.Superuser, db) }
 		if err := store.Prepare(ctx, superURL, embeddedDatabase, embeddedLogin); err != nil {
 			d.close()

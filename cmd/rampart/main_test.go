@@ -145,8 +145,33 @@ func TestServeEmbedded(t *testing.T) {
 	t.Parallel()
 	dir := dataDir(t)
 	env := map[string]string{"RAMPART_DATA_DIR": dir, "RAMPART_LOG_FORMAT": "text"}
+	// Read-only commands and the worker create nothing on a fresh data directory.
+	for _, args := range [][]string{{"rls-audit"}, {"migrate", "status"}, {"worker"}} {
+		code, _, errOut := run(t, env, args...)
+		if code == 0 || !(strings.Contains(errOut, "no embedded cluster") || strings.Contains(errOut, "start `rampart serve` first")) {
+			t.Fatalf("%v on a fresh data dir: exit %d\n%s", args, code, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pg", "PG_VERSION")); err == nil {
+		t.Fatal("a read-only command initialised a cluster")
+	}
 	r := start(t, env, "serve", "--addr", "127.0.0.1:0", "--demo")
 	addr := r.waitListen(t)
+	if !strings.Contains(r.out.String(), "/auth/link?token=") {
+		t.Errorf("--demo printed no sign-in link:\n%s", r.out)
+	}
+	// A worker joins the running cluster and stops cleanly.
+	wctx, wcancel := context.WithCancel(context.Background())
+	wdone := make(chan int, 1)
+	var wout syncBuffer
+	go func() {
+		wdone <- (&Main{Stdout: &wout, Stderr: &wout, Getenv: func(k string) string { return env[k] }}).Run(wctx, []string{"worker"})
+	}()
+	time.Sleep(1500 * time.Millisecond)
+	wcancel()
+	if code := <-wdone; code != 0 {
+		t.Fatalf("worker beside serve: exit %d\n%s", code, wout.String())
+	}
 
 	resp, err := http.Get(fmt.Sprintf("http://%s/api/health", addr))
 	if err != nil {

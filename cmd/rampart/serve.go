@@ -64,7 +64,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		name = "worker"
 	}
 	log := m.logger(cfg).With("cmd", name)
-	db, err := openDatabase(ctx, cfg, log, pgcluster.Purpose{Name: name, LongRunning: true}, false)
+	db, err := openDatabase(ctx, cfg, log, pgcluster.Purpose{Name: name, LongRunning: true, AttachOnly: !withHTTP}, withHTTP)
 	if err != nil {
 		return m.fail(name, err)
 	}

@@ -107,3 +107,63 @@ func (u *osUser) checkReach(dir string) error {
 		}
 	}
 }
+
+// binDirFor picks the server binaries for the cluster in pgData: those of
+// its PG_VERSION when installed (a newer major version cannot open it),
+// else FindBinDir for a new cluster.
+func binDirFor(pgData string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(pgData, "PG_VERSION"))
+	if err != nil {
+		return FindBinDir()
+	}
+	v := strings.TrimSpace(string(b))
+	d := filepath.Join("/usr/lib/postgresql", v, "bin")
+	if isExecutable(filepath.Join(d, "postgres")) {
+		return d, nil
+	}
+	found, err := FindBinDir()
+	if err != nil {
+		return "", err
+	}
+	if out, err := exec.Command(filepath.Join(found, "postgres"), "--version").Output(); err == nil && !strings.Contains(string(out), " "+v+".") {
+		return "", fmt.Errorf("pgcluster: the cluster in %s is PostgreSQL %s but the installed server is %s: install postgresql-%s", pgData, v, strings.TrimSpace(string(out)), v)
+	}
+	return found, nil
+}
+
+// ownDir gives a directory Rampart created to the cluster's user.
+func ownDir(path string, owner *osUser) error {
+	if owner == nil {
+		return nil
+	}
+	if err := os.Lchown(path, int(owner.uid), int(owner.gid)); err != nil {
+		return fmt.Errorf("pgcluster: chown %s to %s: %w", path, owner.name, err)
+	}
+	return nil
+}
+
+// secureSocketDir creates the socket directory (mode 0700, owned by the
+// cluster's user) or checks an existing one. It never follows a symlink and
+// never adopts a directory someone else owns: a socket directory in a
+// shared place (the system temp dir) could otherwise be planted.
+func secureSocketDir(path string, owner *osUser) error {
+	uid := uint32(os.Getuid())
+	if owner != nil {
+		uid = owner.uid
+	}
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.Mkdir(path, 0o700); err != nil {
+			return fmt.Errorf("pgcluster: create socket directory %s: %w", path, err)
+		}
+		return ownDir(path, owner)
+	}
+	if err != nil {
+		return fmt.Errorf("pgcluster: stat socket directory %s: %w", path, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if fi.Mode()&os.ModeSymlink != 0 || !fi.IsDir() || !ok || st.Uid != uid || fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("pgcluster: socket directory %s is not a private directory of the cluster's user (a symlink, another owner, or open permissions); refusing to use it: remove it and start again", path)
+	}
+	return nil
+}

@@ -44,6 +44,9 @@ type Config struct {
 	Settings map[string]string
 	// NoSync skips fsync during initdb (tests only).
 	NoSync bool
+	// NoInit refuses to create a cluster: commands that only read (rls-audit,
+	// migrate status) must not initialise or migrate anything.
+	NoInit bool
 	// Logger receives lifecycle messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -53,6 +56,9 @@ type Config struct {
 type Purpose struct {
 	Name        string // e.g. "serve", "migrate"
 	LongRunning bool
+	// AttachOnly joins a cluster another Rampart process runs and never
+	// starts one (a worker beside serve).
+	AttachOnly bool
 }
 
 // Cluster is an open handle on an embedded cluster: either this process
@@ -110,6 +116,11 @@ func Open(ctx context.Context, cfg Config, purpose Purpose) (*Cluster, error) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil && purpose.AttachOnly {
+			_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+			lock.Close()
+			return nil, fmt.Errorf("pgcluster: no rampart process runs the embedded cluster in %s: start `rampart serve` first (the worker joins its cluster), or set DATABASE_URL", dir)
+		}
 		if err == nil {
 			c.lock = lock
 			if err := c.writeHolder(purpose); err != nil {
@@ -127,12 +138,12 @@ func Open(ctx context.Context, cfg Config, purpose Purpose) (*Cluster, error) {
 			return nil, fmt.Errorf("pgcluster: lock %s: %w", lock.Name(), err)
 		}
 		holder := readHolder(lock.Name())
-		if purpose.LongRunning && holder.longRunning {
+		if purpose.LongRunning && holder.longRunning && !purpose.AttachOnly {
 			lock.Close()
 			return nil, fmt.Errorf("%w: another `rampart %s` (pid %d) is already running on data directory %s; stop it first, or give this one its own --data-dir",
 				ErrInUse, holder.name, holder.pid, dir)
 		}
-		if !purpose.LongRunning && c.accepting(ctx) {
+		if (!purpose.LongRunning || purpose.AttachOnly) && c.accepting(ctx) {
 			// Another Rampart process manages a running cluster: attach as a client.
 			lock.Close()
 			return c, nil
@@ -313,13 +324,6 @@ func (c *Cluster) accepting(ctx context.Context) bool {
 }
 
 func (c *Cluster) startManaged(ctx context.Context) error {
-	bin := c.cfg.BinDir
-	if bin == "" {
-		var err error
-		if bin, err = FindBinDir(); err != nil {
-			return err
-		}
-	}
 	owner, err := runAs(c.cfg.OSUser)
 	if err != nil {
 		return err
@@ -327,6 +331,9 @@ func (c *Cluster) startManaged(ctx context.Context) error {
 	if c.paths.Relocated {
 		link := filepath.Join(c.dir, "pg")
 		if _, err := os.Lstat(link); errors.Is(err, os.ErrNotExist) {
+			if c.cfg.NoInit {
+				return c.notInitialised()
+			}
 			if err := os.MkdirAll(filepath.Dir(c.pgData), 0o755); err != nil {
 				return fmt.Errorf("pgcluster: create %s: %w", filepath.Dir(c.pgData), err)
 			}
@@ -343,34 +350,62 @@ func (c *Cluster) startManaged(ctx context.Context) error {
 		}
 	}
 	if pid, alive := postmasterAlive(c.pgData); alive {
-		if c.accepting(ctx) {
-			c.log.Warn("embedded PostgreSQL already running without a managing rampart process; attaching", "pid", pid)
-			return nil
+		return fmt.Errorf("pgcluster: a PostgreSQL server (pid %d) that no rampart process manages is running on %s; stop it (pg_ctl stop -D %s, as the cluster's system user) and start again", pid, c.pgData, c.pgData)
+	}
+	// PG_VERSION decides: an existing cluster, a new or empty directory to
+	// initialise, or something else that is never touched.
+	_, err = os.Stat(filepath.Join(c.pgData, "PG_VERSION"))
+	initialised := err == nil
+	created := false
+	if !initialised {
+		if c.cfg.NoInit {
+			return c.notInitialised()
+		}
+		entries, err := os.ReadDir(c.pgData)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			created = true
+		case err != nil:
+			return fmt.Errorf("pgcluster: read %s: %w", c.pgData, err)
+		case len(entries) > 0:
+			return fmt.Errorf("pgcluster: %s exists, is not empty and holds no PostgreSQL cluster (no PG_VERSION); rampart will not touch it: choose another --data-dir, or empty that directory", c.pgData)
 		}
 	}
-	for _, d := range []struct {
-		path string
-		mode os.FileMode
-	}{{filepath.Dir(c.logPath), 0o755}, {c.socketDir, 0o700}, {c.pgData, 0o700}} {
-		if err := os.MkdirAll(d.path, d.mode); err != nil {
-			return fmt.Errorf("pgcluster: create %s: %w", d.path, err)
+	bin := c.cfg.BinDir
+	if bin == "" {
+		if bin, err = binDirFor(c.pgData); err != nil {
+			return err
 		}
-		if err := os.Chmod(d.path, d.mode); err != nil {
-			return fmt.Errorf("pgcluster: chmod %s: %w", d.path, err)
-		}
-		if owner != nil && d.path != filepath.Dir(c.logPath) {
-			if err := os.Chown(d.path, int(owner.uid), int(owner.gid)); err != nil {
-				return fmt.Errorf("pgcluster: chown %s to %s: %w", d.path, owner.name, err)
-			}
-		}
+	}
+	if err := os.MkdirAll(filepath.Dir(c.logPath), 0o755); err != nil {
+		return fmt.Errorf("pgcluster: create %s: %w", filepath.Dir(c.logPath), err)
+	}
+	if err := os.MkdirAll(c.pgData, 0o700); err != nil {
+		return fmt.Errorf("pgcluster: create %s: %w", c.pgData, err)
+	}
+	if err := ownDir(c.pgData, owner); err != nil {
+		return err
+	}
+	if err := secureSocketDir(c.socketDir, owner); err != nil {
+		return err
 	}
 	logFile, err := os.OpenFile(c.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		return fmt.Errorf("pgcluster: open log %s: %w", c.logPath, err)
 	}
 	defer logFile.Close() // the child keeps its own descriptor
-	if _, err := os.Stat(filepath.Join(c.pgData, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
+	if !initialised {
 		if err := c.initdb(ctx, bin, owner, logFile); err != nil {
+			// Remove only what this run created; an empty directory the
+			// user gave stays (empty).
+			if created {
+				_ = os.RemoveAll(c.pgData)
+			} else {
+				entries, _ := os.ReadDir(c.pgData)
+				for _, e := range entries {
+					_ = os.RemoveAll(filepath.Join(c.pgData, e.Name()))
+				}
+			}
 			return err
 		}
 	}
@@ -427,7 +462,11 @@ func (c *Cluster) startManaged(ctx context.Context) error {
 
 func (c *Cluster) initdb(ctx context.Context, bin string, owner *osUser, logFile *os.File) error {
 	c.log.Info("initialising embedded PostgreSQL cluster", "data_dir", c.pgData)
-	args := []string{"-D", c.pgData, "-U", Superuser, "-A", "trust", "-E", "UTF8", "--no-locale", "--no-instructions"}
+	// Local (unix socket) connections are trusted: the socket directory is
+	// 0700 and owned by the cluster's user. Host connections are rejected
+	// outright, so even a cluster started by hand with TCP enabled admits
+	// nobody over the network.
+	args := []string{"-D", c.pgData, "-U", Superuser, "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--no-locale", "--no-instructions"}
 	if c.cfg.NoSync {
 		args = append(args, "--no-sync")
 	}
@@ -447,8 +486,24 @@ func (c *Cluster) initdb(ctx context.Context, bin string, owner *osUser, logFile
 		}
 		return fmt.Errorf("pgcluster: initdb failed: %w\n%s", err, strings.TrimSpace(out.String()))
 	}
+	// The cluster's own configuration says "no TCP", not only our command line.
+	conf, err := os.OpenFile(filepath.Join(c.pgData, "postgresql.conf"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("pgcluster: open postgresql.conf: %w", err)
+	}
+	defer conf.Close()
+	if _, err := conf.WriteString("\n# rampart: unix socket only\nlisten_addresses = ''\nunix_socket_permissions = 0700\n"); err != nil {
+		return fmt.Errorf("pgcluster: write postgresql.conf: %w", err)
+	}
 	return nil
 }
+
+func (c *Cluster) notInitialised() error {
+	return fmt.Errorf("%w: no embedded cluster in %s yet: start `rampart serve` (or run `rampart migrate`) first, or set DATABASE_URL", ErrNotInitialised, c.dir)
+}
+
+// ErrNotInitialised is returned with Config.NoInit when there is no cluster.
+var ErrNotInitialised = errors.New("not initialised")
 
 // postmasterAlive reads postmaster.pid and reports whether that process lives.
 func postmasterAlive(pgData string) (int, bool) {

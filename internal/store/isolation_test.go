@@ -524,3 +524,30 @@ func TestInTenantRefusesIncompleteClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestSwallowedErrorIsNotACommit: a statement that fails inside fn aborts
+// the transaction; even if fn ignores the error and returns nil, InTenant
+// must not report success (nothing was written).
+func TestSwallowedErrorIsNotACommit(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	s := openStore(t, db.AppURL, Options{})
+	f := newIsolationFixture(t, s)
+	err := s.InTenant(context.Background(), f.a, func(ctx context.Context, tx *Tx) error {
+		if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: f.a.OrganizationID, Code: "NEW-1", Name: "Kept?"}); err != nil {
+			return err
+		}
+		_, _ = tx.CreateVenue(ctx, rampart.Venue{OrganizationID: f.a.OrganizationID, Code: "HALL-A", Name: "duplicate code"}) // fails; error swallowed
+		return nil
+	})
+	if err == nil {
+		t.Fatal("InTenant reported success for a rolled-back transaction")
+	}
+	var n int
+	_ = s.AsService(context.Background(), "test: verify", func(ctx context.Context, tx *Tx) error {
+		return tx.queryRow(ctx, "SELECT count(*) FROM venues WHERE code = 'NEW-1'").Scan(&n)
+	})
+	if n != 0 {
+		t.Fatal("the first write survived")
+	}
+}

@@ -126,13 +126,19 @@ func (s *Store) run(ctx context.Context, op string, open *pgx.Batch, claims *ram
 	if err := fn(ctx, tx); err != nil {
 		return classify(op, err)
 	}
-	if _, err := conn.Exec(ctx, sqlCommit); err != nil {
+	// A statement that failed inside fn aborts the transaction even if fn
+	// swallowed the error; COMMIT would then answer ROLLBACK without an
+	// error. Refuse to report such a transaction as committed.
+	if conn.Conn().PgConn().TxStatus() == 'E' {
+		return rampart.Wrap(op, rampart.KindInternal, errors.New("a statement failed inside the transaction; rolled back"))
+	}
+	tag, err := conn.Exec(ctx, sqlCommit)
+	if err != nil {
 		return classify(op, fmt.Errorf("commit: %w", err))
 	}
 	committed = true
-	if conn.Conn().PgConn().TxStatus() != 'I' {
-		// COMMIT of a failed transaction answers ROLLBACK without an error.
-		return rampart.Wrap(op, rampart.KindInternal, errors.New("transaction did not commit"))
+	if tag.String() != "COMMIT" {
+		return rampart.Wrap(op, rampart.KindInternal, fmt.Errorf("transaction did not commit (%s)", tag.String()))
 	}
 	return nil
 }
