@@ -20,9 +20,10 @@ const (
 // embedded cluster of the data directory (started for the command when no
 // other Rampart process runs it).
 type database struct {
-	appURL   string // runtime login
-	adminURL string // owner/superuser: migrations
-	cluster  *pgcluster.Cluster
+	appURL     string // runtime login
+	serviceURL string // service login (AsService); empty when not configured
+	adminURL   string // owner/superuser: migrations
+	cluster    *pgcluster.Cluster
 }
 
 func (d *database) close() {
@@ -42,16 +43,17 @@ func (d *database) embedded() bool { return d.cluster != nil }
 // or changed: a missing cluster is an error.
 func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger, purpose pgcluster.Purpose, prepare bool) (*database, error) {
 	if !cfg.Embedded() {
-		return &database{appURL: cfg.DatabaseURL, adminURL: cfg.DatabaseURL}, nil
+		return &database{appURL: cfg.DatabaseURL, serviceURL: cfg.ServiceURL, adminURL: cfg.DatabaseURL}, nil
 	}
 	cl, err := pgcluster.Open(ctx, pgcluster.Config{Dir: cfg.DataDir, OSUser: cfg.PGOSUser, Logger: log, NoInit: !prepare}, purpose)
 	if err != nil {
 		return nil, err
 	}
 	d := &database{
-		appURL:   cl.URL(embeddedLogin, embeddedDatabase),
-		adminURL: cl.URL(pgcluster.Superuser, embeddedDatabase),
-		cluster:  cl,
+		appURL:     cl.URL(embeddedLogin, embeddedDatabase),
+		serviceURL: cl.URL(store.ServiceLogin(embeddedLogin), embeddedDatabase),
+		adminURL:   cl.URL(pgcluster.Superuser, embeddedDatabase),
+		cluster:    cl,
 	}
 	if prepare {
 		superURL := func(db string) string { return cl.URL(pgcluster.Superuser, db) }

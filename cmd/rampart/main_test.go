@@ -26,9 +26,10 @@ func TestMain(m *testing.M) { pgtest.Main(m, store.Prepare) }
 
 // externalEnv is the environment of a serve on an existing server: the
 // runtime login's URL and signing keys (required without the embedded cluster).
-func externalEnv(url string) map[string]string {
+func externalEnv(db *pgtest.DB, url string) map[string]string {
 	k := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
-	return map[string]string{"DATABASE_URL": url, "RAMPART_SESSION_KEYS": "k1:" + k, "RAMPART_TOKEN_KEYS": "k1:" + k}
+	return map[string]string{"DATABASE_URL": url, "RAMPART_SERVICE_DATABASE_URL": db.ServiceURL,
+		"RAMPART_SESSION_KEYS": "k1:" + k, "RAMPART_TOKEN_KEYS": "k1:" + k}
 }
 
 // syncBuffer is a goroutine-safe output capture.
@@ -282,14 +283,14 @@ func TestServeRefusesUnsafeLogins(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, errOut := run(t, externalEnv(tc.url), "serve", "--addr", "127.0.0.1:0")
+			code, _, errOut := run(t, externalEnv(db, tc.url), "serve", "--addr", "127.0.0.1:0")
 			if code == 0 || !strings.Contains(errOut, "refusing to start") || !strings.Contains(errOut, tc.want) {
 				t.Fatalf("exit %d, stderr:\n%s\nwant a refusal naming %q", code, errOut, tc.want)
 			}
 		})
 	}
 	// The safe login starts.
-	r := start(t, externalEnv(db.AppURL), "serve", "--addr", "127.0.0.1:0")
+	r := start(t, externalEnv(db, db.AppURL), "serve", "--addr", "127.0.0.1:0")
 	r.waitListen(t)
 }
 
@@ -298,7 +299,7 @@ func TestServeRefusesUnsafeLogins(t *testing.T) {
 func TestRLSAuditCatchesDrift(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	env := externalEnv(db.AppURL)
+	env := externalEnv(db, db.AppURL)
 	code, out, errOut := run(t, env, "rls-audit")
 	if code != 0 {
 		t.Fatalf("clean database: exit %d\n%s%s", code, out, errOut)

@@ -22,7 +22,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
-var serverVars = []config.Var{config.VarAddr, config.VarDataDir, config.VarDatabaseURL, config.VarPGOSUser,
+var serverVars = []config.Var{config.VarAddr, config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
 	config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarPublicURL,
 	config.VarSMTPURL, config.VarMailFrom, config.VarSessionKeys, config.VarTokenKeys}
 
@@ -48,7 +48,7 @@ func runWorker(ctx context.Context, m *Main, args []string) int {
 Runs the job worker only, for scale-out, against the same database as serve
 (DATABASE_URL, or the embedded cluster of --data-dir that a running serve
 manages). It passes the same start-up safety checks as serve.`)
-	loader := config.NewLoader(fs, m.Getenv, config.VarDataDir, config.VarDatabaseURL, config.VarPGOSUser,
+	loader := config.NewLoader(fs, m.Getenv, config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
 		config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns)
 	cfg, code, done := m.load("worker", fs, loader, args, 0)
 	if done {
@@ -69,7 +69,11 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		return m.fail(name, err)
 	}
 	defer db.close()
-	st, err := store.Open(ctx, db.appURL, store.Options{MaxConns: cfg.DBMaxConns, Actor: "rampart " + name, Logger: log})
+	if db.serviceURL == "" {
+		fmt.Fprintf(m.Stderr, "rampart %s: configuration:\nRAMPART_SERVICE_DATABASE_URL (--service-database-url) is required with DATABASE_URL: the URL of the service login, a NOINHERIT member of rampart_service only (see README, \"Using an external PostgreSQL\")\n", name)
+		return exitUsage
+	}
+	st, err := store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: cfg.DBMaxConns, Actor: "rampart " + name, Logger: log})
 	if err != nil {
 		return m.fail(name, err)
 	}

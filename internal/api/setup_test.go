@@ -97,7 +97,7 @@ func setup(t *testing.T) *env {
 	t.Parallel()
 	db := pgtest.New(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, db.AppURL, store.Options{MaxConns: 8, Actor: "api test"})
+	st, err := store.Open(ctx, db.AppURL, store.Options{MaxConns: 8, Actor: "api test", ServiceURL: db.ServiceURL})
 	if err != nil {
 		t.Fatal(err)
 	}

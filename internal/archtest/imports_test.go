@@ -83,3 +83,15 @@ func TestDomainImportsNoAdapter(t *testing.T) {
 		}
 	}
 }
+
+// TestHarnessOnlyInTests: the test harness (which holds superuser URLs)
+// is imported only by _test.go files, never by code that ships.
+func TestHarnessOnlyInTests(t *testing.T) {
+	for _, p := range listPackages(t) {
+		for _, imp := range p.Imports {
+			if imp == "github.com/rampart-dev/rampart/internal/pgtest" {
+				t.Errorf("%s imports internal/pgtest outside its tests", p.ImportPath)
+			}
+		}
+	}
+}

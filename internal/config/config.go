@@ -18,26 +18,29 @@ type Var struct {
 	Env     string
 	Default string
 	Usage   string
+	// Secret values (URLs with passwords, keys) are never shown in --help.
+	Secret bool
 }
 
 // The settings, in the order --help shows them.
 var (
-	VarAddr        = Var{"addr", "RAMPART_ADDR", "127.0.0.1:8080", "HTTP listen address (host:port; port 0 picks a free port)"}
-	VarDataDir     = Var{"data-dir", "RAMPART_DATA_DIR", "./rampart-data", "data directory of the embedded PostgreSQL cluster (used when DATABASE_URL is unset)"}
-	VarDatabaseURL = Var{"database-url", "DATABASE_URL", "", "PostgreSQL URL; unset = embedded cluster in the data directory. serve/worker/rls-audit: the runtime login; migrate: an owner or superuser login"}
-	VarPGOSUser    = Var{"pg-os-user", "RAMPART_PG_OS_USER", "postgres", "system user that runs the embedded cluster when rampart runs as root (PostgreSQL refuses root)"}
-	VarLogLevel    = Var{"log-level", "RAMPART_LOG_LEVEL", "info", "log level: debug, info, warn or error"}
-	VarLogFormat   = Var{"log-format", "RAMPART_LOG_FORMAT", "json", "log format: json or text"}
-	VarDBMaxConns  = Var{"db-max-conns", "RAMPART_DB_MAX_CONNS", "10", "maximum connections in the runtime pool (1-1000)"}
-	VarPublicURL   = Var{"public-url", "RAMPART_PUBLIC_URL", "", "external base URL used in links (default http://<addr>)"}
-	VarSMTPURL     = Var{"smtp-url", "RAMPART_SMTP_URL", "", "SMTP server for magic-link mail: smtp://user:pass@host:587 (STARTTLS), smtps://…:465, smtp+insecure://… (local tests only); unset = links are written to the log"}
-	VarMailFrom    = Var{"mail-from", "RAMPART_MAIL_FROM", "Rampart <no-reply@rampart.invalid>", "From address of magic-link mail"}
-	VarSessionKeys = Var{"session-keys", "RAMPART_SESSION_KEYS", "", "session cookie HMAC keys kid:base64,… (32+ bytes each; the first signs, all verify); unset = generated into <data-dir>/secrets/keys.json in embedded mode, required otherwise"}
-	VarTokenKeys   = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys"}
+	VarAddr        = Var{"addr", "RAMPART_ADDR", "127.0.0.1:8080", "HTTP listen address (host:port; port 0 picks a free port)", false}
+	VarDataDir     = Var{"data-dir", "RAMPART_DATA_DIR", "./rampart-data", "data directory of the embedded PostgreSQL cluster (used when DATABASE_URL is unset)", false}
+	VarDatabaseURL = Var{"database-url", "DATABASE_URL", "", "PostgreSQL URL; unset = embedded cluster in the data directory. serve/worker/rls-audit: the runtime login; migrate: an owner or superuser login", true}
+	VarServiceURL  = Var{"service-database-url", "RAMPART_SERVICE_DATABASE_URL", "", "PostgreSQL URL of the service login (NOINHERIT member of rampart_service only) used by the audited service path; required with DATABASE_URL for serve and worker; unset in embedded mode (created automatically)", true}
+	VarPGOSUser    = Var{"pg-os-user", "RAMPART_PG_OS_USER", "postgres", "system user that runs the embedded cluster when rampart runs as root (PostgreSQL refuses root)", false}
+	VarLogLevel    = Var{"log-level", "RAMPART_LOG_LEVEL", "info", "log level: debug, info, warn or error", false}
+	VarLogFormat   = Var{"log-format", "RAMPART_LOG_FORMAT", "json", "log format: json or text", false}
+	VarDBMaxConns  = Var{"db-max-conns", "RAMPART_DB_MAX_CONNS", "10", "maximum connections in the runtime pool (1-1000)", false}
+	VarPublicURL   = Var{"public-url", "RAMPART_PUBLIC_URL", "", "external base URL used in links (default http://<addr>)", false}
+	VarSMTPURL     = Var{"smtp-url", "RAMPART_SMTP_URL", "", "SMTP server for magic-link mail: smtp://user:pass@host:587 (STARTTLS), smtps://…:465, smtp+insecure://… (local tests only); unset = links are written to the log", true}
+	VarMailFrom    = Var{"mail-from", "RAMPART_MAIL_FROM", "Rampart <no-reply@rampart.invalid>", "From address of magic-link mail", false}
+	VarSessionKeys = Var{"session-keys", "RAMPART_SESSION_KEYS", "", "session cookie HMAC keys kid:base64,… (32+ bytes each; the first signs, all verify); unset = generated into <data-dir>/secrets/keys.json in embedded mode, required otherwise", true}
+	VarTokenKeys   = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys", true}
 )
 
 // AllVars lists every setting for documentation.
-var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
+var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
 	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys}
 
 // Config is the validated configuration.
@@ -45,6 +48,7 @@ type Config struct {
 	Addr        string
 	DataDir     string
 	DatabaseURL string
+	ServiceURL  string
 	PGOSUser    string
 	LogLevel    slog.Level
 	LogFormat   string
@@ -64,16 +68,22 @@ type Loader struct {
 	fs     *flag.FlagSet
 	getenv func(string) string
 	values map[string]*string
+	env    map[string]string // secret values from the environment
 	used   []Var
 }
 
 // NewLoader registers vars on fs; getenv supplies the environment.
 func NewLoader(fs *flag.FlagSet, getenv func(string) string, vars ...Var) *Loader {
-	l := &Loader{fs: fs, getenv: getenv, values: map[string]*string{}, used: vars}
+	l := &Loader{fs: fs, getenv: getenv, values: map[string]*string{}, env: map[string]string{}, used: vars}
 	for _, v := range vars {
 		def := v.Default
 		if env := getenv(v.Env); env != "" {
-			def = env
+			if v.Secret {
+				// Not the flag's default: --help would print it.
+				l.env[v.Flag] = env
+			} else {
+				def = env
+			}
 		}
 		l.values[v.Flag] = fs.String(v.Flag, def, fmt.Sprintf("%s (env %s)", v.Usage, v.Env))
 	}
@@ -84,6 +94,9 @@ func NewLoader(fs *flag.FlagSet, getenv func(string) string, vars ...Var) *Loade
 func (l *Loader) Load() (Config, error) {
 	get := func(v Var) string {
 		if p, ok := l.values[v.Flag]; ok {
+			if *p == "" && l.env[v.Flag] != "" {
+				return strings.TrimSpace(l.env[v.Flag])
+			}
 			return strings.TrimSpace(*p)
 		}
 		return v.Default
@@ -96,6 +109,7 @@ func (l *Loader) Load() (Config, error) {
 		Addr:        get(VarAddr),
 		DataDir:     get(VarDataDir),
 		DatabaseURL: get(VarDatabaseURL),
+		ServiceURL:  get(VarServiceURL),
 		PGOSUser:    get(VarPGOSUser),
 		LogFormat:   get(VarLogFormat),
 		PublicURL:   strings.TrimRight(get(VarPublicURL), "/"),
@@ -117,11 +131,20 @@ func (l *Loader) Load() (Config, error) {
 	if c.DataDir == "" {
 		bad(VarDataDir, "must not be empty")
 	}
-	if c.DatabaseURL != "" {
-		u, err := url.Parse(c.DatabaseURL)
-		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			bad(VarDatabaseURL, "must be a postgres:// or postgresql:// URL")
+	for _, v := range []struct {
+		val string
+		v   Var
+	}{{c.DatabaseURL, VarDatabaseURL}, {c.ServiceURL, VarServiceURL}} {
+		if v.val == "" {
+			continue
 		}
+		u, err := url.Parse(v.val)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad(v.v, "must be a postgres:// or postgresql:// URL")
+		}
+	}
+	if c.ServiceURL != "" && c.DatabaseURL == "" {
+		bad(VarServiceURL, "is only used with DATABASE_URL (the embedded cluster creates its own service login)")
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get(VarLogLevel))); err != nil {
 		bad(VarLogLevel, "%q is not one of debug, info, warn, error", get(VarLogLevel))

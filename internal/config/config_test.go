@@ -83,3 +83,23 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpNeverShowsSecrets(t *testing.T) {
+	var help strings.Builder
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(&help)
+	env := map[string]string{"DATABASE_URL": "postgres://u:hunter2@db/x", "RAMPART_SESSION_KEYS": "k1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=",
+		"RAMPART_TOKEN_KEYS": "k1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=", "RAMPART_SMTP_URL": "smtp://u:mailpass@h"}
+	l := NewLoader(fs, func(k string) string { return env[k] }, AllVars...)
+	fs.PrintDefaults()
+	for _, secret := range []string{"hunter2", "c2VjcmV0", "mailpass"} {
+		if strings.Contains(help.String(), secret) {
+			t.Errorf("--help shows %q", secret)
+		}
+	}
+	_ = fs.Parse(nil)
+	c, err := l.Load()
+	if err != nil || c.DatabaseURL != env["DATABASE_URL"] || c.SMTPURL != env["RAMPART_SMTP_URL"] {
+		t.Fatalf("secret env values not used: %v %+v", err, c)
+	}
+}

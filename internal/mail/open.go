@@ -83,7 +83,10 @@ func Open(smtpURL, from string, log *slog.Logger) (Sender, error) {
 	if err := errors.Join(urlErr, fromErr); err != nil {
 		return nil, err
 	}
-	s := newSMTPSender(cfg, fromAddr, log)
+	s := newSMTPSender(cfg, fromAddr)
+	if cfg.scheme == schemeInsecure {
+		log.Warn("mail: " + envSMTPURL + " uses smtp+insecure, so mail and the SMTP password cross the network unencrypted; use it only for a local test server")
+	}
 	log.Info("mail: sending through SMTP", "server", s.String(), "from", fromAddr.String(), "timeout", cfg.timeout.String())
 	return s, nil
 }

@@ -94,6 +94,8 @@ func startServer(t *testing.T, opts serverOptions) *testServer {
 	t.Cleanup(func() {
 		close(ts.stall)
 		_ = srv.Close()
+		// Close may run before Serve has registered the listener.
+		_ = l.Close()
 		<-served
 	})
 	return ts

@@ -27,22 +27,20 @@ type SMTPSender struct {
 	cfg       smtpConfig
 	from      *mail.Address
 	tlsConfig *tls.Config // verified against the system roots; tests add theirs
-	log       *slog.Logger
 }
 
-func newSMTPSender(cfg smtpConfig, from *mail.Address, log *slog.Logger) *SMTPSender {
+func newSMTPSender(cfg smtpConfig, from *mail.Address) *SMTPSender {
 	return &SMTPSender{
 		cfg:       cfg,
 		from:      from,
 		tlsConfig: &tls.Config{ServerName: cfg.host, MinVersion: tls.VersionTLS12},
-		log:       log,
 	}
 }
 
 // String returns the server URL with the password replaced by "xxxxx".
 func (s *SMTPSender) String() string { return s.cfg.redacted }
 
-// GoString is String, so %#v cannot print the password either.
+// GoString shows the redacted URL too, so %#v cannot print the password.
 func (s *SMTPSender) GoString() string { return "mail.SMTPSender(" + s.cfg.redacted + ")" }
 
 // LogValue logs the sender as its redacted URL.

@@ -24,8 +24,12 @@ import (
 )
 
 // Login is the runtime login the harness creates (NOINHERIT, member of
-// rampart_app and rampart_service), as the embedded default does.
+// rampart_app only), as the embedded default does.
 const Login = "rampart"
+
+// ServiceLogin is the service login (NOINHERIT, member of rampart_service
+// only); it matches store.ServiceLogin(Login).
+const ServiceLogin = Login + "_svc"
 
 const templateDB = "rampart_template"
 
@@ -36,6 +40,7 @@ type PrepareFunc func(ctx context.Context, superURL func(database string) string
 type harness struct {
 	superURL func(database string) string
 	appURL   func(database string) string
+	svcURL   func(database string) string
 	admin    *pgxpool.Pool
 	prefix   string
 	templ    string
@@ -84,12 +89,15 @@ func start(ctx context.Context, prepare PrepareFunc) (*harness, func(), error) {
 		}
 		password := randomHex(16)
 		hs.superURL = func(db string) string { v := *u; v.Path = "/" + db; return v.String() }
-		hs.appURL = func(db string) string {
-			v := *u
-			v.Path = "/" + db
-			v.User = url.UserPassword(Login, password)
-			return v.String()
+		loginURL := func(login string) func(string) string {
+			return func(db string) string {
+				v := *u
+				v.Path = "/" + db
+				v.User = url.UserPassword(login, password)
+				return v.String()
+			}
 		}
+		hs.appURL, hs.svcURL = loginURL(Login), loginURL(ServiceLogin)
 		template = hs.prefix + "_template"
 		if err := prepare(ctx, hs.superURL, template, Login); err != nil {
 			return nil, nil, fmt.Errorf("prepare template: %w", err)
@@ -100,9 +108,14 @@ func start(ctx context.Context, prepare PrepareFunc) (*harness, func(), error) {
 			return nil, cleanup, err
 		}
 		// ALTER ROLE takes no parameters: let the server quote them.
-		var q string
-		if err = conn.QueryRow(ctx, "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)", Login, password).Scan(&q); err == nil {
-			_, err = conn.Exec(ctx, q)
+		for _, login := range []string{Login, ServiceLogin} {
+			var q string
+			if err = conn.QueryRow(ctx, "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)", login, password).Scan(&q); err == nil {
+				_, err = conn.Exec(ctx, q)
+			}
+			if err != nil {
+				break
+			}
 		}
 		conn.Close(ctx)
 		if err != nil {
@@ -135,6 +148,7 @@ func start(ctx context.Context, prepare PrepareFunc) (*harness, func(), error) {
 		cleanups = append(cleanups, func() { _ = cl.Close() })
 		hs.superURL = func(db string) string { return cl.URL(pgcluster.Superuser, db) }
 		hs.appURL = func(db string) string { return cl.URL(Login, db) }
+		hs.svcURL = func(db string) string { return cl.URL(ServiceLogin, db) }
 		if err := prepare(ctx, hs.superURL, template, Login); err != nil {
 			return nil, cleanup, fmt.Errorf("prepare template: %w", err)
 		}
@@ -151,9 +165,10 @@ func start(ctx context.Context, prepare PrepareFunc) (*harness, func(), error) {
 
 // DB is one test's private database.
 type DB struct {
-	Name     string
-	AppURL   string // the runtime login: what the code under test uses
-	AdminURL string // the superuser: set-up and deliberate tampering only
+	Name       string
+	AppURL     string // the runtime login: what the code under test uses
+	ServiceURL string // the service login: store.Options.ServiceURL
+	AdminURL   string // the superuser: set-up and deliberate tampering only
 }
 
 // New clones the migrated template into a fresh database for t and drops it
@@ -174,7 +189,7 @@ func New(t testing.TB) *DB {
 		t.Fatalf("pgtest: clone template: %v", err)
 	}
 	t.Cleanup(func() { dropDatabase(h.superURL("postgres"), name) })
-	return &DB{Name: name, AppURL: h.appURL(name), AdminURL: h.superURL(name)}
+	return &DB{Name: name, AppURL: h.appURL(name), ServiceURL: h.svcURL(name), AdminURL: h.superURL(name)}
 }
 
 // SuperURL returns the superuser URL of database (for tests of set-up code).

@@ -21,13 +21,28 @@
 //   - every other table the runtime can reach is protected the same way,
 //     or is a read-only global table listed in GlobalReadOnlyTables;
 //   - no policy is enforced-off or always true, no SECURITY DEFINER function
-//     has a mutable search_path, no view reads tenant rows with its owner's
-//     rights and no materialized view hands tenant rows to the runtime;
-//   - the login is not superuser, cannot bypass row-level security, owns
-//     nothing, is a member of rampart_app, and reaches rampart_service
-//     (the only role allowed BYPASSRLS) only through an explicit SET ROLE.
+//     has a mutable search_path or one that leaves pg_temp anywhere but
+//     last (PostgreSQL searches the temporary schema first unless listed),
+//     no view reads tenant rows with its owner's rights and no materialized
+//     view hands tenant rows to the runtime;
+//   - the login is not superuser, has neither BYPASSRLS, CREATEROLE nor
+//     REPLICATION, owns nothing, is a member of rampart_app, and is not a
+//     member (directly or transitively) of any role that is superuser, has
+//     BYPASSRLS (rampart_service included: the service path has its own
+//     login), CREATEROLE or REPLICATION, owns relations or the database, or
+//     is one of the predefined roles that reach server files or all data
+//     (ServerAccessRoles, AllDataRoles);
+//   - the behavioural probe saw no row: as rampart_app, with no claims, with
+//     empty claims and with the claims of a random organization and user
+//     (role admin, and no role), every tenant table and every table of
+//     ProbedUserTables shows no row.
 //
-// The audit reads the catalog; it does not prove that policy expressions
-// are correct beyond referencing the tenant function. The catalog-driven
-// isolation tests do that.
+// The probe is what catches a policy whose text looks tenant-scoped but is
+// not (`organization_id = (SELECT current_user_org_id()) OR true`,
+// `(SELECT current_user_org_id()) IS NULL OR …`): it proves leaks on live
+// data, so it needs rows to exist; on an empty table it sees nothing and the
+// text checks (tenant function called, not always true) are what remain. It
+// reads with SELECT only (Catalog is a read-only transaction), so a write
+// policy (UPDATE, DELETE) whose USING leaks is caught only by the text
+// checks; the catalog-driven isolation tests exercise writes.
 package rlsaudit

@@ -28,22 +28,23 @@ func (r Report) MarshalJSON() ([]byte, error) {
 }
 
 // WriteText prints the report for a terminal: an aligned table of every
-// table's status, the findings (each with its fix) and the summary line.
+// table's status, the findings (each with its fix), the probes that could
+// not run and the summary line.
 func (r Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	if r.Login != "" || r.Database != "" {
 		ew.printf("database %s, runtime login %s\n\n", orDash(r.Database), orDash(r.Login))
 	}
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tTENANT\tORG COLUMN\tRLS\tFORCED\tSELECT\tINSERT\tUPDATE\tDELETE\tTRUNCATE\tPUBLIC\tVERDICT")
+	fmt.Fprintln(tw, "TABLE\tTENANT\tORG COLUMN\tRLS\tFORCED\tSELECT\tINSERT\tUPDATE\tDELETE\tTRUNCATE\tPUBLIC\tPROBE\tVERDICT")
 	for _, t := range r.Tables {
 		public := "-"
 		if len(t.PublicGrants) > 0 {
 			public = strings.Join(t.PublicGrants, ",")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			t.Table, yesNo(t.Tenant), t.OrgColumn, onOff(t.RLS), onOff(t.Forced),
-			t.Select, t.Insert, t.Update, t.Delete, t.Truncate, public, t.Verdict)
+			t.Select, t.Insert, t.Update, t.Delete, t.Truncate, public, orDash(t.Probe), t.Verdict)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write report: %w", err)
@@ -53,6 +54,17 @@ func (r Report) WriteText(w io.Writer) error {
 		for _, f := range r.Findings {
 			ew.printf("  %s %s %s [%s]: %s\n", strings.ToUpper(string(f.Severity)), f.Kind, f.Object, f.Check, f.Message)
 		}
+	}
+	first := true
+	for _, t := range r.Tables {
+		if t.ProbeSkipped == "" {
+			continue
+		}
+		if first {
+			ew.printf("\nprobes that could not run (they prove nothing about these tables):\n")
+			first = false
+		}
+		ew.printf("  %s: %s\n", t.Table, t.ProbeSkipped)
 	}
 	ew.printf("\n%s\n", r.Summary())
 	if ew.err != nil {

@@ -12,8 +12,9 @@ const (
 	// AppRole is the group role the runtime login switches to in every
 	// store transaction; Snapshot.AppRole defaults to it.
 	AppRole = "rampart_app"
-	// ServiceRole is the one BYPASSRLS role the login may be a member of,
-	// reachable only by an explicit SET ROLE (the login must not inherit it).
+	// ServiceRole is the BYPASSRLS role of the service path
+	// (store.AsService). It has its own login: the runtime login must not
+	// be a member of it, directly or through another role.
 	ServiceRole = "rampart_service"
 	// TenantRoot is the tenant root table: its tenant key is id, not
 	// organization_id.
@@ -29,6 +30,12 @@ const (
 var NullableOrgTables = map[string]string{
 	"audit_events": "platform events carry no organization",
 }
+
+// ProbedUserTables lists the public tables without an organization_id that
+// the behavioural probe reads besides the tenant tables: their policies
+// scope rows by the caller's user (current_user_id()) or organization, so no
+// row may be visible without claims or to an unknown user.
+var ProbedUserTables = []string{"users", "sessions"}
 
 // GlobalReadOnlyTables lists tables without tenant data that the runtime may
 // read without row-level security, each with the reason. Any privilege
@@ -65,6 +72,12 @@ type Role struct {
 	Name      string `json:"name"`
 	Superuser bool   `json:"superuser"`
 	BypassRLS bool   `json:"bypass_rls"`
+	// CreateRole is rolcreaterole: on PostgreSQL 15 and earlier such a role
+	// may GRANT any non-superuser role, rampart_owner included, to itself.
+	CreateRole bool `json:"create_role"`
+	// Replication is rolreplication: replication connections and logical
+	// decoding read every row, past row-level security.
+	Replication bool `json:"replication"`
 	// Inherited reports whether the login holds this role's privileges
 	// without SET ROLE (pg_has_role(login, role, 'USAGE')).
 	Inherited bool `json:"inherited"`
@@ -74,12 +87,17 @@ type Role struct {
 	// OwnedRelations counts only the relations and schemas among them:
 	// what a member role must not own, since through SET ROLE the login
 	// could then disable row-level security, alter policies or drop tables.
-	// A member role may own functions: rampart_service owns the
-	// credential-resolving SECURITY DEFINER functions, and it has no CREATE
-	// on any schema, so it cannot replace them.
+	// Owning only functions is not flagged here (ALTER FUNCTION on a
+	// definer function matters when its owner bypasses row-level security,
+	// as rampart_service does, and membership in such a role is a finding
+	// of its own).
 	OwnedRelations int64 `json:"owned_relations"`
 	// OwnsDatabase reports whether the role owns the current database.
 	OwnsDatabase bool `json:"owns_database"`
+	// GrantedVia lists the roles granted directly to the login through
+	// which it holds this one (the role itself when granted directly):
+	// what a fix must REVOKE. Empty means granted directly.
+	GrantedVia []string `json:"granted_via,omitempty"`
 }
 
 // Ref names a relation.
@@ -123,6 +141,62 @@ type Table struct {
 	// IndexLeadingColumns lists the columns that lead a valid index
 	// (the primary key included).
 	IndexLeadingColumns []string `json:"index_leading_columns"`
+	// Probes are the results of the behavioural probe (see ProbeTarget):
+	// the rows the runtime saw in the table without tenant context and as
+	// an unknown tenant. Nil when the table was not probed.
+	Probes []ProbeResult `json:"probes,omitempty"`
+}
+
+// The probes of the behavioural check, in the order the store runs them.
+// Each reads a table as the app role (SELECT count(*)) in a read-only
+// transaction; a tenant-scoped table shows no row to any of them.
+const (
+	// ProbeNoClaims: request.jwt.claims not set by the transaction (NULL
+	// on a new connection, the empty string on one a tenant transaction
+	// used before).
+	ProbeNoClaims = "no-claims"
+	// ProbeForeignAdmin: the claims of a random organization and random
+	// user (sub) with role admin: a tenant that owns no row.
+	ProbeForeignAdmin = "foreign-org-admin"
+	// ProbeForeignNoRole: the same claims without a role.
+	ProbeForeignNoRole = "foreign-org-no-role"
+	// ProbeEmptyClaims: request.jwt.claims set to the empty string, as a
+	// tenant transaction leaves it on its connection.
+	ProbeEmptyClaims = "empty-claims"
+)
+
+// Probes lists the probes the store runs on every probed table.
+var Probes = []string{ProbeNoClaims, ProbeForeignAdmin, ProbeForeignNoRole, ProbeEmptyClaims}
+
+// ProbeResult is one probe of one table.
+type ProbeResult struct {
+	Probe string `json:"probe"` // one of Probes
+	// Rows is the number of rows the probe saw.
+	Rows int64 `json:"rows"`
+	// Skipped holds the error that stopped the probe (e.g. permission
+	// denied: the runtime cannot SELECT the table); Rows is then 0.
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// ProbeTarget reports whether the behavioural probe reads t: every tenant
+// table (one with organization_id, and organizations) and the tables of
+// ProbedUserTables.
+func ProbeTarget(t Table) bool {
+	return isTenant(t) || ((t.Schema == "public" || t.Schema == "") && slices.Contains(ProbedUserTables, t.Name))
+}
+
+func probeCondition(probe string) string {
+	switch probe {
+	case ProbeNoClaims:
+		return "with no tenant context"
+	case ProbeForeignAdmin:
+		return "with the claims of an unknown organization and user (role admin)"
+	case ProbeForeignNoRole:
+		return "with the claims of an unknown organization and user (no role)"
+	case ProbeEmptyClaims:
+		return "with empty claims"
+	}
+	return "in probe " + probe
 }
 
 // Ref returns the table's name.
@@ -179,6 +253,9 @@ type Function struct {
 	Owner string `json:"owner"`
 	// SearchPathSet reports a search_path in proconfig (SET search_path).
 	SearchPathSet bool `json:"search_path_set"`
+	// SearchPath is that setting's value as proconfig stores it, e.g.
+	// "pg_catalog, public, pg_temp"; empty when not set.
+	SearchPath string `json:"search_path"`
 }
 
 // String returns the function as the report shows it: name(arguments),
@@ -225,28 +302,53 @@ const (
 	CheckPolicyRLSOff          Check = "policy-rls-off"           // policies on a table whose RLS is off
 	CheckPolicyAlwaysTrue      Check = "policy-always-true"       // USING (true) or WITH CHECK (true)
 	CheckGlobalTableWritable   Check = "global-table-writable"    // more than SELECT on a global table
+	CheckPolicyLeaksRows       Check = "policy-leaks-rows"        // the behavioural probe saw rows outside any tenant
 )
 
 // Function and view checks:
 const (
 	CheckSecDefNoSearchPath     Check = "secdef-no-search-path"     // SECURITY DEFINER without SET search_path
+	CheckSecDefTempFirst        Check = "secdef-temp-first"         // search_path without pg_temp last: temp tables shadow
 	CheckViewNotSecurityInvoker Check = "view-not-security-invoker" // view over tenant data with owner's rights
 	CheckMatViewTenantData      Check = "matview-tenant-data"       // readable materialized view of tenant data
 )
 
 // Role checks:
 const (
-	CheckLoginUnknown      Check = "login-unknown"        // the snapshot has no facts for the login
-	CheckLoginSuperuser    Check = "login-superuser"      // superusers bypass RLS
-	CheckLoginBypassRLS    Check = "login-bypassrls"      // BYPASSRLS on the login
-	CheckLoginOwnsObjects  Check = "login-owns-objects"   // owners bypass unforced RLS and may ALTER
-	CheckLoginOwnsDatabase Check = "login-owns-database"  // the database owner may drop policies' schema
-	CheckLoginNotAppMember Check = "login-not-app-member" // the login cannot SET ROLE rampart_app
-	CheckMemberSuperuser   Check = "member-superuser"     // membership in a superuser role
-	CheckMemberBypassRLS   Check = "member-bypassrls"     // a BYPASSRLS role other than rampart_service
-	CheckServiceInherited  Check = "service-inherited"    // rampart_service privileges without SET ROLE
-	CheckMemberOwner       Check = "member-owner"         // membership in a role that owns objects
+	CheckLoginUnknown       Check = "login-unknown"        // the snapshot has no facts for the login
+	CheckLoginSuperuser     Check = "login-superuser"      // superusers bypass RLS
+	CheckLoginBypassRLS     Check = "login-bypassrls"      // BYPASSRLS on the login
+	CheckLoginOwnsObjects   Check = "login-owns-objects"   // owners bypass unforced RLS and may ALTER
+	CheckLoginOwnsDatabase  Check = "login-owns-database"  // the database owner may drop policies' schema
+	CheckLoginNotAppMember  Check = "login-not-app-member" // the login cannot SET ROLE rampart_app
+	CheckLoginCreateRole    Check = "login-createrole"     // CREATEROLE: may GRANT itself any role (PG15)
+	CheckLoginReplication   Check = "login-replication"    // REPLICATION: reads every row past RLS
+	CheckMemberSuperuser    Check = "member-superuser"     // membership in a superuser role
+	CheckMemberBypassRLS    Check = "member-bypassrls"     // membership in any BYPASSRLS role, rampart_service included
+	CheckMemberOwner        Check = "member-owner"         // membership in a role that owns objects
+	CheckMemberCreateRole   Check = "member-createrole"    // membership in a CREATEROLE role
+	CheckMemberReplication  Check = "member-replication"   // membership in a REPLICATION role
+	CheckMemberServerAccess Check = "member-server-access" // pg_read/write_server_files, pg_execute_server_program
+	CheckMemberAllData      Check = "member-all-data"      // pg_read_all_data, pg_write_all_data
 )
+
+// ServerAccessRoles are the predefined roles that read or write the
+// server's files or run programs on it: any of them reads the data
+// directory, past every grant and policy.
+var ServerAccessRoles = map[string]string{
+	"pg_execute_server_program": "runs programs on the database server (COPY … PROGRAM)",
+	"pg_read_server_files":      "reads any file the server can, the data directory included (COPY … FROM file)",
+	"pg_write_server_files":     "writes any file the server can (COPY … TO file)",
+}
+
+// AllDataRoles are the predefined roles that hold privileges on every
+// table regardless of grants. They do not bypass row-level security, but
+// every table without it (and every table whose policies name public) is
+// open to them, beyond what the migrations grant.
+var AllDataRoles = map[string]string{
+	"pg_read_all_data":  "SELECT on every table, whatever its grants",
+	"pg_write_all_data": "INSERT, UPDATE and DELETE on every table, whatever its grants",
+}
 
 // Severity grades a finding. Every check fails the audit today.
 type Severity string
@@ -281,6 +383,14 @@ const (
 	StatusGranted = "GRANTED"  // TRUNCATE granted (always a finding)
 )
 
+// Probe statuses of a TableRow.
+const (
+	ProbeStatusNone    = "-"       // not probed
+	ProbeStatusSealed  = "0 rows"  // every probe ran and saw no row
+	ProbeStatusLeak    = "LEAK"    // a probe saw rows
+	ProbeStatusSkipped = "skipped" // a probe could not run (see ProbeSkipped); none saw rows
+)
+
 // Verdicts of a TableRow.
 const (
 	VerdictPass = "PASS"
@@ -302,7 +412,11 @@ type TableRow struct {
 	Delete       string   `json:"delete"`
 	Truncate     string   `json:"truncate"`
 	PublicGrants []string `json:"public_grants"`
-	Verdict      string   `json:"verdict"`
+	// Probe summarises the behavioural probe (ProbeStatus…); ProbeSkipped
+	// holds why a probe could not run.
+	Probe        string `json:"probe"`
+	ProbeSkipped string `json:"probe_skipped,omitempty"`
+	Verdict      string `json:"verdict"`
 }
 
 // Report is the outcome of Evaluate.
@@ -456,30 +570,59 @@ func (e *evaluator) roles() {
 		e.add(KindRole, login, CheckLoginOwnsDatabase,
 			"the runtime login owns the database %q, so it can drop the database and, through pg_database_owner, owns the public schema whose tables it could then drop; fix: ALTER DATABASE %s OWNER TO rampart_owner", e.s.Database, quoteIdent(e.s.Database))
 	}
+	if facts.CreateRole {
+		e.add(KindRole, login, CheckLoginCreateRole,
+			"the runtime login has CREATEROLE, so (on PostgreSQL 15 and earlier) it can GRANT itself rampart_owner or %s, or create a role that holds them, and escape row-level security; fix: ALTER ROLE %s NOCREATEROLE", ServiceRole, q)
+	}
+	if facts.Replication {
+		e.add(KindRole, login, CheckLoginReplication,
+			"the runtime login has REPLICATION, so it can open a replication connection or a logical decoding slot and read every row of every table, past row-level security; fix: ALTER ROLE %s NOREPLICATION", q)
+	}
 	appMember := false
 	for _, m := range members {
 		mq := quoteIdent(m.Name)
+		rv, via := revoke(m, q), through(m)
 		if m.Name == e.app {
 			appMember = true
 		}
 		if m.Superuser {
 			e.add(KindRole, m.Name, CheckMemberSuperuser,
-				"the runtime login %s is a member of the superuser role %s and can bypass row-level security by SET ROLE; fix: REVOKE %s FROM %s", q, mq, mq, q)
+				"the runtime login %s is a member of the superuser role %s%s and can bypass row-level security by SET ROLE; fix: %s", q, mq, via, rv)
 		}
 		switch {
-		case m.Name == ServiceRole:
-			if m.Inherited {
-				e.add(KindRole, m.Name, CheckServiceInherited,
-					"the runtime login %s inherits the privileges of %s, so every statement runs with the service role's grants outside store.AsService and its audit event; fix: ALTER ROLE %s NOINHERIT", q, mq, q)
-			}
+		case m.BypassRLS && m.Name == ServiceRole:
+			e.add(KindRole, m.Name, CheckMemberBypassRLS,
+				"the runtime login %s can SET ROLE %s%s (BYPASSRLS)%s and so read and write every organization's rows outside store.AsService and its audit event; the service path has its own login; fix: %s",
+				q, mq, via, inheritedSuffix(m.Inherited), rv)
 		case m.BypassRLS:
 			e.add(KindRole, m.Name, CheckMemberBypassRLS,
-				"the runtime login %s is a member of %s, which has BYPASSRLS; only %s may bypass row-level security; fix: REVOKE %s FROM %s (or ALTER ROLE %s NOBYPASSRLS)", q, mq, ServiceRole, mq, q, mq)
+				"the runtime login %s is a member of %s%s, which has BYPASSRLS%s, so through SET ROLE it bypasses row-level security; the runtime may reach no BYPASSRLS role; fix: %s (or ALTER ROLE %s NOBYPASSRLS)",
+				q, mq, via, inheritedSuffix(m.Inherited), rv, mq)
+		}
+		if m.CreateRole {
+			e.add(KindRole, m.Name, CheckMemberCreateRole,
+				"the runtime login %s is a member of %s%s, which has CREATEROLE, so through SET ROLE it can (on PostgreSQL 15 and earlier) GRANT itself rampart_owner or %s and escape row-level security; fix: %s (or ALTER ROLE %s NOCREATEROLE)",
+				q, mq, via, ServiceRole, rv, mq)
+		}
+		if m.Replication {
+			e.add(KindRole, m.Name, CheckMemberReplication,
+				"the runtime login %s is a member of %s%s, which has REPLICATION, so through SET ROLE it can create a logical decoding slot and read every row of every table, past row-level security; fix: %s (or ALTER ROLE %s NOREPLICATION)",
+				q, mq, via, rv, mq)
+		}
+		if what, ok := ServerAccessRoles[m.Name]; ok {
+			e.add(KindRole, m.Name, CheckMemberServerAccess,
+				"the runtime login %s is a member of %s%s, which %s, past every grant and policy; fix: %s",
+				q, mq, via, what, rv)
+		}
+		if what, ok := AllDataRoles[m.Name]; ok {
+			e.add(KindRole, m.Name, CheckMemberAllData,
+				"the runtime login %s is a member of %s%s, which has %s: through SET ROLE every table without row-level security (and every table whose policies name public) is open to it beyond what the migrations grant; fix: %s",
+				q, mq, via, what, rv)
 		}
 		if m.OwnedRelations > 0 || m.OwnsDatabase {
 			e.add(KindRole, m.Name, CheckMemberOwner,
-				"the runtime login %s is a member of %s, which owns %s%s; through SET ROLE it could disable row-level security or alter policies; fix: REVOKE %s FROM %s",
-				q, mq, plural(m.OwnedRelations, "table, view, sequence or schema"), ownsDBSuffix(m.OwnsDatabase), mq, q)
+				"the runtime login %s is a member of %s%s, which owns %s%s; through SET ROLE it could disable row-level security or alter policies; fix: %s",
+				q, mq, via, plural(m.OwnedRelations, "table, view, sequence or schema"), ownsDBSuffix(m.OwnsDatabase), rv)
 		}
 	}
 	if !appMember {
@@ -493,6 +636,40 @@ func plural(n int64, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// revoke returns the statement that takes m away from the login q: REVOKE
+// of the roles granted to the login through which it holds m.
+func revoke(m Role, q string) string {
+	via := m.GrantedVia
+	if len(via) == 0 {
+		via = []string{m.Name}
+	}
+	names := make([]string, len(via))
+	for i, v := range via {
+		names[i] = quoteIdent(v)
+	}
+	return "REVOKE " + strings.Join(names, ", ") + " FROM " + q
+}
+
+// through names the roles through which the login holds m, when it is not
+// granted directly.
+func through(m Role) string {
+	if len(m.GrantedVia) == 0 || (len(m.GrantedVia) == 1 && m.GrantedVia[0] == m.Name) {
+		return ""
+	}
+	names := make([]string, len(m.GrantedVia))
+	for i, v := range m.GrantedVia {
+		names[i] = quoteIdent(v)
+	}
+	return " (through " + strings.Join(names, ", ") + ")"
+}
+
+func inheritedSuffix(inherited bool) string {
+	if inherited {
+		return ", and even holds its privileges without SET ROLE,"
+	}
+	return ""
 }
 
 func ownsDBSuffix(b bool) string {
@@ -707,11 +884,61 @@ func (e *evaluator) table(t Table) {
 		}
 	}
 
+	// The behavioural probe: rows visible without tenant context or to an
+	// unknown tenant prove a leak, whatever the policy text says.
+	row.Probe = ProbeStatusNone
+	var leaks []string
+	for _, p := range t.Probes {
+		switch {
+		case p.Skipped != "":
+			if row.ProbeSkipped == "" {
+				row.ProbeSkipped = p.Probe + ": " + p.Skipped
+			}
+		case p.Rows > 0:
+			leaks = append(leaks, fmt.Sprintf("%s %s", probeCondition(p.Probe), visibleRows(p.Rows)))
+		}
+	}
+	switch {
+	case len(leaks) > 0:
+		row.Probe = ProbeStatusLeak
+		var names []string
+		for _, p := range applying {
+			if p.Command == "r" || p.Command == "*" {
+				names = append(names, p.Name)
+			}
+		}
+		scope := fmt.Sprintf("%s = (SELECT %s())", key, TenantFunction)
+		if !tenant {
+			scope = "the caller's user (current_user_id()) or organization (current_user_org_id())"
+		}
+		e.add(KindTable, name, CheckPolicyLeaksRows,
+			"policy leaks rows: reading %s as %s, %s; a row of some organization is visible to a caller outside it (permissive policies are OR-ed, so one branch such as `OR true` or `current_user_org_id() IS NULL OR …` opens the table); fix: make every permissive SELECT (or ALL) policy that applies to %s (%s) match only rows of %s, which matches nothing without claims",
+			name, e.app, strings.Join(leaks, "; "), e.app, orNone(names), scope)
+	case row.ProbeSkipped != "":
+		row.Probe = ProbeStatusSkipped
+	case len(t.Probes) > 0:
+		row.Probe = ProbeStatusSealed
+	}
+
 	row.Verdict = VerdictPass
 	if len(e.report.Findings) > before {
 		row.Verdict = VerdictFail
 	}
 	e.report.Tables = append(e.report.Tables, row)
+}
+
+func visibleRows(n int64) string {
+	if n == 1 {
+		return "1 row is visible"
+	}
+	return fmt.Sprintf("%d rows are visible", n)
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none found"
+	}
+	return strings.Join(names, ", ")
 }
 
 func exprKeyword(v verb) string {
@@ -757,12 +984,58 @@ func grantedVerbs(p Privileges) []string {
 
 // function checks a SECURITY DEFINER function.
 func (e *evaluator) function(f Function) {
-	if f.SearchPathSet {
+	if !f.SearchPathSet {
+		e.add(KindFunction, f.String(), CheckSecDefNoSearchPath,
+			"SECURITY DEFINER function %s runs with %s's rights but has no fixed search_path, so a caller can shadow the objects it uses; fix: ALTER FUNCTION %s SET search_path = pg_catalog, public, pg_temp (or make it SECURITY INVOKER)",
+			f.String(), f.Owner, f.sql())
 		return
 	}
-	e.add(KindFunction, f.String(), CheckSecDefNoSearchPath,
-		"SECURITY DEFINER function %s runs with %s's rights but has no fixed search_path, so a caller can shadow the objects it uses; fix: ALTER FUNCTION %s SET search_path = pg_catalog, public (or make it SECURITY INVOKER)",
-		f.String(), f.Owner, f.sql())
+	// PostgreSQL searches the session's temporary schema before every
+	// listed schema unless search_path names pg_temp, so a caller's
+	// temporary table shadows an unqualified table the function reads;
+	// listing pg_temp anywhere but last shadows the schemas after it.
+	path := searchPath(f.SearchPath)
+	i := slices.Index(path, "pg_temp")
+	if i >= 0 && i == len(path)-1 {
+		return
+	}
+	var kept []string
+	for _, raw := range strings.Split(f.SearchPath, ",") {
+		if raw = strings.TrimSpace(raw); raw != "" && raw != `""` && unquoteSchema(raw) != "pg_temp" {
+			kept = append(kept, raw)
+		}
+	}
+	if len(kept) == 0 {
+		kept = []string{"pg_catalog"}
+	}
+	fix := strings.Join(append(kept, "pg_temp"), ", ")
+	problem := "does not list pg_temp, and PostgreSQL then searches the caller's temporary schema first"
+	if i >= 0 {
+		problem = "lists pg_temp before " + strings.Join(path[i+1:], ", ") + ", which are then searched after the caller's temporary schema"
+	}
+	e.add(KindFunction, f.String(), CheckSecDefTempFirst,
+		"SECURITY DEFINER function %s runs with %s's rights; its search_path (%s) %s, so a caller's temporary table can shadow a table it reads; fix: ALTER FUNCTION %s SET search_path = %s",
+		f.String(), f.Owner, f.SearchPath, problem, f.sql(), fix)
+}
+
+// searchPath returns the schema names of a search_path setting as
+// PostgreSQL reads them: unquoted names folded to lower case, quoted ones
+// verbatim.
+func searchPath(setting string) []string {
+	var out []string
+	for _, raw := range strings.Split(setting, ",") {
+		if raw = strings.TrimSpace(raw); raw != "" {
+			out = append(out, unquoteSchema(raw))
+		}
+	}
+	return out
+}
+
+func unquoteSchema(raw string) string {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
+		return strings.ReplaceAll(raw[1:len(raw)-1], `""`, `"`)
+	}
+	return strings.ToLower(raw)
 }
 
 // view checks a view or materialized view.

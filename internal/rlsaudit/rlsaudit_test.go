@@ -30,7 +30,18 @@ func tenantPolicies(table string, cmds ...string) []Policy {
 	return out
 }
 
-// goodSnapshot mirrors a freshly migrated database: it passes the audit.
+// sealed returns the probe results of a table no probe sees a row of.
+func sealed() []ProbeResult {
+	out := make([]ProbeResult, 0, len(Probes))
+	for _, p := range Probes {
+		out = append(out, ProbeResult{Probe: p})
+	}
+	return out
+}
+
+// goodSnapshot mirrors a freshly migrated database after the service path
+// moved to its own login: the runtime login is a member of rampart_app
+// only. It passes the audit.
 func goodSnapshot() Snapshot {
 	all := Privileges{Select: true, Insert: true, Update: true, Delete: true}
 	return Snapshot{
@@ -41,7 +52,6 @@ func goodSnapshot() Snapshot {
 		Roles: []Role{
 			{Name: "rampart", Inherited: true},
 			{Name: AppRole},
-			{Name: ServiceRole, BypassRLS: true},
 		},
 		Tables: []Table{
 			{Schema: "public", Name: "organizations", RLSEnabled: true, RLSForced: true,
@@ -49,23 +59,23 @@ func goodSnapshot() Snapshot {
 					{Name: "organizations_tenant_select", Command: "r", Roles: []string{AppRole}, Permissive: true, Using: "(id = ( SELECT current_user_org_id() AS current_user_org_id))"},
 					{Name: "organizations_tenant_update", Command: "w", Roles: []string{AppRole}, Permissive: true, Using: "(id = ( SELECT current_user_org_id() AS current_user_org_id))", WithCheck: "(id = ( SELECT current_user_org_id() AS current_user_org_id))"},
 				},
-				Runtime: Privileges{Select: true, Update: true}, IndexLeadingColumns: []string{"id", "slug"}},
+				Runtime: Privileges{Select: true, Update: true}, IndexLeadingColumns: []string{"id", "slug"}, Probes: sealed()},
 			{Schema: "public", Name: "venues", HasOrgColumn: true, OrgNotNull: true, RLSEnabled: true, RLSForced: true,
-				Policies: tenantPolicies("venues", "r", "a", "w", "d"), Runtime: all, IndexLeadingColumns: []string{"organization_id"}},
+				Policies: tenantPolicies("venues", "r", "a", "w", "d"), Runtime: all, IndexLeadingColumns: []string{"organization_id"}, Probes: sealed()},
 			{Schema: "public", Name: "memberships", HasOrgColumn: true, OrgNotNull: true, RLSEnabled: true, RLSForced: true,
-				Policies: tenantPolicies("memberships", "r", "a", "w", "d"), Runtime: all, IndexLeadingColumns: []string{"organization_id", "user_id"}},
+				Policies: tenantPolicies("memberships", "r", "a", "w", "d"), Runtime: all, IndexLeadingColumns: []string{"organization_id", "user_id"}, Probes: sealed()},
 			{Schema: "public", Name: "audit_events", HasOrgColumn: true, RLSEnabled: true, RLSForced: true,
-				Policies: tenantPolicies("audit_events", "r", "a"), Runtime: Privileges{Select: true, Insert: true}, IndexLeadingColumns: []string{"id", "organization_id"}},
+				Policies: tenantPolicies("audit_events", "r", "a"), Runtime: Privileges{Select: true, Insert: true}, IndexLeadingColumns: []string{"id", "organization_id"}, Probes: sealed()},
 			{Schema: "public", Name: "users", RLSEnabled: true, RLSForced: true,
 				Policies: []Policy{
 					{Name: "users_member_select", Command: "r", Roles: []string{AppRole}, Permissive: true, Using: "((id = ( SELECT current_user_id() AS current_user_id)) OR (EXISTS ( SELECT 1 FROM memberships m)))"},
 					{Name: "users_self_update", Command: "w", Roles: []string{AppRole}, Permissive: true, Using: "(id = ( SELECT current_user_id() AS current_user_id))", WithCheck: "(id = ( SELECT current_user_id() AS current_user_id))"},
 				},
-				Runtime: Privileges{Select: true, Update: true}, IndexLeadingColumns: []string{"email", "id"}},
+				Runtime: Privileges{Select: true, Update: true}, IndexLeadingColumns: []string{"email", "id"}, Probes: sealed()},
 			{Schema: "public", Name: "rampart_schema_version", Runtime: Privileges{Select: true}},
 		},
 		Functions: []Function{
-			{Schema: "public", Name: "safe_definer", Args: "x uuid", Owner: "rampart_owner", SearchPathSet: true},
+			{Schema: "public", Name: "safe_definer", Args: "x uuid", Owner: "rampart_owner", SearchPathSet: true, SearchPath: "pg_catalog, public, pg_temp"},
 		},
 		Views: []View{
 			{Schema: "public", Name: "venue_list", SecurityInvoker: true, RuntimeSelect: true, DependsOn: []Ref{{"public", "venues"}}},
@@ -206,6 +216,29 @@ func TestEvaluate(t *testing.T) {
 				Policies: []Policy{{Name: "n", Command: "r", Roles: []string{"public"}, Permissive: true, Using: "true"}}})
 		}, nil},
 
+		// b2. the behavioural probe
+		{"probe sees rows without tenant context", func(s *Snapshot) { table(s, "venues").Probes[0].Rows = 3 },
+			[]want{{CheckPolicyLeaksRows, "venues"}}},
+		{"probe sees rows as an unknown admin", func(s *Snapshot) { table(s, "memberships").Probes[1].Rows = 1 },
+			[]want{{CheckPolicyLeaksRows, "memberships"}}},
+		{"probe sees rows as an unknown user without role", func(s *Snapshot) { table(s, "organizations").Probes[2].Rows = 1 },
+			[]want{{CheckPolicyLeaksRows, "organizations"}}},
+		{"probe sees rows with empty claims", func(s *Snapshot) { table(s, "audit_events").Probes[3].Rows = 7 },
+			[]want{{CheckPolicyLeaksRows, "audit_events"}}},
+		{"probe sees users without tenant context", func(s *Snapshot) { table(s, "users").Probes[0].Rows = 2 },
+			[]want{{CheckPolicyLeaksRows, "users"}}},
+		{"probe sees rows of an unreachable table", func(s *Snapshot) {
+			s.Tables = append(s.Tables, Table{Schema: "public", Name: "sessions", RLSEnabled: true, RLSForced: true,
+				Probes: []ProbeResult{{Probe: ProbeNoClaims, Rows: 1}}})
+		}, []want{{CheckPolicyLeaksRows, "sessions"}}},
+		{"probe skipped is no finding", func(s *Snapshot) {
+			tb := table(s, "venues")
+			for i := range tb.Probes {
+				tb.Probes[i].Skipped = "permission denied for table venues (SQLSTATE 42501)"
+			}
+		}, nil},
+		{"unprobed table is no finding", func(s *Snapshot) { table(s, "venues").Probes = nil }, nil},
+
 		// c. non-tenant tables
 		{"reachable non-tenant table without rls", func(s *Snapshot) {
 			s.Tables = append(s.Tables, Table{Schema: "public", Name: "settings", Runtime: Privileges{Select: true, Update: true}})
@@ -222,8 +255,20 @@ func TestEvaluate(t *testing.T) {
 		}, []want{{CheckRLSDisabled, "countries"}, {CheckRLSNotForced, "countries"}, {CheckPolicyMissing, "countries"}}},
 
 		// d. functions and views
-		{"security definer without search_path", func(s *Snapshot) { s.Functions[0].SearchPathSet = false },
+		{"security definer without search_path", func(s *Snapshot) { s.Functions[0].SearchPathSet, s.Functions[0].SearchPath = false, "" },
 			[]want{{CheckSecDefNoSearchPath, "safe_definer(x uuid)"}}},
+		{"security definer search_path without pg_temp", func(s *Snapshot) { s.Functions[0].SearchPath = "pg_catalog, public" },
+			[]want{{CheckSecDefTempFirst, "safe_definer(x uuid)"}}},
+		{"security definer search_path with pg_temp first", func(s *Snapshot) { s.Functions[0].SearchPath = "pg_temp, pg_catalog, public" },
+			[]want{{CheckSecDefTempFirst, "safe_definer(x uuid)"}}},
+		{"security definer search_path with pg_temp in the middle", func(s *Snapshot) { s.Functions[0].SearchPath = "pg_catalog, pg_temp, public" },
+			[]want{{CheckSecDefTempFirst, "safe_definer(x uuid)"}}},
+		{"security definer empty search_path", func(s *Snapshot) { s.Functions[0].SearchPath = `""` },
+			[]want{{CheckSecDefTempFirst, "safe_definer(x uuid)"}}},
+		{"security definer with a schema named like pg_temp", func(s *Snapshot) { s.Functions[0].SearchPath = `pg_catalog, "PG_TEMP"` },
+			[]want{{CheckSecDefTempFirst, "safe_definer(x uuid)"}}},
+		{"security definer search_path pg_temp last, any spelling", func(s *Snapshot) { s.Functions[0].SearchPath = `pg_catalog,PG_TEMP` }, nil},
+		{"security definer search_path quoted pg_temp last", func(s *Snapshot) { s.Functions[0].SearchPath = `"$user", public, "pg_temp"` }, nil},
 		{"view without security_invoker", func(s *Snapshot) { s.Views[0].SecurityInvoker = false },
 			[]want{{CheckViewNotSecurityInvoker, "venue_list"}}},
 		{"unreadable view without security_invoker still fails", func(s *Snapshot) { s.Views[0].SecurityInvoker, s.Views[0].RuntimeSelect = false, false },
@@ -253,8 +298,34 @@ func TestEvaluate(t *testing.T) {
 			[]want{{CheckMemberSuperuser, "admins"}}},
 		{"member of another bypassrls role", func(s *Snapshot) { s.Roles = append(s.Roles, Role{Name: "etl", BypassRLS: true}) },
 			[]want{{CheckMemberBypassRLS, "etl"}}},
-		{"service role inherited", func(s *Snapshot) { role(s, ServiceRole).Inherited = true },
-			[]want{{CheckServiceInherited, ServiceRole}}},
+		{"member of the service role", func(s *Snapshot) { s.Roles = append(s.Roles, Role{Name: ServiceRole, BypassRLS: true}) },
+			[]want{{CheckMemberBypassRLS, ServiceRole}}},
+		{"service role inherited", func(s *Snapshot) {
+			s.Roles = append(s.Roles, Role{Name: ServiceRole, BypassRLS: true, Inherited: true})
+		},
+			[]want{{CheckMemberBypassRLS, ServiceRole}}},
+		{"login createrole", func(s *Snapshot) { role(s, "rampart").CreateRole = true }, []want{{CheckLoginCreateRole, "rampart"}}},
+		{"login replication", func(s *Snapshot) { role(s, "rampart").Replication = true }, []want{{CheckLoginReplication, "rampart"}}},
+		{"member of a createrole role", func(s *Snapshot) { s.Roles = append(s.Roles, Role{Name: "role_admins", CreateRole: true}) },
+			[]want{{CheckMemberCreateRole, "role_admins"}}},
+		{"app role has createrole", func(s *Snapshot) { role(s, AppRole).CreateRole = true },
+			[]want{{CheckMemberCreateRole, AppRole}}},
+		{"member of a replication role", func(s *Snapshot) { s.Roles = append(s.Roles, Role{Name: "replicator", Replication: true}) },
+			[]want{{CheckMemberReplication, "replicator"}}},
+		{"member of pg_execute_server_program", func(s *Snapshot) { s.Roles = append(s.Roles, Role{Name: "pg_execute_server_program"}) },
+			[]want{{CheckMemberServerAccess, "pg_execute_server_program"}}},
+		{"member of pg_read_server_files", func(s *Snapshot) { s.Roles = append(s.Roles, Role{Name: "pg_read_server_files"}) },
+			[]want{{CheckMemberServerAccess, "pg_read_server_files"}}},
+		{"member of pg_write_server_files", func(s *Snapshot) { s.Roles = append(s.Roles, Role{Name: "pg_write_server_files"}) },
+			[]want{{CheckMemberServerAccess, "pg_write_server_files"}}},
+		{"member of pg_read_all_data", func(s *Snapshot) { s.Roles = append(s.Roles, Role{Name: "pg_read_all_data"}) },
+			[]want{{CheckMemberAllData, "pg_read_all_data"}}},
+		{"member of pg_write_all_data", func(s *Snapshot) { s.Roles = append(s.Roles, Role{Name: "pg_write_all_data"}) },
+			[]want{{CheckMemberAllData, "pg_write_all_data"}}},
+		{"a login role named like a predefined role is still the login", func(s *Snapshot) {
+			s.Login = "pg_read_all_data"
+			role(s, "rampart").Name = "pg_read_all_data"
+		}, nil},
 		{"member of an owner role", func(s *Snapshot) {
 			s.Roles = append(s.Roles, Role{Name: "rampart_owner", OwnedObjects: 12, OwnedRelations: 12})
 		},
@@ -315,6 +386,9 @@ func TestEvaluateRows(t *testing.T) {
 	tb.Runtime.Truncate = true
 	tb.PublicGrants = []string{"SELECT"}
 	table(&s, "venues").RLSForced = false
+	table(&s, "organizations").Probes[2].Rows = 4
+	table(&s, "audit_events").Probes[1].Skipped = "canceled"
+	table(&s, "audit_events").Probes[3].Skipped = "later"
 	r := Evaluate(s)
 	rows := map[string]TableRow{}
 	var order []string
@@ -328,16 +402,16 @@ func TestEvaluateRows(t *testing.T) {
 	cases := map[string]TableRow{
 		"venues": {Table: "venues", Tenant: true, OrgColumn: "not null", RLS: true, Forced: false,
 			Select: StatusPolicy, Insert: StatusPolicy, Update: StatusPolicy, Delete: StatusMissing, Truncate: StatusGranted,
-			PublicGrants: []string{"SELECT"}, Verdict: VerdictFail},
+			PublicGrants: []string{"SELECT"}, Probe: ProbeStatusSealed, Verdict: VerdictFail},
 		"organizations": {Table: "organizations", Tenant: true, OrgColumn: "id (root)", RLS: true, Forced: true,
 			Select: StatusPolicy, Insert: StatusNoGrant, Update: StatusPolicy, Delete: StatusNoGrant, Truncate: StatusNoGrant,
-			PublicGrants: []string{}, Verdict: VerdictPass},
+			PublicGrants: []string{}, Probe: ProbeStatusLeak, Verdict: VerdictFail},
 		"audit_events": {Table: "audit_events", Tenant: true, OrgColumn: "nullable (exempt)", RLS: true, Forced: true,
 			Select: StatusPolicy, Insert: StatusPolicy, Update: StatusNoGrant, Delete: StatusNoGrant, Truncate: StatusNoGrant,
-			PublicGrants: []string{}, Verdict: VerdictPass},
+			PublicGrants: []string{}, Probe: ProbeStatusSkipped, ProbeSkipped: "foreign-org-admin: canceled", Verdict: VerdictPass},
 		"rampart_schema_version": {Table: "rampart_schema_version", OrgColumn: "-",
 			Select: StatusGlobal, Insert: StatusNoGrant, Update: StatusNoGrant, Delete: StatusNoGrant, Truncate: StatusNoGrant,
-			PublicGrants: []string{}, Verdict: VerdictPass},
+			PublicGrants: []string{}, Probe: ProbeStatusNone, Verdict: VerdictPass},
 	}
 	for name, w := range cases {
 		if g := rows[name]; fmt.Sprintf("%+v", g) != fmt.Sprintf("%+v", w) {
@@ -371,6 +445,45 @@ func TestFindingsNameTheFix(t *testing.T) {
 	} {
 		if !strings.Contains(all, fix) {
 			t.Errorf("no fix %q in:\n%s", fix, all)
+		}
+	}
+
+	s = goodSnapshot()
+	s.Functions[0].SearchPathSet, s.Functions[0].SearchPath = false, ""
+	s.Functions = append(s.Functions,
+		Function{Schema: "public", Name: "no_temp", Owner: "rampart_owner", SearchPathSet: true, SearchPath: `pg_catalog, "App"`},
+		Function{Schema: "public", Name: "temp_first", Owner: "rampart_owner", SearchPathSet: true, SearchPath: "pg_temp, pg_catalog, public"},
+		Function{Schema: "public", Name: "empty_path", Owner: "rampart_owner", SearchPathSet: true, SearchPath: `""`})
+	s.Roles = append(s.Roles, Role{Name: ServiceRole, BypassRLS: true}, Role{Name: "pg_read_server_files", GrantedVia: []string{"pg_read_server_files"}},
+		Role{Name: "etl", BypassRLS: true, GrantedVia: []string{"Loaders", "ops"}})
+	role(&s, "rampart").CreateRole = true
+	table(&s, "venues").Policies = append(table(&s, "venues").Policies,
+		Policy{Name: "leak", Command: "r", Roles: []string{AppRole}, Permissive: true, Using: "((organization_id = ( SELECT current_user_org_id() AS current_user_org_id)) OR true)"})
+	table(&s, "venues").Probes[0].Rows = 1
+	table(&s, "venues").Probes[1].Rows = 5
+	msgs = msgs[:0]
+	for _, f := range Evaluate(s).Findings {
+		msgs = append(msgs, f.Message)
+	}
+	all = strings.Join(msgs, "\n")
+	for _, fix := range []string{
+		"ALTER FUNCTION safe_definer(x uuid) SET search_path = pg_catalog, public, pg_temp (or make it SECURITY INVOKER)",
+		`its search_path (pg_catalog, "App") does not list pg_temp, and PostgreSQL then searches the caller's temporary schema first`,
+		`fix: ALTER FUNCTION no_temp() SET search_path = pg_catalog, "App", pg_temp`,
+		"lists pg_temp before pg_catalog, public",
+		"fix: ALTER FUNCTION temp_first() SET search_path = pg_catalog, public, pg_temp",
+		"fix: ALTER FUNCTION empty_path() SET search_path = pg_catalog, pg_temp",
+		"the runtime login rampart can SET ROLE rampart_service (BYPASSRLS)",
+		"the service path has its own login; fix: REVOKE rampart_service FROM rampart",
+		"fix: REVOKE pg_read_server_files FROM rampart",
+		`the runtime login rampart is a member of etl (through "Loaders", ops), which has BYPASSRLS`,
+		`fix: REVOKE "Loaders", ops FROM rampart (or ALTER ROLE etl NOBYPASSRLS)`,
+		"fix: ALTER ROLE rampart NOCREATEROLE",
+		"with no tenant context 1 row is visible; with the claims of an unknown organization and user (role admin) 5 rows are visible;",
+		"SELECT (or ALL) policy that applies to rampart_app (venues_tenant_select, leak)",
+	} {
+		if !strings.Contains(all, fix) {
+			t.Errorf("no %q in:\n%s", fix, all)
 		}
 	}
 
@@ -428,6 +541,33 @@ func TestWriteText(t *testing.T) {
 		t.Errorf("Summary() = %q", r.Summary())
 	}
 
+	s = goodSnapshot()
+	table(&s, "venues").Probes[1].Skipped = "permission denied for table venues (SQLSTATE 42501)"
+	table(&s, "users").Probes[0].Rows = 2
+	b.Reset()
+	if err := Evaluate(s).WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out = b.String()
+	lines = strings.Split(out, "\n")
+	col := strings.Index(lines[2], "PROBE")
+	probeAt := func(prefix string) string {
+		for _, l := range lines {
+			if strings.HasPrefix(l, prefix) && col >= 0 && col < len(l) {
+				return strings.Fields(l[col:])[0]
+			}
+		}
+		return ""
+	}
+	if col < 0 || probeAt("venues ") != "skipped" || probeAt("users ") != "LEAK" || probeAt("memberships ") != "0" || probeAt("rampart_schema_version ") != "-" {
+		t.Errorf("PROBE column (at %d) wrong:\n%s", col, out)
+	}
+	for _, sub := range []string{"FAIL table users [policy-leaks-rows]", "probes that could not run (they prove nothing about these tables):\n  venues: foreign-org-admin: permission denied for table venues (SQLSTATE 42501)\n"} {
+		if !strings.Contains(out, sub) {
+			t.Errorf("no %q in:\n%s", sub, out)
+		}
+	}
+
 	if err := r.WriteText(failingWriter{}); err == nil || !errors.Is(err, errWrite) {
 		t.Errorf("WriteText to a failing writer: err = %v, want errWrite", err)
 	}
@@ -463,7 +603,7 @@ func TestReportJSON(t *testing.T) {
 	}
 	rows, _ := got["tables"].([]any)
 	row, _ := rows[0].(map[string]any)
-	for _, k := range []string{"table", "tenant", "org_column", "rls", "forced", "select", "insert", "update", "delete", "truncate", "public_grants", "verdict"} {
+	for _, k := range []string{"table", "tenant", "org_column", "rls", "forced", "select", "insert", "update", "delete", "truncate", "public_grants", "probe", "verdict"} {
 		if _, ok := row[k]; !ok {
 			t.Errorf("row has no %q: %v", k, row)
 		}
@@ -483,7 +623,8 @@ func TestReportJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{`"runtime_roles"`, `"bypass_rls"`, `"rls_forced"`, `"runtime_privileges"`, `"index_leading_columns"`, `"with_check"`, `"security_definer_functions"`, `"depends_on"`, `"search_path_set"`} {
+	for _, k := range []string{`"runtime_roles"`, `"bypass_rls"`, `"rls_forced"`, `"runtime_privileges"`, `"index_leading_columns"`, `"with_check"`, `"security_definer_functions"`, `"depends_on"`, `"search_path_set"`,
+		`"search_path"`, `"create_role"`, `"replication"`, `"probes"`, `"probe"`, `"rows"`} {
 		if !bytes.Contains(sb, []byte(k)) {
 			t.Errorf("snapshot JSON has no %s", k)
 		}

@@ -16,7 +16,7 @@ import (
 func benchFixture(b *testing.B, orgs, perOrg int) (*Store, []rampart.Claims) {
 	b.Helper()
 	db := pgtest.New(b)
-	s, err := Open(context.Background(), db.AppURL, Options{MaxConns: 4})
+	s, err := Open(context.Background(), db.AppURL, Options{MaxConns: 4, ServiceURL: db.ServiceURL})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func BenchmarkRLSOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 		t0 = time.Now()
-		err = s.run(ctx, "bench", openNoRLS(c), nil, func(ctx context.Context, tx *Tx) error {
+		err = s.run(ctx, s.svc, "bench", openNoRLS(c), nil, func(ctx context.Context, tx *Tx) error {
 			n, err := readVenues(ctx, tx, c.OrganizationID)
 			if err == nil && n != 20 {
 				err = fmt.Errorf("read %d rows", n)

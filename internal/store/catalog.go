@@ -2,9 +2,13 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/rlsaudit"
@@ -13,7 +17,8 @@ import (
 // The catalog queries of Catalog. They run as rampart_app inside readOnly,
 // so the login is session_user (current_user is rampart_app) and the
 // runtime's privileges are asked for both explicitly: $1 is always the app
-// role. None reads a tenant table, so none depends on tenant context.
+// role. None reads a tenant table, so none depends on tenant context; the
+// behavioural probe (probeTables) is what reads tenant tables.
 
 // userSchema keeps the system schemas (and other sessions' temporary and
 // TOAST schemas) out of the audit; n is the pg_namespace of the object.
@@ -24,22 +29,24 @@ const sqlCatalogSession = `SELECT current_database()::text, session_user::text`
 
 // sqlCatalogRoles returns the login and every role it is a member of,
 // directly or transitively (pg_auth_members, not pg_has_role, so a
-// superuser login is not reported as a member of every role).
-const sqlCatalogRoles = `WITH RECURSIVE member_of(oid) AS (
-  SELECT m.roleid FROM pg_catalog.pg_auth_members m
+// superuser login is not reported as a member of every role), each with
+// the roles granted directly to the login through which it holds it.
+const sqlCatalogRoles = `WITH RECURSIVE member_of(oid, via) AS (
+  SELECT m.roleid, m.roleid FROM pg_catalog.pg_auth_members m
   JOIN pg_catalog.pg_roles l ON l.oid = m.member
   WHERE l.rolname = session_user
   UNION
-  SELECT m.roleid FROM pg_catalog.pg_auth_members m JOIN member_of mo ON m.member = mo.oid
+  SELECT m.roleid, mo.via FROM pg_catalog.pg_auth_members m JOIN member_of mo ON m.member = mo.oid
 )
-SELECT r.rolname::text, r.rolsuper, r.rolbypassrls,
+SELECT r.rolname::text, r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolreplication,
   pg_catalog.pg_has_role(session_user, r.oid, 'USAGE'),
   (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))
   + (SELECT count(*) FROM pg_catalog.pg_proc p WHERE p.proowner = r.oid)
   + (SELECT count(*) FROM pg_catalog.pg_namespace s WHERE s.nspowner = r.oid),
   (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))
   + (SELECT count(*) FROM pg_catalog.pg_namespace s WHERE s.nspowner = r.oid),
-  EXISTS (SELECT FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database() AND d.datdba = r.oid)
+  EXISTS (SELECT FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database() AND d.datdba = r.oid),
+  ARRAY(SELECT DISTINCT pg_catalog.pg_get_userbyid(mo.via)::text FROM member_of mo WHERE mo.oid = r.oid ORDER BY 1)
 FROM pg_catalog.pg_roles r
 WHERE r.rolname = session_user OR r.oid IN (SELECT oid FROM member_of)
 ORDER BY r.rolname = session_user DESC, r.rolname`
@@ -89,11 +96,13 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE ` + userSchema + `
 ORDER BY pol.polrelid, pol.polname`
 
-// sqlCatalogFunctions returns the SECURITY DEFINER functions and whether
-// they pin search_path (proconfig holds "search_path=…").
+// sqlCatalogFunctions returns the SECURITY DEFINER functions, whether they
+// pin search_path (proconfig holds "search_path=…") and its value.
 const sqlCatalogFunctions = `SELECT n.nspname::text, p.proname::text,
   pg_catalog.pg_get_function_identity_arguments(p.oid), pg_catalog.pg_get_userbyid(p.proowner)::text,
-  EXISTS (SELECT FROM pg_catalog.unnest(p.proconfig) AS s(setting) WHERE s.setting LIKE 'search\_path=%')
+  EXISTS (SELECT FROM pg_catalog.unnest(p.proconfig) AS s(setting) WHERE s.setting LIKE 'search\_path=%'),
+  coalesce((SELECT pg_catalog.substr(s.setting, 13) FROM pg_catalog.unnest(p.proconfig) AS s(setting)
+            WHERE s.setting LIKE 'search\_path=%' LIMIT 1), '')
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE p.prosecdef AND ` + userSchema + `
@@ -121,10 +130,11 @@ ORDER BY 1, 2`
 
 // Catalog reads the snapshot rls-audit evaluates: the runtime login's role
 // facts, every table with its policies and the runtime's privileges,
-// SECURITY DEFINER functions and views. It runs in a read-only transaction
-// as rampart_app without tenant context. It returns KindUnavailable when
-// the login cannot switch to rampart_app (not a member) or the database
-// cannot be read.
+// SECURITY DEFINER functions and views, and the behavioural probe of every
+// rlsaudit.ProbeTarget table (probeTables). It runs in a read-only
+// transaction as rampart_app, without tenant context except where a probe
+// sets claims. It returns KindUnavailable when the login cannot switch to
+// rampart_app (not a member) or the database cannot be read.
 func (s *Store) Catalog(ctx context.Context) (rlsaudit.Snapshot, error) {
 	const op = "store.Catalog"
 	snap := rlsaudit.Snapshot{AppRole: AppRole}
@@ -140,6 +150,9 @@ func (s *Store) Catalog(ctx context.Context) (rlsaudit.Snapshot, error) {
 			return err
 		}
 		if snap.Tables, err = catalogTables(ctx, tx); err != nil {
+			return err
+		}
+		if err = probeTables(ctx, tx, snap.Tables); err != nil {
 			return err
 		}
 		if snap.Functions, err = catalogFunctions(ctx, tx); err != nil {
@@ -168,7 +181,11 @@ func catalogRoles(ctx context.Context, tx *Tx) ([]rlsaudit.Role, error) {
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rlsaudit.Role, error) {
 		var r rlsaudit.Role
-		err := row.Scan(&r.Name, &r.Superuser, &r.BypassRLS, &r.Inherited, &r.OwnedObjects, &r.OwnedRelations, &r.OwnsDatabase)
+		err := row.Scan(&r.Name, &r.Superuser, &r.BypassRLS, &r.CreateRole, &r.Replication, &r.Inherited,
+			&r.OwnedObjects, &r.OwnedRelations, &r.OwnsDatabase, &r.GrantedVia)
+		if len(r.GrantedVia) == 0 {
+			r.GrantedVia = nil // the login itself
+		}
 		return r, err
 	})
 	if err != nil {
@@ -240,7 +257,7 @@ func catalogFunctions(ctx context.Context, tx *Tx) ([]rlsaudit.Function, error) 
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (rlsaudit.Function, error) {
 		var f rlsaudit.Function
-		err := row.Scan(&f.Schema, &f.Name, &f.Args, &f.Owner, &f.SearchPathSet)
+		err := row.Scan(&f.Schema, &f.Name, &f.Args, &f.Owner, &f.SearchPathSet, &f.SearchPath)
 		return f, err
 	})
 	if err != nil {
@@ -272,4 +289,109 @@ func catalogViews(ctx context.Context, tx *Tx) ([]rlsaudit.View, error) {
 		return nil, fmt.Errorf("read views: %w", err)
 	}
 	return out, nil
+}
+
+// The statements of the behavioural probe. The claims are set with
+// set_config(…, true), so they last until the transaction ends at most;
+// the probe resets them to the empty string when it is done.
+const (
+	sqlProbeSetClaims = "SELECT pg_catalog.set_config('request.jwt.claims', $1, true)"
+	sqlProbeSavepoint = "SAVEPOINT rampart_rls_probe"
+	sqlProbeRollback  = "ROLLBACK TO SAVEPOINT rampart_rls_probe"
+	sqlProbeRelease   = "RELEASE SAVEPOINT rampart_rls_probe"
+)
+
+// probeTables runs the behavioural probe of rls-audit: for every table
+// rlsaudit.ProbeTarget names, it counts the rows rampart_app sees under each
+// of rlsaudit.Probes and records them in the table's Probes. A correct
+// policy shows no row to any of them; a leaking one (`… OR true`,
+// `current_user_org_id() IS NULL OR …`) shows the rows that exist, so the
+// probe proves leaks on live data and sees nothing in an empty table.
+//
+// Each count runs inside a savepoint: a table the runtime cannot read (or
+// whose policy fails) is recorded as skipped with the error, and the
+// transaction goes on. The first probe runs before this transaction sets
+// any claims.
+func probeTables(ctx context.Context, tx *Tx, tables []rlsaudit.Table) error {
+	var targets []*rlsaudit.Table
+	for i := range tables {
+		if rlsaudit.ProbeTarget(tables[i]) {
+			targets = append(targets, &tables[i])
+		}
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	org, user := uuid.New(), uuid.New()
+	for _, probe := range rlsaudit.Probes {
+		set, claims, err := probeClaims(probe, org, user)
+		if err != nil {
+			return err
+		}
+		if set {
+			if _, err := tx.exec(ctx, sqlProbeSetClaims, claims); err != nil {
+				return fmt.Errorf("probe %s: set claims: %w", probe, err)
+			}
+		}
+		for _, t := range targets {
+			res, err := probeCount(ctx, tx, t, probe)
+			if err != nil {
+				return err
+			}
+			t.Probes = append(t.Probes, res)
+		}
+	}
+	if _, err := tx.exec(ctx, sqlProbeSetClaims, ""); err != nil {
+		return fmt.Errorf("probe: reset claims: %w", err)
+	}
+	return nil
+}
+
+// probeClaims returns the request.jwt.claims of probe: whether to set
+// them, and the value. org and user are random: no row belongs to them.
+func probeClaims(probe string, org, user uuid.UUID) (set bool, claims string, err error) {
+	c := map[string]any{"organization_id": org, "sub": user, "venue_codes": []string{}}
+	switch probe {
+	case rlsaudit.ProbeNoClaims:
+		return false, "", nil
+	case rlsaudit.ProbeEmptyClaims:
+		return true, "", nil
+	case rlsaudit.ProbeForeignAdmin:
+		c["role"] = rampart.RoleAdmin
+	case rlsaudit.ProbeForeignNoRole:
+	default:
+		return false, "", fmt.Errorf("probe %s: unknown probe", probe)
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return false, "", fmt.Errorf("probe %s: encode claims: %w", probe, err)
+	}
+	return true, string(b), nil
+}
+
+// probeCount counts the rows of t visible under the current claims. A
+// server error (permission denied, a failing policy) is rolled back to the
+// savepoint and returned as the result's Skipped; any other error (the
+// connection, the context) ends the probe.
+func probeCount(ctx context.Context, tx *Tx, t *rlsaudit.Table, probe string) (rlsaudit.ProbeResult, error) {
+	res := rlsaudit.ProbeResult{Probe: probe}
+	name := pgx.Identifier{t.Schema, t.Name}.Sanitize()
+	if _, err := tx.exec(ctx, sqlProbeSavepoint); err != nil {
+		return res, fmt.Errorf("probe %s of %s: %w", probe, name, err)
+	}
+	err := tx.queryRow(ctx, "SELECT count(*) FROM "+name).Scan(&res.Rows)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr):
+		res.Rows, res.Skipped = 0, fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+		if _, err := tx.exec(ctx, sqlProbeRollback); err != nil {
+			return res, fmt.Errorf("probe %s of %s: %w", probe, name, err)
+		}
+	case err != nil:
+		return res, fmt.Errorf("probe %s of %s: %w", probe, name, err)
+	}
+	if _, err := tx.exec(ctx, sqlProbeRelease); err != nil {
+		return res, fmt.Errorf("probe %s of %s: %w", probe, name, err)
+	}
+	return res, nil
 }

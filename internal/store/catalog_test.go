@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +65,106 @@ func adminExec(t *testing.T, adminURL string, stmts ...string) {
 	}
 }
 
+// auditFindingKeys returns the report's findings as "check object" keys, each
+// as often as it occurs.
+func auditFindingKeys(r rlsaudit.Report) map[string]int {
+	out := map[string]int{}
+	for _, f := range r.Findings {
+		out[string(f.Check)+" "+f.Object]++
+	}
+	return out
+}
+
+// newAuditFindings returns the findings of after that before does not have, as
+// sorted "check object" keys (with repeats): what a change to the database
+// added to the audit. Comparing against a baseline keeps the tampering
+// tests exact while the fresh schema itself may still have findings.
+func newAuditFindings(before, after rlsaudit.Report) []string {
+	b := auditFindingKeys(before)
+	var out []string
+	for k, n := range auditFindingKeys(after) {
+		for i := b[k]; i < n; i++ {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// auditPair is an expected finding.
+type auditPair struct {
+	check  rlsaudit.Check
+	object string
+}
+
+func auditPairKeys(ps []auditPair) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, string(p.check)+" "+p.object)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// assertNewFindings fails t unless the findings after tampering are those
+// before plus exactly want; with atLeast, want must be among the new ones
+// (for changes, such as SUPERUSER, whose consequences reach many checks).
+func assertNewFindings(t *testing.T, before, after rlsaudit.Report, atLeast bool, want ...auditPair) {
+	t.Helper()
+	got, w := newAuditFindings(before, after), auditPairKeys(want)
+	ok := slices.Equal(got, w)
+	if atLeast {
+		ok = true
+		for _, k := range w {
+			ok = ok && slices.Contains(got, k)
+		}
+	}
+	if !ok {
+		t.Fatalf("new findings = %q, want %q (at least: %v):\n%s", got, w, atLeast, reportText(t, after))
+	}
+	if len(w) > 0 && after.OK() {
+		t.Fatalf("the audit passes with findings %q", got)
+	}
+}
+
+// auditFinding returns the first finding of check on object.
+func auditFinding(t *testing.T, r rlsaudit.Report, check rlsaudit.Check, object string) rlsaudit.Finding {
+	t.Helper()
+	for _, f := range r.Findings {
+		if f.Check == check && f.Object == object {
+			return f
+		}
+	}
+	t.Fatalf("no %s finding on %s:\n%s", check, object, reportText(t, r))
+	return rlsaudit.Finding{}
+}
+
+func catalogTable(t *testing.T, snap rlsaudit.Snapshot, name string) rlsaudit.Table {
+	t.Helper()
+	for _, tb := range snap.Tables {
+		if tb.Ref().String() == name {
+			return tb
+		}
+	}
+	t.Fatalf("table %s not in the snapshot", name)
+	return rlsaudit.Table{}
+}
+
+// catalogSeedSQL puts one row into every table the behavioural probe reads (and
+// login_links), as the superuser: the probe proves leaks only on rows that
+// exist.
+var catalogSeedSQL = []string{
+	`INSERT INTO organizations (id, name, slug) VALUES ('00000000-0000-4000-8000-00000000000a', 'Acme', 'acme')`,
+	`INSERT INTO users (id, email) VALUES ('00000000-0000-4000-8000-0000000000a1', 'ann@acme.test')`,
+	`INSERT INTO memberships (organization_id, user_id, role) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000a1', 'admin')`,
+	`INSERT INTO venues (organization_id, code, name) VALUES ('00000000-0000-4000-8000-00000000000a', 'HALL', 'Hall')`,
+	`INSERT INTO sessions (user_id, active_organization_id, expires_at) VALUES ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-00000000000a', now() + interval '1 hour')`,
+	`INSERT INTO invites (organization_id, email, role, token_hash, expires_at) VALUES ('00000000-0000-4000-8000-00000000000a', 'bob@acme.test', 'viewer', decode(repeat('ab', 32), 'hex'), now() + interval '1 day')`,
+	`INSERT INTO api_tokens (organization_id, name, role, expires_at) VALUES ('00000000-0000-4000-8000-00000000000a', 'ci', 'viewer', now() + interval '1 day')`,
+	`INSERT INTO login_links (user_id, token_hash, expires_at) VALUES ('00000000-0000-4000-8000-0000000000a1', decode(repeat('cd', 32), 'hex'), now() + interval '10 minutes')`,
+	`INSERT INTO audit_events (organization_id, actor_type, action) VALUES ('00000000-0000-4000-8000-00000000000a', 'user', 'venue.created'), (NULL, 'service', 'service.invoked')`,
+}
+
 func TestCatalogFreshDatabasePasses(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
@@ -80,11 +182,11 @@ func TestCatalogFreshDatabasePasses(t *testing.T) {
 		rows[row.Table] = row
 	}
 	want := map[string]rlsaudit.TableRow{
-		"venues":                 {Tenant: true, OrgColumn: "not null", Select: "policy", Insert: "policy", Update: "policy", Delete: "policy", Truncate: "no grant"},
-		"organizations":          {Tenant: true, OrgColumn: "id (root)", Select: "policy", Insert: "no grant", Update: "policy", Delete: "no grant", Truncate: "no grant"},
-		"audit_events":           {Tenant: true, OrgColumn: "nullable (exempt)", Select: "policy", Insert: "policy", Update: "no grant", Delete: "no grant", Truncate: "no grant"},
-		"users":                  {OrgColumn: "-", Select: "policy", Insert: "no grant", Update: "policy", Delete: "no grant", Truncate: "no grant"},
-		"rampart_schema_version": {OrgColumn: "-", Select: "global", Insert: "no grant", Update: "no grant", Delete: "no grant", Truncate: "no grant"},
+		"venues":                 {Tenant: true, OrgColumn: "not null", Select: "policy", Insert: "policy", Update: "policy", Delete: "policy", Truncate: "no grant", Probe: "0 rows"},
+		"organizations":          {Tenant: true, OrgColumn: "id (root)", Select: "policy", Insert: "no grant", Update: "policy", Delete: "no grant", Truncate: "no grant", Probe: "0 rows"},
+		"audit_events":           {Tenant: true, OrgColumn: "nullable (exempt)", Select: "policy", Insert: "policy", Update: "no grant", Delete: "no grant", Truncate: "no grant", Probe: "0 rows"},
+		"users":                  {OrgColumn: "-", Select: "policy", Insert: "no grant", Update: "policy", Delete: "no grant", Truncate: "no grant", Probe: "0 rows"},
+		"rampart_schema_version": {OrgColumn: "-", Select: "global", Insert: "no grant", Update: "no grant", Delete: "no grant", Truncate: "no grant", Probe: "-"},
 	}
 	for name, w := range want {
 		got, ok := rows[name]
@@ -105,13 +207,19 @@ func TestCatalogFreshDatabasePasses(t *testing.T) {
 		t.Error("memberships missing from the report")
 	}
 
-	// The login's role facts and the column-level UPDATE grant on users.
+	// The login's role facts: first, and a member of rampart_app only (the
+	// service path has its own login).
 	if len(snap.Roles) == 0 || snap.Roles[0].Name != pgtest.Login || snap.Roles[0].Inherited != true {
 		t.Errorf("roles[0] = %+v, want the login first", snap.Roles)
 	}
-	for _, role := range snap.Roles[1:] {
-		if role.Name == ServiceRole && (!role.BypassRLS || role.Inherited) {
-			t.Errorf("service role facts = %+v, want BYPASSRLS and not inherited", role)
+	for _, role := range snap.Roles {
+		if role.Name == ServiceRole || role.BypassRLS || role.Superuser || role.CreateRole || role.Replication {
+			t.Errorf("runtime login reaches role %+v", role)
+		}
+	}
+	for _, f := range snap.Functions {
+		if !f.SearchPathSet || f.SearchPath == "" {
+			t.Errorf("function %s: search_path %q (set %v)", f, f.SearchPath, f.SearchPathSet)
 		}
 	}
 	for _, tb := range snap.Tables {
@@ -137,84 +245,272 @@ func TestCatalogFreshDatabasePasses(t *testing.T) {
 	}
 }
 
+// TestCatalogProbeSeededDatabase runs the behavioural probe on a freshly
+// migrated database with a row in every probed table: the migrations'
+// policies show none of them to any probe.
+func TestCatalogProbeSeededDatabase(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	adminExec(t, db.AdminURL, catalogSeedSQL...)
+	snap, r := auditAs(t, db.AppURL)
+	t.Log("\n" + reportText(t, r))
+
+	// Every probed table holds a row, or the probe proves nothing about it.
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, db.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	probed := 0
+	for _, tb := range snap.Tables {
+		if !rlsaudit.ProbeTarget(tb) {
+			if len(tb.Probes) != 0 {
+				t.Errorf("%s is no probe target but has probes %+v", tb.Ref(), tb.Probes)
+			}
+			continue
+		}
+		probed++
+		var n int64
+		if err := admin.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{tb.Schema, tb.Name}.Sanitize()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Errorf("probed table %s holds no row: add one to catalogSeedSQL", tb.Ref())
+		}
+		var kinds []string
+		for _, p := range tb.Probes {
+			kinds = append(kinds, p.Probe)
+			if p.Rows != 0 || p.Skipped != "" {
+				t.Errorf("%s probe %+v, want 0 rows and not skipped", tb.Ref(), p)
+			}
+		}
+		if !slices.Equal(kinds, rlsaudit.Probes) {
+			t.Errorf("%s probes = %q, want %q", tb.Ref(), kinds, rlsaudit.Probes)
+		}
+	}
+	for _, name := range []string{"organizations", "venues", "memberships", "audit_events", "invites", "api_tokens", "users", "sessions"} {
+		if len(catalogTable(t, snap, name).Probes) == 0 {
+			t.Errorf("%s was not probed", name)
+		}
+	}
+	if probed < 8 {
+		t.Errorf("probed %d tables, want at least 8", probed)
+	}
+	for _, f := range r.Findings {
+		if f.Check == rlsaudit.CheckPolicyLeaksRows {
+			t.Errorf("the migrations' policies leak: %s", f.Message)
+		}
+	}
+}
+
 func TestCatalogDetectsTampering(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name   string
-		sql    []string
-		check  rlsaudit.Check
-		object string
+		name string
+		seed bool // put a row into every probed table before the baseline
+		sql  []string
+		want []auditPair // exactly the findings the change adds
 	}{
-		{"rls not forced", []string{`ALTER TABLE venues NO FORCE ROW LEVEL SECURITY`}, rlsaudit.CheckRLSNotForced, "venues"},
-		{"rls disabled", []string{`ALTER TABLE venues DISABLE ROW LEVEL SECURITY`}, rlsaudit.CheckRLSDisabled, "venues"},
-		{"policies of a disabled table", []string{`ALTER TABLE venues DISABLE ROW LEVEL SECURITY`}, rlsaudit.CheckPolicyRLSOff, "venues"},
-		{"policy dropped", []string{`DROP POLICY venues_tenant_delete ON venues`}, rlsaudit.CheckPolicyMissing, "venues"},
-		{"always-true policy", []string{`CREATE POLICY leak ON venues FOR SELECT TO rampart_app USING (true)`}, rlsaudit.CheckPolicyAlwaysTrue, "venues"},
-		{"policy not tenant scoped", []string{`CREATE POLICY by_city ON venues FOR SELECT TO rampart_app USING (city <> '')`}, rlsaudit.CheckPolicyNotTenantScoped, "venues"},
-		{"grant to public", []string{`GRANT SELECT ON venues TO PUBLIC`}, rlsaudit.CheckPublicGrant, "venues"},
-		{"truncate granted", []string{`GRANT TRUNCATE ON venues TO rampart_app`}, rlsaudit.CheckTruncateGranted, "venues"},
-		{"security definer without search_path", []string{
+		{"rls not forced", false, []string{`ALTER TABLE venues NO FORCE ROW LEVEL SECURITY`}, []auditPair{{rlsaudit.CheckRLSNotForced, "venues"}}},
+		{"rls disabled", false, []string{`ALTER TABLE venues DISABLE ROW LEVEL SECURITY`},
+			[]auditPair{{rlsaudit.CheckRLSDisabled, "venues"}, {rlsaudit.CheckPolicyRLSOff, "venues"}}},
+		{"rls disabled on live data", true, []string{`ALTER TABLE venues DISABLE ROW LEVEL SECURITY`},
+			[]auditPair{{rlsaudit.CheckRLSDisabled, "venues"}, {rlsaudit.CheckPolicyRLSOff, "venues"}, {rlsaudit.CheckPolicyLeaksRows, "venues"}}},
+		{"policy dropped", false, []string{`DROP POLICY venues_tenant_delete ON venues`}, []auditPair{{rlsaudit.CheckPolicyMissing, "venues"}}},
+		{"always-true policy", false, []string{`CREATE POLICY leak ON venues FOR SELECT TO rampart_app USING (true)`},
+			[]auditPair{{rlsaudit.CheckPolicyAlwaysTrue, "venues"}, {rlsaudit.CheckPolicyNotTenantScoped, "venues"}}},
+		{"always-true policy on live data", true, []string{`CREATE POLICY leak ON venues FOR SELECT TO rampart_app USING (true)`},
+			[]auditPair{{rlsaudit.CheckPolicyAlwaysTrue, "venues"}, {rlsaudit.CheckPolicyNotTenantScoped, "venues"}, {rlsaudit.CheckPolicyLeaksRows, "venues"}}},
+		{"policy not tenant scoped", false, []string{`CREATE POLICY by_city ON venues FOR SELECT TO rampart_app USING (city <> '')`},
+			[]auditPair{{rlsaudit.CheckPolicyNotTenantScoped, "venues"}}},
+
+		// Policies whose text passes every text check: only the probe, on
+		// live rows, sees them.
+		{"OR true", true, []string{`CREATE POLICY leak ON venues FOR SELECT TO rampart_app USING (organization_id = (SELECT current_user_org_id()) OR true)`},
+			[]auditPair{{rlsaudit.CheckPolicyLeaksRows, "venues"}}},
+		{"IS NULL OR", true, []string{`CREATE POLICY leak ON venues FOR SELECT TO rampart_app USING ((SELECT current_user_org_id()) IS NULL OR organization_id = (SELECT current_user_org_id()))`},
+			[]auditPair{{rlsaudit.CheckPolicyLeaksRows, "venues"}}},
+		{"any admin", true, []string{`CREATE POLICY leak ON invites FOR SELECT TO rampart_app USING (organization_id = (SELECT current_user_org_id()) OR (SELECT current_user_role()) = 'admin')`},
+			[]auditPair{{rlsaudit.CheckPolicyLeaksRows, "invites"}}},
+		{"ALL policy to public", true, []string{`CREATE POLICY leak ON memberships TO PUBLIC USING (organization_id = (SELECT current_user_org_id()) OR (SELECT current_user_id()) IS NOT NULL)`},
+			[]auditPair{{rlsaudit.CheckPolicyLeaksRows, "memberships"}}},
+		{"users without claims", true, []string{`CREATE POLICY leak ON users FOR SELECT TO rampart_app USING ((SELECT current_user_id()) IS NULL)`},
+			[]auditPair{{rlsaudit.CheckPolicyLeaksRows, "users"}}},
+		{"sessions of any user", true, []string{`CREATE POLICY leak ON sessions FOR SELECT TO rampart_app USING ((SELECT current_user_id()) IS NOT NULL)`},
+			[]auditPair{{rlsaudit.CheckPolicyLeaksRows, "sessions"}}},
+		{"scoped policy on live data", true, []string{`CREATE POLICY extra ON venues FOR SELECT TO rampart_app USING (organization_id = (SELECT current_user_org_id()) AND city = '')`}, nil},
+
+		{"grant to public", false, []string{`GRANT SELECT ON venues TO PUBLIC`}, []auditPair{{rlsaudit.CheckPublicGrant, "venues"}}},
+		{"truncate granted", false, []string{`GRANT TRUNCATE ON venues TO rampart_app`}, []auditPair{{rlsaudit.CheckTruncateGranted, "venues"}}},
+		{"security definer without search_path", false, []string{
 			`CREATE FUNCTION count_venues() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS 'SELECT count(*) FROM public.venues'`,
-		}, rlsaudit.CheckSecDefNoSearchPath, "count_venues()"},
-		{"view without security_invoker", []string{
+		}, []auditPair{{rlsaudit.CheckSecDefNoSearchPath, "count_venues()"}}},
+		{"security definer search_path without pg_temp", false, []string{
+			`CREATE FUNCTION count_venues() RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS 'SELECT count(*) FROM venues'`,
+		}, []auditPair{{rlsaudit.CheckSecDefTempFirst, "count_venues()"}}},
+		{"security definer search_path with pg_temp first", false, []string{
+			`CREATE FUNCTION count_venues() RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_temp, pg_catalog, public AS 'SELECT count(*) FROM venues'`,
+		}, []auditPair{{rlsaudit.CheckSecDefTempFirst, "count_venues()"}}},
+		{"security definer search_path with pg_temp last", false, []string{
+			`CREATE FUNCTION count_venues() RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS 'SELECT count(*) FROM venues'`,
+		}, nil},
+		{"view without security_invoker", false, []string{
 			`CREATE VIEW v AS SELECT * FROM venues`,
 			`GRANT SELECT ON v TO rampart_app`,
-		}, rlsaudit.CheckViewNotSecurityInvoker, "v"},
-		{"view over a view", []string{
+		}, []auditPair{{rlsaudit.CheckViewNotSecurityInvoker, "v"}}},
+		{"view over a view", false, []string{
 			`CREATE VIEW v1 WITH (security_invoker = true) AS SELECT * FROM venues`,
 			`CREATE VIEW v2 AS SELECT * FROM v1`,
-		}, rlsaudit.CheckViewNotSecurityInvoker, "v2"},
-		{"readable materialized view", []string{
+		}, []auditPair{{rlsaudit.CheckViewNotSecurityInvoker, "v2"}}},
+		{"readable materialized view", false, []string{
 			`CREATE MATERIALIZED VIEW mv AS SELECT organization_id, name FROM venues`,
 			`GRANT SELECT ON mv TO rampart_app`,
-		}, rlsaudit.CheckMatViewTenantData, "mv"},
-		{"new tenant table without rls", []string{
+		}, []auditPair{{rlsaudit.CheckMatViewTenantData, "mv"}}},
+		{"new tenant table without rls", false, []string{
 			`CREATE TABLE gadgets (organization_id uuid NOT NULL, x int)`,
 			`GRANT SELECT ON gadgets TO rampart_app`,
-		}, rlsaudit.CheckRLSDisabled, "gadgets"},
-		{"new tenant table without policy", []string{
-			`CREATE TABLE gadgets (organization_id uuid NOT NULL, x int)`,
+		}, []auditPair{{rlsaudit.CheckRLSDisabled, "gadgets"}, {rlsaudit.CheckRLSNotForced, "gadgets"}, {rlsaudit.CheckPolicyMissing, "gadgets"}, {rlsaudit.CheckOrgIndexMissing, "gadgets"}}},
+		{"new tenant table without rls, with rows", false, []string{
+			`CREATE TABLE gadgets (organization_id uuid NOT NULL PRIMARY KEY, x int)`,
+			`INSERT INTO gadgets VALUES (gen_random_uuid(), 1), (gen_random_uuid(), 2)`,
 			`GRANT SELECT ON gadgets TO rampart_app`,
-		}, rlsaudit.CheckPolicyMissing, "gadgets"},
-		{"new tenant table without index", []string{
+		}, []auditPair{{rlsaudit.CheckRLSDisabled, "gadgets"}, {rlsaudit.CheckRLSNotForced, "gadgets"}, {rlsaudit.CheckPolicyMissing, "gadgets"}, {rlsaudit.CheckPolicyLeaksRows, "gadgets"}}},
+		{"new tenant table without grant or index", false, []string{
 			`CREATE TABLE gadgets (organization_id uuid NOT NULL, x int)`,
-		}, rlsaudit.CheckOrgIndexMissing, "gadgets"},
-		{"nullable organization", []string{
+		}, []auditPair{{rlsaudit.CheckRLSDisabled, "gadgets"}, {rlsaudit.CheckRLSNotForced, "gadgets"}, {rlsaudit.CheckOrgIndexMissing, "gadgets"}}},
+		{"nullable organization", false, []string{
 			`CREATE TABLE gizmos (organization_id uuid, x int)`,
 			`CREATE INDEX ON gizmos (organization_id)`,
-		}, rlsaudit.CheckOrgNullable, "gizmos"},
-		{"reachable non-tenant table", []string{
+		}, []auditPair{{rlsaudit.CheckRLSDisabled, "gizmos"}, {rlsaudit.CheckRLSNotForced, "gizmos"}, {rlsaudit.CheckOrgNullable, "gizmos"}}},
+		{"reachable non-tenant table", false, []string{
 			`CREATE TABLE settings (k text PRIMARY KEY, v text)`,
 			`GRANT SELECT, UPDATE (v) ON settings TO rampart_app`,
-		}, rlsaudit.CheckRLSDisabled, "settings"},
-		{"table in another schema", []string{
+		}, []auditPair{{rlsaudit.CheckRLSDisabled, "settings"}, {rlsaudit.CheckRLSNotForced, "settings"}, {rlsaudit.CheckPolicyMissing, "settings"}, {rlsaudit.CheckPolicyMissing, "settings"}}},
+		{"table in another schema", false, []string{
 			`CREATE SCHEMA extra`,
 			`GRANT USAGE ON SCHEMA extra TO rampart_app`,
 			`CREATE TABLE extra.notes (organization_id uuid NOT NULL PRIMARY KEY, body text)`,
 			`GRANT SELECT ON extra.notes TO rampart_app`,
-		}, rlsaudit.CheckRLSDisabled, "extra.notes"},
-		{"writable global table", []string{`GRANT INSERT ON rampart_schema_version TO rampart_app`}, rlsaudit.CheckGlobalTableWritable, "rampart_schema_version"},
-		{"table owned by the app role", []string{`ALTER TABLE venues OWNER TO rampart_app`}, rlsaudit.CheckMemberOwner, "rampart_app"},
+		}, []auditPair{{rlsaudit.CheckRLSDisabled, "extra.notes"}, {rlsaudit.CheckRLSNotForced, "extra.notes"}, {rlsaudit.CheckPolicyMissing, "extra.notes"}}},
+		{"writable global table", false, []string{`GRANT INSERT ON rampart_schema_version TO rampart_app`},
+			[]auditPair{{rlsaudit.CheckGlobalTableWritable, "rampart_schema_version"}}},
+		{"table owned by the app role", false, []string{`ALTER TABLE venues OWNER TO rampart_app`},
+			[]auditPair{{rlsaudit.CheckMemberOwner, "rampart_app"}, {rlsaudit.CheckTruncateGranted, "venues"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			db := pgtest.New(t)
+			if tc.seed {
+				adminExec(t, db.AdminURL, catalogSeedSQL...)
+			}
+			_, before := auditAs(t, db.AppURL)
 			adminExec(t, db.AdminURL, tc.sql...)
 			_, r := auditAs(t, db.AppURL)
-			if r.OK() {
-				t.Fatalf("audit passes after tampering:\n%s", reportText(t, r))
-			}
-			if !r.Has(tc.check, tc.object) {
-				t.Fatalf("no %s finding on %s:\n%s", tc.check, tc.object, reportText(t, r))
-			}
+			assertNewFindings(t, before, r, false, tc.want...)
 			t.Log("\n" + reportText(t, r))
 			for _, row := range r.Tables {
-				if row.Table == tc.object && row.Verdict != rlsaudit.VerdictFail {
+				failed := slices.ContainsFunc(tc.want, func(p auditPair) bool { return p.object == row.Table })
+				if failed && row.Verdict != rlsaudit.VerdictFail {
 					t.Errorf("row %s verdict = %s, want FAIL", row.Table, row.Verdict)
 				}
 			}
 		})
+	}
+}
+
+// TestCatalogProbeLeakMessages: the finding names the table and the probes
+// that saw rows, and only those.
+func TestCatalogProbeLeakMessages(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, sql, table string
+		saw, notSaw      []string
+	}{
+		{"IS NULL OR", `CREATE POLICY leak ON venues FOR SELECT TO rampart_app USING ((SELECT current_user_org_id()) IS NULL OR organization_id = (SELECT current_user_org_id()))`,
+			"venues", []string{"with no tenant context 1 row is visible", "with empty claims 1 row is visible"}, []string{"unknown organization"}},
+		{"any admin", `CREATE POLICY leak ON invites FOR SELECT TO rampart_app USING (organization_id = (SELECT current_user_org_id()) OR (SELECT current_user_role()) = 'admin')`,
+			"invites", []string{"with the claims of an unknown organization and user (role admin) 1 row is visible"}, []string{"no tenant context", "(no role)", "empty claims"}},
+		{"OR true", `CREATE POLICY leak ON audit_events FOR SELECT TO rampart_app USING (organization_id = (SELECT current_user_org_id()) OR true)`,
+			"audit_events", []string{"with no tenant context 2 rows are visible", "(role admin) 2 rows are visible", "(no role) 2 rows are visible", "with empty claims 2 rows are visible", "(audit_events_tenant_select, leak)"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := pgtest.New(t)
+			adminExec(t, db.AdminURL, catalogSeedSQL...)
+			adminExec(t, db.AdminURL, tc.sql)
+			snap, r := auditAs(t, db.AppURL)
+			msg := auditFinding(t, r, rlsaudit.CheckPolicyLeaksRows, tc.table).Message
+			for _, s := range tc.saw {
+				if !strings.Contains(msg, s) {
+					t.Errorf("no %q in %q", s, msg)
+				}
+			}
+			for _, s := range tc.notSaw {
+				if strings.Contains(msg, s) {
+					t.Errorf("%q in %q", s, msg)
+				}
+			}
+			for _, row := range r.Tables {
+				if row.Table == tc.table && (row.Probe != rlsaudit.ProbeStatusLeak || row.Verdict != rlsaudit.VerdictFail) {
+					t.Errorf("row %+v, want probe LEAK and FAIL", row)
+				}
+			}
+			if len(catalogTable(t, snap, tc.table).Probes) != len(rlsaudit.Probes) {
+				t.Errorf("probes of %s = %+v", tc.table, catalogTable(t, snap, tc.table).Probes)
+			}
+		})
+	}
+}
+
+// TestCatalogProbeSkipsUnreadableTables: a table the runtime cannot SELECT
+// is reported as skipped, and the probe goes on with the other tables in
+// the same transaction (the savepoint rolled the error back).
+func TestCatalogProbeSkipsUnreadableTables(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	adminExec(t, db.AdminURL, catalogSeedSQL...)
+	adminExec(t, db.AdminURL,
+		// Sorted first, so every other table is probed after the error.
+		`CREATE TABLE aaa_secret (organization_id uuid NOT NULL PRIMARY KEY)`,
+		`ALTER TABLE aaa_secret ENABLE ROW LEVEL SECURITY`,
+		`ALTER TABLE aaa_secret FORCE ROW LEVEL SECURITY`,
+		`INSERT INTO aaa_secret VALUES (gen_random_uuid())`,
+		// A leak after it must still be found.
+		`CREATE POLICY leak ON venues FOR SELECT TO rampart_app USING (organization_id = (SELECT current_user_org_id()) OR true)`,
+	)
+	snap, r := auditAs(t, db.AppURL)
+	secret := catalogTable(t, snap, "aaa_secret")
+	if len(secret.Probes) != len(rlsaudit.Probes) {
+		t.Fatalf("aaa_secret probes = %+v", secret.Probes)
+	}
+	for _, p := range secret.Probes {
+		if p.Rows != 0 || !strings.Contains(p.Skipped, "permission denied") || !strings.Contains(p.Skipped, "42501") {
+			t.Errorf("aaa_secret probe %+v, want skipped with permission denied", p)
+		}
+	}
+	for _, row := range r.Tables {
+		if row.Table == "aaa_secret" && (row.Probe != rlsaudit.ProbeStatusSkipped || !strings.Contains(row.ProbeSkipped, "no-claims: permission denied")) {
+			t.Errorf("aaa_secret row = %+v", row)
+		}
+	}
+	if r.Has(rlsaudit.CheckPolicyLeaksRows, "aaa_secret") {
+		t.Error("a skipped probe reported as a leak")
+	}
+	if !r.Has(rlsaudit.CheckPolicyLeaksRows, "venues") {
+		t.Errorf("the probe stopped after the skipped table:\n%s", reportText(t, r))
+	}
+	for _, name := range []string{"organizations", "users", "sessions", "memberships"} {
+		for _, p := range catalogTable(t, snap, name).Probes {
+			if p.Skipped != "" {
+				t.Errorf("%s probe %+v skipped", name, p)
+			}
+		}
+	}
+	if out := reportText(t, r); !strings.Contains(out, "probes that could not run") || !strings.Contains(out, "aaa_secret: no-claims: permission denied") {
+		t.Errorf("skipped probe not in the report:\n%s", out)
 	}
 }
 
@@ -287,43 +583,101 @@ func randomHex(t *testing.T, n int) string {
 func TestCatalogRuntimeLogin(t *testing.T) {
 	t.Parallel()
 	type env struct{ login, database string }
-	cases := []struct {
-		name   string
-		sql    func(e env) []string
+	type want struct {
 		check  rlsaudit.Check
 		object func(e env) string
-	}{
-		{"superuser", func(e env) []string { return []string{"ALTER ROLE " + e.login + " SUPERUSER"} },
-			rlsaudit.CheckLoginSuperuser, func(e env) string { return e.login }},
-		{"bypassrls", func(e env) []string { return []string{"ALTER ROLE " + e.login + " BYPASSRLS"} },
-			rlsaudit.CheckLoginBypassRLS, func(e env) string { return e.login }},
-		{"inherits the service role", func(e env) []string { return []string{"ALTER ROLE " + e.login + " INHERIT"} },
-			rlsaudit.CheckServiceInherited, func(env) string { return ServiceRole }},
-		{"owns a table", func(e env) []string { return []string{"ALTER TABLE venues OWNER TO " + e.login} },
-			rlsaudit.CheckLoginOwnsObjects, func(e env) string { return e.login }},
-		{"owns the database", func(e env) []string { return []string{"ALTER DATABASE " + e.database + " OWNER TO " + e.login} },
-			rlsaudit.CheckLoginOwnsDatabase, func(e env) string { return e.login }},
-		{"member of the owner role", func(e env) []string { return []string{"GRANT " + OwnerRole + " TO " + e.login} },
-			rlsaudit.CheckMemberOwner, func(env) string { return OwnerRole }},
 	}
+	type tcase struct {
+		name    string
+		sql     func(e env) []string
+		atLeast bool // SUPERUSER and inherited grants reach many checks
+		want    []want
+	}
+	loginObj := func(e env) string { return e.login }
+	fixed := func(name string) func(env) string { return func(env) string { return name } }
+	var cases []tcase
+	type w = want
+	add := func(name string, atLeast bool, sql func(e env) []string, want ...want) {
+		cases = append(cases, tcase{name, sql, atLeast, want})
+	}
+	grant := func(role string) func(e env) []string {
+		return func(e env) []string { return []string{"GRANT " + role + " TO " + e.login} }
+	}
+	add("superuser", true, func(e env) []string { return []string{"ALTER ROLE " + e.login + " SUPERUSER"} },
+		w{rlsaudit.CheckLoginSuperuser, loginObj})
+	add("bypassrls", false, func(e env) []string { return []string{"ALTER ROLE " + e.login + " BYPASSRLS"} },
+		w{rlsaudit.CheckLoginBypassRLS, loginObj})
+	add("createrole", false, func(e env) []string { return []string{"ALTER ROLE " + e.login + " CREATEROLE"} },
+		w{rlsaudit.CheckLoginCreateRole, loginObj})
+	add("replication", false, func(e env) []string { return []string{"ALTER ROLE " + e.login + " REPLICATION"} },
+		w{rlsaudit.CheckLoginReplication, loginObj})
+	add("member of the service role", false, grant(ServiceRole), w{rlsaudit.CheckMemberBypassRLS, fixed(ServiceRole)})
+	add("inherits the service role", true, func(e env) []string {
+		return []string{"GRANT " + ServiceRole + " TO " + e.login, "ALTER ROLE " + e.login + " INHERIT"}
+	}, w{rlsaudit.CheckMemberBypassRLS, fixed(ServiceRole)})
+	add("owns a table", false, func(e env) []string { return []string{"ALTER TABLE venues OWNER TO " + e.login} },
+		w{rlsaudit.CheckLoginOwnsObjects, loginObj}, w{rlsaudit.CheckTruncateGranted, fixed("venues")})
+	add("owns the database", false, func(e env) []string { return []string{"ALTER DATABASE " + e.database + " OWNER TO " + e.login} },
+		w{rlsaudit.CheckLoginOwnsDatabase, loginObj})
+	// rampart_owner is a member of rampart_service (it hands the definer
+	// functions to it), so its members reach BYPASSRLS too.
+	add("member of the owner role", false, grant(OwnerRole),
+		w{rlsaudit.CheckMemberOwner, fixed(OwnerRole)}, w{rlsaudit.CheckMemberBypassRLS, fixed(ServiceRole)})
+	for _, role := range []string{"pg_execute_server_program", "pg_read_server_files", "pg_write_server_files"} {
+		add("member of "+role, false, grant(role), w{rlsaudit.CheckMemberServerAccess, fixed(role)})
+	}
+	for _, role := range []string{"pg_read_all_data", "pg_write_all_data"} {
+		add("member of "+role, false, grant(role), w{rlsaudit.CheckMemberAllData, fixed(role)})
+	}
+	add("member of a harmless predefined role", false, grant("pg_read_all_stats"))
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			db := pgtest.New(t)
-			login, loginURL := probeLogin(t, db, AppRole, ServiceRole)
+			// The runtime login's shape after the service-login split: a
+			// NOINHERIT member of rampart_app only.
+			login, loginURL := probeLogin(t, db, AppRole)
 			e := env{login: pgx.Identifier{login}.Sanitize(), database: pgx.Identifier{db.Name}.Sanitize()}
 			_, before := auditAs(t, loginURL)
-			if !before.OK() {
-				t.Fatalf("the probe login fails before tampering:\n%s", reportText(t, before))
-			}
 			adminExec(t, db.AdminURL, tc.sql(e)...)
 			_, r := auditAs(t, loginURL)
-			object := tc.object(env{login: login, database: db.Name})
-			if r.OK() || !r.Has(tc.check, object) {
-				t.Fatalf("no %s finding on %s:\n%s", tc.check, object, reportText(t, r))
+			var want []auditPair
+			for _, x := range tc.want {
+				want = append(want, auditPair{x.check, x.object(env{login: login, database: db.Name})})
 			}
+			assertNewFindings(t, before, r, tc.atLeast, want...)
 			t.Log("\n" + reportText(t, r))
 		})
+	}
+}
+
+func TestCatalogServiceMembershipMessage(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	login, loginURL := probeLogin(t, db, AppRole, ServiceRole)
+	_, r := auditAs(t, loginURL)
+	msg := auditFinding(t, r, rlsaudit.CheckMemberBypassRLS, ServiceRole).Message
+	for _, s := range []string{
+		"can SET ROLE " + ServiceRole + " (BYPASSRLS)",
+		"the service path has its own login",
+		"fix: REVOKE " + ServiceRole + " FROM " + login,
+	} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("no %q in %q", s, msg)
+		}
+	}
+
+	// Through rampart_owner (a member of rampart_service): revoke that.
+	login, loginURL = probeLogin(t, db, AppRole, OwnerRole)
+	_, r = auditAs(t, loginURL)
+	msg = auditFinding(t, r, rlsaudit.CheckMemberBypassRLS, ServiceRole).Message
+	for _, s := range []string{
+		"can SET ROLE " + ServiceRole + " (through " + OwnerRole + ") (BYPASSRLS)",
+		"fix: REVOKE " + OwnerRole + " FROM " + login,
+	} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("no %q in %q", s, msg)
+		}
 	}
 }
 
@@ -335,22 +689,50 @@ func TestCatalogMemberOfPrivilegedRole(t *testing.T) {
 	}{
 		{"bypassrls", "BYPASSRLS", rlsaudit.CheckMemberBypassRLS},
 		{"superuser", "SUPERUSER", rlsaudit.CheckMemberSuperuser},
+		{"createrole", "CREATEROLE", rlsaudit.CheckMemberCreateRole},
+		{"replication", "REPLICATION", rlsaudit.CheckMemberReplication},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			db := pgtest.New(t)
-			login, loginURL := probeLogin(t, db, AppRole)
-			group := login + "_group"
-			id := pgx.Identifier{group}.Sanitize()
-			adminExec(t, db.AdminURL, "CREATE ROLE "+id+" NOLOGIN "+tc.attribute, "GRANT "+id+" TO "+pgx.Identifier{login}.Sanitize())
-			// Registered after the probe's cleanup, so it runs first.
-			t.Cleanup(func() { adminExec(t, db.AdminURL, "DROP ROLE "+id) })
-			_, r := auditAs(t, loginURL)
-			if !r.Has(tc.check, group) {
-				t.Fatalf("no %s finding on %s:\n%s", tc.check, group, reportText(t, r))
+		for _, transitive := range []bool{false, true} {
+			name := tc.name
+			if transitive {
+				name += " through another role"
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				db := pgtest.New(t)
+				login, loginURL := probeLogin(t, db, AppRole)
+				_, before := auditAs(t, loginURL)
+				group := login + "_group"
+				id := pgx.Identifier{group}.Sanitize()
+				stmts := []string{"CREATE ROLE " + id + " NOLOGIN " + tc.attribute}
+				// Registered after the probe's cleanup, so they run first.
+				t.Cleanup(func() { adminExec(t, db.AdminURL, "DROP ROLE "+id) })
+				if transitive {
+					mid := pgx.Identifier{login + "_mid"}.Sanitize()
+					stmts = append(stmts, "CREATE ROLE "+mid+" NOLOGIN", "GRANT "+id+" TO "+mid, "GRANT "+mid+" TO "+pgx.Identifier{login}.Sanitize())
+					t.Cleanup(func() { adminExec(t, db.AdminURL, "DROP ROLE "+mid) })
+				} else {
+					stmts = append(stmts, "GRANT "+id+" TO "+pgx.Identifier{login}.Sanitize())
+				}
+				adminExec(t, db.AdminURL, stmts...)
+				snap, r := auditAs(t, loginURL)
+				assertNewFindings(t, before, r, false, auditPair{tc.check, group})
+				// The fix revokes what was granted to the login.
+				via, fix := []string{group}, "fix: REVOKE "+group+" FROM "
+				if transitive {
+					via, fix = []string{login + "_mid"}, "fix: REVOKE "+login+"_mid FROM "
+				}
+				for _, role := range snap.Roles {
+					if role.Name == group && !slices.Equal(role.GrantedVia, via) {
+						t.Errorf("%s granted via %q, want %q", group, role.GrantedVia, via)
+					}
+				}
+				if msg := auditFinding(t, r, tc.check, group).Message; !strings.Contains(msg, fix+login) {
+					t.Errorf("no %q in %q", fix+login, msg)
+				}
+			})
+		}
 	}
 }
 

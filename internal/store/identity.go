@@ -151,11 +151,15 @@ func (s *Store) RecordPlatformEvent(ctx context.Context, ev audit.Event) error {
 	if err := ev.Validate(); err != nil {
 		return err
 	}
+	pool, err := s.servicePool(op)
+	if err != nil {
+		return err
+	}
 	b := &pgx.Batch{}
 	b.Queue(sqlBegin)
 	b.Queue(sqlSetSvcRole)
 	queueAudit(b, ev)
-	return s.run(ctx, op, b, nil, func(context.Context, *Tx) error { return nil })
+	return s.run(ctx, pool, op, b, nil, func(context.Context, *Tx) error { return nil })
 }
 
 // RedeemFailure says why a magic link did not redeem. The caller records

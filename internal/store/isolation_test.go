@@ -311,12 +311,13 @@ func (s *Store) noTenant(ctx context.Context, fn func(context.Context, *Tx) erro
 	b := &pgx.Batch{}
 	b.Queue(sqlBegin)
 	b.Queue(sqlSetAppRole)
-	return s.run(ctx, "store.noTenant", b, nil, fn)
+	return s.run(ctx, s.pool, "store.noTenant", b, nil, fn)
 }
 
-func openStore(t *testing.T, url string, opts Options) *Store {
+func openStore(t *testing.T, db *pgtest.DB, opts Options) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), url, opts)
+	opts.ServiceURL = db.ServiceURL
+	s, err := Open(context.Background(), db.AppURL, opts)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -327,7 +328,7 @@ func openStore(t *testing.T, url string, opts Options) *Store {
 func TestIsolationCatalogDriven(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	s := openStore(t, db.AppURL, Options{})
+	s := openStore(t, db, Options{})
 	f := newIsolationFixture(t, s)
 	var names []string
 	for _, tt := range f.tables {
@@ -387,7 +388,7 @@ func TestIsolationCheckCatchesBrokenTables(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			db := pgtest.New(t)
-			s := openStore(t, db.AppURL, Options{})
+			s := openStore(t, db, Options{})
 			// Seed first: the tampering may add a table that the seed must not know about.
 			f := newIsolationFixture(t, s)
 			tamper(t, db.AdminURL, tc.tamper)
@@ -426,7 +427,7 @@ func tamper(t *testing.T, adminURL, sql string) {
 func TestPooledConnectionsCarryNoTenantContext(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	s := openStore(t, db.AppURL, Options{MaxConns: 1})
+	s := openStore(t, db, Options{MaxConns: 1})
 	f := newIsolationFixture(t, s)
 	ctx := context.Background()
 
@@ -508,7 +509,7 @@ func TestPooledConnectionsCarryNoTenantContext(t *testing.T) {
 func TestInTenantRefusesIncompleteClaims(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	s := openStore(t, db.AppURL, Options{})
+	s := openStore(t, db, Options{})
 	for _, c := range []rampart.Claims{
 		{},
 		{OrganizationID: uuid.New(), Role: rampart.RoleAdmin},
@@ -531,7 +532,7 @@ func TestInTenantRefusesIncompleteClaims(t *testing.T) {
 func TestSwallowedErrorIsNotACommit(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	s := openStore(t, db.AppURL, Options{})
+	s := openStore(t, db, Options{})
 	f := newIsolationFixture(t, s)
 	err := s.InTenant(context.Background(), f.a, func(ctx context.Context, tx *Tx) error {
 		if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: f.a.OrganizationID, Code: "NEW-1", Name: "Kept?"}); err != nil {
@@ -570,7 +571,7 @@ ORDER BY 1`
 func TestVenueScopeCatalogDriven(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	s := openStore(t, db.AppURL, Options{})
+	s := openStore(t, db, Options{})
 	f := newIsolationFixture(t, s)
 	ctx := context.Background()
 	type vt struct{ name, col string }

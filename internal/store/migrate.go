@@ -148,7 +148,7 @@ func (s *Store) readOnly(ctx context.Context, fn func(context.Context, *Tx) erro
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY")
 	b.Queue(sqlSetAppRole)
-	return s.run(ctx, "store.readOnly", b, nil, fn)
+	return s.run(ctx, s.pool, "store.readOnly", b, nil, fn)
 }
 
 var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -157,13 +157,17 @@ var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // the only form Rampart accepts for database and role names it creates.
 func ValidIdentifier(s string) bool { return identRE.MatchString(s) }
 
+// ServiceLogin names the service login that goes with a runtime login.
+func ServiceLogin(login string) string { return login + "_svc" }
+
 // Bootstrap prepares an embedded or throw-away cluster: as the superuser
 // (superURL points at the maintenance database), it creates the roles, the
-// runtime login (NOINHERIT, member of rampart_app and rampart_service) and
-// the database owned by rampart_owner, each only if missing.
+// runtime login (NOINHERIT, member of rampart_app only), the service login
+// (NOINHERIT, member of rampart_service only) and the database owned by
+// rampart_owner, each only if missing.
 func Bootstrap(ctx context.Context, superURL, database, login string) error {
 	const op = "store.Bootstrap"
-	if !ValidIdentifier(database) || !ValidIdentifier(login) {
+	if !ValidIdentifier(database) || !ValidIdentifier(login) || !ValidIdentifier(ServiceLogin(login)) {
 		return rampart.Errorf(op, rampart.KindInvalid, "database %q and login %q must be lower-case identifiers", database, login)
 	}
 	conn, err := pgx.Connect(ctx, superURL)
@@ -178,16 +182,27 @@ func Bootstrap(ctx context.Context, superURL, database, login string) error {
 	if _, err := conn.Exec(ctx, string(roles)); err != nil {
 		return rampart.Wrap(op, rampart.KindInternal, fmt.Errorf("create roles: %w", err))
 	}
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", login).Scan(&exists); err != nil {
-		return rampart.Wrap(op, rampart.KindInternal, err)
-	}
-	if !exists {
-		id := pgx.Identifier{login}.Sanitize()
-		if _, err := conn.Exec(ctx, "CREATE ROLE "+id+" LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE IN ROLE "+AppRole+", "+ServiceRole); err != nil {
-			return rampart.Wrap(op, rampart.KindInternal, fmt.Errorf("create login %s: %w", login, err))
+	for _, l := range []struct{ name, group string }{{login, AppRole}, {ServiceLogin(login), ServiceRole}} {
+		var exists bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", l.name).Scan(&exists); err != nil {
+			return rampart.Wrap(op, rampart.KindInternal, err)
+		}
+		id := pgx.Identifier{l.name}.Sanitize()
+		if exists {
+			if l.group == AppRole {
+				// An earlier layout made the runtime login a member of the
+				// service role too; it must not be.
+				if _, err := conn.Exec(ctx, "REVOKE "+ServiceRole+" FROM "+id); err != nil {
+					return rampart.Wrap(op, rampart.KindInternal, fmt.Errorf("revoke %s from %s: %w", ServiceRole, l.name, err))
+				}
+			}
+			continue
+		}
+		if _, err := conn.Exec(ctx, "CREATE ROLE "+id+" LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION IN ROLE "+l.group); err != nil {
+			return rampart.Wrap(op, rampart.KindInternal, fmt.Errorf("create login %s: %w", l.name, err))
 		}
 	}
+	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)", database).Scan(&exists); err != nil {
 		return rampart.Wrap(op, rampart.KindInternal, err)
 	}

@@ -25,16 +25,22 @@ const (
 //go:embed sql/*.sql migrations/*.sql
 var sqlFS embed.FS
 
-// Options tune the runtime pool.
+// Options tune the pools.
 type Options struct {
-	MaxConns int32        // 0 = pgxpool's default (max(4, CPUs))
-	Actor    string       // names this process in service audit events, e.g. "rampart serve"
-	Logger   *slog.Logger // nil discards
+	// ServiceURL is the service login (a NOINHERIT member of
+	// rampart_service, nothing else). The runtime login never can SET ROLE
+	// to a role that bypasses RLS; only AsService, on this separate pool,
+	// can. Empty: AsService and RecordPlatformEvent are unavailable.
+	ServiceURL string
+	MaxConns   int32        // 0 = pgxpool's default (max(4, CPUs))
+	Actor      string       // names this process in service audit events, e.g. "rampart serve"
+	Logger     *slog.Logger // nil discards
 }
 
-// Store holds the runtime connection pool.
+// Store holds the runtime pool and the service pool.
 type Store struct {
-	pool  *pgxpool.Pool
+	pool  *pgxpool.Pool // runtime login: member of rampart_app only
+	svc   *pgxpool.Pool // service login: member of rampart_service only; nil if none
 	actor string
 	log   *slog.Logger
 }
@@ -44,12 +50,34 @@ type Store struct {
 // rlsaudit before serving.
 func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
 	const op = "store.Open"
-	cfg, err := pgxpool.ParseConfig(databaseURL)
+	pool, err := openPool(ctx, op, databaseURL, opts.MaxConns)
+	if err != nil {
+		return nil, err
+	}
+	var svc *pgxpool.Pool
+	if opts.ServiceURL != "" {
+		if svc, err = openPool(ctx, op, opts.ServiceURL, 4); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	s := &Store{pool: pool, svc: svc, actor: opts.Actor, log: opts.Logger}
+	if s.actor == "" {
+		s.actor = "rampart"
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+func openPool(ctx context.Context, op, url string, maxConns int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, rampart.Errorf(op, rampart.KindInvalid, "invalid database URL: %s", redactURLError(err))
 	}
-	if opts.MaxConns > 0 {
-		cfg.MaxConns = opts.MaxConns
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
 	}
 	if cfg.ConnConfig.RuntimeParams == nil {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
@@ -63,18 +91,16 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		pool.Close()
 		return nil, &rampart.Error{Op: op, Kind: rampart.KindUnavailable, Message: "cannot reach PostgreSQL", Err: err}
 	}
-	s := &Store{pool: pool, actor: opts.Actor, log: opts.Logger}
-	if s.actor == "" {
-		s.actor = "rampart"
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	return s, nil
+	return pool, nil
 }
 
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+// Close closes the pools.
+func (s *Store) Close() {
+	s.pool.Close()
+	if s.svc != nil {
+		s.svc.Close()
+	}
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -73,11 +73,12 @@ func (s *Store) InTenant(ctx context.Context, claims rampart.Claims, fn func(ctx
 	b.Queue(sqlSetClaims, string(js))
 	b.Queue(sqlSetAppRole)
 	c := claims
-	return s.run(ctx, op, b, &c, fn)
+	return s.run(ctx, s.pool, op, b, &c, fn)
 }
 
 // AsService runs fn as rampart_service, which bypasses row-level security,
-// for system tasks that span tenants. reason is required and is recorded in
+// for system tasks that span tenants. It uses the service login's own pool:
+// the runtime login cannot reach rampart_service at all. reason is required and is recorded in
 // an audit event written in the same transaction, so no use of the service
 // path goes unrecorded or outlives a rollback.
 func (s *Store) AsService(ctx context.Context, reason string, fn func(ctx context.Context, tx *Tx) error) error {
@@ -92,18 +93,30 @@ func (s *Store) AsService(ctx context.Context, reason string, fn func(ctx contex
 		Action:    audit.ActionServiceInvoked,
 		Reason:    reason,
 	}
+	pool, err := s.servicePool(op)
+	if err != nil {
+		return err
+	}
 	b := &pgx.Batch{}
 	b.Queue(sqlBegin)
 	b.Queue(sqlSetSvcRole)
 	queueAudit(b, ev)
-	return s.run(ctx, op, b, nil, fn)
+	return s.run(ctx, pool, op, b, nil, fn)
+}
+
+// servicePool is the service login's pool, or an error naming the fix.
+func (s *Store) servicePool(op string) (*pgxpool.Pool, error) {
+	if s.svc == nil {
+		return nil, rampart.Errorf(op, rampart.KindUnavailable, "the service path is not configured: set RAMPART_SERVICE_DATABASE_URL to the service login")
+	}
+	return s.svc, nil
 }
 
 // run sends the opening batch, runs fn and commits, rolling back on any
 // error or panic. A connection whose transaction state is unknown is
 // destroyed by the pool on release (pgxpool closes non-idle connections).
-func (s *Store) run(ctx context.Context, op string, open *pgx.Batch, claims *rampart.Claims, fn func(context.Context, *Tx) error) (err error) {
-	conn, err := s.pool.Acquire(ctx)
+func (s *Store) run(ctx context.Context, pool *pgxpool.Pool, op string, open *pgx.Batch, claims *rampart.Claims, fn func(context.Context, *Tx) error) (err error) {
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return classify(op, err)
 	}
