@@ -26,6 +26,25 @@ if [ $status -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1   # a build failure or panic outside a test still fails the run
   echo "go test failed outside a test; see $log" >&2
 fi
+# Fuzz targets: each runs FUZZTIME (default 60s; FUZZTIME=0 skips) and
+# counts as one test.
+fuzztime=${FUZZTIME:-60s}
+if [ $status -eq 0 ] && [ "$fuzztime" != "0" ]; then
+  echo
+  echo "== fuzz ($fuzztime each)"
+  while IFS=: read -r file name; do
+    pkg="./$(dirname "$file")"
+    if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" >>"$log" 2>&1; then
+      echo "ok    $name ($pkg)"
+      passed=$((passed + 1))
+    else
+      echo "FAIL  $name ($pkg): see $log and testdata/fuzz/$name"
+      failed=$((failed + 1))
+      status=1
+    fi
+  done < <(grep -rHoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed -E 's/:func /:/; s|^\./||')
+fi
+
 echo
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -80,12 +80,14 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (rampart.C
 	sc, err := s.sealer.Open(ck.Value)
 	if err != nil {
 		http.SetCookie(w, auth.ClearCookie())
+		s.recordRejectedSession(r, "session cookie did not verify")
 		return rampart.Claims{}, errUnauthenticated()
 	}
 	rc, err := s.store.ResolveSession(ctx, sc.SessionID)
 	if err != nil {
 		if rampart.ErrorKind(err) == rampart.KindUnauthenticated {
 			http.SetCookie(w, auth.ClearCookie())
+			s.recordRejectedSession(r, "session expired, revoked or without membership")
 		}
 		return rampart.Claims{}, err
 	}
@@ -93,6 +95,15 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (rampart.C
 		http.SetCookie(w, s.sealer.Cookie(auth.SessionCookie{SessionID: sc.SessionID, ExpiresAt: rc.ExpiresAt}))
 	}
 	return rc.Claims, nil
+}
+
+// recordRejectedSession audits a session cookie that was presented and
+// refused (the caller only learns "not signed in").
+func (s *Server) recordRejectedSession(r *http.Request, reason string) {
+	ev := clientInfo(r).Event(audit.Event{ActorType: audit.ActorUser, Action: audit.ActionLoginFailed, TargetType: "session", Reason: reason})
+	if err := s.store.RecordPlatformEvent(r.Context(), ev); err != nil {
+		s.log.ErrorContext(r.Context(), "audit session rejection", "err", err)
+	}
 }
 
 func (s *Server) recordRejectedToken(r *http.Request, reason string) {

@@ -201,7 +201,7 @@ func TestExpiredInviteAndResend(t *testing.T) {
 	r := e.do(admin, http.MethodPost, "/api/invites", inviteBody("late@outside.example", rampart.RoleViewer))
 	id := r.json(t)["invite"].(map[string]any)["id"].(string)
 	oldLink := e.mail.lastLink(t, "late@outside.example")
-	e.admin("UPDATE invites SET created_at = now() - interval '80 hours', expires_at = now() - interval '8 hours' WHERE id = $1", id).Close()
+	e.exec("UPDATE invites SET created_at = now() - interval '80 hours', expires_at = now() - interval '8 hours' WHERE id = $1", id)
 	if r := e.openLink(e.client(), oldLink); r.status != http.StatusUnauthorized {
 		t.Fatalf("expired invite: %d", r.status)
 	}
@@ -302,7 +302,7 @@ func TestSessionRenewal(t *testing.T) {
 	e := setup(t)
 	c := e.signIn(e.orgs["acme"].email(rampart.RoleViewer))
 	// Seven of twelve hours have passed.
-	e.admin("UPDATE sessions SET created_at = now() - interval '7 hours', expires_at = now() + interval '5 hours'").Close()
+	e.exec("UPDATE sessions SET created_at = now() - interval '7 hours', expires_at = now() + interval '5 hours'")
 	r := e.do(c, http.MethodGet, "/api/me", nil)
 	if r.status != http.StatusOK || !strings.Contains(r.header.Get("Set-Cookie"), auth.SessionCookieName) {
 		t.Fatalf("no renewed cookie: %d %v", r.status, r.header)
@@ -315,7 +315,7 @@ func TestSessionRenewal(t *testing.T) {
 		t.Fatalf("renewal made a new session row (%d)", n)
 	}
 	// Past its expiry a session is dead even with a cookie that says otherwise.
-	e.admin("UPDATE sessions SET expires_at = now() - interval '1 second'").Close()
+	e.exec("UPDATE sessions SET created_at = now() - interval '13 hours', expires_at = now() - interval '1 second'")
 	problem(t, e.do(c, http.MethodGet, "/api/me", nil), http.StatusUnauthorized)
 }
 
@@ -363,21 +363,34 @@ func TestCookieAttacks(t *testing.T) {
 		}
 	}
 	before := e.scalar("SELECT count(*)::int FROM audit_events")
-	for name, v := range map[string]string{
-		"tampered":  good[:12] + map[bool]string{true: "B", false: "A"}[good[12] == 'A'] + good[13:],
-		"truncated": good[:len(good)-5],
-		"oversized": good + strings.Repeat("A", 4000),
-		"forged":    "v1.k1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-		"empty":     "",
-	} {
+	sessionsBefore := e.scalar("SELECT count(*)::int FROM sessions WHERE revoked_at IS NULL")
+	probes := map[string]string{
+		"tampered":   good[:12] + map[bool]string{true: "B", false: "A"}[good[12] == 'A'] + good[13:],
+		"truncated":  good[:len(good)-5],
+		"oversized":  good + strings.Repeat("A", 4000),
+		"forged":     "v1.k1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"re-encoded": strings.ReplaceAll(good, ".", "%2E"),
+	}
+	for name, v := range probes {
 		r := e.do(e.client(), http.MethodGet, "/api/me", nil, "Cookie", auth.SessionCookieName+"="+v)
 		p := problem(t, r, http.StatusUnauthorized)
 		if p["detail"] != "not signed in" {
 			t.Errorf("%s: detail %q reveals too much", name, p["detail"])
 		}
 	}
-	if after := e.scalar("SELECT count(*)::int FROM audit_events"); after != before {
-		t.Fatalf("cookie probes wrote %d audit rows", after-before)
+	// Each refused cookie is audited (one event each, no detail for the
+	// caller), and nothing else changed.
+	if after := e.scalar("SELECT count(*)::int FROM audit_events WHERE action = 'auth.login.failed'"); after != len(probes) {
+		t.Fatalf("%d failed-login events for %d refused cookies", after, len(probes))
+	}
+	if e.scalar("SELECT count(*)::int FROM audit_events") != before+len(probes) || e.scalar("SELECT count(*)::int FROM sessions WHERE revoked_at IS NULL") != sessionsBefore {
+		t.Fatal("cookie probes changed state")
+	}
+	// An expired session is refused and audited too.
+	e.exec("UPDATE sessions SET created_at = now() - interval '13 hours', expires_at = now() - interval '1 second'")
+	problem(t, e.do(c, http.MethodGet, "/api/me", nil), http.StatusUnauthorized)
+	if e.events("auth.login.failed") != len(probes)+1 {
+		t.Fatal("expired session not audited")
 	}
 }
 
@@ -417,7 +430,7 @@ func TestAPITokens(t *testing.T) {
 	// validly signed token (as if the org claim were edited by someone with
 	// the key), does not resolve: the row is the source of truth.
 	forged, _ := e.tokens.Issue(mustUUID(id), e.orgs["globex"].org.ID, rampart.RoleAdmin, time.Now().Add(time.Hour))
-	e.admin("UPDATE api_tokens SET revoked_at = NULL WHERE id = $1", id).Close()
+	e.exec("UPDATE api_tokens SET revoked_at = NULL WHERE id = $1", id)
 	problem(t, e.do(e.client(), http.MethodGet, "/api/me", nil, "Authorization", "Bearer "+forged), http.StatusUnauthorized)
 }
 
@@ -517,5 +530,17 @@ func TestCrossOriginMutationRefused(t *testing.T) {
 	problem(t, r, http.StatusForbidden)
 	if e.scalar("SELECT count(*)::int FROM invites") != 0 || e.events("auth.csrf.rejected") != 1 {
 		t.Fatal("cross-origin request wrote, or was not audited")
+	}
+}
+
+func TestExpiredLoginLink(t *testing.T) {
+	e := setup(t)
+	email := e.orgs["acme"].email(rampart.RoleViewer)
+	e.do(e.client(), http.MethodPost, "/api/auth/login-link", map[string]string{"email": email})
+	link := e.mail.lastLink(t, email)
+	e.exec("UPDATE login_links SET created_at = now() - interval '11 minutes', expires_at = now() - interval '1 minute'")
+	problem(t, e.openLink(e.client(), link), http.StatusUnauthorized)
+	if e.scalar("SELECT count(*)::int FROM sessions") != 0 || e.scalar("SELECT count(*)::int FROM audit_events WHERE action = 'auth.login.failed' AND reason LIKE 'expired%'") != 1 {
+		t.Fatal("expired sign-in link made a session or was not audited")
 	}
 }
