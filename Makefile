@@ -34,8 +34,13 @@ lint: ## go vet and gofmt check
 bench: deps ## benchmarks that print side-by-side ratios (see README)
 	go test -run '^$$' -bench . -benchtime 2s -count 1 ./...
 
+.PHONY: generate
+generate: ## regenerate generated files (docs/permissions.md)
+	go generate ./...
+
 .PHONY: verify
-verify: lint test ## everything CI runs
+verify: lint test ## lint, generate check and tests
+	@$(MAKE) -s generate && git diff --exit-code -- docs/permissions.md
 
 .PHONY: clean
 clean: ## remove build output (not rampart-data/)
