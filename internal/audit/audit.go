@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"encoding/json"
 	"net/netip"
 	"slices"
@@ -51,6 +52,22 @@ const (
 	ActionTokenRevoked         = "auth.token.revoked"
 	ActionTokenRejected        = "auth.token.rejected"
 	ActionCSRFRejected         = "auth.csrf.rejected"
+
+	ActionAuditPurged   = "audit.purged"
+	ActionAuditExported = "audit.exported"
+
+	// Later capabilities; listed now so the vocabulary is closed in one place.
+	ActionKillSwitchActivated     = "killswitch.activated"
+	ActionKillSwitchDeactivated   = "killswitch.deactivated"
+	ActionAIGenerationRequested   = "ai.generation.requested"
+	ActionAIGenerationCompleted   = "ai.generation.completed"
+	ActionAIGenerationFailed      = "ai.generation.failed"
+	ActionAIGenerationRetried     = "ai.generation.retried"
+	ActionBillingSubscriptionChg  = "billing.subscription.changed"
+	ActionBillingPaymentSucceeded = "billing.payment.succeeded"
+	ActionBillingPaymentFailed    = "billing.payment.failed"
+	ActionProposalUpdated         = "proposal.updated"
+	ActionSOWUnsigned             = "sow.unsigned"
 )
 
 // Actions lists every action an event may carry.
@@ -81,6 +98,19 @@ var Actions = []string{
 	ActionTokenRevoked,
 	ActionTokenRejected,
 	ActionCSRFRejected,
+	ActionAuditPurged,
+	ActionAuditExported,
+	ActionKillSwitchActivated,
+	ActionKillSwitchDeactivated,
+	ActionAIGenerationRequested,
+	ActionAIGenerationCompleted,
+	ActionAIGenerationFailed,
+	ActionAIGenerationRetried,
+	ActionBillingSubscriptionChg,
+	ActionBillingPaymentSucceeded,
+	ActionBillingPaymentFailed,
+	ActionProposalUpdated,
+	ActionSOWUnsigned,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with
@@ -119,3 +149,12 @@ func (e Event) Validate() error {
 	}
 	return nil
 }
+
+// Writer records events inside the caller's transaction; store.Tx is one.
+type Writer interface {
+	RecordAudit(ctx context.Context, ev Event) error
+}
+
+// Record writes ev through w, in the same transaction as the change it
+// describes: the one way events are written.
+func Record(ctx context.Context, w Writer, ev Event) error { return w.RecordAudit(ctx, ev) }

@@ -3,51 +3,71 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
 const sqlInsertAudit = `INSERT INTO audit_events
-  (organization_id, actor_type, actor_id, actor_scope, action, target_type, target_id,
-   before, after, ip, user_agent, request_id, reason, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+  (event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope, action, target_type, target_id,
+   before, after, ip, user_agent, request_id, reason, metadata, mac_key_id, mac)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 
-func auditArgs(ev audit.Event) []any {
-	orDefault := func(b json.RawMessage, def string) any {
-		if len(b) == 0 {
-			if def == "" {
-				return nil
-			}
-			return def
-		}
-		return string(b)
+// jsonArg passes raw JSON text verbatim (the column is json, so the stored
+// text is exactly what the MAC covers); empty means NULL.
+func jsonArg(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
 	}
-	var ip any
-	if ev.IP.IsValid() {
-		ip = ev.IP.String()
-	}
-	return []any{ev.OrganizationID, string(ev.ActorType), ev.ActorID, orDefault(ev.ActorScope, "{}"),
-		ev.Action, ev.TargetType, ev.TargetID, orDefault(ev.Before, ""), orDefault(ev.After, ""),
-		ip, ev.UserAgent, ev.RequestID, ev.Reason, orDefault(ev.Metadata, "{}")}
+	return string(b)
 }
 
-func queueAudit(b *pgx.Batch, ev audit.Event) {
-	b.Queue(sqlInsertAudit, auditArgs(ev)...)
+func auditArgs(s audit.Stored) []any {
+	var ip any
+	if s.IP.IsValid() {
+		ip = s.IP.String()
+	}
+	return []any{s.EventKey, s.OrganizationID, s.OccurredAt, string(s.ActorType), s.ActorID, jsonArg(s.ActorScope),
+		s.Action, s.TargetType, s.TargetID, jsonArg(s.Before), jsonArg(s.After),
+		ip, s.UserAgent, s.RequestID, s.Reason, jsonArg(s.Metadata), s.MACKeyID, s.MAC}
+}
+
+// sign validates and signs an event for storage.
+func (s *Store) sign(ev audit.Event) (audit.Stored, error) {
+	if err := ev.Validate(); err != nil {
+		return audit.Stored{}, err
+	}
+	if s.audit == nil {
+		return audit.Stored{}, rampart.Errorf("store.audit", rampart.KindUnavailable, "no audit key configured: audit events cannot be written")
+	}
+	return s.audit.Sign(ev, time.Now()), nil
+}
+
+func (s *Store) queueAudit(b *pgx.Batch, ev audit.Event) error {
+	st, err := s.sign(ev)
+	if err != nil {
+		return err
+	}
+	b.Queue(sqlInsertAudit, auditArgs(st)...)
+	return nil
 }
 
 // RecordAudit writes ev in the transaction, so the event commits or rolls
 // back with the change it describes. In a tenant transaction the event's
 // organization must be the tenant's (row-level security enforces it).
+// audit.Record is the usual way to call it.
 func (tx *Tx) RecordAudit(ctx context.Context, ev audit.Event) error {
-	if err := ev.Validate(); err != nil {
-		return err
-	}
 	if c, ok := tx.Claims(); ok && ev.OrganizationID == nil {
 		id := c.OrganizationID
 		ev.OrganizationID = &id
 	}
-	_, err := tx.exec(ctx, sqlInsertAudit, auditArgs(ev)...)
+	st, err := tx.store.sign(ev)
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, sqlInsertAudit, auditArgs(st)...)
 	return classify("store.RecordAudit", err)
 }

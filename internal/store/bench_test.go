@@ -16,7 +16,7 @@ import (
 func benchFixture(b *testing.B, orgs, perOrg int) (*Store, []rampart.Claims) {
 	b.Helper()
 	db := pgtest.New(b)
-	s, err := Open(context.Background(), db.AppURL, Options{MaxConns: 4, ServiceURL: db.ServiceURL})
+	s, err := Open(context.Background(), db.AppURL, Options{MaxConns: 8, ServiceURL: db.ServiceURL, Audit: testKeyring(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

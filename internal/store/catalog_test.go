@@ -162,7 +162,9 @@ var catalogSeedSQL = []string{
 	`INSERT INTO invites (organization_id, email, role, token_hash, expires_at) VALUES ('00000000-0000-4000-8000-00000000000a', 'bob@acme.test', 'viewer', decode(repeat('ab', 32), 'hex'), now() + interval '1 day')`,
 	`INSERT INTO api_tokens (organization_id, name, role, expires_at) VALUES ('00000000-0000-4000-8000-00000000000a', 'ci', 'viewer', now() + interval '1 day')`,
 	`INSERT INTO login_links (user_id, token_hash, expires_at) VALUES ('00000000-0000-4000-8000-0000000000a1', decode(repeat('cd', 32), 'hex'), now() + interval '10 minutes')`,
-	`INSERT INTO audit_events (organization_id, actor_type, action) VALUES ('00000000-0000-4000-8000-00000000000a', 'user', 'venue.created'), (NULL, 'service', 'service.invoked')`,
+	`INSERT INTO audit_events (event_key, occurred_at, mac_key_id, mac, organization_id, actor_type, action) VALUES
+	  (gen_random_uuid(), now(), 'k', decode(repeat('00', 32), 'hex'), '00000000-0000-4000-8000-00000000000a', 'user', 'venue.created'),
+	  (gen_random_uuid(), now(), 'k', decode(repeat('00', 32), 'hex'), NULL, 'service', 'service.invoked')`,
 }
 
 func TestCatalogFreshDatabasePasses(t *testing.T) {
@@ -622,7 +624,7 @@ func TestCatalogRuntimeLogin(t *testing.T) {
 	// rampart_owner is a member of rampart_service (it hands the definer
 	// functions to it), so its members reach BYPASSRLS too.
 	add("member of the owner role", false, grant(OwnerRole),
-		w{rlsaudit.CheckMemberOwner, fixed(OwnerRole)}, w{rlsaudit.CheckMemberBypassRLS, fixed(ServiceRole)})
+		w{rlsaudit.CheckMemberOwner, fixed(OwnerRole)}, w{rlsaudit.CheckMemberBypassRLS, fixed(ServiceRole)}, w{rlsaudit.CheckMemberBypassRLS, fixed("rampart_audit_purger")})
 	for _, role := range []string{"pg_execute_server_program", "pg_read_server_files", "pg_write_server_files"} {
 		add("member of "+role, false, grant(role), w{rlsaudit.CheckMemberServerAccess, fixed(role)})
 	}

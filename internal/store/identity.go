@@ -148,9 +148,6 @@ func (s *Store) credentialTx(ctx context.Context, op string, queue func(*pgx.Bat
 // record of that use.
 func (s *Store) RecordPlatformEvent(ctx context.Context, ev audit.Event) error {
 	const op = "store.RecordPlatformEvent"
-	if err := ev.Validate(); err != nil {
-		return err
-	}
 	pool, err := s.servicePool(op)
 	if err != nil {
 		return err
@@ -158,7 +155,9 @@ func (s *Store) RecordPlatformEvent(ctx context.Context, ev audit.Event) error {
 	b := &pgx.Batch{}
 	b.Queue(sqlBegin)
 	b.Queue(sqlSetSvcRole)
-	queueAudit(b, ev)
+	if err := s.queueAudit(b, ev); err != nil {
+		return err
+	}
 	return s.run(ctx, pool, op, b, nil, func(context.Context, *Tx) error { return nil })
 }
 

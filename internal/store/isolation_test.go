@@ -317,6 +317,7 @@ func (s *Store) noTenant(ctx context.Context, fn func(context.Context, *Tx) erro
 func openStore(t *testing.T, db *pgtest.DB, opts Options) *Store {
 	t.Helper()
 	opts.ServiceURL = db.ServiceURL
+	opts.Audit = testKeyring(t)
 	s, err := Open(context.Background(), db.AppURL, opts)
 	if err != nil {
 		t.Fatalf("open store: %v", err)

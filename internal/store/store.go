@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
@@ -32,15 +33,18 @@ type Options struct {
 	// to a role that bypasses RLS; only AsService, on this separate pool,
 	// can. Empty: AsService and RecordPlatformEvent are unavailable.
 	ServiceURL string
-	MaxConns   int32        // 0 = pgxpool's default (max(4, CPUs))
-	Actor      string       // names this process in service audit events, e.g. "rampart serve"
-	Logger     *slog.Logger // nil discards
+	MaxConns   int32 // 0 = pgxpool's default (max(4, CPUs))
+	// Audit signs every audit event (required to write any).
+	Audit  *audit.Keyring
+	Actor  string       // names this process in service audit events, e.g. "rampart serve"
+	Logger *slog.Logger // nil discards
 }
 
 // Store holds the runtime pool and the service pool.
 type Store struct {
 	pool  *pgxpool.Pool // runtime login: member of rampart_app only
 	svc   *pgxpool.Pool // service login: member of rampart_service only; nil if none
+	audit *audit.Keyring
 	actor string
 	log   *slog.Logger
 }
@@ -61,7 +65,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 			return nil, err
 		}
 	}
-	s := &Store{pool: pool, svc: svc, actor: opts.Actor, log: opts.Logger}
+	s := &Store{pool: pool, svc: svc, audit: opts.Audit, actor: opts.Actor, log: opts.Logger}
 	if s.actor == "" {
 		s.actor = "rampart"
 	}

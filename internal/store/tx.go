@@ -22,6 +22,7 @@ type Tx struct {
 	conn    *pgxpool.Conn
 	claims  *rampart.Claims // nil on the service path
 	service string          // the service actor on the service path
+	store   *Store
 }
 
 // Claims returns the tenant claims of the transaction; ok is false on the service path.
@@ -100,7 +101,9 @@ func (s *Store) AsService(ctx context.Context, reason string, fn func(ctx contex
 	b := &pgx.Batch{}
 	b.Queue(sqlBegin)
 	b.Queue(sqlSetSvcRole)
-	queueAudit(b, ev)
+	if err := s.queueAudit(b, ev); err != nil {
+		return err
+	}
 	return s.run(ctx, pool, op, b, nil, fn)
 }
 
@@ -125,7 +128,7 @@ func (s *Store) run(ctx context.Context, pool *pgxpool.Pool, op string, open *pg
 		s.rollback(conn)
 		return classify(op, fmt.Errorf("open transaction: %w", err))
 	}
-	tx := &Tx{conn: conn, claims: claims, service: s.actor}
+	tx := &Tx{conn: conn, claims: claims, service: s.actor, store: s}
 	committed := false
 	defer func() {
 		if committed {

@@ -19,6 +19,11 @@ BEGIN
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rampart_service') THEN
     CREATE ROLE rampart_service NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE;
   END IF;
+  -- Runs only audit_purge() (SECURITY DEFINER): the one role the audit
+  -- log's append-only triggers let delete events.
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rampart_audit_purger') THEN
+    CREATE ROLE rampart_audit_purger NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
 END
 $roles$;
 
@@ -27,9 +32,10 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE, CREATE ON SCHEMA public TO rampart_owner WITH GRANT OPTION;
 GRANT USAGE ON SCHEMA public TO rampart_app, rampart_service;
 
--- The owner hands the credential-resolving SECURITY DEFINER functions to
--- rampart_service (migration 003), which needs membership to do so.
+-- The owner hands SECURITY DEFINER functions to rampart_service (migration
+-- 003) and rampart_audit_purger (migration 004), which needs membership.
 GRANT rampart_service TO rampart_owner;
+GRANT rampart_audit_purger TO rampart_owner;
 
 -- No temporary objects for anyone by default: a temporary table or function
 -- could shadow a name in a search path.

@@ -1,0 +1,150 @@
+package audit
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+// Problem is one verification failure, named precisely.
+type Problem struct {
+	Chain   string `json:"chain"`
+	EventID int64  `json:"event_id,omitempty"`
+	Seal    int64  `json:"seal,omitempty"`
+	What    string `json:"what"`
+}
+
+func (p Problem) String() string {
+	switch {
+	case p.EventID != 0:
+		return fmt.Sprintf("chain %s, event %d: %s", p.Chain, p.EventID, p.What)
+	case p.Seal != 0:
+		return fmt.Sprintf("chain %s, seal %d: %s", p.Chain, p.Seal, p.What)
+	}
+	return fmt.Sprintf("chain %s: %s", p.Chain, p.What)
+}
+
+// PurgeInfo says what retention removed from a chain.
+type PurgeInfo struct {
+	ThroughSeal int64     `json:"through_seal"`
+	Events      int64     `json:"events"`
+	Before      time.Time `json:"events_before"` // newest purged event was older than this
+	At          time.Time `json:"purged_at"`
+}
+
+// ChainReport is the verification result of one chain.
+type ChainReport struct {
+	Chain    string      `json:"chain"`
+	Events   int64       `json:"events"`  // events read
+	Sealed   int64       `json:"sealed"`  // of which in sealed ranges
+	Pending  int64       `json:"pending"` // after the last seal (MAC-checked only)
+	Seals    int64       `json:"seals"`
+	Purges   []PurgeInfo `json:"purges,omitempty"`
+	HeadMAC  []byte      `json:"head_mac,omitempty"` // anchor: the last seal's MAC
+	Problems []Problem   `json:"problems,omitempty"`
+}
+
+// OK reports whether the chain verified.
+func (r ChainReport) OK() bool { return len(r.Problems) == 0 }
+
+// ChainVerifier checks one chain: the seal chain first (Start), then the
+// events in (xact_id, id) order (Event), then the end (Finish).
+type ChainVerifier struct {
+	rep     ChainReport
+	checker *Checker
+	seals   []Seal // kind "seal", in order
+	purged  int64  // seals up to this seq were purged
+	cur     int    // index into seals of the range being read
+	count   int64
+	digest  *Digest
+	lastID  int64 // last event id read in the current range
+	prevID  int64 // last event id of the previous range
+}
+
+// StartChain verifies the seal chain and prepares to read events.
+func (k *Keyring) StartChain(chain string, seals []Seal) *ChainVerifier {
+	v := &ChainVerifier{rep: ChainReport{Chain: chain, Seals: int64(len(seals))}, checker: k.NewChecker()}
+	var prevMAC []byte
+	var from uint64
+	for i := range seals {
+		s := &seals[i]
+		switch {
+		case s.Seq != int64(i+1):
+			v.problem(0, s.Seq, fmt.Sprintf("seal %d is missing (found seal %d next)", i+1, s.Seq))
+		case !k.CheckSeal(s):
+			v.problem(0, s.Seq, "seal content does not match its MAC (changed or forged)")
+		case !bytes.Equal(s.PrevMAC, prevMAC):
+			v.problem(0, s.Seq, "seal does not link to the previous seal (chain broken)")
+		}
+		switch s.Kind {
+		case SealKind:
+			if s.FromXID != from {
+				v.problem(0, s.Seq, fmt.Sprintf("seal starts at transaction %d, the previous one ended at %d", s.FromXID, from))
+			}
+			from = s.ToXID
+			v.seals = append(v.seals, *s)
+		case PurgeKind:
+			v.purged = s.PurgedThrough
+			v.rep.Purges = append(v.rep.Purges, PurgeInfo{ThroughSeal: s.PurgedThrough, Events: s.EventCount, Before: s.MaxOccurredAt, At: s.SealedAt})
+		}
+		prevMAC = s.MAC
+	}
+	v.rep.HeadMAC = prevMAC
+	v.digest = NewDigest()
+	return v
+}
+
+func (v *ChainVerifier) problem(event, seal int64, what string) {
+	v.rep.Problems = append(v.rep.Problems, Problem{Chain: v.rep.Chain, EventID: event, Seal: seal, What: what})
+}
+
+// closeRange compares the events read for seal v.cur with what it recorded.
+func (v *ChainVerifier) closeRange() {
+	s := &v.seals[v.cur]
+	if s.Seq <= v.purged {
+		if v.count > 0 {
+			v.problem(v.lastID, s.Seq, fmt.Sprintf("%d event(s) remain in a range that retention purged", v.count))
+		}
+	} else if v.count != s.EventCount || !bytes.Equal(v.digest.Sum(), s.Digest) {
+		switch {
+		case v.count < s.EventCount:
+			v.problem(0, s.Seq, fmt.Sprintf("%d event(s) missing from the sealed range (after event %d, up to event %d): deleted out of band",
+				s.EventCount-v.count, v.prevID, v.lastID))
+		case v.count > s.EventCount:
+			v.problem(v.lastID, s.Seq, fmt.Sprintf("%d event(s) more than were sealed: inserted out of band", v.count-s.EventCount))
+		default:
+			v.problem(0, s.Seq, fmt.Sprintf("the events of the sealed range (after event %d, up to event %d) differ from what was sealed", v.prevID, v.lastID))
+		}
+	}
+	v.prevID = v.lastID
+	v.cur++
+	v.count = 0
+	v.digest = NewDigest()
+}
+
+// Event checks the next event (in xact_id, id order) of the chain.
+func (v *ChainVerifier) Event(s *Stored, xact uint64) {
+	v.rep.Events++
+	if !v.checker.Check(s) {
+		v.problem(s.ID, 0, "content does not match its MAC (changed, or inserted without the key)")
+	}
+	for v.cur < len(v.seals) && xact >= v.seals[v.cur].ToXID {
+		v.closeRange()
+	}
+	if v.cur >= len(v.seals) {
+		v.rep.Pending++
+		return
+	}
+	v.rep.Sealed++
+	v.count++
+	v.digest.Add(s.MAC)
+	v.lastID = s.ID
+}
+
+// Finish closes the remaining ranges and returns the report.
+func (v *ChainVerifier) Finish() ChainReport {
+	for v.cur < len(v.seals) {
+		v.closeRange()
+	}
+	return v.rep
+}

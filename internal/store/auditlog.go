@@ -1,0 +1,468 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+// The audit log's maintenance: sealing, retention and verification run on
+// the service path; reading and export run in the tenant context (admins
+// see their organization's events, row-level security enforces it).
+
+// sealLockKey serialises sealers and purgers across processes.
+const sealLockKey = 7261_7572_0001
+
+const (
+	sqlHorizon   = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
+	sqlLastSeals = `SELECT DISTINCT ON (chain) chain, seq, to_xid::text::bigint, mac
+FROM audit_seals ORDER BY chain, seq DESC`
+	sqlChainMACs = `SELECT mac, occurred_at FROM audit_events
+WHERE (CASE WHEN $1 = 'platform' THEN organization_id IS NULL ELSE organization_id = $1::uuid END)
+  AND xact_id >= $2::text::xid8 AND xact_id < $3::text::xid8
+ORDER BY xact_id, id`
+	sqlInsertSeal = `INSERT INTO audit_seals (chain, seq, kind, from_xid, to_xid, event_count, max_occurred_at, digest,
+  purged_through, sealed_at, prev_mac, mac_key_id, mac)
+VALUES ($1, $2, $3, $4::text::xid8, $5::text::xid8, $6, $7, $8, $9, $10, $11, $12, $13)`
+	sqlSeals = `SELECT chain, seq, kind, from_xid::text::bigint, to_xid::text::bigint, event_count, max_occurred_at, digest,
+  purged_through, sealed_at, prev_mac, mac_key_id, mac
+FROM audit_seals WHERE chain = $1 ORDER BY seq`
+	sqlChains = `SELECT chain FROM audit_seals
+UNION SELECT coalesce(organization_id::text, 'platform') FROM audit_events
+ORDER BY 1`
+)
+
+// auditTx runs fn on the service pool with the audit maintenance lock held.
+// Its record is the seal or purge rows it writes (and, for a purge, an
+// audit event), not a service.invoked event per run.
+func (s *Store) auditTx(ctx context.Context, op string, readOnly bool, fn func(context.Context, *Tx) error) error {
+	pool, err := s.servicePool(op)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	if readOnly {
+		// REPEATABLE READ: verification sees one consistent snapshot.
+		b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	} else {
+		b.Queue(sqlBegin)
+	}
+	b.Queue(sqlSetSvcRole)
+	if !readOnly {
+		b.Queue("SELECT pg_advisory_xact_lock($1)", int64(sealLockKey))
+	}
+	return s.run(ctx, pool, op, b, nil, fn)
+}
+
+type chainHead struct {
+	seq   int64
+	toXID uint64
+	mac   []byte
+}
+
+func (tx *Tx) lastSeals(ctx context.Context) (map[string]chainHead, error) {
+	rows, err := tx.query(ctx, sqlLastSeals)
+	if err != nil {
+		return nil, err
+	}
+	heads := map[string]chainHead{}
+	for rows.Next() {
+		var chain string
+		var h chainHead
+		var to int64
+		if err := rows.Scan(&chain, &h.seq, &to, &h.mac); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		h.toXID = uint64(to)
+		heads[chain] = h
+	}
+	rows.Close()
+	return heads, rows.Err()
+}
+
+// SealAudit seals, per chain, every event written by transactions that
+// have all ended, and returns how many events it sealed. Safe to run from
+// several processes at once (an advisory lock serialises them).
+func (s *Store) SealAudit(ctx context.Context) (int64, error) {
+	const op = "store.SealAudit"
+	if s.audit == nil {
+		return 0, rampart.Errorf(op, rampart.KindUnavailable, "no audit key configured")
+	}
+	var sealed int64
+	err := s.auditTx(ctx, op, false, func(ctx context.Context, tx *Tx) error {
+		var horizon int64
+		if err := tx.queryRow(ctx, sqlHorizon).Scan(&horizon); err != nil {
+			return err
+		}
+		heads, err := tx.lastSeals(ctx)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.query(ctx, "SELECT DISTINCT coalesce(organization_id::text, 'platform') FROM audit_events WHERE xact_id < $1::text::xid8", fmt.Sprint(horizon))
+		if err != nil {
+			return err
+		}
+		chains, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, chain := range chains {
+			head := heads[chain]
+			if head.toXID >= uint64(horizon) {
+				continue
+			}
+			n, err := tx.sealChain(ctx, s.audit, chain, head, uint64(horizon))
+			if err != nil {
+				return fmt.Errorf("seal chain %s: %w", chain, err)
+			}
+			sealed += n
+		}
+		return nil
+	})
+	return sealed, classify(op, err)
+}
+
+// sealChain seals [head.toXID, horizon) of one chain, if it has events there.
+func (tx *Tx) sealChain(ctx context.Context, k *audit.Keyring, chain string, head chainHead, horizon uint64) (int64, error) {
+	rows, err := tx.query(ctx, sqlChainMACs, chain, fmt.Sprint(head.toXID), fmt.Sprint(horizon))
+	if err != nil {
+		return 0, err
+	}
+	d := audit.NewDigest()
+	var n int64
+	var maxAt time.Time
+	for rows.Next() {
+		var mac []byte
+		var at time.Time
+		if err := rows.Scan(&mac, &at); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		d.Add(mac)
+		n++
+		if at.After(maxAt) {
+			maxAt = at
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || n == 0 {
+		return 0, err
+	}
+	seal := audit.Seal{Chain: chain, Seq: head.seq + 1, Kind: audit.SealKind, FromXID: head.toXID, ToXID: horizon,
+		EventCount: n, MaxOccurredAt: maxAt, Digest: d.Sum(), SealedAt: time.Now(), PrevMAC: head.mac}
+	k.SignSeal(&seal)
+	return n, tx.insertSeal(ctx, seal)
+}
+
+func (tx *Tx) insertSeal(ctx context.Context, s audit.Seal) error {
+	_, err := tx.exec(ctx, sqlInsertSeal, s.Chain, s.Seq, s.Kind, fmt.Sprint(s.FromXID), fmt.Sprint(s.ToXID), s.EventCount,
+		s.MaxOccurredAt, s.Digest, s.PurgedThrough, s.SealedAt, s.PrevMAC, s.MACKeyID, s.MAC)
+	return err
+}
+
+func (tx *Tx) seals(ctx context.Context, chain string) ([]audit.Seal, error) {
+	rows, err := tx.query(ctx, sqlSeals, chain)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Seal, error) {
+		var s audit.Seal
+		var from, to int64
+		err := r.Scan(&s.Chain, &s.Seq, &s.Kind, &from, &to, &s.EventCount, &s.MaxOccurredAt, &s.Digest,
+			&s.PurgedThrough, &s.SealedAt, &s.PrevMAC, &s.MACKeyID, &s.MAC)
+		s.FromXID, s.ToXID = uint64(from), uint64(to)
+		return s, err
+	})
+}
+
+// MinAuditRetention is the floor no configuration may go below (the
+// database enforces it too, in audit_purge()).
+const MinAuditRetention = 12 * 30 * 24 * time.Hour
+
+// PurgeResult says what retention removed from one chain.
+type PurgeResult struct {
+	Chain       string
+	ThroughSeal int64
+	Events      int64
+}
+
+// PurgeAudit deletes, per chain, the events of every sealed range whose
+// newest event is older than cutoff (ranges are purged whole, oldest
+// first), and leaves a purge record in the chain so verification still
+// passes over what remains and reports what was removed.
+func (s *Store) PurgeAudit(ctx context.Context, cutoff time.Time) ([]PurgeResult, error) {
+	const op = "store.PurgeAudit"
+	if time.Since(cutoff) < MinAuditRetention {
+		return nil, rampart.Errorf(op, rampart.KindInvalid, "retention below the 12-month minimum is refused")
+	}
+	if _, err := s.SealAudit(ctx); err != nil {
+		return nil, err
+	}
+	var out []PurgeResult
+	err := s.auditTx(ctx, op, false, func(ctx context.Context, tx *Tx) error {
+		rows, err := tx.query(ctx, "SELECT DISTINCT chain FROM audit_seals ORDER BY 1")
+		if err != nil {
+			return err
+		}
+		chains, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, chain := range chains {
+			seals, err := tx.seals(ctx, chain)
+			if err != nil {
+				return err
+			}
+			var purged int64
+			for _, se := range seals {
+				if se.Kind == audit.PurgeKind {
+					purged = se.PurgedThrough
+				}
+			}
+			// The newest contiguous run of old seals after what was purged.
+			var through *audit.Seal
+			for i := range seals {
+				se := &seals[i]
+				if se.Kind != audit.SealKind || se.Seq <= purged {
+					continue
+				}
+				if !se.MaxOccurredAt.Before(cutoff) {
+					break
+				}
+				through = se
+			}
+			if through == nil {
+				continue
+			}
+			var n int64
+			if err := tx.queryRow(ctx, "SELECT audit_purge($1, $2::text::xid8)", chain, fmt.Sprint(through.ToXID)).Scan(&n); err != nil {
+				return err
+			}
+			last := seals[len(seals)-1]
+			rec := audit.Seal{Chain: chain, Seq: last.Seq + 1, Kind: audit.PurgeKind, FromXID: 0, ToXID: through.ToXID,
+				EventCount: n, MaxOccurredAt: cutoff, Digest: []byte{}, PurgedThrough: through.Seq, SealedAt: time.Now(), PrevMAC: last.MAC}
+			tx.store.audit.SignSeal(&rec)
+			if err := tx.insertSeal(ctx, rec); err != nil {
+				return err
+			}
+			meta, _ := json.Marshal(map[string]any{"chain": chain, "through_seal": through.Seq, "events": n, "cutoff": cutoff.UTC()})
+			ev := audit.Event{ActorType: audit.ActorSystem, ActorID: tx.service, Action: audit.ActionAuditPurged,
+				TargetType: "audit_chain", TargetID: chain, Reason: "retention", Metadata: meta}
+			if err := tx.RecordAudit(ctx, ev); err != nil {
+				return err
+			}
+			out = append(out, PurgeResult{Chain: chain, ThroughSeal: through.Seq, Events: n})
+		}
+		return nil
+	})
+	return out, classify(op, err)
+}
+
+// VerifyReport is the result of verifying the audit log.
+type VerifyReport struct {
+	Chains []audit.ChainReport `json:"chains"`
+	Events int64               `json:"events"`
+}
+
+// OK reports whether every chain verified.
+func (r VerifyReport) OK() bool {
+	for _, c := range r.Chains {
+		if !c.OK() {
+			return false
+		}
+	}
+	return true
+}
+
+const sqlChainEvents = `SELECT id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope::text, action,
+  target_type, target_id, before::text, after::text, host(ip), user_agent, request_id, reason, metadata::text,
+  xact_id::text::bigint, mac_key_id, mac
+FROM audit_events
+WHERE (CASE WHEN $1 = 'platform' THEN organization_id IS NULL ELSE organization_id = $1::uuid END)
+ORDER BY xact_id, id`
+
+// VerifyAudit recomputes every event's MAC and every seal of the chains
+// (all, or only org's chain) in one consistent snapshot. progress, when
+// not nil, is called with the running event count.
+func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(n int64)) (VerifyReport, error) {
+	const op = "store.VerifyAudit"
+	var rep VerifyReport
+	if s.audit == nil {
+		return rep, rampart.Errorf(op, rampart.KindUnavailable, "no audit key configured")
+	}
+	err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *Tx) error {
+		var chains []string
+		if org != nil {
+			chains = []string{org.String()}
+		} else {
+			rows, err := tx.query(ctx, sqlChains)
+			if err != nil {
+				return err
+			}
+			if chains, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return err
+			}
+		}
+		for _, chain := range chains {
+			seals, err := tx.seals(ctx, chain)
+			if err != nil {
+				return err
+			}
+			v := s.audit.StartChain(chain, seals)
+			if err := tx.streamEvents(ctx, chain, func(st *audit.Stored, xact uint64) {
+				v.Event(st, xact)
+				rep.Events++
+				if progress != nil && rep.Events%50000 == 0 {
+					progress(rep.Events)
+				}
+			}); err != nil {
+				return err
+			}
+			rep.Chains = append(rep.Chains, v.Finish())
+		}
+		return nil
+	})
+	if progress != nil {
+		progress(rep.Events)
+	}
+	return rep, classify(op, err)
+}
+
+// streamEvents reads a chain's events in (xact_id, id) order, reusing one
+// Stored value (the callback must not keep it).
+func (tx *Tx) streamEvents(ctx context.Context, chain string, fn func(*audit.Stored, uint64)) error {
+	rows, err := tx.query(ctx, sqlChainEvents, chain)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var st audit.Stored
+	var actorType string
+	var scope, before, after, meta, ip *string
+	var xact int64
+	for rows.Next() {
+		st = audit.Stored{}
+		if err := rows.Scan(&st.ID, &st.EventKey, &st.OrganizationID, &st.OccurredAt, &actorType, &st.ActorID, &scope, &st.Action,
+			&st.TargetType, &st.TargetID, &before, &after, &ip, &st.UserAgent, &st.RequestID, &st.Reason, &meta,
+			&xact, &st.MACKeyID, &st.MAC); err != nil {
+			return err
+		}
+		st.ActorType = audit.ActorType(actorType)
+		st.ActorScope, st.Before, st.After, st.Metadata = raw(scope), raw(before), raw(after), raw(meta)
+		if ip != nil {
+			st.IP = audit.ParseIP(*ip)
+		}
+		fn(&st, uint64(xact))
+	}
+	return rows.Err()
+}
+
+func raw(s *string) json.RawMessage {
+	if s == nil {
+		return nil
+	}
+	return json.RawMessage(*s)
+}
+
+// AuditFilter selects events for the viewer and the export.
+type AuditFilter struct {
+	Since, Until time.Time // zero = open
+	ActorID      string
+	Action       string
+	Before       int64 // cursor: events with id < Before (0 = newest)
+	Limit        int
+}
+
+const sqlAuditPage = `SELECT id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope::text, action,
+  target_type, target_id, before::text, after::text, host(ip), user_agent, request_id, reason, metadata::text,
+  0::bigint, mac_key_id, mac
+FROM audit_events
+WHERE organization_id = $1
+  AND ($2::timestamptz IS NULL OR occurred_at >= $2)
+  AND ($3::timestamptz IS NULL OR occurred_at < $3)
+  AND ($4 = '' OR actor_id = $4)
+  AND ($5 = '' OR action = $5)
+  AND ($6 = 0 OR id < $6)
+ORDER BY id DESC
+LIMIT $7`
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// AuditEvents pages through the tenant's events, newest first.
+func (tx *Tx) AuditEvents(ctx context.Context, orgID uuid.UUID, f AuditFilter) ([]audit.Stored, error) {
+	const op = "store.AuditEvents"
+	if f.Limit <= 0 || f.Limit > 500 {
+		return nil, rampart.Errorf(op, rampart.KindInvalid, "limit must be between 1 and 500")
+	}
+	var out []audit.Stored
+	err := tx.eachEvent(ctx, orgID, f, func(st *audit.Stored) error {
+		out = append(out, *st)
+		return nil
+	})
+	return out, classify(op, err)
+}
+
+// EachAuditEvent streams the tenant's events matching f (newest first,
+// no limit when f.Limit is 0) to fn, for the CSV export.
+func (tx *Tx) EachAuditEvent(ctx context.Context, orgID uuid.UUID, f AuditFilter, fn func(*audit.Stored) error) error {
+	if f.Limit == 0 {
+		f.Limit = 1 << 62
+	}
+	return classify("store.EachAuditEvent", tx.eachEvent(ctx, orgID, f, fn))
+}
+
+func (tx *Tx) eachEvent(ctx context.Context, orgID uuid.UUID, f AuditFilter, fn func(*audit.Stored) error) error {
+	rows, err := tx.query(ctx, sqlAuditPage, orgID, nullTime(f.Since), nullTime(f.Until), f.ActorID, f.Action, f.Before, f.Limit)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var actorType string
+	var scope, before, after, meta, ip *string
+	var xact int64
+	for rows.Next() {
+		var st audit.Stored
+		if err := rows.Scan(&st.ID, &st.EventKey, &st.OrganizationID, &st.OccurredAt, &actorType, &st.ActorID, &scope, &st.Action,
+			&st.TargetType, &st.TargetID, &before, &after, &ip, &st.UserAgent, &st.RequestID, &st.Reason, &meta,
+			&xact, &st.MACKeyID, &st.MAC); err != nil {
+			return err
+		}
+		st.ActorType = audit.ActorType(actorType)
+		st.ActorScope, st.Before, st.After, st.Metadata = raw(scope), raw(before), raw(after), raw(meta)
+		if ip != nil {
+			st.IP = audit.ParseIP(*ip)
+		}
+		if err := fn(&st); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// ExportAudit streams an organization's events on the service path (the
+// CLI export, which has no tenant session) and records the export.
+func (s *Store) ExportAudit(ctx context.Context, orgID uuid.UUID, f AuditFilter, reason string, fn func(*audit.Stored) error) error {
+	return s.AsService(ctx, reason, func(ctx context.Context, tx *Tx) error {
+		var exists bool
+		if err := tx.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)", orgID).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return rampart.Errorf("store.ExportAudit", rampart.KindNotFound, "no organization %s", orgID)
+		}
+		return tx.EachAuditEvent(ctx, orgID, f, fn)
+	})
+}
