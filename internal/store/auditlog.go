@@ -466,3 +466,35 @@ func (s *Store) ExportAudit(ctx context.Context, orgID uuid.UUID, f AuditFilter,
 		return tx.EachAuditEvent(ctx, orgID, f, fn)
 	})
 }
+
+// SealAuditNow seals every event committed before the call: it waits until
+// every transaction that could still add an older event has ended (the
+// seal horizon is cluster-wide, so a long transaction anywhere delays it),
+// then seals. It returns how many events it sealed.
+func (s *Store) SealAuditNow(ctx context.Context) (int64, error) {
+	const op = "store.SealAuditNow"
+	var target int64
+	err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *Tx) error {
+		return tx.queryRow(ctx, "SELECT coalesce(max(xact_id::text::bigint), 0) FROM audit_events").Scan(&target)
+	})
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	for {
+		var horizon int64
+		err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *Tx) error {
+			return tx.queryRow(ctx, sqlHorizon).Scan(&horizon)
+		})
+		if err != nil {
+			return 0, classify(op, err)
+		}
+		if horizon > target {
+			return s.SealAudit(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, rampart.Errorf(op, rampart.KindUnavailable, "a long-running transaction keeps the seal horizon below the newest event; try again later")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
