@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { pgtest.Main(m, store.Prepare) }
 func externalEnv(db *pgtest.DB, url string) map[string]string {
 	k := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	return map[string]string{"DATABASE_URL": url, "RAMPART_SERVICE_DATABASE_URL": db.ServiceURL,
-		"RAMPART_SESSION_KEYS": "k1:" + k, "RAMPART_TOKEN_KEYS": "k1:" + k}
+		"RAMPART_SESSION_KEYS": "k1:" + k, "RAMPART_TOKEN_KEYS": "k1:" + k, "RAMPART_AUDIT_KEYS": "k1:" + k}
 }
 
 // syncBuffer is a goroutine-safe output capture.
@@ -346,6 +346,10 @@ func TestUsageAndBadInput(t *testing.T) {
 		{[]string{"serve"}, map[string]string{"RAMPART_ADDR": "nonsense"}, 2, "RAMPART_ADDR (--addr)"},
 		{[]string{"serve"}, map[string]string{"DATABASE_URL": "mysql://u@h/db"}, 2, "DATABASE_URL (--database-url)"},
 		{[]string{"migrate", "sideways"}, nil, 2, `unknown action "sideways"`},
+		{[]string{"serve", "--demo", "--addr", "0.0.0.0:8080"}, nil, 2, "--demo listens only on a loopback address"},
+		{[]string{"serve", "--demo"}, map[string]string{"DATABASE_URL": "postgres://u@h/db"}, 2, "--demo runs only on the embedded cluster"},
+		{[]string{"serve"}, map[string]string{"RAMPART_AUDIT_RETENTION_MONTHS": "6"}, 2, "RAMPART_AUDIT_RETENTION_MONTHS"},
+		{[]string{"serve"}, map[string]string{"RAMPART_AUDIT_SEAL_INTERVAL": "1ms"}, 2, "RAMPART_AUDIT_SEAL_INTERVAL"},
 		{[]string{"db", "drop"}, nil, 2, "usage: rampart db url"},
 		{[]string{"rls-audit", "--help"}, nil, 0, "--json"},
 		{[]string{"version"}, nil, 0, "rampart "},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/api"
+	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/demo"
@@ -24,7 +25,8 @@ import (
 
 var serverVars = []config.Var{config.VarAddr, config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
 	config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarPublicURL,
-	config.VarSMTPURL, config.VarMailFrom, config.VarSessionKeys, config.VarTokenKeys}
+	config.VarSMTPURL, config.VarMailFrom, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
+	config.VarAuditRetain, config.VarAuditSeal}
 
 func runServe(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("serve", "serve [flags]", `
@@ -39,6 +41,18 @@ bypass row-level security, owns objects, or the schema fails rls-audit.`)
 	cfg, code, done := m.load("serve", fs, loader, args, 0)
 	if done {
 		return code
+	}
+	if *demoFlag {
+		// The demo seeds known accounts and shows their sign-in links: it
+		// is for a private, local install only.
+		if !cfg.Embedded() {
+			fmt.Fprintln(m.Stderr, "rampart serve: --demo runs only on the embedded cluster: unset DATABASE_URL")
+			return exitUsage
+		}
+		if host, _, _ := net.SplitHostPort(cfg.Addr); !isLoopback(host) {
+			fmt.Fprintf(m.Stderr, "rampart serve: --demo listens only on a loopback address (127.0.0.1, ::1 or localhost), not %q\n", cfg.Addr)
+			return exitUsage
+		}
 	}
 	return m.serve(ctx, cfg, *demoFlag, true)
 }
@@ -69,11 +83,21 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		return m.fail(name, err)
 	}
 	defer db.close()
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "rampart %s: refusing to start: %v\n", name, err)
+		return exitFail
+	}
+	auditKeys, err := auditKeyring(keys)
+	if err != nil {
+		return m.fail(name, err)
+	}
 	if db.serviceURL == "" {
 		fmt.Fprintf(m.Stderr, "rampart %s: configuration:\nRAMPART_SERVICE_DATABASE_URL (--service-database-url) is required with DATABASE_URL: the URL of the service login, a NOINHERIT member of rampart_service only (see README, \"Using an external PostgreSQL\")\n", name)
 		return exitUsage
 	}
-	st, err := store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: cfg.DBMaxConns, Actor: "rampart " + name, Logger: log})
+	st, err := store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: cfg.DBMaxConns, Actor: "rampart " + name,
+		Logger: log, Audit: auditKeys})
 	if err != nil {
 		return m.fail(name, err)
 	}
@@ -85,11 +109,6 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 	var srv *http.Server
 	srvErr := make(chan error, 1)
 	if withHTTP {
-		keys, err := loadKeys(cfg)
-		if err != nil {
-			fmt.Fprintf(m.Stderr, "rampart %s: refusing to start: %v\n", name, err)
-			return exitFail
-		}
 		sealer, err := auth.NewSealer(keys.Session)
 		if err != nil {
 			return m.fail(name, err)
@@ -147,6 +166,16 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		log.Info("worker ready", "embedded_db", db.embedded(), "job_kinds", "none registered yet")
 	}
 
+	mctx, stopMaintenance := context.WithCancel(ctx)
+	maintenanceDone := make(chan struct{})
+	go func() {
+		defer close(maintenanceDone)
+		if withHTTP {
+			auditMaintenance(mctx, st, log, cfg.AuditSealInterval, cfg.AuditRetentionMonths)
+		}
+	}()
+	defer func() { stopMaintenance(); <-maintenanceDone }()
+
 	var clusterExited <-chan struct{}
 	if db.cluster != nil {
 		clusterExited = db.cluster.Exited()
@@ -172,6 +201,14 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 	return code
 }
 
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // The API-token JWT issuer and audience.
 const (
 	tokenIssuer   = "rampart"
@@ -191,12 +228,55 @@ func loadKeys(cfg config.Config) (auth.Keys, error) {
 		if k.Token, err = auth.ParseTokenKeys(cfg.TokenKeys); err != nil {
 			return auth.Keys{}, fmt.Errorf("invalid RAMPART_TOKEN_KEYS (--token-keys): %w", err)
 		}
+		if k.Audit, err = auth.ParseSessionKeys(cfg.AuditKeys); err != nil {
+			return auth.Keys{}, fmt.Errorf("invalid RAMPART_AUDIT_KEYS (--audit-keys): %w", err)
+		}
 		return k, nil
 	}
 	if !cfg.Embedded() {
-		return auth.Keys{}, errors.New("RAMPART_SESSION_KEYS and RAMPART_TOKEN_KEYS are required with DATABASE_URL (each kid:base64 of 32 random bytes, e.g. k1:$(openssl rand -base64 32))")
+		return auth.Keys{}, errors.New("RAMPART_SESSION_KEYS, RAMPART_TOKEN_KEYS and RAMPART_AUDIT_KEYS are required with DATABASE_URL (each kid:base64 of 32 random bytes, e.g. k1:$(openssl rand -base64 32))")
 	}
 	return auth.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "secrets", "keys.json"))
+}
+
+// auditKeyring builds the audit MAC keyring from the loaded keys.
+func auditKeyring(k auth.Keys) (*audit.Keyring, error) {
+	keys := make([]audit.Key, len(k.Audit))
+	for i, h := range k.Audit {
+		keys[i] = audit.Key{ID: h.ID, Secret: h.Secret}
+	}
+	return audit.NewKeyring(keys)
+}
+
+// auditMaintenance seals new audit events every interval and runs the
+// retention purge once a day (and shortly after start), until ctx ends.
+func auditMaintenance(ctx context.Context, st *store.Store, log *slog.Logger, every time.Duration, retentionMonths int) {
+	seal := time.NewTicker(every)
+	defer seal.Stop()
+	purge := time.NewTimer(time.Minute)
+	defer purge.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-seal.C:
+			if n, err := st.SealAudit(ctx); err != nil && ctx.Err() == nil {
+				log.Error("seal audit events", "err", err)
+			} else if n > 0 {
+				log.Debug("sealed audit events", "events", n)
+			}
+		case <-purge.C:
+			cutoff := time.Now().AddDate(0, -retentionMonths, 0)
+			if res, err := st.PurgeAudit(ctx, cutoff); err != nil && ctx.Err() == nil {
+				log.Error("audit retention", "err", err)
+			} else {
+				for _, r := range res {
+					log.Info("audit retention purged events", "chain", r.Chain, "events", r.Events, "through_seal", r.ThroughSeal)
+				}
+			}
+			purge.Reset(24 * time.Hour)
+		}
+	}
 }
 
 // checkRuntime is start-up safety: the schema is at this binary's version

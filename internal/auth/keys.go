@@ -31,6 +31,7 @@ type SigningKey struct {
 type Keys struct {
 	Session []HMACKey
 	Token   []SigningKey
+	Audit   []HMACKey // audit event and seal MACs
 }
 
 // ParseSessionKeys parses "kid:base64,kid:base64" (standard or URL base64,
@@ -85,6 +86,7 @@ func decodeB64(s string) ([]byte, error) {
 type keyFile struct {
 	SessionKeys string `json:"session_keys"`
 	TokenKeys   string `json:"token_keys"`
+	AuditKeys   string `json:"audit_keys"`
 }
 
 // LoadOrCreateKeyFile reads the generated keys of an embedded install from
@@ -92,7 +94,7 @@ type keyFile struct {
 func LoadOrCreateKeyFile(path string) (Keys, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		kf := keyFile{SessionKeys: "k1:" + randomB64(32), TokenKeys: "k1:" + randomB64(32)}
+		kf := keyFile{SessionKeys: "k1:" + randomB64(32), TokenKeys: "k1:" + randomB64(32), AuditKeys: "k1:" + randomB64(32)}
 		b, _ = json.MarshalIndent(kf, "", "  ")
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return Keys{}, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
@@ -118,12 +120,27 @@ func LoadOrCreateKeyFile(path string) (Keys, error) {
 	if err := json.Unmarshal(b, &kf); err != nil {
 		return Keys{}, fmt.Errorf("key file %s is not valid JSON: %w", path, err)
 	}
+	if kf.AuditKeys == "" {
+		// A key file from before the audit keys: add one, atomically.
+		kf.AuditKeys = "k1:" + randomB64(32)
+		nb, _ := json.MarshalIndent(kf, "", "  ")
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, nb, 0o600); err != nil {
+			return Keys{}, fmt.Errorf("update key file %s: %w", path, err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return Keys{}, fmt.Errorf("update key file %s: %w", path, err)
+		}
+	}
 	var k Keys
 	if k.Session, err = ParseSessionKeys(kf.SessionKeys); err != nil {
 		return Keys{}, fmt.Errorf("key file %s: session_keys: %w", path, err)
 	}
 	if k.Token, err = ParseTokenKeys(kf.TokenKeys); err != nil {
 		return Keys{}, fmt.Errorf("key file %s: token_keys: %w", path, err)
+	}
+	if k.Audit, err = ParseSessionKeys(kf.AuditKeys); err != nil {
+		return Keys{}, fmt.Errorf("key file %s: audit_keys: %w", path, err)
 	}
 	return k, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Var documents one setting: its flag, its environment variable, its
@@ -36,12 +37,15 @@ var (
 	VarSMTPURL     = Var{"smtp-url", "RAMPART_SMTP_URL", "", "SMTP server for magic-link mail: smtp://user:pass@host:587 (STARTTLS), smtps://…:465, smtp+insecure://… (local tests only); unset = links are written to the log", true}
 	VarMailFrom    = Var{"mail-from", "RAMPART_MAIL_FROM", "Rampart <no-reply@rampart.invalid>", "From address of magic-link mail", false}
 	VarSessionKeys = Var{"session-keys", "RAMPART_SESSION_KEYS", "", "session cookie HMAC keys kid:base64,… (32+ bytes each; the first signs, all verify); unset = generated into <data-dir>/secrets/keys.json in embedded mode, required otherwise", true}
+	VarAuditKeys   = Var{"audit-keys", "RAMPART_AUDIT_KEYS", "", "audit log MAC keys kid:base64,… (32+ bytes each; the first signs, all verify; keep retired keys to verify old events); unset = as for session keys", true}
+	VarAuditRetain = Var{"audit-retention-months", "RAMPART_AUDIT_RETENTION_MONTHS", "24", "months audit events are kept before the retention job purges them (12-120; 12 is the documented legal floor)", false}
+	VarAuditSeal   = Var{"audit-seal-interval", "RAMPART_AUDIT_SEAL_INTERVAL", "10s", "how often serve seals new audit events into the hash chain (1s-1h)", false}
 	VarTokenKeys   = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys", true}
 )
 
 // AllVars lists every setting for documentation.
 var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
-	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys}
+	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarAuditRetain, VarAuditSeal}
 
 // Config is the validated configuration.
 type Config struct {
@@ -58,6 +62,10 @@ type Config struct {
 	MailFrom    string
 	SessionKeys string
 	TokenKeys   string
+	AuditKeys   string
+	// AuditRetentionMonths is how long audit events are kept (12-120).
+	AuditRetentionMonths int
+	AuditSealInterval    time.Duration
 }
 
 // Embedded reports whether Rampart runs its own cluster (no DATABASE_URL).
@@ -117,9 +125,20 @@ func (l *Loader) Load() (Config, error) {
 		MailFrom:    get(VarMailFrom),
 		SessionKeys: get(VarSessionKeys),
 		TokenKeys:   get(VarTokenKeys),
+		AuditKeys:   get(VarAuditKeys),
 	}
-	if (c.SessionKeys == "") != (c.TokenKeys == "") {
-		bad(VarSessionKeys, "set RAMPART_SESSION_KEYS and RAMPART_TOKEN_KEYS together, or neither (embedded mode generates both)")
+	if n, err := strconv.Atoi(get(VarAuditRetain)); err != nil || n < 12 || n > 120 {
+		bad(VarAuditRetain, "%q must be a whole number of months from 12 (the legal floor documented in docs/audit.md) to 120", get(VarAuditRetain))
+	} else {
+		c.AuditRetentionMonths = n
+	}
+	if d, err := time.ParseDuration(get(VarAuditSeal)); err != nil || d < time.Second || d > time.Hour {
+		bad(VarAuditSeal, "%q must be a duration from 1s to 1h (e.g. 10s)", get(VarAuditSeal))
+	} else {
+		c.AuditSealInterval = d
+	}
+	if _, all := l.values[VarSessionKeys.Flag]; all && ((c.SessionKeys == "") != (c.TokenKeys == "") || (c.SessionKeys == "") != (c.AuditKeys == "")) {
+		bad(VarSessionKeys, "set RAMPART_SESSION_KEYS, RAMPART_TOKEN_KEYS and RAMPART_AUDIT_KEYS together, or none (embedded mode generates them)")
 	}
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		bad(VarAddr, "%q is not host:port (for example 127.0.0.1:8080)", c.Addr)

@@ -291,14 +291,26 @@ ORDER BY xact_id, id`
 
 // VerifyAudit recomputes every event's MAC and every seal of the chains
 // (all, or only org's chain) in one consistent snapshot. progress, when
-// not nil, is called with the running event count.
-func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(n int64)) (VerifyReport, error) {
+// not nil, is called with the running event count and the total.
+func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(done, total int64)) (VerifyReport, error) {
 	const op = "store.VerifyAudit"
 	var rep VerifyReport
 	if s.audit == nil {
 		return rep, rampart.Errorf(op, rampart.KindUnavailable, "no audit key configured")
 	}
+	var total int64
 	err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *Tx) error {
+		if progress != nil {
+			q := "SELECT count(*) FROM audit_events"
+			args := []any{}
+			if org != nil {
+				q += " WHERE organization_id = $1"
+				args = append(args, *org)
+			}
+			if err := tx.queryRow(ctx, q, args...).Scan(&total); err != nil {
+				return err
+			}
+		}
 		var chains []string
 		if org != nil {
 			chains = []string{org.String()}
@@ -321,7 +333,7 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(n
 				v.Event(st, xact)
 				rep.Events++
 				if progress != nil && rep.Events%50000 == 0 {
-					progress(rep.Events)
+					progress(rep.Events, total)
 				}
 			}); err != nil {
 				return err
@@ -330,8 +342,8 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(n
 		}
 		return nil
 	})
-	if progress != nil {
-		progress(rep.Events)
+	if progress != nil && err == nil {
+		progress(rep.Events, total)
 	}
 	return rep, classify(op, err)
 }
