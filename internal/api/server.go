@@ -38,6 +38,14 @@ type Server struct {
 	demo    bool
 	mux     *http.ServeMux
 	handler http.Handler
+	// routes lists every registered pattern with its kind, so tests can
+	// walk them (e.g. every write route must write its audit event).
+	routesSeen []routeInfo
+}
+
+type routeInfo struct {
+	Pattern string
+	Authed  bool
 }
 
 // New builds the API and its routes. A route not registered here is not
@@ -112,6 +120,7 @@ type publicHandler func(w http.ResponseWriter, r *http.Request) error
 type authedHandler func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error
 
 func (s *Server) public(pattern string, h publicHandler) {
+	s.routesSeen = append(s.routesSeen, routeInfo{pattern, false})
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			writeError(w, r, s.log, err)
@@ -120,6 +129,7 @@ func (s *Server) public(pattern string, h publicHandler) {
 }
 
 func (s *Server) authed(pattern string, h authedHandler) {
+	s.routesSeen = append(s.routesSeen, routeInfo{pattern, true})
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(w, r)
 		if err != nil {
@@ -176,6 +186,8 @@ func (s *Server) routes() {
 	s.authed("GET /api/venues/{id}", s.getVenue)
 	s.authed("PATCH /api/venues/{id}", s.updateVenue)
 	s.authed("DELETE /api/venues/{id}", s.deleteVenue)
+
+	s.auditRoutes()
 }
 
 // health is liveness: cheap, no dependencies.

@@ -1,0 +1,210 @@
+package api
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+// auditRow is one event as the superuser sees it.
+type auditRow struct {
+	action        string
+	before, after bool
+}
+
+func (e *env) eventsSince(id int) []auditRow {
+	e.t.Helper()
+	rows := e.admin("SELECT action, before IS NOT NULL, after IS NOT NULL FROM audit_events WHERE id > $1 AND action <> 'service.invoked' ORDER BY id", id)
+	defer rows.Close()
+	var out []auditRow
+	for rows.Next() {
+		var r auditRow
+		if err := rows.Scan(&r.action, &r.before, &r.after); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// TestEveryWriteRouteWritesOneEvent walks the API's registered write routes:
+// each must have a case here (a new write route fails this test until it
+// has one), and each case must produce exactly one audit event (besides the
+// service path's own service.invoked record), with the before/after
+// snapshots its kind of change calls for.
+func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
+	e := setup(t)
+	acme := e.orgs["acme"]
+	admin := e.signIn(acme.email(rampart.RoleAdmin))
+	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
+	var venueID, inviteID, tokenID string
+	cases := []struct {
+		pattern    string
+		call       func() resp
+		action     string
+		before     bool
+		after      bool
+		wantStatus int
+	}{
+		{"POST /api/venues", func() resp {
+			r := e.do(admin, "POST", "/api/venues", map[string]any{"code": "NEW-1", "name": "New", "city": "Oslo"})
+			venueID, _ = r.json(t)["id"].(string)
+			return r
+		}, "venue.created", false, true, 201},
+		{"PATCH /api/venues/{id}", func() resp {
+			return e.do(admin, "PATCH", "/api/venues/"+venueID, map[string]any{"name": "Renamed", "city": "Oslo"})
+		}, "venue.updated", true, true, 200},
+		{"DELETE /api/venues/{id}", func() resp { return e.do(admin, "DELETE", "/api/venues/"+venueID, nil) }, "venue.deleted", true, false, 204},
+		{"POST /api/invites", func() resp {
+			r := e.do(admin, "POST", "/api/invites", inviteBody("walk@outside.example", rampart.RoleViewer))
+			inviteID, _ = r.json(t)["invite"].(map[string]any)["id"].(string)
+			return r
+		}, "auth.invite.created", false, true, 201},
+		{"POST /api/invites/{id}/resend", func() resp { return e.do(admin, "POST", "/api/invites/"+inviteID+"/resend", nil) }, "auth.invite.resent", false, true, 200},
+		{"DELETE /api/invites/{id}", func() resp { return e.do(admin, "DELETE", "/api/invites/"+inviteID, nil) }, "auth.invite.revoked", true, false, 204},
+		{"POST /api/tokens", func() resp {
+			r := e.do(admin, "POST", "/api/tokens", map[string]any{"name": "walk", "role": "viewer", "venue_codes": []string{}, "expires_in_days": 1})
+			tokenID, _ = r.json(t)["api_token"].(map[string]any)["id"].(string)
+			return r
+		}, "auth.token.issued", false, true, 201},
+		{"DELETE /api/tokens/{id}", func() resp { return e.do(admin, "DELETE", "/api/tokens/"+tokenID, nil) }, "auth.token.revoked", true, false, 204},
+		{"PATCH /api/members/{user_id}", func() resp {
+			return e.do(admin, "PATCH", "/api/members/"+uid(rampart.RoleStakeholder), map[string]any{"role": "viewer", "venue_codes": []string{}})
+		}, "membership.updated", true, true, 200},
+		{"DELETE /api/members/{user_id}/sessions", func() resp {
+			return e.do(admin, "DELETE", "/api/members/"+uid(rampart.RoleStakeholder)+"/sessions", nil)
+		}, "auth.session.revoked", false, false, 200},
+		{"DELETE /api/members/{user_id}", func() resp {
+			return e.do(admin, "DELETE", "/api/members/"+uid(rampart.RoleStakeholder), nil)
+		}, "membership.removed", true, false, 204},
+		{"POST /api/auth/switch-org", func() resp {
+			return e.do(admin, "POST", "/api/auth/switch-org", map[string]any{"organization_id": acme.org.ID})
+		}, "auth.session.org_switched", false, false, 204},
+		{"POST /api/auth/logout-all", func() resp {
+			return e.do(e.signIn(acme.email(rampart.RoleViewer)), "POST", "/api/auth/logout-all", nil)
+		}, "auth.session.revoked", false, false, 200},
+		{"POST /api/auth/logout", func() resp {
+			return e.do(e.signIn(acme.email(rampart.RoleProducer)), "POST", "/api/auth/logout", nil)
+		}, "auth.session.revoked", false, false, 204},
+	}
+	covered := map[string]bool{}
+	for _, tc := range cases {
+		covered[tc.pattern] = true
+		// Sign-ins made inside a case write their own events first.
+		call := tc.call
+		var r resp
+		var got []auditRow
+		if strings.Contains(tc.pattern, "/api/auth/logout") {
+			c := e.signIn(acme.email(map[string]rampart.Role{"POST /api/auth/logout": rampart.RoleProducer, "POST /api/auth/logout-all": rampart.RoleViewer}[tc.pattern]))
+			mark := e.scalar("SELECT coalesce(max(id), 0)::int FROM audit_events")
+			r = e.do(c, "POST", strings.TrimPrefix(tc.pattern, "POST "), nil)
+			got = e.eventsSince(mark)
+		} else {
+			mark := e.scalar("SELECT coalesce(max(id), 0)::int FROM audit_events")
+			r = call()
+			got = e.eventsSince(mark)
+		}
+		if r.status != tc.wantStatus {
+			t.Errorf("%s: status %d, want %d: %s", tc.pattern, r.status, tc.wantStatus, r.body)
+			continue
+		}
+		if len(got) != 1 {
+			t.Errorf("%s: %d audit events %v, want exactly one", tc.pattern, len(got), got)
+			continue
+		}
+		if got[0].action != tc.action || got[0].before != tc.before || got[0].after != tc.after {
+			t.Errorf("%s: event %+v, want %s before=%v after=%v", tc.pattern, got[0], tc.action, tc.before, tc.after)
+		}
+	}
+	for _, rt := range e.api.routesSeen {
+		method, _, _ := strings.Cut(rt.Pattern, " ")
+		if rt.Authed && method != "GET" && !strings.HasPrefix(rt.Pattern, "POST /api/test/") && !covered[rt.Pattern] {
+			t.Errorf("write route %s has no audit case in this test", rt.Pattern)
+		}
+	}
+}
+
+func TestAuditViewerAndExport(t *testing.T) {
+	e := setup(t)
+	acme := e.orgs["acme"]
+	admin := e.signIn(acme.email(rampart.RoleAdmin))
+	// A tricky value: quotes, a newline and a formula.
+	tricky := "He said \"hi\",\nthen =cmd|' /C calc'!A0"
+	r := e.do(admin, "POST", "/api/venues", map[string]any{"code": "TRICKY", "name": "=cmd|' /C calc'!A0", "city": tricky})
+	if r.status != 201 {
+		t.Fatalf("venue: %d %s", r.status, r.body)
+	}
+	// Viewer API: newest first, cursor pagination, filters.
+	page := e.do(admin, "GET", "/api/audit/events?limit=2", nil).json(t)
+	events := page["events"].([]any)
+	if len(events) != 2 || page["next_cursor"] == nil {
+		t.Fatalf("page 1: %v", page)
+	}
+	first := events[0].(map[string]any)
+	if first["action"] != "venue.created" || first["after"].(map[string]any)["city"] != tricky {
+		t.Fatalf("newest event: %v", first)
+	}
+	page2 := e.do(admin, "GET", fmt.Sprintf("/api/audit/events?limit=2&cursor=%s", page["next_cursor"]), nil).json(t)
+	e2 := page2["events"].([]any)
+	if len(e2) == 0 || e2[0].(map[string]any)["id"].(float64) >= events[1].(map[string]any)["id"].(float64) {
+		t.Fatalf("page 2 does not continue page 1: %v", page2)
+	}
+	only := e.do(admin, "GET", "/api/audit/events?action=venue.created", nil).json(t)["events"].([]any)
+	for _, ev := range only {
+		if ev.(map[string]any)["action"] != "venue.created" {
+			t.Fatalf("filter leaked %v", ev)
+		}
+	}
+	// No other organization's events, no platform events.
+	var orgs map[string]bool = map[string]bool{}
+	all := e.do(admin, "GET", "/api/audit/events?limit=500", nil).json(t)["events"].([]any)
+	for _, ev := range all {
+		if strings.HasPrefix(ev.(map[string]any)["action"].(string), "service.") {
+			t.Fatal("a platform event is visible to a tenant admin")
+		}
+	}
+	_ = orgs
+	if n := e.scalar("SELECT count(*)::int FROM audit_events WHERE organization_id = $1", acme.org.ID); n != len(all) {
+		t.Fatalf("viewer shows %d of the organization's %d events", len(all), n)
+	}
+	// CSV export round-trips the tricky event safely.
+	res := e.do(admin, "GET", "/api/audit/export.csv?action=venue.created", nil)
+	if res.status != 200 || !strings.HasPrefix(res.header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("export: %d %v", res.status, res.header)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(res.body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, rec := range recs[1:] {
+		var after map[string]any
+		if err := json.Unmarshal([]byte(rec[10]), &after); err == nil && after["city"] == tricky {
+			found = true
+		}
+		for _, cell := range rec {
+			if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) {
+				t.Errorf("formula cell %q", cell)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("the tricky event did not round-trip")
+	}
+	if e.events("audit.exported") != 1 {
+		t.Fatal("the export was not audited")
+	}
+	// Only admins; bad filters are 400.
+	problem(t, e.do(e.signIn(acme.email(rampart.RoleExecutiveProducer)), "GET", "/api/audit/events", nil), http.StatusForbidden)
+	problem(t, e.do(e.signIn(acme.email(rampart.RoleViewer)), "GET", "/api/audit/export.csv", nil), http.StatusForbidden)
+	for _, q := range []string{"limit=0", "limit=501", "cursor=-1", "since=yesterday", "action=venue.exploded",
+		"since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z"} {
+		problem(t, e.do(admin, "GET", "/api/audit/events?"+q, nil), http.StatusBadRequest)
+	}
+}
