@@ -124,9 +124,13 @@ func (v *ChainVerifier) closeRange() {
 
 // Event checks the next event (in xact_id, id order) of the chain.
 func (v *ChainVerifier) Event(s *Stored, xact uint64) {
+	v.event(s.ID, v.checker.Check(s), s.MAC, xact)
+}
+
+func (v *ChainVerifier) event(id int64, macOK bool, mac []byte, xact uint64) {
 	v.rep.Events++
-	if !v.checker.Check(s) {
-		v.problem(s.ID, 0, "content does not match its MAC (changed, or inserted without the key)")
+	if !macOK {
+		v.problem(id, 0, "content does not match its MAC (changed, or inserted without the key)")
 	}
 	for v.cur < len(v.seals) && xact >= v.seals[v.cur].ToXID {
 		v.closeRange()
@@ -137,8 +141,8 @@ func (v *ChainVerifier) Event(s *Stored, xact uint64) {
 	}
 	v.rep.Sealed++
 	v.count++
-	v.digest.Add(s.MAC)
-	v.lastID = s.ID
+	v.digest.Add(mac)
+	v.lastID = id
 }
 
 // Finish closes the remaining ranges and returns the report.

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,10 +26,15 @@ const (
 	sqlHorizon   = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
 	sqlLastSeals = `SELECT DISTINCT ON (chain) chain, seq, to_xid::text::bigint, mac
 FROM audit_seals ORDER BY chain, seq DESC`
-	sqlChainMACs = `SELECT mac, occurred_at FROM audit_events
-WHERE (CASE WHEN $1 = 'platform' THEN organization_id IS NULL ELSE organization_id = $1::uuid END)
-  AND xact_id >= $2::text::xid8 AND xact_id < $3::text::xid8
-ORDER BY xact_id, id`
+	// The chain predicate is "organization_id = $1" or "IS NULL" (platform),
+	// written out as two statements so the (organization_id, xact_id, id)
+	// index serves both the filter and the order.
+	sqlChainMACsOrg = `SELECT mac, occurred_at FROM audit_events
+WHERE organization_id = $1::uuid AND xact_id >= $2::text::xid8 AND xact_id < $3::text::xid8
+ORDER BY organization_id, xact_id, id`
+	sqlChainMACsPlatform = `SELECT mac, occurred_at FROM audit_events
+WHERE organization_id IS NULL AND xact_id >= $2::text::xid8 AND xact_id < $3::text::xid8 AND $1::text = 'platform'
+ORDER BY organization_id, xact_id, id`
 	sqlInsertSeal = `INSERT INTO audit_seals (chain, seq, kind, from_xid, to_xid, event_count, max_occurred_at, digest,
   purged_through, sealed_at, prev_mac, mac_key_id, mac)
 VALUES ($1, $2, $3, $4::text::xid8, $5::text::xid8, $6, $7, $8, $9, $10, $11, $12, $13)`
@@ -132,7 +139,11 @@ func (s *Store) SealAudit(ctx context.Context) (int64, error) {
 
 // sealChain seals [head.toXID, horizon) of one chain, if it has events there.
 func (tx *Tx) sealChain(ctx context.Context, k *audit.Keyring, chain string, head chainHead, horizon uint64) (int64, error) {
-	rows, err := tx.query(ctx, sqlChainMACs, chain, fmt.Sprint(head.toXID), fmt.Sprint(horizon))
+	q := sqlChainMACsOrg
+	if chain == audit.PlatformChain {
+		q = sqlChainMACsPlatform
+	}
+	rows, err := tx.query(ctx, q, chain, fmt.Sprint(head.toXID), fmt.Sprint(horizon))
 	if err != nil {
 		return 0, err
 	}
@@ -282,12 +293,14 @@ func (r VerifyReport) OK() bool {
 	return true
 }
 
-const sqlChainEvents = `SELECT id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope::text, action,
+const (
+	chainEventCols = `SELECT id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope::text, action,
   target_type, target_id, before::text, after::text, host(ip), user_agent, request_id, reason, metadata::text,
   xact_id::text::bigint, mac_key_id, mac
-FROM audit_events
-WHERE (CASE WHEN $1 = 'platform' THEN organization_id IS NULL ELSE organization_id = $1::uuid END)
-ORDER BY xact_id, id`
+FROM audit_events `
+	sqlChainEventsOrg      = chainEventCols + `WHERE organization_id = $1::uuid ORDER BY organization_id, xact_id, id`
+	sqlChainEventsPlatform = chainEventCols + `WHERE organization_id IS NULL AND $1::text = 'platform' ORDER BY organization_id, xact_id, id`
+)
 
 // VerifyAudit recomputes every event's MAC and every seal of the chains
 // (all, or only org's chain) in one consistent snapshot. progress, when
@@ -329,8 +342,7 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(d
 				return err
 			}
 			v := s.audit.StartChain(chain, seals)
-			if err := tx.streamEvents(ctx, chain, func(st *audit.Stored, xact uint64) {
-				v.Event(st, xact)
+			if err := tx.streamEvents(ctx, chain, v, func() {
 				rep.Events++
 				if progress != nil && rep.Events%50000 == 0 {
 					progress(rep.Events, total)
@@ -348,31 +360,41 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(d
 	return rep, classify(op, err)
 }
 
-// streamEvents reads a chain's events in (xact_id, id) order, reusing one
-// Stored value (the callback must not keep it).
-func (tx *Tx) streamEvents(ctx context.Context, chain string, fn func(*audit.Stored, uint64)) error {
-	rows, err := tx.query(ctx, sqlChainEvents, chain)
+// pgEpochMicros is 2000-01-01 (PostgreSQL's timestamp epoch) in Unix microseconds.
+const pgEpochMicros = 946_684_800_000_000
+
+// streamEvents feeds a chain's events, in (xact_id, id) order, to the
+// verifier straight from the wire (binary int8, uuid, timestamptz and
+// bytea; text for the rest) without allocating per row.
+func (tx *Tx) streamEvents(ctx context.Context, chain string, v *audit.ChainVerifier, count func()) error {
+	q := sqlChainEventsOrg
+	if chain == audit.PlatformChain {
+		q = sqlChainEventsPlatform
+	}
+	rows, err := tx.query(ctx, q, chain)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	var st audit.Stored
-	var actorType string
-	var scope, before, after, meta, ip *string
-	var xact int64
+	fds := rows.FieldDescriptions()
+	for _, i := range []int{0, 1, 2, 3, 17, 19} { // id, event_key, organization_id, occurred_at, xact_id, mac
+		if fds[i].Format != pgx.BinaryFormatCode {
+			return fmt.Errorf("audit verify: column %s arrived in text format", fds[i].Name)
+		}
+	}
+	var r audit.RawEvent
 	for rows.Next() {
-		st = audit.Stored{}
-		if err := rows.Scan(&st.ID, &st.EventKey, &st.OrganizationID, &st.OccurredAt, &actorType, &st.ActorID, &scope, &st.Action,
-			&st.TargetType, &st.TargetID, &before, &after, &ip, &st.UserAgent, &st.RequestID, &st.Reason, &meta,
-			&xact, &st.MACKeyID, &st.MAC); err != nil {
-			return err
+		c := rows.RawValues()
+		if len(c) != 20 || len(c[0]) != 8 || len(c[1]) != 16 || len(c[3]) != 8 || len(c[17]) != 8 {
+			return errors.New("audit verify: unexpected row shape")
 		}
-		st.ActorType = audit.ActorType(actorType)
-		st.ActorScope, st.Before, st.After, st.Metadata = raw(scope), raw(before), raw(after), raw(meta)
-		if ip != nil {
-			st.IP = audit.ParseIP(*ip)
-		}
-		fn(&st, uint64(xact))
+		id := int64(binary.BigEndian.Uint64(c[0]))
+		r = audit.RawEvent{EventKey: c[1], OrganizationID: c[2], OccurredAtUS: int64(binary.BigEndian.Uint64(c[3])) + pgEpochMicros,
+			ActorType: c[4], ActorID: c[5], ActorScope: c[6], Action: c[7], TargetType: c[8], TargetID: c[9],
+			Before: c[10], After: c[11], IP: c[12], UserAgent: c[13], RequestID: c[14], Reason: c[15], Metadata: c[16],
+			MACKeyID: c[18], MAC: c[19]}
+		v.EventRaw(id, &r, binary.BigEndian.Uint64(c[17]))
+		count()
 	}
 	return rows.Err()
 }
