@@ -41,9 +41,20 @@ VALUES ($1, $2, $3, $4::text::xid8, $5::text::xid8, $6, $7, $8, $9, $10, $11, $1
 	sqlSeals = `SELECT chain, seq, kind, from_xid::text::bigint, to_xid::text::bigint, event_count, max_occurred_at, digest,
   purged_through, sealed_at, prev_mac, mac_key_id, mac
 FROM audit_seals WHERE chain = $1 ORDER BY seq`
-	sqlChains = `SELECT chain FROM audit_seals
-UNION SELECT coalesce(organization_id::text, 'platform') FROM audit_events
-ORDER BY 1`
+	// sqlEventChains lists the chains that have events with a loose index
+	// scan over (organization_id, …): one index probe per organization,
+	// not a pass over the whole log.
+	sqlEventChains = `WITH RECURSIVE orgs AS (
+  (SELECT organization_id FROM audit_events WHERE organization_id IS NOT NULL ORDER BY organization_id LIMIT 1)
+  UNION ALL
+  SELECT (SELECT e.organization_id FROM audit_events e WHERE e.organization_id > o.organization_id
+          ORDER BY e.organization_id LIMIT 1)
+  FROM orgs o WHERE o.organization_id IS NOT NULL
+)
+SELECT organization_id::text FROM orgs WHERE organization_id IS NOT NULL
+UNION ALL
+SELECT 'platform' WHERE EXISTS (SELECT 1 FROM audit_events WHERE organization_id IS NULL)`
+	sqlChains = `SELECT chain FROM (` + sqlEventChains + `) AS ev(chain) UNION SELECT chain FROM audit_seals ORDER BY 1`
 )
 
 // auditTx runs fn on the service pool with the audit maintenance lock held.
@@ -113,7 +124,7 @@ func (s *Store) SealAudit(ctx context.Context) (int64, error) {
 		if err != nil {
 			return err
 		}
-		rows, err := tx.query(ctx, "SELECT DISTINCT coalesce(organization_id::text, 'platform') FROM audit_events WHERE xact_id < $1::text::xid8", fmt.Sprint(horizon))
+		rows, err := tx.query(ctx, sqlEventChains)
 		if err != nil {
 			return err
 		}

@@ -13,7 +13,11 @@
 CREATE TABLE audit_events (
   id              bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   event_key       uuid        NOT NULL UNIQUE,
-  organization_id uuid        REFERENCES organizations (id),
+  -- No foreign key: the trail outlives the organization (deletion on
+  -- request must not erase the record of what happened), and a key-share
+  -- lock on the organization row per event would make every audited write
+  -- of an organization contend on that row.
+  organization_id uuid,
   occurred_at     timestamptz NOT NULL,
   actor_type      text        NOT NULL CHECK (actor_type IN ('user', 'api_token', 'agent', 'service', 'system')),
   actor_id        text        NOT NULL DEFAULT '' CHECK (length(actor_id) <= 200),
