@@ -197,6 +197,9 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Warn("http shutdown", "err", err)
 		}
+		if h, ok := srv.Handler.(*api.Server); ok {
+			_ = h.DrainMail(sctx) // sign-in mail still being sent; the deadline bounds the wait
+		}
 	}
 	return code
 }

@@ -116,9 +116,8 @@ func MarkdownMatrix() string {
 		}
 	}
 	fmt.Fprintf(&b, "Roles with full cost access (%s) receive values unchanged. For every other role (%s) — and any unknown role — "+
-		"every response path (JSON via `access.EncodeJSON`, CSV and console via `access.FilterTable`) removes, at any depth, each object key or column that, "+
-		"lower-cased with `-` and spaces read as `_` (and also with `_` removed), contains %s, or is exactly %s.\n",
-		strings.Join(full, ", "), strings.Join(filtered, ", "), codeList(sensitiveKeyParts), codeList(sensitiveKeyNames))
+		"every response path (JSON via `access.EncodeJSON`, CSV and console via `access.FilterTable`) removes, at any depth, %s.\n",
+		strings.Join(full, ", "), strings.Join(filtered, ", "), describeSensitiveKeys())
 
 	b.WriteString("\n## Legend\n\n")
 	b.WriteString("- **yes** — allowed on every resource of the organization.\n")

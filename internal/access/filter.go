@@ -3,41 +3,134 @@ package access
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
-// sensitiveKeyParts and sensitiveKeyNames are the one declaration of what
-// the output filter (layer 3) removes for roles without full cost access.
-// Keys are compared after normalising: lower case, '-' and ' ' become '_',
-// and the parts are also matched with every '_' removed, so "unitCost",
-// "Unit-Cost", "LEAD TIME", "leadTimeDays" and "VendorQuote" are all caught.
+// The sensitive-key rules below are the one declaration of what the output
+// filter (layer 3) removes for roles without full cost access. A key is
+// split into words — at '_', '-', spaces and any other non-alphanumeric
+// rune, and at camelCase boundaries ("unitRate" → unit, rate;
+// "MSRPValue" → msrp, value) — and lower-cased. It is sensitive when:
+//
+//   - the words joined without separators contain a sensitive part
+//     ("unitCost", "Unit-Cost", "LEAD TIME", "leadTimeDays", "VendorQuote",
+//     "leaddays" are all caught);
+//   - one of its words is a sensitive word ("day_rate", "grand_total",
+//     "booking_fee", "eta_date", "data_source", "delivery_weeks");
+//   - one of its words ends with a sensitive word suffix ("dayrate",
+//     "grandtotal", "bookingfee");
+//   - one of its words starts with a sensitive word prefix ("sourced_from",
+//     "delivered_at");
+//   - it is exactly a sensitive name ("lead").
+//
+// The rules prefer removing too much to leaking: "costume" (cost),
+// "frame_rate" and "rate_limit" (rate), "accurate" and "corporate" (…rate),
+// "coffee" (…fee), "open_source" (source), "delivery_address" (delivery)
+// and a pagination "total" are all removed for those roles. Name such
+// fields differently ("count", "fps") if a filtered role must see them.
+// "rated_power", "resource", "beta", "metadata", "feedback" and
+// "team_lead" are kept: their words are not sensitive.
 var (
-	// sensitiveKeyParts are removed wherever they occur inside a key.
-	sensitiveKeyParts = []string{"cost", "price", "margin", "markup", "sourcing", "supplier", "vendor_quote", "lead_time", "leadtime"}
+	// sensitiveKeyParts are removed wherever they occur in the key with
+	// separators removed.
+	sensitiveKeyParts = []string{
+		"cost", "price", "margin", "markup", "amount", "subtotal", "msrp", "rate_card", // cost
+		"sourcing", "supplier", "vendor", "quote", "manufacturer", // sourcing
+		"lead_time", "lead_day", "lead_week", "lead_month", "lead_hour", // lead time
+	}
+	// sensitiveKeyWords are removed when they are one of the key's words.
+	sensitiveKeyWords = []string{"rate", "rates", "total", "totals", "fee", "fees", "source", "sources", "eta", "delivery", "deliveries"}
+	// sensitiveKeyWordSuffixes are removed when one of the key's words ends with them.
+	sensitiveKeyWordSuffixes = []string{"rate", "rates", "total", "totals", "fee", "fees"}
+	// sensitiveKeyWordPrefixes are removed when one of the key's words starts with them.
+	sensitiveKeyWordPrefixes = []string{"sourced", "deliver"}
 	// sensitiveKeyNames are removed when they are the whole key.
-	sensitiveKeyNames = []string{"rate", "rates", "sourced_from"}
+	sensitiveKeyNames = []string{"lead"}
 )
 
 // IsSensitiveKey reports whether an object key or column name carries cost,
 // sourcing or lead-time information that only roles with full cost access
-// may see. It errs on the side of removal: "costume" matches "cost".
+// may see. It errs on the side of removal (see the rules above).
 func IsSensitiveKey(key string) bool {
-	norm := strings.NewReplacer("-", "_", " ", "_").Replace(strings.ToLower(key))
-	squashed := strings.ReplaceAll(norm, "_", "")
+	words := keyWords(key)
+	if len(words) == 0 {
+		return false
+	}
+	squashed := strings.Join(words, "")
 	for _, p := range sensitiveKeyParts {
-		if strings.Contains(norm, p) || strings.Contains(squashed, strings.ReplaceAll(p, "_", "")) {
+		if strings.Contains(squashed, strings.ReplaceAll(p, "_", "")) {
 			return true
 		}
 	}
 	for _, n := range sensitiveKeyNames {
-		if norm == n || squashed == strings.ReplaceAll(n, "_", "") {
+		if squashed == n {
 			return true
 		}
 	}
+	for _, w := range words {
+		if slices.Contains(sensitiveKeyWords, w) {
+			return true
+		}
+		for _, suf := range sensitiveKeyWordSuffixes {
+			if strings.HasSuffix(w, suf) {
+				return true
+			}
+		}
+		for _, pre := range sensitiveKeyWordPrefixes {
+			if strings.HasPrefix(w, pre) {
+				return true
+			}
+		}
+	}
 	return false
+}
+
+// keyWords splits a key into lower-case words at every rune that is not a
+// letter or digit and at camelCase boundaries: a lower-case letter or
+// digit followed by an upper-case one ("unitRate"), and the last capital of
+// a run followed by a lower-case letter ("MSRPValue" → MSRP, Value).
+func keyWords(key string) []string {
+	rs := []rune(key)
+	var words []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	for i, r := range rs {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			flush()
+			continue
+		}
+		if unicode.IsUpper(r) && len(cur) > 0 {
+			prev := cur[len(cur)-1]
+			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
+				flush()
+			}
+		}
+		cur = append(cur, r)
+	}
+	flush()
+	return words
+}
+
+// describeSensitiveKeys states the rules for docs/permissions.md.
+func describeSensitiveKeys() string {
+	return fmt.Sprintf("each object key or column that — split into lower-case words at separators and camelCase boundaries — "+
+		"contains, with separators removed, %s; has a word that is %s; has a word ending in %s; has a word starting with %s; "+
+		"or is exactly %s. The rules prefer removing too much: `costume`, `frame_rate`, `corporate`, `open_source` and a pagination `total` "+
+		"are removed too",
+		codeList(sensitiveKeyParts), codeList(sensitiveKeyWords), codeList(sensitiveKeyWordSuffixes), codeList(sensitiveKeyWordPrefixes),
+		codeList(sensitiveKeyNames))
 }
 
 // HasFullCostAccess reports whether role r may see cost, sourcing and

@@ -51,7 +51,6 @@ const bomFilteredJSON = `{
     {"item": "Truss 3m", "qty": 12, "notes": [{"text": "check load"}]},
     {"item": "Moving head", "qty": 24, "notes": []}
   ],
-  "totals": {"currency": "GBP", "line_count": 2},
   "grid": [[{"label": "A1"}], [], null, "price"],
   "empty": {}
 }`
@@ -60,7 +59,7 @@ const bomFilteredJSON = `{
 // independently of IsSensitiveKey.
 var fixtureSensitiveKeys = []string{
 	"unit_cost", "total_cost", "supplier", "sourcing", "sourced_from", "lead_time_days",
-	"Unit-Cost", "LEAD TIME", "cost", "price", "Rate", "vendorQuote", "Markup", "LeadTime",
+	"Unit-Cost", "LEAD TIME", "cost", "price", "Rate", "vendorQuote", "Markup", "LeadTime", "totals", "quote_ref",
 }
 
 type bomSupplier struct {
@@ -109,8 +108,7 @@ func bomStruct() billOfMaterials {
 
 const bomStructFilteredJSON = `{
   "id": "bom-2", "title": "Foyer screens", "venue_code": "MAN2",
-  "lines": [{"item": "LED wall", "qty": 2, "tags": ["video", "cost-centre-7"]}],
-  "totals": {"currency": "EUR"}
+  "lines": [{"item": "LED wall", "qty": 2, "tags": ["video", "cost-centre-7"]}]
 }`
 
 func decodeGeneric(t *testing.T, s string) any {
@@ -285,16 +283,87 @@ func TestIsSensitiveKey(t *testing.T) {
 		{"sourced_from", true},
 		{"Sourced From", true},
 		{"sourcedFrom", true},
+		// vendor*, *quote*
+		{"vendor", true},
+		{"vendor_name", true},
+		{"preferredVendorId", true},
+		{"quote", true},
+		{"quote_ref", true},
+		{"QuotedPrice", true},
+		// rate as a word, or a word ending in rate (over-filtering documented)
+		{"unit_rate", true},
+		{"day_rate", true},
+		{"hourlyRate", true},
+		{"HOURLY-RATE", true},
+		{"dayrate", true},
+		{"rate_card", true},
+		{"rateCard", true},
+		{"ratecard", true},
+		{"exchange_rates", true},
+		{"frame_rate", true},
+		{"frameRate", true},
+		// totals, amounts, fees
+		{"subtotal", true},
+		{"SubTotal", true},
+		{"total", true},
+		{"Total", true},
+		{"grand_total", true},
+		{"grandTotal", true},
+		{"total_eur", true},
+		{"totals", true},
+		{"amount", true},
+		{"amountDue", true},
+		{"fee", true},
+		{"fees", true},
+		{"booking_fee", true},
+		{"bookingFee", true},
+		{"MSRP", true},
+		{"msrp_eur", true},
+		{"MSRPValue", true},
+		// lead time and delivery
+		{"lead", true},
+		{"lead_days", true},
+		{"leadDays", true},
+		{"LEAD-WEEKS", true},
+		{"leadweeks", true},
+		{"delivery", true},
+		{"delivery_weeks", true},
+		{"deliveryDate", true},
+		{"delivered_at", true},
+		{"eta", true},
+		{"ETA", true},
+		{"eta_date", true},
+		{"deliveryEta", true},
+		// source and manufacturer
+		{"source", true},
+		{"sources", true},
+		{"data_source", true},
+		{"sourced", true},
+		{"sourcedBy", true},
+		{"manufacturer", true},
+		{"manufacturer_part_no", true},
+		// kept: no sensitive word
 		{"title", false},
 		{"item", false},
 		{"qty", false},
 		{"currency", false},
 		{"venue_code", false},
-		{"quote_ref", false},
-		{"frame_rate", false},
 		{"rated_power", false},
-		{"lead", false},
-		{"vendor", false},
+		{"ratio", false},
+		{"resource", false},
+		{"resource_type", false},
+		{"beta", false},
+		{"metadata", false},
+		{"feedback", false},
+		{"feed", false},
+		{"team_lead", false},
+		{"lead_engineer", false},
+		{"line_count", false},
+		{"created_at", false},
+		{"expires_at", false},
+		{"operator", false},
+		{"organizations", false},
+		{"session_expires_at", false},
 		{"", false},
 	}
 	for _, tt := range tests {

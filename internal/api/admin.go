@@ -105,8 +105,10 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, c rampart.
 	return nil
 }
 
-// revokeMemberSessions lets an admin end every session of a member of
-// their organization (row-level security limits it to such members).
+// revokeMemberSessions lets an admin end a member's sessions that are
+// active in the admin's organization. A member who also belongs to other
+// organizations keeps those sessions: they are not this admin's to end
+// (row-level security hides them too).
 func (s *Server) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if err := manage(c, access.KindMember); err != nil {
 		return err
@@ -120,7 +122,7 @@ func (s *Server) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c 
 		if _, err := tx.Membership(ctx, c.OrganizationID, uid); err != nil {
 			return err
 		}
-		n, err = tx.RevokeUserSessions(ctx, uid, "revoked by an admin", clientInfo(r))
+		n, err = tx.RevokeMemberSessions(ctx, c.OrganizationID, uid, "revoked by an admin", clientInfo(r))
 		return err
 	})
 	if err != nil {

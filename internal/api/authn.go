@@ -114,8 +114,10 @@ func (s *Server) recordRejectedToken(r *http.Request, reason string) {
 }
 
 // signedInUser returns the user of a valid session cookie, if any, without
-// failing the request when there is none.
-func (s *Server) signedInUser(r *http.Request) *rampart.Claims {
+// failing the request when there is none. Resolving may renew the session
+// (past half its lifetime); the renewed cookie is then sent on w, as
+// authenticate does, so the browser's cookie keeps up with the row.
+func (s *Server) signedInUser(w http.ResponseWriter, r *http.Request) *rampart.Claims {
 	ck, err := r.Cookie(auth.SessionCookieName)
 	if err != nil {
 		return nil
@@ -128,5 +130,18 @@ func (s *Server) signedInUser(r *http.Request) *rampart.Claims {
 	if err != nil {
 		return nil
 	}
+	if rc.Renewed {
+		http.SetCookie(w, s.sealer.Cookie(auth.SessionCookie{SessionID: sc.SessionID, ExpiresAt: rc.ExpiresAt}))
+	}
 	return &rc.Claims
+}
+
+// isLoopback reports whether the request's peer is on this host.
+func isLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -50,8 +51,10 @@ func (s *Server) requestLoginLink(w http.ResponseWriter, r *http.Request) error 
 }
 
 // SendLoginLink creates a sign-in link for email (if it belongs to a
-// member) and mails it. It returns the link (for the demo banner), or ""
-// when there is no such member.
+// member) and mails it in the background (sendInBackground), so how long
+// the caller waits does not depend on whether the address belongs to a
+// member. It returns the link (for the demo banner), or "" when there is
+// no such member.
 func (s *Server) SendLoginLink(ctx context.Context, email string, ci store.ClientInfo) (string, error) {
 	token, hash := auth.NewLinkToken()
 	var ok bool
@@ -64,12 +67,59 @@ func (s *Server) SendLoginLink(ctx context.Context, email string, ci store.Clien
 		return "", err
 	}
 	link := s.linkURL(token)
-	msg := mail.Message{To: email, Subject: "Your Rampart sign-in link",
-		Text: "Sign in to Rampart with this link within 10 minutes:\n\n" + link + "\n\nIf you did not ask for it, ignore this message."}
-	if err := s.mailer.Send(ctx, msg); err != nil {
-		s.log.ErrorContext(ctx, "send sign-in link", "err", err)
-	}
+	s.sendInBackground(ctx, mail.Message{To: email, Subject: "Your Rampart sign-in link",
+		Text: "Sign in to Rampart with this link within 10 minutes:\n\n" + link + "\n\nIf you did not ask for it, ignore this message."}, "sign-in link")
 	return link, nil
+}
+
+// Background mail limits: at most maxMailInFlight sends at once, each
+// given mailTimeout.
+const (
+	maxMailInFlight = 32
+	mailTimeout     = 30 * time.Second
+)
+
+// sendInBackground sends msg on its own goroutine, detached from the
+// request's cancellation but bounded by mailTimeout. When maxMailInFlight
+// sends are already under way the message is dropped and the drop logged
+// (the requester can ask again), rather than letting a slow mail server
+// pile up goroutines. Failures are logged, never returned: the requester
+// gets the same answer either way.
+func (s *Server) sendInBackground(ctx context.Context, msg mail.Message, what string) {
+	select {
+	case s.mailSlots <- struct{}{}:
+	default:
+		s.log.ErrorContext(ctx, "mail: too many sends in flight; "+what+" dropped", "limit", maxMailInFlight)
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	s.mailWG.Add(1)
+	go func() {
+		defer s.mailWG.Done()
+		defer func() { <-s.mailSlots }()
+		ctx, cancel := context.WithTimeout(ctx, mailTimeout)
+		defer cancel()
+		if err := s.mailer.Send(ctx, msg); err != nil {
+			s.log.ErrorContext(ctx, "send "+what, "err", err)
+		}
+	}()
+}
+
+// DrainMail waits until the mail sent in the background has gone out (or
+// failed), or until ctx is done. Call it on shutdown after the HTTP server
+// has stopped accepting requests.
+func (s *Server) DrainMail(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.mailWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // openLink moves the token from the URL into a short-lived cookie and
@@ -81,16 +131,51 @@ func (s *Server) openLink(w http.ResponseWriter, r *http.Request) error {
 	if _, err := auth.HashLinkToken(token); err != nil {
 		return s.renderLinkProblem(w, r)
 	}
-	http.SetCookie(w, &http.Cookie{Name: linkCookieName, Value: token, Path: "/", MaxAge: 900,
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, linkCookie(token, 900))
 	http.Redirect(w, r, "/auth/confirm", http.StatusSeeOther)
 	return nil
 }
 
+// linkCookie is the link cookie (maxAge < 0 deletes it). SameSite=Lax, not
+// Strict: the link is opened from a mail client, a cross-site navigation,
+// and the cookie must survive the redirect that follows. The POST that
+// consumes it is guarded by the cross-origin protection, and a GET
+// consumes nothing.
+func linkCookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: linkCookieName, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
+}
+
+// confirmPage shows the button that redeems the link, and which account
+// the link signs into (masked), so a person tricked into opening someone
+// else's link sees it is not theirs. The lookup only reads: nothing is
+// consumed or written by this GET.
 func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
-	_, err := r.Cookie(linkCookieName)
-	return renderPage(w, http.StatusOK, "confirm", pageData{Title: "Sign in to Rampart", HasLink: err == nil})
+	d := pageData{Title: "Sign in to Rampart"}
+	if ck, err := r.Cookie(linkCookieName); err == nil {
+		d.HasLink = true
+		if hash, err := auth.HashLinkToken(ck.Value); err == nil {
+			email, ok, err := s.store.LinkAccount(r.Context(), hash)
+			if err != nil {
+				s.log.ErrorContext(r.Context(), "look up the account of a magic link", "err", err)
+			} else if ok {
+				d.Account = maskEmail(email)
+			}
+		}
+	}
+	return renderPage(w, http.StatusOK, "confirm", d)
+}
+
+// maskEmail shows enough of an address to recognise it and no more:
+// "alice@acme.example" becomes "a•••@acme.example".
+func maskEmail(email string) string {
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" {
+		return "•••"
+	}
+	first, _ := utf8.DecodeRuneInString(local)
+	return string(first) + "•••@" + domain
 }
 
 // confirm redeems the link held in the link cookie — an invite or a
@@ -98,7 +183,7 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	ck, err := r.Cookie(linkCookieName)
-	http.SetCookie(w, &http.Cookie{Name: linkCookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, linkCookie("", -1))
 	if err != nil {
 		return s.renderLinkProblem(w, r)
 	}
@@ -108,7 +193,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) error {
 	}
 	ci := clientInfo(r)
 	var signedIn *uuid.UUID
-	if c := s.signedInUser(r); c != nil && !c.ViaToken() {
+	if c := s.signedInUser(w, r); c != nil && !c.ViaToken() {
 		signedIn = &c.UserID
 	}
 	var ns store.NewSession
@@ -117,7 +202,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) error {
 		ns, err = tx.RedeemInvite(ctx, hash, signedIn, ci)
 		var rf *store.RedeemFailure
 		if errors.As(err, &rf) && rf.Reason == "unknown" {
-			ns, err = tx.RedeemLoginLink(ctx, hash, ci)
+			ns, err = tx.RedeemLoginLink(ctx, hash, signedIn, ci)
 		}
 		return err
 	})
@@ -316,13 +401,13 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.SendLoginLink(r.Context(), email, clientInfo(r)); err != nil {
 		return err
 	}
-	return renderPage(w, http.StatusOK, "login-sent", pageData{Title: "Check your email", Demo: s.demo})
+	return renderPage(w, http.StatusOK, "login-sent", pageData{Title: "Check your email", Demo: s.demoFor(r)})
 }
 
 // logoutForm signs the browser out (console button).
 func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
-	if c := s.signedInUser(r); c != nil && !c.ViaToken() {
+	if c := s.signedInUser(w, r); c != nil && !c.ViaToken() {
 		err := s.store.InTenant(r.Context(), *c, func(ctx context.Context, tx *store.Tx) error {
 			return tx.RevokeSession(ctx, c.SessionID, "logout", clientInfo(r))
 		})

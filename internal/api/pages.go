@@ -6,7 +6,9 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
+	"strings"
 
+	"github.com/rampart-dev/rampart/internal/demo"
 	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
@@ -24,6 +26,7 @@ type pageData struct {
 	Links   []mail.Message
 	Demo    bool
 	Error   string
+	Account string // the masked address a magic link signs into
 }
 
 func renderPage(w http.ResponseWriter, status int, name string, d pageData) error {
@@ -40,8 +43,8 @@ func renderPage(w http.ResponseWriter, status int, name string, d pageData) erro
 // home shows who is signed in, or how to sign in.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
-	d := pageData{Title: "Rampart", Demo: s.demo}
-	if c := s.signedInUser(r); c != nil {
+	d := pageData{Title: "Rampart", Demo: s.demoFor(r)}
+	if c := s.signedInUser(w, r); c != nil {
 		me := meResponse{Role: c.Role, VenueCodes: c.VenueCodes}
 		err := s.store.InTenant(r.Context(), *c, func(ctx context.Context, tx *store.Tx) error {
 			var err error
@@ -60,13 +63,36 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 	return renderPage(w, http.StatusOK, "home", d)
 }
 
-// demoPage lists the mails that went to the log (no SMTP configured):
-// the demo's sign-in and invite links.
+// demoFor reports whether the demo mailbox is offered to this request:
+// only with --demo and only to a peer on this host.
+func (s *Server) demoFor(r *http.Request) bool {
+	return s.demo && isLoopback(r)
+}
+
+// demoPage lists the mails that went to the log (no SMTP configured) and
+// were addressed to the demo users (@demo.rampart.test): the demo's
+// sign-in and invite links. A magic link signs its holder in, so the page
+// is served only to loopback peers (404 for anyone else, as if it did not
+// exist) and never shows mail to a real address — an invite to a real
+// person stays in the log.
 func (s *Server) demoPage(w http.ResponseWriter, r *http.Request) error {
+	if !s.demoFor(r) {
+		s.notFound(w, r)
+		return nil
+	}
 	noStore(w)
 	d := pageData{Title: "Rampart demo mailbox", Demo: true}
 	if ls, ok := s.mailer.(*mail.LogSender); ok {
-		d.Links = ls.Recent()
+		for _, m := range ls.Recent() {
+			if isDemoAddress(m.To) {
+				d.Links = append(d.Links, m)
+			}
+		}
 	}
 	return renderPage(w, http.StatusOK, "demo", d)
+}
+
+// isDemoAddress reports whether addr is a demo user's address.
+func isDemoAddress(addr string) bool {
+	return strings.HasSuffix(strings.ToLower(strings.TrimSpace(addr)), "@"+demo.Domain)
 }

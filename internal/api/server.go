@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/auth"
@@ -41,6 +43,12 @@ type Server struct {
 	// routes lists every registered pattern with its kind, so tests can
 	// walk them (e.g. every write route must write its audit event).
 	routesSeen []routeInfo
+
+	// Sign-in mail goes out in the background (the answer's timing must
+	// not tell members from strangers); mailSlots bounds how many sends
+	// are in flight and mailWG lets DrainMail wait for them.
+	mailSlots chan struct{}
+	mailWG    sync.WaitGroup
 }
 
 type routeInfo struct {
@@ -55,7 +63,8 @@ type routeInfo struct {
 // be mounted without authentication.
 func New(opts Options) *Server {
 	s := &Server{store: opts.Store, sealer: opts.Sealer, tokens: opts.Tokens, mailer: opts.Mailer, log: opts.Logger,
-		version: opts.Version, baseURL: opts.BaseURL, demo: opts.Demo, mux: http.NewServeMux()}
+		version: opts.Version, baseURL: opts.BaseURL, demo: opts.Demo, mux: http.NewServeMux(),
+		mailSlots: make(chan struct{}, maxMailInFlight)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -67,10 +76,15 @@ func New(opts Options) *Server {
 }
 
 // ServeHTTP runs the middleware chain: request id → cross-origin check
-// for state-changing requests → routing.
+// for state-changing requests → routing. Every /api and /auth response is
+// Cache-Control: no-store: they carry personal data, tokens and links, and
+// no shared or browser cache may keep them.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := newRequestID()
 	w.Header().Set("X-Request-Id", rid)
+	if p := r.URL.Path; p == "/api" || strings.HasPrefix(p, "/api/") || p == "/auth" || strings.HasPrefix(p, "/auth/") {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, rid))
 	s.handler.ServeHTTP(w, r)
 }
@@ -87,11 +101,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 				Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path, Instance: r.URL.Path})
 			return
 		}
-		writeProblem(w, Problem{Type: problemBase + "not-found", Title: "Not found", Status: http.StatusNotFound,
-			Detail: "no such route", Instance: r.URL.Path})
+		s.notFound(w, r)
 		return
 	}
 	s.mux.ServeHTTP(w, r) // sets the path values
+}
+
+// notFound is the answer for a path that does not exist (or must look so).
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, Problem{Type: problemBase + "not-found", Title: "Not found", Status: http.StatusNotFound,
+		Detail: "no such route", Instance: r.URL.Path})
 }
 
 func (s *Server) csrfDenied(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +175,7 @@ func (s *Server) routes() {
 	s.public("POST /auth/login", s.loginForm)
 	s.public("POST /auth/logout", s.logoutForm)
 	if s.demo {
-		s.public("GET /demo", s.demoPage)
+		s.public("GET /demo", s.demoPage) // loopback peers only (demoPage)
 	}
 
 	// The signed-in principal.

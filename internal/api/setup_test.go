@@ -45,9 +45,24 @@ func (m *mailbox) Send(_ context.Context, msg mail.Message) error {
 
 var linkRE = regexp.MustCompile(`https://[^\s]+/auth/link\?token=[A-Za-z0-9_-]+`)
 
-// lastLink returns the newest link mailed to addr.
+// lastLink returns the newest link mailed to addr. Sign-in links are
+// mailed in the background, so it waits (up to 10 s) for one to arrive.
 func (m *mailbox) lastLink(t *testing.T, addr string) string {
 	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if l := m.newestLink(addr); l != "" {
+			return l
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no link mailed to %s", addr)
+			return ""
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (m *mailbox) newestLink(addr string) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := len(m.msgs) - 1; i >= 0; i-- {
@@ -57,8 +72,19 @@ func (m *mailbox) lastLink(t *testing.T, addr string) string {
 			}
 		}
 	}
-	t.Fatalf("no link mailed to %s", addr)
 	return ""
+}
+
+// waitCount waits (up to 10 s) until n messages have been mailed to addr.
+func (m *mailbox) waitCount(t *testing.T, addr string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for m.count(addr) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages mailed to %s, want %d", m.count(addr), addr, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (m *mailbox) count(addr string) int {
@@ -116,6 +142,13 @@ func setup(t *testing.T) *env {
 	t.Cleanup(e.srv.Close)
 	e.api = New(Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: e.mail, BaseURL: e.srv.URL, Version: "test", Logger: testLogger(t)})
 	e.srv.Config.Handler = e.api
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := e.api.DrainMail(ctx); err != nil {
+			t.Errorf("background mail still in flight: %v", err)
+		}
+	})
 	for _, slug := range []string{"acme", "globex"} {
 		e.orgs[slug] = e.seedOrg(slug)
 	}
@@ -235,9 +268,11 @@ func (e *env) openLink(c *http.Client, link string) resp {
 func (e *env) signIn(email string) *http.Client {
 	e.t.Helper()
 	c := e.client()
+	before := e.mail.count(email)
 	if r := e.do(c, http.MethodPost, "/api/auth/login-link", map[string]string{"email": email}); r.status != http.StatusAccepted {
 		e.t.Fatalf("login-link: %d %s", r.status, r.body)
 	}
+	e.mail.waitCount(e.t, email, before+1) // mailed in the background
 	if r := e.openLink(c, e.mail.lastLink(e.t, email)); r.status != http.StatusOK {
 		e.t.Fatalf("confirm: %d %s", r.status, r.body)
 	}

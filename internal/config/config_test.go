@@ -89,7 +89,8 @@ func TestHelpNeverShowsSecrets(t *testing.T) {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(&help)
 	env := map[string]string{"DATABASE_URL": "postgres://u:hunter2@db/x", "RAMPART_SESSION_KEYS": "k1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=",
-		"RAMPART_TOKEN_KEYS": "k1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=", "RAMPART_SMTP_URL": "smtp://u:mailpass@h"}
+		"RAMPART_TOKEN_KEYS": "k1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=", "RAMPART_SMTP_URL": "smtp://u:mailpass@h",
+		"RAMPART_AUDIT_KEYS": "k1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI="}
 	l := NewLoader(fs, func(k string) string { return env[k] }, AllVars...)
 	fs.PrintDefaults()
 	for _, secret := range []string{"hunter2", "c2VjcmV0", "mailpass"} {

@@ -54,8 +54,9 @@ func (tx *Tx) CreateInvite(ctx context.Context, inv rampart.Invite, tokenHash []
 		TargetID: out.ID.String(), After: snapshot(inviteAudit(out))})))
 }
 
-// inviteAudit is the invite as the audit log records it: no email in clear
-// text is needed beyond the domain, and never the token.
+// inviteAudit is the invite as the audit log records it: the invited
+// address in full (the audit log is the record of who was let in), the
+// grant and the expiry — never the token or its hash.
 func inviteAudit(i rampart.Invite) map[string]any {
 	return map[string]any{"email": i.Email, "role": i.Role, "venue_codes": i.VenueCodes, "expires_at": i.ExpiresAt}
 }
@@ -104,7 +105,21 @@ const (
 	sqlUpdateMembership = `UPDATE memberships SET role = $3, venue_codes = $4, updated_at = now()
 WHERE organization_id = $1 AND user_id = $2`
 	sqlRemoveMembership = `DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2`
-	sqlAdminCount       = `SELECT count(*) FROM memberships WHERE organization_id = $1 AND role = 'admin' AND user_id <> $2`
+	// sqlLockAdmins locks the organization's admin memberships, in a fixed
+	// order (no deadlock between two callers). A concurrent demotion or
+	// removal waits here for the first to commit and then sees its result:
+	// under READ COMMITTED a row locked after waiting is re-checked, so an
+	// admin demoted meanwhile no longer counts.
+	sqlLockAdmins = `SELECT user_id FROM memberships WHERE organization_id = $1 AND role = 'admin' ORDER BY user_id FOR UPDATE`
+	// sqlRevokeMemberSessions ends a member's sessions that are active in
+	// this organization (sessions active in another organization of the
+	// same user are that organization's business).
+	sqlRevokeMemberSessions = `UPDATE sessions SET revoked_at = now(), revoked_reason = $3
+WHERE user_id = $2 AND active_organization_id = $1 AND revoked_at IS NULL`
+	// sqlRevokeCreatedTokens revokes the live API tokens a user issued in
+	// the organization.
+	sqlRevokeCreatedTokens = `UPDATE api_tokens SET revoked_at = now()
+WHERE organization_id = $1 AND created_by = $2 AND revoked_at IS NULL RETURNING ` + tokenCols
 )
 
 func scanMembership(r pgx.Row) (rampart.Membership, error) {
@@ -116,7 +131,11 @@ func scanMembership(r pgx.Row) (rampart.Membership, error) {
 }
 
 // UpdateMembership changes a member's role and venue codes. The last admin
-// cannot be demoted (the organization would be unmanageable).
+// cannot be demoted (the organization would be unmanageable); concurrent
+// demotions are serialised on the admin rows, so two admins demoting each
+// other cannot both succeed. An admin who is demoted loses the API tokens
+// they issued in the organization (revoked and audited in the same
+// transaction): a token must not keep the rights its creator lost.
 func (tx *Tx) UpdateMembership(ctx context.Context, m rampart.Membership, ci ClientInfo) (rampart.Membership, error) {
 	const op = "store.UpdateMembership"
 	if err := validateGrant(op, m.OrganizationID, m.Role, m.VenueCodes); err != nil {
@@ -126,7 +145,8 @@ func (tx *Tx) UpdateMembership(ctx context.Context, m rampart.Membership, ci Cli
 	if err != nil {
 		return rampart.Membership{}, classify(op, err)
 	}
-	if before.Role == rampart.RoleAdmin && m.Role != rampart.RoleAdmin {
+	demoted := before.Role == rampart.RoleAdmin && m.Role != rampart.RoleAdmin
+	if demoted {
 		if err := tx.ensureAnotherAdmin(ctx, op, m.OrganizationID, m.UserID); err != nil {
 			return rampart.Membership{}, err
 		}
@@ -139,12 +159,23 @@ func (tx *Tx) UpdateMembership(ctx context.Context, m rampart.Membership, ci Cli
 	if tag.RowsAffected() != 1 {
 		return rampart.Membership{}, rampart.Errorf(op, rampart.KindNotFound, "not found")
 	}
-	return m, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionMembershipUpdated, TargetType: "membership",
-		TargetID: m.UserID.String(), Before: snapshot(before), After: snapshot(m)})))
+	if err := tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionMembershipUpdated, TargetType: "membership",
+		TargetID: m.UserID.String(), Before: snapshot(before), After: snapshot(m)}))); err != nil {
+		return rampart.Membership{}, err
+	}
+	if demoted {
+		if err := tx.revokeCreatedTokens(ctx, op, m.OrganizationID, m.UserID, "creator is no longer an admin", ci); err != nil {
+			return rampart.Membership{}, err
+		}
+	}
+	return m, nil
 }
 
-// RemoveMembership removes a member; their sessions in this organization
-// stop resolving on the next request. The last admin cannot be removed.
+// RemoveMembership removes a member. In the same transaction it ends the
+// member's sessions that are active in this organization (so re-adding
+// the member later does not bring an old session back) and revokes the
+// API tokens the member issued here. The last admin cannot be removed;
+// concurrent removals and demotions are serialised on the admin rows.
 func (tx *Tx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID, ci ClientInfo) error {
 	const op = "store.RemoveMembership"
 	before, err := scanMembership(tx.queryRow(ctx, sqlGetMembership, orgID, userID))
@@ -155,6 +186,22 @@ func (tx *Tx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID, ci 
 		if err := tx.ensureAnotherAdmin(ctx, op, orgID, userID); err != nil {
 			return err
 		}
+	}
+	// Sessions first: row-level security lets an admin reach a member's
+	// sessions only while the membership exists.
+	const reason = "membership removed"
+	stag, err := tx.exec(ctx, sqlRevokeMemberSessions, orgID, userID, reason)
+	if err != nil {
+		return classify(op, err)
+	}
+	if n := stag.RowsAffected(); n > 0 {
+		if err := tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionSessionRevoked,
+			TargetType: "user", TargetID: userID.String(), Reason: reason, Metadata: snapshot(map[string]int64{"sessions": n})}))); err != nil {
+			return err
+		}
+	}
+	if err := tx.revokeCreatedTokens(ctx, op, orgID, userID, "creator removed from the organization", ci); err != nil {
+		return err
 	}
 	tag, err := tx.exec(ctx, sqlRemoveMembership, orgID, userID)
 	if err != nil {
@@ -167,13 +214,43 @@ func (tx *Tx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID, ci 
 		TargetID: userID.String(), Before: snapshot(before)})))
 }
 
+// ensureAnotherAdmin locks the organization's admin memberships and fails
+// with KindConflict unless an admin other than userID remains. The locks
+// are held to the end of the transaction, so the demotion or removal that
+// follows cannot race another one.
 func (tx *Tx) ensureAnotherAdmin(ctx context.Context, op string, orgID, userID uuid.UUID) error {
-	var n int
-	if err := tx.queryRow(ctx, sqlAdminCount, orgID, userID).Scan(&n); err != nil {
+	rows, err := tx.query(ctx, sqlLockAdmins, orgID)
+	if err != nil {
 		return classify(op, err)
 	}
-	if n == 0 {
-		return rampart.Errorf(op, rampart.KindConflict, "the organization's last admin cannot be removed or demoted")
+	admins, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return classify(op, err)
+	}
+	for _, id := range admins {
+		if id != userID {
+			return nil
+		}
+	}
+	return rampart.Errorf(op, rampart.KindConflict, "the organization's last admin cannot be removed or demoted")
+}
+
+// revokeCreatedTokens revokes the live API tokens userID issued in the
+// organization, one audit event per token.
+func (tx *Tx) revokeCreatedTokens(ctx context.Context, op string, orgID, userID uuid.UUID, reason string, ci ClientInfo) error {
+	rows, err := tx.query(ctx, sqlRevokeCreatedTokens, orgID, userID)
+	if err != nil {
+		return classify(op, err)
+	}
+	revoked, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.APIToken, error) { return scanToken(r) })
+	if err != nil {
+		return classify(op, err)
+	}
+	for _, t := range revoked {
+		if err := tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionTokenRevoked,
+			TargetType: "api_token", TargetID: t.ID.String(), Reason: reason, Before: snapshot(t)}))); err != nil {
+			return err
+		}
 	}
 	return nil
 }

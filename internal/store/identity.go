@@ -183,11 +183,13 @@ const (
 FROM invites WHERE token_hash = $1 FOR UPDATE`
 	sqlConsumeInvite = `UPDATE invites SET redeemed_at = now(), redeemed_by = $2
 WHERE token_hash = $1 AND redeemed_at IS NULL AND revoked_at IS NULL AND expires_at > now()`
-	sqlUserByID           = `SELECT id, email, display_name, created_at FROM users WHERE id = $1`
-	sqlUserByEmail        = `SELECT id, email, display_name, created_at FROM users WHERE email = $1`
-	sqlInsertUser         = `INSERT INTO users (email) VALUES ($1) RETURNING id, email, display_name, created_at`
-	sqlUpsertInviteMember = `INSERT INTO memberships (organization_id, user_id, role, venue_codes) VALUES ($1, $2, $3, $4)
-ON CONFLICT (organization_id, user_id) DO UPDATE SET role = EXCLUDED.role, venue_codes = EXCLUDED.venue_codes, updated_at = now()`
+	sqlUserByID    = `SELECT id, email, display_name, created_at FROM users WHERE id = $1`
+	sqlUserByEmail = `SELECT id, email, display_name, created_at FROM users WHERE email = $1`
+	sqlInsertUser  = `INSERT INTO users (email) VALUES ($1) RETURNING id, email, display_name, created_at`
+	// An invite never changes an existing membership: a role change is
+	// UpdateMembership's job (with its last-admin guard and audit).
+	sqlInsertInviteMember = `INSERT INTO memberships (organization_id, user_id, role, venue_codes) VALUES ($1, $2, $3, $4)
+ON CONFLICT (organization_id, user_id) DO NOTHING`
 	sqlInsertSession = `INSERT INTO sessions (user_id, active_organization_id, expires_at, ip, user_agent)
 VALUES ($1, $2, now() + $3::interval, $4, $5)
 RETURNING id, user_id, active_organization_id, created_at, expires_at`
@@ -195,10 +197,13 @@ RETURNING id, user_id, active_organization_id, created_at, expires_at`
 
 // RedeemInvite consumes an invite token (its SHA-256) on the service path:
 // it creates or links the user and the membership and starts a session in
-// the invite's organization. signedIn, when not nil, is the user already
-// signed in in this browser: an invite for another email is refused
-// without being consumed. Two concurrent redemptions of one invite cannot
-// both win: the row is locked and consumed by one conditional UPDATE.
+// the invite's organization. A user who is already a member keeps their
+// membership unchanged (the invite is still consumed, the user signed in,
+// and the audit event says the membership existed). signedIn, when not
+// nil, is the user already signed in in this browser: an invite for
+// another email is refused without being consumed. Two concurrent
+// redemptions of one invite cannot both win: the row is locked and
+// consumed by one conditional UPDATE.
 func (tx *Tx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, ci ClientInfo) (NewSession, error) {
 	const op = "store.RedeemInvite"
 	var inv rampart.Invite
@@ -257,9 +262,11 @@ func (tx *Tx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid
 	if codes == nil {
 		codes = []string{}
 	}
-	if _, err := tx.exec(ctx, sqlUpsertInviteMember, inv.OrganizationID, out.User.ID, string(inv.Role), codes); err != nil {
+	mtag, err := tx.exec(ctx, sqlInsertInviteMember, inv.OrganizationID, out.User.ID, string(inv.Role), codes)
+	if err != nil {
 		return NewSession{}, classify(op, err)
 	}
+	existed := mtag.RowsAffected() == 0
 	if out.Session, err = tx.insertSession(ctx, out.User.ID, inv.OrganizationID, ci); err != nil {
 		return NewSession{}, err
 	}
@@ -268,9 +275,14 @@ func (tx *Tx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid
 	if out.Created {
 		events = append(events, audit.Event{Action: audit.ActionSignup, TargetType: "user", TargetID: uid})
 	}
-	events = append(events,
-		audit.Event{Action: audit.ActionInviteRedeemed, TargetType: "invite", TargetID: inv.ID.String(),
-			After: snapshot(map[string]any{"role": inv.Role, "venue_codes": codes})},
+	redeemed := audit.Event{Action: audit.ActionInviteRedeemed, TargetType: "invite", TargetID: inv.ID.String(),
+		After: snapshot(map[string]any{"role": inv.Role, "venue_codes": codes})}
+	if existed {
+		redeemed.Reason = "membership already existed; left unchanged"
+		redeemed.After = nil
+		redeemed.Metadata = snapshot(map[string]any{"membership": "existing", "invited_role": inv.Role, "invited_venue_codes": codes})
+	}
+	events = append(events, redeemed,
 		audit.Event{Action: audit.ActionLoginSucceeded, TargetType: "session", TargetID: out.Session.ID.String(), Reason: "invite"})
 	for _, ev := range events {
 		ev.OrganizationID, ev.ActorType, ev.ActorID = &orgID, audit.ActorUser, uid
@@ -285,10 +297,10 @@ const (
 	sqlLoginCandidate = `SELECT u.id FROM users u
 WHERE u.email = $1 AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id)`
 	sqlInsertLoginLink = `INSERT INTO login_links (user_id, token_hash, expires_at) VALUES ($1, $2, now() + $3::interval)`
+	sqlLoginLinkByHash = `SELECT user_id, used_at IS NOT NULL, expires_at <= now() FROM login_links WHERE token_hash = $1 FOR UPDATE`
 	sqlConsumeLogin    = `UPDATE login_links SET used_at = now()
-WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING user_id`
-	sqlLoginLinkState = `SELECT used_at IS NOT NULL, expires_at <= now() FROM login_links WHERE token_hash = $1`
-	sqlPickActiveOrg  = `SELECT m.organization_id FROM memberships m
+WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()`
+	sqlPickActiveOrg = `SELECT m.organization_id FROM memberships m
 LEFT JOIN LATERAL (SELECT max(s.created_at) AS last FROM sessions s
                    WHERE s.user_id = m.user_id AND s.active_organization_id = m.organization_id) s ON true
 WHERE m.user_id = $1 ORDER BY s.last DESC NULLS LAST, m.created_at LIMIT 1`
@@ -320,22 +332,39 @@ func (tx *Tx) CreateLoginLink(ctx context.Context, email string, tokenHash []byt
 }
 
 // RedeemLoginLink consumes a sign-in link and starts a session in the
-// user's most recently used organization.
-func (tx *Tx) RedeemLoginLink(ctx context.Context, tokenHash []byte, ci ClientInfo) (NewSession, error) {
+// user's most recently used organization. signedIn, when not nil, is the
+// user already signed in in this browser: a link of another user is
+// refused without being consumed (login CSRF: an attacker must not be able
+// to swap the victim's browser into the attacker's account), with an
+// audit event.
+func (tx *Tx) RedeemLoginLink(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, ci ClientInfo) (NewSession, error) {
 	const op = "store.RedeemLoginLink"
 	var uid uuid.UUID
-	err := tx.queryRow(ctx, sqlConsumeLogin, tokenHash).Scan(&uid)
+	var used, expired bool
+	err := tx.queryRow(ctx, sqlLoginLinkByHash, tokenHash).Scan(&uid, &used, &expired)
 	if errors.Is(err, pgx.ErrNoRows) {
-		reason := "unknown"
-		var used, expired bool
-		if e := tx.queryRow(ctx, sqlLoginLinkState, tokenHash).Scan(&used, &expired); e == nil {
-			reason = map[bool]string{true: "replayed", false: "expired"}[used]
-		}
-		return NewSession{}, &RedeemFailure{Reason: reason, Event: ci.Event(audit.Event{ActorType: audit.ActorSystem,
-			Action: audit.ActionLoginFailed, TargetType: "login_link", Reason: reason + " sign-in link"})}
+		return NewSession{}, loginLinkFailure("unknown", ci)
 	}
 	if err != nil {
 		return NewSession{}, classify(op, err)
+	}
+	switch {
+	case used:
+		return NewSession{}, loginLinkFailure("replayed", ci)
+	case expired:
+		return NewSession{}, loginLinkFailure("expired", ci)
+	}
+	if signedIn != nil && *signedIn != uid {
+		return NewSession{}, &RedeemFailure{Reason: "wrong_user", Event: ci.Event(audit.Event{ActorType: audit.ActorUser,
+			ActorID: signedIn.String(), Action: audit.ActionLoginFailed, TargetType: "user", TargetID: uid.String(),
+			Reason: "sign-in link of another user opened while signed in"})}
+	}
+	tag, err := tx.exec(ctx, sqlConsumeLogin, tokenHash)
+	if err != nil {
+		return NewSession{}, classify(op, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return NewSession{}, loginLinkFailure("replayed", ci)
 	}
 	var out NewSession
 	if out.User, err = scanUser(tx.queryRow(ctx, sqlUserByID, uid)); err != nil {
@@ -353,6 +382,34 @@ func (tx *Tx) RedeemLoginLink(ctx context.Context, tokenHash []byte, ci ClientIn
 	}
 	return out, tx.RecordAudit(ctx, ci.Event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorUser, ActorID: uid.String(),
 		Action: audit.ActionLoginSucceeded, TargetType: "session", TargetID: out.Session.ID.String(), Reason: "sign-in link"}))
+}
+
+func loginLinkFailure(reason string, ci ClientInfo) *RedeemFailure {
+	return &RedeemFailure{Reason: reason, Event: ci.Event(audit.Event{ActorType: audit.ActorSystem,
+		Action: audit.ActionLoginFailed, TargetType: "login_link", Reason: reason + " sign-in link"})}
+}
+
+const sqlLinkAccount = `SELECT auth_link_account($1)`
+
+// LinkAccount returns the email of the account a live magic link (an
+// invite or a sign-in link, by the SHA-256 of its token) would sign into,
+// for the confirmation page to show. It only reads — the link is not
+// consumed and nothing is written, so a prefetcher's GET changes nothing
+// — through the narrow SECURITY DEFINER function auth_link_account. ok is
+// false for an unknown, used, revoked or expired link.
+func (s *Store) LinkAccount(ctx context.Context, tokenHash []byte) (email string, ok bool, err error) {
+	const op = "store.LinkAccount"
+	var e *string
+	err = s.credentialTx(ctx, op, func(b *pgx.Batch) {
+		b.Queue(sqlLinkAccount, tokenHash).QueryRow(func(r pgx.Row) error { return r.Scan(&e) })
+	})
+	if err != nil {
+		return "", false, classify(op, err)
+	}
+	if e == nil {
+		return "", false, nil
+	}
+	return *e, true, nil
 }
 
 func (tx *Tx) insertSession(ctx context.Context, userID, orgID uuid.UUID, ci ClientInfo) (rampart.Session, error) {
@@ -412,6 +469,21 @@ func (tx *Tx) RevokeSession(ctx context.Context, sessionID uuid.UUID, reason str
 func (tx *Tx) RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason string, ci ClientInfo) (int64, error) {
 	const op = "store.RevokeUserSessions"
 	tag, err := tx.exec(ctx, sqlRevokeUserSessions, userID, reason)
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	n := tag.RowsAffected()
+	return n, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionRevoked, TargetType: "user",
+		TargetID: userID.String(), Reason: reason, Metadata: snapshot(map[string]int64{"sessions": n})})))
+}
+
+// RevokeMemberSessions is an admin ending a member's sessions that are
+// active in the admin's organization (orgID); the member's sessions in
+// other organizations are not touched (row-level security would hide them
+// anyway). It returns how many were revoked.
+func (tx *Tx) RevokeMemberSessions(ctx context.Context, orgID, userID uuid.UUID, reason string, ci ClientInfo) (int64, error) {
+	const op = "store.RevokeMemberSessions"
+	tag, err := tx.exec(ctx, sqlRevokeMemberSessions, orgID, userID, reason)
 	if err != nil {
 		return 0, classify(op, err)
 	}

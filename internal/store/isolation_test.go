@@ -554,38 +554,93 @@ func TestSwallowedErrorIsNotACommit(t *testing.T) {
 	}
 }
 
+// venueTable is a venue-bound table found by discovery; col holds the venue code.
+type venueTable struct {
+	name, col string
+	cols      []string // insertable columns
+}
+
 // sqlDiscoverVenueTables finds every venue-bound table: a venue_code
 // column, or venues itself (code). A later table with venue_code is
 // covered without a new test.
 const sqlDiscoverVenueTables = `
-SELECT c.relname, CASE WHEN c.relname = 'venues' THEN 'code' ELSE 'venue_code' END
+SELECT c.relname, CASE WHEN c.relname = 'venues' THEN 'code' ELSE 'venue_code' END,
+       array(SELECT a2.attname::text FROM pg_attribute a2
+             WHERE a2.attrelid = c.oid AND a2.attnum > 0 AND NOT a2.attisdropped
+               AND a2.attidentity = '' AND a2.attgenerated = ''
+             ORDER BY a2.attnum)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND n.nspname = 'public'
   AND (c.relname = 'venues' OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
        AND a.attname = 'venue_code' AND NOT a.attisdropped))
 ORDER BY 1`
 
-// TestVenueScopeCatalogDriven queries every venue-bound table directly
-// under a venue manager's claims — no handler filter involved — and
-// asserts only rows of their venue codes are visible or changeable; and
-// that claims without a role see nothing.
+// TestVenueScopeCatalogDriven queries and writes every venue-bound table
+// directly under a venue manager's claims — no handler filter involved —
+// and asserts only rows of their venue codes are visible or changeable,
+// that no row can be written into another venue, and that claims without
+// a role see nothing.
 func TestVenueScopeCatalogDriven(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
 	s := openStore(t, db, Options{})
 	f := newIsolationFixture(t, s)
+	for _, v := range checkVenueScope(t, s, f) {
+		t.Errorf("venue scope violation: %s", v)
+	}
+}
+
+// TestVenueScopeCheckCatchesWeakenedPolicies weakens the venues policies to
+// organization-only scoping, each in its own database, and expects the
+// venue-scope check to report the write it lets through.
+func TestVenueScopeCheckCatchesWeakenedPolicies(t *testing.T) {
+	t.Parallel()
+	const orgOnly = "organization_id = (SELECT current_user_org_id())"
+	cases := []struct {
+		name, tamper, want string
+	}{
+		{"insert check org-only", "ALTER POLICY venues_tenant_insert ON venues WITH CHECK (" + orgOnly + ")",
+			"venues: insert a row of another venue"},
+		{"update check org-only", "ALTER POLICY venues_tenant_update ON venues WITH CHECK (" + orgOnly + ")",
+			"venues: move an own-venue row to another venue"},
+		{"update using org-only", "ALTER POLICY venues_tenant_update ON venues USING (" + orgOnly + ")",
+			"venues: update rows of other venues"},
+		{"delete using org-only", "ALTER POLICY venues_tenant_delete ON venues USING (" + orgOnly + ")",
+			"venues: delete rows of other venues"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := pgtest.New(t)
+			s := openStore(t, db, Options{})
+			f := newIsolationFixture(t, s)
+			tamper(t, db.AdminURL, tc.tamper)
+			v := checkVenueScope(t, s, f)
+			if !slices.ContainsFunc(v, func(s string) bool { return strings.HasPrefix(s, tc.want) }) {
+				t.Fatalf("venue-scope check did not report %q; it reported:\n%s", tc.want, strings.Join(v, "\n"))
+			}
+		})
+	}
+}
+
+// checkVenueScope probes every venue-bound table as org A's venue manager
+// of HALL-A and returns the violations it finds. Writes that succeed are
+// committed (each probe is its own transaction), so "nothing changed" is
+// checked against the committed table afterwards, not inside a rolled-back
+// transaction.
+func checkVenueScope(t *testing.T, s *Store, f isolationFixture) []string {
+	t.Helper()
 	ctx := context.Background()
-	type vt struct{ name, col string }
-	var tables []vt
+	var tables []venueTable
 	var vmID uuid.UUID
 	err := s.AsService(ctx, "test: discover venue tables", func(ctx context.Context, tx *Tx) error {
 		rows, err := tx.query(ctx, sqlDiscoverVenueTables)
 		if err != nil {
 			return err
 		}
-		tables, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (vt, error) {
-			var v vt
-			return v, r.Scan(&v.name, &v.col)
+		tables, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (venueTable, error) {
+			var v venueTable
+			return v, r.Scan(&v.name, &v.col, &v.cols)
 		})
 		if err != nil {
 			return err
@@ -595,54 +650,150 @@ func TestVenueScopeCatalogDriven(t *testing.T) {
 	if err != nil || len(tables) == 0 {
 		t.Fatalf("discover: %v (%d tables)", err, len(tables))
 	}
+	var v []string
 	vm := rampart.Claims{OrganizationID: f.a.OrganizationID, UserID: vmID, Role: rampart.RoleVenueManager, VenueCodes: []string{"HALL-A"}}
 	for _, tt := range tables {
-		tbl, col := pgx.Identifier{tt.name}.Sanitize(), pgx.Identifier{tt.col}.Sanitize()
-		var inScope int
-		err := s.AsService(ctx, "test: ground truth", func(ctx context.Context, tx *Tx) error {
-			return tx.queryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE organization_id = $1 AND %s = 'HALL-A'", tbl, col), f.a.OrganizationID).Scan(&inScope)
-		})
-		if err != nil || inScope == 0 {
-			t.Fatalf("%s: no HALL-A rows seeded (%v): seed it in seedTenant", tt.name, err)
+		v = append(v, probeVenueTable(t, s, f, vm, tt)...)
+	}
+	return v
+}
+
+// probeVenueTable attacks one venue-bound table as the venue manager vm
+// (HALL-A) of org A; HALL-B is the other venue.
+func probeVenueTable(t *testing.T, s *Store, f isolationFixture, vm rampart.Claims, tt venueTable) []string {
+	t.Helper()
+	ctx := context.Background()
+	var v []string
+	add := func(format string, args ...any) { v = append(v, tt.name+": "+fmt.Sprintf(format, args...)) }
+	tbl, col := pgx.Identifier{tt.name}.Sanitize(), pgx.Identifier{tt.col}.Sanitize()
+	cols := make([]string, len(tt.cols))
+	for i, c := range tt.cols {
+		cols[i] = pgx.Identifier{c}.Sanitize()
+	}
+	colList := strings.Join(cols, ", ")
+
+	// Ground truth on the service path: the in-scope row count, a HALL-A
+	// row to copy, and a checksum of the whole table.
+	checksum := fmt.Sprintf(`SELECT coalesce(md5(string_agg(to_jsonb(t)::text, '|' ORDER BY to_jsonb(t)::text)), '') FROM %s t`, tbl)
+	var inScope int
+	var rowA, before string
+	err := s.AsService(ctx, "test: ground truth", func(ctx context.Context, tx *Tx) error {
+		if err := tx.queryRow(ctx, fmt.Sprintf("SELECT count(*), coalesce((SELECT to_jsonb(x)::text FROM %[1]s x WHERE x.organization_id = $1 AND x.%[2]s = 'HALL-A' LIMIT 1), '') FROM %[1]s WHERE organization_id = $1 AND %[2]s = 'HALL-A'", tbl, col),
+			f.a.OrganizationID).Scan(&inScope, &rowA); err != nil {
+			return err
 		}
-		err = s.InTenant(ctx, vm, func(ctx context.Context, tx *Tx) error {
-			var seen, out int
-			if err := tx.queryRow(ctx, fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE %s <> 'HALL-A') FROM %s", col, tbl)).Scan(&seen, &out); err != nil {
+		return tx.queryRow(ctx, checksum).Scan(&before)
+	})
+	if err != nil || inScope == 0 {
+		t.Fatalf("%s: no HALL-A rows seeded (%v): seed it in seedTenant", tt.name, err)
+	}
+
+	// Reads: only HALL-A rows.
+	err = s.InTenant(ctx, vm, func(ctx context.Context, tx *Tx) error {
+		var seen, out int
+		if err := tx.queryRow(ctx, fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE %s <> 'HALL-A') FROM %s", col, tbl)).Scan(&seen, &out); err != nil {
+			return err
+		}
+		if out != 0 || seen != inScope {
+			add("venue manager of HALL-A sees %d rows (%d of other venues), want %d", seen, out, inScope)
+		}
+		return errProbeDone
+	})
+	if !errors.Is(err, errProbeDone) {
+		add("read: %v", err)
+	}
+
+	// Writes, each in its own transaction, committed when it does not fail.
+	// A fresh id (when the table has one) keeps a copied row from failing
+	// on the primary key instead of on the policy.
+	idFix := ""
+	if slices.Contains(tt.cols, "id") {
+		idFix = ` || jsonb_build_object('id', gen_random_uuid())`
+	}
+	// A statement whose WHERE (or SET) reads the table's columns is also
+	// limited by the SELECT policy; the "blind" probes have no WHERE, so
+	// only the UPDATE or DELETE policy itself limits them.
+	type probe struct {
+		name, sql string
+		args      []any
+		// want: "denied" = must fail with 42501; "zero" = 0 rows; "own-only"
+		// = exactly the manager's own rows (then rolled back). 42501 is
+		// accepted for every probe: a statement refused outright changed nothing.
+		want string
+	}
+	probes := []probe{
+		{"insert a row of another venue",
+			fmt.Sprintf(`INSERT INTO %s (%s) SELECT %s FROM jsonb_populate_record(NULL::%s, $1::jsonb || jsonb_build_object('%s', 'HALL-B')%s)`,
+				tbl, colList, colList, tbl, tt.col, idFix),
+			[]any{rowA}, "denied"},
+		{"move an own-venue row to another venue", fmt.Sprintf("UPDATE %s SET %s = 'HALL-B' WHERE %s = 'HALL-A'", tbl, col, col), nil, "zero"},
+		{"move an own-venue row to another venue (blind)", fmt.Sprintf("UPDATE %s SET %s = 'HALL-B'", tbl, col), nil, "zero"},
+		{"update rows of other venues", fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s <> 'HALL-A'", tbl, col, col, col), nil, "zero"},
+		{"update rows of other venues (blind)", fmt.Sprintf("UPDATE %s SET %s = 'HALL-A'", tbl, col), nil, "own-only"},
+		{"delete rows of other venues", fmt.Sprintf("DELETE FROM %s WHERE %s <> 'HALL-A'", tbl, col), nil, "zero"},
+		{"delete rows of other venues (blind)", fmt.Sprintf("DELETE FROM %s", tbl), nil, "own-only"},
+	}
+	for _, p := range probes {
+		err := s.InTenant(ctx, vm, func(ctx context.Context, tx *Tx) error {
+			tag, err := tx.exec(ctx, p.sql, p.args...)
+			var pg *pgconn.PgError
+			switch {
+			case errors.As(err, &pg) && pg.Code == codeInsufficientPrivilege:
+				return errProbeDone // refused outright (a table without the grant): nothing changed
+			case errors.As(err, &pg) && pg.Code == codeUniqueViolation:
+				add("%s: got past the policy and failed only on a unique constraint (%s)", p.name, pg.ConstraintName)
+				return errProbeDone
+			case err != nil:
+				add("%s: failed with %v, want SQLSTATE 42501", p.name, err)
+				return errProbeDone
+			case p.want == "denied":
+				add("%s: succeeded (%d rows), want it refused with 42501", p.name, tag.RowsAffected())
+			case p.want == "own-only":
+				if n := tag.RowsAffected(); n != int64(inScope) {
+					add("%s: reached %d rows, want the manager's %d", p.name, n, inScope)
+				}
+				return errProbeDone // the manager's own rows were legitimately touched: roll back
+			case tag.RowsAffected() != 0:
+				add("%s: changed %d rows", p.name, tag.RowsAffected())
+			}
+			return nil // commit: the table checksum below must show nothing changed
+		})
+		if err != nil && !errors.Is(err, errProbeDone) {
+			add("%s: transaction: %v", p.name, err)
+		}
+	}
+
+	// Nothing changed: not the other venues' rows, not the manager's own.
+	var after string
+	if err := s.AsService(ctx, "test: verify", func(ctx context.Context, tx *Tx) error {
+		return tx.queryRow(ctx, checksum).Scan(&after)
+	}); err != nil {
+		add("verify: %v", err)
+	} else if after != before {
+		add("rows changed under the venue manager's writes")
+	}
+
+	// Claims without a role (or with an unknown one) see nothing.
+	for _, claims := range []string{
+		fmt.Sprintf(`{"organization_id":%q,"sub":%q}`, f.a.OrganizationID, f.a.UserID),
+		fmt.Sprintf(`{"organization_id":%q,"sub":%q,"role":"root"}`, f.a.OrganizationID, f.a.UserID),
+	} {
+		err := s.noTenant(ctx, func(ctx context.Context, tx *Tx) error {
+			if _, err := tx.exec(ctx, sqlSetClaims, claims); err != nil {
 				return err
 			}
-			if out != 0 || seen != inScope {
-				t.Errorf("%s: venue manager of HALL-A sees %d rows (%d of other venues), want %d", tt.name, seen, out, inScope)
+			var n int
+			if err := tx.queryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s", tbl)).Scan(&n); err != nil {
+				return err
 			}
-			tag, err := tx.exec(ctx, fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s <> 'HALL-A'", tbl, col, col, col))
-			if err == nil && tag.RowsAffected() != 0 {
-				t.Errorf("%s: venue manager updated %d rows of other venues", tt.name, tag.RowsAffected())
+			if n != 0 {
+				add("claims %s see %d rows", claims, n)
 			}
 			return errProbeDone
 		})
 		if !errors.Is(err, errProbeDone) {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		// Claims without a role (or with an unknown one) see nothing.
-		for _, claims := range []string{
-			fmt.Sprintf(`{"organization_id":%q,"sub":%q}`, f.a.OrganizationID, f.a.UserID),
-			fmt.Sprintf(`{"organization_id":%q,"sub":%q,"role":"root"}`, f.a.OrganizationID, f.a.UserID),
-		} {
-			err := s.noTenant(ctx, func(ctx context.Context, tx *Tx) error {
-				if _, err := tx.exec(ctx, sqlSetClaims, claims); err != nil {
-					return err
-				}
-				var n int
-				if err := tx.queryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s", tbl)).Scan(&n); err != nil {
-					return err
-				}
-				if n != 0 {
-					t.Errorf("%s: claims %s see %d rows", tt.name, claims, n)
-				}
-				return errProbeDone
-			})
-			if !errors.Is(err, errProbeDone) {
-				t.Fatalf("%s: %v", tt.name, err)
-			}
+			add("claims %s: %v", claims, err)
 		}
 	}
+	return v
 }

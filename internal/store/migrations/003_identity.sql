@@ -33,21 +33,26 @@ CREATE INDEX sessions_user_idx ON sessions (user_id);
 ALTER TABLE sessions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE sessions FORCE ROW LEVEL SECURITY;
 -- A user sees and revokes their own sessions; an admin also those of the
--- members of the admin's organization.
+-- members of the admin's organization, but only the sessions active in that
+-- organization: a user who belongs to several organizations keeps the
+-- sessions of the others out of this admin's sight and reach.
 CREATE POLICY sessions_owner_or_admin_select ON sessions FOR SELECT TO rampart_app
   USING (user_id = (SELECT current_user_id())
          OR ((SELECT current_user_role()) = 'admin'
+             AND sessions.active_organization_id = (SELECT current_user_org_id())
              AND EXISTS (SELECT 1 FROM memberships m
                          WHERE m.user_id = sessions.user_id
                            AND m.organization_id = (SELECT current_user_org_id()))));
 CREATE POLICY sessions_owner_or_admin_update ON sessions FOR UPDATE TO rampart_app
   USING (user_id = (SELECT current_user_id())
          OR ((SELECT current_user_role()) = 'admin'
+             AND sessions.active_organization_id = (SELECT current_user_org_id())
              AND EXISTS (SELECT 1 FROM memberships m
                          WHERE m.user_id = sessions.user_id
                            AND m.organization_id = (SELECT current_user_org_id()))))
   WITH CHECK (user_id = (SELECT current_user_id())
          OR ((SELECT current_user_role()) = 'admin'
+             AND sessions.active_organization_id = (SELECT current_user_org_id())
              AND EXISTS (SELECT 1 FROM memberships m
                          WHERE m.user_id = sessions.user_id
                            AND m.organization_id = (SELECT current_user_org_id()))));
@@ -143,18 +148,36 @@ SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
   lifetime constant interval := interval '12 hours';
-  did_renew boolean := false;
+  v_user    uuid;
+  v_org     uuid;
+  v_role    text;
+  v_codes   text[];
+  v_expires timestamptz;
 BEGIN
-  -- Renew when more than half of the lifetime has passed.
-  UPDATE sessions s SET expires_at = now() + lifetime
-   WHERE s.id = p_session_id AND s.revoked_at IS NULL
-     AND s.expires_at > now() AND s.expires_at - now() < lifetime / 2;
-  did_renew := FOUND;
-  RETURN QUERY
-    SELECT s.user_id, s.active_organization_id, m.role, m.venue_codes, s.expires_at, did_renew
-      FROM sessions s
-      JOIN memberships m ON m.user_id = s.user_id AND m.organization_id = s.active_organization_id
-     WHERE s.id = p_session_id AND s.revoked_at IS NULL AND s.expires_at > now();
+  -- Resolve first, with the membership: a session whose user is no longer
+  -- a member of its active organization resolves to nothing and is never
+  -- renewed, so it cannot be kept alive until the membership comes back.
+  SELECT s.user_id, s.active_organization_id, m.role, m.venue_codes, s.expires_at
+    INTO v_user, v_org, v_role, v_codes, v_expires
+    FROM sessions s
+    JOIN memberships m ON m.user_id = s.user_id AND m.organization_id = s.active_organization_id
+   WHERE s.id = p_session_id AND s.revoked_at IS NULL AND s.expires_at > now();
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  -- Then renew, when more than half of the lifetime has passed. The
+  -- conditions are checked again: a revocation committed in between wins.
+  IF v_expires - now() < lifetime / 2 THEN
+    UPDATE sessions s SET expires_at = now() + lifetime
+     WHERE s.id = p_session_id AND s.revoked_at IS NULL AND s.expires_at > now()
+    RETURNING s.expires_at INTO v_expires;
+    IF NOT FOUND THEN
+      RETURN;
+    END IF;
+    RETURN QUERY SELECT v_user, v_org, v_role, v_codes, v_expires, true;
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT v_user, v_org, v_role, v_codes, v_expires, false;
 END
 $$;
 
@@ -176,6 +199,23 @@ BEGIN
 END
 $$;
 
+-- The account a live magic link (an invite or a sign-in link, by the
+-- SHA-256 of its token) would sign into, for the confirmation page. It
+-- only reads: the link is not consumed, and the answer is the address
+-- (the page masks it) or nothing for an unknown, used, revoked or expired
+-- link.
+CREATE FUNCTION auth_link_account(p_token_hash bytea)
+RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+  SELECT coalesce(
+    (SELECT i.email FROM public.invites i
+      WHERE i.token_hash = p_token_hash AND i.redeemed_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()),
+    (SELECT u.email FROM public.login_links l JOIN public.users u ON u.id = l.user_id
+      WHERE l.token_hash = p_token_hash AND l.used_at IS NULL AND l.expires_at > now()))
+$$;
+
 -- The organizations the signed-in user (current_user_id() of the claims
 -- set by store.InTenant) belongs to, for the organization switcher.
 CREATE FUNCTION auth_user_organizations()
@@ -193,11 +233,14 @@ $$;
 GRANT CREATE ON SCHEMA public TO rampart_service;
 ALTER FUNCTION auth_resolve_session(uuid) OWNER TO rampart_service;
 ALTER FUNCTION auth_user_organizations() OWNER TO rampart_service;
+ALTER FUNCTION auth_link_account(bytea) OWNER TO rampart_service;
 ALTER FUNCTION auth_resolve_token(uuid, uuid) OWNER TO rampart_service;
 REVOKE CREATE ON SCHEMA public FROM rampart_service;
 REVOKE ALL ON FUNCTION auth_resolve_session(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION auth_resolve_token(uuid, uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION auth_user_organizations() FROM PUBLIC;
+REVOKE ALL ON FUNCTION auth_link_account(bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_user_organizations() TO rampart_app;
 GRANT EXECUTE ON FUNCTION auth_resolve_session(uuid) TO rampart_app;
 GRANT EXECUTE ON FUNCTION auth_resolve_token(uuid, uuid) TO rampart_app;
+GRANT EXECUTE ON FUNCTION auth_link_account(bytea) TO rampart_app;
