@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/pgcluster"
 	"github.com/rampart-dev/rampart/internal/pgtest"
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
@@ -26,10 +28,9 @@ type benchVenue struct {
 // its own venues: one venue per writer in a single organization, or one
 // venue per organization dealt round-robin to the writers, so writers
 // never wait on each other's rows.
-func mutationFixture(b *testing.B, orgs, writers int) (*Store, [][]benchVenue) {
+func mutationFixture(b *testing.B, appURL, serviceURL string, orgs, writers int) (*Store, [][]benchVenue) {
 	b.Helper()
-	db := pgtest.New(b)
-	s, err := Open(context.Background(), db.AppURL, Options{MaxConns: int32(writers + 2), ServiceURL: db.ServiceURL, Audit: testKeyring(b)})
+	s, err := Open(context.Background(), appURL, Options{MaxConns: int32(writers + 2), ServiceURL: serviceURL, Audit: testKeyring(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,9 +38,10 @@ func mutationFixture(b *testing.B, orgs, writers int) (*Store, [][]benchVenue) {
 	perWriter := make([][]benchVenue, writers)
 	err = s.AsService(context.Background(), "benchmark fixture", func(ctx context.Context, tx *Tx) error {
 		venues := max(orgs, writers)
+		run := uuid.NewString()[:8] // fixtures may share a database
 		var cs []rampart.Claims
 		for i := range orgs {
-			org, err := tx.CreateOrganization(ctx, fmt.Sprintf("Bench %d", i), fmt.Sprintf("bench-%d", i))
+			org, err := tx.CreateOrganization(ctx, fmt.Sprintf("Bench %d", i), fmt.Sprintf("bench-%s-%d", run, i))
 			if err != nil {
 				return err
 			}
@@ -98,11 +100,51 @@ func runWriters(b *testing.B, s *Store, writers [][]benchVenue, ops int, audited
 // BenchmarkAuditedMutation compares, side by side in one run, 8 concurrent
 // writers updating venues with and without their signed audit events,
 // while the sealer chains the audited events every 100 ms. It reports both
-// throughputs and their ratio, for a single organization and for 100.
+// throughputs and their ratio, for a single organization and for 100, on
+// the test cluster (fsync off: CPU-bound, the worst case for the ratio).
 func BenchmarkAuditedMutation(b *testing.B) {
 	for _, orgs := range []int{1, 100} {
 		b.Run(fmt.Sprintf("orgs=%d", orgs), func(b *testing.B) {
-			s, writers := mutationFixture(b, orgs, 8)
+			db := pgtest.New(b)
+			benchAudited(b, db.AppURL, db.ServiceURL, orgs)
+		})
+	}
+}
+
+// BenchmarkAuditedMutationDurable is the same comparison on a cluster with
+// production durability (fsync and synchronous_commit on), started for
+// this benchmark.
+func BenchmarkAuditedMutationDurable(b *testing.B) {
+	dir, err := os.MkdirTemp("", "rampart-durable-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	cl, err := pgcluster.Open(ctx, pgcluster.Config{Dir: dir, Settings: map[string]string{"fsync": "on", "synchronous_commit": "on", "max_connections": "50"}},
+		pgcluster.Purpose{Name: "bench", LongRunning: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cl.Close() })
+	super := func(db string) string { return cl.URL(pgcluster.Superuser, db) }
+	if err := Prepare(ctx, super, "bench", "rampart"); err != nil {
+		b.Fatal(err)
+	}
+	for _, orgs := range []int{1, 100} {
+		b.Run(fmt.Sprintf("orgs=%d", orgs), func(b *testing.B) {
+			benchAudited(b, cl.URL("rampart", "bench"), cl.URL(ServiceLogin("rampart"), "bench"), orgs)
+		})
+	}
+}
+
+func benchAudited(b *testing.B, appURL, serviceURL string, orgs int) {
+	{
+		{
+			s, writers := mutationFixture(b, appURL, serviceURL, orgs, 8)
 			const ops = 1000
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -129,7 +171,7 @@ func BenchmarkAuditedMutation(b *testing.B) {
 			b.ReportMetric(total/plain.Seconds(), "plain-ops/s")
 			b.ReportMetric(total/audited.Seconds(), "audited-ops/s")
 			b.ReportMetric(plain.Seconds()/audited.Seconds(), "audited/plain")
-		})
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -321,5 +322,39 @@ func TestRetentionPurgesOldEventsAndVerifyPasses(t *testing.T) {
 	// Purging again changes nothing.
 	if res, err := s.PurgeAudit(ctx, time.Now().AddDate(0, -24, 0)); err != nil || len(res) != 0 {
 		t.Fatalf("second purge: %+v %v", res, err)
+	}
+}
+
+// TestVerifyRoundTripsEveryFieldShape: events with IPv4, IPv6 and mapped
+// addresses, JSON with odd spacing and unicode, and empty fields verify.
+func TestVerifyRoundTripsEveryFieldShape(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	s := openStore(t, db, Options{})
+	f := newIsolationFixture(t, s)
+	ctx := context.Background()
+	err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error {
+		for i, ip := range []string{"10.1.2.3", "2001:db8::1", "::ffff:1.2.3.4", "fe80::1", ""} {
+			ev := audit.Event{ActorType: audit.ActorUser, ActorID: fmt.Sprint(i), Action: audit.ActionVenueUpdated,
+				Before: []byte(`{ "name" :  "Zürich ☃", "n": 1.50 }`), After: []byte(`{"name":"x\u0000y"}`),
+				ActorScope: []byte(`{}`), Metadata: []byte(`[1, 2,3]`), UserAgent: "Mozilla/5.0 (ünïcode)", Reason: "line\nbreak"}
+			if ip != "" {
+				ev.IP = netip.MustParseAddr(ip)
+			}
+			if err := audit.Record(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SealAuditNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, probs := verifyProblems(t, s)
+	if len(probs) > 0 || rep.Events < 5 {
+		t.Fatalf("verify: %d events, problems %v", rep.Events, probs)
 	}
 }

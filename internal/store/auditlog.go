@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -305,9 +306,9 @@ func (r VerifyReport) OK() bool {
 }
 
 const (
-	chainEventCols = `SELECT id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope::text, action,
-  target_type, target_id, before::text, after::text, host(ip), user_agent, request_id, reason, metadata::text,
-  xact_id::text::bigint, mac_key_id, mac
+	chainEventCols = `SELECT id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope, action,
+  target_type, target_id, before, after, ip, user_agent, request_id, reason, metadata,
+  xact_id, mac_key_id, mac
 FROM audit_events `
 	sqlChainEventsOrg      = chainEventCols + `WHERE organization_id = $1::uuid ORDER BY organization_id, xact_id, id`
 	sqlChainEventsPlatform = chainEventCols + `WHERE organization_id IS NULL AND $1::text = 'platform' ORDER BY organization_id, xact_id, id`
@@ -371,6 +372,40 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(d
 	return rep, classify(op, err)
 }
 
+// parseUint reads an xid8 sent as text (decimal) or binary (8 bytes).
+func parseUint(b []byte, format int16) (uint64, bool) {
+	if format == pgx.BinaryFormatCode {
+		if len(b) != 8 {
+			return 0, false
+		}
+		return binary.BigEndian.Uint64(b), true
+	}
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
+}
+
+// inetText appends the text form of a binary inet value (family, bits,
+// is_cidr, length, address) the way the writer signed it: netip's
+// canonical form. Empty input (NULL) appends nothing.
+func inetText(dst, b []byte) []byte {
+	if len(b) < 4 || int(b[3]) != len(b)-4 {
+		return dst
+	}
+	if a, ok := netip.AddrFromSlice(b[4:]); ok {
+		return a.Unmap().AppendTo(dst)
+	}
+	return dst
+}
+
 // pgEpochMicros is 2000-01-01 (PostgreSQL's timestamp epoch) in Unix microseconds.
 const pgEpochMicros = 946_684_800_000_000
 
@@ -387,24 +422,35 @@ func (tx *Tx) streamEvents(ctx context.Context, chain string, v *audit.ChainVeri
 		return err
 	}
 	defer rows.Close()
+	// Binary: int8, uuid, timestamptz, inet, bytea. Text: text and json
+	// (their binary form is the text), and xid8 (parsed here).
 	fds := rows.FieldDescriptions()
-	for _, i := range []int{0, 1, 2, 3, 17, 19} { // id, event_key, organization_id, occurred_at, xact_id, mac
+	for _, i := range []int{0, 1, 2, 3, 12, 19} {
 		if fds[i].Format != pgx.BinaryFormatCode {
 			return fmt.Errorf("audit verify: column %s arrived in text format", fds[i].Name)
 		}
 	}
 	var r audit.RawEvent
+	var ipText []byte
 	for rows.Next() {
 		c := rows.RawValues()
-		if len(c) != 20 || len(c[0]) != 8 || len(c[1]) != 16 || len(c[3]) != 8 || len(c[17]) != 8 {
+		if len(c) != 20 || len(c[0]) != 8 || len(c[1]) != 16 || len(c[3]) != 8 {
 			return errors.New("audit verify: unexpected row shape")
 		}
+		xact, ok := parseUint(c[17], fds[17].Format)
+		if !ok {
+			return errors.New("audit verify: unreadable xact_id")
+		}
 		id := int64(binary.BigEndian.Uint64(c[0]))
+		ipText = inetText(ipText[:0], c[12])
 		r = audit.RawEvent{EventKey: c[1], OrganizationID: c[2], OccurredAtUS: int64(binary.BigEndian.Uint64(c[3])) + pgEpochMicros,
 			ActorType: c[4], ActorID: c[5], ActorScope: c[6], Action: c[7], TargetType: c[8], TargetID: c[9],
-			Before: c[10], After: c[11], IP: c[12], UserAgent: c[13], RequestID: c[14], Reason: c[15], Metadata: c[16],
+			Before: c[10], After: c[11], IP: ipText, UserAgent: c[13], RequestID: c[14], Reason: c[15], Metadata: c[16],
 			MACKeyID: c[18], MAC: c[19]}
-		v.EventRaw(id, &r, binary.BigEndian.Uint64(c[17]))
+		if len(c[12]) == 0 {
+			r.IP = nil
+		}
+		v.EventRaw(id, &r, xact)
 		count()
 	}
 	return rows.Err()
