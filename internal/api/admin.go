@@ -88,21 +88,9 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request, c rampart.
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if err := manage(c, access.KindMember); err != nil {
-		return err
-	}
-	uid, err := pathID(r, "user_id")
-	if err != nil {
-		return err
-	}
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		return tx.RemoveMembership(ctx, c.OrganizationID, uid, clientInfo(r))
+	return s.adminAction(w, r, c, access.KindMember, "user_id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
+		return tx.RemoveMembership(ctx, c.OrganizationID, id, ci)
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 // revokeMemberSessions lets an admin end a member's sessions that are
@@ -247,21 +235,9 @@ func (s *Server) resendInvite(w http.ResponseWriter, r *http.Request, c rampart.
 }
 
 func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if err := manage(c, access.KindInvite); err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		return tx.RevokeInvite(ctx, c.OrganizationID, id, clientInfo(r))
+	return s.adminAction(w, r, c, access.KindInvite, "id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
+		return tx.RevokeInvite(ctx, c.OrganizationID, id, ci)
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 type tokenRequest struct {
@@ -325,16 +301,24 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c rampart.Cl
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if err := manage(c, access.KindAPIToken); err != nil {
+	return s.adminAction(w, r, c, access.KindAPIToken, "id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
+		return tx.RevokeAPIToken(ctx, c.OrganizationID, id, ci)
+	})
+}
+
+// adminAction runs one administrative change on the resource named by the
+// path parameter, after the manage-members check, and answers 204.
+func (s *Server) adminAction(w http.ResponseWriter, r *http.Request, c rampart.Claims, kind access.ResourceKind, param string,
+	fn func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error) error {
+	if err := manage(c, kind); err != nil {
 		return err
 	}
-	id, err := pathID(r, "id")
+	id, err := pathID(r, param)
 	if err != nil {
 		return err
 	}
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		return tx.RevokeAPIToken(ctx, c.OrganizationID, id, clientInfo(r))
-	})
+	ci := clientInfo(r)
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error { return fn(ctx, tx, id, ci) })
 	if err != nil {
 		return err
 	}
