@@ -17,7 +17,7 @@ grep -E '^(ok|FAIL|panic:)' "$log" || true
 if [ $status -ne 0 ]; then
   echo
   echo "== failures (full log: $log)"
-  grep -E -A25 -- '--- FAIL|^panic:|build failed|cannot find|undefined:' "$log" | head -300
+  grep -E -- '--- FAIL|^FAIL|^panic:|_test\.go:[0-9]+:|build failed|cannot find|undefined:' "$log" | head -300
 fi
 passed=$(grep -cE -- '^\s*--- PASS' "$log")
 failed=$(grep -cE -- '^\s*--- FAIL' "$log")

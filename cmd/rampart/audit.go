@@ -117,7 +117,11 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 
 	switch sub {
 	case "seal":
-		n, err := st.SealAuditNow(ctx)
+		// A transaction left open anywhere in the cluster holds the seal
+		// horizon back: give up after two minutes and say why.
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		n, err := st.SealAuditNow(sctx)
 		if err != nil {
 			return m.fail("audit seal", err)
 		}

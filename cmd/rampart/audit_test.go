@@ -101,3 +101,12 @@ func TestAuditCLI(t *testing.T) {
 		t.Fatalf("verify after tampering: exit %d\n%s", code, errOut)
 	}
 }
+
+func TestAuditVerifyUnknownOrg(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	code, _, errOut := run(t, externalEnv(db, db.AppURL), "audit", "verify", "--org", "6f1c2b1e-2d7a-4c53-9b0e-6a1f3f5d2c11")
+	if code != exitFail || !strings.Contains(errOut, "no events and no seals") {
+		t.Fatalf("verify of an unknown organization: exit %d %s", code, errOut)
+	}
+}

@@ -147,19 +147,23 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request, c rampart.C
 	if err != nil {
 		return err
 	}
+	// The export is recorded first, in its own transaction: a download cut
+	// short still leaves its trace.
+	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		return tx.RecordUserEvent(ctx, clientInfo(r), audit.Event{Action: audit.ActionAuditExported, TargetType: "audit_log", Metadata: exportMeta(f)})
+	})
+	if err != nil {
+		return err
+	}
 	started := false
 	var cw *audit.CSVWriter
 	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		err := tx.RecordAudit(ctx, clientInfo(r).Event(audit.Event{ActorType: audit.ActorUser, ActorID: c.UserID.String(),
-			Action: audit.ActionAuditExported, TargetType: "audit_log", Metadata: exportMeta(f)}))
-		if err != nil {
-			return err
-		}
 		return tx.EachAuditEvent(ctx, c.OrganizationID, f, func(e *audit.Stored) error {
 			if !started {
 				started = true
 				w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 				w.Header().Set("Content-Disposition", `attachment; filename="audit-`+c.OrganizationID.String()+`.csv"`)
+				var err error
 				if cw, err = audit.NewCSVWriter(w); err != nil {
 					return err
 				}

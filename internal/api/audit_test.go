@@ -136,7 +136,8 @@ func TestAuditViewerAndExport(t *testing.T) {
 	admin := e.signIn(acme.email(rampart.RoleAdmin))
 	// A tricky value: quotes, a newline and a formula.
 	tricky := "He said \"hi\",\nthen =cmd|' /C calc'!A0"
-	r := e.do(admin, "POST", "/api/venues", map[string]any{"code": "TRICKY", "name": "=cmd|' /C calc'!A0", "city": tricky})
+	formulaUA := `=HYPERLINK("http://evil.example","click")`
+	r := e.do(admin, "POST", "/api/venues", map[string]any{"code": "TRICKY", "name": "=cmd|' /C calc'!A0", "city": tricky}, "User-Agent", formulaUA)
 	if r.status != 201 {
 		t.Fatalf("venue: %d %s", r.status, r.body)
 	}
@@ -182,8 +183,11 @@ func TestAuditViewerAndExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var found bool
+	var found, uaNeutralised bool
 	for _, rec := range recs[1:] {
+		if rec[12] == "'"+formulaUA {
+			uaNeutralised = true
+		}
 		var after map[string]any
 		if err := json.Unmarshal([]byte(rec[10]), &after); err == nil && after["city"] == tricky {
 			found = true
@@ -196,6 +200,9 @@ func TestAuditViewerAndExport(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("the tricky event did not round-trip")
+	}
+	if !uaNeutralised {
+		t.Fatal("the formula in the user agent cell was not neutralised")
 	}
 	if e.events("audit.exported") != 1 {
 		t.Fatal("the export was not audited")

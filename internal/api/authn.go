@@ -32,7 +32,7 @@ func clientInfo(r *http.Request) store.ClientInfo {
 	}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		if ip, err := netip.ParseAddr(host); err == nil {
-			ci.IP = ip.Unmap()
+			ci.IP = ip.Unmap().WithZone("") // inet has no zones
 		}
 	}
 	return ci

@@ -1,7 +1,7 @@
 package audit
 
 import (
-	"encoding/csv"
+	"bufio"
 	"io"
 	"strconv"
 	"strings"
@@ -12,22 +12,41 @@ import (
 var CSVHeader = []string{"id", "occurred_at", "organization_id", "actor_type", "actor_id", "actor_scope", "action",
 	"target_type", "target_id", "before", "after", "ip", "user_agent", "request_id", "reason", "metadata", "event_key", "mac"}
 
-// CSVWriter writes events as RFC 4180 CSV (CRLF line ends, quoted fields)
-// with spreadsheet-formula injection neutralised: a cell that starts with
-// = + - @ (or a tab or carriage return, which some spreadsheets strip
+// CSVWriter writes events as RFC 4180 CSV: records end with CRLF, a field
+// holding a comma, a quote, a CR or an LF is quoted with inner quotes
+// doubled, and field content is written verbatim (encoding/csv's CRLF mode
+// rewrites line breaks inside fields, which would change the data next to
+// its MAC). Spreadsheet-formula injection is neutralised: a cell that
+// starts with = + - @ (or a tab or CR, which some spreadsheets strip
 // first) gets a leading apostrophe so it is shown as text, not evaluated.
 type CSVWriter struct {
-	w *csv.Writer
+	w   *bufio.Writer
+	err error
 }
 
 // NewCSVWriter writes the header and returns the writer.
 func NewCSVWriter(w io.Writer) (*CSVWriter, error) {
-	cw := csv.NewWriter(w)
-	cw.UseCRLF = true
-	if err := cw.Write(CSVHeader); err != nil {
-		return nil, err
+	c := &CSVWriter{w: bufio.NewWriter(w)}
+	c.record(CSVHeader)
+	return c, c.err
+}
+
+func (c *CSVWriter) record(fields []string) {
+	for i, f := range fields {
+		if i > 0 {
+			c.w.WriteByte(',')
+		}
+		if strings.ContainsAny(f, ",\"\r\n") {
+			c.w.WriteByte('"')
+			c.w.WriteString(strings.ReplaceAll(f, `"`, `""`))
+			c.w.WriteByte('"')
+		} else {
+			c.w.WriteString(f)
+		}
 	}
-	return &CSVWriter{w: cw}, nil
+	if _, err := c.w.WriteString("\r\n"); err != nil && c.err == nil {
+		c.err = err
+	}
 }
 
 // NeutraliseCell makes a cell safe to open in a spreadsheet.
@@ -57,13 +76,16 @@ func (c *CSVWriter) Write(s *Stored) error {
 	for i := range row {
 		row[i] = NeutraliseCell(row[i])
 	}
-	return c.w.Write(row)
+	c.record(row)
+	return c.err
 }
 
 // Flush flushes buffered rows and reports any write error.
 func (c *CSVWriter) Flush() error {
-	c.w.Flush()
-	return c.w.Error()
+	if err := c.w.Flush(); err != nil && c.err == nil {
+		c.err = err
+	}
+	return c.err
 }
 
 func hexString(b []byte) string {

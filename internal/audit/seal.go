@@ -103,7 +103,7 @@ func canon(b []byte, s *Stored) []byte {
 func (k *Keyring) Sign(ev Event, now time.Time) Stored {
 	s := Stored{Event: ev, EventKey: uuid.Must(uuid.NewV7()), OccurredAt: now.UTC().Truncate(time.Microsecond)}
 	if s.IP.IsValid() {
-		s.IP = s.IP.Unmap()
+		s.IP = s.IP.Unmap().WithZone("") // stored as inet, which has no zones
 	}
 	s.MACKeyID = k.keys[0].ID
 	s.MAC = k.mac(k.keys[0].Secret, &s)

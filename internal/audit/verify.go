@@ -57,9 +57,16 @@ type ChainVerifier struct {
 	cur     int    // index into seals of the range being read
 	count   int64
 	digest  *Digest
-	lastID  int64 // last event id read in the current range
-	prevID  int64 // last event id of the previous range
+	lastID  int64  // last event id read in the current range
+	prevID  int64  // last event id of the previous range
+	xmax    uint64 // first transaction id not yet assigned when verification began (0: unknown)
 }
+
+// LimitXact makes the verifier flag events whose transaction id had not
+// been assigned when verification began: xact_id is not covered by the
+// MAC, and pushing it into the future would keep an event "pending"
+// (never sealed) forever.
+func (v *ChainVerifier) LimitXact(xmax uint64) { v.xmax = xmax }
 
 // StartChain verifies the seal chain and prepares to read events.
 func (k *Keyring) StartChain(chain string, seals []Seal) *ChainVerifier {
@@ -131,6 +138,9 @@ func (v *ChainVerifier) event(id int64, macOK bool, mac []byte, xact uint64) {
 	v.rep.Events++
 	if !macOK {
 		v.problem(id, 0, "content does not match its MAC (changed, or inserted without the key)")
+	}
+	if v.xmax != 0 && xact >= v.xmax {
+		v.problem(id, 0, fmt.Sprintf("its transaction id %d had not been assigned yet (xact_id altered to keep it unsealed)", xact))
 	}
 	for v.cur < len(v.seals) && xact >= v.seals[v.cur].ToXID {
 		v.closeRange()

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -152,10 +153,13 @@ func (s *SMTPSender) clientOptions(ctx context.Context, conn *net.Conn) []gomail
 // its redacted URL and has every form of the password removed, in case a
 // server echoes what it received.
 func (s *SMTPSender) deliveryError(op string, ctx, sendCtx context.Context, err error) error {
+	var ne net.Error
 	switch {
 	case ctx.Err() != nil:
 		err = fmt.Errorf("%w: %w", ctx.Err(), err)
-	case sendCtx.Err() != nil:
+	// The connection's I/O deadline is the same instant as sendCtx's; it
+	// can fire a moment before the context reports it.
+	case sendCtx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()):
 		err = fmt.Errorf("gave up after %s (the timeout parameter of %s): %w: %w", s.cfg.timeout, envSMTPURL, context.DeadlineExceeded, err)
 	}
 	return &rampart.Error{

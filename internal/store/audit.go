@@ -62,6 +62,9 @@ func (s *Store) queueAudit(b *pgx.Batch, ev audit.Event) error {
 // (row-level security enforces it: a mismatch aborts the commit).
 // audit.Record is the usual way to call it.
 func (tx *Tx) RecordAudit(ctx context.Context, ev audit.Event) error {
+	if ci, ok := ctx.Value(clientKey{}).(ClientInfo); ok && !ev.IP.IsValid() && ev.UserAgent == "" && ev.RequestID == "" {
+		ev = ci.Event(ev)
+	}
 	if c, ok := tx.Claims(); ok && ev.OrganizationID == nil {
 		id := c.OrganizationID
 		ev.OrganizationID = &id
@@ -72,4 +75,12 @@ func (tx *Tx) RecordAudit(ctx context.Context, ev audit.Event) error {
 	}
 	tx.pending = append(tx.pending, st)
 	return nil
+}
+
+type clientKey struct{}
+
+// WithClient returns a context whose audit events (those that do not set
+// their own) carry the client's IP, user agent and request id.
+func WithClient(ctx context.Context, ci ClientInfo) context.Context {
+	return context.WithValue(ctx, clientKey{}, ci)
 }

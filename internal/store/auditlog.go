@@ -24,9 +24,13 @@ import (
 const sealLockKey = 7261_7572_0001
 
 const (
-	sqlHorizon   = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
-	sqlLastSeals = `SELECT DISTINCT ON (chain) chain, seq, to_xid::text::bigint, mac
-FROM audit_seals ORDER BY chain, seq DESC`
+	sqlHorizon = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
+	// The head of each chain: the last row's seq and MAC (seals and purge
+	// records are linked in one list) and the end of the last seal-kind
+	// row's range (a purge record covers no new transactions).
+	sqlLastSeals = `SELECT DISTINCT ON (chain) chain, seq, mac,
+  (SELECT s2.to_xid::text::bigint FROM audit_seals s2 WHERE s2.chain = s.chain AND s2.kind = 'seal' ORDER BY s2.seq DESC LIMIT 1)
+FROM audit_seals s ORDER BY chain, seq DESC`
 	// The chain predicate is "organization_id = $1" or "IS NULL" (platform),
 	// written out as two statements so the (organization_id, xact_id, id)
 	// index serves both the filter and the order.
@@ -96,7 +100,7 @@ func (tx *Tx) lastSeals(ctx context.Context) (map[string]chainHead, error) {
 		var chain string
 		var h chainHead
 		var to int64
-		if err := rows.Scan(&chain, &h.seq, &to, &h.mac); err != nil {
+		if err := rows.Scan(&chain, &h.seq, &h.mac, &to); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -182,7 +186,13 @@ func (tx *Tx) sealChain(ctx context.Context, k *audit.Keyring, chain string, hea
 	seal := audit.Seal{Chain: chain, Seq: head.seq + 1, Kind: audit.SealKind, FromXID: head.toXID, ToXID: horizon,
 		EventCount: n, MaxOccurredAt: maxAt, Digest: d.Sum(), SealedAt: time.Now(), PrevMAC: head.mac}
 	k.SignSeal(&seal)
-	return n, tx.insertSeal(ctx, seal)
+	if err := tx.insertSeal(ctx, seal); err != nil {
+		return 0, err
+	}
+	// The head MAC leaves the database in the log: an external anchor
+	// against truncation of the newest seals (docs/audit.md).
+	tx.store.log.Info("audit chain sealed", "chain", chain, "seq", seal.Seq, "events", n, "head_mac", fmt.Sprintf("%x", seal.MAC))
+	return n, nil
 }
 
 func (tx *Tx) insertSeal(ctx context.Context, s audit.Seal) error {
@@ -336,6 +346,10 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(d
 				return err
 			}
 		}
+		var xmax int64
+		if err := tx.queryRow(ctx, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").Scan(&xmax); err != nil {
+			return err
+		}
 		var chains []string
 		if org != nil {
 			chains = []string{org.String()}
@@ -354,6 +368,7 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(d
 				return err
 			}
 			v := s.audit.StartChain(chain, seals)
+			v.LimitXact(uint64(xmax))
 			if err := tx.streamEvents(ctx, chain, v, func() {
 				rep.Events++
 				if progress != nil && rep.Events%50000 == 0 {
@@ -362,7 +377,11 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(d
 			}); err != nil {
 				return err
 			}
-			rep.Chains = append(rep.Chains, v.Finish())
+			cr := v.Finish()
+			if org != nil && cr.Events == 0 && cr.Seals == 0 {
+				return rampart.Errorf(op, rampart.KindNotFound, "the audit log has no events and no seals for organization %s", org)
+			}
+			rep.Chains = append(rep.Chains, cr)
 		}
 		return nil
 	})
@@ -546,7 +565,9 @@ func (tx *Tx) eachEvent(ctx context.Context, orgID uuid.UUID, f AuditFilter, fn 
 // ExportAudit streams an organization's events on the service path (the
 // CLI export, which has no tenant session) and records the export.
 func (s *Store) ExportAudit(ctx context.Context, orgID uuid.UUID, f AuditFilter, reason string, fn func(*audit.Stored) error) error {
-	return s.AsService(ctx, reason, func(ctx context.Context, tx *Tx) error {
+	meta, _ := json.Marshal(map[string]any{"since": nullTime(f.Since), "until": nullTime(f.Until), "actor": f.ActorID, "action": f.Action})
+	// Recorded first, in its own transaction: an export cut short still leaves its trace.
+	err := s.AsService(ctx, reason, func(ctx context.Context, tx *Tx) error {
 		var exists bool
 		if err := tx.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)", orgID).Scan(&exists); err != nil {
 			return err
@@ -554,6 +575,13 @@ func (s *Store) ExportAudit(ctx context.Context, orgID uuid.UUID, f AuditFilter,
 		if !exists {
 			return rampart.Errorf("store.ExportAudit", rampart.KindNotFound, "no organization %s", orgID)
 		}
+		return tx.RecordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: audit.ActorService, ActorID: tx.service,
+			Action: audit.ActionAuditExported, TargetType: "audit_log", Reason: reason, Metadata: meta})
+	})
+	if err != nil {
+		return err
+	}
+	return s.AsService(ctx, reason, func(ctx context.Context, tx *Tx) error {
 		return tx.EachAuditEvent(ctx, orgID, f, fn)
 	})
 }

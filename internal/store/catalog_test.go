@@ -624,7 +624,7 @@ func TestCatalogRuntimeLogin(t *testing.T) {
 	// rampart_owner is a member of rampart_service (it hands the definer
 	// functions to it), so its members reach BYPASSRLS too.
 	add("member of the owner role", false, grant(OwnerRole),
-		w{rlsaudit.CheckMemberOwner, fixed(OwnerRole)}, w{rlsaudit.CheckMemberBypassRLS, fixed(ServiceRole)}, w{rlsaudit.CheckMemberBypassRLS, fixed("rampart_audit_purger")})
+		w{rlsaudit.CheckMemberOwner, fixed(OwnerRole)}, w{rlsaudit.CheckMemberBypassRLS, fixed(ServiceRole)})
 	for _, role := range []string{"pg_execute_server_program", "pg_read_server_files", "pg_write_server_files"} {
 		add("member of "+role, false, grant(role), w{rlsaudit.CheckMemberServerAccess, fixed(role)})
 	}

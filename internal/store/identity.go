@@ -551,3 +551,9 @@ func (tx *Tx) RecordSwitchDenied(ctx context.Context, target uuid.UUID, ci Clien
 	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionSwitchDenied,
 		TargetType: "organization", TargetID: target.String(), Reason: "no membership"})))
 }
+
+// RecordUserEvent records ev as done by the transaction's principal (user
+// or API token, with its scope) from the client ci.
+func (tx *Tx) RecordUserEvent(ctx context.Context, ci ClientInfo, ev audit.Event) error {
+	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(ev)))
+}

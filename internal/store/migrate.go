@@ -72,6 +72,12 @@ func Migrate(ctx context.Context, adminURL string) (MigrationStatus, MigrationSt
 	if _, err := conn.Exec(ctx, "RESET ROLE"); err != nil {
 		return before, after, rampart.Wrap(op, rampart.KindInternal, err)
 	}
+	// The owner needs membership in rampart_audit_purger only while a
+	// migration hands it a function; afterwards the owner must not be able
+	// to become the one role the audit log lets delete events.
+	if _, err := conn.Exec(ctx, "REVOKE rampart_audit_purger FROM "+OwnerRole); err != nil {
+		return before, after, rampart.Wrap(op, rampart.KindInternal, fmt.Errorf("revoke rampart_audit_purger from the owner: %w", err))
+	}
 	return before, after, nil
 }
 

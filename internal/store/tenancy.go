@@ -51,8 +51,8 @@ func (tx *Tx) CreateOrganization(ctx context.Context, name, slug string) (rampar
 	if err != nil {
 		return o, classify(op, err)
 	}
-	return o, tx.RecordAudit(ctx, audit.Event{OrganizationID: &o.ID, ActorType: tx.actorType(), ActorID: tx.actorID(),
-		Action: audit.ActionOrganizationCreated, TargetType: "organization", TargetID: o.ID.String(), After: snapshot(o)})
+	return o, tx.RecordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &o.ID,
+		Action: audit.ActionOrganizationCreated, TargetType: "organization", TargetID: o.ID.String(), After: snapshot(o)}))
 }
 
 // Organization reads the tenant's own organization.
@@ -88,8 +88,8 @@ func (tx *Tx) AddMembership(ctx context.Context, m rampart.Membership) error {
 	if _, err := tx.exec(ctx, sqlAddMembership, m.OrganizationID, m.UserID, string(m.Role), codes); err != nil {
 		return classify(op, err)
 	}
-	return tx.RecordAudit(ctx, audit.Event{OrganizationID: &m.OrganizationID, ActorType: tx.actorType(), ActorID: tx.actorID(),
-		Action: audit.ActionMembershipCreated, TargetType: "membership", TargetID: m.UserID.String(), After: snapshot(m)})
+	return tx.RecordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &m.OrganizationID,
+		Action: audit.ActionMembershipCreated, TargetType: "membership", TargetID: m.UserID.String(), After: snapshot(m)}))
 }
 
 // Members lists an organization's memberships.
@@ -118,8 +118,8 @@ func (tx *Tx) CreateVenue(ctx context.Context, v rampart.Venue) (rampart.Venue, 
 	if err != nil {
 		return out, classify(op, err)
 	}
-	return out, tx.RecordAudit(ctx, audit.Event{OrganizationID: &out.OrganizationID, ActorType: tx.actorType(), ActorID: tx.actorID(),
-		Action: audit.ActionVenueCreated, TargetType: "venue", TargetID: out.ID.String(), After: snapshot(out)})
+	return out, tx.RecordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &out.OrganizationID,
+		Action: audit.ActionVenueCreated, TargetType: "venue", TargetID: out.ID.String(), After: snapshot(out)}))
 }
 
 // Venues lists the venues of orgID the tenant context may see.
@@ -152,8 +152,8 @@ func (tx *Tx) UpdateVenue(ctx context.Context, v rampart.Venue) (rampart.Venue, 
 	if err != nil {
 		return after, classify(op, err)
 	}
-	return after, tx.RecordAudit(ctx, audit.Event{OrganizationID: &after.OrganizationID, ActorType: tx.actorType(), ActorID: tx.actorID(),
-		Action: audit.ActionVenueUpdated, TargetType: "venue", TargetID: after.ID.String(), Before: snapshot(before), After: snapshot(after)})
+	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &after.OrganizationID,
+		Action: audit.ActionVenueUpdated, TargetType: "venue", TargetID: after.ID.String(), Before: snapshot(before), After: snapshot(after)}))
 }
 
 // DeleteVenue removes a venue; another tenant's venue is not found.
@@ -170,8 +170,8 @@ func (tx *Tx) DeleteVenue(ctx context.Context, orgID, id uuid.UUID) error {
 	if tag.RowsAffected() != 1 {
 		return rampart.Errorf(op, rampart.KindNotFound, "not found")
 	}
-	return tx.RecordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: tx.actorType(), ActorID: tx.actorID(),
-		Action: audit.ActionVenueDeleted, TargetType: "venue", TargetID: id.String(), Before: snapshot(before)})
+	return tx.RecordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &orgID,
+		Action: audit.ActionVenueDeleted, TargetType: "venue", TargetID: id.String(), Before: snapshot(before)}))
 }
 
 func scanVenue(r pgx.Row) (rampart.Venue, error) {
@@ -198,12 +198,14 @@ func (tx *Tx) actorID() string {
 	return tx.claims.UserID.String()
 }
 
+// snapshot is the before/after JSON of an audit event, with secret fields
+// replaced by a marker (audit.Redact).
 func snapshot(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return json.RawMessage(fmt.Sprintf(`{"error":%q}`, err.Error()))
 	}
-	return b
+	return audit.Redact(b)
 }
 
 const sqlOrganizationBySlug = `SELECT id, name, slug, created_at FROM organizations WHERE slug = $1`

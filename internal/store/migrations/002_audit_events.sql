@@ -40,8 +40,9 @@ CREATE INDEX audit_events_org_time_idx ON audit_events (organization_id, occurre
 CREATE INDEX audit_events_org_xact_idx ON audit_events (organization_id, xact_id, id);
 ALTER TABLE audit_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE audit_events FORCE ROW LEVEL SECURITY;
+-- Only an organization's admins read its events (DESIGN.md §4 "view audit log").
 CREATE POLICY audit_events_tenant_select ON audit_events FOR SELECT TO rampart_app
-  USING (organization_id = (SELECT current_user_org_id()));
+  USING (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin');
 CREATE POLICY audit_events_tenant_insert ON audit_events FOR INSERT TO rampart_app
   WITH CHECK (organization_id = (SELECT current_user_org_id()));
 GRANT SELECT, INSERT ON audit_events TO rampart_app;

@@ -54,8 +54,9 @@ CREATE TRIGGER audit_seals_no_truncate BEFORE TRUNCATE ON audit_seals
 
 -- Retention: delete a chain's events below a seal boundary. The database
 -- checks the boundary itself: it must be the end of a seal of that chain
--- whose newest event is older than 12 months (the floor no configuration
--- can go below), so a misused service path cannot erase recent history.
+-- whose newest event is older than 12 months, and no event it would delete
+-- may be younger than that (the floor no configuration can go below), so a
+-- misused service path cannot erase recent history.
 CREATE FUNCTION audit_purge(p_chain text, p_through_xid xid8) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
@@ -67,6 +68,16 @@ BEGIN
                  WHERE s.chain = p_chain AND s.kind = 'seal' AND s.to_xid = p_through_xid
                    AND s.max_occurred_at < now() - interval '12 months') THEN
     RAISE EXCEPTION 'audit_purge: % is not the end of a seal of chain % older than 12 months', p_through_xid, p_chain
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  -- The seal row is not trusted alone (the service path can insert seals):
+  -- no event younger than the floor may be deleted, whatever it says.
+  IF EXISTS (SELECT 1 FROM audit_events e
+             WHERE e.xact_id < p_through_xid
+               AND (CASE WHEN p_chain = 'platform' THEN e.organization_id IS NULL
+                         ELSE e.organization_id = p_chain::uuid END)
+               AND e.occurred_at >= now() - interval '12 months') THEN
+    RAISE EXCEPTION 'audit_purge: chain % has events younger than 12 months below %', p_chain, p_through_xid
       USING ERRCODE = 'insufficient_privilege';
   END IF;
   DELETE FROM audit_events e
