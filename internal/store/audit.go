@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -30,7 +31,13 @@ func auditArgs(s audit.Stored) []any {
 	if s.IP.IsValid() {
 		ip = s.IP.String()
 	}
-	return []any{s.EventKey, s.OrganizationID, s.OccurredAt, string(s.ActorType), s.ActorID, jsonArg(s.ActorScope),
+	// pgtype.UUID encodes straight to the binary form; uuid.UUID would go
+	// through driver.Valuer (a string, parsed again) on this hot path.
+	org := pgtype.UUID{}
+	if s.OrganizationID != nil {
+		org = pgtype.UUID{Bytes: *s.OrganizationID, Valid: true}
+	}
+	return []any{pgtype.UUID{Bytes: s.EventKey, Valid: true}, org, s.OccurredAt, string(s.ActorType), s.ActorID, jsonArg(s.ActorScope),
 		s.Action, s.TargetType, s.TargetID, jsonArg(s.Before), jsonArg(s.After),
 		ip, s.UserAgent, s.RequestID, s.Reason, jsonArg(s.Metadata), s.MACKeyID, s.MAC}
 }
