@@ -18,11 +18,8 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, c rampart.C
 	if err := access.Check(c, access.ActionRead, access.Resource{Kind: access.KindMember}); err != nil {
 		return err
 	}
-	var out []rampart.Membership
-	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		out, err = tx.Members(ctx, c.OrganizationID)
-		return err
+	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Membership, error) {
+		return tx.Members(ctx, c.OrganizationID)
 	})
 	if err != nil {
 		return err
@@ -75,11 +72,8 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request, c rampart.
 	if err := req.validate(); err != nil {
 		return err
 	}
-	var out rampart.Membership
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		out, err = tx.UpdateMembership(ctx, rampart.Membership{OrganizationID: c.OrganizationID, UserID: uid, Role: req.Role, VenueCodes: req.VenueCodes}, clientInfo(r))
-		return err
+	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Membership, error) {
+		return tx.UpdateMembership(ctx, rampart.Membership{OrganizationID: c.OrganizationID, UserID: uid, Role: req.Role, VenueCodes: req.VenueCodes}, clientInfo(r))
 	})
 	if err != nil {
 		return err
@@ -187,11 +181,8 @@ func (s *Server) listInvites(w http.ResponseWriter, r *http.Request, c rampart.C
 	if err := manage(c, access.KindInvite); err != nil {
 		return err
 	}
-	var out []rampart.Invite
-	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		out, err = tx.Invites(ctx, c.OrganizationID)
-		return err
+	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Invite, error) {
+		return tx.Invites(ctx, c.OrganizationID)
 	})
 	if err != nil {
 		return err
@@ -288,11 +279,8 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c rampart.Cl
 	if err := manage(c, access.KindAPIToken); err != nil {
 		return err
 	}
-	var out []rampart.APIToken
-	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		out, err = tx.APITokens(ctx, c.OrganizationID)
-		return err
+	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.APIToken, error) {
+		return tx.APITokens(ctx, c.OrganizationID)
 	})
 	if err != nil {
 		return err

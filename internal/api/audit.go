@@ -116,11 +116,8 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request, c rampa
 			return fieldError("cursor", "must be the next_cursor of a previous page")
 		}
 	}
-	var events []audit.Stored
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		events, err = tx.AuditEvents(ctx, c.OrganizationID, f)
-		return err
+	events, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]audit.Stored, error) {
+		return tx.AuditEvents(ctx, c.OrganizationID, f)
 	})
 	if err != nil {
 		return err

@@ -318,11 +318,8 @@ func (s *Server) logoutAll(w http.ResponseWriter, r *http.Request, c rampart.Cla
 	if c.ViaToken() {
 		return rampart.Errorf("api.logoutAll", rampart.KindInvalid, "API tokens are revoked, not signed out")
 	}
-	var n int64
-	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		n, err = tx.RevokeUserSessions(ctx, c.UserID, "sign out everywhere", clientInfo(r))
-		return err
+	n, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (int64, error) {
+		return tx.RevokeUserSessions(ctx, c.UserID, "sign out everywhere", clientInfo(r))
 	})
 	if err != nil {
 		return err
@@ -370,11 +367,8 @@ func (s *Server) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.Cla
 }
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	var out []rampart.Session
-	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		out, err = tx.Sessions(ctx, c.UserID)
-		return err
+	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Session, error) {
+		return tx.Sessions(ctx, c.UserID)
 	})
 	if err != nil {
 		return err

@@ -14,11 +14,8 @@ import (
 // venue codes whatever the handler does.
 
 func (s *Server) listVenues(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	var all []rampart.Venue
-	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		all, err = tx.Venues(ctx, c.OrganizationID)
-		return err
+	all, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Venue, error) {
+		return tx.Venues(ctx, c.OrganizationID)
 	})
 	if err != nil {
 		return err
@@ -67,11 +64,8 @@ func (s *Server) getVenue(w http.ResponseWriter, r *http.Request, c rampart.Clai
 	if err != nil {
 		return err
 	}
-	var v rampart.Venue
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		v, err = tx.Venue(ctx, c.OrganizationID, id)
-		return err
+	v, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Venue, error) {
+		return tx.Venue(ctx, c.OrganizationID, id)
 	})
 	if err != nil {
 		return err

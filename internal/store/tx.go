@@ -200,3 +200,14 @@ func (s *Store) rollback(conn *pgxpool.Conn) {
 		_ = conn.Conn().Close(ctx)
 	}
 }
+
+// InTenantValue is InTenant for a function that returns a value.
+func InTenantValue[T any](ctx context.Context, s *Store, claims rampart.Claims, fn func(context.Context, *Tx) (T, error)) (T, error) {
+	var out T
+	err := s.InTenant(ctx, claims, func(ctx context.Context, tx *Tx) error {
+		var err error
+		out, err = fn(ctx, tx)
+		return err
+	})
+	return out, err
+}
