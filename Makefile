@@ -10,7 +10,7 @@ help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: ## install missing system packages (PostgreSQL server) via apt-get when root/sudo
+deps: ## install missing system packages (PostgreSQL server, Chromium for browser tests) via apt-get when root/sudo
 	@scripts/install-deps.sh
 
 .PHONY: build
@@ -18,7 +18,8 @@ build: ## build bin/rampart
 	go build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/rampart
 
 .PHONY: demo
-demo: deps build ## run Rampart on the embedded PostgreSQL with a demo organization (Ctrl-C stops)
+demo: build ## run Rampart on the embedded PostgreSQL with a demo organization (Ctrl-C stops)
+	@INSTALL_DEPS=server scripts/install-deps.sh
 	RAMPART_LOG_FORMAT=$${RAMPART_LOG_FORMAT:-text} ./$(BIN) serve --demo
 
 .PHONY: test

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `make demo` and `make test` need and the machine lacks:
-# PostgreSQL server binaries (Debian package postgresql). Runs apt-get as
+# PostgreSQL server binaries (Debian package postgresql) and, for the
+# console's browser tests, Chromium (package chromium). Runs apt-get as
 # root, or through passwordless sudo; otherwise says what to run.
+# INSTALL_DEPS=server skips the browser (make demo needs only PostgreSQL).
 set -euo pipefail
 
 need=()
@@ -19,6 +21,9 @@ have_pg_server() {
 }
 
 have_pg_server || need+=(postgresql)
+if [ "${INSTALL_DEPS:-all}" != "server" ] && ! command -v chromium >/dev/null 2>&1; then
+  need+=(chromium)
+fi
 
 if ! command -v go >/dev/null 2>&1; then
   echo "install-deps: Go is not installed: install Go 1.25 or newer (https://go.dev/doc/install)" >&2
@@ -49,4 +54,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 have_pg_server || { echo "install-deps: postgresql installed but initdb/postgres not found" >&2; exit 1; }
+if [[ " ${need[*]} " == *" chromium "* ]] && ! command -v chromium >/dev/null 2>&1; then
+  echo "install-deps: chromium installed but not on PATH" >&2; exit 1
+fi
 echo "install-deps: done"
