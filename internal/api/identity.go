@@ -164,7 +164,7 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	return renderPage(w, http.StatusOK, "confirm", d)
+	return renderPage(w, r, http.StatusOK, "confirm", d)
 }
 
 // maskEmail shows enough of an address to recognise it and no more:
@@ -234,7 +234,7 @@ func (s *Server) renderLinkProblem(w http.ResponseWriter, r *http.Request) error
 	if wantsJSON(r) {
 		return err
 	}
-	return renderPage(w, http.StatusUnauthorized, "link-problem", pageData{Title: "Link not valid"})
+	return renderPage(w, r, http.StatusUnauthorized, "link-problem", pageData{Title: "Link not valid"})
 }
 
 func wantsJSON(r *http.Request) bool {
@@ -386,16 +386,16 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
-		return renderPage(w, http.StatusBadRequest, "login-sent", pageData{Title: "Sign in", Error: "The form could not be read."})
+		return renderPage(w, r, http.StatusBadRequest, "login-sent", pageData{Title: "Sign in", Error: "The form could not be read."})
 	}
 	email, err := rampart.NormalizeEmail(r.PostForm.Get("email"))
 	if err != nil {
-		return renderPage(w, http.StatusBadRequest, "login-sent", pageData{Title: "Sign in", Error: "Enter a plain address like name@example.com."})
+		return renderPage(w, r, http.StatusBadRequest, "login-sent", pageData{Title: "Sign in", Error: "Enter a plain address like name@example.com."})
 	}
 	if _, err := s.SendLoginLink(r.Context(), email, clientInfo(r)); err != nil {
 		return err
 	}
-	return renderPage(w, http.StatusOK, "login-sent", pageData{Title: "Check your email", Demo: s.demoFor(r)})
+	return renderPage(w, r, http.StatusOK, "login-sent", pageData{Title: "Check your email", Demo: s.demoFor(r)})
 }
 
 // logoutForm signs the browser out (console button).

@@ -27,9 +27,11 @@ type pageData struct {
 	Demo    bool
 	Error   string
 	Account string // the masked address a magic link signs into
+	Nonce   string // the response's CSP nonce, for inline style and script
 }
 
-func renderPage(w http.ResponseWriter, status int, name string, d pageData) error {
+func renderPage(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) error {
+	d.Nonce = cspNonce(r.Context())
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, d); err != nil {
 		return rampart.Wrap("api.renderPage", rampart.KindInternal, err)
@@ -60,7 +62,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 		}
 		d.Me = &me
 	}
-	return renderPage(w, http.StatusOK, "home", d)
+	return renderPage(w, r, http.StatusOK, "home", d)
 }
 
 // demoFor reports whether the demo mailbox is offered to this request:
@@ -89,7 +91,7 @@ func (s *Server) demoPage(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	return renderPage(w, http.StatusOK, "demo", d)
+	return renderPage(w, r, http.StatusOK, "demo", d)
 }
 
 // isDemoAddress reports whether addr is a demo user's address.

@@ -82,6 +82,7 @@ func New(opts Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := newRequestID()
 	w.Header().Set("X-Request-Id", rid)
+	r = securityHeaders(w, r)
 	if p := r.URL.Path; p == "/api" || strings.HasPrefix(p, "/api/") || p == "/auth" || strings.HasPrefix(p, "/auth/") {
 		w.Header().Set("Cache-Control", "no-store")
 	}

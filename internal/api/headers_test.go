@@ -1,0 +1,89 @@
+package api
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+var nonceRE = regexp.MustCompile(`'nonce-([A-Za-z0-9+/]+)'`)
+
+// TestSecurityHeadersOnEveryResponse samples every kind of answer — API,
+// pages, problem responses, 404 and 405 — and checks the full header set
+// and a CSP nonce that differs per response and matches the page's.
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	e := setup(t)
+	admin := e.signIn(e.orgs["acme"].email(rampart.RoleAdmin))
+	anon := e.client()
+	cases := []struct {
+		c      *http.Client
+		method string
+		path   string
+		status int
+	}{
+		{anon, "GET", "/api/health", 200},
+		{anon, "GET", "/api/health/ready", 200},
+		{admin, "GET", "/api/me", 200},
+		{anon, "GET", "/api/me", 401},
+		{admin, "GET", "/api/venues", 200},
+		{anon, "GET", "/", 200},
+		{admin, "GET", "/", 200},
+		{anon, "GET", "/auth/confirm", 200},
+		{anon, "GET", "/auth/link?token=bad", 401},
+		{anon, "GET", "/no/such/route", 404},
+		{anon, "PUT", "/api/health", 405},
+		{admin, "POST", "/api/venues", 400},
+	}
+	want := map[string]string{
+		"Strict-Transport-Security":  "max-age=63072000; includeSubDomains; preload",
+		"X-Frame-Options":            "DENY",
+		"X-Content-Type-Options":     "nosniff",
+		"Referrer-Policy":            "",
+		"Permissions-Policy":         "camera=()",
+		"Cross-Origin-Opener-Policy": "same-origin",
+	}
+	seen := map[string]bool{}
+	for _, tc := range cases {
+		var body any
+		if tc.method == "POST" {
+			body = "{}"
+		}
+		r := e.do(tc.c, tc.method, tc.path, body)
+		if r.status != tc.status {
+			t.Errorf("%s %s: status %d, want %d", tc.method, tc.path, r.status, tc.status)
+		}
+		for h, v := range want {
+			got := r.header.Get(h)
+			if got == "" || (v != "" && !strings.Contains(got, v)) {
+				t.Errorf("%s %s: %s = %q", tc.method, tc.path, h, got)
+			}
+		}
+		if tc.path == "/auth/link?token=bad" && r.header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("the link page must not send a referrer: %q", r.header.Get("Referrer-Policy"))
+		}
+		csp := r.header.Get("Content-Security-Policy")
+		for _, part := range []string{"frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'", "default-src 'none'"} {
+			if !strings.Contains(csp, part) {
+				t.Errorf("%s %s: CSP lacks %s: %q", tc.method, tc.path, part, csp)
+			}
+		}
+		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+			t.Errorf("CSP allows unsafe code: %q", csp)
+		}
+		m := nonceRE.FindStringSubmatch(csp)
+		if m == nil {
+			t.Errorf("%s %s: no nonce in CSP %q", tc.method, tc.path, csp)
+			continue
+		}
+		if seen[m[1]] {
+			t.Errorf("nonce %s reused", m[1])
+		}
+		seen[m[1]] = true
+		if strings.HasPrefix(r.header.Get("Content-Type"), "text/html") && !strings.Contains(string(r.body), `nonce="`+m[1]+`"`) {
+			t.Errorf("%s %s: the page's style does not carry the response's nonce", tc.method, tc.path)
+		}
+	}
+}
