@@ -168,7 +168,16 @@ func TestServeEmbedded(t *testing.T) {
 	go func() {
 		wdone <- (&Main{Stdout: &wout, Stderr: &wout, Getenv: func(k string) string { return env[k] }}).Run(wctx, []string{"worker"})
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(wout.String(), "worker ready"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker did not get ready beside serve:\n%s", wout.String())
+		}
+		select {
+		case code := <-wdone:
+			t.Fatalf("worker beside serve exited early: %d\n%s", code, wout.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 	wcancel()
 	if code := <-wdone; code != 0 {
 		t.Fatalf("worker beside serve: exit %d\n%s", code, wout.String())

@@ -9,7 +9,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
-var nonceRE = regexp.MustCompile(`'nonce-([A-Za-z0-9+/]+)'`)
+var nonceRE = regexp.MustCompile(`'nonce-([0-9a-f]{32})'`)
 
 // TestSecurityHeadersOnEveryResponse samples every kind of answer — API,
 // pages, problem responses, 404 and 405 — and checks the full header set
