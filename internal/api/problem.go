@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"os"
 
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
@@ -42,8 +41,10 @@ var kindStatus = map[rampart.Kind]struct {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	kind := rampart.ErrorKind(err)
 	ks := kindStatus[kind]
-	if os.Getenv("RAMPART_DEBUG_ERRORS") != "" || kind == rampart.KindInternal || kind == rampart.KindUnavailable {
+	if kind == rampart.KindInternal || kind == rampart.KindUnavailable {
 		log.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path)
+	} else {
+		log.DebugContext(r.Context(), "request refused", "kind", kind.String(), "err", err, "path", r.URL.Path)
 	}
 	writeProblem(w, Problem{Type: problemBase + ks.slug, Title: ks.title, Status: ks.status,
 		Detail: rampart.ErrorMessage(err), Instance: r.URL.Path})
