@@ -26,7 +26,7 @@ import (
 var serverVars = []config.Var{config.VarAddr, config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
 	config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarPublicURL,
 	config.VarSMTPURL, config.VarMailFrom, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
-	config.VarAuditRetain, config.VarAuditSeal}
+	config.VarAuditRetain, config.VarAuditSeal, config.VarRateLimits}
 
 func runServe(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("serve", "serve [flags]", `
@@ -135,7 +135,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 			base = "http://" + ln.Addr().String()
 		}
 		handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
-			Version: Version(), BaseURL: base, Demo: seedDemo})
+			Version: Version(), BaseURL: base, Demo: seedDemo, Tiers: cfg.RateLimits})
 		var signIn string
 		if seedDemo {
 			res, err := demo.Seed(ctx, st)

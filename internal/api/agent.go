@@ -33,7 +33,7 @@ func (s *Server) agentRoute(pattern string, t access.AgentType, venue venueOf, h
 	if !t.Valid() || venue == nil {
 		panic("api: agentRoute needs a known agent type and a venue extractor: " + pattern) // programming error at start-up
 	}
-	s.authed(pattern, func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	s.authedTier(pattern, "agent", func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 		code, err := venue(r)
 		if err != nil {
 			return err

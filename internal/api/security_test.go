@@ -37,7 +37,8 @@ func (e *env) serverWith(mod func(*Options)) (*httptest.Server, *Server) {
 	srv := httptest.NewUnstartedServer(nil)
 	srv.StartTLS()
 	e.t.Cleanup(srv.Close)
-	opts := Options{Store: e.store, Sealer: sealer, Tokens: e.tokens, Mailer: e.mail, BaseURL: srv.URL, Version: "test", Logger: testLogger(e.t)}
+	opts := Options{Store: e.store, Sealer: sealer, Tokens: e.tokens, Mailer: e.mail, BaseURL: srv.URL, Version: "test", Logger: testLogger(e.t),
+		Tiers: roomyTiers()}
 	mod(&opts)
 	api := New(opts)
 	srv.Config.Handler = api

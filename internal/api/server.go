@@ -11,6 +11,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/ratelimit"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -26,6 +27,9 @@ type Options struct {
 	BaseURL string
 	// Demo shows the sign-in links that went to the log on /demo.
 	Demo bool
+	// Limiter and Tiers rate-limit requests (default: in-process, DefaultTiers).
+	Limiter ratelimit.Limiter
+	Tiers   ratelimit.Tiers
 }
 
 // Server is the HTTP API and the server-rendered pages of sign-in.
@@ -40,6 +44,8 @@ type Server struct {
 	demo    bool
 	mux     *http.ServeMux
 	handler http.Handler
+	limiter ratelimit.Limiter
+	tiers   ratelimit.Tiers
 	// routes lists every registered pattern with its kind, so tests can
 	// walk them (e.g. every write route must write its audit event).
 	routesSeen []routeInfo
@@ -67,6 +73,13 @@ func New(opts Options) *Server {
 		mailSlots: make(chan struct{}, maxMailInFlight)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.limiter, s.tiers = opts.Limiter, opts.Tiers
+	if s.limiter == nil {
+		s.limiter = ratelimit.NewLocal(nil)
+	}
+	if s.tiers == nil {
+		s.tiers = ratelimit.DefaultTiers()
 	}
 	s.routes()
 	cop := http.NewCrossOriginProtection()
@@ -142,19 +155,34 @@ type authedHandler func(w http.ResponseWriter, r *http.Request, c rampart.Claims
 
 func (s *Server) public(pattern string, h publicHandler) {
 	s.routesSeen = append(s.routesSeen, routeInfo{pattern, false})
+	tier := limitTier(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if !s.limit(w, r, tier, clientKey(r)) {
+			return
+		}
 		if err := h(w, r); err != nil {
 			writeError(w, r, s.log, err)
 		}
 	})
 }
 
-func (s *Server) authed(pattern string, h authedHandler) {
+func (s *Server) authed(pattern string, h authedHandler) { s.authedTier(pattern, "api", h) }
+
+// authedTier mounts an authenticated route under a rate-limit tier keyed by
+// the principal; failed authentications count against the client address
+// under the auth tier, so credential guessing and audit-log flooding stop.
+func (s *Server) authedTier(pattern, tier string, h authedHandler) {
 	s.routesSeen = append(s.routesSeen, routeInfo{pattern, true})
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(w, r)
 		if err != nil {
+			if !s.limit(w, r, "auth", clientKey(r)) {
+				return
+			}
 			writeError(w, r, s.log, err)
+			return
+		}
+		if !s.limit(w, r, tier, "user:"+c.OrganizationID.String()+":"+c.UserID.String()) {
 			return
 		}
 		r = r.WithContext(rampart.WithClaims(r.Context(), c))

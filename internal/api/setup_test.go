@@ -25,6 +25,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/pgtest"
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/ratelimit"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -140,7 +141,8 @@ func setup(t *testing.T) *env {
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.StartTLS()
 	t.Cleanup(e.srv.Close)
-	e.api = New(Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: e.mail, BaseURL: e.srv.URL, Version: "test", Logger: testLogger(t)})
+	e.api = New(Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: e.mail, BaseURL: e.srv.URL, Version: "test", Logger: testLogger(t),
+		Tiers: roomyTiers()})
 	e.srv.Config.Handler = e.api
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -342,4 +344,14 @@ func testKeyring(t testing.TB) *audit.Keyring {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// roomyTiers lets the functional tests sign in as often as they like from
+// one address; TestRateLimits exercises the real limits.
+func roomyTiers() ratelimit.Tiers {
+	t := ratelimit.DefaultTiers()
+	for k := range t {
+		t[k] = ratelimit.Limit{N: 100000, Period: time.Minute}
+	}
+	return t
 }

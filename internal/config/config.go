@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rampart-dev/rampart/internal/ratelimit"
 )
 
 // Var documents one setting: its flag, its environment variable, its
@@ -40,12 +42,13 @@ var (
 	VarAuditKeys   = Var{"audit-keys", "RAMPART_AUDIT_KEYS", "", "audit log MAC keys kid:base64,… (32+ bytes each; the first signs, all verify; keep retired keys to verify old events); unset = as for session keys", true}
 	VarAuditRetain = Var{"audit-retention-months", "RAMPART_AUDIT_RETENTION_MONTHS", "24", "months audit events are kept before the retention job purges them (12-120; 12 is the documented legal floor)", false}
 	VarAuditSeal   = Var{"audit-seal-interval", "RAMPART_AUDIT_SEAL_INTERVAL", "10s", "how often serve seals new audit events into the hash chain (1s-1h)", false}
+	VarRateLimits  = Var{"rate-limits", "RAMPART_RATE_LIMITS", "", "rate-limit tiers as tier=N/period, e.g. auth=5/1m,api=60/1m (tiers: auth, agent, chat, upload, api; unset = auth 5/min, agent 10/min, chat 15/min, upload 20/min, api 60/min)", false}
 	VarTokenKeys   = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys", true}
 )
 
 // AllVars lists every setting for documentation.
 var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
-	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarAuditRetain, VarAuditSeal}
+	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarAuditRetain, VarAuditSeal, VarRateLimits}
 
 // Config is the validated configuration.
 type Config struct {
@@ -66,6 +69,8 @@ type Config struct {
 	// AuditRetentionMonths is how long audit events are kept (12-120).
 	AuditRetentionMonths int
 	AuditSealInterval    time.Duration
+	// RateLimits are the request tiers.
+	RateLimits ratelimit.Tiers
 }
 
 // Embedded reports whether Rampart runs its own cluster (no DATABASE_URL).
@@ -131,6 +136,11 @@ func (l *Loader) Load() (Config, error) {
 		bad(VarAuditRetain, "%q must be a whole number of months from 12 (the legal floor documented in docs/audit.md) to 120", get(VarAuditRetain))
 	} else {
 		c.AuditRetentionMonths = n
+	}
+	if t, err := ratelimit.ParseTiers(get(VarRateLimits)); err != nil {
+		bad(VarRateLimits, "%v", err)
+	} else {
+		c.RateLimits = t
 	}
 	if d, err := time.ParseDuration(get(VarAuditSeal)); err != nil || d < time.Second || d > time.Hour {
 		bad(VarAuditSeal, "%q must be a duration from 1s to 1h (e.g. 10s)", get(VarAuditSeal))
