@@ -111,10 +111,10 @@ func TestConsoleSignInInBrowser(t *testing.T) {
 	if err := chromedp.Do(step(), chromedp.Click("#logout"), chromedp.WaitVisible("#login")); err != nil {
 		t.Fatalf("sign out: %v", err)
 	}
-	if err := chromedp.Do(step(), chromedp.Navigate(link), chromedp.WaitVisible("#confirm"), chromedp.Click("#confirm"), chromedp.WaitVisible("h1")); err != nil {
+	if err := chromedp.Do(step(), chromedp.Navigate(link), chromedp.WaitVisible("#confirm"), chromedp.Click("#confirm"), chromedp.WaitVisible("#link-problem")); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
-	refused, err := chromedp.Run(step(), chromedp.Text("h1"))
+	refused, err := chromedp.Run(step(), chromedp.Text("#link-problem"))
 	if err != nil {
 		t.Fatal(err)
 	}
