@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs what `make demo` and `make test` need and the machine lacks:
-# PostgreSQL server binaries (Debian package postgresql) and, for the
-# console's browser tests, Chromium (package chromium). Runs apt-get as
-# root, or through passwordless sudo; otherwise says what to run.
-# INSTALL_DEPS=server skips the browser (make demo needs only PostgreSQL).
+# PostgreSQL server binaries (Debian package postgresql), redis-server
+# (package redis-server; the tests of the shared rate limiter start a
+# private one) and, for the console's browser tests, Chromium (package
+# chromium). Runs apt-get as root, or through passwordless sudo; otherwise
+# says what to run.
+# INSTALL_DEPS=server skips redis-server and the browser (make demo needs
+# only PostgreSQL).
 set -euo pipefail
 
 need=()
@@ -21,8 +24,13 @@ have_pg_server() {
 }
 
 have_pg_server || need+=(postgresql)
-if [ "${INSTALL_DEPS:-all}" != "server" ] && ! command -v chromium >/dev/null 2>&1; then
-  need+=(chromium)
+if [ "${INSTALL_DEPS:-all}" != "server" ]; then
+  if ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then
+    need+=(redis-server)
+  fi
+  if ! command -v chromium >/dev/null 2>&1; then
+    need+=(chromium)
+  fi
 fi
 
 if ! command -v go >/dev/null 2>&1; then
@@ -50,10 +58,22 @@ echo "install-deps: installing ${need[*]} with apt-get"
 # start a system-wide 'main' cluster.
 $SUDO mkdir -p /etc/postgresql-common/createcluster.d
 echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/rampart.conf >/dev/null
+# Likewise the tests run private redis-servers on their own sockets: keep
+# the package from starting the system service on 6379 while installing
+# (in a container that start can fail and fail the install). A
+# policy-rc.d that already exists (Docker images ship one) is left alone.
+if [[ " ${need[*]} " == *" redis-server "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\n# rampart install-deps: temporary, no service starts\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod 755 /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 have_pg_server || { echo "install-deps: postgresql installed but initdb/postgres not found" >&2; exit 1; }
+if [[ " ${need[*]} " == *" redis-server "* ]] && ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then
+  echo "install-deps: redis-server installed but not found" >&2; exit 1
+fi
 if [[ " ${need[*]} " == *" chromium "* ]] && ! command -v chromium >/dev/null 2>&1; then
   echo "install-deps: chromium installed but not on PATH" >&2; exit 1
 fi

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,7 +27,8 @@ import (
 var serverVars = []config.Var{config.VarAddr, config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
 	config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarPublicURL,
 	config.VarSMTPURL, config.VarMailFrom, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
-	config.VarAuditRetain, config.VarAuditSeal, config.VarRateLimits}
+	config.VarAuditRetain, config.VarAuditSeal, config.VarRateLimits, config.VarTLSCert, config.VarTLSKey,
+	config.VarHTTPRedirect, config.VarTrustedProxies}
 
 func runServe(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("serve", "serve [flags]", `
@@ -132,10 +134,14 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		m.mu.Unlock()
 		base := cfg.PublicURL
 		if base == "" {
-			base = "http://" + ln.Addr().String()
+			scheme := "http://"
+			if cfg.TLSCert != "" {
+				scheme = "https://"
+			}
+			base = scheme + ln.Addr().String()
 		}
 		handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
-			Version: Version(), BaseURL: base, Demo: seedDemo, Tiers: cfg.RateLimits})
+			Version: Version(), BaseURL: base, Demo: seedDemo, Tiers: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies})
 		var signIn string
 		if seedDemo {
 			res, err := demo.Seed(ctx, st)
@@ -156,7 +162,23 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
-		go func() { srvErr <- srv.Serve(ln) }()
+		if cfg.TLSCert != "" {
+			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12,
+				CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256}}
+			go func() { srvErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) }()
+			if cfg.HTTPRedirectAddr != "" {
+				rl, err := net.Listen("tcp", cfg.HTTPRedirectAddr)
+				if err != nil {
+					return m.fail(name, fmt.Errorf("listen on %s (RAMPART_HTTP_REDIRECT_ADDR): %w", cfg.HTTPRedirectAddr, err))
+				}
+				redirect := &http.Server{Handler: redirectToHTTPS(base), ReadHeaderTimeout: 5 * time.Second,
+					ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second}
+				go func() { _ = redirect.Serve(rl) }()
+				defer redirect.Close()
+			}
+		} else {
+			go func() { srvErr <- srv.Serve(ln) }()
+		}
 		m.banner(cfg, db, base, signIn)
 		if m.OnListen != nil {
 			m.OnListen(ln.Addr())
@@ -202,6 +224,20 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		}
 	}
 	return code
+}
+
+// redirectToHTTPS answers every plain-HTTP request with a permanent
+// redirect to the same path on the HTTPS base URL (never to the request's
+// Host header, which the client controls).
+func redirectToHTTPS(base string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := base + r.URL.EscapedPath()
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains; preload")
+		http.Redirect(w, r, target, http.StatusPermanentRedirect)
+	})
 }
 
 func isLoopback(host string) bool {

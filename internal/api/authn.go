@@ -30,12 +30,57 @@ func clientInfo(r *http.Request) store.ClientInfo {
 	if rid, ok := r.Context().Value(requestIDKey{}).(string); ok {
 		ci.RequestID = rid
 	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		if ip, err := netip.ParseAddr(host); err == nil {
-			ci.IP = ip.Unmap().WithZone("") // inet has no zones
-		}
+	if ip, ok := r.Context().Value(clientIPKey{}).(netip.Addr); ok {
+		ci.IP = ip
+	} else {
+		ci.IP = peerAddr(r)
 	}
 	return ci
+}
+
+type clientIPKey struct{}
+
+// peerAddr is the TCP peer of the request.
+func peerAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ip.Unmap().WithZone("") // inet has no zones
+}
+
+// clientAddr resolves the client's address. X-Forwarded-For is believed
+// only when the peer is a trusted proxy: walking the header from the
+// right, the first address that is not a trusted proxy is the client.
+func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	peer := peerAddr(r)
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if !peer.IsValid() || !isTrusted(peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer // a malformed chain is not believed
+		}
+		a = a.Unmap().WithZone("")
+		if !isTrusted(a) {
+			return a
+		}
+	}
+	return peer
 }
 
 func auditCSRF(r *http.Request) audit.Event {
@@ -138,6 +183,9 @@ func (s *Server) signedInUser(w http.ResponseWriter, r *http.Request) *rampart.C
 
 // isLoopback reports whether the request's peer is on this host.
 func isLoopback(r *http.Request) bool {
+	if ip, ok := r.Context().Value(clientIPKey{}).(netip.Addr); ok {
+		return ip.IsLoopback()
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,8 @@ type Options struct {
 	BaseURL string
 	// Demo shows the sign-in links that went to the log on /demo.
 	Demo bool
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 	// Limiter and Tiers rate-limit requests (default: in-process, DefaultTiers).
 	Limiter ratelimit.Limiter
 	Tiers   ratelimit.Tiers
@@ -46,6 +49,7 @@ type Server struct {
 	handler http.Handler
 	limiter ratelimit.Limiter
 	tiers   ratelimit.Tiers
+	trusted []netip.Prefix
 	// routes lists every registered pattern with its kind, so tests can
 	// walk them (e.g. every write route must write its audit event).
 	routesSeen []routeInfo
@@ -74,7 +78,7 @@ func New(opts Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.limiter, s.tiers = opts.Limiter, opts.Tiers
+	s.limiter, s.tiers, s.trusted = opts.Limiter, opts.Tiers, opts.TrustedProxies
 	if s.limiter == nil {
 		s.limiter = ratelimit.NewLocal(nil)
 	}
@@ -100,6 +104,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 	}
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, rid))
+	r = r.WithContext(context.WithValue(r.Context(), clientIPKey{}, clientAddr(r, s.trusted)))
 	r = r.WithContext(store.WithClient(r.Context(), clientInfo(r)))
 	s.handler.ServeHTTP(w, r)
 }

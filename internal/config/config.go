@@ -1,11 +1,13 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -27,28 +29,32 @@ type Var struct {
 
 // The settings, in the order --help shows them.
 var (
-	VarAddr        = Var{"addr", "RAMPART_ADDR", "127.0.0.1:8080", "HTTP listen address (host:port; port 0 picks a free port)", false}
-	VarDataDir     = Var{"data-dir", "RAMPART_DATA_DIR", "./rampart-data", "data directory of the embedded PostgreSQL cluster (used when DATABASE_URL is unset)", false}
-	VarDatabaseURL = Var{"database-url", "DATABASE_URL", "", "PostgreSQL URL; unset = embedded cluster in the data directory. serve/worker/rls-audit: the runtime login; migrate: an owner or superuser login", true}
-	VarServiceURL  = Var{"service-database-url", "RAMPART_SERVICE_DATABASE_URL", "", "PostgreSQL URL of the service login (NOINHERIT member of rampart_service only) used by the audited service path; required with DATABASE_URL for serve and worker; unset in embedded mode (created automatically)", true}
-	VarPGOSUser    = Var{"pg-os-user", "RAMPART_PG_OS_USER", "postgres", "system user that runs the embedded cluster when rampart runs as root (PostgreSQL refuses root)", false}
-	VarLogLevel    = Var{"log-level", "RAMPART_LOG_LEVEL", "info", "log level: debug, info, warn or error", false}
-	VarLogFormat   = Var{"log-format", "RAMPART_LOG_FORMAT", "json", "log format: json or text", false}
-	VarDBMaxConns  = Var{"db-max-conns", "RAMPART_DB_MAX_CONNS", "10", "maximum connections in the runtime pool (1-1000)", false}
-	VarPublicURL   = Var{"public-url", "RAMPART_PUBLIC_URL", "", "external base URL used in links (default http://<addr>)", false}
-	VarSMTPURL     = Var{"smtp-url", "RAMPART_SMTP_URL", "", "SMTP server for magic-link mail: smtp://user:pass@host:587 (STARTTLS), smtps://…:465, smtp+insecure://… (local tests only); unset = links are written to the log", true}
-	VarMailFrom    = Var{"mail-from", "RAMPART_MAIL_FROM", "Rampart <no-reply@rampart.invalid>", "From address of magic-link mail", false}
-	VarSessionKeys = Var{"session-keys", "RAMPART_SESSION_KEYS", "", "session cookie HMAC keys kid:base64,… (32+ bytes each; the first signs, all verify); unset = generated into <data-dir>/secrets/keys.json in embedded mode, required otherwise", true}
-	VarAuditKeys   = Var{"audit-keys", "RAMPART_AUDIT_KEYS", "", "audit log MAC keys kid:base64,… (32+ bytes each; the first signs, all verify; keep retired keys to verify old events); unset = as for session keys", true}
-	VarAuditRetain = Var{"audit-retention-months", "RAMPART_AUDIT_RETENTION_MONTHS", "24", "months audit events are kept before the retention job purges them (12-120; 12 is the documented legal floor)", false}
-	VarAuditSeal   = Var{"audit-seal-interval", "RAMPART_AUDIT_SEAL_INTERVAL", "10s", "how often serve seals new audit events into the hash chain (1s-1h)", false}
-	VarRateLimits  = Var{"rate-limits", "RAMPART_RATE_LIMITS", "", "rate-limit tiers as tier=N/period, e.g. auth=5/1m,api=60/1m (tiers: auth, agent, chat, upload, api; unset = auth 5/min, agent 10/min, chat 15/min, upload 20/min, api 60/min)", false}
-	VarTokenKeys   = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys", true}
+	VarAddr           = Var{"addr", "RAMPART_ADDR", "127.0.0.1:8080", "HTTP listen address (host:port; port 0 picks a free port)", false}
+	VarDataDir        = Var{"data-dir", "RAMPART_DATA_DIR", "./rampart-data", "data directory of the embedded PostgreSQL cluster (used when DATABASE_URL is unset)", false}
+	VarDatabaseURL    = Var{"database-url", "DATABASE_URL", "", "PostgreSQL URL; unset = embedded cluster in the data directory. serve/worker/rls-audit: the runtime login; migrate: an owner or superuser login", true}
+	VarServiceURL     = Var{"service-database-url", "RAMPART_SERVICE_DATABASE_URL", "", "PostgreSQL URL of the service login (NOINHERIT member of rampart_service only) used by the audited service path; required with DATABASE_URL for serve and worker; unset in embedded mode (created automatically)", true}
+	VarPGOSUser       = Var{"pg-os-user", "RAMPART_PG_OS_USER", "postgres", "system user that runs the embedded cluster when rampart runs as root (PostgreSQL refuses root)", false}
+	VarLogLevel       = Var{"log-level", "RAMPART_LOG_LEVEL", "info", "log level: debug, info, warn or error", false}
+	VarLogFormat      = Var{"log-format", "RAMPART_LOG_FORMAT", "json", "log format: json or text", false}
+	VarDBMaxConns     = Var{"db-max-conns", "RAMPART_DB_MAX_CONNS", "10", "maximum connections in the runtime pool (1-1000)", false}
+	VarPublicURL      = Var{"public-url", "RAMPART_PUBLIC_URL", "", "external base URL used in links (default http://<addr>)", false}
+	VarSMTPURL        = Var{"smtp-url", "RAMPART_SMTP_URL", "", "SMTP server for magic-link mail: smtp://user:pass@host:587 (STARTTLS), smtps://…:465, smtp+insecure://… (local tests only); unset = links are written to the log", true}
+	VarMailFrom       = Var{"mail-from", "RAMPART_MAIL_FROM", "Rampart <no-reply@rampart.invalid>", "From address of magic-link mail", false}
+	VarSessionKeys    = Var{"session-keys", "RAMPART_SESSION_KEYS", "", "session cookie HMAC keys kid:base64,… (32+ bytes each; the first signs, all verify); unset = generated into <data-dir>/secrets/keys.json in embedded mode, required otherwise", true}
+	VarAuditKeys      = Var{"audit-keys", "RAMPART_AUDIT_KEYS", "", "audit log MAC keys kid:base64,… (32+ bytes each; the first signs, all verify; keep retired keys to verify old events); unset = as for session keys", true}
+	VarAuditRetain    = Var{"audit-retention-months", "RAMPART_AUDIT_RETENTION_MONTHS", "24", "months audit events are kept before the retention job purges them (12-120; 12 is the documented legal floor)", false}
+	VarAuditSeal      = Var{"audit-seal-interval", "RAMPART_AUDIT_SEAL_INTERVAL", "10s", "how often serve seals new audit events into the hash chain (1s-1h)", false}
+	VarRateLimits     = Var{"rate-limits", "RAMPART_RATE_LIMITS", "", "rate-limit tiers as tier=N/period, e.g. auth=5/1m,api=60/1m (tiers: auth, agent, chat, upload, api; unset = auth 5/min, agent 10/min, chat 15/min, upload 20/min, api 60/min)", false}
+	VarTLSCert        = Var{"tls-cert", "RAMPART_TLS_CERT", "", "PEM certificate (chain) file: serve HTTPS itself (TLS 1.2+); unset = plain HTTP behind a TLS-terminating proxy", false}
+	VarTLSKey         = Var{"tls-key", "RAMPART_TLS_KEY", "", "PEM private key file for RAMPART_TLS_CERT", false}
+	VarHTTPRedirect   = Var{"http-redirect-addr", "RAMPART_HTTP_REDIRECT_ADDR", "", "with TLS: also listen here with plain HTTP that only redirects to HTTPS (e.g. :80)", false}
+	VarTrustedProxies = Var{"trusted-proxies", "RAMPART_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of proxies whose X-Forwarded-For is believed (unset = none)", false}
+	VarTokenKeys      = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys", true}
 )
 
 // AllVars lists every setting for documentation.
 var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
-	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarAuditRetain, VarAuditSeal, VarRateLimits}
+	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies}
 
 // Config is the validated configuration.
 type Config struct {
@@ -70,7 +76,10 @@ type Config struct {
 	AuditRetentionMonths int
 	AuditSealInterval    time.Duration
 	// RateLimits are the request tiers.
-	RateLimits ratelimit.Tiers
+	RateLimits       ratelimit.Tiers
+	TLSCert, TLSKey  string
+	HTTPRedirectAddr string
+	TrustedProxies   []netip.Prefix
 }
 
 // Embedded reports whether Rampart runs its own cluster (no DATABASE_URL).
@@ -136,6 +145,39 @@ func (l *Loader) Load() (Config, error) {
 		bad(VarAuditRetain, "%q must be a whole number of months from 12 (the legal floor documented in docs/audit.md) to 120", get(VarAuditRetain))
 	} else {
 		c.AuditRetentionMonths = n
+	}
+	c.TLSCert, c.TLSKey, c.HTTPRedirectAddr = get(VarTLSCert), get(VarTLSKey), get(VarHTTPRedirect)
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad(VarTLSCert, "set RAMPART_TLS_CERT and RAMPART_TLS_KEY together")
+	} else if c.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+			bad(VarTLSCert, "cannot load the certificate and key: %v", err)
+		}
+	}
+	if c.HTTPRedirectAddr != "" {
+		if c.TLSCert == "" {
+			bad(VarHTTPRedirect, "only makes sense with RAMPART_TLS_CERT")
+		} else if _, _, err := net.SplitHostPort(c.HTTPRedirectAddr); err != nil {
+			bad(VarHTTPRedirect, "%q is not host:port (for example :80)", c.HTTPRedirectAddr)
+		}
+	}
+	for _, p := range strings.Split(get(VarTrustedProxies), ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			if a, err := netip.ParseAddr(p); err == nil {
+				c.TrustedProxies = append(c.TrustedProxies, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+				continue
+			}
+		}
+		pr, err := netip.ParsePrefix(p)
+		if err != nil {
+			bad(VarTrustedProxies, "%q is not an IP address or CIDR", p)
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, pr.Masked())
 	}
 	if t, err := ratelimit.ParseTiers(get(VarRateLimits)); err != nil {
 		bad(VarRateLimits, "%v", err)
