@@ -7,9 +7,9 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/health"
 	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
@@ -50,6 +50,7 @@ type Server struct {
 	limiter ratelimit.Limiter
 	tiers   ratelimit.Tiers
 	trusted []netip.Prefix
+	checker *health.Checker
 	// routes lists every registered pattern with its kind, so tests can
 	// walk them (e.g. every write route must write its audit event).
 	routesSeen []routeInfo
@@ -85,6 +86,7 @@ func New(opts Options) *Server {
 	if s.tiers == nil {
 		s.tiers = ratelimit.DefaultTiers()
 	}
+	s.checker = readiness(s.store, s.log)
 	s.routes()
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.csrfDenied))
@@ -250,35 +252,33 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type componentStatus struct {
-	Status string `json:"status"`
-	Detail string `json:"detail,omitempty"`
+// readiness builds the per-component readiness checks: the database
+// behind a circuit breaker (a dead database is reported at once and its
+// recovery noticed by itself), the schema version, the configuration, and
+// the components later issues add (reported "not_configured" until then).
+func readiness(st *store.Store, log *slog.Logger) *health.Checker {
+	return health.New(health.Options{Logger: log},
+		health.WithBreaker("database", func(ctx context.Context) error {
+			if err := st.Ping(ctx); err != nil {
+				return health.Fail("cannot reach PostgreSQL", err)
+			}
+			return nil
+		}, health.BreakerSettings{}),
+		health.Check{Name: "migrations", Critical: true, Run: func(ctx context.Context) error {
+			if err := st.Ping(ctx); err != nil {
+				return health.Fail("database unavailable", err)
+			}
+			return st.CheckSchema(ctx)
+		}},
+		health.OK("configuration"),
+		health.NotConfigured("job_queue"),
+		health.NotConfigured("llm"),
+		health.NotConfigured("killswitch_watcher"),
+	)
 }
 
-// ready checks the database and its schema version; 503 when one fails.
+// ready reports each component; 503 when a critical one fails.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	comps := map[string]componentStatus{}
-	ok := true
-	check := func(name string, err error) {
-		if err != nil {
-			ok = false
-			comps[name] = componentStatus{Status: "fail", Detail: rampart.ErrorMessage(err)}
-			return
-		}
-		comps[name] = componentStatus{Status: "ok"}
-	}
-	check("database", s.store.Ping(ctx))
-	if comps["database"].Status == "ok" {
-		check("migrations", s.store.CheckSchema(ctx))
-	} else {
-		comps["migrations"] = componentStatus{Status: "unknown"}
-	}
-	status, code := "ok", http.StatusOK
-	if !ok {
-		status, code = "degraded", http.StatusServiceUnavailable
-	}
-	writeJSON(w, code, map[string]any{"status": status, "components": comps})
+	s.checker.Handler().ServeHTTP(w, r)
 	return nil
 }

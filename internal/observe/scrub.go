@@ -96,7 +96,7 @@ var sensitiveSubstrings = []string{
 var costWords = map[string]bool{
 	"cost": true, "costs": true, "price": true, "prices": true, "pricing": true,
 	"margin": true, "margins": true, "fee": true, "fees": true, "amount": true,
-	"amounts": true, "billing": true,
+	"amounts": true,
 }
 
 // SensitiveKey reports whether an attribute, header, tag or field named key
