@@ -27,12 +27,14 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, c rampart.C
 	return respond(w, c, http.StatusOK, map[string]any{"members": out})
 }
 
-type grantRequest struct {
-	Role       rampart.Role `json:"role"`
-	VenueCodes []string     `json:"venue_codes"`
+// Grant is the role and venue codes given to a member, invite or API
+// token (exported so the schema generator sees the fields it embeds).
+type Grant struct {
+	Role       rampart.Role `json:"role" enum:"admin,executive_producer,producer,technical_director,venue_manager,stakeholder,viewer" doc:"one of the seven roles"`
+	VenueCodes []string     `json:"venue_codes" required:"false" maxItems:"100" doc:"venue codes (venue_manager only)"`
 }
 
-func (g grantRequest) validate() error {
+func (g Grant) validate() error {
 	if !g.Role.Valid() {
 		return fieldError("role", "must be one of admin, executive_producer, producer, technical_director, venue_manager, stakeholder, viewer")
 	}
@@ -65,8 +67,8 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request, c rampart.
 	if err != nil {
 		return err
 	}
-	var req grantRequest
-	if err := decode(w, r, &req); err != nil {
+	var req Grant
+	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	if err := req.validate(); err != nil {
@@ -114,8 +116,8 @@ func (s *Server) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c 
 }
 
 type inviteRequest struct {
-	Email string `json:"email"`
-	grantRequest
+	Email string `json:"email" format:"email" minLength:"3" maxLength:"254"`
+	Grant
 }
 
 type inviteResponse struct {
@@ -129,7 +131,7 @@ func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, c rampart.
 		return err
 	}
 	var req inviteRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	email, err := rampart.NormalizeEmail(req.Email)
@@ -232,9 +234,9 @@ func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request, c rampart.
 }
 
 type tokenRequest struct {
-	Name          string `json:"name"`
-	ExpiresInDays int    `json:"expires_in_days"`
-	grantRequest
+	Name          string `json:"name" minLength:"1" maxLength:"100"`
+	ExpiresInDays int    `json:"expires_in_days" minimum:"1" maximum:"366"`
+	Grant
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -242,7 +244,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c rampart.C
 		return err
 	}
 	var req tokenRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	if n := len([]rune(req.Name)); n == 0 || n > 100 {

@@ -29,14 +29,14 @@ func (s *Server) linkURL(token string) string {
 }
 
 type loginLinkRequest struct {
-	Email string `json:"email"`
+	Email string `json:"email" format:"email" minLength:"3" maxLength:"254"`
 }
 
 // requestLoginLink mails a 10-minute sign-in link to a member. The answer
 // is the same whether or not the address belongs to anyone.
 func (s *Server) requestLoginLink(w http.ResponseWriter, r *http.Request) error {
 	var req loginLinkRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	email, err := rampart.NormalizeEmail(req.Email)
@@ -330,7 +330,7 @@ func (s *Server) logoutAll(w http.ResponseWriter, r *http.Request, c rampart.Cla
 }
 
 type switchOrgRequest struct {
-	OrganizationID uuid.UUID `json:"organization_id"`
+	OrganizationID uuid.UUID `json:"organization_id" format:"uuid"`
 }
 
 // switchOrg moves the session to another organization of the user. The
@@ -340,7 +340,7 @@ func (s *Server) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.Cla
 		return rampart.Errorf("api.switchOrg", rampart.KindInvalid, "an API token is bound to one organization")
 	}
 	var req switchOrgRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	if req.OrganizationID == uuid.Nil {

@@ -21,7 +21,7 @@ const maxBody = 64 << 10
 
 // decode reads a strict JSON body into v: JSON content type, at most
 // maxBody bytes, valid UTF-8, no unknown fields, no trailing data.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	const op = "api.decode"
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
@@ -46,7 +46,13 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if dec.More() {
 		return rampart.Errorf(op, rampart.KindInvalid, "malformed JSON: trailing data after the object")
 	}
-	return nil
+	// Then the schema (the same one /openapi.json publishes): ranges,
+	// lengths, formats, enums, required fields.
+	var raw any
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return rampart.Errorf(op, rampart.KindInvalid, "malformed JSON: %s", jsonProblem(err))
+	}
+	return s.spec.validate(v, raw)
 }
 
 // jsonProblem describes a decoding error without echoing large input.

@@ -51,6 +51,7 @@ type Server struct {
 	tiers   ratelimit.Tiers
 	trusted []netip.Prefix
 	checker *health.Checker
+	spec    *spec
 	// routes lists every registered pattern with its kind, so tests can
 	// walk them (e.g. every write route must write its audit event).
 	routesSeen []routeInfo
@@ -87,6 +88,7 @@ func New(opts Options) *Server {
 		s.tiers = ratelimit.DefaultTiers()
 	}
 	s.checker = readiness(s.store, s.log)
+	s.spec = newSpec(s.version)
 	s.routes()
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.csrfDenied))
@@ -162,6 +164,7 @@ type authedHandler func(w http.ResponseWriter, r *http.Request, c rampart.Claims
 
 func (s *Server) public(pattern string, h publicHandler) {
 	s.routesSeen = append(s.routesSeen, routeInfo{pattern, false})
+	s.spec.describe(pattern, false, requestBody(pattern))
 	tier := limitTier(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if !s.limit(w, r, tier, clientKey(r)) {
@@ -180,6 +183,7 @@ func (s *Server) authed(pattern string, h authedHandler) { s.authedTier(pattern,
 // under the auth tier, so credential guessing and audit-log flooding stop.
 func (s *Server) authedTier(pattern, tier string, h authedHandler) {
 	s.routesSeen = append(s.routesSeen, routeInfo{pattern, true})
+	s.spec.describe(pattern, true, requestBody(pattern))
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.authenticate(w, r)
 		if err != nil {
@@ -201,6 +205,7 @@ func (s *Server) authedTier(pattern, tier string, h authedHandler) {
 
 func (s *Server) routes() {
 	s.public("GET /api/health", s.health)
+	s.public("GET /openapi.json", s.spec.serve)
 	s.public("GET /api/health/ready", s.ready)
 
 	// Sign-in.
@@ -249,6 +254,26 @@ func (s *Server) routes() {
 // health is liveness: cheap, no dependencies.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
+	return nil
+}
+
+// requestBody names the JSON body type of each write route: its schema
+// validates the body and documents it in /openapi.json.
+func requestBody(pattern string) any {
+	switch pattern {
+	case "POST /api/auth/login-link":
+		return loginLinkRequest{}
+	case "POST /api/auth/switch-org":
+		return switchOrgRequest{}
+	case "PATCH /api/members/{user_id}":
+		return Grant{}
+	case "POST /api/invites":
+		return inviteRequest{}
+	case "POST /api/tokens":
+		return tokenRequest{}
+	case "POST /api/venues", "PATCH /api/venues/{id}":
+		return venueRequest{}
+	}
 	return nil
 }
 

@@ -30,15 +30,15 @@ func (s *Server) listVenues(w http.ResponseWriter, r *http.Request, c rampart.Cl
 }
 
 type venueRequest struct {
-	Code     string `json:"code"`
-	Name     string `json:"name"`
-	City     string `json:"city"`
-	Capacity *int   `json:"capacity"`
+	Code     string `json:"code" required:"false" pattern:"^[A-Z0-9][A-Z0-9_-]{0,31}$" doc:"required when creating; cannot change"`
+	Name     string `json:"name" minLength:"1" maxLength:"200"`
+	City     string `json:"city" required:"false" maxLength:"200"`
+	Capacity *int   `json:"capacity" required:"false" minimum:"1" maximum:"1000000"`
 }
 
 func (s *Server) createVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	var req venueRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	v := rampart.Venue{OrganizationID: c.OrganizationID, Code: req.Code, Name: req.Name, City: req.City, Capacity: req.Capacity}
@@ -82,7 +82,7 @@ func (s *Server) updateVenue(w http.ResponseWriter, r *http.Request, c rampart.C
 		return err
 	}
 	var req venueRequest
-	if err := decode(w, r, &req); err != nil {
+	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	var v rampart.Venue

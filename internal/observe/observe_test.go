@@ -202,7 +202,7 @@ func fullEvent(s secrets) *sentry.Event {
 	}}
 	e.Tags = map[string]string{"route": "GET /auth/callback", "user_email": s.email, "note": "key=" + s.apiKey, "cost": s.costs[0]}
 	e.Contexts = map[string]sentry.Context{
-		"extra":   {"session": s.cookie, "body": `{"email":"` + s.email + `"}`, "billing": map[string]any{"total_cost": 31.41592653}},
+		"extra":    {"session": s.cookie, "body": `{"email":"` + s.email + `"}`, "billing": map[string]any{"total_cost": 31.41592653}},
 		"llm_cost": {"x": s.costs[1]},
 	}
 	e.User = sentry.User{ID: "0b5a7e0e-6a4f-4d8f-9a43-2b1f7a9c6d10", Email: s.email, IPAddress: "203.0.113.77", Username: s.email,

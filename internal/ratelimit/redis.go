@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -30,6 +31,11 @@ var _ Limiter = (*Redis)(nil)
 func NewRedis(ctx context.Context, url string) (*Redis, error) {
 	opts, err := redis.ParseURL(url)
 	if err != nil {
+		// A *url.Error quotes the whole URL, password included: drop it.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("RAMPART_REDIS_URL is not a Redis URL (redis://host:port/db or unix:///path/redis.sock): %w", err)
 	}
 	client := redis.NewClient(opts)

@@ -100,16 +100,17 @@ func TestServerDiesWithTestBinary(t *testing.T) {
 	}
 }
 
-// serversOn lists the pids of processes whose command line names sock.
+// serversOn lists the pids of live processes working in sock's directory
+// (redis-server rewrites its command line, so match its cwd).
 func serversOn(sock string) []string {
+	dir := filepath.Dir(sock)
 	entries, _ := os.ReadDir("/proc")
 	var pids []string
 	for _, e := range entries {
 		if e.Name()[0] < '0' || e.Name()[0] > '9' {
 			continue
 		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
+		if cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd")); err != nil || cwd != dir {
 			continue
 		}
 		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
@@ -118,12 +119,7 @@ func serversOn(sock string) []string {
 				continue
 			}
 		}
-		for _, arg := range strings.Split(string(cmdline), "\x00") {
-			if arg == sock {
-				pids = append(pids, e.Name())
-				break
-			}
-		}
+		pids = append(pids, e.Name())
 	}
 	return pids
 }

@@ -1,0 +1,127 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+// The API's request types are the single source of their schemas: huma
+// generates a JSON Schema from each (struct tags give the constraints),
+// every write path validates its body against that schema, and the same
+// schemas make up the OpenAPI 3.1 document served at /openapi.json.
+
+type spec struct {
+	mu       sync.Mutex
+	registry huma.Registry
+	doc      *huma.OpenAPI
+	schemas  map[reflect.Type]*huma.Schema
+	json     []byte
+}
+
+func newSpec(version string) *spec {
+	reg := huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer)
+	return &spec{
+		registry: reg,
+		schemas:  map[reflect.Type]*huma.Schema{},
+		doc: &huma.OpenAPI{
+			OpenAPI: "3.1.0",
+			Info: &huma.Info{Title: "Rampart API", Version: version,
+				Description: "Multi-tenant AI proposal workspace. Errors are RFC 9457 problem+json."},
+			Components: &huma.Components{Schemas: reg},
+		},
+	}
+}
+
+// schemaFor returns the (cached) schema of a request type.
+func (sp *spec) schemaFor(t reflect.Type) *huma.Schema {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if s, ok := sp.schemas[t]; ok {
+		return s
+	}
+	s := sp.registry.Schema(t, false, "")
+	sp.schemas[t] = s
+	return s
+}
+
+var pathParamRE = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+// describe adds one route to the document; req is the request body type
+// (nil for none).
+func (sp *spec) describe(pattern string, authed bool, req any) {
+	method, path, _ := strings.Cut(pattern, " ")
+	path = strings.TrimSuffix(path, "{$}")
+	if path == "" {
+		path = "/"
+	}
+	op := &huma.Operation{Method: method, Path: path, OperationID: strings.ToLower(method) + strings.NewReplacer("/", "-", "{", "", "}", "", ".", "-").Replace(path),
+		Summary: method + " " + path,
+		Responses: map[string]*huma.Response{
+			"default": {Description: "RFC 9457 problem+json", Content: map[string]*huma.MediaType{"application/problem+json": {}}},
+		}}
+	if authed {
+		op.Security = []map[string][]string{{"session": {}}, {"bearer": {}}}
+	}
+	for _, m := range pathParamRE.FindAllStringSubmatch(path, -1) {
+		op.Parameters = append(op.Parameters, &huma.Param{Name: m[1], In: "path", Required: true, Schema: &huma.Schema{Type: "string", Format: "uuid"}})
+	}
+	if req != nil {
+		s := sp.schemaFor(reflect.TypeOf(req))
+		op.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {Schema: s}}}
+	}
+	sp.mu.Lock()
+	sp.doc.AddOperation(op)
+	sp.json = nil
+	sp.mu.Unlock()
+}
+
+// serve answers /openapi.json.
+func (sp *spec) serve(w http.ResponseWriter, r *http.Request) error {
+	sp.mu.Lock()
+	if sp.json == nil {
+		b, err := json.Marshal(sp.doc)
+		if err != nil {
+			sp.mu.Unlock()
+			return rampart.Wrap("api.openapi", rampart.KindInternal, err)
+		}
+		sp.json = b
+	}
+	b := sp.json
+	sp.mu.Unlock()
+	w.Header().Set("Content-Type", "application/vnd.oai.openapi+json;version=3.1")
+	_, _ = w.Write(b)
+	return nil
+}
+
+// validate checks a decoded JSON body (as generic values) against the
+// schema of v's type and returns a 400 naming every failing field.
+func (sp *spec) validate(v any, raw any) error {
+	s := sp.schemaFor(reflect.TypeOf(v).Elem())
+	pb := huma.NewPathBuffer(make([]byte, 0, 64), 0)
+	res := &huma.ValidateResult{}
+	huma.Validate(sp.registry, s, pb, huma.ModeWriteToServer, raw, res)
+	if len(res.Errors) == 0 {
+		return nil
+	}
+	msgs := make([]string, 0, len(res.Errors))
+	for _, e := range res.Errors {
+		if d, ok := e.(*huma.ErrorDetail); ok {
+			loc := strings.TrimPrefix(d.Location, ".")
+			if loc == "" {
+				loc = "body"
+			}
+			msgs = append(msgs, loc+": "+d.Message)
+			continue
+		}
+		msgs = append(msgs, e.Error())
+	}
+	return rampart.Errorf("api.validate", rampart.KindInvalid, "%s", strings.Join(msgs, "; "))
+}
