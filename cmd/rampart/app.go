@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/rampart-dev/rampart/internal/config"
+	"github.com/rampart-dev/rampart/internal/observe"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -200,10 +201,12 @@ func (m *Main) fail(cmd string, err error) int {
 
 func (m *Main) logger(cfg config.Config) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	// Every log line passes the scrubber: no emails, tokens, cookies,
+	// prompts or cost fields leave the process in logs.
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(m.Stderr, opts))
+		return slog.New(observe.NewScrubbingHandler(slog.NewTextHandler(m.Stderr, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(m.Stderr, opts))
+	return slog.New(observe.NewScrubbingHandler(slog.NewJSONHandler(m.Stderr, opts)))
 }
 
 // Addr is the bound HTTP address once serve listens, else nil.

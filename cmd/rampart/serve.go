@@ -18,8 +18,10 @@ import (
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/demo"
 	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/pgcluster"
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/ratelimit"
 	"github.com/rampart-dev/rampart/internal/rlsaudit"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -28,7 +30,8 @@ var serverVars = []config.Var{config.VarAddr, config.VarDataDir, config.VarDatab
 	config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarPublicURL,
 	config.VarSMTPURL, config.VarMailFrom, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
 	config.VarAuditRetain, config.VarAuditSeal, config.VarRateLimits, config.VarTLSCert, config.VarTLSKey,
-	config.VarHTTPRedirect, config.VarTrustedProxies}
+	config.VarHTTPRedirect, config.VarTrustedProxies, config.VarRedisURL, config.VarSentryDSN, config.VarEnv,
+	config.VarMetricsAddr, config.VarMetricsToken}
 
 func runServe(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("serve", "serve [flags]", `
@@ -119,6 +122,32 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		if err != nil {
 			return m.fail(name, err)
 		}
+		flushSentry, err := observe.InitSentry(cfg.SentryDSN, cfg.Env, Version())
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "rampart %s: configuration:\n%v\n", name, err)
+			return exitUsage
+		}
+		defer flushSentry()
+		var limiter ratelimit.Limiter
+		if cfg.RedisURL != "" {
+			rl, err := ratelimit.NewRedis(ctx, cfg.RedisURL)
+			if err != nil {
+				return m.fail(name, err)
+			}
+			defer rl.Close()
+			limiter = rl
+		}
+		metrics := observe.NewMetrics()
+		if cfg.MetricsAddr != "" {
+			ml, err := net.Listen("tcp", cfg.MetricsAddr)
+			if err != nil {
+				return m.fail(name, fmt.Errorf("listen on %s (RAMPART_METRICS_ADDR): %w", cfg.MetricsAddr, err))
+			}
+			msrv := &http.Server{Handler: metricsMux(metrics, cfg.MetricsToken), ReadHeaderTimeout: 5 * time.Second,
+				ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+			go func() { _ = msrv.Serve(ml) }()
+			defer msrv.Close()
+		}
 		mailer, err := mail.Open(cfg.SMTPURL, cfg.MailFrom, log)
 		if err != nil {
 			fmt.Fprintf(m.Stderr, "rampart %s: configuration:\n%v\n", name, err)
@@ -141,7 +170,8 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 			base = scheme + ln.Addr().String()
 		}
 		handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
-			Version: Version(), BaseURL: base, Demo: seedDemo, Tiers: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies})
+			Version: Version(), BaseURL: base, Demo: seedDemo, Tiers: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
+			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg)})
 		var signIn string
 		if seedDemo {
 			res, err := demo.Seed(ctx, st)
@@ -224,6 +254,22 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		}
 	}
 	return code
+}
+
+// metricsMux serves /metrics alone, for the separate metrics listener.
+func metricsMux(m *observe.Metrics, token string) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler(token))
+	return mux
+}
+
+// mainMetricsToken is the token that puts /metrics on the main listener:
+// only when there is no separate metrics address.
+func mainMetricsToken(cfg config.Config) string {
+	if cfg.MetricsAddr != "" {
+		return ""
+	}
+	return cfg.MetricsToken
 }
 
 // redirectToHTTPS answers every plain-HTTP request with a permanent

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
@@ -43,6 +44,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	ks := kindStatus[kind]
 	if kind == rampart.KindInternal || kind == rampart.KindUnavailable {
 		log.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path)
+		if kind == rampart.KindInternal {
+			observe.CaptureError(r.Pattern, err)
+		}
 	} else {
 		log.DebugContext(r.Context(), "request refused", "kind", kind.String(), "err", err, "path", r.URL.Path)
 	}

@@ -40,6 +40,9 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, tier, key string)
 	if res.Allowed {
 		return true
 	}
+	if s.metrics != nil {
+		s.metrics.RateLimited(tier)
+	}
 	retry := int(math.Ceil(res.RetryAfter.Seconds()))
 	h.Set("Retry-After", strconv.Itoa(retry))
 	writeProblem(w, Problem{Type: problemBase + "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,

@@ -11,6 +11,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/health"
 	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
 	"github.com/rampart-dev/rampart/internal/store"
@@ -28,6 +29,11 @@ type Options struct {
 	BaseURL string
 	// Demo shows the sign-in links that went to the log on /demo.
 	Demo bool
+	// Metrics, when set, counts requests and rate-limit refusals; with
+	// MetricsToken also set, GET /metrics serves them on this listener
+	// (bearer token required).
+	Metrics      *observe.Metrics
+	MetricsToken string
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// Limiter and Tiers rate-limit requests (default: in-process, DefaultTiers).
@@ -52,6 +58,8 @@ type Server struct {
 	trusted []netip.Prefix
 	checker *health.Checker
 	spec    *spec
+	metrics *observe.Metrics
+	chain   http.Handler
 	// routes lists every registered pattern with its kind, so tests can
 	// walk them (e.g. every write route must write its audit event).
 	routesSeen []routeInfo
@@ -92,7 +100,20 @@ func New(opts Options) *Server {
 	s.routes()
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.csrfDenied))
-	s.handler = cop.Handler(http.HandlerFunc(s.route))
+	s.handler = cop.Handler(observe.RoutePattern(http.HandlerFunc(s.route)))
+	s.metrics = opts.Metrics
+	chain := s.handler
+	if s.metrics != nil {
+		chain = s.metrics.Middleware(chain)
+		if opts.MetricsToken != "" {
+			s.routesSeen = append(s.routesSeen, routeInfo{"GET /metrics", false})
+			s.mux.Handle("GET /metrics", s.metrics.Handler(opts.MetricsToken))
+		}
+	}
+	s.chain = observe.RequestLog(s.log, chain, func(r *http.Request) (string, string, string) {
+		rid, _ := r.Context().Value(requestIDKey{}).(string)
+		return rid, "", ""
+	})
 	return s
 }
 
@@ -110,7 +131,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, rid))
 	r = r.WithContext(context.WithValue(r.Context(), clientIPKey{}, clientAddr(r, s.trusted)))
 	r = r.WithContext(store.WithClient(r.Context(), clientInfo(r)))
-	s.handler.ServeHTTP(w, r)
+	s.chain.ServeHTTP(w, r)
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
@@ -193,6 +214,7 @@ func (s *Server) authedTier(pattern, tier string, h authedHandler) {
 			writeError(w, r, s.log, err)
 			return
 		}
+		observe.SetPrincipal(r.Context(), c.OrganizationID.String(), c.UserID.String())
 		if !s.limit(w, r, tier, "user:"+c.OrganizationID.String()+":"+c.UserID.String()) {
 			return
 		}

@@ -49,12 +49,18 @@ var (
 	VarTLSKey         = Var{"tls-key", "RAMPART_TLS_KEY", "", "PEM private key file for RAMPART_TLS_CERT", false}
 	VarHTTPRedirect   = Var{"http-redirect-addr", "RAMPART_HTTP_REDIRECT_ADDR", "", "with TLS: also listen here with plain HTTP that only redirects to HTTPS (e.g. :80)", false}
 	VarTrustedProxies = Var{"trusted-proxies", "RAMPART_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of proxies whose X-Forwarded-For is believed (unset = none)", false}
+	VarRedisURL       = Var{"redis-url", "RAMPART_REDIS_URL", "", "Redis for rate limits shared by several instances: redis://[:password@]host:6379/0 or unix:///path/redis.sock; unset = in-process limiter", true}
+	VarSentryDSN      = Var{"sentry-dsn", "RAMPART_SENTRY_DSN", "", "Sentry DSN for error reports (official SDK; events are scrubbed of emails, tokens, cookies and cost fields before sending); unset = off", true}
+	VarEnv            = Var{"env", "RAMPART_ENV", "production", "environment name reported to Sentry", false}
+	VarMetricsAddr    = Var{"metrics-addr", "RAMPART_METRICS_ADDR", "", "separate listen address for Prometheus /metrics (e.g. 127.0.0.1:9090); unset = off unless RAMPART_METRICS_TOKEN is set", false}
+	VarMetricsToken   = Var{"metrics-token", "RAMPART_METRICS_TOKEN", "", "bearer token required for /metrics; with it and no RAMPART_METRICS_ADDR, /metrics is served on the main listener", true}
 	VarTokenKeys      = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys", true}
 )
 
 // AllVars lists every setting for documentation.
 var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
-	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies}
+	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies,
+	VarRedisURL, VarSentryDSN, VarEnv, VarMetricsAddr, VarMetricsToken}
 
 // Config is the validated configuration.
 type Config struct {
@@ -78,6 +84,10 @@ type Config struct {
 	// RateLimits are the request tiers.
 	RateLimits       ratelimit.Tiers
 	TLSCert, TLSKey  string
+	RedisURL         string
+	SentryDSN, Env   string
+	MetricsAddr      string
+	MetricsToken     string
 	HTTPRedirectAddr string
 	TrustedProxies   []netip.Prefix
 }
@@ -147,6 +157,15 @@ func (l *Loader) Load() (Config, error) {
 		c.AuditRetentionMonths = n
 	}
 	c.TLSCert, c.TLSKey, c.HTTPRedirectAddr = get(VarTLSCert), get(VarTLSKey), get(VarHTTPRedirect)
+	c.RedisURL, c.SentryDSN, c.Env, c.MetricsAddr, c.MetricsToken = get(VarRedisURL), get(VarSentryDSN), get(VarEnv), get(VarMetricsAddr), get(VarMetricsToken)
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad(VarMetricsAddr, "%q is not host:port (for example 127.0.0.1:9090)", c.MetricsAddr)
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		bad(VarMetricsToken, "must be at least 16 characters")
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad(VarTLSCert, "set RAMPART_TLS_CERT and RAMPART_TLS_KEY together")
 	} else if c.TLSCert != "" {

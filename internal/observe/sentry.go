@@ -242,3 +242,13 @@ func scrubRequest(r *sentry.Request) {
 		r.Env[k] = scrubString(v)
 	}
 }
+
+// CaptureError reports an internal error to Sentry (a no-op when Sentry is
+// not initialised), tagged with the route so sampling and grouping work.
+// The event passes ScrubEvent before it leaves the process.
+func CaptureError(route string, err error) {
+	sentry.WithScope(func(sc *sentry.Scope) {
+		sc.SetTag("route", route)
+		sentry.CaptureException(err)
+	})
+}
