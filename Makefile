@@ -10,7 +10,7 @@ help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: ## install missing system packages (PostgreSQL server, Chromium for browser tests) via apt-get when root/sudo
+deps: ## install missing system packages (PostgreSQL server; Chromium and redis-server for tests) via apt-get when root/sudo
 	@scripts/install-deps.sh
 
 .PHONY: build

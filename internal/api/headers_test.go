@@ -1,12 +1,15 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/ratelimit"
+	"github.com/rampart-dev/rampart/internal/store"
 )
 
 var nonceRE = regexp.MustCompile(`'nonce-([0-9a-f]{32})'`)
@@ -46,6 +49,48 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		"Cross-Origin-Opener-Policy": "same-origin",
 	}
 	seen := map[string]bool{}
+	check := func(method, path string, r resp) {
+		t.Helper()
+		for h, v := range want {
+			got := r.header.Get(h)
+			if got == "" || (v != "" && !strings.Contains(got, v)) {
+				t.Errorf("%s %s (%d): %s = %q", method, path, r.status, h, got)
+			}
+		}
+		csp := r.header.Get("Content-Security-Policy")
+		m := nonceRE.FindStringSubmatch(csp)
+		if m == nil || strings.Contains(csp, "unsafe-") || !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("%s %s (%d): CSP %q", method, path, r.status, csp)
+			return
+		}
+		if seen[m[1]] {
+			t.Errorf("nonce %s reused", m[1])
+		}
+		seen[m[1]] = true
+	}
+	// 429: a server with the real auth tier, asked six times.
+	limited, _ := e.serverWith(func(o *Options) { o.Tiers = ratelimit.DefaultTiers() })
+	var last resp
+	for range 6 {
+		st, h := postJSON(t, limited.Client(), limited.URL+"/api/auth/login-link", `{"email":"x@y.example"}`)
+		last = resp{status: st, header: h}
+	}
+	if last.status != http.StatusTooManyRequests {
+		t.Fatalf("sixth sign-in request: %d", last.status)
+	}
+	check("POST", "/api/auth/login-link (429)", last)
+	// 500: a server whose database pool is closed.
+	broken, err := store.Open(context.Background(), e.db.AppURL, store.Options{ServiceURL: e.db.ServiceURL, Audit: testKeyring(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken.Close()
+	bsrv, _ := e.serverWith(func(o *Options) { o.Store = broken })
+	st, h := postJSON(t, bsrv.Client(), bsrv.URL+"/api/auth/login-link", `{"email":"x@y.example"}`)
+	if st != http.StatusInternalServerError {
+		t.Fatalf("closed pool: %d", st)
+	}
+	check("POST", "/api/auth/login-link (500)", resp{status: st, header: h})
 	for _, tc := range cases {
 		var body any
 		if tc.method == "POST" {
