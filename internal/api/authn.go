@@ -22,9 +22,8 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-// clientInfo is the request's client for sessions and audit events. The
-// peer address is used as is; trusting X-Forwarded-For from known proxies
-// arrives with the edge middleware.
+// clientInfo is the request's client for sessions and audit events; its
+// address is the one clientAddr resolved (trusted proxies considered).
 func clientInfo(r *http.Request) store.ClientInfo {
 	ci := store.ClientInfo{UserAgent: r.UserAgent()}
 	if rid, ok := r.Context().Value(requestIDKey{}).(string); ok {

@@ -59,7 +59,11 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		}
 		csp := r.header.Get("Content-Security-Policy")
 		m := nonceRE.FindStringSubmatch(csp)
-		if m == nil || strings.Contains(csp, "unsafe-") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		complete := true
+		for _, part := range []string{"default-src 'none'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"} {
+			complete = complete && strings.Contains(csp, part)
+		}
+		if m == nil || strings.Contains(csp, "unsafe-") || !complete {
 			t.Errorf("%s %s (%d): CSP %q", method, path, r.status, csp)
 			return
 		}
@@ -79,6 +83,14 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		t.Fatalf("sixth sign-in request: %d", last.status)
 	}
 	check("POST", "/api/auth/login-link (429)", last)
+	// 403: a cross-origin mutation.
+	check("POST", "/api/venues (cross-origin)", func() resp {
+		r := e.do(admin, "POST", "/api/venues", map[string]any{"code": "X", "name": "x"}, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
+		if r.status != http.StatusForbidden {
+			t.Fatalf("cross-origin: %d", r.status)
+		}
+		return r
+	}())
 	// 500: a server whose database pool is closed.
 	broken, err := store.Open(context.Background(), e.db.AppURL, store.Options{ServiceURL: e.db.ServiceURL, Audit: testKeyring(t)})
 	if err != nil {
@@ -130,5 +142,20 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		if strings.HasPrefix(r.header.Get("Content-Type"), "text/html") && !strings.Contains(string(r.body), `nonce="`+m[1]+`"`) {
 			t.Errorf("%s %s: the page's style does not carry the response's nonce", tc.method, tc.path)
 		}
+	}
+}
+
+// TestPanicIsA500Problem: a handler that panics answers 500 problem+json
+// with the security headers, and the server keeps serving.
+func TestPanicIsA500Problem(t *testing.T) {
+	e := setup(t)
+	e.api.public("GET /api/test/panic", func(w http.ResponseWriter, r *http.Request) error { panic("handler bug") })
+	r := e.do(e.client(), "GET", "/api/test/panic", nil)
+	p := problem(t, r, http.StatusInternalServerError)
+	if p["detail"] != "An internal error occurred." || r.header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("panic answer: %v %v", p, r.header)
+	}
+	if e.do(e.client(), "GET", "/api/health", nil).status != 200 {
+		t.Fatal("the server stopped serving after a panic")
 	}
 }

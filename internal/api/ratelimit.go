@@ -14,8 +14,10 @@ func limitTier(pattern string) string {
 	switch pattern {
 	case "POST /api/auth/login-link", "POST /auth/login", "POST /auth/confirm":
 		return "auth"
+	case "GET /api/health", "GET /api/health/ready":
+		return "" // probes; readiness answers from a one-second cache
 	}
-	return ""
+	return "api"
 }
 
 // limit applies tier to key and writes the RateLimit headers; on refusal
@@ -50,12 +52,42 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, tier, key string)
 	return false
 }
 
-// clientKey is the rate-limit key of an unauthenticated request: the peer
-// address (trusted-proxy handling arrives with the rest of the edge).
+// clientKey is the rate-limit key of an unauthenticated request: the
+// client address (after trusted proxies); an IPv6 client is keyed by its
+// /64, since one host commonly holds the whole prefix.
 func clientKey(r *http.Request) string {
 	ci := clientInfo(r)
-	if ci.IP.IsValid() {
-		return "ip:" + ci.IP.String()
+	switch {
+	case !ci.IP.IsValid():
+		return "ip:unknown"
+	case ci.IP.Is6():
+		p, _ := ci.IP.Prefix(64)
+		return "ip6:" + p.String()
 	}
-	return "ip:unknown"
+	return "ip:" + ci.IP.String()
+}
+
+// credentialBlocked answers 429 before any credential is looked at when
+// the client has spent its auth budget on failed attempts: a right and a
+// wrong credential then get the same answer, and nothing is queried or
+// audited.
+func (s *Server) credentialBlocked(w http.ResponseWriter, r *http.Request) bool {
+	lim, ok := s.tiers["auth"]
+	if !ok {
+		return false
+	}
+	res, err := s.limiter.Peek(r.Context(), "auth|"+clientKey(r), lim)
+	if err != nil || res.Allowed {
+		return false // an unavailable limiter is handled where budget is spent
+	}
+	if s.metrics != nil {
+		s.metrics.RateLimited("auth")
+	}
+	retry := int(math.Ceil(res.RetryAfter.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	w.Header().Set("RateLimit-Limit", strconv.Itoa(lim.N))
+	w.Header().Set("RateLimit-Remaining", "0")
+	writeProblem(w, Problem{Type: problemBase + "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,
+		Detail: "too many requests; retry in " + strconv.Itoa(retry) + " seconds", Instance: r.URL.Path})
+	return true
 }

@@ -64,6 +64,17 @@ func TestRateLimits(t *testing.T) {
 	if s, _ := postJSON(t, srv.Client(), srv.URL+"/api/auth/login-link", `{"email":"`+member+`"}`); s != http.StatusAccepted {
 		t.Fatalf("after one interval: %d", s)
 	}
+	// Once the client's auth budget is spent, even a valid credential gets
+	// 429 before it is looked at: right and wrong answers are the same.
+	admin := e.signIn(e.orgs["acme"].email(rampart.RoleAdmin))
+	tok := e.do(admin, http.MethodPost, "/api/tokens", map[string]any{"name": "t", "role": "viewer", "venue_codes": []string{}, "expires_in_days": 1}).json(t)["token"].(string)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/me", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if res, err := srv.Client().Do(req); err != nil || res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("valid token from a blocked client: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
 	// Bad credentials draw on the same budget: flooding with bad cookies is refused.
 	for range 3 {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/me", nil)

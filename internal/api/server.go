@@ -2,11 +2,15 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/health"
@@ -60,6 +64,11 @@ type Server struct {
 	spec    *spec
 	metrics *observe.Metrics
 	chain   http.Handler
+
+	readyMu   sync.Mutex
+	readyAt   time.Time
+	readyCode int
+	readyBody []byte
 	// routes lists every registered pattern with its kind, so tests can
 	// walk them (e.g. every write route must write its audit event).
 	routesSeen []routeInfo
@@ -131,6 +140,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, rid))
 	r = r.WithContext(context.WithValue(r.Context(), clientIPKey{}, clientAddr(r, s.trusted)))
 	r = r.WithContext(store.WithClient(r.Context(), clientInfo(r)))
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			err := fmt.Errorf("panic: %v", p)
+			s.log.ErrorContext(r.Context(), "handler panicked", "err", err, "stack", string(debug.Stack()))
+			observe.CaptureError(r.Pattern, err)
+			writeProblem(w, Problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError,
+				Detail: "An internal error occurred.", Instance: r.URL.Path})
+		}
+	}()
 	s.chain.ServeHTTP(w, r)
 }
 
@@ -159,6 +180,10 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) csrfDenied(w http.ResponseWriter, r *http.Request) {
+	// Refusals are audited, within the client's auth budget (no flooding).
+	if !s.limit(w, r, "auth", clientKey(r)) {
+		return
+	}
 	ev := clientInfo(r).Event(auditCSRF(r))
 	if err := s.store.RecordPlatformEvent(r.Context(), ev); err != nil {
 		s.log.ErrorContext(r.Context(), "audit csrf rejection", "err", err)
@@ -206,6 +231,9 @@ func (s *Server) authedTier(pattern, tier string, h authedHandler) {
 	s.routesSeen = append(s.routesSeen, routeInfo{pattern, true})
 	s.spec.describe(pattern, true, requestBody(pattern))
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if s.credentialBlocked(w, r) {
+			return
+		}
 		c, err := s.authenticate(w, r)
 		if err != nil {
 			if !s.limit(w, r, "auth", clientKey(r)) {
@@ -299,6 +327,10 @@ func requestBody(pattern string) any {
 	return nil
 }
 
+// Readiness builds the readiness checks of a server on st (exported so
+// the health integration test exercises the same wiring).
+func Readiness(st *store.Store, log *slog.Logger) *health.Checker { return readiness(st, log) }
+
 // readiness builds the per-component readiness checks: the database
 // behind a circuit breaker (a dead database is reported at once and its
 // recovery noticed by itself), the schema version, the configuration, and
@@ -311,12 +343,7 @@ func readiness(st *store.Store, log *slog.Logger) *health.Checker {
 			}
 			return nil
 		}, health.BreakerSettings{}),
-		health.Check{Name: "migrations", Critical: true, Run: func(ctx context.Context) error {
-			if err := st.Ping(ctx); err != nil {
-				return health.Fail("database unavailable", err)
-			}
-			return st.CheckSchema(ctx)
-		}},
+		health.WithBreaker("migrations", st.CheckSchema, health.BreakerSettings{}),
 		health.OK("configuration"),
 		health.NotConfigured("job_queue"),
 		health.NotConfigured("llm"),
@@ -324,8 +351,20 @@ func readiness(st *store.Store, log *slog.Logger) *health.Checker {
 	)
 }
 
-// ready reports each component; 503 when a critical one fails.
+// ready reports each component; 503 when a critical one fails. The
+// report is cached for a second: an unauthenticated, unlimited probe must
+// not turn into database load.
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
-	s.checker.Handler().ServeHTTP(w, r)
-	return nil
+	s.readyMu.Lock()
+	if time.Since(s.readyAt) > time.Second || s.readyBody == nil {
+		rec := httptest.NewRecorder()
+		s.checker.Handler().ServeHTTP(rec, r)
+		s.readyAt, s.readyCode, s.readyBody = time.Now(), rec.Code, rec.Body.Bytes()
+	}
+	code, body := s.readyCode, s.readyBody
+	s.readyMu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, err := w.Write(body)
+	return err
 }

@@ -56,7 +56,7 @@ func (s *Sealer) Seal(c SessionCookie) string {
 // Open verifies a cookie value and returns its contents. Any defect —
 // length, format, unknown key, bad MAC, expiry passed — is ErrBadCookie.
 func (s *Sealer) Open(v string) (SessionCookie, error) {
-	if len(v) > maxCookieLen {
+	if len(v) > maxCookieLen || !cookieChars(v) {
 		return SessionCookie{}, ErrBadCookie
 	}
 	parts := strings.Split(v, ".")
@@ -118,4 +118,18 @@ func (s *Sealer) Cookie(c SessionCookie) *http.Cookie {
 func ClearCookie() *http.Cookie {
 	return &http.Cookie{Name: SessionCookieName, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
+}
+
+// cookieChars reports whether v uses only the base64url alphabet and the
+// dots between parts. Checked before decoding: Go's base64 decoders skip
+// CR and LF, which would let a re-encoded cookie through (found by
+// FuzzSessionCookie).
+func cookieChars(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

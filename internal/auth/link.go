@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"strings"
 )
 
 // linkTokenLen is the length of a base64url-encoded 32-byte token.
@@ -28,6 +29,9 @@ func NewLinkToken() (token string, hash []byte) {
 // HashLinkToken checks the token's form and returns its SHA-256.
 func HashLinkToken(token string) ([]byte, error) {
 	if len(token) != linkTokenLen {
+		return nil, ErrBadLink
+	}
+	if !cookieChars(token) || strings.Contains(token, ".") {
 		return nil, ErrBadLink
 	}
 	if b, err := base64.RawURLEncoding.Strict().DecodeString(token); err != nil || len(b) != 32 {

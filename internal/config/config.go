@@ -166,6 +166,11 @@ func (l *Loader) Load() (Config, error) {
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		bad(VarMetricsToken, "must be at least 16 characters")
 	}
+	if host, _, err := net.SplitHostPort(c.MetricsAddr); err == nil && c.MetricsToken == "" {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			bad(VarMetricsToken, "is required when RAMPART_METRICS_ADDR (%s) is not a loopback address", c.MetricsAddr)
+		}
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad(VarTLSCert, "set RAMPART_TLS_CERT and RAMPART_TLS_KEY together")
 	} else if c.TLSCert != "" {
@@ -195,6 +200,9 @@ func (l *Loader) Load() (Config, error) {
 		if err != nil {
 			bad(VarTrustedProxies, "%q is not an IP address or CIDR", p)
 			continue
+		}
+		if pr.Addr().Is4In6() { // ::ffff:10.0.0.0/104 means 10.0.0.0/8
+			pr = netip.PrefixFrom(pr.Addr().Unmap(), max(pr.Bits()-96, 0))
 		}
 		c.TrustedProxies = append(c.TrustedProxies, pr.Masked())
 	}

@@ -9,28 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rampart-dev/rampart/internal/api"
 	"github.com/rampart-dev/rampart/internal/health"
 	"github.com/rampart-dev/rampart/internal/pgcluster"
 	"github.com/rampart-dev/rampart/internal/store"
 )
-
-// readyChecks is the readiness wiring of `rampart serve` (internal/api),
-// repeated here because the test owns its database.
-func readyChecks(st *store.Store) []health.Check {
-	return []health.Check{
-		health.WithBreaker("database", func(ctx context.Context) error {
-			if err := st.Ping(ctx); err != nil {
-				return health.Fail("cannot reach PostgreSQL", err)
-			}
-			return nil
-		}, health.BreakerSettings{}),
-		{Name: "migrations", Run: st.CheckSchema, Critical: true},
-		health.OK("configuration"),
-		health.NotConfigured("job_queue"),
-		health.NotConfigured("llm"),
-		health.NotConfigured("killswitch_watcher"),
-	}
-}
 
 type readyBody struct {
 	Status     string                      `json:"status"`
@@ -84,7 +67,8 @@ func TestReadyDegradesAndRecoversWithPostgreSQL(t *testing.T) {
 	}
 	t.Cleanup(st.Close)
 
-	srv := httptest.NewServer(health.New(health.Options{}, readyChecks(st)...).Handler())
+	// The exact readiness wiring of `rampart serve`.
+	srv := httptest.NewServer(api.Readiness(st, nil).Handler())
 	t.Cleanup(srv.Close)
 	client := &http.Client{Timeout: 10 * time.Second}
 

@@ -226,3 +226,40 @@ func TestNewRedisErrorsNameTheSetting(t *testing.T) {
 		}
 	}
 }
+
+func testPeek(t *testing.T, l Limiter) {
+	ctx := context.Background()
+	lim := Limit{3, time.Minute}
+	for i := range 3 {
+		p, err := l.Peek(ctx, "peek", lim)
+		if err != nil || !p.Allowed {
+			t.Fatalf("peek before request %d: %+v %v", i, p, err)
+		}
+		if r, _ := l.Allow(ctx, "peek", lim); !r.Allowed {
+			t.Fatalf("request %d refused", i)
+		}
+	}
+	p, err := l.Peek(ctx, "peek", lim)
+	if err != nil || p.Allowed || p.RetryAfter <= 0 {
+		t.Fatalf("peek after the burst: %+v %v", p, err)
+	}
+	// Peeking spends nothing.
+	for range 10 {
+		_, _ = l.Peek(ctx, "fresh", lim)
+	}
+	if r, _ := l.Allow(ctx, "fresh", lim); !r.Allowed || r.Remaining != 2 {
+		t.Fatalf("peeks spent budget: %+v", r)
+	}
+}
+
+func TestLocalPeek(t *testing.T) { t.Parallel(); testPeek(t, NewLocal(nil)) }
+
+func TestRedisPeek(t *testing.T) {
+	t.Parallel()
+	r, err := NewRedis(context.Background(), redistest.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	testPeek(t, r)
+}

@@ -34,7 +34,11 @@ type Result struct {
 
 // Limiter decides for one key under one limit.
 type Limiter interface {
+	// Allow spends one request of the key's budget if there is one.
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
+	// Peek reports the key's budget without spending any: Allowed is
+	// false (with RetryAfter) when the next request would be refused.
+	Peek(ctx context.Context, key string, l Limit) (Result, error)
 }
 
 // Tiers maps tier names to limits.
@@ -117,6 +121,26 @@ func (l *Local) Allow(_ context.Context, key string, lim Limit) (Result, error) 
 	l.tat[k] = next
 	remaining := int((burst - next.Sub(now)) / interval)
 	return Result{Allowed: true, Limit: lim.N, Remaining: remaining, ResetAfter: next.Sub(now)}, nil
+}
+
+// Peek reports whether the next request would pass, spending nothing.
+func (l *Local) Peek(_ context.Context, key string, lim Limit) (Result, error) {
+	if lim.N < 1 || lim.Period <= 0 {
+		return Result{}, fmt.Errorf("ratelimit: invalid limit %v", lim)
+	}
+	interval := lim.Period / time.Duration(lim.N)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	tat := l.tat[lim.String()+"|"+key]
+	if tat.Before(now) {
+		tat = now
+	}
+	next := tat.Add(interval)
+	if next.Sub(now) > lim.Period {
+		return Result{Allowed: false, Limit: lim.N, RetryAfter: next.Sub(now) - lim.Period, ResetAfter: tat.Sub(now)}, nil
+	}
+	return Result{Allowed: true, Limit: lim.N, Remaining: int((lim.Period - tat.Sub(now)) / interval), ResetAfter: tat.Sub(now)}, nil
 }
 
 // maybeSweep drops keys whose arrival time has passed, once a minute, so

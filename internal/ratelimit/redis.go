@@ -78,3 +78,25 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit) (Result, error) 
 	}
 	return out, nil
 }
+
+// Peek reports whether the next request would pass, spending nothing
+// (redis_rate with a cost of 0 evaluates the GCRA state without moving it).
+func (r *Redis) Peek(ctx context.Context, key string, l Limit) (Result, error) {
+	if l.N < 1 || l.Period <= 0 {
+		return Result{}, fmt.Errorf("ratelimit: invalid limit %v", l)
+	}
+	lim := redis_rate.Limit{Rate: l.N, Burst: l.N, Period: l.Period}
+	res, err := r.limiter.AllowN(ctx, RedisKeyPrefix+l.String()+"|"+key, lim, 0)
+	if err != nil {
+		return Result{}, fmt.Errorf("ratelimit: redis: %w", err)
+	}
+	if res == nil {
+		return Result{}, errors.New("ratelimit: redis: no result")
+	}
+	out := Result{Allowed: res.Remaining >= 1, Limit: l.N, Remaining: max(res.Remaining, 0), ResetAfter: max(res.ResetAfter, 0)}
+	if !out.Allowed {
+		// One slot frees when the arrival time is an interval under the burst window.
+		out.RetryAfter = max(out.ResetAfter-(l.Period-l.Period/time.Duration(l.N)), time.Second)
+	}
+	return out, nil
+}
