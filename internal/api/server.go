@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"runtime/debug"
 	"strings"
@@ -65,10 +64,6 @@ type Server struct {
 	metrics *observe.Metrics
 	chain   http.Handler
 
-	readyMu   sync.Mutex
-	readyAt   time.Time
-	readyCode int
-	readyBody []byte
 	// routes lists every registered pattern with its kind, so tests can
 	// walk them (e.g. every write route must write its audit event).
 	routesSeen []routeInfo
@@ -104,7 +99,9 @@ func New(opts Options) *Server {
 	if s.tiers == nil {
 		s.tiers = ratelimit.DefaultTiers()
 	}
-	s.checker = readiness(s.store, s.log)
+	// A one-second cache: an unauthenticated, unlimited probe must not
+	// turn into database load.
+	s.checker = readiness(s.store, s.log, time.Second)
 	s.spec = newSpec(s.version)
 	s.routes()
 	cop := http.NewCrossOriginProtection()
@@ -327,16 +324,19 @@ func requestBody(pattern string) any {
 	return nil
 }
 
-// Readiness builds the readiness checks of a server on st (exported so
-// the health integration test exercises the same wiring).
-func Readiness(st *store.Store, log *slog.Logger) *health.Checker { return readiness(st, log) }
+// Readiness builds the readiness checks of a server on st, answering from
+// a cache of cacheFor (exported so the health integration test exercises
+// the same wiring; the server uses one second).
+func Readiness(st *store.Store, log *slog.Logger, cacheFor time.Duration) *health.Checker {
+	return readiness(st, log, cacheFor)
+}
 
 // readiness builds the per-component readiness checks: the database
 // behind a circuit breaker (a dead database is reported at once and its
 // recovery noticed by itself), the schema version, the configuration, and
 // the components later issues add (reported "not_configured" until then).
-func readiness(st *store.Store, log *slog.Logger) *health.Checker {
-	return health.New(health.Options{Logger: log},
+func readiness(st *store.Store, log *slog.Logger, cacheFor time.Duration) *health.Checker {
+	return health.New(health.Options{Logger: log, CacheFor: cacheFor},
 		health.WithBreaker("database", func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
 				return health.Fail("cannot reach PostgreSQL", err)
@@ -352,19 +352,8 @@ func readiness(st *store.Store, log *slog.Logger) *health.Checker {
 }
 
 // ready reports each component; 503 when a critical one fails. The
-// report is cached for a second: an unauthenticated, unlimited probe must
-// not turn into database load.
+// checker answers from a one-second cache (see readiness).
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
-	s.readyMu.Lock()
-	if time.Since(s.readyAt) > time.Second || s.readyBody == nil {
-		rec := httptest.NewRecorder()
-		s.checker.Handler().ServeHTTP(rec, r)
-		s.readyAt, s.readyCode, s.readyBody = time.Now(), rec.Code, rec.Body.Bytes()
-	}
-	code, body := s.readyCode, s.readyBody
-	s.readyMu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, err := w.Write(body)
-	return err
+	s.checker.Handler().ServeHTTP(w, r)
+	return nil
 }

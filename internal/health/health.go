@@ -108,13 +108,21 @@ type Options struct {
 	Timeout time.Duration
 	// Logger receives failed checks with their raw errors; nil discards.
 	Logger *slog.Logger
+	// CacheFor, when positive, lets Handler answer from the last report for
+	// that long, so an unauthenticated probe cannot become database load.
+	CacheFor time.Duration
 }
 
 // Checker runs a fixed set of checks.
 type Checker struct {
-	checks  []Check
-	timeout time.Duration
-	log     *slog.Logger
+	checks   []Check
+	timeout  time.Duration
+	log      *slog.Logger
+	cacheFor time.Duration
+
+	mu       sync.Mutex
+	cachedAt time.Time
+	cached   Report
 }
 
 // New returns a Checker for checks. It panics on a check without a name or
@@ -130,7 +138,7 @@ func New(opts Options, checks ...Check) *Checker {
 		}
 		seen[c.Name] = true
 	}
-	c := &Checker{checks: append([]Check(nil), checks...), timeout: opts.Timeout, log: opts.Logger}
+	c := &Checker{checks: append([]Check(nil), checks...), timeout: opts.Timeout, log: opts.Logger, cacheFor: opts.CacheFor}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
@@ -261,7 +269,7 @@ func detail(err error, timeout time.Duration) string {
 // Responses are never cached.
 func (c *Checker) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rep := c.Run(r.Context())
+		rep := c.report(r.Context())
 		code := http.StatusOK
 		if !rep.OK() {
 			code = http.StatusServiceUnavailable
@@ -279,4 +287,17 @@ func (c *Checker) Handler() http.Handler {
 			_, _ = w.Write(append(body, '\n'))
 		}
 	})
+}
+
+// report is Run, answered from the cache when Options.CacheFor allows.
+func (c *Checker) report(ctx context.Context) Report {
+	if c.cacheFor <= 0 {
+		return c.Run(ctx)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cachedAt.IsZero() || time.Since(c.cachedAt) > c.cacheFor {
+		c.cached, c.cachedAt = c.Run(ctx), time.Now()
+	}
+	return c.cached
 }

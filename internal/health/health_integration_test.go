@@ -68,7 +68,7 @@ func TestReadyDegradesAndRecoversWithPostgreSQL(t *testing.T) {
 	t.Cleanup(st.Close)
 
 	// The exact readiness wiring of `rampart serve`.
-	srv := httptest.NewServer(api.Readiness(st, nil).Handler())
+	srv := httptest.NewServer(api.Readiness(st, nil, 0).Handler())
 	t.Cleanup(srv.Close)
 	client := &http.Client{Timeout: 10 * time.Second}
 

@@ -351,3 +351,25 @@ func TestHandler(t *testing.T) {
 		t.Fatalf("HEAD: %d %q", w.Code, w.Body.String())
 	}
 }
+
+func TestHandlerCache(t *testing.T) {
+	t.Parallel()
+	runs := 0
+	c := New(Options{CacheFor: time.Hour}, Check{Name: "db", Critical: true, Run: func(context.Context) error { runs++; return nil }})
+	for range 5 {
+		rec := httptest.NewRecorder()
+		c.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ready", nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("status %d", rec.Code)
+		}
+	}
+	if runs != 1 {
+		t.Fatalf("checks ran %d times within the cache period, want 1", runs)
+	}
+	uncached := New(Options{}, Check{Name: "db", Run: func(context.Context) error { runs++; return nil }})
+	uncached.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/ready", nil))
+	uncached.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/ready", nil))
+	if runs != 3 {
+		t.Fatalf("without a cache every request runs the checks (runs=%d)", runs)
+	}
+}

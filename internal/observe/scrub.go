@@ -250,12 +250,16 @@ func scrubAny(v any) any {
 }
 
 // scrubMap scrubs a map of arbitrary values in place and returns it.
-func scrubMap(m map[string]any) map[string]any {
+func scrubMap(m map[string]any) map[string]any { return scrubEntries(m, any(redacted), scrubAny) }
+
+// scrubEntries redacts the values of sensitive keys and cleans the rest,
+// in place.
+func scrubEntries[V any](m map[string]V, redact V, clean func(V) V) map[string]V {
 	for k, v := range m {
 		if SensitiveKey(k) {
-			m[k] = redacted
+			m[k] = redact
 		} else {
-			m[k] = scrubAny(v)
+			m[k] = clean(v)
 		}
 	}
 	return m

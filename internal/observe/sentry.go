@@ -205,16 +205,7 @@ func scrubBreadcrumb(b *sentry.Breadcrumb) *sentry.Breadcrumb {
 	return b
 }
 
-func scrubTags(m map[string]string) map[string]string {
-	for k, v := range m {
-		if SensitiveKey(k) {
-			m[k] = redacted
-		} else {
-			m[k] = scrubString(v)
-		}
-	}
-	return m
-}
+func scrubTags(m map[string]string) map[string]string { return scrubEntries(m, redacted, scrubString) }
 
 func scrubRequest(r *sentry.Request) {
 	r.Cookies = ""
