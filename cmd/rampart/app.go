@@ -79,6 +79,7 @@ func commands() []command {
 		{"migrate", "apply database migrations; `migrate status` and `migrate validate` change nothing", runMigrate},
 		{"rls-audit", "check the live catalog for tenant-isolation drift; exit 0 only when all checks pass", runRLSAudit},
 		{"audit", "audit log: `audit verify`, `audit export`, `audit seal`, `audit purge`", runAudit},
+		{"killswitch", "the AI kill switch: `killswitch on|off --global|--org SLUG --reason …`, `killswitch status`", runKillSwitch},
 		{"db", "database helpers: `db url` prints the embedded cluster's connection URL", runDB},
 		{"version", "print the version", runVersion},
 	}

@@ -26,12 +26,12 @@ import (
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
-var serverVars = []config.Var{config.VarAddr, config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
+var serverVars = append([]config.Var{config.VarAddr, config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
 	config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarPublicURL,
 	config.VarSMTPURL, config.VarMailFrom, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
 	config.VarAuditRetain, config.VarAuditSeal, config.VarRateLimits, config.VarTLSCert, config.VarTLSKey,
 	config.VarHTTPRedirect, config.VarTrustedProxies, config.VarRedisURL, config.VarSentryDSN, config.VarEnv,
-	config.VarMetricsAddr, config.VarMetricsToken}
+	config.VarMetricsAddr, config.VarMetricsToken}, config.AIVars...)
 
 func runServe(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("serve", "serve [flags]", `
@@ -67,8 +67,9 @@ func runWorker(ctx context.Context, m *Main, args []string) int {
 Runs the job worker only, for scale-out, against the same database as serve
 (DATABASE_URL, or the embedded cluster of --data-dir that a running serve
 manages). It passes the same start-up safety checks as serve.`)
-	loader := config.NewLoader(fs, m.Getenv, config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
-		config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns)
+	vars := []config.Var{config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
+		config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys}
+	loader := config.NewLoader(fs, m.Getenv, append(vars, config.AIVars...)...)
 	cfg, code, done := m.load("worker", fs, loader, args, 0)
 	if done {
 		return code
@@ -111,6 +112,12 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		fmt.Fprintf(m.Stderr, "rampart %s: refusing to start: %v\n", name, err)
 		return exitFail
 	}
+	ai, err := startAI(ctx, cfg.AI, st, log, name)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "rampart %s: %v\n", name, err)
+		return exitUsage
+	}
+	defer ai.stop()
 	var srv *http.Server
 	srvErr := make(chan error, 1)
 	if withHTTP {
@@ -171,7 +178,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		}
 		handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
 			Version: Version(), BaseURL: base, Demo: seedDemo, Tiers: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
-			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg)})
+			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg), AI: ai.queue, Watcher: ai.watcher})
 		var signIn string
 		if seedDemo {
 			res, err := demo.Seed(ctx, st)
@@ -215,7 +222,10 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		}
 		log.Info("listening", "addr", ln.Addr().String(), "embedded_db", db.embedded())
 	} else {
-		log.Info("worker ready", "embedded_db", db.embedded(), "job_kinds", "none registered yet")
+		log.Info("worker ready", "embedded_db", db.embedded(), "job_kinds", "proposal_generation")
+		if m.OnListen != nil {
+			m.OnListen(nil)
+		}
 	}
 
 	mctx, stopMaintenance := context.WithCancel(ctx)

@@ -36,6 +36,8 @@ var kindStatus = map[rampart.Kind]struct {
 	rampart.KindInternal:         {http.StatusInternalServerError, "internal", "Internal error"},
 	rampart.KindTooLarge:         {http.StatusRequestEntityTooLarge, "too-large", "Request body too large"},
 	rampart.KindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
+	rampart.KindLocked:           {http.StatusLocked, "locked", "Switched off"},
+	rampart.KindQuotaExceeded:    {http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
 }
 
 // writeError answers err as problem+json; internal detail goes to the log only.

@@ -11,8 +11,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/health"
+	"github.com/rampart-dev/rampart/internal/jobs"
+	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -42,6 +46,13 @@ type Options struct {
 	// Limiter and Tiers rate-limit requests (default: in-process, DefaultTiers).
 	Limiter ratelimit.Limiter
 	Tiers   ratelimit.Tiers
+	// AI requests and queues generation jobs; Watcher holds the kill-switch
+	// state. Without them the AI endpoints answer 503.
+	AI      *jobs.Queue
+	Watcher *killswitch.Watcher
+	// StreamPoll is how often the job progress stream reads new changes
+	// (default 500 ms).
+	StreamPoll time.Duration
 }
 
 // Server is the HTTP API and the server-rendered pages of sign-in.
@@ -63,6 +74,10 @@ type Server struct {
 	spec    *spec
 	metrics *observe.Metrics
 	chain   http.Handler
+
+	ai         *jobs.Queue
+	watcher    *killswitch.Watcher
+	streamPoll time.Duration
 
 	// routes lists every registered pattern with its kind, so tests can
 	// walk them (e.g. every write route must write its audit event).
@@ -93,6 +108,10 @@ func New(opts Options) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.limiter, s.tiers, s.trusted = opts.Limiter, opts.Tiers, opts.TrustedProxies
+	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
+	if s.streamPoll <= 0 {
+		s.streamPoll = 500 * time.Millisecond
+	}
 	if s.limiter == nil {
 		s.limiter = ratelimit.NewLocal(nil)
 	}
@@ -101,7 +120,7 @@ func New(opts Options) *Server {
 	}
 	// A one-second cache: an unauthenticated, unlimited probe must not
 	// turn into database load.
-	s.checker = readiness(s.store, s.log, time.Second)
+	s.checker = readiness(s.store, s.log, time.Second, s.ai, s.watcher)
 	s.spec = newSpec(s.version)
 	s.routes()
 	cop := http.NewCrossOriginProtection()
@@ -296,6 +315,7 @@ func (s *Server) routes() {
 	s.authed("DELETE /api/venues/{id}", s.deleteVenue)
 
 	s.auditRoutes()
+	s.aiRoutes()
 }
 
 // health is liveness: cheap, no dependencies.
@@ -320,6 +340,16 @@ func requestBody(pattern string) any {
 		return tokenRequest{}
 	case "POST /api/venues", "PATCH /api/venues/{id}":
 		return venueRequest{}
+	case "POST /api/proposals":
+		return proposalRequest{}
+	case "PATCH /api/proposals/{id}":
+		return proposalPatch{}
+	case "POST /api/jobs/{id}/cancel":
+		return cancelRequest{}
+	case "PUT /api/killswitch":
+		return killSwitchRequest{}
+	case "PUT /api/ai/budget":
+		return budgetRequest{}
 	}
 	return nil
 }
@@ -328,14 +358,33 @@ func requestBody(pattern string) any {
 // a cache of cacheFor (exported so the health integration test exercises
 // the same wiring; the server uses one second).
 func Readiness(st *store.Store, log *slog.Logger, cacheFor time.Duration) *health.Checker {
-	return readiness(st, log, cacheFor)
+	return readiness(st, log, cacheFor, nil, nil)
 }
 
 // readiness builds the per-component readiness checks: the database
 // behind a circuit breaker (a dead database is reported at once and its
 // recovery noticed by itself), the schema version, the configuration, and
 // the components later issues add (reported "not_configured" until then).
-func readiness(st *store.Store, log *slog.Logger, cacheFor time.Duration) *health.Checker {
+func readiness(st *store.Store, log *slog.Logger, cacheFor time.Duration, ai *jobs.Queue, w *killswitch.Watcher) *health.Checker {
+	queue, model, watcher := health.NotConfigured("job_queue"), health.NotConfigured("llm"), health.NotConfigured("killswitch_watcher")
+	if ai != nil {
+		queue = health.Check{Name: "job_queue", Critical: true, Run: ai.Healthy}
+		model = health.Check{Name: "llm", Run: func(context.Context) error { return nil }}
+	}
+	if w != nil {
+		// Not critical: the API keeps serving when the state is unknown;
+		// AI requests are refused (fail closed) and this reports why.
+		watcher = health.Check{Name: "killswitch_watcher", Run: func(context.Context) error {
+			listening, age := w.Healthy()
+			if w.Check(uuid.Nil) == killswitch.ErrStateUnknown {
+				return health.Fail(fmt.Sprintf("kill-switch state unconfirmed for %s: AI work is refused", age.Round(time.Millisecond)), nil)
+			}
+			if !listening {
+				return health.Fail("listener down; state re-read periodically", nil)
+			}
+			return nil
+		}}
+	}
 	return health.New(health.Options{Logger: log, CacheFor: cacheFor},
 		health.WithBreaker("database", func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
@@ -345,9 +394,7 @@ func readiness(st *store.Store, log *slog.Logger, cacheFor time.Duration) *healt
 		}, health.BreakerSettings{}),
 		health.WithBreaker("migrations", st.CheckSchema, health.BreakerSettings{}),
 		health.OK("configuration"),
-		health.NotConfigured("job_queue"),
-		health.NotConfigured("llm"),
-		health.NotConfigured("killswitch_watcher"),
+		queue, model, watcher,
 	)
 }
 

@@ -68,6 +68,17 @@ const (
 	ActionBillingPaymentFailed    = "billing.payment.failed"
 	ActionProposalUpdated         = "proposal.updated"
 	ActionSOWUnsigned             = "sow.unsigned"
+
+	// The AI pipeline.
+	ActionProposalCreated         = "proposal.created"
+	ActionProposalApproved        = "proposal.approved"
+	ActionAIGenerationStarted     = "ai.generation.started"
+	ActionAIGenerationCancelled   = "ai.generation.cancelled"
+	ActionAIGenerationRefused     = "ai.generation.refused"
+	ActionAIGenerationHeld        = "ai.generation.held_for_review"
+	ActionAIGenerationKillBlocked = "ai.generation.blocked_by_killswitch"
+	ActionAIBudgetExhausted       = "ai.budget.exhausted"
+	ActionAIBudgetUpdated         = "ai.budget.updated"
 )
 
 // Actions lists every action an event may carry.
@@ -111,6 +122,15 @@ var Actions = []string{
 	ActionBillingPaymentFailed,
 	ActionProposalUpdated,
 	ActionSOWUnsigned,
+	ActionProposalCreated,
+	ActionProposalApproved,
+	ActionAIGenerationStarted,
+	ActionAIGenerationCancelled,
+	ActionAIGenerationRefused,
+	ActionAIGenerationHeld,
+	ActionAIGenerationKillBlocked,
+	ActionAIBudgetExhausted,
+	ActionAIBudgetUpdated,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

@@ -54,13 +54,31 @@ var (
 	VarEnv            = Var{"env", "RAMPART_ENV", "production", "environment name reported to Sentry", false}
 	VarMetricsAddr    = Var{"metrics-addr", "RAMPART_METRICS_ADDR", "", "separate listen address for Prometheus /metrics (e.g. 127.0.0.1:9090); unset = off unless RAMPART_METRICS_TOKEN is set", false}
 	VarMetricsToken   = Var{"metrics-token", "RAMPART_METRICS_TOKEN", "", "bearer token required for /metrics; with it and no RAMPART_METRICS_ADDR, /metrics is served on the main listener", true}
+	VarLLM            = Var{"llm", "RAMPART_LLM", "offline", "model provider: offline (built in, no network), anthropic or openai (any OpenAI-compatible server)", false}
+	VarLLMModel       = Var{"llm-model", "RAMPART_LLM_MODEL", "", "model name; empty = the provider's default (docs/llm.md)", false}
+	VarAnthropicKey   = Var{"anthropic-api-key", "RAMPART_ANTHROPIC_API_KEY", "", "Anthropic API key (required with RAMPART_LLM=anthropic)", true}
+	VarOpenAIKey      = Var{"openai-api-key", "RAMPART_OPENAI_API_KEY", "", "API key of the OpenAI-compatible server (local servers usually need none)", true}
+	VarOpenAIBaseURL  = Var{"openai-base-url", "RAMPART_OPENAI_BASE_URL", "", "OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1 (llama.cpp, vLLM, Ollama); empty = api.openai.com", false}
+	VarAIWorkers      = Var{"ai-workers", "RAMPART_AI_WORKERS", "4", "AI jobs this process runs at once (0 = request jobs but do not work them)", false}
+	VarAIPerOrg       = Var{"ai-org-concurrency", "RAMPART_AI_ORG_CONCURRENCY", "2", "AI jobs of one organization running at once in this process (more wait)", false}
+	VarAIAttempts     = Var{"ai-max-attempts", "RAMPART_AI_MAX_ATTEMPTS", "5", "attempts per AI job (retries back off exponentially)", false}
+	VarAIJobTimeout   = Var{"ai-job-timeout", "RAMPART_AI_JOB_TIMEOUT", "5m", "time limit of one AI job attempt", false}
+	VarAIPoll         = Var{"ai-poll-interval", "RAMPART_AI_POLL_INTERVAL", "200ms", "how often an idle worker looks for AI jobs", false}
+	VarGuardMode      = Var{"ai-guard-mode", "RAMPART_AI_GUARD_MODE", "refuse", "input the prompt-injection guard flags: refuse (the job is refused) or review (held for a person)", false}
+	VarGuardThreshold = Var{"ai-guard-threshold", "RAMPART_AI_GUARD_THRESHOLD", "50", "guard score (1-100) at or above which input is flagged", false}
+	VarKillRefresh    = Var{"killswitch-refresh", "RAMPART_KILLSWITCH_REFRESH", "1s", "period of the kill-switch re-read that backs up LISTEN/NOTIFY; AI work stops when the state is unconfirmed for 5 periods", false}
 	VarTokenKeys      = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys", true}
 )
 
 // AllVars lists every setting for documentation.
 var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
 	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies,
-	VarRedisURL, VarSentryDSN, VarEnv, VarMetricsAddr, VarMetricsToken}
+	VarRedisURL, VarSentryDSN, VarEnv, VarMetricsAddr, VarMetricsToken, VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey,
+	VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg, VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarKillRefresh}
+
+// AIVars are the settings of the AI pipeline (serve and worker).
+var AIVars = []Var{VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey, VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg,
+	VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarKillRefresh}
 
 // Config is the validated configuration.
 type Config struct {
@@ -90,6 +108,16 @@ type Config struct {
 	MetricsToken     string
 	HTTPRedirectAddr string
 	TrustedProxies   []netip.Prefix
+	AI               AI
+}
+
+// AI is the AI pipeline's configuration. The provider settings are
+// validated by llm.New at start-up (the messages name these variables).
+type AI struct {
+	Provider, Model, AnthropicKey, OpenAIKey, OpenAIBaseURL string
+	Workers, PerOrg, MaxAttempts, GuardThreshold            int
+	JobTimeout, PollInterval, KillSwitchRefresh             time.Duration
+	GuardMode                                               string
 }
 
 // Embedded reports whether Rampart runs its own cluster (no DATABASE_URL).
@@ -259,6 +287,40 @@ func (l *Loader) Load() (Config, error) {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			bad(VarPublicURL, "%q must be an absolute http(s) URL without query or fragment", c.PublicURL)
+		}
+	}
+	c.AI.Provider, c.AI.Model, c.AI.AnthropicKey = get(VarLLM), get(VarLLMModel), get(VarAnthropicKey)
+	c.AI.OpenAIKey, c.AI.OpenAIBaseURL, c.AI.GuardMode = get(VarOpenAIKey), get(VarOpenAIBaseURL), get(VarGuardMode)
+	switch c.AI.Provider {
+	case "offline", "anthropic", "openai":
+	default:
+		bad(VarLLM, "%q is not offline, anthropic or openai", c.AI.Provider)
+	}
+	if c.AI.GuardMode != "refuse" && c.AI.GuardMode != "review" {
+		bad(VarGuardMode, "%q is not refuse or review", c.AI.GuardMode)
+	}
+	for _, n := range []struct {
+		v        Var
+		dst      *int
+		min, max int
+	}{{VarAIWorkers, &c.AI.Workers, 0, 1000}, {VarAIPerOrg, &c.AI.PerOrg, 1, 1000}, {VarAIAttempts, &c.AI.MaxAttempts, 1, 25},
+		{VarGuardThreshold, &c.AI.GuardThreshold, 1, 100}} {
+		if x, err := strconv.Atoi(get(n.v)); err != nil || x < n.min || x > n.max {
+			bad(n.v, "%q must be a whole number from %d to %d", get(n.v), n.min, n.max)
+		} else {
+			*n.dst = x
+		}
+	}
+	for _, d := range []struct {
+		v        Var
+		dst      *time.Duration
+		min, max time.Duration
+	}{{VarAIJobTimeout, &c.AI.JobTimeout, time.Second, 24 * time.Hour}, {VarAIPoll, &c.AI.PollInterval, 10 * time.Millisecond, time.Minute},
+		{VarKillRefresh, &c.AI.KillSwitchRefresh, 10 * time.Millisecond, time.Minute}} {
+		if x, err := time.ParseDuration(get(d.v)); err != nil || x < d.min || x > d.max {
+			bad(d.v, "%q must be a duration from %s to %s (like 200ms, 5s, 5m)", get(d.v), d.min, d.max)
+		} else {
+			*d.dst = x
 		}
 	}
 	return c, errors.Join(errs...)

@@ -20,6 +20,10 @@ const (
 	KindUnavailable
 	KindTooLarge
 	KindUnsupportedMedia
+	// KindLocked: the action is switched off (an AI kill switch is on).
+	KindLocked
+	// KindQuotaExceeded: a budget (e.g. the monthly AI token budget) is spent.
+	KindQuotaExceeded
 )
 
 func (k Kind) String() string {
@@ -40,6 +44,10 @@ func (k Kind) String() string {
 		return "too_large"
 	case KindUnsupportedMedia:
 		return "unsupported_media_type"
+	case KindLocked:
+		return "locked"
+	case KindQuotaExceeded:
+		return "quota_exceeded"
 	default:
 		return "internal"
 	}

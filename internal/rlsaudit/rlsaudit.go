@@ -42,6 +42,8 @@ var ProbedUserTables = []string{"users", "sessions"}
 // beyond SELECT on them is a finding.
 var GlobalReadOnlyTables = map[string]string{
 	"rampart_schema_version": "migration version; no tenant data",
+	"river.river_migration":  "job queue (River) schema version; no tenant data",
+	"platform_kill_switch":   "the global AI kill switch; platform state, no tenant data",
 }
 
 // Snapshot is everything the audit reads from the catalog. The store fills

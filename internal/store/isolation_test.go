@@ -111,6 +111,26 @@ func seedTenant(ctx context.Context, tx *Tx, slug string) (rampart.Claims, error
 		ExpiresAt: time.Now().Add(time.Hour)}, ClientInfo{}); err != nil {
 		return rampart.Claims{}, err
 	}
+	// The AI pipeline's tables: a proposal per venue, a job, the
+	// organization's kill switch, budget and usage.
+	for _, code := range []string{"HALL-A", "HALL-B"} {
+		if _, err := tx.exec(ctx, `WITH p AS (INSERT INTO proposals (organization_id, title, venue_code, brief, author_id)
+VALUES ($1, $2, $3, 'A brief', $4) RETURNING organization_id, id, venue_code)
+INSERT INTO ai_jobs (organization_id, kind, proposal_id, venue_code, agent_type, requested_by)
+SELECT organization_id, 'proposal_generation', id, venue_code, 'proposal_writer', $4 FROM p`,
+			org.ID, "Proposal "+code+" "+slug, code, admin.ID); err != nil {
+			return rampart.Claims{}, err
+		}
+	}
+	if _, err := tx.SetOrgKillSwitch(ctx, org.ID, false, "seeded", "test"); err != nil {
+		return rampart.Claims{}, err
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ($1, 100000)`, org.ID); err != nil {
+		return rampart.Claims{}, err
+	}
+	if _, err := tx.exec(ctx, sqlEnsureUsage, org.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	return rampart.Claims{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}, nil
 }
 

@@ -54,6 +54,10 @@ func Migrate(ctx context.Context, adminURL string) (MigrationStatus, MigrationSt
 		return MigrationStatus{}, MigrationStatus{}, &rampart.Error{Op: op, Kind: rampart.KindForbidden,
 			Message: "this login cannot SET ROLE rampart_owner: run `rampart migrate` with a superuser DATABASE_URL, or GRANT rampart_owner to the migration login (never to the runtime login)", Err: err}
 	}
+	// River's queue schema first: migration 005 grants on its tables.
+	if err := migrateQueue(ctx, conn); err != nil {
+		return MigrationStatus{}, MigrationStatus{}, rampart.Wrap(op, rampart.KindInternal, err)
+	}
 	m, err := newMigrator(ctx, conn)
 	if err != nil {
 		return MigrationStatus{}, MigrationStatus{}, rampart.Wrap(op, rampart.KindInternal, err)
@@ -144,6 +148,18 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 		return rampart.Errorf(op, rampart.KindUnavailable, "database schema is at migration %d, this binary needs %d: run `rampart migrate` with an owner/superuser DATABASE_URL", have, want)
 	case have > want:
 		return rampart.Errorf(op, rampart.KindUnavailable, "database schema is at migration %d, newer than this binary's %d: upgrade rampart", have, want)
+	}
+	var qHave, qWant int
+	err = s.readOnly(ctx, func(ctx context.Context, tx *Tx) error {
+		var err error
+		qHave, qWant, err = queueVersion(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return &rampart.Error{Op: op, Kind: rampart.KindUnavailable, Message: "cannot read the job queue's schema version: run `rampart migrate`", Err: err}
+	}
+	if qHave != qWant {
+		return rampart.Errorf(op, rampart.KindUnavailable, "the job queue schema (River) is at version %d, this binary needs %d: run `rampart migrate`", qHave, qWant)
 	}
 	return nil
 }

@@ -21,6 +21,13 @@ BEGIN
   END IF;
   -- Runs only audit_purge() (SECURITY DEFINER): the one role the audit
   -- log's append-only triggers let delete events.
+  -- The job queue's machinery (River): fetching, completing and rescuing
+  -- jobs of every tenant. It can touch only the tables of schema river,
+  -- holds no BYPASSRLS, and is reached only from the service login (SET
+  -- ROLE in the queue pool), never from the runtime login.
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rampart_queue') THEN
+    CREATE ROLE rampart_queue NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rampart_audit_purger') THEN
     CREATE ROLE rampart_audit_purger NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE;
   END IF;
@@ -35,6 +42,13 @@ GRANT USAGE ON SCHEMA public TO rampart_app, rampart_service;
 -- The owner hands SECURITY DEFINER functions to rampart_service (migration
 -- 003) and rampart_audit_purger (migration 004), which needs membership.
 GRANT rampart_service TO rampart_owner;
+GRANT rampart_queue TO rampart_service;
+
+-- River's tables live in their own schema, created by the owner's River
+-- migration (store.Migrate); the grants and policies on them are in
+-- migration 005.
+CREATE SCHEMA IF NOT EXISTS river AUTHORIZATION rampart_owner;
+REVOKE ALL ON SCHEMA river FROM PUBLIC;
 GRANT rampart_audit_purger TO rampart_owner;
 
 -- No temporary objects for anyone by default: a temporary table or function

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rampart-dev/rampart/internal/config"
+	"github.com/rampart-dev/rampart/internal/guard"
+	"github.com/rampart-dev/rampart/internal/jobs"
+	"github.com/rampart-dev/rampart/internal/killswitch"
+	"github.com/rampart-dev/rampart/internal/llm"
+	"github.com/rampart-dev/rampart/internal/pgcluster"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// aiPipeline is the AI part of a serve or worker process: the kill-switch
+// watcher and the job queue.
+type aiPipeline struct {
+	watcher *killswitch.Watcher
+	queue   *jobs.Queue
+	stop    func()
+}
+
+// startAI builds the model provider, the guard, the kill-switch watcher and
+// the job queue, and starts them. Configuration errors name the variable.
+func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logger, name string) (*aiPipeline, error) {
+	key := cfg.AnthropicKey
+	if cfg.Provider == "openai" {
+		key = cfg.OpenAIKey
+	}
+	provider, err := llm.New(llm.Config{Provider: cfg.Provider, Model: cfg.Model, APIKey: key, BaseURL: cfg.OpenAIBaseURL})
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	g, err := guard.New(guard.Options{Threshold: cfg.GuardThreshold})
+	if err != nil {
+		return nil, fmt.Errorf("configuration: RAMPART_AI_GUARD_THRESHOLD: %w", err)
+	}
+	w, err := killswitch.New(st, killswitch.Options{Refresh: cfg.KillSwitchRefresh, StaleAfter: 5 * cfg.KillSwitchRefresh, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("configuration: RAMPART_KILLSWITCH_REFRESH: %w", err)
+	}
+	host, _ := os.Hostname()
+	q, err := jobs.New(ctx, st, jobs.Options{Provider: provider, Guard: g, GuardMode: cfg.GuardMode, Watcher: w,
+		Workers: cfg.Workers, PerOrg: cfg.PerOrg, MaxAttempts: cfg.MaxAttempts, PollInterval: cfg.PollInterval,
+		JobTimeout: cfg.JobTimeout, ID: fmt.Sprintf("%s-%s-%d-%s", name, host, os.Getpid(), uuid.NewString()[:8]), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); w.Run(wctx) }()
+	// The first read, so the process starts with a known state.
+	if err := w.Refresh(ctx); err != nil {
+		log.Warn("kill-switch state not readable yet; AI work waits for it", "err", err)
+	}
+	if err := q.Start(ctx); err != nil {
+		cancel()
+		wg.Wait()
+		q.Kill()
+		return nil, fmt.Errorf("start the job queue: %w", err)
+	}
+	log.Info("AI pipeline ready", "provider", provider.Name(), "model", provider.Model(), "workers", cfg.Workers,
+		"per_org", cfg.PerOrg, "guard_mode", cfg.GuardMode)
+	return &aiPipeline{watcher: w, queue: q, stop: func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = q.Stop(sctx)
+		cancel()
+		wg.Wait()
+	}}, nil
+}
+
+var killSwitchVars = []config.Var{config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
+	config.VarLogLevel, config.VarLogFormat, config.VarAuditKeys, config.VarSessionKeys, config.VarTokenKeys}
+
+func runKillSwitch(ctx context.Context, m *Main, args []string) int {
+	fs := m.flagSet("killswitch", "killswitch on|off|status [--global | --org SLUG] [--reason TEXT]", `
+The AI kill switch, for platform operators (organization admins also have
+PUT /api/killswitch). Every process holds the state in memory and hears a
+change through LISTEN/NOTIFY at once; activation cancels the running AI
+jobs of its scope in every process, and new AI requests get 423 with the
+reason. Every change is audited with actor, scope, reason and time.
+
+  rampart killswitch on  --global --reason "provider incident"
+  rampart killswitch off --global --reason "resolved"
+  rampart killswitch on  --org acme --reason "customer request"
+  rampart killswitch status [--org acme]
+
+Runs on the service path: with DATABASE_URL it needs
+RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
+	loader := config.NewLoader(fs, m.Getenv, killSwitchVars...)
+	global := fs.Bool("global", false, "the platform-wide switch")
+	orgSlug := fs.String("org", "", "the organization's slug")
+	reason := fs.String("reason", "", "why (required for on and off; recorded in the audit log)")
+	cfg, code, done := m.load("killswitch", fs, loader, args, 1)
+	if done {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(m.Stderr, "rampart killswitch: usage: rampart killswitch on|off|status [--global | --org SLUG] [--reason TEXT]")
+		return exitUsage
+	}
+	action := fs.Arg(0)
+	if action != "on" && action != "off" && action != "status" {
+		fmt.Fprintf(m.Stderr, "rampart killswitch: unknown action %q: use on, off or status\n", action)
+		return exitUsage
+	}
+	if action != "status" && *global == (*orgSlug != "") {
+		fmt.Fprintln(m.Stderr, "rampart killswitch: give exactly one of --global or --org SLUG")
+		return exitUsage
+	}
+	if action != "status" && *reason == "" {
+		fmt.Fprintln(m.Stderr, "rampart killswitch: --reason is required: it is recorded in the audit log")
+		return exitUsage
+	}
+	keys, err := loadAuditKeys(cfg)
+	if err != nil {
+		return m.fail("killswitch", err)
+	}
+	db, err := openDatabase(ctx, cfg, m.logger(cfg), pgcluster.Purpose{Name: "killswitch"}, false)
+	if err != nil {
+		return m.fail("killswitch", err)
+	}
+	defer db.close()
+	if db.serviceURL == "" {
+		return m.fail("killswitch", fmt.Errorf("RAMPART_SERVICE_DATABASE_URL is required with DATABASE_URL"))
+	}
+	st, err := store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: 2, Actor: "rampart killswitch", Audit: keys})
+	if err != nil {
+		return m.fail("killswitch", err)
+	}
+	defer st.Close()
+	actor := "cli:" + osUser()
+	active := action == "on"
+	err = st.AsService(ctx, "AI kill switch "+action+" from the command line", func(ctx context.Context, tx *store.Tx) error {
+		if action == "status" {
+			g, err := tx.GlobalKillSwitch(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(m.Stdout, "global:       %s%s\n", onOff(g.Active), reasonSuffix(g.Reason, g.ChangedBy, g.ChangedAt))
+			if *orgSlug != "" {
+				org, err := tx.OrganizationBySlug(ctx, *orgSlug)
+				if err != nil {
+					return fmt.Errorf("organization %q: %w", *orgSlug, err)
+				}
+				ks, err := tx.OrgKillSwitchOf(ctx, org.ID)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(m.Stdout, "organization: %s%s\n", onOff(ks.Active), reasonSuffix(ks.Reason, ks.ChangedBy, ks.ChangedAt))
+			}
+			return nil
+		}
+		if *global {
+			_, err := tx.SetGlobalKillSwitch(ctx, active, *reason, actor)
+			return err
+		}
+		org, err := tx.OrganizationBySlug(ctx, *orgSlug)
+		if err != nil {
+			return fmt.Errorf("organization %q: %w", *orgSlug, err)
+		}
+		_, err = tx.SetOrgKillSwitch(ctx, org.ID, active, *reason, actor)
+		return err
+	})
+	if err != nil {
+		return m.fail("killswitch", err)
+	}
+	if action != "status" {
+		scope := "global"
+		if !*global {
+			scope = "organization " + *orgSlug
+		}
+		fmt.Fprintf(m.Stdout, "AI kill switch %s for %s (audited)\n", action, scope)
+	}
+	return exitOK
+}
+
+func onOff(active bool) string {
+	if active {
+		return "ON (AI stopped)"
+	}
+	return "off"
+}
+
+func reasonSuffix(reason, by string, at time.Time) string {
+	if by == "" {
+		return ""
+	}
+	return fmt.Sprintf(" — %q by %s at %s", reason, by, at.UTC().Format(time.RFC3339))
+}
+
+func osUser() string {
+	if u := os.Getenv("SUDO_USER"); u != "" {
+		return u
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return fmt.Sprintf("uid%d", os.Getuid())
+}

@@ -1,0 +1,547 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/rampart-dev/rampart/internal/access"
+	"github.com/rampart-dev/rampart/internal/killswitch"
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// The AI pipeline's endpoints: proposals, generation requests (an agent
+// route), human approval, jobs and their progress stream, the
+// organization's kill switch and token budget.
+
+func (s *Server) aiRoutes() {
+	s.authed("GET /api/proposals", s.listProposals)
+	s.authed("POST /api/proposals", s.createProposal)
+	s.authed("GET /api/proposals/{id}", s.getProposal)
+	s.authed("PATCH /api/proposals/{id}", s.updateProposal)
+	s.authed("POST /api/proposals/{id}/approve", s.approveProposal)
+	s.authed("GET /api/proposals/{id}/jobs", s.listProposalJobs)
+	s.agentRoute("POST /api/proposals/{id}/generate", access.AgentProposalWriter, s.proposalVenue, s.generateProposal)
+	s.authed("GET /api/jobs/stream", s.jobStream)
+	s.authed("GET /api/jobs/{id}", s.getJob)
+	s.authed("POST /api/jobs/{id}/cancel", s.cancelJob)
+	s.authed("GET /api/killswitch", s.getKillSwitch)
+	s.authed("PUT /api/killswitch", s.setKillSwitch)
+	s.authed("GET /api/ai/budget", s.getBudget)
+	s.authed("PUT /api/ai/budget", s.setBudget)
+}
+
+type proposalRequest struct {
+	Title      string `json:"title" minLength:"1" maxLength:"200"`
+	ClientName string `json:"client_name" required:"false" maxLength:"200"`
+	VenueCode  string `json:"venue_code" required:"false" pattern:"^[A-Z0-9][A-Z0-9_-]{0,31}$"`
+	Brief      string `json:"brief" required:"false" maxLength:"20000" doc:"untrusted: reaches a model only through the prompt-injection guard"`
+}
+
+type proposalPatch struct {
+	Title      *string `json:"title" required:"false" minLength:"1" maxLength:"200"`
+	ClientName *string `json:"client_name" required:"false" maxLength:"200"`
+	VenueCode  *string `json:"venue_code" required:"false" pattern:"^[A-Z0-9][A-Z0-9_-]{0,31}$"`
+	Brief      *string `json:"brief" required:"false" maxLength:"20000"`
+}
+
+type cancelRequest struct {
+	Reason string `json:"reason" minLength:"1" maxLength:"500"`
+}
+
+type killSwitchRequest struct {
+	Active bool   `json:"active"`
+	Reason string `json:"reason" minLength:"1" maxLength:"500"`
+}
+
+type budgetRequest struct {
+	MonthlyTokens *int64 `json:"monthly_tokens" minimum:"1" maximum:"1000000000000" nullable:"true" doc:"null removes the limit"`
+}
+
+func (s *Server) aiRequired(op string) error {
+	if s.ai == nil || s.watcher == nil {
+		return rampart.Errorf(op, rampart.KindUnavailable, "the AI pipeline is not running in this process")
+	}
+	return nil
+}
+
+func proposalResource(p rampart.Proposal) access.Resource {
+	r := access.Resource{Kind: access.KindProposal}
+	if p.VenueCode != nil {
+		r.VenueCode = *p.VenueCode
+	}
+	return r
+}
+
+func (s *Server) listProposals(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	all, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Proposal, error) {
+		return tx.Proposals(ctx, store.MaxListProposals)
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]rampart.Proposal, 0, len(all))
+	for _, p := range all {
+		if access.Can(c, access.ActionRead, proposalResource(p)) {
+			out = append(out, p)
+		}
+	}
+	return respond(w, c, http.StatusOK, map[string]any{"proposals": out})
+}
+
+func (s *Server) createProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	var req proposalRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	p := rampart.Proposal{Title: req.Title, ClientName: req.ClientName, Brief: req.Brief}
+	if req.VenueCode != "" {
+		p.VenueCode = &req.VenueCode
+	}
+	if err := rampart.ValidateProposal(p); err != nil {
+		return err
+	}
+	if err := access.Check(c, access.ActionEdit, proposalResource(p)); err != nil {
+		return err
+	}
+	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
+		if err := s.venueExists(ctx, tx, c, p.VenueCode); err != nil {
+			return rampart.Proposal{}, err
+		}
+		return tx.CreateProposal(ctx, p)
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusCreated, out)
+}
+
+// venueExists refuses a venue code the organization does not have (or the
+// caller cannot see).
+func (s *Server) venueExists(ctx context.Context, tx *store.Tx, c rampart.Claims, code *string) error {
+	if code == nil {
+		return nil
+	}
+	vs, err := tx.Venues(ctx, c.OrganizationID)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if v.Code == *code {
+			return nil
+		}
+	}
+	return fieldError("venue_code", "no venue %q in this organization", *code)
+}
+
+func (s *Server) readProposal(ctx context.Context, c rampart.Claims, id uuid.UUID) (rampart.Proposal, error) {
+	p, err := store.InTenantValue(ctx, s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
+		return tx.Proposal(ctx, id)
+	})
+	if err != nil {
+		return p, err
+	}
+	if !access.Can(c, access.ActionRead, proposalResource(p)) {
+		return rampart.Proposal{}, rampart.Errorf("api.proposal", rampart.KindNotFound, "not found")
+	}
+	return p, nil
+}
+
+func (s *Server) getProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := s.readProposal(r.Context(), c, id)
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, p)
+}
+
+func (s *Server) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req proposalPatch
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
+		p, err := tx.Proposal(ctx, id)
+		if err != nil {
+			return p, err
+		}
+		if !access.Can(c, access.ActionRead, proposalResource(p)) {
+			return rampart.Proposal{}, rampart.Errorf("api.updateProposal", rampart.KindNotFound, "not found")
+		}
+		if err := access.Check(c, access.ActionEdit, proposalResource(p)); err != nil {
+			return p, err
+		}
+		if req.Title != nil {
+			p.Title = *req.Title
+		}
+		if req.ClientName != nil {
+			p.ClientName = *req.ClientName
+		}
+		if req.Brief != nil {
+			p.Brief = *req.Brief
+		}
+		if req.VenueCode != nil {
+			p.VenueCode = req.VenueCode
+			if err := access.Check(c, access.ActionEdit, proposalResource(p)); err != nil {
+				return p, err
+			}
+			if err := s.venueExists(ctx, tx, c, p.VenueCode); err != nil {
+				return p, err
+			}
+		}
+		return tx.UpdateProposal(ctx, p)
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, out)
+}
+
+func (s *Server) approveProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := s.readProposal(r.Context(), c, id)
+	if err != nil {
+		return err
+	}
+	if err := access.Check(c, access.ActionApproveAgentProposal, proposalResource(p)); err != nil {
+		return err
+	}
+	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
+		return tx.ApproveProposal(ctx, id)
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, out)
+}
+
+// proposalVenue is the generate route's venue extractor: the proposal's
+// venue, read under the caller's claims (another tenant's proposal is not
+// found before any agent check).
+func (s *Server) proposalVenue(r *http.Request) (string, error) {
+	c, err := rampart.ClaimsFrom(r.Context())
+	if err != nil {
+		return "", err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return "", err
+	}
+	p, err := s.readProposal(r.Context(), c, id)
+	if err != nil {
+		return "", err
+	}
+	if p.VenueCode == nil {
+		return "", nil
+	}
+	return *p.VenueCode, nil
+}
+
+func (s *Server) generateProposal(w http.ResponseWriter, r *http.Request, call AgentCall) error {
+	const op = "api.generateProposal"
+	if err := s.aiRequired(op); err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := access.Check(call.Claims, access.ActionRequestAI, access.Resource{Kind: access.KindProposal, VenueCode: call.VenueCode}); err != nil {
+		return err
+	}
+	job, err := s.ai.Request(r.Context(), call.Claims, id, string(call.Agent))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/jobs/"+job.ID.String())
+	return respond(w, call.Claims, http.StatusAccepted, job)
+}
+
+func (s *Server) listProposalJobs(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.readProposal(r.Context(), c, id); err != nil {
+		return err
+	}
+	jobs, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.AIJob, error) {
+		return tx.ProposalAIJobs(ctx, id)
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, map[string]any{"jobs": jobs})
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	job, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
+		return tx.AIJob(ctx, id)
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, job)
+}
+
+// cancelJob is the job-level kill switch (the requester or an admin).
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req cancelRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	job, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
+		return tx.CancelAIJob(ctx, id, req.Reason)
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, job)
+}
+
+type killSwitchView struct {
+	Global       killSwitchLevelView `json:"global"`
+	Organization rampart.KillSwitch  `json:"organization"`
+	// Effective is what new AI requests of this organization meet now in
+	// this process: "on" (allowed), "off" (a switch is on) or "unknown".
+	Effective string `json:"effective"`
+}
+
+type killSwitchLevelView struct {
+	Active bool   `json:"active"`
+	Reason string `json:"reason"`
+}
+
+func (s *Server) killSwitchView(ctx context.Context, c rampart.Claims) (killSwitchView, error) {
+	var v killSwitchView
+	err := s.store.InTenant(ctx, c, func(ctx context.Context, tx *store.Tx) error {
+		g, err := tx.GlobalKillSwitch(ctx)
+		if err != nil {
+			return err
+		}
+		v.Global = killSwitchLevelView{Active: g.Active, Reason: g.Reason}
+		v.Organization, err = tx.OrgKillSwitch(ctx)
+		return err
+	})
+	v.Effective = "unknown"
+	if s.watcher != nil {
+		switch err := s.watcher.Check(c.OrganizationID); {
+		case err == nil:
+			v.Effective = "on"
+		case err != killswitch.ErrStateUnknown:
+			v.Effective = "off"
+		}
+	}
+	return v, err
+}
+
+func (s *Server) getKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	v, err := s.killSwitchView(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, v)
+}
+
+// setKillSwitch turns the organization's AI kill switch on or off (admins).
+// The change NOTIFYs every process; this process applies it before answering.
+func (s *Server) setKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	var req killSwitchRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := access.Check(c, access.ActionOrgKillSwitch, access.Resource{Kind: access.KindOrganization}); err != nil {
+		return err
+	}
+	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.SetOrgKillSwitch(ctx, c.OrganizationID, req.Active, req.Reason, "user:"+c.UserID.String())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if s.watcher != nil {
+		_ = s.watcher.Refresh(r.Context())
+	}
+	v, err := s.killSwitchView(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, v)
+}
+
+func (s *Server) getBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	b, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
+		return tx.TokenBudget(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, budgetView(b))
+}
+
+func (s *Server) setBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	var req budgetRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := access.Check(c, access.ActionManageMembers, access.Resource{Kind: access.KindOrganization}); err != nil {
+		return err
+	}
+	b, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
+		return tx.SetTokenBudget(ctx, req.MonthlyTokens)
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, c, http.StatusOK, budgetView(b))
+}
+
+func budgetView(b rampart.TokenBudget) map[string]any {
+	return map[string]any{"monthly_tokens": b.MonthlyTokens, "month": b.Month.Format("2006-01"),
+		"reserved_tokens": b.ReservedTokens, "used_tokens": b.UsedTokens, "remaining_tokens": b.Remaining()}
+}
+
+// Progress over server-sent events. The stream reads the caller's
+// organization's job changes through RLS (store.AIJobsSince under the
+// caller's claims), so another organization's events cannot reach it
+// whatever this handler does. Only status, counts and error codes are sent:
+// never model output. A stream lasts at most streamMaxAge; the client
+// reconnects with Last-Event-ID, which re-authenticates it.
+const (
+	streamMaxAge    = 10 * time.Minute
+	streamHeartbeat = 15 * time.Second
+	streamBacklog   = time.Hour
+)
+
+type jobEvent struct {
+	ID           uuid.UUID `json:"id"`
+	ProposalID   uuid.UUID `json:"proposal_id"`
+	Kind         string    `json:"kind"`
+	Status       string    `json:"status"`
+	Attempt      int       `json:"attempt"`
+	InputTokens  int       `json:"input_tokens"`
+	OutputTokens int       `json:"output_tokens"`
+	ErrorCode    string    `json:"error_code,omitempty"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+func (s *Server) jobStream(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	cursor, err := parseEventID(r.Header.Get("Last-Event-ID"))
+	if err != nil {
+		return err
+	}
+	if cursor.UpdatedAt.IsZero() {
+		cursor.UpdatedAt = time.Now().Add(-streamBacklog)
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "retry: 2000\n\n")
+	if err := rc.Flush(); err != nil {
+		return nil
+	}
+	poll := time.NewTicker(s.streamPoll)
+	defer poll.Stop()
+	deadline := time.NewTimer(streamMaxAge)
+	defer deadline.Stop()
+	lastWrite := time.Now()
+	for {
+		jobs, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.AIJob, error) {
+			return tx.AIJobsSince(ctx, cursor, store.MaxJobEvents)
+		})
+		if err != nil {
+			if r.Context().Err() == nil {
+				s.log.Warn("job stream read failed", "err", err)
+				fmt.Fprintf(w, "event: error\ndata: {\"detail\":\"temporarily unavailable\"}\n\n")
+				_ = rc.Flush()
+			}
+			return nil
+		}
+		for _, j := range jobs {
+			if !access.Can(c, access.ActionRead, access.Resource{Kind: access.KindProposal, VenueCode: deref(j.VenueCode)}) {
+				cursor = store.JobCursor{UpdatedAt: j.UpdatedAt, ID: j.ID}
+				continue
+			}
+			ev := jobEvent{ID: j.ID, ProposalID: j.ProposalID, Kind: j.Kind, Status: j.Status, Attempt: j.Attempt,
+				InputTokens: j.InputTokens, OutputTokens: j.OutputTokens, ErrorCode: j.ErrorCode, UpdatedAt: j.UpdatedAt}
+			filtered, err := access.FilterForRole(c.Role, ev)
+			if err != nil {
+				return nil
+			}
+			data, _ := json.Marshal(filtered)
+			cursor = store.JobCursor{UpdatedAt: j.UpdatedAt, ID: j.ID}
+			fmt.Fprintf(w, "id: %s\nevent: job\ndata: %s\n\n", formatEventID(cursor), data)
+			lastWrite = time.Now()
+		}
+		if time.Since(lastWrite) >= streamHeartbeat {
+			fmt.Fprintf(w, ": keep-alive\n\n")
+			lastWrite = time.Now()
+		}
+		if err := rc.Flush(); err != nil {
+			return nil
+		}
+		if len(jobs) == store.MaxJobEvents {
+			continue // more backlog: read on at once
+		}
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-deadline.C:
+			return nil
+		case <-poll.C:
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// Event ids are "<updated_at RFC 3339 nanoseconds>_<job id>".
+func formatEventID(c store.JobCursor) string {
+	return c.UpdatedAt.UTC().Format(time.RFC3339Nano) + "_" + c.ID.String()
+}
+
+func parseEventID(s string) (store.JobCursor, error) {
+	if s == "" {
+		return store.JobCursor{}, nil
+	}
+	at, id, ok := strings.Cut(s, "_")
+	t, terr := time.Parse(time.RFC3339Nano, at)
+	u, uerr := uuid.Parse(id)
+	if !ok || terr != nil || uerr != nil || len(s) > 100 {
+		return store.JobCursor{}, rampart.Errorf("api.jobStream", rampart.KindInvalid, "Last-Event-ID must be an id this stream sent")
+	}
+	return store.JobCursor{UpdatedAt: t, ID: u}, nil
+}

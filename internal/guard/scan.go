@@ -1,0 +1,324 @@
+package guard
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// form names the text a pattern runs on (see fold.go).
+type form uint8
+
+const (
+	formPlain    form = iota // lower case, look-alikes folded, spaces collapsed
+	formSquashed             // plain, leetspeak read, punctuation and spacing tricks undone
+	formCased                // the normalised text as is
+	numForms
+)
+
+// defaultSpan is how far, in bytes, a match may reach from the start of its
+// trigger (anchored patterns) or on either side of it (windowed patterns).
+const defaultSpan = 240
+
+// pattern is one detector: a regular expression tried only at its triggers,
+// so that a long benign text costs one pass over its words plus a few short,
+// anchored regexp runs. (Go's regexp is linear but, unanchored over 20,000
+// bytes, takes milliseconds per expression.)
+type pattern struct {
+	rule  rule
+	score int
+	form  form
+	// words are whole words (runs of ASCII letters) of the plain form; subs
+	// are substrings of the pattern's form.
+	//
+	// An anchored pattern (the default) is tried only where one of its
+	// triggers starts, so its triggers must list every way a match can
+	// begin. A windowed pattern is searched for in a window of span bytes
+	// on either side of each trigger, so every match must contain a
+	// trigger; windowed patterns are for matches whose first word is
+	// common and whose later word is rare ("send … https://").
+	words    []string
+	subs     []string
+	windowed bool
+	expr     string
+	// strong and scoped, when set, replace score for a match in which a
+	// group named "strong" or the group named "scope" is non-empty; scope
+	// wins.
+	strong, scoped int
+	// lineStart: an anchored match must have only spaces before it on its
+	// line.
+	lineStart bool
+	// span overrides defaultSpan for long patterns.
+	span int
+	// rot13: a match means the text holds rot13; it is decoded and scanned.
+	rot13 bool
+
+	re        *regexp.Regexp
+	strongIdx []int // groups named "strong"
+	scopeIdx  int
+	wordStart bool
+}
+
+// compiled holds the patterns with their regexps and trigger indexes; it is
+// built once, at package initialisation, from the table in rules.go.
+type compiled struct {
+	patterns []*pattern
+	// byWord maps a trigger word of the plain form to the patterns it
+	// triggers; bySub maps each form's trigger substrings likewise.
+	byWord map[string][]int
+	bySub  [numForms]map[string][]int
+	// subs lists each form's trigger substrings in a fixed order.
+	subs [numForms][]string
+}
+
+func compile(table []pattern) *compiled {
+	c := &compiled{byWord: map[string][]int{}}
+	for f := range numForms {
+		c.bySub[f] = map[string][]int{}
+	}
+	for i := range table {
+		p := &table[i]
+		expr := "^(?:" + p.expr + ")"
+		if p.windowed {
+			if p.lineStart {
+				panic("guard: lineStart is for anchored patterns: " + p.expr)
+			}
+			expr = p.expr
+		}
+		p.re = regexp.MustCompile(expr)
+		for i, name := range p.re.SubexpNames() {
+			if name == "strong" {
+				p.strongIdx = append(p.strongIdx, i)
+			}
+		}
+		p.scopeIdx = p.re.SubexpIndex("scope")
+		p.wordStart = strings.HasPrefix(p.expr, `\b`)
+		if p.span == 0 {
+			p.span = defaultSpan
+		}
+		if len(p.words) == 0 && len(p.subs) == 0 {
+			panic("guard: pattern without trigger: " + p.expr)
+		}
+		for _, w := range p.words {
+			if p.form != formPlain {
+				panic("guard: word triggers are for the plain form: " + p.expr)
+			}
+			c.byWord[w] = append(c.byWord[w], i)
+		}
+		for _, s := range p.subs {
+			if _, ok := c.bySub[p.form][s]; !ok {
+				c.subs[p.form] = append(c.subs[p.form], s)
+			}
+			c.bySub[p.form][s] = append(c.bySub[p.form][s], i)
+		}
+		c.patterns = append(c.patterns, p)
+	}
+	return c
+}
+
+// scores holds the score of each rule: the highest of its matched patterns.
+type scores [numRules]int
+
+func (s *scores) merge(o scores) {
+	for i := range s {
+		s[i] = max(s[i], o[i])
+	}
+}
+
+// maxDepth bounds decoding: a payload found inside a decoded payload is
+// scored but not decoded again.
+const maxDepth = 1
+
+// detect scores the normalised text t.
+func (c *compiled) detect(t string, depth int) scores {
+	var sc scores
+	var forms [numForms]string
+	forms[formCased] = t
+	forms[formPlain] = plainForm(t)
+	forms[formSquashed] = squashedForm(forms[formPlain])
+
+	hits := make([][]int, len(c.patterns))
+	// Trigger words: one pass over the plain form's ASCII words.
+	p := forms[formPlain]
+	for i := 0; i < len(p); {
+		if !isLower(p[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(p) && isLower(p[j]) {
+			j++
+		}
+		for _, k := range c.byWord[p[i:j]] {
+			hits[k] = append(hits[k], i, j)
+		}
+		i = j
+	}
+	// Trigger substrings.
+	for f := range numForms {
+		s := forms[f]
+		for _, sub := range c.subs[f] {
+			for off := 0; ; {
+				k := strings.Index(s[off:], sub)
+				if k < 0 {
+					break
+				}
+				at := off + k
+				for _, pi := range c.bySub[f][sub] {
+					hits[pi] = append(hits[pi], at, at+len(sub))
+				}
+				off = at + len(sub)
+			}
+		}
+	}
+
+	rot13 := false
+	for i, h := range hits {
+		if len(h) == 0 {
+			continue
+		}
+		pt := c.patterns[i]
+		if got := pt.run(forms[pt.form], h); got > 0 {
+			sc[pt.rule] = max(sc[pt.rule], got)
+			rot13 = rot13 || pt.rot13
+		}
+	}
+
+	if depth < maxDepth {
+		payloads := encodedPayloads(t)
+		if rot13 {
+			payloads = append(payloads, rot13String(t))
+		}
+		if len(payloads) > 0 {
+			sc[ruleEncodedPayload] = max(sc[ruleEncodedPayload], encodedScore)
+		}
+		for _, d := range payloads {
+			inner, _ := normalize(d, DefaultMaxRunes)
+			sc.merge(c.detect(inner, depth+1))
+		}
+	}
+	return sc
+}
+
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
+
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c >= utf8.RuneSelf
+}
+
+// run returns the pattern's best score in s, trying it at (anchored) or
+// around (windowed) the trigger spans in hits, a list of start, end pairs.
+func (pt *pattern) run(s string, hits []int) int {
+	if pt.windowed {
+		return pt.runWindows(s, hits)
+	}
+	ceiling := max(pt.score, pt.strong)
+	best := 0
+	for i := 0; i < len(hits); i += 2 {
+		at := hits[i]
+		if pt.wordStart && at > 0 && isWordByte(s[at-1]) && isWordByte(s[at]) {
+			continue
+		}
+		if pt.lineStart && !lineStartAt(s, at) {
+			continue
+		}
+		end := min(len(s), at+pt.span)
+		for end < len(s) && !utf8.RuneStart(s[end]) {
+			end++
+		}
+		if m := pt.re.FindStringSubmatchIndex(s[at:end]); m != nil {
+			best = max(best, pt.scoreOf(m))
+			if best >= ceiling {
+				break
+			}
+		}
+	}
+	return best
+}
+
+// runWindows searches windows around the hits, merged where they overlap.
+func (pt *pattern) runWindows(s string, hits []int) int {
+	type window struct{ lo, hi int }
+	wins := make([]window, 0, len(hits)/2)
+	for i := 0; i < len(hits); i += 2 {
+		lo, hi := max(0, hits[i]-pt.span), min(len(s), hits[i+1]+pt.span)
+		for lo > 0 && !utf8.RuneStart(s[lo]) {
+			lo--
+		}
+		for hi < len(s) && !utf8.RuneStart(s[hi]) {
+			hi++
+		}
+		wins = append(wins, window{lo, hi})
+	}
+	slices.SortFunc(wins, func(a, b window) int { return a.lo - b.lo })
+	merged := wins[:1]
+	for _, w := range wins[1:] {
+		last := &merged[len(merged)-1]
+		if w.lo <= last.hi {
+			last.hi = max(last.hi, w.hi)
+			continue
+		}
+		merged = append(merged, w)
+	}
+	ceiling := max(pt.score, pt.strong)
+	best := 0
+	for _, w := range merged {
+		for _, m := range pt.re.FindAllStringSubmatchIndex(s[w.lo:w.hi], -1) {
+			at := w.lo + m[0]
+			// A window may start inside a word; a match that relies on the
+			// window's edge as a word start is not one.
+			if pt.wordStart && at > 0 && isWordByte(s[at-1]) && isWordByte(s[at]) {
+				continue
+			}
+			best = max(best, pt.scoreOf(m))
+			if best >= ceiling {
+				return best
+			}
+		}
+	}
+	return best
+}
+
+// scoreOf scores one match given its submatch indexes.
+func (pt *pattern) scoreOf(m []int) int {
+	got := pt.score
+	for _, g := range pt.strongIdx {
+		if m[2*g+1] > m[2*g] {
+			got = pt.strong
+		}
+	}
+	if pt.scopeIdx > 0 && m[2*pt.scopeIdx+1] > m[2*pt.scopeIdx] {
+		got = pt.scoped
+	}
+	return got
+}
+
+// lineStartAt reports whether only spaces and tabs stand between the start
+// of at's line and at.
+func lineStartAt(s string, at int) bool {
+	for i := at - 1; i >= 0; i-- {
+		switch s[i] {
+		case '\n':
+			return true
+		case ' ', '\t':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// rot13String rotates the ASCII letters of s by 13.
+func rot13String(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z':
+			b[i] = 'a' + (c-'a'+13)%26
+		case 'A' <= c && c <= 'Z':
+			b[i] = 'A' + (c-'A'+13)%26
+		}
+	}
+	return string(b)
+}

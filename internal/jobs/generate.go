@@ -1,0 +1,262 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/guard"
+	"github.com/rampart-dev/rampart/internal/killswitch"
+	"github.com/rampart-dev/rampart/internal/llm"
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/sanitize"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// GenerateArgs is the River job of a proposal generation: only ids. The
+// brief and everything else are read inside the tenant transaction.
+type GenerateArgs struct {
+	OrganizationID uuid.UUID `json:"organization_id"`
+	JobID          uuid.UUID `json:"job_id"`
+}
+
+// Kind is the River job kind.
+func (GenerateArgs) Kind() string { return rampart.JobKindProposalGeneration }
+
+type generateWorker struct {
+	river.WorkerDefaults[GenerateArgs]
+	q *Queue
+}
+
+// snoozeFor is how long a job waits when its organization is at its limit
+// or the kill-switch state is unknown (River does not count a snooze as an attempt).
+const snoozeFor = time.Second
+
+// Work runs one attempt. Returning an error makes River retry with backoff
+// (until MaxAttempts); river.JobCancel ends the job for good; nil completes it.
+func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) error {
+	q := w.q
+	org, id, attempt := rj.Args.OrganizationID, rj.Args.JobID, rj.Attempt
+
+	release, ok := q.acquireOrg(org)
+	if !ok {
+		return river.JobSnooze(snoozeFor)
+	}
+	defer release()
+
+	jobCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	unregister := q.opts.Watcher.Register(org, id, cancel)
+	defer unregister()
+
+	claims, status, live, err := q.store.AIJobClaims(ctx, org, id)
+	switch {
+	case rampart.ErrorKind(err) == rampart.KindNotFound:
+		return river.JobCancel(err) // the job (or its organization) is gone
+	case err != nil:
+		return err
+	case rampart.JobFinished(status):
+		return river.JobCancel(errors.New("the AI job has already finished: " + status))
+	case !live:
+		return river.JobCancel(q.failOrphan(ctx, org, id))
+	}
+
+	// The kill switches, global then organization, from memory.
+	if err := q.opts.Watcher.Check(org); err != nil {
+		var st *killswitch.Stopped
+		if !errors.As(err, &st) {
+			return river.JobSnooze(snoozeFor) // state unknown: fail closed, wait
+		}
+		return river.JobCancel(q.stop(ctx, claims, id, 0, st, true))
+	}
+
+	var job rampart.AIJob
+	var proposal rampart.Proposal
+	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		job, proposal, err = tx.StartAIJob(ctx, id, store.AttemptInfo{Attempt: attempt, Provider: q.opts.Provider.Name(), Model: q.opts.Provider.Model()})
+		return err
+	})
+	if rampart.ErrorKind(err) == rampart.KindConflict {
+		return river.JobCancel(err) // cancelled or finished meanwhile
+	}
+	if err != nil {
+		return err
+	}
+
+	// The guard: untrusted inputs become guard.Text, or the job stops here.
+	data, verdict := q.guardInputs(proposal)
+	if verdict.Blocked {
+		return q.refuseInput(ctx, claims, id, attempt, verdict)
+	}
+	req := llm.Request{Prompt: llm.ProposalWriter, Data: data, MaxTokens: q.opts.MaxTokens}
+
+	// The budget: reserve the estimate before dispatch.
+	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
+		return tx.ReserveTokens(ctx, id, llm.EstimateTokens(req))
+	})
+	if errors.Is(err, store.ErrBudgetExhausted) {
+		return q.finish(ctx, claims, id, attempt, store.JobOutcome{Status: rampart.JobRefused, ErrorCode: "budget_exhausted",
+			ErrorMessage: "the organization's monthly AI token budget cannot cover this job", Action: audit.ActionAIBudgetExhausted,
+			GuardScore: verdict.Score, GuardRules: verdict.Rules()})
+	}
+	if err != nil {
+		return q.retry(ctx, claims, id, attempt, rj.MaxAttempts, "budget_unavailable", err)
+	}
+
+	// The model call. Deltas are only counted: partial output is never
+	// shown or stored before the whole text has been sanitised.
+	streamed := 0
+	resp, callErr := q.opts.Provider.Stream(jobCtx, req, func(d string) error {
+		streamed += len(d)
+		return nil
+	})
+	if callErr != nil {
+		var st *killswitch.Stopped
+		if errors.As(context.Cause(jobCtx), &st) {
+			spent := llm.EstimateTokens(llm.Request{Prompt: req.Prompt, Data: req.Data, MaxTokens: 1}) + streamed/4
+			return river.JobCancel(q.stop(context.WithoutCancel(ctx), claims, id, spent, st, false))
+		}
+		if ctx.Err() != nil {
+			// Shutdown or the attempt's timeout: River retries; the next
+			// attempt releases this one's reservation.
+			return callErr
+		}
+		return q.retry(ctx, claims, id, attempt, rj.MaxAttempts, "provider_error", callErr)
+	}
+
+	body, err := sanitize.Markdown(resp.Text)
+	if err != nil {
+		return q.retry(ctx, claims, id, attempt, rj.MaxAttempts, "output_rejected", err)
+	}
+	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
+		if _, err := tx.FinishAIJob(ctx, id, attempt, store.JobOutcome{Status: rampart.JobSucceeded,
+			InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens,
+			GuardScore: verdict.Score, GuardRules: verdict.Rules(), Action: audit.ActionAIGenerationCompleted,
+			Metadata: map[string]any{"proposal_id": job.ProposalID, "input_tokens": resp.Usage.InputTokens,
+				"output_tokens": resp.Usage.OutputTokens, "usage_estimated": resp.Usage.Estimated,
+				"model": resp.Model, "stop_reason": resp.StopReason, "body_bytes": len(body.String())}}); err != nil {
+			return err
+		}
+		_, err := tx.StoreAIBody(ctx, job.ProposalID, body)
+		return err
+	})
+	if errors.Is(err, store.ErrAttemptSuperseded) {
+		_ = q.store.InTenant(context.WithoutCancel(ctx), claims, func(ctx context.Context, tx *store.Tx) error {
+			return tx.ReleaseAIJob(ctx, id, resp.Usage.Total())
+		})
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// guardInputs passes every untrusted field through the guard; the verdict
+// is the worst of them (scores add up across fields, capped at 100).
+func (q *Queue) guardInputs(p rampart.Proposal) ([]guard.Text, guard.Verdict) {
+	fields := []struct{ label, text string }{{"title", p.Title}, {"client", p.ClientName}, {"brief", p.Brief}}
+	if p.VenueCode != nil {
+		fields = append(fields, struct{ label, text string }{"venue", *p.VenueCode})
+	}
+	var out []guard.Text
+	var all guard.Verdict
+	for _, f := range fields {
+		if f.text == "" {
+			continue
+		}
+		t, v := q.opts.Guard.Inspect(f.label, f.text)
+		out = append(out, t)
+		all.Findings = append(all.Findings, v.Findings...)
+		all.Score = min(100, all.Score+v.Score)
+		all.Truncated = all.Truncated || v.Truncated
+		all.Blocked = all.Blocked || v.Blocked
+	}
+	return out, all
+}
+
+// refuseInput ends a job whose input the guard flagged: refused, or held
+// for human review, audited with the rules (never the text).
+func (q *Queue) refuseInput(ctx context.Context, claims rampart.Claims, id uuid.UUID, attempt int, v guard.Verdict) error {
+	out := store.JobOutcome{Status: rampart.JobRefused, GuardScore: v.Score, GuardRules: v.Rules(), ErrorCode: "guard_refused",
+		ErrorMessage: "the input looks like a prompt injection and was refused", Action: audit.ActionAIGenerationRefused,
+		Metadata: map[string]any{"rules": v.Rules(), "score": v.Score, "mode": q.opts.GuardMode}}
+	if q.opts.GuardMode == GuardReview {
+		out.Status, out.ErrorCode, out.Action = rampart.JobNeedsReview, "guard_review", audit.ActionAIGenerationHeld
+		out.ErrorMessage = "the input looks like a prompt injection; a person must review it before any AI work"
+	}
+	return q.finish(ctx, claims, id, attempt, out)
+}
+
+// stop ends a job stopped by a kill switch: cancelled, audited with the
+// scope. before says whether the model call had not started yet.
+func (q *Queue) stop(ctx context.Context, claims rampart.Claims, id uuid.UUID, spent int, st *killswitch.Stopped, before bool) error {
+	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
+		if st.Scope == "job" {
+			// The requester or an admin already marked it cancelled (and audited).
+			return tx.ReleaseAIJob(ctx, id, spent)
+		}
+		action := audit.ActionAIGenerationCancelled
+		if before {
+			action = audit.ActionAIGenerationKillBlocked
+		}
+		return tx.StopAIJob(ctx, id, st.Scope, st.Error(), action, spent)
+	})
+	if err != nil {
+		q.log.Warn("could not record a kill-switch stop", "job_id", id, "err", err)
+	}
+	return st
+}
+
+// retry records a failed attempt: retrying (River retries with backoff)
+// or, at the last attempt, failed. Only an error code and a safe message
+// are stored; the provider's text is never logged or stored.
+func (q *Queue) retry(ctx context.Context, claims rampart.Claims, id uuid.UUID, attempt, maxAttempts int, code string, cause error) error {
+	out := store.JobOutcome{Status: rampart.JobRetrying, ErrorCode: code, ErrorMessage: safeMessage(cause),
+		Action: audit.ActionAIGenerationFailed, Metadata: map[string]any{"will_retry": attempt < maxAttempts, "error_code": code}}
+	if attempt >= maxAttempts {
+		out.Status = rampart.JobFailed
+	}
+	if err := q.finish(context.WithoutCancel(ctx), claims, id, attempt, out); err != nil {
+		return err
+	}
+	if out.Status == rampart.JobFailed {
+		return river.JobCancel(cause)
+	}
+	return cause
+}
+
+// finish records the outcome; a superseded attempt changes nothing.
+func (q *Queue) finish(ctx context.Context, claims rampart.Claims, id uuid.UUID, attempt int, out store.JobOutcome) error {
+	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.FinishAIJob(ctx, id, attempt, out)
+		return err
+	})
+	if errors.Is(err, store.ErrAttemptSuperseded) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// failOrphan ends a job whose requester is no longer a member: nobody's
+// claims may run it. The service path records it (the tenant context
+// needs a member).
+func (q *Queue) failOrphan(ctx context.Context, org, id uuid.UUID) error {
+	err := errors.New("the requester is no longer a member of the organization")
+	if serr := q.store.FailOrphanAIJob(ctx, org, id, err.Error()); serr != nil {
+		q.log.Warn("could not record an orphaned AI job", "job_id", id, "err", serr)
+	}
+	return err
+}
+
+// safeMessage is a short description of an error for the job row: the
+// domain message (never the wrapped cause, which may quote the provider).
+func safeMessage(err error) string {
+	msg := rampart.ErrorMessage(err)
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return msg
+}

@@ -1,0 +1,288 @@
+// Package jobs runs AI work on River, a job queue in PostgreSQL.
+//
+// A generation request is an ai_jobs row, its River job and its audit event,
+// committed together in the request's tenant transaction (Queue.Request).
+// A worker then, for each attempt: checks the kill switches in memory
+// (global → organization → job), re-reads the requester's live claims, runs
+// everything else inside store.InTenant for the job's organization, guards
+// the untrusted input, reserves the token budget, calls the model through
+// internal/llm, sanitises the output and stores it as AI-generated and
+// pending review. Concurrency is bounded per process (River's MaxWorkers)
+// and per organization (a job of an organization at its limit is snoozed:
+// it waits, it is not dropped). A worker that dies mid-job leaves its job to
+// River's rescuer, which makes it available again; exactly one attempt can
+// finish a job (store.FinishAIJob).
+//
+// River runs poll-only (no LISTEN) and its insert never NOTIFYs (quietDriver):
+// the only NOTIFY in request transactions is a kill-switch change.
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/guard"
+	"github.com/rampart-dev/rampart/internal/killswitch"
+	"github.com/rampart-dev/rampart/internal/llm"
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// QueueName is River's queue for AI jobs.
+const QueueName = "ai"
+
+// Guard modes: what happens to a job whose input scores above the guard's threshold.
+const (
+	GuardRefuse = "refuse" // the job ends as refused
+	GuardReview = "review" // the job ends as needs_review, for a human to look at
+)
+
+// Options configure a Queue.
+type Options struct {
+	Provider  llm.Provider
+	Guard     *guard.Guard
+	GuardMode string // GuardRefuse (default) or GuardReview
+	Watcher   *killswitch.Watcher
+	// Workers is the process's concurrency; 0 makes an insert-only queue
+	// (a process that requests jobs but does not work them).
+	Workers int
+	// PerOrg bounds the jobs of one organization running at once in this process.
+	PerOrg int
+	// MaxAttempts per job (River retries with exponential backoff); default 5.
+	MaxAttempts int
+	// PollInterval is how often an idle worker looks for jobs; default 200 ms.
+	PollInterval time.Duration
+	// JobTimeout bounds one attempt; default 5 m.
+	JobTimeout time.Duration
+	// RescueAfter is when a job left running by a dead worker becomes
+	// available again; default JobTimeout + 1 m.
+	RescueAfter time.Duration
+	// MaxTokens bounds the model's output per job; 0 = llm's default.
+	MaxTokens int
+	// ID names this process in River (unique per process); "" = random.
+	ID     string
+	Logger *slog.Logger
+}
+
+// Queue requests and works AI jobs.
+type Queue struct {
+	store  *store.Store
+	opts   Options
+	client *river.Client[pgx.Tx]
+	closer func()
+	ping   func(context.Context) error
+	log    *slog.Logger
+
+	mu   sync.Mutex
+	orgs map[uuid.UUID]int
+}
+
+// New builds a queue on st's service login (River's pool runs as
+// rampart_queue). Start begins working jobs.
+func New(ctx context.Context, st *store.Store, opts Options) (*Queue, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	q := &Queue{store: st, opts: opts, log: opts.Logger, orgs: map[uuid.UUID]int{}}
+	pool, err := st.QueuePool(ctx, int32(max(4, opts.Workers/4+2)))
+	if err != nil {
+		return nil, err
+	}
+	cfg := &river.Config{
+		Schema:               store.QueueSchema,
+		PollOnly:             true,
+		FetchPollInterval:    opts.PollInterval,
+		FetchCooldown:        min(opts.PollInterval, 20*time.Millisecond),
+		MaxAttempts:          opts.MaxAttempts,
+		JobTimeout:           opts.JobTimeout,
+		RescueStuckJobsAfter: opts.RescueAfter,
+		ID:                   opts.ID,
+		Logger:               opts.Logger,
+	}
+	if opts.Workers > 0 {
+		workers := river.NewWorkers()
+		if err := river.AddWorkerSafely(workers, &generateWorker{q: q}); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		cfg.Workers = workers
+		cfg.Queues = map[string]river.QueueConfig{QueueName: {MaxWorkers: opts.Workers}}
+	}
+	client, err := river.NewClient[pgx.Tx](quietDriver{riverpgxv5.New(pool)}, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	q.client, q.closer, q.ping = client, pool.Close, pool.Ping
+	return q, nil
+}
+
+func (o *Options) defaults() error {
+	if o.Provider == nil || o.Guard == nil || o.Watcher == nil {
+		return errors.New("job queue: Provider, Guard and Watcher are required")
+	}
+	o.GuardMode = cmp.Or(o.GuardMode, GuardRefuse)
+	if o.GuardMode != GuardRefuse && o.GuardMode != GuardReview {
+		return fmt.Errorf("guard mode must be %q or %q, got %q", GuardRefuse, GuardReview, o.GuardMode)
+	}
+	if o.Workers < 0 || o.Workers > 1000 {
+		return fmt.Errorf("AI workers must be between 0 and 1000, got %d", o.Workers)
+	}
+	o.PerOrg = cmp.Or(o.PerOrg, 2)
+	if o.PerOrg < 1 || o.PerOrg > 1000 {
+		return fmt.Errorf("AI jobs per organization must be between 1 and 1000, got %d", o.PerOrg)
+	}
+	o.MaxAttempts = cmp.Or(o.MaxAttempts, 5)
+	if o.MaxAttempts < 1 || o.MaxAttempts > 25 {
+		return fmt.Errorf("AI job attempts must be between 1 and 25, got %d", o.MaxAttempts)
+	}
+	o.PollInterval = cmp.Or(o.PollInterval, 200*time.Millisecond)
+	o.JobTimeout = cmp.Or(o.JobTimeout, 5*time.Minute)
+	o.RescueAfter = cmp.Or(o.RescueAfter, o.JobTimeout+time.Minute)
+	if o.PollInterval < time.Millisecond || o.JobTimeout < time.Second || o.RescueAfter <= o.JobTimeout {
+		return fmt.Errorf("job queue timings: poll interval ≥ 1ms, job timeout ≥ 1s and rescue after > job timeout (got %s, %s, %s)", o.PollInterval, o.JobTimeout, o.RescueAfter)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Start begins working jobs (a no-op for an insert-only queue).
+func (q *Queue) Start(ctx context.Context) error {
+	if q.opts.Workers == 0 {
+		return nil
+	}
+	return q.client.Start(ctx)
+}
+
+// Stop stops fetching, lets running jobs finish until ctx ends (then
+// cancels them; River retries them later) and closes the pool.
+func (q *Queue) Stop(ctx context.Context) error {
+	var err error
+	if q.opts.Workers > 0 {
+		if err = q.client.Stop(ctx); err != nil {
+			err = q.client.StopAndCancel(context.Background())
+		}
+	}
+	q.closer()
+	return err
+}
+
+// Kill stops working at once without waiting for jobs (tests of crashes).
+func (q *Queue) Kill() {
+	if q.opts.Workers > 0 {
+		_ = q.client.StopAndCancel(context.Background())
+	}
+	q.closer()
+}
+
+// Healthy checks that the queue's database connection answers.
+func (q *Queue) Healthy(ctx context.Context) error {
+	if err := q.ping(ctx); err != nil {
+		return rampart.Wrap("jobs.Healthy", rampart.KindUnavailable, err)
+	}
+	return nil
+}
+
+// Provider names the model provider and model (health, docs).
+func (q *Queue) Provider() (name, model string) { return q.opts.Provider.Name(), q.opts.Provider.Model() }
+
+// Request records a generation request for a proposal as claims' user,
+// with its River job and audit event in one transaction. It refuses, with
+// 423 and the reason, when a kill switch covers the organization; when the
+// organization's token budget is spent (audited); and when the proposal
+// already has a job under way.
+func (q *Queue) Request(ctx context.Context, claims rampart.Claims, proposalID uuid.UUID, agent string) (rampart.AIJob, error) {
+	const op = "jobs.Request"
+	if err := q.opts.Watcher.Check(claims.OrganizationID); err != nil {
+		return rampart.AIJob{}, q.refuseKilled(ctx, op, claims, err)
+	}
+	budget, err := store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
+		return tx.TokenBudget(ctx)
+	})
+	if err != nil {
+		return rampart.AIJob{}, err
+	}
+	if budget.Remaining() == 0 {
+		_ = q.store.RecordTenantEvent(ctx, claims, audit.Event{Action: audit.ActionAIBudgetExhausted,
+			TargetType: "proposal", TargetID: proposalID.String(),
+			Reason: "new AI request refused: the monthly token budget is spent"})
+		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindQuotaExceeded, "the organization's monthly AI token budget (%d tokens) is spent", *budget.MonthlyTokens)
+	}
+	return store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
+		return tx.RequestAIJob(ctx, proposalID, agent, func(job rampart.AIJob) store.QueueInsert {
+			return func(ctx context.Context, ptx pgx.Tx) (int64, error) {
+				res, err := q.client.InsertTx(ctx, ptx, GenerateArgs{OrganizationID: job.OrganizationID, JobID: job.ID},
+					&river.InsertOpts{Queue: QueueName, MaxAttempts: q.opts.MaxAttempts})
+				if err != nil {
+					return 0, err
+				}
+				return res.Job.ID, nil
+			}
+		})
+	})
+}
+
+// refuseKilled answers a request in a killed scope: 423 with the reason
+// (the organization's own reason, read through RLS), audited.
+func (q *Queue) refuseKilled(ctx context.Context, op string, claims rampart.Claims, checkErr error) error {
+	var orgReason string
+	var st *killswitch.Stopped
+	if errors.As(checkErr, &st) && st.Scope == "organization" {
+		ks, err := store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.Tx) (rampart.KillSwitch, error) {
+			return tx.OrgKillSwitch(ctx)
+		})
+		if err == nil {
+			orgReason = ks.Reason
+		}
+	}
+	refusal := killswitch.Refuse(op, checkErr, orgReason)
+	_ = q.store.RecordTenantEvent(ctx, claims, audit.Event{Action: audit.ActionAIGenerationKillBlocked,
+		TargetType: "organization", TargetID: claims.OrganizationID.String(), Reason: rampart.ErrorMessage(refusal)})
+	return refusal
+}
+
+// acquireOrg takes one of the organization's slots in this process.
+func (q *Queue) acquireOrg(org uuid.UUID) (release func(), ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.orgs[org] >= q.opts.PerOrg {
+		return nil, false
+	}
+	q.orgs[org]++
+	return func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if q.orgs[org]--; q.orgs[org] == 0 {
+			delete(q.orgs, org)
+		}
+	}, true
+}
+
+// quietDriver is River's pgx driver whose transactional inserts never
+// NOTIFY. River sends pg_notify from InsertTx so LISTENing workers wake at
+// once; Rampart's workers poll (PollOnly), so the notification would only
+// cost every request transaction that enqueues a job (a NOTIFY serialises
+// commits on the notification queue). Workers find jobs within PollInterval.
+type quietDriver struct{ *riverpgxv5.Driver }
+
+func (d quietDriver) UnwrapExecutor(tx pgx.Tx) riverdriver.ExecutorTx {
+	return quietExecutorTx{d.Driver.UnwrapExecutor(tx)}
+}
+
+type quietExecutorTx struct{ riverdriver.ExecutorTx }
+
+func (quietExecutorTx) NotifyMany(context.Context, *riverdriver.NotifyManyParams) error { return nil }

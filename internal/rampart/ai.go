@@ -1,0 +1,152 @@
+package rampart
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Proposal statuses. AI output always lands as ai_pending_review and only a
+// human approval moves it on.
+const (
+	ProposalDraft           = "draft"
+	ProposalAIPendingReview = "ai_pending_review"
+	ProposalApproved        = "approved"
+
+	ReviewNone          = "none"
+	ReviewPendingReview = "pending_review"
+	ReviewApproved      = "approved"
+)
+
+// Proposal is an event-production proposal. Brief is untrusted text (it
+// reaches a model only through the guard); BodyHTML is sanitised HTML.
+type Proposal struct {
+	OrganizationID uuid.UUID  `json:"organization_id"`
+	ID             uuid.UUID  `json:"id"`
+	Title          string     `json:"title"`
+	ClientName     string     `json:"client_name"`
+	VenueCode      *string    `json:"venue_code,omitempty"`
+	Brief          string     `json:"brief"`
+	BodyHTML       string     `json:"body_html"`
+	Status         string     `json:"status"`
+	AIGenerated    bool       `json:"ai_generated"`
+	ReviewStatus   string     `json:"review_status"`
+	AuthorID       uuid.UUID  `json:"author_id"`
+	ApprovedBy     *uuid.UUID `json:"approved_by,omitempty"`
+	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// Limits of a proposal's fields, shared by the API schema and the database.
+const (
+	MaxProposalTitle  = 200
+	MaxProposalClient = 200
+	MaxProposalBrief  = 20000
+)
+
+// ValidateProposal checks the fields a person edits.
+func ValidateProposal(p Proposal) error {
+	const op = "rampart.Proposal"
+	if err := validateName(op, "title", p.Title); err != nil {
+		return err
+	}
+	if !utf8.ValidString(p.ClientName) || utf8.RuneCountInString(p.ClientName) > MaxProposalClient {
+		return Errorf(op, KindInvalid, "client_name must be valid UTF-8 of at most %d characters", MaxProposalClient)
+	}
+	if p.VenueCode != nil && !ValidVenueCode(*p.VenueCode) {
+		return Errorf(op, KindInvalid, "venue_code %q must be 1 to 32 upper-case letters, digits, '-' or '_'", *p.VenueCode)
+	}
+	if !utf8.ValidString(p.Brief) || utf8.RuneCountInString(p.Brief) > MaxProposalBrief {
+		return Errorf(op, KindInvalid, "brief must be valid UTF-8 of at most %d characters", MaxProposalBrief)
+	}
+	return nil
+}
+
+// AI job statuses. Terminal: succeeded, failed, cancelled, refused, needs_review.
+const (
+	JobQueued      = "queued"
+	JobRunning     = "running"
+	JobRetrying    = "retrying"
+	JobSucceeded   = "succeeded"
+	JobFailed      = "failed"
+	JobCancelled   = "cancelled"
+	JobRefused     = "refused"
+	JobNeedsReview = "needs_review"
+
+	JobKindProposalGeneration = "proposal_generation"
+)
+
+// JobFinished reports whether status is terminal.
+func JobFinished(status string) bool {
+	switch status {
+	case JobSucceeded, JobFailed, JobCancelled, JobRefused, JobNeedsReview:
+		return true
+	}
+	return false
+}
+
+// AIJob is one AI generation request and its progress.
+type AIJob struct {
+	OrganizationID  uuid.UUID  `json:"organization_id"`
+	ID              uuid.UUID  `json:"id"`
+	Kind            string     `json:"kind"`
+	ProposalID      uuid.UUID  `json:"proposal_id"`
+	VenueCode       *string    `json:"venue_code,omitempty"`
+	AgentType       string     `json:"agent_type"`
+	RequestedBy     uuid.UUID  `json:"requested_by"`
+	Status          string     `json:"status"`
+	Attempt         int        `json:"attempt"`
+	Provider        string     `json:"provider,omitempty"`
+	Model           string     `json:"model,omitempty"`
+	EstimatedTokens int        `json:"estimated_tokens"`
+	InputTokens     int        `json:"input_tokens"`
+	OutputTokens    int        `json:"output_tokens"`
+	GuardScore      int        `json:"guard_score"`
+	GuardRules      []string   `json:"guard_rules"`
+	ErrorCode       string     `json:"error_code,omitempty"`
+	ErrorMessage    string     `json:"error_message,omitempty"`
+	CancelledBy     *uuid.UUID `json:"cancelled_by,omitempty"`
+	CancelReason    string     `json:"cancel_reason,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	StartedAt       *time.Time `json:"started_at,omitempty"`
+	FinishedAt      *time.Time `json:"finished_at,omitempty"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+}
+
+// KillSwitch is the state of one kill-switch level.
+type KillSwitch struct {
+	Scope          string     `json:"scope"` // "global" or "organization"
+	OrganizationID *uuid.UUID `json:"organization_id,omitempty"`
+	Active         bool       `json:"active"`
+	Reason         string     `json:"reason"`
+	ChangedBy      string     `json:"changed_by"`
+	ChangedAt      time.Time  `json:"changed_at"`
+}
+
+// ValidateReason checks a kill-switch or cancellation reason.
+func ValidateReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || !utf8.ValidString(reason) || utf8.RuneCountInString(reason) > 500 {
+		return "", Errorf("rampart.Reason", KindInvalid, "reason must be 1 to 500 characters of valid UTF-8")
+	}
+	return reason, nil
+}
+
+// TokenBudget is an organization's monthly AI token budget and this month's use.
+type TokenBudget struct {
+	MonthlyTokens  *int64    `json:"monthly_tokens"` // nil: unlimited
+	Month          time.Time `json:"month"`
+	ReservedTokens int64     `json:"reserved_tokens"`
+	UsedTokens     int64     `json:"used_tokens"`
+}
+
+// Remaining is the tokens left this month, or -1 when unlimited.
+func (b TokenBudget) Remaining() int64 {
+	if b.MonthlyTokens == nil {
+		return -1
+	}
+	return max(0, *b.MonthlyTokens-b.UsedTokens-b.ReservedTokens)
+}

@@ -1,0 +1,403 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+const aiJobColumns = `organization_id, id, kind, proposal_id, venue_code, agent_type, requested_by, status, attempt,
+provider, model, estimated_tokens, input_tokens, output_tokens, guard_score, guard_rules, error_code, error_message,
+cancelled_by, cancel_reason, created_at, started_at, finished_at, updated_at`
+
+const (
+	sqlCreateAIJob = `INSERT INTO ai_jobs (organization_id, kind, proposal_id, venue_code, agent_type, requested_by)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING ` + aiJobColumns
+	sqlSetAIJobQueueID = `UPDATE ai_jobs SET queue_job_id = $3 WHERE organization_id = $1 AND id = $2`
+	sqlGetAIJob        = `SELECT ` + aiJobColumns + ` FROM ai_jobs WHERE organization_id = $1 AND id = $2`
+	sqlLockAIJob       = sqlGetAIJob + ` FOR UPDATE`
+	sqlProposalAIJobs  = `SELECT ` + aiJobColumns + ` FROM ai_jobs WHERE organization_id = $1 AND proposal_id = $2
+ORDER BY created_at DESC, id LIMIT 50`
+	sqlAIJobsSince = `SELECT ` + aiJobColumns + ` FROM ai_jobs
+WHERE organization_id = $1 AND (updated_at, id) > ($2, $3) ORDER BY updated_at, id LIMIT $4`
+	sqlActiveAIJobForProposal = `SELECT EXISTS (SELECT 1 FROM ai_jobs WHERE organization_id = $1 AND proposal_id = $2
+AND status IN ('queued', 'running', 'retrying'))`
+	sqlCancelAIJob = `UPDATE ai_jobs SET status = 'cancelled', cancelled_by = $3, cancel_reason = $4,
+finished_at = now(), updated_at = clock_timestamp()
+WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying') RETURNING ` + aiJobColumns
+	sqlStartAIJob = `UPDATE ai_jobs SET status = 'running', attempt = $3, provider = $4, model = $5,
+started_at = coalesce(started_at, now()), updated_at = clock_timestamp()
+WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying') RETURNING ` + aiJobColumns
+	sqlFinishAIJob = `UPDATE ai_jobs SET status = $4, input_tokens = input_tokens + $5, output_tokens = output_tokens + $6,
+guard_score = $7, guard_rules = $8, error_code = $9, error_message = $10, cancel_reason = $11,
+finished_at = CASE WHEN $4 IN ('queued', 'running', 'retrying') THEN NULL ELSE now() END,
+updated_at = clock_timestamp()
+WHERE organization_id = $1 AND id = $2 AND attempt = $3 AND status = 'running' RETURNING ` + aiJobColumns
+	sqlAIJobClaims = `SELECT status, user_id, role, venue_codes FROM ai_job_claims($1, $2)`
+)
+
+// Limits of the progress stream's pages.
+const MaxJobEvents = 500
+
+// QueueRequest names the queue job that carries an AI job to a worker.
+type QueueRequest func(job rampart.AIJob) QueueInsert
+
+// RequestAIJob records an AI generation request for a proposal and inserts
+// its queue job in the same transaction as the request's audit event: all
+// three commit together or not at all. A proposal with an unfinished job
+// is a conflict.
+func (tx *Tx) RequestAIJob(ctx context.Context, proposalID uuid.UUID, agentType string, enqueue QueueRequest) (rampart.AIJob, error) {
+	const op = "store.RequestAIJob"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return rampart.AIJob{}, err
+	}
+	p, err := tx.lockProposal(ctx, op, proposalID)
+	if err != nil {
+		return rampart.AIJob{}, err
+	}
+	var busy bool
+	if err := tx.queryRow(ctx, sqlActiveAIJobForProposal, c.OrganizationID, proposalID).Scan(&busy); err != nil {
+		return rampart.AIJob{}, classify(op, err)
+	}
+	if busy {
+		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindConflict, "a generation for this proposal is already queued or running")
+	}
+	job, err := scanAIJob(tx.queryRow(ctx, sqlCreateAIJob, c.OrganizationID, rampart.JobKindProposalGeneration, p.ID, p.VenueCode, agentType, c.UserID))
+	if err != nil {
+		return job, classify(op, err)
+	}
+	qid, err := tx.insertQueueJob(ctx, enqueue(job))
+	if err != nil {
+		return job, classify(op, err)
+	}
+	if _, err := tx.exec(ctx, sqlSetAIJobQueueID, c.OrganizationID, job.ID, qid); err != nil {
+		return job, classify(op, err)
+	}
+	return job, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionAIGenerationRequested,
+		TargetType: "ai_job", TargetID: job.ID.String(), After: snapshot(job),
+		Metadata: metadata(map[string]any{"proposal_id": p.ID, "agent_type": agentType})}))
+}
+
+// AIJob reads one job; another tenant's is not found.
+func (tx *Tx) AIJob(ctx context.Context, id uuid.UUID) (rampart.AIJob, error) {
+	const op = "store.AIJob"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return rampart.AIJob{}, err
+	}
+	j, err := scanAIJob(tx.queryRow(ctx, sqlGetAIJob, c.OrganizationID, id))
+	return j, classify(op, err)
+}
+
+// ProposalAIJobs lists a proposal's latest jobs.
+func (tx *Tx) ProposalAIJobs(ctx context.Context, proposalID uuid.UUID) ([]rampart.AIJob, error) {
+	const op = "store.ProposalAIJobs"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.query(ctx, sqlProposalAIJobs, c.OrganizationID, proposalID)
+	return collectAIJobs(op, rows, err)
+}
+
+// JobCursor is a position in the stream of job changes.
+type JobCursor struct {
+	UpdatedAt time.Time
+	ID        uuid.UUID
+}
+
+// AIJobsSince lists the jobs of the tenant changed after cursor, oldest
+// change first: the progress stream's source. RLS limits it to the
+// caller's organization (and venues).
+func (tx *Tx) AIJobsSince(ctx context.Context, after JobCursor, limit int) ([]rampart.AIJob, error) {
+	const op = "store.AIJobsSince"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > MaxJobEvents {
+		limit = MaxJobEvents
+	}
+	rows, err := tx.query(ctx, sqlAIJobsSince, c.OrganizationID, after.UpdatedAt, after.ID, limit)
+	return collectAIJobs(op, rows, err)
+}
+
+// CancelAIJob is the job-level kill switch: the requester or an admin
+// cancels an unfinished job. The change NOTIFYs every process (a trigger),
+// which cancels the job's context wherever it runs.
+func (tx *Tx) CancelAIJob(ctx context.Context, id uuid.UUID, reason string) (rampart.AIJob, error) {
+	const op = "store.CancelAIJob"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return rampart.AIJob{}, err
+	}
+	reason, err = rampart.ValidateReason(reason)
+	if err != nil {
+		return rampart.AIJob{}, err
+	}
+	before, err := scanAIJob(tx.queryRow(ctx, sqlLockAIJob, c.OrganizationID, id))
+	if err != nil {
+		return before, classify(op, err)
+	}
+	if before.RequestedBy != c.UserID && c.Role != rampart.RoleAdmin {
+		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindForbidden, "only the requester or an admin can cancel a job")
+	}
+	if rampart.JobFinished(before.Status) {
+		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindConflict, "the job has already finished (%s)", before.Status)
+	}
+	after, err := scanAIJob(tx.queryRow(ctx, sqlCancelAIJob, c.OrganizationID, id, c.UserID, reason))
+	if err != nil {
+		return after, classify(op, err)
+	}
+	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionAIGenerationCancelled,
+		TargetType: "ai_job", TargetID: id.String(), Reason: reason, Before: snapshot(before), After: snapshot(after),
+		Metadata: metadata(map[string]any{"scope": "job"})}))
+}
+
+// AIJobClaims returns the live claims a worker runs a job with: the
+// requester's current membership. ok is false when the job is finished
+// (status says how) or the requester is no longer a member.
+func (s *Store) AIJobClaims(ctx context.Context, orgID, jobID uuid.UUID) (claims rampart.Claims, status string, ok bool, err error) {
+	const op = "store.AIJobClaims"
+	err = s.readOnly(ctx, func(ctx context.Context, tx *Tx) error {
+		var user *uuid.UUID
+		var role *string
+		var codes []string
+		if err := tx.queryRow(ctx, sqlAIJobClaims, orgID, jobID).Scan(&status, &user, &role, &codes); err != nil {
+			return err
+		}
+		if user != nil && role != nil {
+			claims = rampart.Claims{OrganizationID: orgID, UserID: *user, Role: rampart.Role(*role), VenueCodes: codes}
+			ok = true
+		}
+		return nil
+	})
+	if errors.Is(err, pgx.ErrNoRows) || rampart.ErrorKind(err) == rampart.KindNotFound {
+		return claims, "", false, rampart.Errorf(op, rampart.KindNotFound, "AI job %s not found", jobID)
+	}
+	if err != nil {
+		return claims, "", false, classify(op, err)
+	}
+	return claims, status, ok, nil
+}
+
+// AttemptInfo says which attempt of a job a worker runs.
+type AttemptInfo struct {
+	Attempt  int
+	Provider string
+	Model    string
+}
+
+// StartAIJob marks the job running for this attempt and returns it with
+// its proposal. A finished or cancelled job is a conflict: the worker
+// must not run it. A job left running by a crashed worker is taken over.
+func (tx *Tx) StartAIJob(ctx context.Context, id uuid.UUID, a AttemptInfo) (rampart.AIJob, rampart.Proposal, error) {
+	const op = "store.StartAIJob"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return rampart.AIJob{}, rampart.Proposal{}, err
+	}
+	before, err := scanAIJob(tx.queryRow(ctx, sqlLockAIJob, c.OrganizationID, id))
+	if err != nil {
+		return before, rampart.Proposal{}, classify(op, err)
+	}
+	if rampart.JobFinished(before.Status) {
+		return before, rampart.Proposal{}, rampart.Errorf(op, rampart.KindConflict, "the job has finished (%s)", before.Status)
+	}
+	// A reservation left by a crashed attempt is released before a new one.
+	if before.EstimatedTokens > 0 {
+		if err := tx.releaseTokens(ctx, c.OrganizationID, id, 0); err != nil {
+			return before, rampart.Proposal{}, err
+		}
+	}
+	job, err := scanAIJob(tx.queryRow(ctx, sqlStartAIJob, c.OrganizationID, id, a.Attempt, a.Provider, a.Model))
+	if err != nil {
+		return job, rampart.Proposal{}, classify(op, err)
+	}
+	p, err := tx.Proposal(ctx, job.ProposalID)
+	if err != nil {
+		return job, p, err
+	}
+	action := audit.ActionAIGenerationStarted
+	if a.Attempt > 1 {
+		action = audit.ActionAIGenerationRetried
+	}
+	return job, p, tx.RecordAudit(ctx, tx.agentEvent(job, audit.Event{Action: action, Before: snapshot(before), After: snapshot(job),
+		Metadata: metadata(map[string]any{"attempt": a.Attempt, "provider": a.Provider, "model": a.Model})}))
+}
+
+// JobOutcome is how one attempt of a job ended.
+type JobOutcome struct {
+	Status       string // a rampart.Job* status; retrying for a failed attempt that will be retried
+	InputTokens  int
+	OutputTokens int
+	GuardScore   int
+	GuardRules   []string
+	ErrorCode    string
+	ErrorMessage string // safe, short, never model or brief text
+	CancelReason string
+	Action       string // the audit action; empty = none
+	Reason       string
+	Metadata     map[string]any
+}
+
+// ErrAttemptSuperseded means the job is no longer running this attempt (it
+// was cancelled, or a later attempt took it over): the attempt's result is discarded.
+var ErrAttemptSuperseded = rampart.Errorf("store.FinishAIJob", rampart.KindConflict, "the job is no longer running this attempt")
+
+// FinishAIJob records the outcome of the attempt, settles its token
+// reservation with the actual use, and writes the audit event. It changes
+// nothing and returns ErrAttemptSuperseded if the job is not running this
+// attempt any more: exactly one attempt can finish a job.
+func (tx *Tx) FinishAIJob(ctx context.Context, id uuid.UUID, attempt int, out JobOutcome) (rampart.AIJob, error) {
+	const op = "store.FinishAIJob"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return rampart.AIJob{}, err
+	}
+	before, err := scanAIJob(tx.queryRow(ctx, sqlLockAIJob, c.OrganizationID, id))
+	if err != nil {
+		return before, classify(op, err)
+	}
+	if before.Status != rampart.JobRunning || before.Attempt != attempt {
+		return before, ErrAttemptSuperseded
+	}
+	if err := tx.releaseTokens(ctx, c.OrganizationID, id, int64(out.InputTokens+out.OutputTokens)); err != nil {
+		return before, err
+	}
+	rules := out.GuardRules
+	if rules == nil {
+		rules = []string{}
+	}
+	after, err := scanAIJob(tx.queryRow(ctx, sqlFinishAIJob, c.OrganizationID, id, attempt, out.Status,
+		out.InputTokens, out.OutputTokens, out.GuardScore, rules, out.ErrorCode, out.ErrorMessage, out.CancelReason))
+	if err != nil {
+		return after, classify(op, err)
+	}
+	if out.Action == "" {
+		return after, nil
+	}
+	md := out.Metadata
+	if md == nil {
+		md = map[string]any{}
+	}
+	md["attempt"] = attempt
+	return after, tx.RecordAudit(ctx, tx.agentEvent(after, audit.Event{Action: out.Action, Reason: out.Reason,
+		Before: snapshot(before), After: snapshot(after), Metadata: metadata(md)}))
+}
+
+// agentEvent is an audit event of the worker acting as the job's agent on
+// behalf of its requester.
+func (tx *Tx) agentEvent(job rampart.AIJob, ev audit.Event) audit.Event {
+	ev = tx.userEvent(ev)
+	ev.ActorType = audit.ActorAgent
+	ev.ActorID = job.AgentType + ":" + job.RequestedBy.String()
+	ev.TargetType, ev.TargetID = "ai_job", job.ID.String()
+	return ev
+}
+
+func collectAIJobs(op string, rows pgx.Rows, err error) ([]rampart.AIJob, error) {
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	js, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.AIJob, error) { return scanAIJob(r) })
+	return js, classify(op, err)
+}
+
+func scanAIJob(r pgx.Row) (rampart.AIJob, error) {
+	var j rampart.AIJob
+	err := r.Scan(&j.OrganizationID, &j.ID, &j.Kind, &j.ProposalID, &j.VenueCode, &j.AgentType, &j.RequestedBy, &j.Status,
+		&j.Attempt, &j.Provider, &j.Model, &j.EstimatedTokens, &j.InputTokens, &j.OutputTokens, &j.GuardScore, &j.GuardRules,
+		&j.ErrorCode, &j.ErrorMessage, &j.CancelledBy, &j.CancelReason, &j.CreatedAt, &j.StartedAt, &j.FinishedAt, &j.UpdatedAt)
+	return j, err
+}
+
+func metadata(m map[string]any) json.RawMessage {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// RecordTenantEvent writes one audit event as claims' user in a
+// transaction of its own: for refusals, whose request changed nothing.
+func (s *Store) RecordTenantEvent(ctx context.Context, claims rampart.Claims, ev audit.Event) error {
+	return s.InTenant(ctx, claims, func(ctx context.Context, tx *Tx) error {
+		return tx.RecordAudit(ctx, tx.userEvent(ev))
+	})
+}
+
+// ReleaseAIJob settles the outstanding token reservation of a job whose
+// attempt ended without FinishAIJob (cancelled by a kill switch or by its
+// requester), counting actual tokens as used.
+func (tx *Tx) ReleaseAIJob(ctx context.Context, id uuid.UUID, actual int) error {
+	c, err := tx.tenant("store.ReleaseAIJob")
+	if err != nil {
+		return err
+	}
+	return tx.releaseTokens(ctx, c.OrganizationID, id, int64(actual))
+}
+
+const sqlStopAIJob = `UPDATE ai_jobs SET status = 'cancelled', cancel_reason = $3, error_code = $4, input_tokens = input_tokens + $5,
+finished_at = now(), updated_at = clock_timestamp()
+WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying') RETURNING ` + aiJobColumns
+
+// StopAIJob ends an unfinished job stopped by a kill switch (scope
+// "global" or "organization"): cancelled, its reservation settled with the
+// tokens spent, audited with the scope. A finished job is left alone.
+func (tx *Tx) StopAIJob(ctx context.Context, id uuid.UUID, scope, reason, action string, spent int) error {
+	const op = "store.StopAIJob"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return err
+	}
+	before, err := scanAIJob(tx.queryRow(ctx, sqlLockAIJob, c.OrganizationID, id))
+	if err != nil {
+		return classify(op, err)
+	}
+	if rampart.JobFinished(before.Status) {
+		return nil
+	}
+	if err := tx.releaseTokens(ctx, c.OrganizationID, id, int64(spent)); err != nil {
+		return err
+	}
+	after, err := scanAIJob(tx.queryRow(ctx, sqlStopAIJob, c.OrganizationID, id, reason, "kill_switch_"+scope, spent))
+	if err != nil {
+		return classify(op, err)
+	}
+	return tx.RecordAudit(ctx, tx.agentEvent(after, audit.Event{Action: action, Reason: reason,
+		Before: snapshot(before), After: snapshot(after), Metadata: metadata(map[string]any{"scope": scope})}))
+}
+
+const sqlFailOrphanAIJob = `UPDATE ai_jobs SET status = 'failed', error_code = 'requester_gone', error_message = $3,
+finished_at = now(), updated_at = clock_timestamp()
+WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying') RETURNING ` + aiJobColumns
+
+// FailOrphanAIJob ends, on the service path, a job whose requester is no
+// longer a member (no tenant context can run it).
+func (s *Store) FailOrphanAIJob(ctx context.Context, orgID, id uuid.UUID, message string) error {
+	const op = "store.FailOrphanAIJob"
+	return s.AsService(ctx, "end an AI job whose requester left the organization", func(ctx context.Context, tx *Tx) error {
+		after, err := scanAIJob(tx.queryRow(ctx, sqlFailOrphanAIJob, orgID, id, message))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return classify(op, err)
+		}
+		if err := tx.releaseTokens(ctx, orgID, id, 0); err != nil {
+			return err
+		}
+		return tx.RecordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: audit.ActorService, ActorID: tx.service,
+			Action: audit.ActionAIGenerationFailed, TargetType: "ai_job", TargetID: id.String(), Reason: message, After: snapshot(after)})
+	})
+}

@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+// Token budgets. The month is the UTC calendar month. Reserving takes the
+// month's ai_usage row lock, so concurrent reservations of one organization
+// are serialised and cannot together overshoot the budget.
+const (
+	sqlThisMonth     = `(date_trunc('month', now() AT TIME ZONE 'UTC'))::date`
+	sqlEnsureUsage   = `INSERT INTO ai_usage (organization_id, month) VALUES ($1, ` + sqlThisMonth + `) ON CONFLICT DO NOTHING`
+	sqlReserveTokens = `UPDATE ai_usage u SET reserved_tokens = u.reserved_tokens + $2, updated_at = now()
+WHERE u.organization_id = $1 AND u.month = ` + sqlThisMonth + `
+  AND NOT EXISTS (SELECT 1 FROM ai_budgets b WHERE b.organization_id = $1 AND b.monthly_tokens IS NOT NULL
+                  AND u.used_tokens + u.reserved_tokens + $2 > b.monthly_tokens)
+RETURNING u.reserved_tokens`
+	sqlSetJobReservation = `UPDATE ai_jobs SET estimated_tokens = $3 WHERE organization_id = $1 AND id = $2`
+	sqlJobReservation    = `SELECT estimated_tokens FROM ai_jobs WHERE organization_id = $1 AND id = $2 FOR UPDATE`
+	sqlSettleTokens      = `UPDATE ai_usage SET reserved_tokens = greatest(0, reserved_tokens - $2),
+used_tokens = used_tokens + $3, updated_at = now() WHERE organization_id = $1 AND month = ` + sqlThisMonth
+	sqlTokenBudget = `SELECT b.monthly_tokens, ` + sqlThisMonth + `::timestamptz, coalesce(u.reserved_tokens, 0), coalesce(u.used_tokens, 0)
+FROM (SELECT $1::uuid AS organization_id) o
+LEFT JOIN ai_budgets b ON b.organization_id = o.organization_id
+LEFT JOIN ai_usage u ON u.organization_id = o.organization_id AND u.month = ` + sqlThisMonth
+	sqlSetTokenBudget = `INSERT INTO ai_budgets (organization_id, monthly_tokens, updated_by, updated_at) VALUES ($1, $2, $3, now())
+ON CONFLICT (organization_id) DO UPDATE SET monthly_tokens = EXCLUDED.monthly_tokens, updated_by = EXCLUDED.updated_by, updated_at = now()`
+)
+
+// ErrBudgetExhausted means the organization's monthly token budget cannot
+// cover the reservation.
+var ErrBudgetExhausted = rampart.Errorf("store.ReserveTokens", rampart.KindQuotaExceeded, "the organization's monthly AI token budget is spent")
+
+// ReserveTokens reserves estimated tokens for a job before its model call.
+// It returns ErrBudgetExhausted (and reserves nothing) when the budget
+// cannot cover them.
+func (tx *Tx) ReserveTokens(ctx context.Context, jobID uuid.UUID, estimated int) error {
+	const op = "store.ReserveTokens"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return err
+	}
+	if estimated <= 0 {
+		return rampart.Errorf(op, rampart.KindInvalid, "a reservation must be positive")
+	}
+	if _, err := tx.exec(ctx, sqlEnsureUsage, c.OrganizationID); err != nil {
+		return classify(op, err)
+	}
+	var reserved int64
+	err = tx.queryRow(ctx, sqlReserveTokens, c.OrganizationID, estimated).Scan(&reserved)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrBudgetExhausted
+	}
+	if err != nil {
+		return classify(op, err)
+	}
+	_, err = tx.exec(ctx, sqlSetJobReservation, c.OrganizationID, jobID, estimated)
+	return classify(op, err)
+}
+
+// releaseTokens settles the job's outstanding reservation: the reserved
+// tokens are released and actual tokens counted as used.
+func (tx *Tx) releaseTokens(ctx context.Context, orgID, jobID uuid.UUID, actual int64) error {
+	const op = "store.releaseTokens"
+	var reserved int64
+	if err := tx.queryRow(ctx, sqlJobReservation, orgID, jobID).Scan(&reserved); err != nil {
+		return classify(op, err)
+	}
+	if reserved == 0 && actual == 0 {
+		return nil
+	}
+	if _, err := tx.exec(ctx, sqlEnsureUsage, orgID); err != nil {
+		return classify(op, err)
+	}
+	if _, err := tx.exec(ctx, sqlSettleTokens, orgID, reserved, actual); err != nil {
+		return classify(op, err)
+	}
+	_, err := tx.exec(ctx, sqlSetJobReservation, orgID, jobID, 0)
+	return classify(op, err)
+}
+
+// TokenBudget reads the organization's budget and this month's use.
+func (tx *Tx) TokenBudget(ctx context.Context) (rampart.TokenBudget, error) {
+	const op = "store.TokenBudget"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return rampart.TokenBudget{}, err
+	}
+	var b rampart.TokenBudget
+	err = tx.queryRow(ctx, sqlTokenBudget, c.OrganizationID).Scan(&b.MonthlyTokens, &b.Month, &b.ReservedTokens, &b.UsedTokens)
+	return b, classify(op, err)
+}
+
+// SetTokenBudget sets (or, with nil, removes) the monthly token budget.
+// Admins only (the policy checks the role as well).
+func (tx *Tx) SetTokenBudget(ctx context.Context, monthly *int64) (rampart.TokenBudget, error) {
+	const op = "store.SetTokenBudget"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return rampart.TokenBudget{}, err
+	}
+	if monthly != nil && (*monthly < 1 || *monthly > 1_000_000_000_000) {
+		return rampart.TokenBudget{}, rampart.Errorf(op, rampart.KindInvalid, "monthly_tokens must be between 1 and 1000000000000, or null for no limit")
+	}
+	before, err := tx.TokenBudget(ctx)
+	if err != nil {
+		return before, err
+	}
+	if _, err := tx.exec(ctx, sqlSetTokenBudget, c.OrganizationID, monthly, c.UserID); err != nil {
+		return before, classify(op, err)
+	}
+	after, err := tx.TokenBudget(ctx)
+	if err != nil {
+		return after, err
+	}
+	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionAIBudgetUpdated,
+		TargetType: "ai_budget", TargetID: c.OrganizationID.String(), Before: snapshot(before), After: snapshot(after)}))
+}

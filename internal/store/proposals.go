@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/sanitize"
+)
+
+const proposalColumns = `organization_id, id, title, client_name, venue_code, brief, body_html, status,
+ai_generated, review_status, author_id, approved_by, approved_at, created_at, updated_at`
+
+const (
+	sqlCreateProposal = `INSERT INTO proposals (organization_id, title, client_name, venue_code, brief, author_id)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING ` + proposalColumns
+	sqlListProposals = `SELECT ` + proposalColumns + ` FROM proposals WHERE organization_id = $1
+ORDER BY updated_at DESC, id LIMIT $2`
+	sqlGetProposal       = `SELECT ` + proposalColumns + ` FROM proposals WHERE organization_id = $1 AND id = $2`
+	sqlGetProposalLocked = sqlGetProposal + ` FOR UPDATE`
+	sqlUpdateProposal    = `UPDATE proposals SET title = $3, client_name = $4, venue_code = $5, brief = $6, updated_at = now()
+WHERE organization_id = $1 AND id = $2 RETURNING ` + proposalColumns
+	sqlStoreAIBody = `UPDATE proposals SET body_html = $3, ai_generated = true, review_status = 'pending_review',
+status = 'ai_pending_review', approved_by = NULL, approved_at = NULL, updated_at = now()
+WHERE organization_id = $1 AND id = $2 RETURNING ` + proposalColumns
+	sqlApproveProposal = `UPDATE proposals SET status = 'approved', review_status = 'approved', approved_by = $3,
+approved_at = now(), updated_at = now()
+WHERE organization_id = $1 AND id = $2 AND status = 'ai_pending_review' RETURNING ` + proposalColumns
+)
+
+// MaxListProposals caps one page of proposals.
+const MaxListProposals = 200
+
+// CreateProposal adds a draft proposal authored by the tenant's user.
+func (tx *Tx) CreateProposal(ctx context.Context, p rampart.Proposal) (rampart.Proposal, error) {
+	const op = "store.CreateProposal"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return rampart.Proposal{}, err
+	}
+	if err := rampart.ValidateProposal(p); err != nil {
+		return rampart.Proposal{}, err
+	}
+	out, err := scanProposal(tx.queryRow(ctx, sqlCreateProposal, c.OrganizationID, p.Title, p.ClientName, p.VenueCode, p.Brief, c.UserID))
+	if err != nil {
+		return out, classify(op, err)
+	}
+	return out, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionProposalCreated,
+		TargetType: "proposal", TargetID: out.ID.String(), After: proposalSnapshot(out)}))
+}
+
+// Proposals lists up to limit proposals the tenant context may see, newest first.
+func (tx *Tx) Proposals(ctx context.Context, limit int) ([]rampart.Proposal, error) {
+	const op = "store.Proposals"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > MaxListProposals {
+		limit = MaxListProposals
+	}
+	rows, err := tx.query(ctx, sqlListProposals, c.OrganizationID, limit)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.Proposal, error) { return scanProposal(r) })
+	return ps, classify(op, err)
+}
+
+// Proposal reads one proposal; another tenant's (or another venue's) is not found.
+func (tx *Tx) Proposal(ctx context.Context, id uuid.UUID) (rampart.Proposal, error) {
+	const op = "store.Proposal"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return rampart.Proposal{}, err
+	}
+	p, err := scanProposal(tx.queryRow(ctx, sqlGetProposal, c.OrganizationID, id))
+	return p, classify(op, err)
+}
+
+func (tx *Tx) lockProposal(ctx context.Context, op string, id uuid.UUID) (rampart.Proposal, error) {
+	c, err := tx.tenant(op)
+	if err != nil {
+		return rampart.Proposal{}, err
+	}
+	p, err := scanProposal(tx.queryRow(ctx, sqlGetProposalLocked, c.OrganizationID, id))
+	return p, classify(op, err)
+}
+
+// UpdateProposal changes the fields a person edits (title, client, venue,
+// brief). The AI body and review state are changed only by StoreAIBody and
+// ApproveProposal.
+func (tx *Tx) UpdateProposal(ctx context.Context, p rampart.Proposal) (rampart.Proposal, error) {
+	const op = "store.UpdateProposal"
+	if err := rampart.ValidateProposal(p); err != nil {
+		return rampart.Proposal{}, err
+	}
+	before, err := tx.lockProposal(ctx, op, p.ID)
+	if err != nil {
+		return rampart.Proposal{}, err
+	}
+	after, err := scanProposal(tx.queryRow(ctx, sqlUpdateProposal, before.OrganizationID, p.ID, p.Title, p.ClientName, p.VenueCode, p.Brief))
+	if err != nil {
+		return after, classify(op, err)
+	}
+	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionProposalUpdated,
+		TargetType: "proposal", TargetID: after.ID.String(), Before: proposalSnapshot(before), After: proposalSnapshot(after)}))
+}
+
+// StoreAIBody stores sanitised model output as the proposal's body, marked
+// AI-generated and pending review. Only sanitize.HTML is accepted: raw model
+// text cannot reach the column.
+func (tx *Tx) StoreAIBody(ctx context.Context, id uuid.UUID, body sanitize.HTML) (rampart.Proposal, error) {
+	const op = "store.StoreAIBody"
+	before, err := tx.lockProposal(ctx, op, id)
+	if err != nil {
+		return rampart.Proposal{}, err
+	}
+	after, err := scanProposal(tx.queryRow(ctx, sqlStoreAIBody, before.OrganizationID, id, body.String()))
+	if err != nil {
+		return after, classify(op, err)
+	}
+	return after, nil
+}
+
+// ApproveProposal is the human review of AI output: it clears the
+// pending-review label. Only a proposal pending review can be approved.
+func (tx *Tx) ApproveProposal(ctx context.Context, id uuid.UUID) (rampart.Proposal, error) {
+	const op = "store.ApproveProposal"
+	c, err := tx.tenant(op)
+	if err != nil {
+		return rampart.Proposal{}, err
+	}
+	if c.ViaToken() {
+		return rampart.Proposal{}, rampart.Errorf(op, rampart.KindForbidden, "approval is a human action: sign in to approve")
+	}
+	before, err := tx.lockProposal(ctx, op, id)
+	if err != nil {
+		return rampart.Proposal{}, err
+	}
+	if before.Status != rampart.ProposalAIPendingReview {
+		return rampart.Proposal{}, rampart.Errorf(op, rampart.KindConflict, "only a proposal pending review can be approved (this one is %s)", before.Status)
+	}
+	after, err := scanProposal(tx.queryRow(ctx, sqlApproveProposal, before.OrganizationID, id, c.UserID))
+	if err != nil {
+		return after, classify(op, err)
+	}
+	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionProposalApproved,
+		TargetType: "proposal", TargetID: after.ID.String(), Before: proposalSnapshot(before), After: proposalSnapshot(after)}))
+}
+
+func scanProposal(r pgx.Row) (rampart.Proposal, error) {
+	var p rampart.Proposal
+	err := r.Scan(&p.OrganizationID, &p.ID, &p.Title, &p.ClientName, &p.VenueCode, &p.Brief, &p.BodyHTML, &p.Status,
+		&p.AIGenerated, &p.ReviewStatus, &p.AuthorID, &p.ApprovedBy, &p.ApprovedAt, &p.CreatedAt, &p.UpdatedAt)
+	return p, err
+}
+
+// proposalSnapshot keeps the audit trail small: the body and brief are
+// summarised by length, not copied (the trail is not a document store, and
+// the brief is untrusted text).
+func proposalSnapshot(p rampart.Proposal) []byte {
+	return snapshot(map[string]any{
+		"id": p.ID, "title": p.Title, "client_name": p.ClientName, "venue_code": p.VenueCode,
+		"brief_chars": len([]rune(p.Brief)), "body_bytes": len(p.BodyHTML), "status": p.Status,
+		"ai_generated": p.AIGenerated, "review_status": p.ReviewStatus, "approved_by": p.ApprovedBy,
+	})
+}
+
+// tenant returns the claims of a tenant transaction, or an error on the service path.
+func (tx *Tx) tenant(op string) (rampart.Claims, error) {
+	c, ok := tx.Claims()
+	if !ok {
+		return rampart.Claims{}, rampart.Errorf(op, rampart.KindInternal, "needs a tenant transaction")
+	}
+	return c, nil
+}
