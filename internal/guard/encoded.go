@@ -75,9 +75,15 @@ func encodedPayloads(t string) []string {
 	return out
 }
 
-func isB64(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_' || c == '='
-}
+// b64 holds the base64 alphabet, url-safe letters and padding included.
+var b64 = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=") {
+		t[c] = true
+	}
+	return t
+}()
+
+func isB64(c byte) bool { return b64[c] }
 
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {

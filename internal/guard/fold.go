@@ -1,7 +1,6 @@
 package guard
 
 import (
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -56,25 +55,24 @@ func foldRune(r rune) rune {
 
 // plainForm returns the plain form of s (see above).
 func plainForm(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
+	b := make([]byte, 0, len(s)+1)
 	space := false
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			i++
-			if c == ' ' || c == '\t' {
+			switch {
+			case c == ' ' || c == '\t':
 				space = true
 				continue
-			}
-			if space {
-				b.WriteByte(' ')
-				space = false
-			}
-			if 'A' <= c && c <= 'Z' {
+			case 'A' <= c && c <= 'Z':
 				c += 'a' - 'A'
 			}
-			b.WriteByte(c)
+			if space {
+				b = append(b, ' ')
+				space = false
+			}
+			b = append(b, c)
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -84,88 +82,82 @@ func plainForm(s string) string {
 			continue
 		}
 		if space {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 			space = false
 		}
-		b.WriteRune(foldRune(r))
+		b = utf8.AppendRune(b, foldRune(r))
 	}
 	if space {
-		b.WriteByte(' ')
+		b = append(b, ' ')
 	}
-	return b.String()
+	return string(b)
 }
 
-// joiner reports whether c, between two letters, is read as part of the word
-// rather than as a gap: "ig-nore", "i.g.n.o.r.e", "ignore_previous".
-func joiner(c rune) bool {
-	switch c {
-	case '.', '-', '_', '*', '\'', '"', '`', '~', '+', '^', '=', '/', '\\', '|', ',', ':', ';', 0xB7, 0x2022:
-		return true
-	}
-	return false
+// joiners, between two letters, are read as part of the word rather than
+// as a gap: "ig-nore", "i.g.n.o.r.e", "ignore_previous".
+var joiners = [utf8.RuneSelf]bool{
+	'.': true, '-': true, '_': true, '*': true, '\'': true, '"': true, '`': true, '~': true, '+': true,
+	'^': true, '=': true, '/': true, '\\': true, '|': true, ',': true, ':': true, ';': true,
 }
 
 // squashedForm returns the squashed form of the plain form p (see above).
+//
+// Words are written when they end, so that the gap before a word can be
+// chosen knowing both neighbours: nothing for a gap of joiners only, nothing
+// for one space between two single letters, a line break for a gap with one,
+// else one space.
 func squashedForm(p string) string {
-	type word struct {
-		start, end int  // in letters
-		gap        byte // separator before the word: 'g' glue, 's' one space, 'b' break, 'n' line break
+	out := make([]byte, 0, len(p)+1)
+	cur := make([]byte, 0, 64) // the word being read
+	curLen, prevLen := 0, 0    // in letters; prevLen 0: no word yet
+	gapLen, gapSpaces, gapLine := 0, 0, false
+	flush := func() {
+		if prevLen > 0 {
+			switch {
+			case gapLine:
+				out = append(out, '\n')
+			case gapSpaces == 0 && gapLen > 0: // joiners only
+			case gapSpaces == 1 && gapLen <= 2 && prevLen == 1 && curLen == 1: // "i g n"
+			default:
+				out = append(out, ' ')
+			}
+		}
+		out = append(out, cur...)
+		prevLen, cur, curLen = curLen, cur[:0], 0
+		gapLen, gapSpaces, gapLine = 0, 0, false
 	}
-	letters := make([]byte, 0, len(p))
-	words := make([]word, 0, len(p)/4)
-	inWord := false
-	var gap byte = 'b'
-	gapLen, gapSpaces := 0, 0
-	for _, r := range p {
-		if r < utf8.RuneSelf && leet[r] != 0 {
-			r = rune(leet[r])
+	for i := 0; i < len(p); {
+		r := rune(p[i])
+		if r < utf8.RuneSelf {
+			i++
+			if l := leet[r]; l != 0 {
+				r = rune(l)
+			}
+		} else {
+			var size int
+			r, size = utf8.DecodeRuneInString(p[i:])
+			i += size
 		}
 		if 'a' <= r && r <= 'z' || r >= utf8.RuneSelf && unicode.IsLetter(r) {
-			if !inWord {
-				g := gap
-				if g != 'n' && len(words) > 0 {
-					switch {
-					case gapSpaces == 0 && gapLen > 0:
-						g = 'g'
-					case gapSpaces == 1 && gapLen <= 2:
-						g = 's'
-					}
-				}
-				words = append(words, word{start: len(letters), gap: g})
-				inWord = true
-			}
-			letters = utf8.AppendRune(letters, r)
-			words[len(words)-1].end = len(letters)
+			cur = utf8.AppendRune(cur, r)
+			curLen++
 			continue
 		}
-		if inWord {
-			inWord = false
-			gap, gapLen, gapSpaces = 'b', 0, 0
+		if curLen > 0 {
+			flush()
 		}
 		gapLen++
 		switch {
 		case r == '\n':
-			gap = 'n'
+			gapLine = true
 		case r == ' ':
 			gapSpaces++
-		case !joiner(r):
+		case r >= utf8.RuneSelf || !joiners[r]:
 			gapSpaces += 2 // any other symbol is a hard gap
 		}
 	}
-	var b strings.Builder
-	b.Grow(len(letters) + len(words))
-	for i, w := range words {
-		if i > 0 {
-			single := w.end-w.start == 1 && words[i-1].end-words[i-1].start == 1
-			switch {
-			case w.gap == 'g', w.gap == 's' && single:
-			case w.gap == 'n':
-				b.WriteByte('\n')
-			default:
-				b.WriteByte(' ')
-			}
-		}
-		b.Write(letters[w.start:w.end])
+	if curLen > 0 {
+		flush()
 	}
-	return b.String()
+	return string(out)
 }

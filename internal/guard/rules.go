@@ -56,50 +56,55 @@ const (
 	reveal      = `(?:reveal|print|show|repeat|display|output|tell|give|leak|dump|write\s+(?:out|down)|recite|spell\s+out|echo|share|disclose|expose|list|what\s+(?:is|are|was|were))`
 	revealWords = "reveal print show repeat display output tell give leak dump write recite spell echo share disclose expose list what"
 	// modifiers may stand between "your" and what is asked for.
-	modifiers = `(?:(?:full|entire|complete|exact|original|initial|hidden|secret|system|previous|first|verbatim|real|actual|internal|confidential)\s+){0,3}`
-	// secretNoun is a credential; secretWords are its words (the triggers of
-	// the windowed secret-request pattern).
-	secretNoun  = `(?:api[\s_-]?keys?|apikeys?|passwords?|passwd|secrets?|secret\s+keys?|credentials?|(?:access|auth|bearer|api)\s+tokens?|private\s+keys?|ssh\s+keys?|env(?:ironment)?\s+variables?)`
-	secretWords = "api apikey apikeys key keys password passwords passwd secret secrets credential credentials token tokens variable variables"
+	modifiers = `(?:(?:full|entire|complete|exact|original|initial|hidden|secret|system|previous|first|verbatim|real|actual|internal|confidential)\s+)*`
 )
 
 func words(s string) []string { return strings.Fields(s) }
+
+// Needs shared by several patterns (see pattern.needs): whole words for
+// the plain form, substrings for the squashed one.
+var (
+	needOrders  = words("instruction instructions rule rules prompt prompts direction directions directive directives guideline guidelines guidance command commands constraints restrictions programming")
+	needYour    = words("instructions rules programming guidelines prompt directives training restrictions filters safety")
+	needReveal  = words("prompt instruction message programming directive rule guideline context configuration")
+	needSquashO = words("instruction rule prompt direction directive guideline command programming")
+)
 
 // patterns is the detector table; docs/ai-guard.md lists it for people.
 var patterns = compile([]pattern{
 	// ---- instruction_override -------------------------------------------
 	{
-		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords),
+		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords), needs: needOrders,
 		expr: `\b` + overrideVerb + `\s+(?:(?:all|any|every|each)\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+|these\s+|those\s+|this\s+|our\s+)?` +
-			`(?:` + earlier + `(?:\s*(?:/|,|&|\band\b|\bor\b)\s*(?:following\s+|other\s+)?|\s+)){1,3}` + orders + `\b` + scope,
+			`(?:` + earlier + `(?:\s*(?:/|,|&|\band\b|\bor\b)\s*(?:following\s+|other\s+)?|\s+))+` + orders + `\b` + scope,
 	},
 	{
-		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords),
+		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords), needs: needOrders,
 		expr: `\b` + overrideVerb + `\s+(?:all|any|every)\s+(?:of\s+)?(?:the\s+|your\s+|my\s+)?(?:other\s+)?` + orders + `\b` + scope,
 	},
 	{
-		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords),
+		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords), needs: needYour,
 		expr: `\b` + overrideVerb + `\s+(?:your|the\s+(?:system|model|ai|assistant|bot)'?s?)\s+(?:(?:own|current|usual|safety|core|original)\s+)?` +
 			`(?:instructions|rules|programming|guidelines|prompt|system\s+prompt|directives|training|restrictions|filters|safety\s+(?:rules|filters|guidelines))\b` + scope,
 	},
 	{
-		rule: ruleInstructionOverride, score: 50, words: words("forget ignore disregard"),
+		rule: ruleInstructionOverride, score: 50, words: words("forget ignore disregard"), needs: words("told taught instructed said written stated know"),
 		expr: `\b(?:forget|ignore|disregard)\s+(?:everything|all)\s+(?:(?:that\s+)?you\s+(?:were|have\s+been|'ve\s+been)\s+(?:told|taught|instructed)|(?:that\s+)?(?:was\s+)?(?:said|written|stated)\s+(?:above|before)|you\s+know)`,
 	},
 	{
-		rule: ruleInstructionOverride, score: 40, words: words("ignore disregard forget"),
+		rule: ruleInstructionOverride, score: 40, words: words("ignore disregard forget"), needs: words("above before prior far"),
 		expr: `\b(?:ignore|disregard|forget)\s+(?:everything|all\s+(?:of\s+)?(?:the\s+)?(?:text|content))\s+(?:above|before|prior|so\s+far)\b`,
 	},
 	{
-		rule: ruleInstructionOverride, score: 30, words: words("ignore disregard"),
+		rule: ruleInstructionOverride, score: 30, words: words("ignore disregard"), needs: words("above"),
 		expr: `\b(?:ignore|disregard)\s+(?:all\s+)?(?:of\s+)?the\s+above\b`,
 	},
 	{
-		rule: ruleInstructionOverride, score: 40, strong: 60, words: words("new"),
+		rule: ruleInstructionOverride, score: 40, strong: 60, words: words("new"), needs: words("instruction instructions directive directives"),
 		expr: `\bnew\s+(?P<strong>(?:system|real|actual|secret|priority|admin|developer|overriding|true|hidden)\s+)?(?:instructions?|directives?)\s*:`,
 	},
 	{
-		rule: ruleInstructionOverride, score: 30, strong: 60, words: words("from"),
+		rule: ruleInstructionOverride, score: 30, strong: 60, words: words("from"), needs: words("now on"),
 		expr: `\bfrom\s+now\s+on\s*,?\s+(?:(?:you\s+(?:will|must|shall|should|are\s+to|can|may)\s+)?(?P<strong>ignore|disregard|forget|obey|pretend|never\s+refuse|` +
 			`no\s+longer\s+(?:follow|obey|refuse|have|be)|(?:only|always)\s+(?:respond|answer|reply|speak|output)\s+(?:in|with|as|using)|respond\s+(?:only|as)|(?:act|behave)\s+as|` +
 			`be\s+(?:an?\s+(?:ai|assistant|unrestricted)|dan\b|unrestricted|free)|not\s+(?:follow|obey|refuse))|` +
@@ -111,37 +116,39 @@ var patterns = compile([]pattern{
 	},
 	{
 		rule: ruleInstructionOverride, score: 40, words: words("previous prior original initial system"),
+		needs: words("cancelled canceled void revoked replaced superseded obsolete invalid null lifted removed disabled suspended longer"),
 		expr: `\b(?:previous|prior|original|initial|system)\s+(?:instructions|rules|prompt|guidelines|directives)\s+(?:are|were|have\s+been|is|has\s+been)\s+(?:now\s+)?` +
 			`(?:cancell?ed|void|revoked|replaced|superseded|obsolete|invalid|null|lifted|removed|disabled|suspended|no\s+longer\s+(?:valid|apply|applicable|in\s+effect|active))\b`,
 	},
 	// Squashed form: the core phrases with optional spaces.
 	{
-		rule: ruleInstructionOverride, score: 60, scoped: 25, form: formSquashed, subs: words("ignore disregard forget bypass override"),
+		rule: ruleInstructionOverride, score: 60, scoped: 25, form: formSquashed, subs: words("ignore disregard forget bypass override"), needs: needSquashO,
 		expr: `(?:ignore|disregard|forget|bypass|override)\s*(?:(?:all|any|every)\s*)?(?:of\s*)?(?:the\s*|your\s*|my\s*)?` +
-			`(?:(?:previous|prior|above|earlier|preceding|original|initial|system|developer)\s*(?:and\s*|or\s*)?){1,3}` +
+			`(?:(?:previous|prior|above|earlier|preceding|original|initial|system|developer)\s*(?:and\s*|or\s*)?)+` +
 			`(?:instruction|rule|prompt|direction|directive|guideline|command|programming)s?` + scope,
 	},
 	{
-		rule: ruleInstructionOverride, score: 60, scoped: 25, form: formSquashed, subs: words("ignore disregard forget bypass override"),
+		rule: ruleInstructionOverride, score: 60, scoped: 25, form: formSquashed, subs: words("ignore disregard forget bypass override"), needs: needSquashO,
 		expr: `(?:ignore|disregard|forget|bypass|override)\s*(?:(?:all|any|every)\s*(?:of\s*)?(?:the\s*|your\s*)?|your\s*)` +
 			`(?:instruction|rule|prompt|guideline|programming|directive|systemprompt|system\s+prompt)s?` + scope,
 	},
 
 	// ---- role_play_system -----------------------------------------------
 	{
-		rule: ruleRolePlaySystem, score: 20, strong: 60, words: words("you"),
+		rule: ruleRolePlaySystem, score: 20, strong: 60, words: words("you"), needs: words("now"),
 		expr: `\byou\s+are\s+now\b(?P<strong>\s+(?:an?\s+|the\s+|my\s+|in\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|dan\b|evil|free\s+(?:from|of)|` +
 			`no\s+longer\s+(?:bound|restricted|limited|an?\s+(?:ai|assistant|language\s+model))|(?:developer|god|dan|jailbreak|admin|sudo|debug|unrestricted)\s+mode|` +
 			`(?:a\s+)?(?:different|new)\s+(?:ai|assistant|model|persona|character|chatbot)|an?\s+ai\s+(?:without|with\s+no)|root\b|admin(?:istrator)?\b|the\s+system\b|system\b|chatgpt|gpt|claude))?`,
 	},
 	{
 		rule: ruleRolePlaySystem, score: 60, words: words("act behave respond answer reply roleplay role operate function"),
+		needs: words("unrestricted unfiltered uncensored jailbroken evil dan ai assistant model chatbot llm root superuser mode"),
 		expr: `\b(?:act|behave|respond|answer|reply|roleplay|role-play|role\s+play|operate|function)\s+(?:as|like)\s+(?:an?\s+|the\s+|if\s+you\s+(?:are|were)\s+(?:an?\s+)?)?` +
 			`(?:unrestricted|unfiltered|uncensored|jailbroken|evil|dan\b|(?:ai|assistant|model|chatbot|llm)\s+(?:without|with\s+no|that\s+(?:has\s+no|ignores|can\s+do\s+anything))|` +
 			`root\b|superuser|(?:developer|god|dan)\s+mode)`,
 	},
 	{
-		rule: ruleRolePlaySystem, score: 40, words: words("act speak respond"),
+		rule: ruleRolePlaySystem, score: 40, words: words("act speak respond"), needs: words("system developer"),
 		expr: `\b(?:act|speak|respond)\s+as\s+(?:the\s+)?(?:system|developer)(?:\s+(?:prompt|message))?(?:\s*[.,;:!]|\s*$|\s+and\b|\s+now\b)`,
 	},
 	{
@@ -149,7 +156,7 @@ var patterns = compile([]pattern{
 		expr: `\bpretend\s+(?:to\s+be|(?:that\s+)?you\s+are|you're|you\s+have\s+no)\b`,
 	},
 	{
-		rule: ruleRolePlaySystem, score: 50, words: words("developer god dan jailbreak jailbroken sudo unrestricted unfiltered uncensored"),
+		rule: ruleRolePlaySystem, score: 50, words: words("developer god dan jailbreak jailbroken sudo unrestricted unfiltered uncensored"), needs: words("mode"),
 		expr: `\b(?:developer|god|dan|jailbreak|jailbroken|sudo|unrestricted|unfiltered|uncensored)\s+mode\b`,
 	},
 	{
@@ -157,7 +164,7 @@ var patterns = compile([]pattern{
 		expr: `\bjailbr(?:eak|oken|eaking|eaks)\b`,
 	},
 	{
-		rule: ruleRolePlaySystem, score: 40, words: words("do"),
+		rule: ruleRolePlaySystem, score: 40, words: words("do"), needs: words("anything"),
 		expr: `\bdo\s+anything\s+now\b`,
 	},
 	{
@@ -170,29 +177,33 @@ var patterns = compile([]pattern{
 			`(?P<strong>\s*(?:you\s+are|you\s+must|you're|your\s+(?:new|real|true|only|actual)|the\s+(?:assistant|ai|model|bot)|ignore|disregard|forget|override|always\s+(?:respond|answer|reply)|never\s+(?:refuse|mention|reveal)|from\s+now))?`,
 	},
 	{
-		rule: ruleRolePlaySystem, score: 30, lineStart: true, subs: words("#"),
+		rule: ruleRolePlaySystem, score: 30, lineStart: true, subs: words("#"), needs: words("system assistant developer"),
 		expr: `#{1,6}[ \t]*(?:system|assistant|developer)(?:[ \t]+(?:prompt|message))?[ \t]*:?[ \t]*(?:\n|$)`,
 	},
 	{
-		rule: ruleRolePlaySystem, score: 40, words: words("i this"),
+		rule: ruleRolePlaySystem, score: 40, words: words("i this"), needs: words("your"),
 		expr: `\b(?:i\s+am|i'm|this\s+is)\s+your\s+(?:developer|creator|administrator|admin|owner|operator|programmer|master)\b`,
 	},
 	{
-		rule: ruleRolePlaySystem, score: 40, words: words("message instruction update directive notice override"),
+		rule: ruleRolePlaySystem, score: 40, words: words("message instruction update directive notice override"), needs: words("from"),
 		expr: `\b(?:message|instruction|update|directive|notice|override)\s+from\s+(?:the\s+|your\s+)?(?:system|developers?|openai|anthropic)\b`,
 	},
 	// Squashed form.
 	{
-		rule: ruleRolePlaySystem, score: 60, form: formSquashed, subs: words("you"),
+		rule: ruleRolePlaySystem, score: 60, form: formSquashed, subs: words("you"), needs: words("now"),
 		expr: `you\s*are\s*now\s*(?:an?\s*)?(?:unrestricted|unfiltered|uncensored|jailbroken|dan\b|evil|in\s*(?:developer|god|dan)\s*mode)`,
 	},
 	{
-		rule: ruleRolePlaySystem, score: 50, form: formSquashed, subs: words("developer god dan jailbreak"),
+		rule: ruleRolePlaySystem, score: 50, form: formSquashed, subs: words("developer god dan jailbreak"), needs: words("mode"),
 		expr: `(?:developer|god|dan|jailbreak)\s*mode`,
 	},
 	{
-		rule: ruleRolePlaySystem, score: 40, form: formSquashed, subs: words("jailbr pretend do"),
-		expr: `jailbr(?:eak|oken)|pretend\s*(?:to\s*be|you\s*are)|do\s*anything\s*now`,
+		rule: ruleRolePlaySystem, score: 40, form: formSquashed, subs: words("jailbr pretend"), needs: words("jailbr be are"),
+		expr: `jailbr(?:eak|oken)|pretend\s*(?:to\s*be|you\s*are)`,
+	},
+	{
+		rule: ruleRolePlaySystem, score: 40, form: formSquashed, subs: words("do"), needs: words("anything"),
+		expr: `do\s*anything\s*now`,
 	},
 
 	// ---- delimiter_spoof --------------------------------------------------
@@ -201,7 +212,7 @@ var patterns = compile([]pattern{
 		expr: `\buntrusted[_-]data`,
 	},
 	{
-		rule: ruleDelimiterSpoof, score: 60, subs: words(`< &lt; &#60; &#x3c; \u003c %3c`),
+		rule: ruleDelimiterSpoof, score: 60, subs: words(`< &lt; &#60; &#x3c; \u003c %3c`), needs: words("untrusted"),
 		expr: `(?:<|&lt;|&#0*60;|&#x0*3c;|\\u003c|%3c)\s*/?\s*untrusted`,
 	},
 	{
@@ -209,7 +220,7 @@ var patterns = compile([]pattern{
 		expr: `<\|\s*[a-z_]{2,24}\s*\|>`,
 	},
 	{
-		rule: ruleDelimiterSpoof, score: 60, subs: words("[ <<"),
+		rule: ruleDelimiterSpoof, score: 60, subs: words("[ <<"), needs: words("inst sys"),
 		expr: `\[\s*/?\s*inst\s*\]|<<\s*/?\s*sys\s*>>`,
 	},
 	{
@@ -225,68 +236,58 @@ var patterns = compile([]pattern{
 		expr: `</?\s*(?:system|system[_-]?prompt|instructions?|assistant|user|human|developer|prompt|admin|tool_result|function_results|function_calls|start_of_turn|end_of_turn)\s*>`,
 	},
 	{
-		rule: ruleDelimiterSpoof, score: 40, subs: words("["),
+		rule: ruleDelimiterSpoof, score: 40, subs: words("["), needs: words("system assistant sys"),
 		expr: `\[\s*/?\s*(?:system|assistant|sys|system\s+prompt)\s*\]`,
 	},
 
 	// ---- exfiltration -----------------------------------------------------
+	// Two more exfiltration patterns, "send … data … to a URL" and "ask for
+	// a credential", are in proximity.go.
 	{
-		rule: ruleExfiltration, score: 50, words: words(revealWords),
+		rule: ruleExfiltration, score: 50, words: words(revealWords), needs: words("your"),
 		expr: `\b` + reveal + `\s+(?:me\s+|us\s+)?(?:back\s+)?(?:all\s+|everything\s+)?(?:of\s+)?(?:in\s+)?your\s+` + modifiers +
 			`(?:prompt|instructions|system\s+message|programming|directives)\b`,
 	},
 	{
-		rule: ruleExfiltration, score: 50, words: words(revealWords),
-		expr: `\b` + reveal + `\s+(?:me\s+|us\s+)?(?:back\s+)?(?:all\s+)?(?:of\s+)?your\s+(?:(?:full|entire|complete|exact|original|initial|hidden|secret|system|internal|confidential)\s+){1,3}` +
+		rule: ruleExfiltration, score: 50, words: words(revealWords), needs: words("your"),
+		expr: `\b` + reveal + `\s+(?:me\s+|us\s+)?(?:back\s+)?(?:all\s+)?(?:of\s+)?your\s+(?:(?:full|entire|complete|exact|original|initial|hidden|secret|system|internal|confidential)\s+)+` +
 			`(?:rules|guidelines|context|configuration|instructions)\b`,
 	},
 	{
-		rule: ruleExfiltration, score: 50, words: words(revealWords),
+		rule: ruleExfiltration, score: 50, words: words(revealWords), needs: words("prompt message instructions"),
 		expr: `\b` + reveal + `\s+(?:me\s+|us\s+)?(?:back\s+)?(?:all\s+)?(?:of\s+)?the\s+(?:(?:full|entire|complete|exact|verbatim)\s+)?` +
 			`(?:(?:system|developer|hidden|secret)\s+(?:prompt|message|instructions)|(?:initial|original|first)\s+prompt|(?:prompt|instructions)\s+(?:above|before\s+this))\b`,
 	},
 	{
-		rule: ruleExfiltration, score: 30, strong: 50, words: words("repeat recite echo output reproduce regurgitate"),
+		rule: ruleExfiltration, score: 30, strong: 50, words: words("repeat recite echo output reproduce regurgitate"), needs: words("above before preceding far"),
 		expr: `\b(?:repeat|recite|echo|output|reproduce|regurgitate)\s+(?:back\s+)?(?:all\s+)?(?:of\s+)?(?:the\s+|everything\s+)?(?:(?:words|text|content|instructions|prompt)\s+)?(?:above|before\s+this|preceding|so\s+far)\b` +
 			`(?P<strong>[^\n]{0,20}?\b(?:starting\s+with|verbatim|word\s+for\s+word|in\s+a\s+code\s+block|exactly|including\s+everything))?`,
 	},
 	{
-		rule: ruleExfiltration, score: 30, words: words("system"),
+		rule: ruleExfiltration, score: 30, words: words("system"), needs: words("prompt"),
 		expr: `\bsystem\s+prompt\b`,
 	},
 	{
-		rule: ruleExfiltration, score: 50, windowed: true, subs: words("http:// https:// www."), span: 320,
-		expr: `\b(?:send|post|upload|transmit|forward|exfiltrate|submit|append|include|encode|leak|put|add|attach|embed|write)\b[^\n]{0,80}?` +
-			`\b(?:(?:this|the|our|entire|whole|full|previous)\s+)?(?:conversation|chat(?:\s+(?:history|log))?|(?:conversation|message)\s+history|context\s+window|system\s+prompt|prompt|instructions|` +
-			secretNoun + `|session\s+(?:ids?|tokens?|cookies?)|cookies|(?:user|personal|private|sensitive)\s+data|previous\s+messages|memory|everything\s+above|the\s+data\s+above)\b` +
-			`[^\n]{0,80}?(?:https?://|www\.)`,
-	},
-	{
 		rule: ruleExfiltration, score: 40, strong: 60, subs: words("!["), span: 800,
-		expr: `!\[[^\]\n]{0,200}\]\(\s*<?(?:https?:)?//[^)\s]{1,500}?\?[^)\s]*?=(?P<strong>[^)\s]*?(?:[{}$<>\[]|%7b|%24|\b(?:data|secret|key|token|password|pass|prompt|history|conversation|chat|context|exfil|leak|memory|creds?|apikey|api_key|session)\b))?`,
+		expr: `!\[[^\]\n]*\]\(\s*<?(?:https?:)?//[^)\s?]+\?[^)\s]*?=(?P<strong>[^)\s]*?(?:[{}$<>\[]|%7b|%24|\b(?:data|secret|key|token|password|pass|prompt|history|conversation|chat|context|exfil|leak|memory|creds?|apikey|api_key|session)\b))?`,
 	},
 	{
 		rule: ruleExfiltration, score: 50, subs: words("["), span: 800,
-		expr: `\[[^\]\n]{0,200}\]\(\s*<?https?://[^)\s]{1,500}?\?[^)\s]*?=[^)\s]*?(?:[{}$<>]|%7b|%24)`,
+		expr: `\[[^\]\n]*\]\(\s*<?https?://[^)\s?]+\?[^)\s]*?=[^)\s]*?(?:[{}$<>]|%7b|%24)`,
 	},
 	{
 		rule: ruleExfiltration, score: 50, subs: words("<img"), span: 800,
-		expr: `<img\b[^>]{0,300}?\bsrc\s*=\s*["']?(?:https?:)?//[^"'\s>]{1,500}?\?`,
-	},
-	{
-		rule: ruleExfiltration, score: 20, strong: 50, windowed: true, words: words(secretWords), span: 80,
-		expr: `\b(?:reveal|print|show|tell|give|send|share|output|leak|dump|list|email|post|display|expose|return|paste|provide|read\s+out|what\s+(?:is|are)|what's)\b[^\n.]{0,40}?\b` +
-			`(?P<strong>(?:your|the\s+(?:system|server|admin|root|database|db|model|assistant|ai)'?s?|internal|environment|env|openai|anthropic|admin|root|database|db|aws|stripe|production|prod)\s+)?` +
-			secretNoun + `\b`,
+		expr: `<img\b[^>]*?\bsrc\s*=\s*["']?(?:https?:)?//[^"'\s>?]+\?`,
 	},
 	// Squashed form.
 	{
 		rule: ruleExfiltration, score: 50, form: formSquashed, subs: words("reveal print show repeat display output leak dump disclose recite"),
+		needs: words("prompt message instruction"),
 		expr: `(?:reveal|print|show|repeat|display|output|leak|dump|disclose|recite)\s*(?:me\s*|us\s*)?(?:all\s*)?(?:of\s*)?(?:your|the)\s*` +
 			`(?:(?:full|entire|complete|exact|original|initial|hidden|secret)\s*)*(?:system\s*prompt|system\s*message|system\s*instructions?|initial\s*instructions?|hidden\s*instructions?)`,
 	},
 	{
-		rule: ruleExfiltration, score: 30, form: formSquashed, subs: words("system"),
+		rule: ruleExfiltration, score: 30, form: formSquashed, subs: words("system"), needs: words("prompt"),
 		expr: `system\s*prompt`,
 	},
 
@@ -297,6 +298,7 @@ var patterns = compile([]pattern{
 	},
 	{
 		rule: ruleEncodedPayload, score: encodedScore, words: words("decode decrypt deobfuscate unscramble rot base"),
-		expr: `\b(?:decode|decrypt|deobfuscate|unscramble|rot-?13|base-?64)\b[^\n]{0,80}?\b(?:and|then)\s+(?:follow|execute|run|obey|do|perform|carry\s+out|act\s+on)\b`,
+		needs: words("follow execute run obey do perform carry act"),
+		expr: `\b(?:decode|decrypt|deobfuscate|unscramble|rot-?13|base-?64)\b[^\n]*?\b(?:and|then)\s+(?:follow|execute|run|obey|do|perform|carry\s+out|act\s+on)\b`,
 	},
 })

@@ -19,7 +19,7 @@ const (
 
 // defaultSpan is how far, in bytes, a match may reach from the start of its
 // trigger (anchored patterns) or on either side of it (windowed patterns).
-const defaultSpan = 240
+const defaultSpan = 200
 
 // pattern is one detector: a regular expression tried only at its triggers,
 // so that a long benign text costs one pass over its words plus a few short,
@@ -41,6 +41,13 @@ type pattern struct {
 	words    []string
 	subs     []string
 	windowed bool
+	// needs, when set, gate an anchored pattern: it is tried only when one
+	// of these occurs within span bytes after the trigger's start — whole
+	// words for the plain form, substrings for the others. Their positions
+	// are found in the same pass as the triggers', so the gate costs a
+	// binary search, far less than a regexp run; and most triggers ("you",
+	// "new", "system") are ordinary words.
+	needs []string
 	expr     string
 	// strong and scoped, when set, replace score for a match in which a
 	// group named "strong" or the group named "scope" is non-empty; scope
@@ -64,16 +71,42 @@ type pattern struct {
 // built once, at package initialisation, from the table in rules.go.
 type compiled struct {
 	patterns []*pattern
-	// byWord maps a trigger word of the plain form to the patterns it
-	// triggers; bySub maps each form's trigger substrings likewise.
-	byWord map[string][]int
-	bySub  [numForms]map[string][]int
-	// subs lists each form's trigger substrings in a fixed order.
-	subs [numForms][]string
+	// byWord maps a word of the plain form to what it means: the patterns
+	// it triggers or that need it, and its roles in proximity.go.
+	byWord map[string]*wordUse
+	// bySub maps the plain and cased forms' trigger substrings to their
+	// patterns; subs lists them in a fixed order.
+	bySub [numForms]map[string][]int
+	subs  [numForms][]string
+	// byPrefix maps the first two or three letters of the squashed form's
+	// triggers to the triggers: there a trigger is a word prefix, since
+	// undoing "ig-nore" and "i g n o r e" can glue words together.
+	byPrefix map[string][]prefixTrigger
+}
+
+// wordUse is what one word of the plain form means to the detectors.
+type wordUse struct {
+	triggers, needs []int
+	roles           role
+}
+
+// prefixTrigger is a trigger of the squashed form and its patterns.
+type prefixTrigger struct {
+	prefix   string
+	patterns []int
+}
+
+func (c *compiled) word(w string) *wordUse {
+	u, ok := c.byWord[w]
+	if !ok {
+		u = &wordUse{}
+		c.byWord[w] = u
+	}
+	return u
 }
 
 func compile(table []pattern) *compiled {
-	c := &compiled{byWord: map[string][]int{}}
+	c := &compiled{byWord: map[string]*wordUse{}, byPrefix: map[string][]prefixTrigger{}}
 	for f := range numForms {
 		c.bySub[f] = map[string][]int{}
 	}
@@ -81,8 +114,8 @@ func compile(table []pattern) *compiled {
 		p := &table[i]
 		expr := "^(?:" + p.expr + ")"
 		if p.windowed {
-			if p.lineStart {
-				panic("guard: lineStart is for anchored patterns: " + p.expr)
+			if p.lineStart || p.form == formSquashed {
+				panic("guard: a windowed pattern is on the plain or cased form and not line-anchored: " + p.expr)
 			}
 			expr = p.expr
 		}
@@ -100,13 +133,24 @@ func compile(table []pattern) *compiled {
 		if len(p.words) == 0 && len(p.subs) == 0 {
 			panic("guard: pattern without trigger: " + p.expr)
 		}
+		if len(p.words) > 0 && p.form != formPlain {
+			panic("guard: word triggers are for the plain form: " + p.expr)
+		}
 		for _, w := range p.words {
-			if p.form != formPlain {
-				panic("guard: word triggers are for the plain form: " + p.expr)
+			u := c.word(w)
+			u.triggers = append(u.triggers, i)
+		}
+		if p.form == formPlain {
+			for _, n := range p.needs {
+				u := c.word(n)
+				u.needs = append(u.needs, i)
 			}
-			c.byWord[w] = append(c.byWord[w], i)
 		}
 		for _, s := range p.subs {
+			if p.form == formSquashed {
+				c.addPrefix(s, i)
+				continue
+			}
 			if _, ok := c.bySub[p.form][s]; !ok {
 				c.subs[p.form] = append(c.subs[p.form], s)
 			}
@@ -114,7 +158,25 @@ func compile(table []pattern) *compiled {
 		}
 		c.patterns = append(c.patterns, p)
 	}
+	for w, r := range proximityRoles {
+		c.word(w).roles |= r
+	}
 	return c
+}
+
+func (c *compiled) addPrefix(s string, pi int) {
+	if len(s) < 2 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz") != "" {
+		panic("guard: a squashed trigger is two or more letters: " + s)
+	}
+	key := s[:min(3, len(s))]
+	ts := c.byPrefix[key]
+	for i := range ts {
+		if ts[i].prefix == s {
+			ts[i].patterns = append(ts[i].patterns, pi)
+			return
+		}
+	}
+	c.byPrefix[key] = append(ts, prefixTrigger{prefix: s, patterns: []int{pi}})
 }
 
 // scores holds the score of each rule: the highest of its matched patterns.
@@ -138,23 +200,47 @@ func (c *compiled) detect(t string, depth int) scores {
 	forms[formPlain] = plainForm(t)
 	forms[formSquashed] = squashedForm(forms[formPlain])
 
+	// hits holds each pattern's trigger spans (start, end pairs); needs the
+	// sorted starts of the words it needs (plain form only).
 	hits := make([][]int, len(c.patterns))
-	// Trigger words: one pass over the plain form's ASCII words.
+	needs := make([][]int, len(c.patterns))
+
+	// The plain form's words: triggers, needs and the proximity patterns.
 	p := forms[formPlain]
-	for i := 0; i < len(p); {
-		if !isLower(p[i]) {
-			i++
+	prox := proximity{s: p, verb: -1, pending: -1}
+	for i, j := range asciiWords(p) {
+		u := c.byWord[p[i:j]]
+		if u == nil {
+			prox.other(i, j)
 			continue
 		}
-		j := i + 1
-		for j < len(p) && isLower(p[j]) {
-			j++
-		}
-		for _, k := range c.byWord[p[i:j]] {
+		for _, k := range u.triggers {
 			hits[k] = append(hits[k], i, j)
 		}
-		i = j
+		for _, k := range u.needs {
+			needs[k] = append(needs[k], i)
+		}
+		prox.feed(i, j, u.roles)
 	}
+	sc[ruleExfiltration] = max(prox.sendToURL, prox.secretAsk)
+
+	// The squashed form's words: prefix triggers.
+	q := forms[formSquashed]
+	for i, j := range asciiWords(q) {
+		for _, key := range [2]string{q[i:min(j, i+3)], q[i:min(j, i+2)]} {
+			for _, tr := range c.byPrefix[key] {
+				if strings.HasPrefix(q[i:j], tr.prefix) {
+					for _, k := range tr.patterns {
+						hits[k] = append(hits[k], i, j)
+					}
+				}
+			}
+			if j-i < 3 {
+				break // the two keys are the same
+			}
+		}
+	}
+
 	// Trigger substrings.
 	for f := range numForms {
 		s := forms[f]
@@ -179,7 +265,10 @@ func (c *compiled) detect(t string, depth int) scores {
 			continue
 		}
 		pt := c.patterns[i]
-		if got := pt.run(forms[pt.form], h); got > 0 {
+		if pt.form == formPlain && len(pt.needs) > 0 && len(needs[i]) == 0 {
+			continue
+		}
+		if got := pt.run(forms[pt.form], h, needs[i]); got > 0 {
 			sc[pt.rule] = max(sc[pt.rule], got)
 			rot13 = rot13 || pt.rot13
 		}
@@ -201,6 +290,27 @@ func (c *compiled) detect(t string, depth int) scores {
 	return sc
 }
 
+// asciiWords yields the start and end of each run of ASCII lower-case
+// letters in s.
+func asciiWords(s string) func(yield func(int, int) bool) {
+	return func(yield func(int, int) bool) {
+		for i := 0; i < len(s); {
+			if !isLower(s[i]) {
+				i++
+				continue
+			}
+			j := i + 1
+			for j < len(s) && isLower(s[j]) {
+				j++
+			}
+			if !yield(i, j) {
+				return
+			}
+			i = j
+		}
+	}
+}
+
 func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
 
 func isWordByte(c byte) bool {
@@ -209,7 +319,7 @@ func isWordByte(c byte) bool {
 
 // run returns the pattern's best score in s, trying it at (anchored) or
 // around (windowed) the trigger spans in hits, a list of start, end pairs.
-func (pt *pattern) run(s string, hits []int) int {
+func (pt *pattern) run(s string, hits, needs []int) int {
 	if pt.windowed {
 		return pt.runWindows(s, hits)
 	}
@@ -226,6 +336,9 @@ func (pt *pattern) run(s string, hits []int) int {
 		end := min(len(s), at+pt.span)
 		for end < len(s) && !utf8.RuneStart(s[end]) {
 			end++
+		}
+		if !pt.needed(s, at, end, needs) {
+			continue
 		}
 		if m := pt.re.FindStringSubmatchIndex(s[at:end]); m != nil {
 			best = max(best, pt.scoreOf(m))
@@ -278,6 +391,25 @@ func (pt *pattern) runWindows(s string, hits []int) int {
 		}
 	}
 	return best
+}
+
+// needed reports whether one of the pattern's needs is in s(at, end):
+// found in needs, the sorted starts of needed words, for the plain form;
+// searched for otherwise.
+func (pt *pattern) needed(s string, at, end int, needs []int) bool {
+	if len(pt.needs) == 0 {
+		return true
+	}
+	if pt.form == formPlain {
+		k, _ := slices.BinarySearch(needs, at+1)
+		return k < len(needs) && needs[k] < end
+	}
+	for _, n := range pt.needs {
+		if strings.Contains(s[at+1:end], n) {
+			return true
+		}
+	}
+	return false
 }
 
 // scoreOf scores one match given its submatch indexes.

@@ -198,7 +198,9 @@ func (q *Queue) Healthy(ctx context.Context) error {
 }
 
 // Provider names the model provider and model (health, docs).
-func (q *Queue) Provider() (name, model string) { return q.opts.Provider.Name(), q.opts.Provider.Model() }
+func (q *Queue) Provider() (name, model string) {
+	return q.opts.Provider.Name(), q.opts.Provider.Model()
+}
 
 // Request records a generation request for a proposal as claims' user,
 // with its River job and audit event in one transaction. It refuses, with

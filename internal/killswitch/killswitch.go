@@ -75,10 +75,10 @@ type running struct {
 // Watcher holds the kill-switch state of one process and the cancel
 // functions of the AI jobs running in it.
 type Watcher struct {
-	src      Source
-	opts     Options
-	state    atomic.Pointer[snapshot]
-	verified atomic.Int64 // unix nanos of the last confirmation
+	src       Source
+	opts      Options
+	state     atomic.Pointer[snapshot]
+	verified  atomic.Int64 // unix nanos of the last confirmation
 	listening atomic.Bool
 
 	mu   sync.Mutex
