@@ -437,6 +437,11 @@ const (
 	streamMaxAge    = 10 * time.Minute
 	streamHeartbeat = 15 * time.Second
 	streamBacklog   = time.Hour
+	// streamLag re-reads this far behind the cursor: a transaction that
+	// stamped updated_at earlier but committed later than one already
+	// sent is still seen (job transactions are short). Events already
+	// sent are skipped by (job id, updated_at).
+	streamLag = 5 * time.Second
 )
 
 type jobEvent struct {
@@ -452,12 +457,15 @@ type jobEvent struct {
 }
 
 func (s *Server) jobStream(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	cursor, err := parseEventID(r.Header.Get("Last-Event-ID"))
+	resume, err := parseEventID(r.Header.Get("Last-Event-ID"))
 	if err != nil {
 		return err
 	}
-	if cursor.UpdatedAt.IsZero() {
-		cursor.UpdatedAt = time.Now().Add(-streamBacklog)
+	// floor: a resuming client has seen everything up to its cursor.
+	floor := resume
+	read := resume
+	if read.UpdatedAt.IsZero() {
+		read.UpdatedAt = time.Now().Add(-streamBacklog)
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
@@ -473,9 +481,11 @@ func (s *Server) jobStream(w http.ResponseWriter, r *http.Request, c rampart.Cla
 	deadline := time.NewTimer(streamMaxAge)
 	defer deadline.Stop()
 	lastWrite := time.Now()
+	newest := read                    // the newest change seen: the event id sent
+	sent := map[uuid.UUID]time.Time{} // job id → updated_at already sent
 	for {
 		jobs, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.AIJob, error) {
-			return tx.AIJobsSince(ctx, cursor, store.MaxJobEvents)
+			return tx.AIJobsSince(ctx, read, store.MaxJobEvents)
 		})
 		if err != nil {
 			if r.Context().Err() == nil {
@@ -486,8 +496,19 @@ func (s *Server) jobStream(w http.ResponseWriter, r *http.Request, c rampart.Cla
 			return nil
 		}
 		for _, j := range jobs {
+			at := store.JobCursor{UpdatedAt: j.UpdatedAt, ID: j.ID}
+			read = at
+			if cursorAfter(at, newest) {
+				newest = at
+			}
+			if !cursorAfter(at, floor) {
+				continue
+			}
+			if prev, ok := sent[j.ID]; ok && !j.UpdatedAt.After(prev) {
+				continue
+			}
+			sent[j.ID] = j.UpdatedAt
 			if !access.Can(c, access.ActionRead, access.Resource{Kind: access.KindProposal, VenueCode: deref(j.VenueCode)}) {
-				cursor = store.JobCursor{UpdatedAt: j.UpdatedAt, ID: j.ID}
 				continue
 			}
 			ev := jobEvent{ID: j.ID, ProposalID: j.ProposalID, Kind: j.Kind, Status: j.Status, Attempt: j.Attempt,
@@ -497,8 +518,7 @@ func (s *Server) jobStream(w http.ResponseWriter, r *http.Request, c rampart.Cla
 				return nil
 			}
 			data, _ := json.Marshal(filtered)
-			cursor = store.JobCursor{UpdatedAt: j.UpdatedAt, ID: j.ID}
-			fmt.Fprintf(w, "id: %s\nevent: job\ndata: %s\n\n", formatEventID(cursor), data)
+			fmt.Fprintf(w, "id: %s\nevent: job\ndata: %s\n\n", formatEventID(newest), data)
 			lastWrite = time.Now()
 		}
 		if time.Since(lastWrite) >= streamHeartbeat {
@@ -511,6 +531,14 @@ func (s *Server) jobStream(w http.ResponseWriter, r *http.Request, c rampart.Cla
 		if len(jobs) == store.MaxJobEvents {
 			continue // more backlog: read on at once
 		}
+		// Next round: re-read the lag window behind the newest change, so a
+		// transaction that stamped earlier but committed later is not missed.
+		read = store.JobCursor{UpdatedAt: newest.UpdatedAt.Add(-streamLag)}
+		for id, t := range sent {
+			if t.Before(read.UpdatedAt) {
+				delete(sent, id)
+			}
+		}
 		select {
 		case <-r.Context().Done():
 			return nil
@@ -519,6 +547,14 @@ func (s *Server) jobStream(w http.ResponseWriter, r *http.Request, c rampart.Cla
 		case <-poll.C:
 		}
 	}
+}
+
+// cursorAfter reports whether a is after b in (updated_at, id) order.
+func cursorAfter(a, b store.JobCursor) bool {
+	if !a.UpdatedAt.Equal(b.UpdatedAt) {
+		return a.UpdatedAt.After(b.UpdatedAt)
+	}
+	return strings.Compare(a.ID.String(), b.ID.String()) > 0
 }
 
 func deref(s *string) string {

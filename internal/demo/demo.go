@@ -81,8 +81,29 @@ func Seed(ctx context.Context, s *store.Store) (Result, error) {
 	if err != nil {
 		return Result{}, errors.Join(errors.New("seed demo organization"), err)
 	}
+	if res.Created {
+		// A draft proposal for the producer to try generation on (offline
+		// provider by default: no network needed).
+		producer := res.Users[rampart.RoleProducer]
+		claims := rampart.Claims{OrganizationID: res.Organization.ID, UserID: producer.ID, Role: rampart.RoleProducer}
+		err = s.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
+			code := "LDN-RIV"
+			_, err := tx.CreateProposal(ctx, rampart.Proposal{Title: "Aurora headphones launch", ClientName: "Northwind Audio",
+				VenueCode: &code, Brief: demoBrief})
+			return err
+		})
+		if err != nil {
+			return Result{}, errors.Join(errors.New("seed demo proposal"), err)
+		}
+	}
 	return res, nil
 }
+
+const demoBrief = `Product launch for the Aurora wireless headphones on 14 March, evening event for 650 guests
+(press, retail partners, creators). Keynote with a live product reveal, a short acoustic set, then
+demo stations and drinks. We want a 12 m LED wall behind the stage, line-array audio, a livestream
+to YouTube and LinkedIn, and moody lighting that matches the teal brand colour. Load-in the day
+before; the venue has a 23:00 curfew.`
 
 func displayName(r rampart.Role) string {
 	names := map[rampart.Role]string{

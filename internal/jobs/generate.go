@@ -121,11 +121,13 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 			spent := llm.EstimateTokens(llm.Request{Prompt: req.Prompt, Data: req.Data, MaxTokens: 1}) + streamed/4
 			return river.JobCancel(q.stop(context.WithoutCancel(ctx), claims, id, spent, st, false))
 		}
-		if ctx.Err() != nil {
-			// Shutdown or the attempt's timeout: River retries; the next
-			// attempt releases this one's reservation.
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) && attempt < rj.MaxAttempts {
+			// Shutdown: River retries; the next attempt releases this
+			// one's reservation and takes the job over.
 			return callErr
 		}
+		// A timeout or a failure is recorded (retrying, or failed at the
+		// last attempt, so no job is left "running" after River gives up).
 		return q.retry(ctx, claims, id, attempt, rj.MaxAttempts, "provider_error", callErr)
 	}
 

@@ -101,9 +101,11 @@ CREATE POLICY ai_jobs_tenant_insert ON ai_jobs FOR INSERT TO rampart_app
               AND requested_by = (SELECT current_user_id())
               AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director')
                    OR ((SELECT current_user_role()) = 'venue_manager' AND venue_code = ANY ((SELECT current_user_venue_codes())::text[]))));
+-- Only roles that may request AI (the requester's worker, or an admin
+-- cancelling) change a job; readers cannot.
 CREATE POLICY ai_jobs_tenant_update ON ai_jobs FOR UPDATE TO rampart_app
   USING (organization_id = (SELECT current_user_org_id())
-         AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'stakeholder', 'viewer')
+         AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director')
               OR ((SELECT current_user_role()) = 'venue_manager' AND venue_code = ANY ((SELECT current_user_venue_codes())::text[]))))
   WITH CHECK (organization_id = (SELECT current_user_org_id()));
 GRANT SELECT, INSERT ON ai_jobs TO rampart_app;
