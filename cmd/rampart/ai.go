@@ -34,7 +34,7 @@ func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logg
 	if cfg.Provider == "openai" {
 		key = cfg.OpenAIKey
 	}
-	provider, err := llm.New(llm.Config{Provider: cfg.Provider, Model: cfg.Model, APIKey: key, BaseURL: cfg.OpenAIBaseURL})
+	provider, err := llm.New(llm.Config{Provider: cfg.Provider, Model: cfg.Model, APIKey: key, BaseURL: cfg.OpenAIBaseURL, Timeout: cfg.JobTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}

@@ -105,7 +105,7 @@ func (p *anthropicProvider) Stream(ctx context.Context, req Request, onDelta fun
 			if ev.Delta.Type != "text_delta" {
 				continue
 			}
-			if err := deliver(op, ctx, onDelta, ev.Delta.Text); err != nil {
+			if err := deliver(ctx, op, onDelta, ev.Delta.Text); err != nil {
 				return Response{}, err
 			}
 			text.WriteString(ev.Delta.Text)

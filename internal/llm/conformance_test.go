@@ -3,6 +3,7 @@ package llm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -218,6 +219,15 @@ func runConformance(t *testing.T, impl implementation) {
 		}
 	})
 
+	t.Run("NilCallback", func(t *testing.T) {
+		t.Parallel()
+		tg := impl.new(t, targetOptions{})
+		resp, err := stream(t, tg.provider, context.Background(), briefRequest(t), nil)
+		if err != nil || resp.Text == "" {
+			t.Fatalf("Stream with a nil callback: %q, %v", resp.Text, err)
+		}
+	})
+
 	t.Run("CancelMidStream", func(t *testing.T) {
 		t.Parallel()
 		tg := impl.new(t, targetOptions{stall: true})
@@ -344,7 +354,7 @@ func runConformance(t *testing.T, impl implementation) {
 	}
 
 	for _, status := range []int{429, 500} {
-		t.Run("ProviderError"+http.StatusText(status), func(t *testing.T) {
+		t.Run(fmt.Sprintf("ProviderErrorHTTP%d", status), func(t *testing.T) {
 			if !impl.remote {
 				t.Skip("the offline provider has no backend to fail")
 			}

@@ -29,6 +29,7 @@
 //
 // Errors are *rampart.Error values: KindInvalid for a bad configuration or a
 // refused request, KindUnavailable for a provider failure, a timeout or a
-// cancellation, KindInternal for a failure of the caller's onDelta callback
-// (which is wrapped, so errors.Is finds it).
+// cancellation. An error returned by the caller's onDelta callback comes
+// back wrapped with fmt.Errorf, so errors.Is, errors.As and
+// rampart.ErrorKind see the callback's own error.
 package llm

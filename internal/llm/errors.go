@@ -29,6 +29,7 @@ type ProviderError struct {
 	RequestID string
 }
 
+// Error describes the failure with the status, type and request id only.
 func (e *ProviderError) Error() string {
 	msg := e.Provider + ": "
 	if e.StatusCode != 0 {

@@ -84,16 +84,20 @@ type Provider interface {
 	Model() string
 	// Stream sends req and calls onDelta with each chunk of completion text
 	// as it arrives, in order; it returns the whole response once the
-	// provider has finished. onDelta is called from Stream's goroutine.
+	// provider has finished. onDelta is called from Stream's goroutine; a
+	// nil onDelta is allowed and receives nothing.
 	//
-	// Errors: an invalid request (zero Prompt, invalid guard.Text, negative
-	// MaxTokens) is refused with KindInvalid before anything is sent. If
+	// Errors: an invalid request (zero Prompt, no Data, an invalid
+	// guard.Text, negative MaxTokens) is refused with KindInvalid before
+	// anything is sent. If
 	// onDelta returns an error, the call is aborted and that error is
 	// returned, wrapped. Cancelling ctx, or the provider's timeout, aborts
 	// the HTTP request at once and returns a KindUnavailable error that wraps
 	// ctx.Err() (context.Canceled or context.DeadlineExceeded); no delta is
 	// delivered after that. A failure of the provider is KindUnavailable and
-	// wraps a *ProviderError when the provider answered with an error.
+	// wraps a *ProviderError when the provider answered with an error; a
+	// stream that ends before the provider's end-of-message marker is a
+	// failure too, never a short Response.
 	Stream(ctx context.Context, req Request, onDelta func(string) error) (Response, error)
 }
 
@@ -107,7 +111,7 @@ type Config struct {
 	// DefaultOpenAIModel, DefaultOfflineModel).
 	Model string
 	// APIKey is required for anthropic, optional for openai (local servers
-	// need none, api.openai.com does) and refused for offline.
+	// need none, api.openai.com does) and ignored by offline.
 	APIKey string
 	// BaseURL is the OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1;
 	// "" means https://api.openai.com/v1/. It is refused for every other
@@ -200,10 +204,8 @@ func New(cfg Config) (Provider, error) {
 		}
 		return newOpenAI(cfg, base, model, timeout), nil
 	default:
-		if cfg.APIKey != "" {
-			return nil, rampart.Errorf(op, rampart.KindInvalid,
-				"the offline provider takes no API key: unset the key or choose a provider with RAMPART_LLM")
-		}
+		// A key is ignored: keys are per provider and an environment may hold
+		// several while RAMPART_LLM selects one.
 		if model == "" {
 			model = DefaultOfflineModel
 		}
@@ -331,12 +333,15 @@ func userMessage(data []guard.Text) string {
 
 // deliver passes one delta to the caller unless the call has been
 // cancelled: a delta read after the cancellation is dropped.
-func deliver(op string, ctx context.Context, onDelta func(string) error, text string) error {
+func deliver(ctx context.Context, op string, onDelta func(string) error, text string) error {
 	if text == "" {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return ctxError(op, err)
+	}
+	if onDelta == nil {
+		return nil
 	}
 	if err := onDelta(text); err != nil {
 		return fmt.Errorf("%s: delta callback: %w", op, err)

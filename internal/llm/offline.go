@@ -77,7 +77,7 @@ func (p *offlineProvider) Stream(ctx context.Context, req Request, onDelta func(
 			case <-timer.C:
 			}
 		}
-		if err := deliver(op, ctx, onDelta, chunk); err != nil {
+		if err := deliver(ctx, op, onDelta, chunk); err != nil {
 			return Response{}, err
 		}
 		text.WriteString(chunk)

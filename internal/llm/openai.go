@@ -144,7 +144,7 @@ func (p *openaiProvider) Stream(ctx context.Context, req Request, onDelta func(s
 			if c.Index != 0 {
 				continue
 			}
-			if err := deliver(op, ctx, onDelta, c.Delta.Content); err != nil {
+			if err := deliver(ctx, op, onDelta, c.Delta.Content); err != nil {
 				return Response{}, err
 			}
 			text.WriteString(c.Delta.Content)

@@ -136,24 +136,24 @@ func parseBrief(s string) brief {
 	if m := daysRe.FindStringSubmatch(s); m != nil {
 		b.days = parseSmall(m[1])
 	}
-	if m := venueRe.FindStringSubmatch(s); m != nil {
-		words := strings.Fields(m[1])
+	venueAt := []int{-1, -1}
+	if m := venueRe.FindStringSubmatchIndex(s); m != nil {
+		words := strings.Fields(s[m[2]:m[3]])
 		for len(words) > 1 && leadingNoise[words[0]] {
 			words = words[1:]
 		}
 		if v := strings.Join(words, " "); len(v) <= 60 {
-			b.venue = v
+			b.venue, venueAt = v, m[2:4]
 		}
 	}
-	for _, m := range cityRe.FindAllStringSubmatch(s, -1) {
-		c := m[1]
-		if w := strings.Fields(c); notPlaces[w[0]] {
+	for _, m := range cityRe.FindAllStringSubmatchIndex(s, -1) {
+		c := s[m[2]:m[3]]
+		switch {
+		case notPlaces[strings.Fields(c)[0]]:
 			continue
-		}
-		if b.venue != "" && (strings.Contains(b.venue, c) || strings.Contains(c, b.venue)) {
+		case m[2] < venueAt[1] && venueAt[0] < m[3]: // part of the venue's name
 			continue
-		}
-		if venueRe.MatchString(c) {
+		case venueRe.MatchString(c):
 			continue
 		}
 		b.city = c
@@ -244,10 +244,10 @@ func writeProposal(b brief) string {
 	if len(b.dates) > 0 {
 		when = " on " + b.dates[0]
 	}
-	line("This proposal covers the full technical production of a %s for %s%s%s. "+
+	line("This proposal covers the full technical production of %s %s for %s%s%s. "+
 		"The plan is sized for a %s event: %s. "+
 		"It was drafted by Rampart's offline generator from the client's brief; a producer must review every figure before it is sent.",
-		kind, guests(b.attendees), where, when, sizeName(t), approach(t, b))
+		article(kind), kind, guests(b.attendees), where, when, sizeName(t), approach(t, b))
 	line("")
 
 	line("## Event details")
@@ -353,6 +353,13 @@ func title(s string) string {
 	return strings.Join(words, " ")
 }
 
+func article(s string) string {
+	if strings.ContainsAny(s[:1], "aeiou") {
+		return "an"
+	}
+	return "a"
+}
+
 func orTBC(s string) string {
 	if s == "" {
 		return "to be confirmed"
@@ -373,6 +380,13 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 func sizeName(t int) string {
@@ -508,7 +522,7 @@ func videoPlan(t int, b brief) []string {
 		cams = max(cams, 2)
 	}
 	if cams > 0 {
-		out = append(out, fmt.Sprintf("%d cameras with a vision mixer for image magnification on the screens.", cams))
+		out = append(out, fmt.Sprintf("%s with a vision mixer for image magnification on the screens.", plural(cams, "camera")))
 	}
 	if b.has("livestream") {
 		out = append(out, "Livestream: encoder with a dedicated wired uplink of at least 20 Mbit/s and a bonded cellular backup, with a stream monitor at the production desk.")
