@@ -39,11 +39,13 @@ func (e *env) eventsSince(id int) []auditRow {
 // service path's own service.invoked record), with the before/after
 // snapshots its kind of change calls for.
 func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
-	e := setup(t)
+	// An insert-only queue: a generation request is recorded and queued,
+	// and no worker adds events of its own while a case is measured.
+	e := setupAI(t, aiOptions{Workers: 0})
 	acme := e.orgs["acme"]
 	admin := e.signIn(acme.email(rampart.RoleAdmin))
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
-	var venueID, inviteID, tokenID string
+	var venueID, inviteID, tokenID, proposalID, jobID string
 	cases := []struct {
 		pattern    string
 		call       func() resp
@@ -83,6 +85,36 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"DELETE /api/members/{user_id}", func() resp {
 			return e.do(admin, "DELETE", "/api/members/"+uid(rampart.RoleStakeholder), nil)
 		}, "membership.removed", true, false, 204},
+		{"POST /api/proposals", func() resp {
+			r := e.do(admin, "POST", "/api/proposals", map[string]any{"title": "Walk", "client_name": "Initech", "venue_code": "HALL-A", "brief": "Gala for 200"})
+			proposalID, _ = r.json(t)["id"].(string)
+			return r
+		}, "proposal.created", false, true, 201},
+		{"PATCH /api/proposals/{id}", func() resp {
+			return e.do(admin, "PATCH", "/api/proposals/"+proposalID, map[string]any{"title": "Walk, renamed"})
+		}, "proposal.updated", true, true, 200},
+		{"POST /api/proposals/{id}/approve", func() resp {
+			// Only AI output pending review can be approved; put the proposal
+			// in that state directly (no worker runs here, and this writes no event).
+			e.exec(`UPDATE proposals SET body_html = '<p>Draft</p>', ai_generated = true, review_status = 'pending_review',
+				status = 'ai_pending_review' WHERE id = $1`, proposalID)
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/approve", nil)
+		}, "proposal.approved", true, true, 200},
+		{"POST /api/proposals/{id}/generate", func() resp {
+			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/generate", nil)
+			jobID, _ = r.json(t)["id"].(string)
+			return r
+		}, "ai.generation.requested", false, true, 202},
+		{"POST /api/jobs/{id}/cancel", func() resp {
+			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
+		}, "ai.generation.cancelled", true, true, 200},
+		{"PUT /api/killswitch", func() resp {
+			// The organization's first switch: there is no state before it.
+			return e.do(admin, "PUT", "/api/killswitch", map[string]any{"active": true, "reason": "walk"})
+		}, "killswitch.activated", false, true, 200},
+		{"PUT /api/ai/budget", func() resp {
+			return e.do(admin, "PUT", "/api/ai/budget", map[string]any{"monthly_tokens": 100000})
+		}, "ai.budget.updated", true, true, 200},
 		{"POST /api/auth/switch-org", func() resp {
 			return e.do(admin, "POST", "/api/auth/switch-org", map[string]any{"organization_id": acme.org.ID})
 		}, "auth.session.org_switched", false, false, 204},

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,6 +54,33 @@ func TestOpenAPIDocumentMatchesValidation(t *testing.T) {
 	}
 	if token.Properties["expires_in_days"]["maximum"] != float64(366) || token.Properties["role"]["enum"] == nil {
 		t.Fatalf("token schema lacks its constraints: %+v", token)
+	}
+	// The AI pipeline's bodies document the constraints ai_test.go sees enforced.
+	schemas := doc.Components.Schemas
+	for _, tc := range []struct {
+		schema, field, key string
+		want               any
+	}{
+		{"ProposalRequest", "title", "maxLength", float64(rampart.MaxProposalTitle)},
+		{"ProposalRequest", "title", "minLength", float64(1)},
+		{"ProposalRequest", "venue_code", "pattern", "^[A-Z0-9][A-Z0-9_-]{0,31}$"},
+		{"ProposalRequest", "brief", "maxLength", float64(rampart.MaxProposalBrief)},
+		{"ProposalPatch", "title", "maxLength", float64(rampart.MaxProposalTitle)},
+		{"BudgetRequest", "monthly_tokens", "minimum", float64(1)},
+		{"KillSwitchRequest", "reason", "minLength", float64(1)},
+		{"CancelRequest", "reason", "maxLength", float64(500)},
+	} {
+		if got := schemas[tc.schema].Properties[tc.field][tc.key]; got != tc.want {
+			t.Errorf("%s.%s %s = %v, want %v", tc.schema, tc.field, tc.key, got, tc.want)
+		}
+	}
+	if typ, _ := schemas["BudgetRequest"].Properties["monthly_tokens"]["type"].([]any); !slices.Contains(typ, any("null")) {
+		t.Errorf("monthly_tokens is not documented as nullable (null removes the limit): %v", typ)
+	}
+	for schema, req := range map[string]string{"ProposalRequest": "title", "KillSwitchRequest": "reason", "BudgetRequest": "monthly_tokens"} {
+		if !slices.Contains(schemas[schema].Required, req) {
+			t.Errorf("%s does not require %s", schema, req)
+		}
 	}
 	admin := e.signIn(e.orgs["acme"].email(rampart.RoleAdmin))
 	for _, tc := range []struct {

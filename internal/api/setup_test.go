@@ -22,6 +22,10 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/guard"
+	"github.com/rampart-dev/rampart/internal/jobs"
+	"github.com/rampart-dev/rampart/internal/killswitch"
+	"github.com/rampart-dev/rampart/internal/llm"
 	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/pgtest"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -101,7 +105,7 @@ func (m *mailbox) count(addr string) int {
 }
 
 // env is one test's running API: its own database, a real HTTPS server
-// (httptest TLS) and a mailbox.
+// (httptest TLS) and a mailbox; with setupAI also the AI pipeline.
 type env struct {
 	t      *testing.T
 	db     *pgtest.DB
@@ -111,6 +115,9 @@ type env struct {
 	mail   *mailbox
 	tokens *auth.Tokens
 	orgs   map[string]orgFixture
+
+	queue   *jobs.Queue // nil without setupAI
+	watcher *killswitch.Watcher
 }
 
 type orgFixture struct {
@@ -120,7 +127,40 @@ type orgFixture struct {
 
 func (o orgFixture) email(r rampart.Role) string { return o.users[r].Email }
 
-func setup(t *testing.T) *env {
+// setup starts the API without the AI pipeline (its AI endpoints answer 503).
+func setup(t *testing.T) *env { return newEnv(t, nil) }
+
+// aiOptions configure the AI pipeline of setupAI.
+type aiOptions struct {
+	// Workers is the queue's concurrency; 0 makes an insert-only queue:
+	// generation requests are recorded and nothing ever runs them.
+	Workers int
+	// OfflineDelay slows the offline model down (the pause between its
+	// chunks of four words), so a job stays running for a while.
+	OfflineDelay time.Duration
+	// Held leaves the workers stopped until the test calls startWorkers
+	// (jobs stay queued meanwhile).
+	Held bool
+}
+
+// Timings of the AI pipeline under test: workers look for jobs every 20 ms,
+// the progress stream reads changes every 50 ms, and the kill-switch
+// watcher re-reads every 100 ms (its state goes stale only after 10 s, so
+// a loaded test machine does not fail closed by accident).
+const (
+	testJobPoll       = 20 * time.Millisecond
+	testStreamPoll    = 50 * time.Millisecond
+	testKillRefresh   = 100 * time.Millisecond
+	testKillStale     = 10 * time.Second
+	testAgentTierSize = 50000 // distinct from roomyTiers' 100000: shows which tier a route is in
+)
+
+// setupAI starts the API with the AI pipeline wired as in a serve process:
+// the offline model, the guard, a running kill-switch watcher and a job
+// queue (working jobs unless o.Workers is 0). Everything stops at cleanup.
+func setupAI(t *testing.T, o aiOptions) *env { return newEnv(t, &o) }
+
+func newEnv(t *testing.T, ai *aiOptions) *env {
 	t.Helper()
 	t.Parallel()
 	db := pgtest.New(t)
@@ -138,11 +178,20 @@ func setup(t *testing.T) *env {
 	keys, _ := auth.ParseTokenKeys("t1:" + b64std(seed))
 	tokens, _ := auth.NewTokens(keys, "rampart", "rampart-api")
 	e := &env{t: t, db: db, store: st, mail: &mailbox{}, tokens: tokens, orgs: map[string]orgFixture{}}
+	opts := Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: e.mail, Version: "test", Logger: testLogger(t),
+		Tiers: roomyTiers()}
+	if ai != nil {
+		// Started before the server so that it stops after it (cleanups run
+		// last-registered first): no request can reach a stopped queue.
+		e.startPipeline(*ai)
+		opts.AI, opts.Watcher, opts.StreamPoll = e.queue, e.watcher, testStreamPoll
+		opts.Tiers["agent"] = ratelimit.Limit{N: testAgentTierSize, Period: time.Minute}
+	}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.StartTLS()
 	t.Cleanup(e.srv.Close)
-	e.api = New(Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: e.mail, BaseURL: e.srv.URL, Version: "test", Logger: testLogger(t),
-		Tiers: roomyTiers()})
+	opts.BaseURL = e.srv.URL
+	e.api = New(opts)
 	e.srv.Config.Handler = e.api
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -155,6 +204,66 @@ func setup(t *testing.T) *env {
 		e.orgs[slug] = e.seedOrg(slug)
 	}
 	return e
+}
+
+// startPipeline builds the AI pipeline on e's store and starts the watcher
+// (and, unless o.Held, the workers). Cleanup stops the queue (running jobs
+// get 10 s to finish), then the watcher, and waits for both.
+func (e *env) startPipeline(o aiOptions) {
+	t := e.t
+	t.Helper()
+	ctx := context.Background()
+	provider, err := llm.New(llm.Config{OfflineDelay: o.OfflineDelay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := guard.New(guard.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// River and the watcher log a lot at debug level; warnings are enough.
+	quiet := slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e.watcher, err = killswitch.New(e.store, killswitch.Options{Refresh: testKillRefresh, StaleAfter: testKillStale, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.queue, err = jobs.New(ctx, e.store, jobs.Options{Provider: provider, Guard: g, Watcher: e.watcher,
+		Workers: o.Workers, PollInterval: testJobPoll, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		e.watcher.Run(wctx)
+	}()
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := e.queue.Stop(sctx); err != nil {
+			t.Errorf("stop the job queue: %v", err)
+		}
+		cancel()
+		<-watching
+	})
+	// The first read, so the server starts with a known state.
+	if err := e.watcher.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !o.Held {
+		e.startWorkers()
+	}
+}
+
+// startWorkers starts the workers of a Held pipeline.
+func (e *env) startWorkers() {
+	e.t.Helper()
+	// Not the test's context: River stops when Start's context ends, and
+	// the cleanup stops it in order.
+	if err := e.queue.Start(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func b64std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
