@@ -52,7 +52,7 @@ func encodedPayloads(t string) []string {
 			}
 			continue
 		}
-		run = strings.NewReplacer("-", "+", "_", "/").Replace(run)
+		run = urlSafe.Replace(run)
 		if len(run)%4 == 1 {
 			run = run[:len(run)-1]
 		}
@@ -63,6 +63,11 @@ func encodedPayloads(t string) []string {
 	// Escapes.
 	if strings.Count(t, `\`)+strings.Count(t, "%")+strings.Count(t, "&#") >= minEscapeRun {
 		for i := 0; i < len(t) && len(out) < maxPayloads; {
+			k := strings.IndexAny(t[i:], `\%&`)
+			if k < 0 {
+				break
+			}
+			i += k
 			b, n, end := unescapeRun(t[i:])
 			// Escaped ASCII is obfuscation; escaped UTF-8 (a link to a
 			// page with an accented or CJK name) is ordinary.
@@ -75,15 +80,18 @@ func encodedPayloads(t string) []string {
 	return out
 }
 
-// b64 holds the base64 alphabet, url-safe letters and padding included.
-var b64 = func() (t [256]bool) {
+// base64Alphabet holds the base64 alphabet, url-safe letters and padding included.
+var base64Alphabet = func() (t [256]bool) {
 	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=") {
 		t[c] = true
 	}
 	return t
 }()
 
-func isB64(c byte) bool { return b64[c] }
+// urlSafe maps the url-safe base64 alphabet to the standard one.
+var urlSafe = strings.NewReplacer("-", "+", "_", "/")
+
+func isB64(c byte) bool { return base64Alphabet[c] }
 
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {

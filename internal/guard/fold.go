@@ -15,7 +15,8 @@ import (
 //     punctuation inside words removed ("ig-nore", "i.g.n.o.r.e"), other
 //     punctuation read as a space, and runs of single letters joined
 //     ("i g n o r e"). Only the core phrases run here, with optional spaces
-//     between words, so "ignorepreviousinstructions" matches too.
+//     between words, so "ignorepreviousinstructions" matches too (when
+//     the glued run starts with the phrase's first word).
 
 // homoglyphs folds lower-case letters that look like Latin letters. NFKC
 // has already folded fullwidth, mathematical and other compatibility forms.
@@ -27,9 +28,9 @@ var homoglyphs = map[rune]rune{
 	// Greek
 	'α': 'a', 'β': 'b', 'ε': 'e', 'η': 'n', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ο': 'o',
 	'ρ': 'p', 'τ': 't', 'υ': 'u', 'χ': 'x', 'ω': 'w', 'γ': 'y', 'ς': 's',
-	// Latin look-alikes NFKC keeps
 	// Typographic quotes, so "don’t" reads as "don't"
 	'\u2018': '\'', '\u2019': '\'', '\u02BC': '\'', '\u201C': '"', '\u201D': '"',
+	// Latin look-alikes NFKC keeps
 	'ı': 'i', 'ɩ': 'i', 'ɑ': 'a', 'ɔ': 'c', 'ɛ': 'e', 'ʏ': 'y', 'ʀ': 'r', 'ɴ': 'n',
 }
 
@@ -95,69 +96,102 @@ func plainForm(s string) string {
 
 // joiners, between two letters, are read as part of the word rather than
 // as a gap: "ig-nore", "i.g.n.o.r.e", "ignore_previous".
-var joiners = [utf8.RuneSelf]bool{
-	'.': true, '-': true, '_': true, '*': true, '\'': true, '"': true, '`': true, '~': true, '+': true,
-	'^': true, '=': true, '/': true, '\\': true, '|': true, ',': true, ':': true, ';': true,
-}
+const joiners = ".-_*'\"`~+^=/\\|,:;"
+
+// How squashedForm reads an ASCII byte of the plain form: a letter (leet
+// read), or one of these kinds of gap.
+const (
+	sqHard    = 0 // any other symbol
+	sqSpace   = 1
+	sqNewline = 2
+	sqJoiner  = 3
+)
+
+var sqClass = func() (t [utf8.RuneSelf]byte) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = byte(c)
+	}
+	for c, l := range leet {
+		if l != 0 {
+			t[c] = l
+		}
+	}
+	for _, c := range joiners {
+		t[c] = sqJoiner
+	}
+	t[' '], t['\n'] = sqSpace, sqNewline
+	return t
+}()
 
 // squashedForm returns the squashed form of the plain form p (see above).
 //
-// Words are written when they end, so that the gap before a word can be
-// chosen knowing both neighbours: nothing for a gap of joiners only, nothing
-// for one space between two single letters, a line break for a gap with one,
-// else one space.
+// The gap before a word is chosen knowing both neighbours: nothing for a
+// gap of joiners only, nothing for one space between two single letters
+// ("i g n"), a line break for a gap with one, else one space.
 func squashedForm(p string) string {
 	out := make([]byte, 0, len(p)+1)
-	cur := make([]byte, 0, 64) // the word being read
-	curLen, prevLen := 0, 0    // in letters; prevLen 0: no word yet
+	inWord, started, prevSingle := false, false, false
 	gapLen, gapSpaces, gapLine := 0, 0, false
-	flush := func() {
-		if prevLen > 0 {
-			switch {
-			case gapLine:
-				out = append(out, '\n')
-			case gapSpaces == 0 && gapLen > 0: // joiners only
-			case gapSpaces == 1 && gapLen <= 2 && prevLen == 1 && curLen == 1: // "i g n"
-			default:
-				out = append(out, ' ')
-			}
-		}
-		out = append(out, cur...)
-		prevLen, cur, curLen = curLen, cur[:0], 0
-		gapLen, gapSpaces, gapLine = 0, 0, false
-	}
 	for i := 0; i < len(p); {
-		r := rune(p[i])
-		if r < utf8.RuneSelf {
+		var r rune // a letter, or 0 with class set
+		class := byte(sqHard)
+		if c := p[i]; c < utf8.RuneSelf {
 			i++
-			if l := leet[r]; l != 0 {
-				r = rune(l)
+			if k := sqClass[c]; k >= 'a' {
+				r = rune(k)
+			} else {
+				class = k
 			}
 		} else {
-			var size int
-			r, size = utf8.DecodeRuneInString(p[i:])
+			d, size := utf8.DecodeRuneInString(p[i:])
 			i += size
+			if unicode.IsLetter(d) {
+				r = d
+			}
 		}
-		if 'a' <= r && r <= 'z' || r >= utf8.RuneSelf && unicode.IsLetter(r) {
-			cur = utf8.AppendRune(cur, r)
-			curLen++
+		if r != 0 {
+			if !inWord {
+				single := i == len(p) || !letterAt(p, i)
+				if started {
+					switch {
+					case gapLine:
+						out = append(out, '\n')
+					case gapSpaces == 0 && gapLen > 0: // joiners only
+					case gapSpaces == 1 && gapLen <= 2 && prevSingle && single:
+					default:
+						out = append(out, ' ')
+					}
+				}
+				started, inWord, prevSingle = true, true, single
+				gapLen, gapSpaces, gapLine = 0, 0, false
+			}
+			if r < utf8.RuneSelf {
+				out = append(out, byte(r))
+			} else {
+				out = utf8.AppendRune(out, r)
+			}
 			continue
 		}
-		if curLen > 0 {
-			flush()
-		}
+		inWord = false
 		gapLen++
-		switch {
-		case r == '\n':
+		switch class {
+		case sqNewline:
 			gapLine = true
-		case r == ' ':
+		case sqSpace:
 			gapSpaces++
-		case r >= utf8.RuneSelf || !joiners[r]:
-			gapSpaces += 2 // any other symbol is a hard gap
+		case sqHard:
+			gapSpaces += 2
 		}
-	}
-	if curLen > 0 {
-		flush()
 	}
 	return string(out)
+}
+
+// letterAt reports whether squashedForm reads p[i:] as starting with a
+// letter.
+func letterAt(p string, i int) bool {
+	if c := p[i]; c < utf8.RuneSelf {
+		return sqClass[c] >= 'a'
+	}
+	r, _ := utf8.DecodeRuneInString(p[i:])
+	return unicode.IsLetter(r)
 }

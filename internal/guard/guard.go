@@ -169,8 +169,10 @@ func escapeBrackets(s string) string {
 	if !strings.ContainsAny(s, "<>") {
 		return s
 	}
-	return strings.NewReplacer("<", escapedLess, ">", escapedGreater).Replace(s)
+	return bracketEscaper.Replace(s)
 }
+
+var bracketEscaper = strings.NewReplacer("<", escapedLess, ">", escapedGreater)
 
 // validLabel reports whether label is 1 to maxLabel characters of [a-z_]
 // starting with a letter.

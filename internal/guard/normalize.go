@@ -49,40 +49,48 @@ func normalize(raw string, maxRunes int) (s string, cut bool) {
 
 // stripInvisible maps line breaks to '\n' and removes control characters
 // other than '\n' and '\t', and every invisible character (see invisible).
+// Text that needs no change is returned as is, without copying.
 func stripInvisible(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= utf8.RuneSelf || (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
+	var b []byte // nil until something changes
+	last := 0    // s[last:i] is kept but not yet copied into b
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
+		c := s[i]
+		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' {
+			i++
+			continue
+		}
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		var repl string
 		switch {
 		case r == '\r':
 			// "\r\n" and a lone '\r' both end one line.
-			if i < len(s) && s[i] == '\n' {
-				i++
+			if i+1 < len(s) && s[i+1] == '\n' {
+				size++
 			}
-			b.WriteByte('\n')
-		case r == '\n' || r == '\v' || r == '\f' || r == 0x85 || r == 0x2028 || r == 0x2029:
-			b.WriteByte('\n')
-		case r == '\t':
-			b.WriteByte('\t')
+			repl = "\n"
+		case r == '\v' || r == '\f' || r == 0x85 || r == 0x2028 || r == 0x2029:
+			repl = "\n"
 		case unicode.IsControl(r) || invisible(r):
 			// dropped
 		default:
-			b.WriteRune(r)
+			i += size
+			continue
 		}
+		if b == nil {
+			b = make([]byte, 0, len(s))
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, repl...)
+		i += size
+		last = i
 	}
-	return b.String()
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[last:]...))
 }
 
 // invisible reports whether r renders as nothing, or changes how its

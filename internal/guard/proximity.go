@@ -29,15 +29,15 @@ const (
 type role uint16
 
 const (
-	roleSendVerb    role = 1 << iota // "send", "append"
-	roleStolen                       // "conversation", "password"
-	roleStolenPair                   // second word of a stolen pair: "history"
-	roleAskVerb                      // "print", "tell"
-	roleSecret                       // "password"
-	roleSecretPair                   // second word of a credential pair: "key"
-	roleOwner                        // "your", "internal" before a credential
-	roleTheOwner                     // "server" in "the server's password"
-	roleURL                          // "http", "https", "www"
+	roleSendVerb   role = 1 << iota // "send", "append"
+	roleStolen                      // "conversation", "password"
+	roleStolenPair                  // second word of a stolen pair: "history"
+	roleAskVerb                     // "print", "tell"
+	roleSecret                      // "password"
+	roleSecretPair                  // second word of a credential pair: "key"
+	roleOwner                       // "your", "internal" before a credential
+	roleTheOwner                    // "server" in "the server's password"
+	roleURL                         // "http", "https", "www"
 )
 
 func set(s string) map[string]bool {
@@ -143,14 +143,15 @@ func (p *proximity) other(start, end int) {
 // advance records the word s[start:end] and the line and sentence breaks
 // before it.
 func (p *proximity) advance(start, end int) {
-	gap := p.s[p.prevEnd:start]
-	if k := strings.LastIndexByte(gap, '\n'); k >= 0 {
-		p.lineStart = p.prevEnd + k + 1
-		p.sentenceStart = p.lineStart
-		p.verb, p.pending = -1, -1
-	}
-	if k := strings.LastIndexAny(gap, ".!?;"); k >= 0 && p.prevEnd+k+1 > p.sentenceStart {
-		p.sentenceStart = p.prevEnd + k + 1
+	for k := start - 1; k >= p.prevEnd; k-- {
+		switch p.s[k] {
+		case '\n':
+			p.lineStart = max(p.lineStart, k+1)
+			p.sentenceStart = max(p.sentenceStart, k+1)
+			p.verb, p.pending = -1, -1
+		case '.', '!', '?', ';':
+			p.sentenceStart = max(p.sentenceStart, k+1)
+		}
 	}
 	p.prevEnd = end
 	p.recent[p.n%len(p.recent)] = proxToken{start, end}

@@ -74,16 +74,16 @@ var (
 var patterns = compile([]pattern{
 	// ---- instruction_override -------------------------------------------
 	{
-		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords), needs: needOrders,
+		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords), needs: needOrders, reach: 80, span: 120,
 		expr: `\b` + overrideVerb + `\s+(?:(?:all|any|every|each)\s+)?(?:of\s+)?(?:the\s+|your\s+|my\s+|these\s+|those\s+|this\s+|our\s+)?` +
 			`(?:` + earlier + `(?:\s*(?:/|,|&|\band\b|\bor\b)\s*(?:following\s+|other\s+)?|\s+))+` + orders + `\b` + scope,
 	},
 	{
-		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords), needs: needOrders,
+		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords), needs: needOrders, reach: 80, span: 120,
 		expr: `\b` + overrideVerb + `\s+(?:all|any|every)\s+(?:of\s+)?(?:the\s+|your\s+|my\s+)?(?:other\s+)?` + orders + `\b` + scope,
 	},
 	{
-		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords), needs: needYour,
+		rule: ruleInstructionOverride, score: 60, scoped: 25, words: words(overrideWords), needs: needYour, reach: 80, span: 120,
 		expr: `\b` + overrideVerb + `\s+(?:your|the\s+(?:system|model|ai|assistant|bot)'?s?)\s+(?:(?:own|current|usual|safety|core|original)\s+)?` +
 			`(?:instructions|rules|programming|guidelines|prompt|system\s+prompt|directives|training|restrictions|filters|safety\s+(?:rules|filters|guidelines))\b` + scope,
 	},
@@ -100,7 +100,7 @@ var patterns = compile([]pattern{
 		expr: `\b(?:ignore|disregard)\s+(?:all\s+)?(?:of\s+)?the\s+above\b`,
 	},
 	{
-		rule: ruleInstructionOverride, score: 40, strong: 60, words: words("new"), needs: words("instruction instructions directive directives"),
+		rule: ruleInstructionOverride, score: 40, strong: 60, words: words("new"), needs: words("instruction instructions directive directives"), reach: 40,
 		expr: `\bnew\s+(?P<strong>(?:system|real|actual|secret|priority|admin|developer|overriding|true|hidden)\s+)?(?:instructions?|directives?)\s*:`,
 	},
 	{
@@ -122,13 +122,13 @@ var patterns = compile([]pattern{
 	},
 	// Squashed form: the core phrases with optional spaces.
 	{
-		rule: ruleInstructionOverride, score: 60, scoped: 25, form: formSquashed, subs: words("ignore disregard forget bypass override"), needs: needSquashO,
+		rule: ruleInstructionOverride, score: 60, scoped: 25, form: formSquashed, subs: words("ignore disregard forget bypass override"), needs: needSquashO, reach: 80, span: 120,
 		expr: `(?:ignore|disregard|forget|bypass|override)\s*(?:(?:all|any|every)\s*)?(?:of\s*)?(?:the\s*|your\s*|my\s*)?` +
 			`(?:(?:previous|prior|above|earlier|preceding|original|initial|system|developer)\s*(?:and\s*|or\s*)?)+` +
 			`(?:instruction|rule|prompt|direction|directive|guideline|command|programming)s?` + scope,
 	},
 	{
-		rule: ruleInstructionOverride, score: 60, scoped: 25, form: formSquashed, subs: words("ignore disregard forget bypass override"), needs: needSquashO,
+		rule: ruleInstructionOverride, score: 60, scoped: 25, form: formSquashed, subs: words("ignore disregard forget bypass override"), needs: needSquashO, reach: 80, span: 120,
 		expr: `(?:ignore|disregard|forget|bypass|override)\s*(?:(?:all|any|every)\s*(?:of\s*)?(?:the\s*|your\s*)?|your\s*)` +
 			`(?:instruction|rule|prompt|guideline|programming|directive|systemprompt|system\s+prompt)s?` + scope,
 	},
@@ -198,8 +198,12 @@ var patterns = compile([]pattern{
 		expr: `(?:developer|god|dan|jailbreak)\s*mode`,
 	},
 	{
-		rule: ruleRolePlaySystem, score: 40, form: formSquashed, subs: words("jailbr pretend"), needs: words("jailbr be are"),
-		expr: `jailbr(?:eak|oken)|pretend\s*(?:to\s*be|you\s*are)`,
+		rule: ruleRolePlaySystem, score: 40, form: formSquashed, subs: words("jailbr"),
+		expr: `jailbr(?:eak|oken)`,
+	},
+	{
+		rule: ruleRolePlaySystem, score: 40, form: formSquashed, subs: words("pretend"), needs: words("be are"),
+		expr: `pretend\s*(?:to\s*be|you\s*are)`,
 	},
 	{
 		rule: ruleRolePlaySystem, score: 40, form: formSquashed, subs: words("do"), needs: words("anything"),
@@ -268,15 +272,15 @@ var patterns = compile([]pattern{
 		expr: `\bsystem\s+prompt\b`,
 	},
 	{
-		rule: ruleExfiltration, score: 40, strong: 60, subs: words("!["), span: 800,
-		expr: `!\[[^\]\n]*\]\(\s*<?(?:https?:)?//[^)\s?]+\?[^)\s]*?=(?P<strong>[^)\s]*?(?:[{}$<>\[]|%7b|%24|\b(?:data|secret|key|token|password|pass|prompt|history|conversation|chat|context|exfil|leak|memory|creds?|apikey|api_key|session)\b))?`,
+		rule: ruleExfiltration, score: 40, strong: 60, subs: words("!["), needs: words("]("), span: 500,
+		expr: `!\[[^\]\n]*\]\(\s*<?(?:https?:)?//[^)\s?\[\]]+\?[^)\s\[\]]*?=(?P<strong>[^)\s\[\]]*?(?:[{}$<>\[]|%7b|%24|\b(?:data|secret|key|token|password|pass|prompt|history|conversation|chat|context|exfil|leak|memory|creds?|apikey|api_key|session)\b))?`,
 	},
 	{
-		rule: ruleExfiltration, score: 50, subs: words("["), span: 800,
-		expr: `\[[^\]\n]*\]\(\s*<?https?://[^)\s?]+\?[^)\s]*?=[^)\s]*?(?:[{}$<>]|%7b|%24)`,
+		rule: ruleExfiltration, score: 50, subs: words("["), needs: words("]("), span: 500,
+		expr: `\[[^\]\n]*\]\(\s*<?https?://[^)\s?\[\]]+\?[^)\s\[\]]*?=[^)\s\]]*?(?:[{}$<>\[]|%7b|%24)`,
 	},
 	{
-		rule: ruleExfiltration, score: 50, subs: words("<img"), span: 800,
+		rule: ruleExfiltration, score: 50, subs: words("<img"), needs: words("//"), span: 500,
 		expr: `<img\b[^>]*?\bsrc\s*=\s*["']?(?:https?:)?//[^"'\s>?]+\?`,
 	},
 	// Squashed form.
@@ -299,6 +303,6 @@ var patterns = compile([]pattern{
 	{
 		rule: ruleEncodedPayload, score: encodedScore, words: words("decode decrypt deobfuscate unscramble rot base"),
 		needs: words("follow execute run obey do perform carry act"),
-		expr: `\b(?:decode|decrypt|deobfuscate|unscramble|rot-?13|base-?64)\b[^\n]*?\b(?:and|then)\s+(?:follow|execute|run|obey|do|perform|carry\s+out|act\s+on)\b`,
+		expr:  `\b(?:decode|decrypt|deobfuscate|unscramble|rot-?13|base-?64)\b[^\n]*?\b(?:and|then)\s+(?:follow|execute|run|obey|do|perform|carry\s+out|act\s+on)\b`,
 	},
 })

@@ -18,43 +18,40 @@ const (
 )
 
 // defaultSpan is how far, in bytes, a match may reach from the start of its
-// trigger (anchored patterns) or on either side of it (windowed patterns).
-const defaultSpan = 200
+// trigger.
+const defaultSpan = 160
 
-// pattern is one detector: a regular expression tried only at its triggers,
-// so that a long benign text costs one pass over its words plus a few short,
-// anchored regexp runs. (Go's regexp is linear but, unanchored over 20,000
-// bytes, takes milliseconds per expression.)
+// pattern is one detector: a regular expression tried only where one of its
+// triggers starts, so that a long benign text costs one pass over its words
+// plus a few short, anchored regexp runs. (Go's regexp is linear but,
+// unanchored over 20,000 bytes, takes a millisecond or more per expression.)
 type pattern struct {
 	rule  rule
 	score int
 	form  form
-	// words are whole words (runs of ASCII letters) of the plain form; subs
-	// are substrings of the pattern's form.
-	//
-	// An anchored pattern (the default) is tried only where one of its
-	// triggers starts, so its triggers must list every way a match can
-	// begin. A windowed pattern is searched for in a window of span bytes
-	// on either side of each trigger, so every match must contain a
-	// trigger; windowed patterns are for matches whose first word is
-	// common and whose later word is rare ("send … https://").
-	words    []string
-	subs     []string
-	windowed bool
-	// needs, when set, gate an anchored pattern: it is tried only when one
-	// of these occurs within span bytes after the trigger's start — whole
-	// words for the plain form, substrings for the others. Their positions
-	// are found in the same pass as the triggers', so the gate costs a
-	// binary search, far less than a regexp run; and most triggers ("you",
-	// "new", "system") are ordinary words.
+	// The triggers: words are whole words (runs of ASCII letters) of the
+	// plain form; subs are substrings of the plain or cased form, or word
+	// prefixes of the squashed form. They must list every way a match can
+	// begin (TestTriggersCoverEveryMatch checks the corpora).
+	words []string
+	subs  []string
+	// needs, when set, gate the pattern: it is tried only when one
+	// of these occurs within span bytes after the trigger's start — for
+	// the plain form a need of letters only is a whole word, any other a
+	// substring; for the squashed form needs are substrings. The plain
+	// form's needs are found in the same passes as the triggers, so the
+	// gate costs a binary search, far less than a regexp run; and most
+	// triggers ("you", "new", "system", "[") are ordinary.
 	needs []string
-	expr     string
+	// reach, when set, is how far after the trigger's start a need may
+	// start (default: span).
+	reach int
+	expr  string
 	// strong and scoped, when set, replace score for a match in which a
 	// group named "strong" or the group named "scope" is non-empty; scope
 	// wins.
 	strong, scoped int
-	// lineStart: an anchored match must have only spaces before it on its
-	// line.
+	// lineStart: a match must have only spaces before it on its line.
 	lineStart bool
 	// span overrides defaultSpan for long patterns.
 	span int
@@ -78,10 +75,37 @@ type compiled struct {
 	// patterns; subs lists them in a fixed order.
 	bySub [numForms]map[string][]int
 	subs  [numForms][]string
+	// needSub maps the plain form's non-word needs to the patterns that
+	// need them; needSubs lists them in a fixed order.
+	needSub  map[string][]int
+	needSubs []string
 	// byPrefix maps the first two or three letters of the squashed form's
 	// triggers to the triggers: there a trigger is a word prefix, since
 	// undoing "ig-nore" and "i g n o r e" can glue words together.
 	byPrefix map[string][]prefixTrigger
+	// wordFilter and prefixFilter let the word passes skip the map lookup
+	// for most words: a word can be in byWord only if its first, second and
+	// last letters are set in wordFilter, and start a squashed trigger only
+	// if its first two letters are set in prefixFilter.
+	wordFilter   [26 * 26 * 26]bool
+	prefixFilter [26 * 26]bool
+}
+
+// wordKey is a word's index in wordFilter; w is one or more of a-z.
+func wordKey(w string) int {
+	second := w[0]
+	if len(w) > 1 {
+		second = w[1]
+	}
+	return (int(w[0]-'a')*26+int(second-'a'))*26 + int(w[len(w)-1]-'a')
+}
+
+// prefixKey is a word's index in prefixFilter, or -1 for one letter.
+func prefixKey(w string) int {
+	if len(w) < 2 {
+		return -1
+	}
+	return int(w[0]-'a')*26 + int(w[1]-'a')
 }
 
 // wordUse is what one word of the plain form means to the detectors.
@@ -106,29 +130,25 @@ func (c *compiled) word(w string) *wordUse {
 }
 
 func compile(table []pattern) *compiled {
-	c := &compiled{byWord: map[string]*wordUse{}, byPrefix: map[string][]prefixTrigger{}}
+	c := &compiled{byWord: map[string]*wordUse{}, byPrefix: map[string][]prefixTrigger{}, needSub: map[string][]int{}}
 	for f := range numForms {
 		c.bySub[f] = map[string][]int{}
 	}
 	for i := range table {
 		p := &table[i]
-		expr := "^(?:" + p.expr + ")"
-		if p.windowed {
-			if p.lineStart || p.form == formSquashed {
-				panic("guard: a windowed pattern is on the plain or cased form and not line-anchored: " + p.expr)
-			}
-			expr = p.expr
-		}
-		p.re = regexp.MustCompile(expr)
-		for i, name := range p.re.SubexpNames() {
+		p.re = regexp.MustCompile("^(?:" + p.expr + ")")
+		for g, name := range p.re.SubexpNames() {
 			if name == "strong" {
-				p.strongIdx = append(p.strongIdx, i)
+				p.strongIdx = append(p.strongIdx, g)
 			}
 		}
 		p.scopeIdx = p.re.SubexpIndex("scope")
 		p.wordStart = strings.HasPrefix(p.expr, `\b`)
 		if p.span == 0 {
 			p.span = defaultSpan
+		}
+		if p.reach == 0 {
+			p.reach = p.span
 		}
 		if len(p.words) == 0 && len(p.subs) == 0 {
 			panic("guard: pattern without trigger: " + p.expr)
@@ -142,8 +162,15 @@ func compile(table []pattern) *compiled {
 		}
 		if p.form == formPlain {
 			for _, n := range p.needs {
-				u := c.word(n)
-				u.needs = append(u.needs, i)
+				if strings.Trim(n, "abcdefghijklmnopqrstuvwxyz") == "" {
+					u := c.word(n)
+					u.needs = append(u.needs, i)
+					continue
+				}
+				if _, ok := c.needSub[n]; !ok {
+					c.needSubs = append(c.needSubs, n)
+				}
+				c.needSub[n] = append(c.needSub[n], i)
 			}
 		}
 		for _, s := range p.subs {
@@ -161,6 +188,12 @@ func compile(table []pattern) *compiled {
 	for w, r := range proximityRoles {
 		c.word(w).roles |= r
 	}
+	for w := range c.byWord {
+		if w == "" || strings.Trim(w, "abcdefghijklmnopqrstuvwxyz") != "" {
+			panic("guard: a word trigger or need is lower-case letters: " + w)
+		}
+		c.wordFilter[wordKey(w)] = true
+	}
 	return c
 }
 
@@ -168,6 +201,7 @@ func (c *compiled) addPrefix(s string, pi int) {
 	if len(s) < 2 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz") != "" {
 		panic("guard: a squashed trigger is two or more letters: " + s)
 	}
+	c.prefixFilter[prefixKey(s)] = true
 	key := s[:min(3, len(s))]
 	ts := c.byPrefix[key]
 	for i := range ts {
@@ -195,6 +229,41 @@ const maxDepth = 1
 // detect scores the normalised text t.
 func (c *compiled) detect(t string, depth int) scores {
 	var sc scores
+	m := c.match(t)
+	sc[ruleExfiltration] = m.proximity
+	rot13 := false
+	for i, got := range m.patterns {
+		if got > 0 {
+			pt := c.patterns[i]
+			sc[pt.rule] = max(sc[pt.rule], got)
+			rot13 = rot13 || pt.rot13
+		}
+	}
+	if depth < maxDepth {
+		payloads := encodedPayloads(t)
+		if rot13 {
+			payloads = append(payloads, rot13String(t))
+		}
+		if len(payloads) > 0 {
+			sc[ruleEncodedPayload] = max(sc[ruleEncodedPayload], encodedScore)
+		}
+		for _, d := range payloads {
+			inner, _ := normalize(d, DefaultMaxRunes)
+			sc.merge(c.detect(inner, depth+1))
+		}
+	}
+	return sc
+}
+
+// matches are the scores of one text: each pattern's, and the best of the
+// proximity patterns (proximity.go).
+type matches struct {
+	patterns  []int
+	proximity int
+}
+
+// match runs every pattern over the normalised text t.
+func (c *compiled) match(t string) matches {
 	var forms [numForms]string
 	forms[formCased] = t
 	forms[formPlain] = plainForm(t)
@@ -209,7 +278,10 @@ func (c *compiled) detect(t string, depth int) scores {
 	p := forms[formPlain]
 	prox := proximity{s: p, verb: -1, pending: -1}
 	for i, j := range asciiWords(p) {
-		u := c.byWord[p[i:j]]
+		var u *wordUse
+		if c.wordFilter[wordKey(p[i:j])] {
+			u = c.byWord[p[i:j]]
+		}
 		if u == nil {
 			prox.other(i, j)
 			continue
@@ -222,11 +294,29 @@ func (c *compiled) detect(t string, depth int) scores {
 		}
 		prox.feed(i, j, u.roles)
 	}
-	sc[ruleExfiltration] = max(prox.sendToURL, prox.secretAsk)
+	m := matches{patterns: make([]int, len(c.patterns)), proximity: max(prox.sendToURL, prox.secretAsk)}
+	for _, n := range c.needSubs {
+		for off := 0; ; {
+			k := strings.Index(p[off:], n)
+			if k < 0 {
+				break
+			}
+			for _, pi := range c.needSub[n] {
+				needs[pi] = append(needs[pi], off+k)
+			}
+			off += k + len(n)
+		}
+	}
+	for _, n := range needs {
+		slices.Sort(n) // words and substrings were found in separate passes
+	}
 
 	// The squashed form's words: prefix triggers.
 	q := forms[formSquashed]
 	for i, j := range asciiWords(q) {
+		if k := prefixKey(q[i:j]); k < 0 || !c.prefixFilter[k] {
+			continue
+		}
 		for _, key := range [2]string{q[i:min(j, i+3)], q[i:min(j, i+2)]} {
 			for _, tr := range c.byPrefix[key] {
 				if strings.HasPrefix(q[i:j], tr.prefix) {
@@ -259,7 +349,6 @@ func (c *compiled) detect(t string, depth int) scores {
 		}
 	}
 
-	rot13 := false
 	for i, h := range hits {
 		if len(h) == 0 {
 			continue
@@ -268,26 +357,9 @@ func (c *compiled) detect(t string, depth int) scores {
 		if pt.form == formPlain && len(pt.needs) > 0 && len(needs[i]) == 0 {
 			continue
 		}
-		if got := pt.run(forms[pt.form], h, needs[i]); got > 0 {
-			sc[pt.rule] = max(sc[pt.rule], got)
-			rot13 = rot13 || pt.rot13
-		}
+		m.patterns[i] = pt.run(forms[pt.form], h, needs[i])
 	}
-
-	if depth < maxDepth {
-		payloads := encodedPayloads(t)
-		if rot13 {
-			payloads = append(payloads, rot13String(t))
-		}
-		if len(payloads) > 0 {
-			sc[ruleEncodedPayload] = max(sc[ruleEncodedPayload], encodedScore)
-		}
-		for _, d := range payloads {
-			inner, _ := normalize(d, DefaultMaxRunes)
-			sc.merge(c.detect(inner, depth+1))
-		}
-	}
-	return sc
+	return m
 }
 
 // asciiWords yields the start and end of each run of ASCII lower-case
@@ -317,12 +389,9 @@ func isWordByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c >= utf8.RuneSelf
 }
 
-// run returns the pattern's best score in s, trying it at (anchored) or
-// around (windowed) the trigger spans in hits, a list of start, end pairs.
+// run returns the pattern's best score in s, trying it at the trigger
+// spans in hits, a list of start, end pairs.
 func (pt *pattern) run(s string, hits, needs []int) int {
-	if pt.windowed {
-		return pt.runWindows(s, hits)
-	}
 	ceiling := max(pt.score, pt.strong)
 	best := 0
 	for i := 0; i < len(hits); i += 2 {
@@ -337,56 +406,13 @@ func (pt *pattern) run(s string, hits, needs []int) int {
 		for end < len(s) && !utf8.RuneStart(s[end]) {
 			end++
 		}
-		if !pt.needed(s, at, end, needs) {
+		if !pt.needed(s, at, min(end, at+pt.reach), needs) {
 			continue
 		}
 		if m := pt.re.FindStringSubmatchIndex(s[at:end]); m != nil {
 			best = max(best, pt.scoreOf(m))
 			if best >= ceiling {
 				break
-			}
-		}
-	}
-	return best
-}
-
-// runWindows searches windows around the hits, merged where they overlap.
-func (pt *pattern) runWindows(s string, hits []int) int {
-	type window struct{ lo, hi int }
-	wins := make([]window, 0, len(hits)/2)
-	for i := 0; i < len(hits); i += 2 {
-		lo, hi := max(0, hits[i]-pt.span), min(len(s), hits[i+1]+pt.span)
-		for lo > 0 && !utf8.RuneStart(s[lo]) {
-			lo--
-		}
-		for hi < len(s) && !utf8.RuneStart(s[hi]) {
-			hi++
-		}
-		wins = append(wins, window{lo, hi})
-	}
-	slices.SortFunc(wins, func(a, b window) int { return a.lo - b.lo })
-	merged := wins[:1]
-	for _, w := range wins[1:] {
-		last := &merged[len(merged)-1]
-		if w.lo <= last.hi {
-			last.hi = max(last.hi, w.hi)
-			continue
-		}
-		merged = append(merged, w)
-	}
-	ceiling := max(pt.score, pt.strong)
-	best := 0
-	for _, w := range merged {
-		for _, m := range pt.re.FindAllStringSubmatchIndex(s[w.lo:w.hi], -1) {
-			at := w.lo + m[0]
-			// A window may start inside a word; a match that relies on the
-			// window's edge as a word start is not one.
-			if pt.wordStart && at > 0 && isWordByte(s[at-1]) && isWordByte(s[at]) {
-				continue
-			}
-			best = max(best, pt.scoreOf(m))
-			if best >= ceiling {
-				return best
 			}
 		}
 	}

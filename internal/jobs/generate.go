@@ -176,6 +176,8 @@ func (q *Queue) guardInputs(p rampart.Proposal) ([]guard.Text, guard.Verdict) {
 		all.Truncated = all.Truncated || v.Truncated
 		all.Blocked = all.Blocked || v.Blocked
 	}
+	// Weak signals split across fields add up like signals in one field.
+	all.Blocked = all.Blocked || all.Score >= q.opts.Guard.Threshold()
 	return out, all
 }
 

@@ -1,0 +1,35 @@
+package sanitize
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzMarkdown: Markdown never panics, and its output has no script
+// element, no event-handler attribute and no "javascript:", whatever the
+// case; it passes the structural checks of checkSafe, and Resanitize keeps
+// it as it is.
+func FuzzMarkdown(f *testing.F) {
+	for _, s := range xssCorpus {
+		f.Add(s)
+	}
+	f.Add("# T\n\n| a |\n|---|\n| b |\n\n- x\n\n[l](https://e.example)")
+	f.Fuzz(func(t *testing.T, in string) {
+		h, err := Markdown(in)
+		if err != nil {
+			if len(in) <= MaxMarkdownBytes {
+				t.Fatalf("Markdown(%q): %v", in, err)
+			}
+			return
+		}
+		out := h.String()
+		lower := strings.ToLower(out)
+		if strings.Contains(lower, "<script") || strings.Contains(lower, "javascript:") {
+			t.Fatalf("%q → %q", in, out)
+		}
+		checkSafe(t, in, out)
+		if again := Resanitize(out); again != h {
+			t.Fatalf("Resanitize changed %q → %q", out, again.String())
+		}
+	})
+}
