@@ -32,8 +32,8 @@ lint: ## go vet and gofmt check
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: bench
-bench: deps ## benchmarks that print side-by-side ratios (see README)
-	go test -run '^$$' -bench . -benchtime 2s -count 1 ./...
+bench: deps ## benchmarks that print side-by-side ratios and latencies (store, jobs, killswitch; see README), one package at a time
+	go test -p 1 -run '^$$' -bench . -benchtime 2s -count 1 ./...
 
 .PHONY: generate
 generate: ## regenerate generated files (docs/permissions.md)

@@ -81,6 +81,13 @@ type Watcher struct {
 	verified  atomic.Int64 // unix nanos of the last confirmation
 	listening atomic.Bool
 
+	// seq orders re-reads and notifications: a re-read installs its state
+	// only if nothing newer (a notification received after the read began)
+	// was installed meanwhile, so a slow read cannot undo an activation.
+	seq       atomic.Int64
+	installMu sync.Mutex
+	installed int64 // seq of the installed state
+
 	mu   sync.Mutex
 	jobs map[uuid.UUID]running
 }
@@ -203,6 +210,7 @@ func (w *Watcher) listen(ctx context.Context) {
 
 // Refresh re-reads the whole state, installs it and cancels what it stops.
 func (w *Watcher) Refresh(ctx context.Context) error {
+	seq := w.seq.Add(1)
 	st, err := w.src.KillSwitchState(ctx)
 	if err != nil {
 		return err
@@ -211,9 +219,17 @@ func (w *Watcher) Refresh(ctx context.Context) error {
 	for org := range st.Orgs {
 		s.orgs[org] = struct{}{}
 	}
-	w.state.Store(s)
+	w.installMu.Lock()
+	fresh := seq > w.installed
+	if fresh {
+		w.installed = seq
+		w.state.Store(s)
+	}
+	w.installMu.Unlock()
 	w.verified.Store(w.opts.Now().UnixNano())
-	w.enforce(s)
+	if fresh {
+		w.enforce(s)
+	}
 	return nil
 }
 
@@ -240,13 +256,16 @@ func (w *Watcher) apply(ctx context.Context, payload string) {
 		}
 		return
 	case "global", "organization":
+		w.installMu.Lock()
 		old := w.state.Load()
 		s := &snapshot{global: old.global, globalReason: old.globalReason, orgs: make(map[uuid.UUID]struct{}, len(old.orgs)+1)}
 		for o := range old.orgs {
 			s.orgs[o] = struct{}{}
 		}
 		if n.Scope == "global" {
-			s.global = n.Active
+			// The notification carries no reason, and the one in memory
+			// belongs to an earlier change: unknown until the re-read below.
+			s.global, s.globalReason = n.Active, ""
 		} else if n.OrganizationID != nil {
 			if n.Active {
 				s.orgs[*n.OrganizationID] = struct{}{}
@@ -254,7 +273,9 @@ func (w *Watcher) apply(ctx context.Context, payload string) {
 				delete(s.orgs, *n.OrganizationID)
 			}
 		}
+		w.installed = w.seq.Add(1)
 		w.state.Store(s)
+		w.installMu.Unlock()
 		w.enforce(s)
 	}
 	go func() { _ = w.Refresh(ctx) }()
