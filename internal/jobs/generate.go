@@ -62,7 +62,7 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	case rampart.JobFinished(status):
 		return river.JobCancel(errors.New("the AI job has already finished: " + status))
 	case !live:
-		return river.JobCancel(q.failOrphan(ctx, org, id))
+		return river.JobCancel(q.failOrphan(ctx, org, id, "the requester is no longer a member of the organization"))
 	}
 
 	// The kill switches, global then organization, from memory.
@@ -83,6 +83,11 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	})
 	if rampart.ErrorKind(err) == rampart.KindConflict {
 		return river.JobCancel(err) // cancelled or finished meanwhile
+	}
+	if rampart.ErrorKind(err) == rampart.KindNotFound {
+		// The requester's live role can no longer change the job (demoted
+		// to a reader, or out of the proposal's venue): nobody may run it.
+		return river.JobCancel(q.failOrphan(ctx, org, id, "the requester may no longer run this AI job"))
 	}
 	if err != nil {
 		return err
@@ -244,11 +249,11 @@ func (q *Queue) finish(ctx context.Context, claims rampart.Claims, id uuid.UUID,
 	return err
 }
 
-// failOrphan ends a job whose requester is no longer a member: nobody's
-// claims may run it. The service path records it (the tenant context
-// needs a member).
-func (q *Queue) failOrphan(ctx context.Context, org, id uuid.UUID) error {
-	err := errors.New("the requester is no longer a member of the organization")
+// failOrphan ends a job whose requester is no longer a member, or may no
+// longer run it: nobody's claims may run it. The service path records it
+// (the tenant context needs a member who may).
+func (q *Queue) failOrphan(ctx context.Context, org, id uuid.UUID, why string) error {
+	err := errors.New(why)
 	if serr := q.store.FailOrphanAIJob(ctx, org, id, err.Error()); serr != nil {
 		q.log.Warn("could not record an orphaned AI job", "job_id", id, "err", serr)
 	}

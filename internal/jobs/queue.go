@@ -74,6 +74,10 @@ type Options struct {
 	// ID names this process in River (unique per process); "" = random.
 	ID     string
 	Logger *slog.Logger
+
+	// extraWorkers adds River workers of other kinds to the queue
+	// (benchmarks of the queue's own overhead); nil outside tests.
+	extraWorkers func(*river.Workers) error
 }
 
 // Queue requests and works AI jobs.
@@ -116,6 +120,12 @@ func New(ctx context.Context, st *store.Store, opts Options) (*Queue, error) {
 		if err := river.AddWorkerSafely(workers, &generateWorker{q: q}); err != nil {
 			pool.Close()
 			return nil, err
+		}
+		if opts.extraWorkers != nil {
+			if err := opts.extraWorkers(workers); err != nil {
+				pool.Close()
+				return nil, err
+			}
 		}
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{QueueName: {MaxWorkers: opts.Workers}}

@@ -143,12 +143,19 @@ func (tx *Tx) CancelAIJob(ctx context.Context, id uuid.UUID, reason string) (ram
 	if err != nil {
 		return rampart.AIJob{}, err
 	}
+	// Who may cancel is decided on the job as the caller reads it: a member
+	// who can read the job but not change it (the update policy hides it
+	// from FOR UPDATE) is forbidden, not told that it does not exist.
+	visible, err := scanAIJob(tx.queryRow(ctx, sqlGetAIJob, c.OrganizationID, id))
+	if err != nil {
+		return visible, classify(op, err)
+	}
+	if visible.RequestedBy != c.UserID && c.Role != rampart.RoleAdmin {
+		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindForbidden, "only the requester or an admin can cancel a job")
+	}
 	before, err := scanAIJob(tx.queryRow(ctx, sqlLockAIJob, c.OrganizationID, id))
 	if err != nil {
 		return before, classify(op, err)
-	}
-	if before.RequestedBy != c.UserID && c.Role != rampart.RoleAdmin {
-		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindForbidden, "only the requester or an admin can cancel a job")
 	}
 	if rampart.JobFinished(before.Status) {
 		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindConflict, "the job has already finished (%s)", before.Status)

@@ -14,13 +14,19 @@ import (
 // Token budgets. The month is the UTC calendar month. Reserving takes the
 // month's ai_usage row lock, so concurrent reservations of one organization
 // are serialised and cannot together overshoot the budget.
+//
+// The reservation compares with the budget through an uncorrelated scalar
+// subquery, never NOT EXISTS: PostgreSQL turns a NOT EXISTS into an
+// anti-join, and when a concurrent reservation has just updated the row,
+// the re-check of the new row version (EvalPlanQual) sees no ai_budgets row
+// on the anti-join's inner side and lets the reservation through.
 const (
 	sqlThisMonth     = `(date_trunc('month', now() AT TIME ZONE 'UTC'))::date`
 	sqlEnsureUsage   = `INSERT INTO ai_usage (organization_id, month) VALUES ($1, ` + sqlThisMonth + `) ON CONFLICT DO NOTHING`
 	sqlReserveTokens = `UPDATE ai_usage u SET reserved_tokens = u.reserved_tokens + $2, updated_at = now()
 WHERE u.organization_id = $1 AND u.month = ` + sqlThisMonth + `
-  AND NOT EXISTS (SELECT 1 FROM ai_budgets b WHERE b.organization_id = $1 AND b.monthly_tokens IS NOT NULL
-                  AND u.used_tokens + u.reserved_tokens + $2 > b.monthly_tokens)
+  AND u.used_tokens + u.reserved_tokens + $2 <= coalesce(
+        (SELECT b.monthly_tokens FROM ai_budgets b WHERE b.organization_id = $1), 9223372036854775807)
 RETURNING u.reserved_tokens`
 	sqlSetJobReservation = `UPDATE ai_jobs SET estimated_tokens = $3 WHERE organization_id = $1 AND id = $2`
 	sqlJobReservation    = `SELECT estimated_tokens FROM ai_jobs WHERE organization_id = $1 AND id = $2 FOR UPDATE`
