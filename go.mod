@@ -19,6 +19,8 @@ require (
 	github.com/wneessen/go-mail v0.8.1
 )
 
+require github.com/kylelemons/godebug v1.1.0 // indirect
+
 require (
 	dario.cat/mergo v1.0.1 // indirect
 	github.com/Masterminds/goutils v1.1.1 // indirect

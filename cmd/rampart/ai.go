@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/guard"
@@ -29,7 +30,7 @@ type aiPipeline struct {
 
 // startAI builds the model provider, the guard, the kill-switch watcher and
 // the job queue, and starts them. Configuration errors name the variable.
-func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logger, name string) (*aiPipeline, error) {
+func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logger, name string, reg prometheus.Registerer) (*aiPipeline, error) {
 	key := cfg.AnthropicKey
 	if cfg.Provider == "openai" {
 		key = cfg.OpenAIKey
@@ -49,9 +50,26 @@ func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logg
 	host, _ := os.Hostname()
 	q, err := jobs.New(ctx, st, jobs.Options{Provider: provider, Guard: g, GuardMode: cfg.GuardMode, Watcher: w,
 		Workers: cfg.Workers, PerOrg: cfg.PerOrg, MaxAttempts: cfg.MaxAttempts, PollInterval: cfg.PollInterval,
-		JobTimeout: cfg.JobTimeout, ID: fmt.Sprintf("%s-%s-%d-%s", name, host, os.Getpid(), uuid.NewString()[:8]), Logger: log})
+		JobTimeout: cfg.JobTimeout, Metrics: reg, ID: fmt.Sprintf("%s-%s-%d-%s", name, host, os.Getpid(), uuid.NewString()[:8]), Logger: log})
 	if err != nil {
 		return nil, err
+	}
+	if reg != nil {
+		if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_killswitch_state_age_seconds",
+			Help: "Seconds since this process last confirmed the kill-switch state (AI work stops past 5 refresh periods)."},
+			func() float64 { _, age := w.Healthy(); return age.Seconds() })); err != nil {
+			return nil, err
+		}
+		if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "rampart_killswitch_listening",
+			Help: "1 when the kill-switch LISTEN connection is up."},
+			func() float64 {
+				if up, _ := w.Healthy(); up {
+					return 1
+				}
+				return 0
+			})); err != nil {
+			return nil, err
+		}
 	}
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup

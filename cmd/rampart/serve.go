@@ -112,7 +112,9 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		fmt.Fprintf(m.Stderr, "rampart %s: refusing to start: %v\n", name, err)
 		return exitFail
 	}
-	ai, err := startAI(ctx, cfg.AI, st, log, name)
+	// Metrics exist in every process; serve exposes them (RAMPART_METRICS_*).
+	metrics := observe.NewMetrics()
+	ai, err := startAI(ctx, cfg.AI, st, log, name, metrics.Registry())
 	if err != nil {
 		fmt.Fprintf(m.Stderr, "rampart %s: %v\n", name, err)
 		return exitUsage
@@ -144,7 +146,6 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 			defer rl.Close()
 			limiter = rl
 		}
-		metrics := observe.NewMetrics()
 		if cfg.MetricsAddr != "" {
 			ml, err := net.Listen("tcp", cfg.MetricsAddr)
 			if err != nil {

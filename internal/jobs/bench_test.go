@@ -597,7 +597,7 @@ func BenchmarkQueueThroughput(b *testing.B) {
 	for _, workers := range []int{20, 100} {
 		b.Run(fmt.Sprintf("noop/workers=%d", workers), func(b *testing.B) { benchNoopThroughput(b, workers, 5000, 0) })
 	}
-	// PollInterval 5 ms also brings FetchCooldown to 5 ms (Queue uses the smaller of it and 20 ms).
+	// The fetch cooldown is the smaller of PollInterval and 5 ms (fetchCooldown).
 	b.Run("noop/workers=20/poll=5ms", func(b *testing.B) { benchNoopThroughput(b, 20, 5000, 5*time.Millisecond) })
 }
 
@@ -613,7 +613,7 @@ func benchModelThroughput(b *testing.B, orgs, workers int, delay time.Duration, 
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		q, stop := benchQueue(b, st, Options{Provider: p, Watcher: w, Workers: workers, PerOrg: workers, PollInterval: poll})
-		settings = fmt.Sprintf("PollInterval %s, FetchCooldown %s", q.opts.PollInterval, min(q.opts.PollInterval, 20*time.Millisecond))
+		settings = fmt.Sprintf("PollInterval %s, FetchCooldown %s", q.opts.PollInterval, fetchCooldown(q.opts.PollInterval))
 		benchRequest(b, q, targets, 8)
 		base := env.count(b, `SELECT count(*) FROM ai_jobs WHERE status = 'succeeded'`)
 		p.reset()
@@ -659,7 +659,7 @@ func benchNoopThroughput(b *testing.B, workers, jobs int, poll time.Duration) {
 		nw := &benchNoopWorker{}
 		q, stop := benchQueue(b, st, Options{Provider: &benchSleeper{}, Watcher: w, Workers: workers, PollInterval: poll,
 			extraWorkers: func(ws *river.Workers) error { return river.AddWorkerSafely(ws, nw) }})
-		settings = fmt.Sprintf("PollInterval %s, FetchCooldown %s", q.opts.PollInterval, min(q.opts.PollInterval, 20*time.Millisecond))
+		settings = fmt.Sprintf("PollInterval %s, FetchCooldown %s", q.opts.PollInterval, fetchCooldown(q.opts.PollInterval))
 		// InsertMany, not InsertManyFast: the fast path is COPY FROM, which
 		// PostgreSQL refuses on a table with row-level security for a role
 		// that does not bypass it (river_job is forced RLS; SQLSTATE 0A000).

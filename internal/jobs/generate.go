@@ -44,9 +44,11 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 
 	release, ok := q.acquireOrg(org)
 	if !ok {
+		q.met.outcome("snoozed")
 		return river.JobSnooze(snoozeFor)
 	}
 	defer release()
+	defer q.met.started()()
 
 	jobCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -69,16 +71,39 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	if err := q.opts.Watcher.Check(org); err != nil {
 		var st *killswitch.Stopped
 		if !errors.As(err, &st) {
+			q.met.outcome("snoozed")
 			return river.JobSnooze(snoozeFor) // state unknown: fail closed, wait
 		}
 		return river.JobCancel(q.stop(ctx, claims, id, 0, st, true))
 	}
 
-	var job rampart.AIJob
-	var proposal rampart.Proposal
+	// One transaction starts the attempt, guards the untrusted inputs
+	// (pure computation) and reserves the token estimate before dispatch.
+	var (
+		job     rampart.AIJob
+		data    []guard.Text
+		verdict guard.Verdict
+		req     llm.Request
+		overrun bool
+	)
 	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
+		var proposal rampart.Proposal
 		var err error
 		job, proposal, err = tx.StartAIJob(ctx, id, store.AttemptInfo{Attempt: attempt, Provider: q.opts.Provider.Name(), Model: q.opts.Provider.Model()})
+		if err != nil {
+			return err
+		}
+		// The guard: untrusted inputs become guard.Text, or the job stops.
+		data, verdict = q.guardInputs(proposal)
+		if verdict.Blocked {
+			return nil
+		}
+		req = llm.Request{Prompt: llm.ProposalWriter, Data: data, MaxTokens: q.opts.MaxTokens}
+		err = tx.ReserveTokens(ctx, id, llm.EstimateTokens(req))
+		if errors.Is(err, store.ErrBudgetExhausted) {
+			overrun = true
+			return nil
+		}
 		return err
 	})
 	if rampart.ErrorKind(err) == rampart.KindConflict {
@@ -92,25 +117,13 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	if err != nil {
 		return err
 	}
-
-	// The guard: untrusted inputs become guard.Text, or the job stops here.
-	data, verdict := q.guardInputs(proposal)
 	if verdict.Blocked {
 		return q.refuseInput(ctx, claims, id, attempt, verdict)
 	}
-	req := llm.Request{Prompt: llm.ProposalWriter, Data: data, MaxTokens: q.opts.MaxTokens}
-
-	// The budget: reserve the estimate before dispatch.
-	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
-		return tx.ReserveTokens(ctx, id, llm.EstimateTokens(req))
-	})
-	if errors.Is(err, store.ErrBudgetExhausted) {
+	if overrun {
 		return q.finish(ctx, claims, id, attempt, store.JobOutcome{Status: rampart.JobRefused, ErrorCode: "budget_exhausted",
 			ErrorMessage: "the organization's monthly AI token budget cannot cover this job", Action: audit.ActionAIBudgetExhausted,
 			GuardScore: verdict.Score, GuardRules: verdict.Rules()})
-	}
-	if err != nil {
-		return q.retry(ctx, claims, id, attempt, rj.MaxAttempts, "budget_unavailable", err)
 	}
 
 	// The model call. Deltas are only counted: partial output is never
@@ -158,6 +171,10 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		})
 		return river.JobCancel(err)
 	}
+	if err == nil {
+		q.met.outcome(rampart.JobSucceeded)
+		q.met.used(resp.Usage.InputTokens, resp.Usage.OutputTokens)
+	}
 	return err
 }
 
@@ -202,6 +219,7 @@ func (q *Queue) refuseInput(ctx context.Context, claims rampart.Claims, id uuid.
 // stop ends a job stopped by a kill switch: cancelled, audited with the
 // scope. before says whether the model call had not started yet.
 func (q *Queue) stop(ctx context.Context, claims rampart.Claims, id uuid.UUID, spent int, st *killswitch.Stopped, before bool) error {
+	q.met.stopped(st.Scope)
 	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
 		if st.Scope == "job" {
 			// The requester or an admin already marked it cancelled (and audited).
@@ -239,6 +257,7 @@ func (q *Queue) retry(ctx context.Context, claims rampart.Claims, id uuid.UUID, 
 
 // finish records the outcome; a superseded attempt changes nothing.
 func (q *Queue) finish(ctx context.Context, claims rampart.Claims, id uuid.UUID, attempt int, out store.JobOutcome) error {
+	q.met.outcome(out.Status)
 	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
 		_, err := tx.FinishAIJob(ctx, id, attempt, out)
 		return err

@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -408,7 +410,8 @@ func TestGenerateEndToEnd(t *testing.T) {
 	e := newEnv(t)
 	a := e.seedTenant(t, "org-a")
 	p := e.proposal(t, a.admin, "Launch in Lisbon", benignBrief)
-	q := e.startQueue(t, e.st, Options{Workers: 2})
+	reg := prometheus.NewRegistry()
+	q := e.startQueue(t, e.st, Options{Workers: 2, Metrics: reg})
 
 	job := e.request(t, q, a.admin, p.ID)
 	if job.Status != rampart.JobQueued || job.ProposalID != p.ID || job.RequestedBy != a.admin.UserID || job.Kind != rampart.JobKindProposalGeneration {
@@ -444,6 +447,17 @@ func TestGenerateEndToEnd(t *testing.T) {
 		if action != audit.ActionAIGenerationRequested && evs[0].ActorType != audit.ActorAgent {
 			t.Errorf("%s by %s, want the agent", action, evs[0].ActorType)
 		}
+	}
+
+	// The metrics count the attempt and its tokens (labels are closed sets, never ids).
+	if n := testutil.ToFloat64(q.met.outcomes.WithLabelValues(rampart.JobSucceeded)); n != 1 {
+		t.Errorf("rampart_ai_job_attempts_total{outcome=succeeded} = %v, want 1", n)
+	}
+	if n := testutil.ToFloat64(q.met.tokens.WithLabelValues("output")); n != float64(done.OutputTokens) {
+		t.Errorf("rampart_ai_tokens_total{direction=output} = %v, want %d", n, done.OutputTokens)
+	}
+	if n, err := testutil.GatherAndCount(reg, "rampart_ai_jobs_running"); err != nil || n != 1 {
+		t.Errorf("rampart_ai_jobs_running registered %d times (%v)", n, err)
 	}
 
 	// A human approval clears the pending-review label.

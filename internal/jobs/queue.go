@@ -28,6 +28,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -74,6 +75,8 @@ type Options struct {
 	// ID names this process in River (unique per process); "" = random.
 	ID     string
 	Logger *slog.Logger
+	// Metrics, when set, receives the queue's Prometheus collectors.
+	Metrics prometheus.Registerer
 
 	// extraWorkers adds River workers of other kinds to the queue
 	// (benchmarks of the queue's own overhead); nil outside tests.
@@ -88,6 +91,7 @@ type Queue struct {
 	closer func()
 	ping   func(context.Context) error
 	log    *slog.Logger
+	met    *metrics
 
 	mu   sync.Mutex
 	orgs map[uuid.UUID]int
@@ -100,6 +104,11 @@ func New(ctx context.Context, st *store.Store, opts Options) (*Queue, error) {
 		return nil, err
 	}
 	q := &Queue{store: st, opts: opts, log: opts.Logger, orgs: map[uuid.UUID]int{}}
+	met, err := newMetrics(opts.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("job queue metrics: %w", err)
+	}
+	q.met = met
 	pool, err := st.QueuePool(ctx, int32(max(4, opts.Workers/4+2)))
 	if err != nil {
 		return nil, err
@@ -108,7 +117,7 @@ func New(ctx context.Context, st *store.Store, opts Options) (*Queue, error) {
 		Schema:               store.QueueSchema,
 		PollOnly:             true,
 		FetchPollInterval:    opts.PollInterval,
-		FetchCooldown:        min(opts.PollInterval, 20*time.Millisecond),
+		FetchCooldown:        fetchCooldown(opts.PollInterval),
 		MaxAttempts:          opts.MaxAttempts,
 		JobTimeout:           opts.JobTimeout,
 		RescueStuckJobsAfter: opts.RescueAfter,
@@ -169,6 +178,10 @@ func (o *Options) defaults() error {
 	}
 	return nil
 }
+
+// fetchCooldown is the shortest pause between two fetches of a busy
+// worker: a freed worker waits at most this long for its next job.
+func fetchCooldown(poll time.Duration) time.Duration { return min(poll, 5*time.Millisecond) }
 
 // Start begins working jobs (a no-op for an insert-only queue).
 func (q *Queue) Start(ctx context.Context) error {

@@ -174,24 +174,48 @@ func (tx *Tx) CancelAIJob(ctx context.Context, id uuid.UUID, reason string) (ram
 // (status says how) or the requester is no longer a member.
 func (s *Store) AIJobClaims(ctx context.Context, orgID, jobID uuid.UUID) (claims rampart.Claims, status string, ok bool, err error) {
 	const op = "store.AIJobClaims"
-	err = s.readOnly(ctx, func(ctx context.Context, tx *Tx) error {
-		var user *uuid.UUID
-		var role *string
-		var codes []string
-		if err := tx.queryRow(ctx, sqlAIJobClaims, orgID, jobID).Scan(&status, &user, &role, &codes); err != nil {
-			return err
-		}
-		if user != nil && role != nil {
-			claims = rampart.Claims{OrganizationID: orgID, UserID: *user, Role: rampart.Role(*role), VenueCodes: codes}
-			ok = true
-		}
-		return nil
-	})
-	if errors.Is(err, pgx.ErrNoRows) || rampart.ErrorKind(err) == rampart.KindNotFound {
+	// One round trip: a read-only transaction as rampart_app with no
+	// tenant context, sent as one pipelined batch (every job attempt
+	// starts here).
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return claims, "", false, classify(op, err)
+	}
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY")
+	b.Queue(sqlSetAppRole)
+	b.Queue(sqlAIJobClaims, orgID, jobID)
+	b.Queue(sqlCommit)
+	br := conn.SendBatch(ctx, b)
+	var user *uuid.UUID
+	var role *string
+	var codes []string
+	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		err = br.QueryRow().Scan(&status, &user, &role, &codes)
+	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.rollback(conn)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
 		return claims, "", false, rampart.Errorf(op, rampart.KindNotFound, "AI job %s not found", jobID)
 	}
 	if err != nil {
 		return claims, "", false, classify(op, err)
+	}
+	if user != nil && role != nil {
+		claims = rampart.Claims{OrganizationID: orgID, UserID: *user, Role: rampart.Role(*role), VenueCodes: codes}
+		ok = true
 	}
 	return claims, status, ok, nil
 }
