@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/api"
@@ -234,7 +235,11 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 	go func() {
 		defer close(maintenanceDone)
 		if withHTTP {
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() { defer wg.Done(); aiMaintenance(mctx, st, log, time.Minute) }()
 			auditMaintenance(mctx, st, log, cfg.AuditSealInterval, cfg.AuditRetentionMonths)
+			wg.Wait()
 		}
 	}()
 	defer func() { stopMaintenance(); <-maintenanceDone }()
@@ -371,6 +376,25 @@ func auditMaintenance(ctx context.Context, st *store.Store, log *slog.Logger, ev
 				}
 			}
 			purge.Reset(24 * time.Hour)
+		}
+	}
+}
+
+// aiMaintenance ends, every interval, the AI jobs the queue gave up on
+// (their worker died on the last attempt), until ctx ends.
+func aiMaintenance(ctx context.Context, st *store.Store, log *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := st.SweepStuckAIJobs(ctx); err != nil && ctx.Err() == nil {
+				log.Error("sweep stuck AI jobs", "err", err)
+			} else if n > 0 {
+				log.Warn("ended AI jobs the queue gave up on", "jobs", n)
+			}
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/sanitize"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -71,6 +72,16 @@ func (s *Server) aiRequired(op string) error {
 	return nil
 }
 
+// proposalView is what leaves the server: the stored body (sanitised
+// before storage) is sanitised again with the same allow-list, so a row
+// changed behind the store's back cannot carry markup to a browser.
+func proposalView(p rampart.Proposal) rampart.Proposal {
+	if p.BodyHTML != "" {
+		p.BodyHTML = sanitize.Resanitize(p.BodyHTML).String()
+	}
+	return p
+}
+
 func proposalResource(p rampart.Proposal) access.Resource {
 	r := access.Resource{Kind: access.KindProposal}
 	if p.VenueCode != nil {
@@ -89,7 +100,7 @@ func (s *Server) listProposals(w http.ResponseWriter, r *http.Request, c rampart
 	out := make([]rampart.Proposal, 0, len(all))
 	for _, p := range all {
 		if access.Can(c, access.ActionRead, proposalResource(p)) {
-			out = append(out, p)
+			out = append(out, proposalView(p))
 		}
 	}
 	return respond(w, c, http.StatusOK, map[string]any{"proposals": out})
@@ -119,7 +130,7 @@ func (s *Server) createProposal(w http.ResponseWriter, r *http.Request, c rampar
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusCreated, out)
+	return respond(w, c, http.StatusCreated, proposalView(out))
 }
 
 // venueExists refuses a venue code the organization does not have (or the
@@ -162,7 +173,7 @@ func (s *Server) getProposal(w http.ResponseWriter, r *http.Request, c rampart.C
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, p)
+	return respond(w, c, http.StatusOK, proposalView(p))
 }
 
 func (s *Server) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -208,7 +219,7 @@ func (s *Server) updateProposal(w http.ResponseWriter, r *http.Request, c rampar
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, out)
+	return respond(w, c, http.StatusOK, proposalView(out))
 }
 
 func (s *Server) approveProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -229,7 +240,7 @@ func (s *Server) approveProposal(w http.ResponseWriter, r *http.Request, c rampa
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, out)
+	return respond(w, c, http.StatusOK, proposalView(out))
 }
 
 // proposalVenue is the generate route's venue extractor: the proposal's
@@ -434,7 +445,7 @@ func budgetView(b rampart.TokenBudget) map[string]any {
 // never model output. A stream lasts at most streamMaxAge; the client
 // reconnects with Last-Event-ID, which re-authenticates it.
 const (
-	streamMaxAge    = 10 * time.Minute
+	streamMaxAge    = 2 * time.Minute // then the client reconnects, which re-authenticates it
 	streamHeartbeat = 15 * time.Second
 	streamBacklog   = time.Hour
 	// streamLag re-reads this far behind the cursor: a transaction that

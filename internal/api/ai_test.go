@@ -119,6 +119,9 @@ func TestProposalCRUDAndValidation(t *testing.T) {
 		{"patch venue pattern", http.MethodPatch, map[string]any{"venue_code": "-X"}, "venue_code"},
 		{"patch no such venue", http.MethodPatch, map[string]any{"venue_code": "HALL-Z"}, "venue_code"},
 		{"patch the review state", http.MethodPatch, `{"status":"approved"}`, "status"},
+		{"NUL in title", http.MethodPost, map[string]any{"title": "gala\u0000"}, "title"},
+		{"NUL in brief", http.MethodPost, map[string]any{"title": "x", "brief": "a\u0000b"}, "brief"},
+		{"patch NUL in client", http.MethodPatch, map[string]any{"client_name": "\u0000"}, "client_name"},
 	} {
 		path := "/api/proposals"
 		if tc.method == http.MethodPatch {

@@ -32,6 +32,9 @@ type generateWorker struct {
 	q *Queue
 }
 
+// maxReportedTokens bounds the usage a provider may report for one call.
+const maxReportedTokens = 10_000_000
+
 // snoozeFor is how long a job waits when its organization is at its limit
 // or the kill-switch state is unknown (River does not count a snooze as an attempt).
 const snoozeFor = time.Second
@@ -39,6 +42,22 @@ const snoozeFor = time.Second
 // Work runs one attempt. Returning an error makes River retry with backoff
 // (until MaxAttempts); river.JobCancel ends the job for good; nil completes it.
 func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) error {
+	err := w.work(ctx, rj)
+	var cancelled *river.JobCancelError
+	var snoozed *river.JobSnoozeError
+	if err != nil && rj.Attempt >= rj.MaxAttempts && !errors.As(err, &cancelled) && !errors.As(err, &snoozed) {
+		// River discards the job after this: end the AI job too, or it
+		// would stay "under way" (and keep its reservation) for ever.
+		msg := "the job failed on its last attempt: " + safeMessage(err)
+		if ferr := w.q.store.FailAIJob(context.WithoutCancel(ctx), rj.Args.OrganizationID, rj.Args.JobID, "attempts_exhausted", msg); ferr != nil {
+			w.q.log.Warn("could not end an AI job after its last attempt", "job_id", rj.Args.JobID, "err", ferr)
+		}
+		w.q.met.outcome(rampart.JobFailed)
+	}
+	return err
+}
+
+func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) error {
 	q := w.q
 	org, id, attempt := rj.Args.OrganizationID, rj.Args.JobID, rj.Attempt
 
@@ -74,7 +93,7 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 			q.met.outcome("snoozed")
 			return river.JobSnooze(snoozeFor) // state unknown: fail closed, wait
 		}
-		return river.JobCancel(q.stop(ctx, claims, id, 0, st, true))
+		return q.stop(ctx, claims, id, 0, st, true)
 	}
 
 	// One transaction starts the attempt, guards the untrusted inputs
@@ -137,7 +156,7 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		var st *killswitch.Stopped
 		if errors.As(context.Cause(jobCtx), &st) {
 			spent := llm.EstimateTokens(llm.Request{Prompt: req.Prompt, Data: req.Data, MaxTokens: 1}) + streamed/4
-			return river.JobCancel(q.stop(context.WithoutCancel(ctx), claims, id, spent, st, false))
+			return q.stop(context.WithoutCancel(ctx), claims, id, spent, st, false)
 		}
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) && attempt < rj.MaxAttempts {
 			// Shutdown: River retries; the next attempt releases this
@@ -148,6 +167,15 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		// last attempt, so no job is left "running" after River gives up).
 		return q.retry(ctx, claims, id, attempt, rj.MaxAttempts, "provider_error", callErr)
 	}
+
+	// A switch that flipped after the last delta still wins: nothing is stored.
+	var st *killswitch.Stopped
+	if errors.As(context.Cause(jobCtx), &st) {
+		return q.stop(context.WithoutCancel(ctx), claims, id, resp.Usage.Total(), st, false)
+	}
+	// Usage comes from the provider: bound it before it meets the budget.
+	resp.Usage.InputTokens = min(max(resp.Usage.InputTokens, 0), maxReportedTokens)
+	resp.Usage.OutputTokens = min(max(resp.Usage.OutputTokens, 0), maxReportedTokens)
 
 	body, err := sanitize.Markdown(resp.Text)
 	if err != nil {
@@ -217,12 +245,23 @@ func (q *Queue) refuseInput(ctx context.Context, claims rampart.Claims, id uuid.
 }
 
 // stop ends a job stopped by a kill switch: cancelled, audited with the
-// scope. before says whether the model call had not started yet.
+// scope. before says whether the model call had not started yet. It
+// returns what Work returns: river.JobCancel, or, for a job-level notice
+// the database does not confirm (NOTIFY needs no privilege, so a notice
+// may be forged), a plain error so the attempt is retried.
 func (q *Queue) stop(ctx context.Context, claims rampart.Claims, id uuid.UUID, spent int, st *killswitch.Stopped, before bool) error {
-	q.met.stopped(st.Scope)
+	forged := false
 	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
 		if st.Scope == "job" {
-			// The requester or an admin already marked it cancelled (and audited).
+			job, err := tx.AIJob(ctx, id)
+			if err != nil {
+				return err
+			}
+			if job.Status != rampart.JobCancelled {
+				forged = true
+				return nil
+			}
+			// The requester or an admin marked it cancelled (and audited).
 			return tx.ReleaseAIJob(ctx, id, spent)
 		}
 		action := audit.ActionAIGenerationCancelled
@@ -234,7 +273,13 @@ func (q *Queue) stop(ctx context.Context, claims rampart.Claims, id uuid.UUID, s
 	if err != nil {
 		q.log.Warn("could not record a kill-switch stop", "job_id", id, "err", err)
 	}
-	return st
+	if forged {
+		q.log.Warn("job-level kill-switch notice not confirmed by the database; retrying the attempt", "job_id", id)
+		q.met.outcome("retrying")
+		return errors.New("a job-level kill-switch notice was not confirmed by the database")
+	}
+	q.met.stopped(st.Scope)
+	return river.JobCancel(st)
 }
 
 // retry records a failed attempt: retrying (River retries with backoff)
@@ -273,7 +318,7 @@ func (q *Queue) finish(ctx context.Context, claims rampart.Claims, id uuid.UUID,
 // (the tenant context needs a member who may).
 func (q *Queue) failOrphan(ctx context.Context, org, id uuid.UUID, why string) error {
 	err := errors.New(why)
-	if serr := q.store.FailOrphanAIJob(ctx, org, id, err.Error()); serr != nil {
+	if serr := q.store.FailAIJob(ctx, org, id, "requester_gone", err.Error()); serr != nil {
 		q.log.Warn("could not record an orphaned AI job", "job_id", id, "err", serr)
 	}
 	return err

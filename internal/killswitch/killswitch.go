@@ -240,8 +240,13 @@ type notice struct {
 	Active         bool       `json:"active"`
 }
 
-// apply acts on one notification at once (the fast path), then re-reads
-// the state so reasons and anything missed are current.
+// apply acts on one notification. NOTIFY needs no privilege, so a payload
+// is never trusted to lower a switch: an activation is applied at once
+// (the fast path; a forged one can only stop work, which fails closed),
+// and every notification is followed by a full re-read, the only thing
+// that turns a switch off. A job-level notice cancels the job's context;
+// the worker then confirms the cancellation in the database before it
+// ends the job (a forged notice makes the attempt retry, nothing more).
 func (w *Watcher) apply(ctx context.Context, payload string) {
 	var n notice
 	if err := json.Unmarshal([]byte(payload), &n); err != nil {
@@ -256,6 +261,9 @@ func (w *Watcher) apply(ctx context.Context, payload string) {
 		}
 		return
 	case "global", "organization":
+		if !n.Active || (n.Scope == "organization" && n.OrganizationID == nil) {
+			break // only a re-read may lower a switch
+		}
 		w.installMu.Lock()
 		old := w.state.Load()
 		s := &snapshot{global: old.global, globalReason: old.globalReason, orgs: make(map[uuid.UUID]struct{}, len(old.orgs)+1)}
@@ -265,13 +273,9 @@ func (w *Watcher) apply(ctx context.Context, payload string) {
 		if n.Scope == "global" {
 			// The notification carries no reason, and the one in memory
 			// belongs to an earlier change: unknown until the re-read below.
-			s.global, s.globalReason = n.Active, ""
-		} else if n.OrganizationID != nil {
-			if n.Active {
-				s.orgs[*n.OrganizationID] = struct{}{}
-			} else {
-				delete(s.orgs, *n.OrganizationID)
-			}
+			s.global, s.globalReason = true, ""
+		} else {
+			s.orgs[*n.OrganizationID] = struct{}{}
 		}
 		w.installed = w.seq.Add(1)
 		w.state.Store(s)

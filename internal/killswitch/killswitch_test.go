@@ -66,9 +66,9 @@ func (f *fakeSource) KillSwitchState(context.Context) (store.KillState, error) {
 	f.reads.Add(1)
 	defer f.returned.Add(1)
 	f.mu.Lock()
-	if f.readErr != nil {
+	if err := f.readErr; err != nil {
 		f.mu.Unlock()
-		return store.KillState{}, f.readErr
+		return store.KillState{}, err
 	}
 	st := f.state
 	st.Orgs = make(map[uuid.UUID]time.Time, len(f.state.Orgs))
@@ -418,10 +418,18 @@ func TestNotificationActsAtOnce(t *testing.T) {
 		t.Fatalf("Check(killed org) scope %q, want organization", got)
 	}
 
-	src.notify(t, fmt.Sprintf(`{"scope":"organization","organization_id":%q,"active":false}`, orgA))
-	if err := w.Check(orgA); err != nil {
-		t.Fatalf("Check after switching the organization off = %v", err)
+	// A payload never lowers a switch (NOTIFY needs no privilege, so
+	// anyone who can connect could send one): with reads failing, an "off"
+	// notice changes nothing...
+	off := fmt.Sprintf(`{"scope":"organization","organization_id":%q,"active":false}`, orgA)
+	src.notify(t, off)
+	if got := scopeOf(w.Check(orgA)); got != "organization" {
+		t.Fatalf("Check after a notice alone switched the organization off: scope %q, want still organization", got)
 	}
+	// ...only the re-read that follows a notice does.
+	src.failReads(nil)
+	src.notify(t, off)
+	eventually(t, "the re-read lowers the organization's switch", func() bool { return w.Check(orgA) == nil })
 
 	jb := register(t, w, orgB)
 	src.notify(t, fmt.Sprintf(`{"scope":"job","organization_id":%q,"job_id":%q,"active":true}`, orgB, jb.id))
@@ -435,6 +443,7 @@ func TestNotificationActsAtOnce(t *testing.T) {
 		t.Fatalf("a job-level cancel changed the organization's answer: %v", err)
 	}
 
+	src.set(true, "")
 	src.notify(t, `{"scope":"global","active":true}`)
 	if got := stoppedBy(t, b); got != "global" {
 		t.Fatalf("job under the global switch: stopped by %q, want global", got)
@@ -442,10 +451,9 @@ func TestNotificationActsAtOnce(t *testing.T) {
 	if got := scopeOf(w.Check(orgB)); got != "global" {
 		t.Fatalf("Check under the global switch: scope %q", got)
 	}
+	src.set(false, "")
 	src.notify(t, `{"scope":"global","active":false}`)
-	if err := w.Check(orgB); err != nil {
-		t.Fatalf("Check after the global switch went off = %v", err)
-	}
+	eventually(t, "the re-read after the notice lowers the global switch", func() bool { return w.Check(orgB) == nil })
 }
 
 // TestSlowReadDoesNotUndoNotification: a re-read that took its copy of the
@@ -661,4 +669,29 @@ func BenchmarkKillSwitchCheck(b *testing.B) {
 		})
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*checksPerOp), "ns/check")
 	})
+}
+
+// TestForgedNotificationsCannotLowerASwitch: a stream of forged "off"
+// notices (NOTIFY needs no privilege) never lets work through while the
+// database says the switch is on.
+func TestForgedNotificationsCannotLowerASwitch(t *testing.T) {
+	t.Parallel()
+	src := newFakeSource()
+	org := uuid.New()
+	src.set(true, "provider incident", org)
+	w := newWatcher(t, src, killswitch.Options{})
+	run(t, w)
+	eventually(t, "the listener is up", func() bool { l, _ := w.Healthy(); return l })
+	eventually(t, "the first read", func() bool { return scopeOf(w.Check(org)) == "global" })
+	for range 200 {
+		src.notify(t, `{"scope":"global","active":false}`)
+		src.notify(t, fmt.Sprintf(`{"scope":"organization","organization_id":%q,"active":false}`, org))
+		if err := w.Check(org); err == nil {
+			t.Fatal("a forged notice let new work start while the database says the switch is on")
+		}
+	}
+	// The real deactivation: the database changes, a notice prompts the re-read.
+	src.set(false, "")
+	src.notify(t, `{"scope":"global","active":false}`)
+	eventually(t, "the re-read lowers both switches", func() bool { return w.Check(org) == nil })
 }

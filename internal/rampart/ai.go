@@ -53,14 +53,14 @@ func ValidateProposal(p Proposal) error {
 	if err := validateName(op, "title", p.Title); err != nil {
 		return err
 	}
-	if !utf8.ValidString(p.ClientName) || utf8.RuneCountInString(p.ClientName) > MaxProposalClient {
+	if !utf8.ValidString(p.ClientName) || strings.ContainsRune(p.ClientName, 0) || utf8.RuneCountInString(p.ClientName) > MaxProposalClient {
 		return Errorf(op, KindInvalid, "client_name must be valid UTF-8 of at most %d characters", MaxProposalClient)
 	}
 	if p.VenueCode != nil && !ValidVenueCode(*p.VenueCode) {
 		return Errorf(op, KindInvalid, "venue_code %q must be 1 to 32 upper-case letters, digits, '-' or '_'", *p.VenueCode)
 	}
-	if !utf8.ValidString(p.Brief) || utf8.RuneCountInString(p.Brief) > MaxProposalBrief {
-		return Errorf(op, KindInvalid, "brief must be valid UTF-8 of at most %d characters", MaxProposalBrief)
+	if !utf8.ValidString(p.Brief) || strings.ContainsRune(p.Brief, 0) || utf8.RuneCountInString(p.Brief) > MaxProposalBrief {
+		return Errorf(op, KindInvalid, "brief must be valid UTF-8 without NUL characters, of at most %d characters", MaxProposalBrief)
 	}
 	return nil
 }
@@ -124,12 +124,15 @@ type KillSwitch struct {
 	Reason         string     `json:"reason"`
 	ChangedBy      string     `json:"changed_by"`
 	ChangedAt      time.Time  `json:"changed_at"`
+	// PlatformLocked: switched on by a platform operator; the
+	// organization's admins cannot switch it off.
+	PlatformLocked bool `json:"platform_locked,omitempty"`
 }
 
 // ValidateReason checks a kill-switch or cancellation reason.
 func ValidateReason(reason string) (string, error) {
 	reason = strings.TrimSpace(reason)
-	if reason == "" || !utf8.ValidString(reason) || utf8.RuneCountInString(reason) > 500 {
+	if reason == "" || !utf8.ValidString(reason) || strings.ContainsRune(reason, 0) || utf8.RuneCountInString(reason) > 500 {
 		return "", Errorf("rampart.Reason", KindInvalid, "reason must be 1 to 500 characters of valid UTF-8")
 	}
 	return reason, nil

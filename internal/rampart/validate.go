@@ -52,8 +52,8 @@ func ValidateVenue(v Venue) error {
 }
 
 func validateName(op, field, s string) error {
-	if !utf8.ValidString(s) || strings.TrimSpace(s) == "" || utf8.RuneCountInString(s) > 200 {
-		return Errorf(op, KindInvalid, "%s must be 1 to 200 characters of valid UTF-8", field)
+	if !utf8.ValidString(s) || strings.TrimSpace(s) == "" || strings.ContainsRune(s, 0) || utf8.RuneCountInString(s) > 200 {
+		return Errorf(op, KindInvalid, "%s must be 1 to 200 characters of valid UTF-8 without NUL", field)
 	}
 	return nil
 }

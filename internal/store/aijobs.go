@@ -164,6 +164,12 @@ func (tx *Tx) CancelAIJob(ctx context.Context, id uuid.UUID, reason string) (ram
 	if err != nil {
 		return after, classify(op, err)
 	}
+	// Release the reservation now: the worker, if one is still running
+	// the job, adds what its call spent when it stops; if none is, nothing
+	// else would.
+	if err := tx.releaseTokens(ctx, c.OrganizationID, id, 0); err != nil {
+		return after, err
+	}
 	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionAIGenerationCancelled,
 		TargetType: "ai_job", TargetID: id.String(), Reason: reason, Before: snapshot(before), After: snapshot(after),
 		Metadata: metadata(map[string]any{"scope": "job"})}))
@@ -243,9 +249,11 @@ func (tx *Tx) StartAIJob(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 	if rampart.JobFinished(before.Status) {
 		return before, rampart.Proposal{}, rampart.Errorf(op, rampart.KindConflict, "the job has finished (%s)", before.Status)
 	}
-	// A reservation left by a crashed attempt is released before a new one.
+	// A reservation left by a crashed attempt is settled as used (its
+	// model call may have run; the budget must not be overshot) before a
+	// new one is made.
 	if before.EstimatedTokens > 0 {
-		if err := tx.releaseTokens(ctx, c.OrganizationID, id, 0); err != nil {
+		if err := tx.releaseTokens(ctx, c.OrganizationID, id, int64(before.EstimatedTokens)); err != nil {
 			return before, rampart.Proposal{}, err
 		}
 	}
@@ -409,26 +417,86 @@ func (tx *Tx) StopAIJob(ctx context.Context, id uuid.UUID, scope, reason, action
 		Before: snapshot(before), After: snapshot(after), Metadata: metadata(map[string]any{"scope": scope})}))
 }
 
-const sqlFailOrphanAIJob = `UPDATE ai_jobs SET status = 'failed', error_code = 'requester_gone', error_message = $3,
+const sqlFailAIJob = `UPDATE ai_jobs SET status = 'failed', error_code = $3, error_message = $4,
 finished_at = now(), updated_at = clock_timestamp()
 WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying') RETURNING ` + aiJobColumns
 
-// FailOrphanAIJob ends, on the service path, a job whose requester is no
-// longer a member (no tenant context can run it).
-func (s *Store) FailOrphanAIJob(ctx context.Context, orgID, id uuid.UUID, message string) error {
-	const op = "store.FailOrphanAIJob"
-	return s.AsService(ctx, "end an AI job whose requester left the organization", func(ctx context.Context, tx *Tx) error {
-		after, err := scanAIJob(tx.queryRow(ctx, sqlFailOrphanAIJob, orgID, id, message))
+// FailAIJob ends an unfinished job as failed on the service path: when no
+// tenant context can (its requester left or may no longer run it), or when
+// the queue gives up on it (its last attempt failed or its worker died).
+// An outstanding reservation is settled as used (the model may have been
+// called). A finished job is left alone.
+func (s *Store) FailAIJob(ctx context.Context, orgID, id uuid.UUID, code, message string) error {
+	const op = "store.FailAIJob"
+	if len(message) > 500 {
+		message = message[:500]
+	}
+	return s.AsService(ctx, "end an AI job no tenant context can finish ("+code+")", func(ctx context.Context, tx *Tx) error {
+		return tx.failAIJob(ctx, op, orgID, id, code, message)
+	})
+}
+
+func (tx *Tx) failAIJob(ctx context.Context, op string, orgID, id uuid.UUID, code, message string) error {
+	var reserved int64
+	if err := tx.queryRow(ctx, sqlJobReservation, orgID, id).Scan(&reserved); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
+		return classify(op, err)
+	}
+	after, err := scanAIJob(tx.queryRow(ctx, sqlFailAIJob, orgID, id, code, message))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return classify(op, err)
+	}
+	if err := tx.releaseTokens(ctx, orgID, id, reserved); err != nil {
+		return err
+	}
+	return tx.RecordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: audit.ActorService, ActorID: tx.service,
+		Action: audit.ActionAIGenerationFailed, TargetType: "ai_job", TargetID: id.String(), Reason: message, After: snapshot(after),
+		Metadata: metadata(map[string]any{"error_code": code})})
+}
+
+// sqlStuckAIJobs finds unfinished AI jobs the queue no longer holds: their
+// River job was discarded (its worker died on the last attempt),
+// cancelled, completed or deleted, and nothing changed them for a minute.
+const sqlStuckAIJobs = `SELECT j.organization_id, j.id FROM ai_jobs j
+WHERE j.status IN ('queued', 'running', 'retrying') AND j.updated_at < now() - interval '1 minute'
+  AND NOT EXISTS (SELECT 1 FROM river.river_job r WHERE r.id = j.queue_job_id
+                  AND r.state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))
+ORDER BY j.updated_at LIMIT 100`
+
+// SweepStuckAIJobs ends, as failed, the AI jobs the queue gave up on, so
+// none stays "under way" for ever (blocking new requests for its proposal
+// and holding its token reservation). serve runs it every minute.
+func (s *Store) SweepStuckAIJobs(ctx context.Context) (int, error) {
+	const op = "store.SweepStuckAIJobs"
+	type stuck struct{ org, id uuid.UUID }
+	var found []stuck
+	err := s.AsService(ctx, "sweep AI jobs the job queue gave up on", func(ctx context.Context, tx *Tx) error {
+		rows, err := tx.query(ctx, sqlStuckAIJobs)
 		if err != nil {
-			return classify(op, err)
-		}
-		if err := tx.releaseTokens(ctx, orgID, id, 0); err != nil {
 			return err
 		}
-		return tx.RecordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: audit.ActorService, ActorID: tx.service,
-			Action: audit.ActionAIGenerationFailed, TargetType: "ai_job", TargetID: id.String(), Reason: message, After: snapshot(after)})
+		found, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (stuck, error) {
+			var x stuck
+			return x, r.Scan(&x.org, &x.id)
+		})
+		if err != nil {
+			return err
+		}
+		for _, x := range found {
+			if err := tx.failAIJob(ctx, op, x.org, x.id, "queue_gave_up",
+				"the job queue gave up on this job (its worker stopped on the last attempt)"); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	return len(found), nil
 }

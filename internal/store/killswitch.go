@@ -17,12 +17,19 @@ const KillSwitchChannel = "rampart_killswitch"
 
 const (
 	sqlKillSwitchState = `SELECT scope, organization_id, active, reason, changed_at FROM killswitch_state()`
-	sqlOrgKillSwitch   = `SELECT organization_id, active, reason, changed_by, changed_at FROM org_kill_switches WHERE organization_id = $1`
+	sqlOrgKillSwitch   = `SELECT organization_id, active, reason, changed_by, changed_at, platform_locked FROM org_kill_switches WHERE organization_id = $1`
 	sqlSetOrgKill      = `INSERT INTO org_kill_switches (organization_id, active, reason, changed_by, changed_at)
 VALUES ($1, $2, $3, $4, now())
 ON CONFLICT (organization_id) DO UPDATE SET active = EXCLUDED.active, reason = EXCLUDED.reason,
   changed_by = EXCLUDED.changed_by, changed_at = now()
-RETURNING organization_id, active, reason, changed_by, changed_at`
+RETURNING organization_id, active, reason, changed_by, changed_at, platform_locked`
+	// The platform's (service path) version: an activation locks the
+	// switch against the organization's admins; a deactivation unlocks it.
+	sqlSetOrgKillPlatform = `INSERT INTO org_kill_switches (organization_id, active, reason, changed_by, changed_at, platform_locked)
+VALUES ($1, $2, $3, $4, now(), $2)
+ON CONFLICT (organization_id) DO UPDATE SET active = EXCLUDED.active, reason = EXCLUDED.reason,
+  changed_by = EXCLUDED.changed_by, changed_at = now(), platform_locked = EXCLUDED.platform_locked
+RETURNING organization_id, active, reason, changed_by, changed_at, platform_locked`
 	sqlGlobalKill    = `SELECT active, reason, changed_by, changed_at FROM platform_kill_switch`
 	sqlSetGlobalKill = `UPDATE platform_kill_switch SET active = $1, reason = $2, changed_by = $3, changed_at = now()
 RETURNING active, reason, changed_by, changed_at`
@@ -100,8 +107,9 @@ func (tx *Tx) OrgKillSwitch(ctx context.Context) (rampart.KillSwitch, error) {
 // also by policy); on the service path (the CLI) on orgID.
 func (tx *Tx) SetOrgKillSwitch(ctx context.Context, orgID uuid.UUID, active bool, reason, changedBy string) (rampart.KillSwitch, error) {
 	const op = "store.SetOrgKillSwitch"
+	query := sqlSetOrgKillPlatform
 	if c, ok := tx.Claims(); ok {
-		orgID = c.OrganizationID
+		orgID, query = c.OrganizationID, sqlSetOrgKill
 		if c.Role != rampart.RoleAdmin {
 			return rampart.KillSwitch{}, rampart.Errorf(op, rampart.KindForbidden, "only an admin can change the organization's kill switch")
 		}
@@ -114,7 +122,10 @@ func (tx *Tx) SetOrgKillSwitch(ctx context.Context, orgID uuid.UUID, active bool
 	if err != nil && rampart.ErrorKind(classify(op, err)) != rampart.KindNotFound {
 		return before, classify(op, err)
 	}
-	after, err := scanOrgKill(tx.queryRow(ctx, sqlSetOrgKill, orgID, active, reason, changedBy))
+	if before.PlatformLocked && query == sqlSetOrgKill {
+		return before, rampart.Errorf(op, rampart.KindForbidden, "the platform operator switched AI off for this organization (%s); only the operator can switch it back on", before.Reason)
+	}
+	after, err := scanOrgKill(tx.queryRow(ctx, query, orgID, active, reason, changedBy))
 	if err != nil {
 		return after, classify(op, err)
 	}
@@ -168,7 +179,7 @@ func (tx *Tx) SetGlobalKillSwitch(ctx context.Context, active bool, reason, chan
 func scanOrgKill(r pgx.Row) (rampart.KillSwitch, error) {
 	ks := rampart.KillSwitch{Scope: "organization"}
 	var org uuid.UUID
-	err := r.Scan(&org, &ks.Active, &ks.Reason, &ks.ChangedBy, &ks.ChangedAt)
+	err := r.Scan(&org, &ks.Active, &ks.Reason, &ks.ChangedBy, &ks.ChangedAt, &ks.PlatformLocked)
 	if err == nil {
 		ks.OrganizationID = &org
 	}

@@ -133,6 +133,8 @@ const (
 	codeCheckViolation        = "23514"
 	codeNotNullViolation      = "23502"
 	codeInvalidText           = "22P02"
+	codeCharNotInRepertoire   = "22021" // e.g. a NUL byte in text
+	codeUntranslatable        = "22P05"
 )
 
 // classify maps a database error to a domain error of op.
@@ -159,6 +161,8 @@ func classify(op string, err error) error {
 			return &rampart.Error{Op: op, Kind: rampart.KindNotFound, Message: "not found", Err: err}
 		case codeUniqueViolation:
 			return &rampart.Error{Op: op, Kind: rampart.KindConflict, Message: "already exists", Err: err}
+		case codeCharNotInRepertoire, codeUntranslatable:
+			return &rampart.Error{Op: op, Kind: rampart.KindInvalid, Message: "text contains a character the database cannot store (such as NUL)", Err: err}
 		case codeForeignKeyViolation, codeCheckViolation, codeNotNullViolation, codeInvalidText:
 			return &rampart.Error{Op: op, Kind: rampart.KindInvalid, Message: fmt.Sprintf("rejected by the database (%s)", pg.ConstraintName), Err: err}
 		}

@@ -37,20 +37,22 @@ CREATE POLICY proposals_tenant_select ON proposals FOR SELECT TO rampart_app
   USING (organization_id = (SELECT current_user_org_id())
          AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'stakeholder', 'viewer')
               OR ((SELECT current_user_role()) = 'venue_manager' AND venue_code = ANY ((SELECT current_user_venue_codes())::text[]))));
+-- Writes: the roles that edit proposals (the API checks the same in
+-- access.Check); readers cannot write even through a handler bug.
 CREATE POLICY proposals_tenant_insert ON proposals FOR INSERT TO rampart_app
   WITH CHECK (organization_id = (SELECT current_user_org_id())
-              AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'stakeholder', 'viewer')
+              AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer')
                    OR ((SELECT current_user_role()) = 'venue_manager' AND venue_code = ANY ((SELECT current_user_venue_codes())::text[]))));
 CREATE POLICY proposals_tenant_update ON proposals FOR UPDATE TO rampart_app
   USING (organization_id = (SELECT current_user_org_id())
-         AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'stakeholder', 'viewer')
+         AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer')
               OR ((SELECT current_user_role()) = 'venue_manager' AND venue_code = ANY ((SELECT current_user_venue_codes())::text[]))))
   WITH CHECK (organization_id = (SELECT current_user_org_id())
-              AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'stakeholder', 'viewer')
+              AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer')
                    OR ((SELECT current_user_role()) = 'venue_manager' AND venue_code = ANY ((SELECT current_user_venue_codes())::text[]))));
 CREATE POLICY proposals_tenant_delete ON proposals FOR DELETE TO rampart_app
   USING (organization_id = (SELECT current_user_org_id())
-         AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'stakeholder', 'viewer')
+         AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer')
               OR ((SELECT current_user_role()) = 'venue_manager' AND venue_code = ANY ((SELECT current_user_venue_codes())::text[]))));
 GRANT SELECT, INSERT, UPDATE, DELETE ON proposals TO rampart_app, rampart_service;
 
@@ -146,7 +148,10 @@ CREATE TABLE org_kill_switches (
   active          boolean     NOT NULL,
   reason          text        NOT NULL CHECK (length(btrim(reason)) BETWEEN 1 AND 500),
   changed_by      text        NOT NULL CHECK (length(changed_by) BETWEEN 1 AND 200),
-  changed_at      timestamptz NOT NULL DEFAULT now()
+  changed_at      timestamptz NOT NULL DEFAULT now(),
+  -- Set by a platform operator (service path): the organization's admins
+  -- cannot turn the switch off (or change it) until the operator does.
+  platform_locked boolean     NOT NULL DEFAULT false CHECK (active OR NOT platform_locked)
 );
 ALTER TABLE org_kill_switches ENABLE ROW LEVEL SECURITY;
 ALTER TABLE org_kill_switches FORCE ROW LEVEL SECURITY;
@@ -154,11 +159,16 @@ CREATE POLICY org_kill_switches_tenant_select ON org_kill_switches FOR SELECT TO
   USING (organization_id = (SELECT current_user_org_id()));
 -- Only an organization's admins may flip its switch (the API checks too).
 CREATE POLICY org_kill_switches_admin_insert ON org_kill_switches FOR INSERT TO rampart_app
-  WITH CHECK (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin');
+  WITH CHECK (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin'
+              AND NOT platform_locked);
 CREATE POLICY org_kill_switches_admin_update ON org_kill_switches FOR UPDATE TO rampart_app
-  USING (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin')
-  WITH CHECK (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin');
-GRANT SELECT, INSERT, UPDATE ON org_kill_switches TO rampart_app;
+  USING (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin'
+         AND NOT platform_locked)
+  WITH CHECK (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin'
+              AND NOT platform_locked);
+GRANT SELECT ON org_kill_switches TO rampart_app;
+GRANT INSERT (organization_id, active, reason, changed_by, changed_at),
+      UPDATE (active, reason, changed_by, changed_at) ON org_kill_switches TO rampart_app;
 GRANT SELECT, INSERT, UPDATE ON org_kill_switches TO rampart_service;
 
 CREATE TABLE platform_kill_switch (
@@ -248,10 +258,14 @@ ALTER TABLE ai_usage ENABLE ROW LEVEL SECURITY;
 ALTER TABLE ai_usage FORCE ROW LEVEL SECURITY;
 CREATE POLICY ai_usage_tenant_select ON ai_usage FOR SELECT TO rampart_app
   USING (organization_id = (SELECT current_user_org_id()));
+-- Usage changes only in the transactions of AI work (the requester's
+-- claims) or a cancellation: the roles that may request AI.
 CREATE POLICY ai_usage_tenant_insert ON ai_usage FOR INSERT TO rampart_app
-  WITH CHECK (organization_id = (SELECT current_user_org_id()));
+  WITH CHECK (organization_id = (SELECT current_user_org_id())
+              AND (SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'venue_manager'));
 CREATE POLICY ai_usage_tenant_update ON ai_usage FOR UPDATE TO rampart_app
-  USING (organization_id = (SELECT current_user_org_id()))
+  USING (organization_id = (SELECT current_user_org_id())
+         AND (SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'venue_manager'))
   WITH CHECK (organization_id = (SELECT current_user_org_id()));
 GRANT SELECT, INSERT, UPDATE ON ai_usage TO rampart_app, rampart_service;
 
