@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,6 +71,20 @@ func (s *Server) aiRequired(op string) error {
 		return rampart.Errorf(op, rampart.KindUnavailable, "the AI pipeline is not running in this process")
 	}
 	return nil
+}
+
+// proposalETag names a version of a proposal. Approving with If-Match set
+// to it approves only that version: a draft that arrived since is a conflict.
+func proposalETag(p rampart.Proposal) string {
+	return `"` + strconv.FormatInt(p.UpdatedAt.UnixMicro(), 10) + `"`
+}
+
+func parseProposalETag(h string) (time.Time, error) {
+	n, err := strconv.ParseInt(strings.Trim(h, `"`), 10, 64)
+	if err != nil || len(h) > 40 {
+		return time.Time{}, rampart.Errorf("api.approveProposal", rampart.KindInvalid, "If-Match must be the ETag of GET /api/proposals/{id}")
+	}
+	return time.UnixMicro(n), nil
 }
 
 // proposalView is what leaves the server: the stored body (sanitised
@@ -173,6 +188,7 @@ func (s *Server) getProposal(w http.ResponseWriter, r *http.Request, c rampart.C
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", proposalETag(p))
 	return respond(w, c, http.StatusOK, proposalView(p))
 }
 
@@ -234,8 +250,16 @@ func (s *Server) approveProposal(w http.ResponseWriter, r *http.Request, c rampa
 	if err := access.Check(c, access.ActionApproveAgentProposal, proposalResource(p)); err != nil {
 		return err
 	}
+	var seen *time.Time
+	if h := r.Header.Get("If-Match"); h != "" {
+		t, err := parseProposalETag(h)
+		if err != nil {
+			return err
+		}
+		seen = &t
+	}
 	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.ApproveProposal(ctx, id)
+		return tx.ApproveProposal(ctx, id, seen)
 	})
 	if err != nil {
 		return err

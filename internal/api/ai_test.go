@@ -295,7 +295,18 @@ func TestGenerateProposalEndToEnd(t *testing.T) {
 	if p := e.do(producer, http.MethodGet, "/api/proposals/"+id, nil).json(t); p["review_status"] != "pending_review" {
 		t.Fatalf("a token approved the proposal: %v", p)
 	}
-	ar := e.do(producer, http.MethodPost, "/api/proposals/"+id+"/approve", nil)
+	// Approval names the version read: a stale ETag is a conflict (a draft
+	// may have arrived since), a malformed one a 400; nothing changes.
+	etag := e.do(producer, http.MethodGet, "/api/proposals/"+id, nil).header.Get("ETag")
+	if etag == "" {
+		t.Fatal("GET /api/proposals/{id} has no ETag")
+	}
+	problem(t, e.do(producer, http.MethodPost, "/api/proposals/"+id+"/approve", nil, "If-Match", `"1"`), http.StatusConflict)
+	problem(t, e.do(producer, http.MethodPost, "/api/proposals/"+id+"/approve", nil, "If-Match", "yesterday"), http.StatusBadRequest)
+	if n := e.events("proposal.approved"); n != 0 {
+		t.Fatalf("%d approvals recorded after refused approvals", n)
+	}
+	ar := e.do(producer, http.MethodPost, "/api/proposals/"+id+"/approve", nil, "If-Match", etag)
 	if ar.status != http.StatusOK {
 		t.Fatalf("approve: %d %s", ar.status, ar.body)
 	}

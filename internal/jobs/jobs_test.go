@@ -462,7 +462,7 @@ func TestGenerateEndToEnd(t *testing.T) {
 
 	// A human approval clears the pending-review label.
 	approved, err := store.InTenantValue(context.Background(), e.st, a.admin, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.ApproveProposal(ctx, p.ID)
+		return tx.ApproveProposal(ctx, p.ID, nil)
 	})
 	if err != nil {
 		t.Fatalf("approve: %v", err)

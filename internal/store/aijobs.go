@@ -438,7 +438,9 @@ func (s *Store) FailAIJob(ctx context.Context, orgID, id uuid.UUID, code, messag
 
 func (tx *Tx) failAIJob(ctx context.Context, op string, orgID, id uuid.UUID, code, message string) error {
 	var reserved int64
-	if err := tx.queryRow(ctx, sqlJobReservation, orgID, id).Scan(&reserved); err != nil {
+	var sameMonth bool
+	var month *time.Time
+	if err := tx.queryRow(ctx, sqlJobReservation, orgID, id).Scan(&reserved, &sameMonth, &month); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -28,10 +29,16 @@ WHERE u.organization_id = $1 AND u.month = ` + sqlThisMonth + `
   AND u.used_tokens + u.reserved_tokens + $2 <= coalesce(
         (SELECT b.monthly_tokens FROM ai_budgets b WHERE b.organization_id = $1), 9223372036854775807)
 RETURNING u.reserved_tokens`
-	sqlSetJobReservation = `UPDATE ai_jobs SET estimated_tokens = $3 WHERE organization_id = $1 AND id = $2`
-	sqlJobReservation    = `SELECT estimated_tokens FROM ai_jobs WHERE organization_id = $1 AND id = $2 FOR UPDATE`
-	sqlSettleTokens      = `UPDATE ai_usage SET reserved_tokens = greatest(0, reserved_tokens - $2),
+	sqlSetJobReservation = `UPDATE ai_jobs SET estimated_tokens = $3,
+reserved_month = CASE WHEN $3 > 0 THEN ` + sqlThisMonth + ` END WHERE organization_id = $1 AND id = $2`
+	// A job reserved in one month and finished in the next releases its
+	// reservation from the month that holds it; what it used counts now.
+	sqlJobReservation = `SELECT estimated_tokens, coalesce(reserved_month = ` + sqlThisMonth + `, true), reserved_month
+FROM ai_jobs WHERE organization_id = $1 AND id = $2 FOR UPDATE`
+	sqlSettleTokens = `UPDATE ai_usage SET reserved_tokens = greatest(0, reserved_tokens - $2),
 used_tokens = used_tokens + $3, updated_at = now() WHERE organization_id = $1 AND month = ` + sqlThisMonth
+	sqlReleaseOldMonth = `UPDATE ai_usage SET reserved_tokens = greatest(0, reserved_tokens - $2), updated_at = now()
+WHERE organization_id = $1 AND month = $3`
 	sqlTokenBudget = `SELECT b.monthly_tokens, ` + sqlThisMonth + `::timestamptz, coalesce(u.reserved_tokens, 0), coalesce(u.used_tokens, 0)
 FROM (SELECT $1::uuid AS organization_id) o
 LEFT JOIN ai_budgets b ON b.organization_id = o.organization_id
@@ -76,7 +83,9 @@ func (tx *Tx) ReserveTokens(ctx context.Context, jobID uuid.UUID, estimated int)
 func (tx *Tx) releaseTokens(ctx context.Context, orgID, jobID uuid.UUID, actual int64) error {
 	const op = "store.releaseTokens"
 	var reserved int64
-	if err := tx.queryRow(ctx, sqlJobReservation, orgID, jobID).Scan(&reserved); err != nil {
+	var sameMonth bool
+	var month *time.Time
+	if err := tx.queryRow(ctx, sqlJobReservation, orgID, jobID).Scan(&reserved, &sameMonth, &month); err != nil {
 		return classify(op, err)
 	}
 	if reserved == 0 && actual == 0 {
@@ -84,6 +93,12 @@ func (tx *Tx) releaseTokens(ctx context.Context, orgID, jobID uuid.UUID, actual 
 	}
 	if _, err := tx.exec(ctx, sqlEnsureUsage, orgID); err != nil {
 		return classify(op, err)
+	}
+	if !sameMonth && month != nil && reserved > 0 {
+		if _, err := tx.exec(ctx, sqlReleaseOldMonth, orgID, reserved, *month); err != nil {
+			return classify(op, err)
+		}
+		reserved = 0
 	}
 	if _, err := tx.exec(ctx, sqlSettleTokens, orgID, reserved, actual); err != nil {
 		return classify(op, err)

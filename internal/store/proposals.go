@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,15 @@ WHERE organization_id = $1 AND id = $2 RETURNING ` + proposalColumns
 approved_at = now(), updated_at = now()
 WHERE organization_id = $1 AND id = $2 AND status = 'ai_pending_review' RETURNING ` + proposalColumns
 )
+
+const sqlMoveProposalJobs = `UPDATE ai_jobs SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2`
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
 
 // MaxListProposals caps one page of proposals.
 const MaxListProposals = 200
@@ -106,6 +116,13 @@ func (tx *Tx) UpdateProposal(ctx context.Context, p rampart.Proposal) (rampart.P
 	if err != nil {
 		return after, classify(op, err)
 	}
+	// A job's venue follows its proposal's (venue scoping of jobs and the
+	// progress stream).
+	if deref(before.VenueCode) != deref(after.VenueCode) {
+		if _, err := tx.exec(ctx, sqlMoveProposalJobs, after.OrganizationID, after.ID, after.VenueCode); err != nil {
+			return after, classify(op, err)
+		}
+	}
 	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionProposalUpdated,
 		TargetType: "proposal", TargetID: after.ID.String(), Before: proposalSnapshot(before), After: proposalSnapshot(after)}))
 }
@@ -128,7 +145,11 @@ func (tx *Tx) StoreAIBody(ctx context.Context, id uuid.UUID, body sanitize.HTML)
 
 // ApproveProposal is the human review of AI output: it clears the
 // pending-review label. Only a proposal pending review can be approved.
-func (tx *Tx) ApproveProposal(ctx context.Context, id uuid.UUID) (rampart.Proposal, error) {
+//
+// seen, when set, is the updated_at of the version the approver read: a
+// proposal changed since (say, a new AI draft) is a conflict, so nobody
+// approves a text they did not see.
+func (tx *Tx) ApproveProposal(ctx context.Context, id uuid.UUID, seen *time.Time) (rampart.Proposal, error) {
 	const op = "store.ApproveProposal"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -143,6 +164,16 @@ func (tx *Tx) ApproveProposal(ctx context.Context, id uuid.UUID) (rampart.Propos
 	}
 	if before.Status != rampart.ProposalAIPendingReview {
 		return rampart.Proposal{}, rampart.Errorf(op, rampart.KindConflict, "only a proposal pending review can be approved (this one is %s)", before.Status)
+	}
+	if seen != nil && !seen.Equal(before.UpdatedAt) {
+		return rampart.Proposal{}, rampart.Errorf(op, rampart.KindConflict, "the proposal changed since it was read (a new draft may have arrived): read it again before approving")
+	}
+	var busy bool
+	if err := tx.queryRow(ctx, sqlActiveAIJobForProposal, c.OrganizationID, id).Scan(&busy); err != nil {
+		return rampart.Proposal{}, classify(op, err)
+	}
+	if busy {
+		return rampart.Proposal{}, rampart.Errorf(op, rampart.KindConflict, "a new generation for this proposal is under way: approve its result when it is ready")
 	}
 	after, err := scanProposal(tx.queryRow(ctx, sqlApproveProposal, before.OrganizationID, id, c.UserID))
 	if err != nil {

@@ -74,7 +74,8 @@ CREATE TABLE ai_jobs (
   queue_job_id    bigint,
   provider        text        NOT NULL DEFAULT '',
   model           text        NOT NULL DEFAULT '',
-  estimated_tokens integer    NOT NULL DEFAULT 0 CHECK (estimated_tokens >= 0),
+  estimated_tokens integer    NOT NULL DEFAULT 0 CHECK (estimated_tokens >= 0), -- outstanding reservation
+  reserved_month  date,       -- the ai_usage month holding the reservation
   input_tokens    integer     NOT NULL DEFAULT 0 CHECK (input_tokens >= 0),
   output_tokens   integer     NOT NULL DEFAULT 0 CHECK (output_tokens >= 0),
   guard_score     integer     NOT NULL DEFAULT 0,
@@ -109,9 +110,11 @@ CREATE POLICY ai_jobs_tenant_update ON ai_jobs FOR UPDATE TO rampart_app
   USING (organization_id = (SELECT current_user_org_id())
          AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director')
               OR ((SELECT current_user_role()) = 'venue_manager' AND venue_code = ANY ((SELECT current_user_venue_codes())::text[]))))
-  WITH CHECK (organization_id = (SELECT current_user_org_id()));
+  WITH CHECK (organization_id = (SELECT current_user_org_id())
+              AND ((SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director')
+                   OR ((SELECT current_user_role()) = 'venue_manager' AND venue_code = ANY ((SELECT current_user_venue_codes())::text[]))));
 GRANT SELECT, INSERT ON ai_jobs TO rampart_app;
-GRANT UPDATE (status, attempt, queue_job_id, provider, model, estimated_tokens, input_tokens, output_tokens,
+GRANT UPDATE (status, attempt, queue_job_id, provider, model, estimated_tokens, reserved_month, venue_code, input_tokens, output_tokens,
               guard_score, guard_rules, error_code, error_message, cancelled_by, cancel_reason,
               started_at, finished_at, updated_at) ON ai_jobs TO rampart_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ai_jobs TO rampart_service;
