@@ -187,11 +187,11 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 			GuardScore: verdict.Score, GuardRules: verdict.Rules(), Action: audit.ActionAIGenerationCompleted,
 			Metadata: map[string]any{"proposal_id": job.ProposalID, "input_tokens": resp.Usage.InputTokens,
 				"output_tokens": resp.Usage.OutputTokens, "usage_estimated": resp.Usage.Estimated,
-				"model": resp.Model, "stop_reason": resp.StopReason, "body_bytes": len(body.String())}}); err != nil {
+				"model": resp.Model, "stop_reason": resp.StopReason, "body_bytes": len(body.String())},
+			Body: &body}); err != nil {
 			return err
 		}
-		_, err := tx.StoreAIBody(ctx, job.ProposalID, body)
-		return err
+		return nil
 	})
 	if errors.Is(err, store.ErrAttemptSuperseded) {
 		_ = q.store.InTenant(context.WithoutCancel(ctx), claims, func(ctx context.Context, tx *store.Tx) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/sanitize"
 )
 
 const aiJobColumns = `organization_id, id, kind, proposal_id, venue_code, agent_type, requested_by, status, attempt,
@@ -38,8 +39,13 @@ WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retr
 	sqlFinishAIJob = `UPDATE ai_jobs SET status = $4, input_tokens = input_tokens + $5, output_tokens = output_tokens + $6,
 guard_score = $7, guard_rules = $8, error_code = $9, error_message = $10, cancel_reason = $11,
 finished_at = CASE WHEN $4 IN ('queued', 'running', 'retrying') THEN NULL ELSE now() END,
-updated_at = clock_timestamp()
+estimated_tokens = 0, reserved_month = NULL, updated_at = clock_timestamp()
 WHERE organization_id = $1 AND id = $2 AND attempt = $3 AND status = 'running' RETURNING ` + aiJobColumns
+	// The job locked, with where its reservation is held.
+	sqlLockAIJobReservation = `SELECT ` + aiJobColumns + `, coalesce(reserved_month = ` + sqlThisMonth + `, true), reserved_month
+FROM ai_jobs WHERE organization_id = $1 AND id = $2 FOR UPDATE`
+	sqlProposalOfJob = `SELECT ` + proposalColumns + ` FROM proposals
+WHERE organization_id = $1 AND id = (SELECT proposal_id FROM ai_jobs WHERE organization_id = $1 AND id = $2)`
 	sqlAIJobClaims = `SELECT status, user_id, role, venue_codes FROM ai_job_claims($1, $2)`
 )
 
@@ -242,12 +248,29 @@ func (tx *Tx) StartAIJob(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 	if err != nil {
 		return rampart.AIJob{}, rampart.Proposal{}, err
 	}
-	before, err := scanAIJob(tx.queryRow(ctx, sqlLockAIJob, c.OrganizationID, id))
-	if err != nil {
-		return before, rampart.Proposal{}, classify(op, err)
+	// One round trip: lock and read the job, start it (a finished job is
+	// not touched: the UPDATE's condition), read its proposal. Every
+	// attempt begins here, so the statements are pipelined.
+	b := &pgx.Batch{}
+	b.Queue(sqlLockAIJob, c.OrganizationID, id)
+	b.Queue(sqlStartAIJob, c.OrganizationID, id, a.Attempt, a.Provider, a.Model)
+	b.Queue(sqlProposalOfJob, c.OrganizationID, id)
+	br := tx.conn.SendBatch(ctx, b)
+	before, errBefore := scanAIJob(br.QueryRow())
+	job, errJob := scanAIJob(br.QueryRow())
+	p, errProposal := scanProposal(br.QueryRow())
+	if err := br.Close(); err != nil && errBefore == nil {
+		return before, p, classify(op, err)
 	}
-	if rampart.JobFinished(before.Status) {
-		return before, rampart.Proposal{}, rampart.Errorf(op, rampart.KindConflict, "the job has finished (%s)", before.Status)
+	switch {
+	case errBefore != nil:
+		return before, p, classify(op, errBefore)
+	case rampart.JobFinished(before.Status):
+		return before, p, rampart.Errorf(op, rampart.KindConflict, "the job has finished (%s)", before.Status)
+	case errJob != nil:
+		return before, p, classify(op, errJob)
+	case errProposal != nil:
+		return job, p, classify(op, errProposal)
 	}
 	// A reservation left by a crashed attempt is settled as used (its
 	// model call may have run; the budget must not be overshot) before a
@@ -256,14 +279,6 @@ func (tx *Tx) StartAIJob(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 		if err := tx.releaseTokens(ctx, c.OrganizationID, id, int64(before.EstimatedTokens)); err != nil {
 			return before, rampart.Proposal{}, err
 		}
-	}
-	job, err := scanAIJob(tx.queryRow(ctx, sqlStartAIJob, c.OrganizationID, id, a.Attempt, a.Provider, a.Model))
-	if err != nil {
-		return job, rampart.Proposal{}, classify(op, err)
-	}
-	p, err := tx.Proposal(ctx, job.ProposalID)
-	if err != nil {
-		return job, p, err
 	}
 	action := audit.ActionAIGenerationStarted
 	if a.Attempt > 1 {
@@ -286,6 +301,9 @@ type JobOutcome struct {
 	Action       string // the audit action; empty = none
 	Reason       string
 	Metadata     map[string]any
+	// Body, when set, is stored as the job's proposal's AI draft in the
+	// same transaction (StoreAIBody), only if this attempt finishes the job.
+	Body *sanitize.HTML
 }
 
 // ErrAttemptSuperseded means the job is no longer running this attempt (it
@@ -302,22 +320,54 @@ func (tx *Tx) FinishAIJob(ctx context.Context, id uuid.UUID, attempt int, out Jo
 	if err != nil {
 		return rampart.AIJob{}, err
 	}
-	before, err := scanAIJob(tx.queryRow(ctx, sqlLockAIJob, c.OrganizationID, id))
+	var sameMonth bool
+	var month *time.Time
+	before, err := scanAIJobWith(tx.queryRow(ctx, sqlLockAIJobReservation, c.OrganizationID, id), &sameMonth, &month)
 	if err != nil {
 		return before, classify(op, err)
 	}
 	if before.Status != rampart.JobRunning || before.Attempt != attempt {
 		return before, ErrAttemptSuperseded
 	}
-	if err := tx.releaseTokens(ctx, c.OrganizationID, id, int64(out.InputTokens+out.OutputTokens)); err != nil {
-		return before, err
-	}
 	rules := out.GuardRules
 	if rules == nil {
 		rules = []string{}
 	}
-	after, err := scanAIJob(tx.queryRow(ctx, sqlFinishAIJob, c.OrganizationID, id, attempt, out.Status,
-		out.InputTokens, out.OutputTokens, out.GuardScore, rules, out.ErrorCode, out.ErrorMessage, out.CancelReason))
+	// One round trip for the rest: settle the reservation with the actual
+	// use, finish the job (which clears the reservation), store the draft.
+	reserved, actual := int64(before.EstimatedTokens), int64(out.InputTokens+out.OutputTokens)
+	b := &pgx.Batch{}
+	settle := reserved > 0 || actual > 0
+	if settle {
+		if !sameMonth && month != nil && reserved > 0 {
+			b.Queue(sqlReleaseOldMonth, c.OrganizationID, reserved, *month)
+			reserved = 0
+		}
+		if !(sameMonth && reserved > 0) {
+			b.Queue(sqlEnsureUsage, c.OrganizationID)
+		}
+		b.Queue(sqlSettleTokens, c.OrganizationID, reserved, actual)
+	}
+	nPre := b.Len()
+	b.Queue(sqlFinishAIJob, c.OrganizationID, id, attempt, out.Status,
+		out.InputTokens, out.OutputTokens, out.GuardScore, rules, out.ErrorCode, out.ErrorMessage, out.CancelReason)
+	if out.Body != nil {
+		b.Queue(sqlStoreAIBody, c.OrganizationID, before.ProposalID, out.Body.String())
+	}
+	br := tx.conn.SendBatch(ctx, b)
+	for range nPre {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return before, classify(op, err)
+		}
+	}
+	after, err := scanAIJob(br.QueryRow())
+	if err == nil && out.Body != nil {
+		_, err = scanProposal(br.QueryRow())
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return after, classify(op, err)
 	}
@@ -351,11 +401,15 @@ func collectAIJobs(op string, rows pgx.Rows, err error) ([]rampart.AIJob, error)
 	return js, classify(op, err)
 }
 
-func scanAIJob(r pgx.Row) (rampart.AIJob, error) {
+func scanAIJob(r pgx.Row) (rampart.AIJob, error) { return scanAIJobWith(r) }
+
+// scanAIJobWith scans a job row followed by extra columns into extra.
+func scanAIJobWith(r pgx.Row, extra ...any) (rampart.AIJob, error) {
 	var j rampart.AIJob
-	err := r.Scan(&j.OrganizationID, &j.ID, &j.Kind, &j.ProposalID, &j.VenueCode, &j.AgentType, &j.RequestedBy, &j.Status,
+	dst := []any{&j.OrganizationID, &j.ID, &j.Kind, &j.ProposalID, &j.VenueCode, &j.AgentType, &j.RequestedBy, &j.Status,
 		&j.Attempt, &j.Provider, &j.Model, &j.EstimatedTokens, &j.InputTokens, &j.OutputTokens, &j.GuardScore, &j.GuardRules,
-		&j.ErrorCode, &j.ErrorMessage, &j.CancelledBy, &j.CancelReason, &j.CreatedAt, &j.StartedAt, &j.FinishedAt, &j.UpdatedAt)
+		&j.ErrorCode, &j.ErrorMessage, &j.CancelledBy, &j.CancelReason, &j.CreatedAt, &j.StartedAt, &j.FinishedAt, &j.UpdatedAt}
+	err := r.Scan(append(dst, extra...)...)
 	return j, err
 }
 

@@ -29,6 +29,9 @@ WHERE u.organization_id = $1 AND u.month = ` + sqlThisMonth + `
   AND u.used_tokens + u.reserved_tokens + $2 <= coalesce(
         (SELECT b.monthly_tokens FROM ai_budgets b WHERE b.organization_id = $1), 9223372036854775807)
 RETURNING u.reserved_tokens`
+	sqlReserveForJob = `WITH r AS (` + sqlReserveTokens + `)
+UPDATE ai_jobs SET estimated_tokens = $2, reserved_month = ` + sqlThisMonth + `
+WHERE organization_id = $1 AND id = $3 AND EXISTS (SELECT 1 FROM r) RETURNING 1`
 	sqlSetJobReservation = `UPDATE ai_jobs SET estimated_tokens = $3,
 reserved_month = CASE WHEN $3 > 0 THEN ` + sqlThisMonth + ` END WHERE organization_id = $1 AND id = $2`
 	// A job reserved in one month and finished in the next releases its
@@ -63,18 +66,23 @@ func (tx *Tx) ReserveTokens(ctx context.Context, jobID uuid.UUID, estimated int)
 	if estimated <= 0 {
 		return rampart.Errorf(op, rampart.KindInvalid, "a reservation must be positive")
 	}
-	if _, err := tx.exec(ctx, sqlEnsureUsage, c.OrganizationID); err != nil {
-		return classify(op, err)
+	// One round trip: make the month's row, then reserve and mark the job
+	// in one statement (the job is marked only if the reservation fit).
+	b := &pgx.Batch{}
+	b.Queue(sqlEnsureUsage, c.OrganizationID)
+	b.Queue(sqlReserveForJob, c.OrganizationID, estimated, jobID)
+	br := tx.conn.SendBatch(ctx, b)
+	_, err = br.Exec()
+	var one int
+	if err == nil {
+		err = br.QueryRow().Scan(&one)
 	}
-	var reserved int64
-	err = tx.queryRow(ctx, sqlReserveTokens, c.OrganizationID, estimated).Scan(&reserved)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrBudgetExhausted
 	}
-	if err != nil {
-		return classify(op, err)
-	}
-	_, err = tx.exec(ctx, sqlSetJobReservation, c.OrganizationID, jobID, estimated)
 	return classify(op, err)
 }
 
@@ -91,8 +99,11 @@ func (tx *Tx) releaseTokens(ctx context.Context, orgID, jobID uuid.UUID, actual 
 	if reserved == 0 && actual == 0 {
 		return nil
 	}
-	if _, err := tx.exec(ctx, sqlEnsureUsage, orgID); err != nil {
-		return classify(op, err)
+	// A reservation of this month made the month's row; otherwise make it.
+	if !(sameMonth && reserved > 0) {
+		if _, err := tx.exec(ctx, sqlEnsureUsage, orgID); err != nil {
+			return classify(op, err)
+		}
 	}
 	if !sameMonth && month != nil && reserved > 0 {
 		if _, err := tx.exec(ctx, sqlReleaseOldMonth, orgID, reserved, *month); err != nil {

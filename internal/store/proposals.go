@@ -132,11 +132,13 @@ func (tx *Tx) UpdateProposal(ctx context.Context, p rampart.Proposal) (rampart.P
 // text cannot reach the column.
 func (tx *Tx) StoreAIBody(ctx context.Context, id uuid.UUID, body sanitize.HTML) (rampart.Proposal, error) {
 	const op = "store.StoreAIBody"
-	before, err := tx.lockProposal(ctx, op, id)
+	c, err := tx.tenant(op)
 	if err != nil {
 		return rampart.Proposal{}, err
 	}
-	after, err := scanProposal(tx.queryRow(ctx, sqlStoreAIBody, before.OrganizationID, id, body.String()))
+	// No audit event of its own: it is written with the job's completion
+	// (FinishAIJob), in the same transaction.
+	after, err := scanProposal(tx.queryRow(ctx, sqlStoreAIBody, c.OrganizationID, id, body.String()))
 	if err != nil {
 		return after, classify(op, err)
 	}
