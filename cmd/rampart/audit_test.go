@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/pgtest"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
@@ -26,15 +25,8 @@ func TestAuditCLI(t *testing.T) {
 	db := pgtest.New(t)
 	env := externalEnv(db, db.AppURL)
 	ctx := context.Background()
-	keys, err := audit.NewKeyring([]audit.Key{{ID: "k1", Secret: bytes.Repeat([]byte{7}, 32)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, db.AppURL, store.Options{ServiceURL: db.ServiceURL, Audit: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTestStore(t, db)
+	var err error
 	var org rampart.Organization
 	err = st.AsService(ctx, "test: seed", func(ctx context.Context, tx *store.Tx) error {
 		if org, err = tx.CreateOrganization(ctx, "Acme", "acme"); err != nil {

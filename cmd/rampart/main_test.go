@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/pgtest"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -30,6 +31,22 @@ func externalEnv(db *pgtest.DB, url string) map[string]string {
 	k := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	return map[string]string{"DATABASE_URL": url, "RAMPART_SERVICE_DATABASE_URL": db.ServiceURL,
 		"RAMPART_SESSION_KEYS": "k1:" + k, "RAMPART_TOKEN_KEYS": "k1:" + k, "RAMPART_AUDIT_KEYS": "k1:" + k}
+}
+
+// openTestStore opens a store on db with the audit key of externalEnv, so
+// the commands under test and the test write events under one keyring.
+func openTestStore(t *testing.T, db *pgtest.DB) *store.Store {
+	t.Helper()
+	keys, err := audit.NewKeyring([]audit.Key{{ID: "k1", Secret: bytes.Repeat([]byte{7}, 32)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), db.AppURL, store.Options{ServiceURL: db.ServiceURL, Audit: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
 }
 
 // syncBuffer is a goroutine-safe output capture.

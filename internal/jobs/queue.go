@@ -235,19 +235,17 @@ func (q *Queue) Request(ctx context.Context, claims rampart.Claims, proposalID u
 	if err := q.opts.Watcher.Check(claims.OrganizationID); err != nil {
 		return rampart.AIJob{}, q.refuseKilled(ctx, op, claims, err)
 	}
-	budget, err := store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
-		return tx.TokenBudget(ctx)
-	})
-	if err != nil {
-		return rampart.AIJob{}, err
-	}
-	if budget.Remaining() == 0 {
-		_ = q.store.RecordTenantEvent(ctx, claims, audit.Event{Action: audit.ActionAIBudgetExhausted,
-			TargetType: "proposal", TargetID: proposalID.String(),
-			Reason: "new AI request refused: the monthly token budget is spent"})
-		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindQuotaExceeded, "the organization's monthly AI token budget (%d tokens) is spent", *budget.MonthlyTokens)
-	}
-	return store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
+	// One transaction: the budget is read and the job requested together.
+	var spent *int64
+	job, err := store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
+		budget, err := tx.TokenBudget(ctx)
+		if err != nil {
+			return rampart.AIJob{}, err
+		}
+		if budget.Remaining() == 0 {
+			spent = budget.MonthlyTokens
+			return rampart.AIJob{}, store.ErrBudgetExhausted
+		}
 		return tx.RequestAIJob(ctx, proposalID, agent, func(job rampart.AIJob) store.QueueInsert {
 			return func(ctx context.Context, ptx pgx.Tx) (int64, error) {
 				res, err := q.client.InsertTx(ctx, ptx, GenerateArgs{OrganizationID: job.OrganizationID, JobID: job.ID},
@@ -259,6 +257,14 @@ func (q *Queue) Request(ctx context.Context, claims rampart.Claims, proposalID u
 			}
 		})
 	})
+	if spent != nil {
+		// The refusal is recorded on its own: the request's transaction rolled back.
+		_ = q.store.RecordTenantEvent(ctx, claims, audit.Event{Action: audit.ActionAIBudgetExhausted,
+			TargetType: "proposal", TargetID: proposalID.String(),
+			Reason: "new AI request refused: the monthly token budget is spent"})
+		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindQuotaExceeded, "the organization's monthly AI token budget (%d tokens) is spent", *spent)
+	}
+	return job, err
 }
 
 // refuseKilled answers a request in a killed scope: 423 with the reason

@@ -320,9 +320,8 @@ func (tx *Tx) FinishAIJob(ctx context.Context, id uuid.UUID, attempt int, out Jo
 	if err != nil {
 		return rampart.AIJob{}, err
 	}
-	var sameMonth bool
-	var month *time.Time
-	before, err := scanAIJobWith(tx.queryRow(ctx, sqlLockAIJobReservation, c.OrganizationID, id), &sameMonth, &month)
+	var r reservation
+	before, err := scanAIJobWith(tx.queryRow(ctx, sqlLockAIJobReservation, c.OrganizationID, id), &r.sameMonth, &r.month)
 	if err != nil {
 		return before, classify(op, err)
 	}
@@ -335,19 +334,9 @@ func (tx *Tx) FinishAIJob(ctx context.Context, id uuid.UUID, attempt int, out Jo
 	}
 	// One round trip for the rest: settle the reservation with the actual
 	// use, finish the job (which clears the reservation), store the draft.
-	reserved, actual := int64(before.EstimatedTokens), int64(out.InputTokens+out.OutputTokens)
+	r.tokens = int64(before.EstimatedTokens)
 	b := &pgx.Batch{}
-	settle := reserved > 0 || actual > 0
-	if settle {
-		if !sameMonth && month != nil && reserved > 0 {
-			b.Queue(sqlReleaseOldMonth, c.OrganizationID, reserved, *month)
-			reserved = 0
-		}
-		if !(sameMonth && reserved > 0) {
-			b.Queue(sqlEnsureUsage, c.OrganizationID)
-		}
-		b.Queue(sqlSettleTokens, c.OrganizationID, reserved, actual)
-	}
+	queueSettlement(b, c.OrganizationID, r, int64(out.InputTokens+out.OutputTokens))
 	nPre := b.Len()
 	b.Queue(sqlFinishAIJob, c.OrganizationID, id, attempt, out.Status,
 		out.InputTokens, out.OutputTokens, out.GuardScore, rules, out.ErrorCode, out.ErrorMessage, out.CancelReason)
@@ -453,14 +442,16 @@ func (tx *Tx) StopAIJob(ctx context.Context, id uuid.UUID, scope, reason, action
 	if err != nil {
 		return err
 	}
-	before, err := scanAIJob(tx.queryRow(ctx, sqlLockAIJob, c.OrganizationID, id))
+	var r reservation
+	before, err := scanAIJobWith(tx.queryRow(ctx, sqlLockAIJobReservation, c.OrganizationID, id), &r.sameMonth, &r.month)
 	if err != nil {
 		return classify(op, err)
 	}
 	if rampart.JobFinished(before.Status) {
 		return nil
 	}
-	if err := tx.releaseTokens(ctx, c.OrganizationID, id, int64(spent)); err != nil {
+	r.tokens = int64(before.EstimatedTokens)
+	if err := tx.settle(ctx, c.OrganizationID, id, r, int64(spent)); err != nil {
 		return err
 	}
 	after, err := scanAIJob(tx.queryRow(ctx, sqlStopAIJob, c.OrganizationID, id, reason, "kill_switch_"+scope, spent))
@@ -491,13 +482,11 @@ func (s *Store) FailAIJob(ctx context.Context, orgID, id uuid.UUID, code, messag
 }
 
 func (tx *Tx) failAIJob(ctx context.Context, op string, orgID, id uuid.UUID, code, message string) error {
-	var reserved int64
-	var sameMonth bool
-	var month *time.Time
-	if err := tx.queryRow(ctx, sqlJobReservation, orgID, id).Scan(&reserved, &sameMonth, &month); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
+	r, err := tx.jobReservation(ctx, orgID, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
 		return classify(op, err)
 	}
 	after, err := scanAIJob(tx.queryRow(ctx, sqlFailAIJob, orgID, id, code, message))
@@ -507,7 +496,8 @@ func (tx *Tx) failAIJob(ctx context.Context, op string, orgID, id uuid.UUID, cod
 	if err != nil {
 		return classify(op, err)
 	}
-	if err := tx.releaseTokens(ctx, orgID, id, reserved); err != nil {
+	// The reservation is counted as used: the model may have been called.
+	if err := tx.settle(ctx, orgID, id, r, r.tokens); err != nil {
 		return err
 	}
 	return tx.RecordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: audit.ActorService, ActorID: tx.service,

@@ -86,36 +86,73 @@ func (tx *Tx) ReserveTokens(ctx context.Context, jobID uuid.UUID, estimated int)
 	return classify(op, err)
 }
 
+// reservation is a job's outstanding token reservation and where it is held.
+type reservation struct {
+	tokens    int64
+	sameMonth bool       // held in this month's row (or none held)
+	month     *time.Time // the month holding it
+}
+
+// jobReservation locks the job's row and reads its reservation.
+func (tx *Tx) jobReservation(ctx context.Context, orgID, jobID uuid.UUID) (reservation, error) {
+	var r reservation
+	err := tx.queryRow(ctx, sqlJobReservation, orgID, jobID).Scan(&r.tokens, &r.sameMonth, &r.month)
+	return r, err
+}
+
+// queueSettlement queues the statements that release r from the month
+// holding it and count actual tokens as used this month. The caller
+// clears the job's reservation (sqlSetJobReservation, or the finishing UPDATE).
+func queueSettlement(b *pgx.Batch, orgID uuid.UUID, r reservation, actual int64) {
+	if r.tokens == 0 && actual == 0 {
+		return
+	}
+	// A reservation of this month made the month's row; otherwise make it.
+	if !(r.sameMonth && r.tokens > 0) {
+		b.Queue(sqlEnsureUsage, orgID)
+	}
+	reserved := r.tokens
+	if !r.sameMonth && r.month != nil && reserved > 0 {
+		b.Queue(sqlReleaseOldMonth, orgID, reserved, *r.month)
+		reserved = 0
+	}
+	b.Queue(sqlSettleTokens, orgID, reserved, actual)
+}
+
 // releaseTokens settles the job's outstanding reservation: the reserved
 // tokens are released and actual tokens counted as used.
 func (tx *Tx) releaseTokens(ctx context.Context, orgID, jobID uuid.UUID, actual int64) error {
-	const op = "store.releaseTokens"
-	var reserved int64
-	var sameMonth bool
-	var month *time.Time
-	if err := tx.queryRow(ctx, sqlJobReservation, orgID, jobID).Scan(&reserved, &sameMonth, &month); err != nil {
-		return classify(op, err)
+	r, err := tx.jobReservation(ctx, orgID, jobID)
+	if err != nil {
+		return classify("store.releaseTokens", err)
 	}
-	if reserved == 0 && actual == 0 {
+	return tx.settle(ctx, orgID, jobID, r, actual)
+}
+
+// settle releases reservation r of the job and counts actual as used, in
+// one round trip.
+func (tx *Tx) settle(ctx context.Context, orgID, jobID uuid.UUID, r reservation, actual int64) error {
+	b := &pgx.Batch{}
+	queueSettlement(b, orgID, r, actual)
+	if r.tokens > 0 {
+		b.Queue(sqlSetJobReservation, orgID, jobID, 0)
+	}
+	return classify("store.settle", tx.execBatch(ctx, b))
+}
+
+// execBatch sends b's statements as one pipelined batch and checks each.
+func (tx *Tx) execBatch(ctx context.Context, b *pgx.Batch) error {
+	if b.Len() == 0 {
 		return nil
 	}
-	// A reservation of this month made the month's row; otherwise make it.
-	if !(sameMonth && reserved > 0) {
-		if _, err := tx.exec(ctx, sqlEnsureUsage, orgID); err != nil {
-			return classify(op, err)
+	br := tx.conn.SendBatch(ctx, b)
+	for range b.Len() {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return err
 		}
 	}
-	if !sameMonth && month != nil && reserved > 0 {
-		if _, err := tx.exec(ctx, sqlReleaseOldMonth, orgID, reserved, *month); err != nil {
-			return classify(op, err)
-		}
-		reserved = 0
-	}
-	if _, err := tx.exec(ctx, sqlSettleTokens, orgID, reserved, actual); err != nil {
-		return classify(op, err)
-	}
-	_, err := tx.exec(ctx, sqlSetJobReservation, orgID, jobID, 0)
-	return classify(op, err)
+	return br.Close()
 }
 
 // TokenBudget reads the organization's budget and this month's use.
