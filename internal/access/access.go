@@ -192,3 +192,31 @@ func Check(c rampart.Claims, a Action, r Resource) error {
 	return rampart.Errorf("access.Check", rampart.KindForbidden,
 		"Your role does not permit %s on this %s.", action, kind)
 }
+
+// GrantWithin reports whether the grantor described by c may hand out role
+// with venue codes (to an invite or an API token): the grant must not let
+// its holder do anything, on any resource or venue, that c may not do
+// itself. A token can never mint a token or invite that exceeds it.
+func GrantWithin(c rampart.Claims, role rampart.Role, codes []string) bool {
+	if c.Validate() != nil || !role.Valid() {
+		return false
+	}
+	grant := rampart.Claims{OrganizationID: c.OrganizationID, UserID: c.UserID, Role: role, VenueCodes: codes}
+	if grant.Validate() != nil {
+		return false
+	}
+	// Scopes depend only on whether a venue is among the codes, so the
+	// codes of both sides plus one code neither holds cover every case.
+	venues := append(append([]string{"", "\x00other"}, codes...), c.VenueCodes...)
+	for _, a := range AllActions {
+		for _, k := range AllResourceKinds {
+			for _, v := range venues {
+				r := Resource{Kind: k, VenueCode: v}
+				if Can(grant, a, r) && !Can(c, a, r) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}

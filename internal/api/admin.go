@@ -150,7 +150,7 @@ func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, c rampart.
 			return err
 		}
 		inv, err = tx.CreateInvite(ctx, rampart.Invite{OrganizationID: c.OrganizationID, Email: email, Role: req.Role,
-			VenueCodes: req.VenueCodes, CreatedBy: creator(c)}, hash, clientInfo(r))
+			VenueCodes: req.VenueCodes}, hash, clientInfo(r))
 		return err
 	})
 	if err != nil {
@@ -168,15 +168,6 @@ func (s *Server) mailInvite(ctx context.Context, org rampart.Organization, inv r
 		return "failed"
 	}
 	return "sent"
-}
-
-// creator is the user behind the claims, or nil for an API token.
-func creator(c rampart.Claims) *uuid.UUID {
-	if c.ViaToken() {
-		return nil
-	}
-	id := c.UserID
-	return &id
 }
 
 func (s *Server) listInvites(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -261,7 +252,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c rampart.C
 	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
 		var err error
 		out, err = tx.CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: req.Name, Role: req.Role,
-			VenueCodes: req.VenueCodes, CreatedBy: creator(c), ExpiresAt: time.Now().Add(time.Duration(req.ExpiresInDays) * 24 * time.Hour)}, clientInfo(r))
+			VenueCodes: req.VenueCodes, ExpiresAt: time.Now().Add(time.Duration(req.ExpiresInDays) * 24 * time.Hour)}, clientInfo(r))
 		if err != nil {
 			return err
 		}

@@ -45,13 +45,18 @@ const (
 	ActionInviteExpiredAttempt = "auth.invite.expired_attempt"
 	ActionInviteReplayAttempt  = "auth.invite.replay_attempt"
 	ActionInviteWrongUser      = "auth.invite.wrong_user_attempt"
-	ActionSessionRevoked       = "auth.session.revoked"
-	ActionSessionOrgSwitched   = "auth.session.org_switched"
-	ActionSessionSwitchDenied  = "auth.session.org_switch_denied"
-	ActionTokenIssued          = "auth.token.issued"
-	ActionTokenRevoked         = "auth.token.revoked"
-	ActionTokenRejected        = "auth.token.rejected"
-	ActionCSRFRejected         = "auth.csrf.rejected"
+	// ActionInviteInviterLost is an invite refused at redemption because
+	// its inviter (or the token that made it) no longer holds the rights.
+	ActionInviteInviterLost   = "auth.invite.inviter_lost_rights"
+	ActionSignupRequested     = "auth.signup.requested"
+	ActionSignupRefused       = "auth.signup.refused"
+	ActionSessionRevoked      = "auth.session.revoked"
+	ActionSessionOrgSwitched  = "auth.session.org_switched"
+	ActionSessionSwitchDenied = "auth.session.org_switch_denied"
+	ActionTokenIssued         = "auth.token.issued"
+	ActionTokenRevoked        = "auth.token.revoked"
+	ActionTokenRejected       = "auth.token.rejected"
+	ActionCSRFRejected        = "auth.csrf.rejected"
 
 	ActionAuditPurged   = "audit.purged"
 	ActionAuditExported = "audit.exported"
@@ -102,6 +107,9 @@ var Actions = []string{
 	ActionInviteExpiredAttempt,
 	ActionInviteReplayAttempt,
 	ActionInviteWrongUser,
+	ActionInviteInviterLost,
+	ActionSignupRequested,
+	ActionSignupRefused,
 	ActionSessionRevoked,
 	ActionSessionOrgSwitched,
 	ActionSessionSwitchDenied,

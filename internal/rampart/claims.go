@@ -50,6 +50,23 @@ type Claims struct {
 	// TokenID is the API token the claims were derived from, if any; the
 	// token is then its own principal (UserID == TokenID).
 	TokenID uuid.UUID `json:"-"`
+	// PersonID is the person behind the claims: the signed-in user, or the
+	// user who issued the API token (for a token minted by a token, that
+	// token's person). A token acts only while this person keeps the
+	// rights to issue it.
+	PersonID uuid.UUID `json:"-"`
+}
+
+// Person returns the user behind the claims (see PersonID); for claims
+// built without it (a session), the user.
+func (c Claims) Person() uuid.UUID {
+	if c.PersonID != uuid.Nil {
+		return c.PersonID
+	}
+	if c.ViaToken() {
+		return uuid.Nil
+	}
+	return c.UserID
 }
 
 // ViaToken reports whether the claims come from an API token.

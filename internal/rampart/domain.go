@@ -50,11 +50,17 @@ type Invite struct {
 	Email          string     `json:"email"`
 	Role           Role       `json:"role"`
 	VenueCodes     []string   `json:"venue_codes"`
+	// CreatedBy is the inviter: the admin behind the session or API token
+	// that made the invite; CreatedByToken is that token, if any. The
+	// invite redeems only while the inviter is still an admin (and the
+	// token still live).
 	CreatedBy      *uuid.UUID `json:"created_by,omitempty"`
+	CreatedByToken *uuid.UUID `json:"created_by_token,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
 	ExpiresAt      time.Time  `json:"expires_at"`
 	RedeemedAt     *time.Time `json:"redeemed_at,omitempty"`
 	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
+	RevokedReason  string     `json:"revoked_reason,omitempty"`
 }
 
 // Status is "pending", "redeemed", "revoked" or "expired" at time now.
@@ -78,11 +84,16 @@ type APIToken struct {
 	Name           string     `json:"name"`
 	Role           Role       `json:"role"`
 	VenueCodes     []string   `json:"venue_codes"`
-	CreatedBy      *uuid.UUID `json:"created_by,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	ExpiresAt      time.Time  `json:"expires_at"`
-	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
-	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
+	// CreatedBy is the person behind the token: the admin who issued it,
+	// or, for a token minted by a token, that token's person.
+	CreatedBy *uuid.UUID `json:"created_by,omitempty"`
+	// ParentTokenID is the token that minted this one, if any.
+	ParentTokenID *uuid.UUID `json:"parent_token_id,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	ExpiresAt     time.Time  `json:"expires_at"`
+	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
+	RevokedReason string     `json:"revoked_reason,omitempty"`
+	LastUsedAt    *time.Time `json:"last_used_at,omitempty"`
 }
 
 // Session is a signed-in browser session.

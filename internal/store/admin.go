@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
@@ -17,25 +18,30 @@ import (
 // of the tenant's organization; handlers check the role first.
 
 const (
-	inviteCols      = `organization_id, id, email, role, venue_codes, created_by, created_at, expires_at, redeemed_at, revoked_at`
-	sqlCreateInvite = `INSERT INTO invites (organization_id, email, role, venue_codes, token_hash, created_by, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval) RETURNING ` + inviteCols
+	inviteCols      = `organization_id, id, email, role, venue_codes, created_by, created_by_token, created_at, expires_at, redeemed_at, revoked_at, revoked_reason`
+	sqlCreateInvite = `INSERT INTO invites (organization_id, email, role, venue_codes, token_hash, created_by, created_by_token, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::interval) RETURNING ` + inviteCols
 	sqlListInvites  = `SELECT ` + inviteCols + ` FROM invites WHERE organization_id = $1 ORDER BY created_at DESC`
 	sqlResendInvite = `UPDATE invites SET token_hash = $3, expires_at = greatest(now() + $4::interval, created_at + interval '1 second')
 WHERE organization_id = $1 AND id = $2 AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
-	sqlRevokeInvite = `UPDATE invites SET revoked_at = now()
+	sqlRevokeInvite = `UPDATE invites SET revoked_at = now(), revoked_reason = 'revoked by an admin'
 WHERE organization_id = $1 AND id = $2 AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
 )
 
 func scanInvite(r pgx.Row) (rampart.Invite, error) {
 	var i rampart.Invite
 	var role string
-	err := r.Scan(&i.OrganizationID, &i.ID, &i.Email, &role, &i.VenueCodes, &i.CreatedBy, &i.CreatedAt, &i.ExpiresAt, &i.RedeemedAt, &i.RevokedAt)
+	err := r.Scan(&i.OrganizationID, &i.ID, &i.Email, &role, &i.VenueCodes, &i.CreatedBy, &i.CreatedByToken, &i.CreatedAt, &i.ExpiresAt,
+		&i.RedeemedAt, &i.RevokedAt, &i.RevokedReason)
 	i.Role = rampart.Role(role)
 	return i, err
 }
 
-// CreateInvite stores an invite whose token hash is tokenHash.
+// CreateInvite stores an invite whose token hash is tokenHash. The
+// inviter comes from the transaction's claims, never from inv: the person
+// behind the session or API token (and the token, if any); inv.CreatedBy
+// is read only on the service path. An invite never grants more than its
+// inviter holds.
 func (tx *Tx) CreateInvite(ctx context.Context, inv rampart.Invite, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
 	const op = "store.CreateInvite"
 	email, err := rampart.NormalizeEmail(inv.Email)
@@ -45,8 +51,12 @@ func (tx *Tx) CreateInvite(ctx context.Context, inv rampart.Invite, tokenHash []
 	if err := validateGrant(op, inv.OrganizationID, inv.Role, inv.VenueCodes); err != nil {
 		return rampart.Invite{}, err
 	}
+	person, token, err := tx.grantor(op, inv.Role, inv.VenueCodes, inv.CreatedBy)
+	if err != nil {
+		return rampart.Invite{}, err
+	}
 	out, err := scanInvite(tx.queryRow(ctx, sqlCreateInvite, inv.OrganizationID, email, string(inv.Role), codesOrEmpty(inv.VenueCodes),
-		tokenHash, inv.CreatedBy, InviteLifetime.String()))
+		tokenHash, person, token, InviteLifetime.String()))
 	if err != nil {
 		return out, classify(op, err)
 	}
@@ -116,10 +126,15 @@ WHERE organization_id = $1 AND user_id = $2`
 	// same user are that organization's business).
 	sqlRevokeMemberSessions = `UPDATE sessions SET revoked_at = now(), revoked_reason = $3
 WHERE user_id = $2 AND active_organization_id = $1 AND revoked_at IS NULL`
-	// sqlRevokeCreatedTokens revokes the live API tokens a user issued in
-	// the organization.
-	sqlRevokeCreatedTokens = `UPDATE api_tokens SET revoked_at = now()
+	// sqlRevokeCreatedTokens revokes the live API tokens a person is behind
+	// in the organization: the ones they issued and, since a minted token
+	// records the same person, every token minted from those.
+	sqlRevokeCreatedTokens = `UPDATE api_tokens SET revoked_at = now(), revoked_reason = $3
 WHERE organization_id = $1 AND created_by = $2 AND revoked_at IS NULL RETURNING ` + tokenCols
+	// sqlRevokeCreatedInvites revokes the pending invites a person made
+	// (from a session or through a token).
+	sqlRevokeCreatedInvites = `UPDATE invites SET revoked_at = now(), revoked_reason = $3
+WHERE organization_id = $1 AND created_by = $2 AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
 )
 
 func scanMembership(r pgx.Row) (rampart.Membership, error) {
@@ -235,10 +250,12 @@ func (tx *Tx) ensureAnotherAdmin(ctx context.Context, op string, orgID, userID u
 	return rampart.Errorf(op, rampart.KindConflict, "the organization's last admin cannot be removed or demoted")
 }
 
-// revokeCreatedTokens revokes the live API tokens userID issued in the
-// organization, one audit event per token.
+// revokeCreatedTokens revokes what a person who lost the right to grant
+// access had granted in the organization: every live API token they are
+// behind (the whole chain) and every pending invite they made, one audit
+// event each.
 func (tx *Tx) revokeCreatedTokens(ctx context.Context, op string, orgID, userID uuid.UUID, reason string, ci ClientInfo) error {
-	rows, err := tx.query(ctx, sqlRevokeCreatedTokens, orgID, userID)
+	rows, err := tx.query(ctx, sqlRevokeCreatedTokens, orgID, userID, reason)
 	if err != nil {
 		return classify(op, err)
 	}
@@ -246,28 +263,48 @@ func (tx *Tx) revokeCreatedTokens(ctx context.Context, op string, orgID, userID 
 	if err != nil {
 		return classify(op, err)
 	}
-	for _, t := range revoked {
-		if err := tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionTokenRevoked,
-			TargetType: "api_token", TargetID: t.ID.String(), Reason: reason, Before: snapshot(t)}))); err != nil {
-			return err
-		}
+	if err := tx.auditRevocations(ctx, op, orgID, revoked, ci); err != nil {
+		return err
 	}
-	return nil
+	irows, err := tx.query(ctx, sqlRevokeCreatedInvites, orgID, userID, reason)
+	if err != nil {
+		return classify(op, err)
+	}
+	return tx.auditInviteRevocations(ctx, op, orgID, irows, ci)
 }
 
 const (
-	tokenCols      = `organization_id, id, name, role, venue_codes, created_by, created_at, expires_at, revoked_at, last_used_at`
-	sqlCreateToken = `INSERT INTO api_tokens (organization_id, name, role, venue_codes, created_by, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING ` + tokenCols
+	tokenCols      = `organization_id, id, name, role, venue_codes, created_by, parent_token_id, created_at, expires_at, revoked_at, revoked_reason, last_used_at`
+	sqlCreateToken = `INSERT INTO api_tokens (organization_id, name, role, venue_codes, created_by, parent_token_id, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ` + tokenCols
+	// sqlParentToken reads (and share-locks, so a concurrent revocation
+	// waits for this insert and then reaches the child too) the live token
+	// that mints another.
+	sqlParentToken = `SELECT expires_at FROM api_tokens
+WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL AND expires_at > now() FOR SHARE`
 	sqlListTokens  = `SELECT ` + tokenCols + ` FROM api_tokens WHERE organization_id = $1 ORDER BY created_at DESC`
-	sqlRevokeToken = `UPDATE api_tokens SET revoked_at = now()
-WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING ` + tokenCols
+	// sqlRevokeTokenChain revokes a token and every live token minted from
+	// it, at any depth: a token's rights end with those of its minter.
+	sqlRevokeTokenChain = `WITH RECURSIVE chain(id) AS (
+  SELECT id FROM api_tokens WHERE organization_id = $1 AND id = $2
+  UNION
+  SELECT t.id FROM api_tokens t JOIN chain c ON t.parent_token_id = c.id WHERE t.organization_id = $1
+)
+UPDATE api_tokens t SET revoked_at = now(), revoked_reason = CASE WHEN t.id = $2 THEN $3 ELSE $4 END
+FROM chain WHERE t.id = chain.id AND t.organization_id = $1 AND t.revoked_at IS NULL
+RETURNING ` + tokenColsT
+	tokenColsT = `t.organization_id, t.id, t.name, t.role, t.venue_codes, t.created_by, t.parent_token_id, t.created_at, t.expires_at, t.revoked_at, t.revoked_reason, t.last_used_at`
+	// sqlRevokeTokenInvites revokes the pending invites made through the
+	// given (just revoked) tokens.
+	sqlRevokeTokenInvites = `UPDATE invites SET revoked_at = now(), revoked_reason = $3
+WHERE organization_id = $1 AND created_by_token = ANY($2) AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
 )
 
 func scanToken(r pgx.Row) (rampart.APIToken, error) {
 	var t rampart.APIToken
 	var role string
-	err := r.Scan(&t.OrganizationID, &t.ID, &t.Name, &role, &t.VenueCodes, &t.CreatedBy, &t.CreatedAt, &t.ExpiresAt, &t.RevokedAt, &t.LastUsedAt)
+	err := r.Scan(&t.OrganizationID, &t.ID, &t.Name, &role, &t.VenueCodes, &t.CreatedBy, &t.ParentTokenID, &t.CreatedAt, &t.ExpiresAt,
+		&t.RevokedAt, &t.RevokedReason, &t.LastUsedAt)
 	t.Role = rampart.Role(role)
 	return t, err
 }
@@ -276,6 +313,10 @@ func scanToken(r pgx.Row) (rampart.APIToken, error) {
 const MaxTokenLifetime = 366 * 24 * time.Hour
 
 // CreateAPIToken records a new token; the caller signs the JWT for its id.
+// Its person and parent come from the transaction's claims, never from t
+// (t.CreatedBy is read only on the service path):
+// a token issued through a token traces to the same person, is revoked
+// with it, never outlives it and never grants more than it holds.
 func (tx *Tx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci ClientInfo) (rampart.APIToken, error) {
 	const op = "store.CreateAPIToken"
 	if err := validateGrant(op, t.OrganizationID, t.Role, t.VenueCodes); err != nil {
@@ -287,7 +328,32 @@ func (tx *Tx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci ClientI
 	if d := time.Until(t.ExpiresAt); d < time.Minute || d > MaxTokenLifetime {
 		return rampart.APIToken{}, rampart.Errorf(op, rampart.KindInvalid, "expiry must be between 1 minute and 366 days from now")
 	}
-	out, err := scanToken(tx.queryRow(ctx, sqlCreateToken, t.OrganizationID, t.Name, string(t.Role), codesOrEmpty(t.VenueCodes), t.CreatedBy, t.ExpiresAt))
+	person, parent, err := tx.grantor(op, t.Role, t.VenueCodes, t.CreatedBy)
+	if err != nil {
+		return rampart.APIToken{}, err
+	}
+	if parent != nil {
+		// A token never outlives the token that mints it: its expiry is
+		// capped at the parent's.
+		var parentExpires time.Time
+		err := tx.queryRow(ctx, sqlParentToken, t.OrganizationID, *parent).Scan(&parentExpires)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return rampart.APIToken{}, rampart.Errorf(op, rampart.KindUnauthenticated, "not signed in")
+		}
+		if err != nil {
+			return rampart.APIToken{}, classify(op, err)
+		}
+		if t.ExpiresAt.After(parentExpires) {
+			// It expires with its parent (the answer shows expires_at).
+			t.ExpiresAt = parentExpires
+			if time.Until(t.ExpiresAt) < time.Minute {
+				return rampart.APIToken{}, rampart.Errorf(op, rampart.KindInvalid,
+					"the token that issues this one expires in less than a minute")
+			}
+		}
+	}
+	out, err := scanToken(tx.queryRow(ctx, sqlCreateToken, t.OrganizationID, t.Name, string(t.Role), codesOrEmpty(t.VenueCodes),
+		person, parent, t.ExpiresAt))
 	if err != nil {
 		return out, classify(op, err)
 	}
@@ -305,18 +371,100 @@ func (tx *Tx) APITokens(ctx context.Context, orgID uuid.UUID) ([]rampart.APIToke
 	return out, classify("store.APITokens", err)
 }
 
-// RevokeAPIToken revokes a token; it stops working on the next request.
+// RevokeAPIToken revokes a token, every token minted from it (at any
+// depth) and the pending invites made through them; they stop working on
+// the next request. One audit event per revoked token and invite.
 func (tx *Tx) RevokeAPIToken(ctx context.Context, orgID, id uuid.UUID, ci ClientInfo) error {
 	const op = "store.RevokeAPIToken"
-	out, err := scanToken(tx.queryRow(ctx, sqlRevokeToken, orgID, id))
-	if errors.Is(err, pgx.ErrNoRows) {
+	n, err := tx.revokeTokenChain(ctx, op, orgID, id, "revoked by an admin", ci)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
 		return rampart.Errorf(op, rampart.KindNotFound, "no live token with that id")
 	}
+	return nil
+}
+
+// revokeTokenChain revokes the live token id and its descendants, and the
+// pending invites made through any of them, with audit events; it returns
+// how many tokens it revoked.
+func (tx *Tx) revokeTokenChain(ctx context.Context, op string, orgID, id uuid.UUID, reason string, ci ClientInfo) (int, error) {
+	rows, err := tx.query(ctx, sqlRevokeTokenChain, orgID, id, reason, "the token that issued it was revoked")
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	revoked, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.APIToken, error) { return scanToken(r) })
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	return len(revoked), tx.auditRevocations(ctx, op, orgID, revoked, ci)
+}
+
+// auditRevocations records the revoked tokens and revokes (and records) the
+// pending invites made through them.
+func (tx *Tx) auditRevocations(ctx context.Context, op string, orgID uuid.UUID, revoked []rampart.APIToken, ci ClientInfo) error {
+	if len(revoked) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(revoked))
+	for i, t := range revoked {
+		ids[i] = t.ID
+		if err := tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionTokenRevoked,
+			TargetType: "api_token", TargetID: t.ID.String(), Reason: t.RevokedReason, Before: snapshot(t)}))); err != nil {
+			return err
+		}
+	}
+	rows, err := tx.query(ctx, sqlRevokeTokenInvites, orgID, ids, "the token that made it was revoked")
 	if err != nil {
 		return classify(op, err)
 	}
-	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionTokenRevoked, TargetType: "api_token",
-		TargetID: id.String(), Before: snapshot(out)})))
+	return tx.auditInviteRevocations(ctx, op, orgID, rows, ci)
+}
+
+// auditInviteRevocations records each invite revoked by rows (the
+// RETURNING of an UPDATE that revoked them).
+func (tx *Tx) auditInviteRevocations(ctx context.Context, op string, orgID uuid.UUID, rows pgx.Rows, ci ClientInfo) error {
+	invites, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.Invite, error) { return scanInvite(r) })
+	if err != nil {
+		return classify(op, err)
+	}
+	for _, inv := range invites {
+		if err := tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionInviteRevoked,
+			TargetType: "invite", TargetID: inv.ID.String(), Reason: inv.RevokedReason, Before: snapshot(inviteAudit(inv))}))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// grantor returns who hands out role and codes in this transaction: the
+// person behind the claims and, for an API token, the token. The grant
+// must be within the grantor's own rights (access.GrantWithin). On the
+// service path (operators, seeding) the grant is made in the name of
+// onBehalf, which must be given; the grant then lives only as long as
+// that person is an admin, like any other.
+func (tx *Tx) grantor(op string, role rampart.Role, codes []string, onBehalf *uuid.UUID) (person, token *uuid.UUID, err error) {
+	c, ok := tx.Claims()
+	if !ok {
+		if onBehalf == nil || *onBehalf == uuid.Nil {
+			return nil, nil, rampart.Errorf(op, rampart.KindInvalid, "a grant on the service path names the admin it is made for")
+		}
+		return onBehalf, nil, nil
+	}
+	p := c.Person()
+	if p == uuid.Nil {
+		// A token whose person is unknown cannot be traced: refuse.
+		return nil, nil, rampart.Errorf(op, rampart.KindForbidden, "this credential cannot grant access")
+	}
+	if !access.GrantWithin(c, role, codes) {
+		return nil, nil, rampart.Errorf(op, rampart.KindForbidden, "you cannot grant more than you hold")
+	}
+	if c.ViaToken() {
+		t := c.TokenID
+		token = &t
+	}
+	return &p, token, nil
 }
 
 // validateGrant checks a role and venue codes given to a member, invite or token.

@@ -63,7 +63,7 @@ type ResolvedClaims struct {
 
 const (
 	sqlResolveSession = `SELECT user_id, organization_id, role, venue_codes, expires_at, renewed FROM auth_resolve_session($1)`
-	sqlResolveToken   = `SELECT organization_id, role, venue_codes, expires_at FROM auth_resolve_token($1, $2)`
+	sqlResolveToken   = `SELECT organization_id, role, venue_codes, expires_at, created_by FROM auth_resolve_token($1, $2)`
 )
 
 // errNoClaims is the one answer for every credential that does not resolve:
@@ -98,15 +98,16 @@ func (s *Store) ResolveSession(ctx context.Context, sessionID uuid.UUID) (Resolv
 }
 
 // ResolveToken turns an API token id and its organization into the token
-// row's live claims. Revoked, expired or unknown tokens, and an
-// organization that does not match the row, are KindUnauthenticated.
+// row's live claims. Revoked, expired or unknown tokens, an organization
+// that does not match the row, and a token whose person (Claims.PersonID)
+// is no longer an admin of the organization are KindUnauthenticated.
 func (s *Store) ResolveToken(ctx context.Context, tokenID, orgID uuid.UUID) (ResolvedClaims, error) {
 	const op = "store.ResolveToken"
 	var rc ResolvedClaims
 	err := s.credentialTx(ctx, op, func(b *pgx.Batch) {
 		b.Queue(sqlResolveToken, tokenID, orgID).QueryRow(func(r pgx.Row) error {
 			var role string
-			err := r.Scan(&rc.Claims.OrganizationID, &role, &rc.Claims.VenueCodes, &rc.ExpiresAt)
+			err := r.Scan(&rc.Claims.OrganizationID, &role, &rc.Claims.VenueCodes, &rc.ExpiresAt, &rc.Claims.PersonID)
 			rc.Claims.Role = rampart.Role(role)
 			rc.Claims.UserID = tokenID
 			rc.Claims.TokenID = tokenID
@@ -179,8 +180,17 @@ type NewSession struct {
 }
 
 const (
-	sqlInviteByHash = `SELECT organization_id, id, email, role, venue_codes, expires_at, redeemed_at, revoked_at
+	sqlInviteByHash = `SELECT organization_id, id, email, role, venue_codes, expires_at, redeemed_at, revoked_at, created_by, created_by_token
 FROM invites WHERE token_hash = $1 FOR UPDATE`
+	// sqlInviterHoldsRights share-locks the inviter's admin membership (a
+	// concurrent demotion or removal waits for this redemption, and one
+	// committed first makes it find nothing) and checks that the token
+	// that made the invite, if any, is still live.
+	sqlInviterHoldsRights = `SELECT 1 FROM memberships m
+WHERE m.organization_id = $1 AND m.user_id = $2 AND m.role = 'admin'
+  AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM api_tokens t WHERE t.organization_id = $1 AND t.id = $3
+                                   AND t.created_by = $2 AND t.revoked_at IS NULL AND t.expires_at > now()))
+FOR SHARE OF m`
 	sqlConsumeInvite = `UPDATE invites SET redeemed_at = now(), redeemed_by = $2
 WHERE token_hash = $1 AND redeemed_at IS NULL AND revoked_at IS NULL AND expires_at > now()`
 	sqlUserByID    = `SELECT id, email, display_name, created_at FROM users WHERE id = $1`
@@ -209,7 +219,7 @@ func (tx *Tx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid
 	var inv rampart.Invite
 	var role string
 	err := tx.queryRow(ctx, sqlInviteByHash, tokenHash).Scan(&inv.OrganizationID, &inv.ID, &inv.Email, &role,
-		&inv.VenueCodes, &inv.ExpiresAt, &inv.RedeemedAt, &inv.RevokedAt)
+		&inv.VenueCodes, &inv.ExpiresAt, &inv.RedeemedAt, &inv.RevokedAt, &inv.CreatedBy, &inv.CreatedByToken)
 	inv.Role = rampart.Role(role)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return NewSession{}, &RedeemFailure{Reason: "unknown", Event: ci.Event(audit.Event{ActorType: audit.ActorSystem,
@@ -230,6 +240,20 @@ func (tx *Tx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid
 		return NewSession{}, fail("revoked", audit.ActionInviteReplayAttempt)
 	case "expired":
 		return NewSession{}, fail("expired", audit.ActionInviteExpiredAttempt)
+	}
+	// The invite grants what its inviter could grant at this moment, not
+	// when it was made: an inviter who lost the rights (demoted, removed,
+	// or the token that made it revoked) takes the invite with them.
+	if inv.CreatedBy == nil {
+		return NewSession{}, fail("inviter_lost_rights", audit.ActionInviteInviterLost)
+	}
+	var one int
+	err = tx.queryRow(ctx, sqlInviterHoldsRights, inv.OrganizationID, *inv.CreatedBy, inv.CreatedByToken).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return NewSession{}, fail("inviter_lost_rights", audit.ActionInviteInviterLost)
+	}
+	if err != nil {
+		return NewSession{}, classify(op, err)
 	}
 	var out NewSession
 	if signedIn != nil {
@@ -522,7 +546,12 @@ func scanUser(r pgx.Row) (rampart.User, error) {
 func (tx *Tx) userEvent(ev audit.Event) audit.Event {
 	ev.ActorType, ev.ActorID = tx.actorType(), tx.actorID()
 	if c, ok := tx.Claims(); ok {
-		scope, _ := json.Marshal(map[string]any{"organization_id": c.OrganizationID, "role": c.Role, "venue_codes": c.VenueCodes})
+		sc := map[string]any{"organization_id": c.OrganizationID, "role": c.Role, "venue_codes": c.VenueCodes}
+		if c.ViaToken() {
+			// The person behind the token: every token traces to one.
+			sc["person_id"] = c.PersonID
+		}
+		scope, _ := json.Marshal(sc)
 		ev.ActorScope = scope
 	}
 	return ev

@@ -104,11 +104,11 @@ func seedTenant(ctx context.Context, tx *Tx, slug string) (rampart.Claims, error
 		}
 	}
 	hash := sha256.Sum256([]byte("invite for " + slug))
-	if _, err := tx.CreateInvite(ctx, rampart.Invite{OrganizationID: org.ID, Email: "new@" + slug + ".example", Role: rampart.RoleViewer}, hash[:], ClientInfo{}); err != nil {
+	if _, err := tx.CreateInvite(ctx, rampart.Invite{OrganizationID: org.ID, Email: "new@" + slug + ".example", Role: rampart.RoleViewer, CreatedBy: &admin.ID}, hash[:], ClientInfo{}); err != nil {
 		return rampart.Claims{}, err
 	}
 	if _, err := tx.CreateAPIToken(ctx, rampart.APIToken{OrganizationID: org.ID, Name: "ci " + slug, Role: rampart.RoleViewer,
-		ExpiresAt: time.Now().Add(time.Hour)}, ClientInfo{}); err != nil {
+		ExpiresAt: time.Now().Add(time.Hour), CreatedBy: &admin.ID}, ClientInfo{}); err != nil {
 		return rampart.Claims{}, err
 	}
 	// The AI pipeline's tables: a proposal per venue, a job, the
