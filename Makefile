@@ -3,7 +3,8 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 BIN := bin/rampart
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+# -s -w: no symbol table or DWARF (a third of the binary; docs/binary-size.md).
+LDFLAGS := -s -w -X main.version=$(VERSION)
 
 .PHONY: help
 help: ## list targets
@@ -15,7 +16,7 @@ deps: ## install missing system packages (PostgreSQL server; Chromium and redis-
 
 .PHONY: build
 build: ## build bin/rampart
-	go build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/rampart
+	go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/rampart
 
 .PHONY: demo
 demo: build ## run Rampart on the embedded PostgreSQL with a demo organization (Ctrl-C stops)

@@ -17,6 +17,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/llm"
 	"github.com/rampart-dev/rampart/internal/pgcluster"
+	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -100,7 +101,7 @@ var killSwitchVars = []config.Var{config.VarDataDir, config.VarDatabaseURL, conf
 	config.VarLogLevel, config.VarLogFormat, config.VarAuditKeys, config.VarSessionKeys, config.VarTokenKeys}
 
 func runKillSwitch(ctx context.Context, m *Main, args []string) int {
-	fs := m.flagSet("killswitch", "killswitch on|off|status [--global | --org SLUG] [--reason TEXT]", `
+	fs := m.flagSet("killswitch", "killswitch on|off|status [--global | --org ORG] [--reason TEXT]", `
 The AI kill switch, for platform operators (organization admins also have
 PUT /api/killswitch). Every process holds the state in memory and hears a
 change through LISTEN/NOTIFY at once; activation cancels the running AI
@@ -112,18 +113,20 @@ reason. Every change is audited with actor, scope, reason and time.
   rampart killswitch on  --org acme --reason "customer request"
   rampart killswitch status [--org acme]
 
+ORG is an organization's slug or its id.
+
 Runs on the service path: with DATABASE_URL it needs
 RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 	loader := config.NewLoader(fs, m.Getenv, killSwitchVars...)
 	global := fs.Bool("global", false, "the platform-wide switch")
-	orgSlug := fs.String("org", "", "the organization's slug")
+	orgRef := fs.String("org", "", "the organization's slug or id")
 	reason := fs.String("reason", "", "why (required for on and off; recorded in the audit log)")
 	cfg, code, done := m.load("killswitch", fs, loader, args, 1)
 	if done {
 		return code
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(m.Stderr, "rampart killswitch: usage: rampart killswitch on|off|status [--global | --org SLUG] [--reason TEXT]")
+		fmt.Fprintln(m.Stderr, "rampart killswitch: usage: rampart killswitch on|off|status [--global | --org ORG] [--reason TEXT]")
 		return exitUsage
 	}
 	action := fs.Arg(0)
@@ -131,8 +134,8 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 		fmt.Fprintf(m.Stderr, "rampart killswitch: unknown action %q: use on, off or status\n", action)
 		return exitUsage
 	}
-	if action != "status" && *global == (*orgSlug != "") {
-		fmt.Fprintln(m.Stderr, "rampart killswitch: give exactly one of --global or --org SLUG")
+	if action != "status" && *global == (*orgRef != "") {
+		fmt.Fprintln(m.Stderr, "rampart killswitch: give exactly one of --global or --org ORG")
 		return exitUsage
 	}
 	if action != "status" && *reason == "" {
@@ -158,6 +161,12 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 	defer st.Close()
 	actor := "cli:" + osUser()
 	active := action == "on"
+	var org rampart.Organization
+	if *orgRef != "" {
+		if org, err = resolveOrg(ctx, st, *orgRef); err != nil {
+			return m.orgFail("killswitch", err)
+		}
+	}
 	err = st.AsService(ctx, "AI kill switch "+action+" from the command line", func(ctx context.Context, tx *store.Tx) error {
 		if action == "status" {
 			g, err := tx.GlobalKillSwitch(ctx)
@@ -165,11 +174,7 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 				return err
 			}
 			fmt.Fprintf(m.Stdout, "global:       %s%s\n", onOff(g.Active), reasonSuffix(g.Reason, g.ChangedBy, g.ChangedAt))
-			if *orgSlug != "" {
-				org, err := tx.OrganizationBySlug(ctx, *orgSlug)
-				if err != nil {
-					return fmt.Errorf("organization %q: %w", *orgSlug, err)
-				}
+			if *orgRef != "" {
 				ks, err := tx.OrgKillSwitchOf(ctx, org.ID)
 				if err != nil {
 					return err
@@ -182,11 +187,7 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 			_, err := tx.SetGlobalKillSwitch(ctx, active, *reason, actor)
 			return err
 		}
-		org, err := tx.OrganizationBySlug(ctx, *orgSlug)
-		if err != nil {
-			return fmt.Errorf("organization %q: %w", *orgSlug, err)
-		}
-		_, err = tx.SetOrgKillSwitch(ctx, org.ID, active, *reason, actor)
+		_, err := tx.SetOrgKillSwitch(ctx, org.ID, active, *reason, actor)
 		return err
 	})
 	if err != nil {
@@ -195,7 +196,7 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 	if action != "status" {
 		scope := "global"
 		if !*global {
-			scope = "organization " + *orgSlug
+			scope = "organization " + org.Slug
 		}
 		fmt.Fprintf(m.Stdout, "AI kill switch %s for %s (audited)\n", action, scope)
 	}

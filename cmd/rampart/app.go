@@ -78,8 +78,10 @@ func commands() []command {
 		{"worker", "run the job worker only, for scale-out", runWorker},
 		{"migrate", "apply database migrations; `migrate status` and `migrate validate` change nothing", runMigrate},
 		{"rls-audit", "check the live catalog for tenant-isolation drift; exit 0 only when all checks pass", runRLSAudit},
-		{"audit", "audit log: `audit verify`, `audit export`, `audit seal`, `audit purge`", runAudit},
-		{"killswitch", "the AI kill switch: `killswitch on|off --global|--org SLUG --reason …`, `killswitch status`", runKillSwitch},
+		{"audit", "audit log: `audit verify [--anchors FILE]`, `audit export`, `audit seal`, `audit anchor`, `audit purge`", runAudit},
+		{"org", "organizations, for operators: `org create --name … --admin-email …`, `org list`, `org invite`", runOrg},
+		{"mail", "mail without SMTP: `mail outbox` prints what Rampart would have sent", runMail},
+		{"killswitch", "the AI kill switch: `killswitch on|off --global|--org ID|SLUG --reason …`, `killswitch status`", runKillSwitch},
 		{"db", "database helpers: `db url` prints the embedded cluster's connection URL", runDB},
 		{"version", "print the version", runVersion},
 	}

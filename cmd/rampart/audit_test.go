@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/pgtest"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
@@ -63,7 +65,11 @@ func TestAuditCLI(t *testing.T) {
 	// Bad input is refused clearly.
 	for _, args := range [][]string{
 		{"audit", "export"},
-		{"audit", "export", "--org", "acme"},
+		{"audit", "export", "--org", "nope"},
+		{"audit", "verify", "--org", "nope"},
+		{"audit", "seal", "--org", "acme"},
+		{"audit", "seal", "--anchors", file},
+		{"audit", "verify", "-o", file},
 		{"audit", "export", "--org", org.ID.String(), "--since", "yesterday"},
 		{"audit", "export", "--org", org.ID.String(), "--action", "venue.exploded"},
 		{"audit", "frobnicate"},
@@ -101,4 +107,246 @@ func TestAuditVerifyUnknownOrg(t *testing.T) {
 	if code != exitFail || !strings.Contains(errOut, "no events and no seals") {
 		t.Fatalf("verify of an unknown organization: exit %d %s", code, errOut)
 	}
+}
+
+// seedOrg creates an organization with n venues (an audit event each).
+func seedOrg(t *testing.T, st *store.Store, slug string, n int) rampart.Organization {
+	t.Helper()
+	var org rampart.Organization
+	err := st.AsService(context.Background(), "test: seed "+slug, func(ctx context.Context, tx *store.Tx) error {
+		var err error
+		if org, err = tx.CreateOrganization(ctx, "Org "+slug, slug); err != nil {
+			return err
+		}
+		return addVenues(ctx, tx, org, 0, n)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return org
+}
+
+func addVenues(ctx context.Context, tx *store.Tx, org rampart.Organization, from, n int) error {
+	for i := from; i < from+n; i++ {
+		if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: fmt.Sprintf("V%d", i), Name: fmt.Sprintf("Venue %d", i)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestOrgFlagTakesIDOrSlug: every --org (audit verify, audit export,
+// killswitch) takes an organization's id or its slug, through one
+// resolver; an unknown value is refused naming it.
+func TestOrgFlagTakesIDOrSlug(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := externalEnv(db, db.AppURL)
+	st := openTestStore(t, db)
+	org := seedOrg(t, st, "acme", 2)
+	seedOrg(t, st, "globex", 1)
+	dir := t.TempDir()
+	for _, ref := range []string{"acme", org.ID.String()} {
+		file := filepath.Join(dir, ref+".csv")
+		if code, _, errOut := run(t, env, "audit", "export", "--org", ref, "--action", "venue.created", "-o", file); code != 0 {
+			t.Fatalf("export --org %s: %d %s", ref, code, errOut)
+		}
+		b, _ := os.ReadFile(file)
+		if recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll(); err != nil || len(recs) != 3 {
+			t.Fatalf("export --org %s: %d records (%v)", ref, len(recs), err)
+		}
+		code, out, errOut := run(t, env, "audit", "verify", "--org", ref)
+		if code != 0 || !strings.Contains(out, org.ID.String()) || strings.Count(out, " ok ") != 1 {
+			t.Fatalf("verify --org %s: %d\n%s%s", ref, code, out, errOut)
+		}
+	}
+	if code, out, errOut := run(t, env, "killswitch", "on", "--org", org.ID.String(), "--reason", "by id"); code != 0 || !strings.Contains(out, "organization acme") {
+		t.Fatalf("killswitch on --org ID: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := run(t, env, "killswitch", "status", "--org", org.ID.String()); code != 0 || !strings.Contains(out, "organization: ON") {
+		t.Fatalf("killswitch status --org ID: %d %q", code, out)
+	}
+	if code, out, errOut := run(t, env, "killswitch", "off", "--org", "acme", "--reason", "by slug"); code != 0 || !strings.Contains(out, "organization acme") {
+		t.Fatalf("killswitch off --org SLUG: %d %q %q", code, out, errOut)
+	}
+	// Unknown values are refused, named, and change nothing.
+	for _, args := range [][]string{
+		{"audit", "export", "--org", "nope"},
+		{"audit", "verify", "--org", "nope"},
+		{"killswitch", "on", "--org", "nope", "--reason", "x"},
+		{"killswitch", "status", "--org", "nope"},
+	} {
+		code, _, errOut := run(t, env, args...)
+		if code != exitUsage || !strings.Contains(errOut, `--org "nope": `) || !strings.Contains(errOut, `no organization with id or slug "nope"`) {
+			t.Errorf("%v: exit %d, %q", args, code, errOut)
+		}
+	}
+	state, err := st.KillSwitchState(context.Background())
+	if err != nil || len(state.Orgs) != 0 || state.Global.Active {
+		t.Fatalf("kill-switch state after the refusals: %+v %v", state, err)
+	}
+}
+
+// TestAuditAnchorCLI: `rampart audit anchor` writes every chain's head;
+// `verify --anchors` passes while the log extends them, and fails naming
+// the chain and the seal after the newest seals of a chain are deleted
+// with their events (which plain verify cannot see). Bad anchor files are
+// usage errors (exit 2) that say what is wrong.
+func TestAuditAnchorCLI(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := externalEnv(db, db.AppURL)
+	ctx := context.Background()
+	st := openTestStore(t, db)
+	org := seedOrg(t, st, "acme", 2)
+	chain := org.ID.String()
+	more := func(from int) {
+		t.Helper()
+		if err := st.AsService(ctx, "test: more", func(ctx context.Context, tx *store.Tx) error { return addVenues(ctx, tx, org, from, 2) }); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, errOut := run(t, env, "audit", "seal"); code != 0 {
+			t.Fatalf("seal: %d %s", code, errOut)
+		}
+	}
+	// Seals 1 and 2 of the organization's chain; the log carries the heads.
+	if code, _, errOut := run(t, env, "audit", "seal"); code != 0 {
+		t.Fatalf("seal: %d %s", code, errOut)
+	}
+	more(10)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "anchors.json")
+	code, out, errOut := run(t, env, "audit", "anchor", "--out", file)
+	if code != 0 || out != "" || !strings.Contains(errOut, "anchored 2 chains") {
+		t.Fatalf("anchor --out: %d %q %q", code, out, errOut)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors, err := audit.ParseAnchors(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, ok := anchors.For(chain)
+	if _, plat := anchors.For(audit.PlatformChain); !ok || !plat || head.Seq != 2 {
+		t.Fatalf("anchors: %+v", anchors.Chains)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("anchor left other files behind: %v", entries)
+	}
+	// Standard output: the same heads.
+	code, out, _ = run(t, env, "audit", "anchor")
+	again, err := audit.ParseAnchors(strings.NewReader(out))
+	if code != 0 || err != nil || len(again.Chains) != len(anchors.Chains) {
+		t.Fatalf("anchor to stdout: %d %v\n%s", code, err, out)
+	}
+	for i := range again.Chains {
+		if a, b := again.Chains[i], anchors.Chains[i]; a.Chain != b.Chain || a.Seq != b.Seq || !bytes.Equal(a.HeadMAC, b.HeadMAC) {
+			t.Fatalf("stdout anchor %+v, file anchor %+v", a, b)
+		}
+	}
+	more(20)
+	// The log grows: verify against the anchors passes.
+	code, out, errOut = run(t, env, "audit", "verify", "--anchors", file)
+	if code != 0 || !strings.Contains(out, "anchored at seal 2") {
+		t.Fatalf("verify --anchors on a grown log: %d\n%s%s", code, out, errOut)
+	}
+	// The attack: the organization's seals from 2 on deleted with their events.
+	admin, err := pgx.Connect(ctx, db.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	for _, q := range []string{
+		"SET session_replication_role = replica",
+		"DELETE FROM audit_events WHERE organization_id = $1::uuid AND xact_id >= (SELECT from_xid FROM audit_seals WHERE chain = $1::text AND seq = 2)",
+		"DELETE FROM audit_seals WHERE chain = $1::text AND seq >= 2",
+	} {
+		var args []any
+		if strings.Contains(q, "$1") {
+			args = append(args, chain)
+		}
+		if _, err := admin.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// Plain verify does not see it (the documented blind spot) ...
+	if code, out, errOut := run(t, env, "audit", "verify"); code != 0 {
+		t.Fatalf("plain verify was expected to pass after a truncation: %d\n%s%s", code, out, errOut)
+	}
+	// ... verify against the anchors does, and names the chain and the seal.
+	code, out, errOut = run(t, env, "audit", "verify", "--anchors", file)
+	want := "chain " + chain + ", seal 2: anchored seal is missing"
+	if code != exitFail || !strings.Contains(errOut, want) || !strings.Contains(out, chain+" BROKEN") {
+		t.Fatalf("verify --anchors after truncation: exit %d, want 1 and %q\n%s%s", code, want, out, errOut)
+	}
+	code, out, _ = run(t, env, "audit", "verify", "--org", "acme", "--anchors", file, "--json")
+	var rep struct {
+		OK     bool                `json:"ok"`
+		Chains []audit.ChainReport `json:"chains"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); code != exitFail || err != nil || rep.OK || len(rep.Chains) != 1 ||
+		rep.Chains[0].AnchoredSeal != 2 || len(rep.Chains[0].Problems) != 1 || rep.Chains[0].Problems[0].Seal != 2 {
+		t.Fatalf("verify --org --anchors --json: %d %v\n%s", code, err, out)
+	}
+
+	// Bad anchor files: exit 2, saying what is wrong.
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	valid, _ := os.ReadFile(file)
+	mac := strings.Repeat("ab", 32)
+	for _, tc := range []struct{ file, want string }{
+		{filepath.Join(dir, "missing.json"), "missing.json"},
+		{write("text.json", "platform 7 abab"), "not JSON"},
+		{write("v2.json", strings.Replace(string(valid), `"version": 1`, `"version": 2`, 1)), "version 2 is not supported"},
+		{write("badname.json", `{"format":"rampart.audit.anchors","version":1,"created_at":"2026-01-31T00:00:00Z","chains":[{"chain":"acme","seq":1,"kind":"seal","sealed_at":"2026-01-31T00:00:00Z","head_mac":"`+mac+`"}]}`), `unknown chain "acme"`},
+		{write("stranger.json", `{"format":"rampart.audit.anchors","version":1,"created_at":"2026-01-31T00:00:00Z","chains":[{"chain":"6f1c2b1e-2d7a-4c53-9b0e-6a1f3f5d2c11","seq":1,"kind":"seal","sealed_at":"2026-01-31T00:00:00Z","head_mac":"`+mac+`"}]}`), "unknown chain 6f1c2b1e-2d7a-4c53-9b0e-6a1f3f5d2c11"},
+	} {
+		code, _, errOut := run(t, env, "audit", "verify", "--anchors", tc.file)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "--anchors") {
+			t.Errorf("verify --anchors %s: exit %d, want 2 and %q: %s", filepath.Base(tc.file), code, tc.want, errOut)
+		}
+	}
+	// An anchor file that cannot be written leaves nothing behind.
+	if code, _, errOut := run(t, env, "audit", "anchor", "--out", filepath.Join(dir, "no", "such", "dir.json")); code != exitFail || errOut == "" {
+		t.Fatalf("anchor into a missing directory: %d %q", code, errOut)
+	}
+}
+
+// TestAuditSealLogsHeadMAC: `rampart audit seal` logs each chain's new
+// head MAC in full (the log scrubber once wrote "[redacted]"), the same
+// value `audit anchor` writes.
+func TestAuditSealLogsHeadMAC(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := externalEnv(db, db.AppURL)
+	st := openTestStore(t, db)
+	org := seedOrg(t, st, "acme", 1)
+	code, _, errOut := run(t, env, "audit", "seal")
+	if code != 0 {
+		t.Fatalf("seal: %d %s", code, errOut)
+	}
+	code, out, _ := run(t, env, "audit", "anchor")
+	anchors, err := audit.ParseAnchors(strings.NewReader(out))
+	if code != 0 || err != nil {
+		t.Fatalf("anchor: %d %v", code, err)
+	}
+	head, _ := anchors.For(org.ID.String())
+	want := fmt.Sprintf(`"head_mac":"%x"`, []byte(head.HeadMAC))
+	for _, line := range strings.Split(errOut, "\n") {
+		if strings.Contains(line, `"msg":"audit chain sealed"`) && strings.Contains(line, org.ID.String()) {
+			if !strings.Contains(line, want) {
+				t.Fatalf("the seal log line does not carry %s:\n%s", want, line)
+			}
+			return
+		}
+	}
+	t.Fatalf("no seal log line for chain %s:\n%s", org.ID, errOut)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,7 +28,7 @@ import (
 
 var serverVars = append([]config.Var{config.VarAddr, config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
 	config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarPublicURL,
-	config.VarSMTPURL, config.VarMailFrom, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
+	config.VarSMTPURL, config.VarMailFrom, config.VarSignup, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
 	config.VarAuditRetain, config.VarAuditSeal, config.VarRateLimits, config.VarTLSCert, config.VarTLSKey,
 	config.VarHTTPRedirect, config.VarTrustedProxies, config.VarRedisURL, config.VarSentryDSN, config.VarEnv,
 	config.VarMetricsAddr, config.VarMetricsToken}, config.AIVars...)
@@ -157,7 +156,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 			go func() { _ = msrv.Serve(ml) }()
 			defer msrv.Close()
 		}
-		mailer, err := mail.Open(cfg.SMTPURL, cfg.MailFrom, log)
+		mailer, err := mail.Open(cfg.SMTPURL, cfg.MailFrom, outboxDir(cfg), log)
 		if err != nil {
 			fmt.Fprintf(m.Stderr, "rampart %s: configuration:\n%v\n", name, err)
 			return exitUsage
@@ -178,8 +177,13 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 			}
 			base = scheme + ln.Addr().String()
 		}
+		var demoKey string
+		if seedDemo {
+			// The demo mailbox's secret: printed below, never logged.
+			demoKey = auth.RandomSecret()
+		}
 		handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
-			Version: Version(), BaseURL: base, Demo: seedDemo, Tiers: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
+			Version: Version(), BaseURL: base, Demo: seedDemo, DemoKey: demoKey, Signup: cfg.Signup, Tiers: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
 			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg), AI: ai.queue, Watcher: ai.watcher})
 		var signIn string
 		if seedDemo {
@@ -202,8 +206,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
 		if cfg.TLSCert != "" {
-			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12,
-				CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256}}
+			srv.TLSConfig = serverTLSConfig(nil)
 			go func() { srvErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) }()
 			if cfg.HTTPRedirectAddr != "" {
 				rl, err := net.Listen("tcp", cfg.HTTPRedirectAddr)
@@ -218,7 +221,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		} else {
 			go func() { srvErr <- srv.Serve(ln) }()
 		}
-		m.banner(cfg, db, base, signIn)
+		m.banner(cfg, db, base, signIn, demoKey)
 		if m.OnListen != nil {
 			m.OnListen(ln.Addr())
 		}
@@ -423,14 +426,21 @@ func checkRuntime(ctx context.Context, st *store.Store) error {
 	return errors.New(b.String())
 }
 
-func (m *Main) banner(cfg config.Config, db *database, base, signIn string) {
+func (m *Main) banner(cfg config.Config, db *database, base, signIn, demoKey string) {
 	w := m.Stdout
 	fmt.Fprintf(w, "\nRampart %s is running.\n", Version())
 	fmt.Fprintf(w, "  URL:          %s\n", base)
 	fmt.Fprintf(w, "  Health:       %s/api/health\n", base)
 	if signIn != "" {
 		fmt.Fprintf(w, "  Sign in:      %s\n", signIn)
-		fmt.Fprintf(w, "                (admin@%s, single use, 10 minutes; more links at %s/demo)\n", demo.Domain, base)
+		fmt.Fprintf(w, "                (admin@%s, single use, 10 minutes)\n", demo.Domain)
+	}
+	if demoKey != "" {
+		fmt.Fprintf(w, "  Mailbox:      %s/demo?key=%s\n", base, demoKey)
+		fmt.Fprintf(w, "                (every mail Rampart \"sends\"; this machine and this secret only)\n")
+	}
+	if cfg.SMTPURL == "" {
+		fmt.Fprintf(w, "  Mail:         not sent (no RAMPART_SMTP_URL): `rampart mail outbox` shows it\n")
 	}
 	if db.embedded() {
 		fmt.Fprintf(w, "  Database:     embedded PostgreSQL in %s (unix socket only; `rampart db url` prints its URL)\n", cfg.DataDir)
@@ -439,3 +449,6 @@ func (m *Main) banner(cfg config.Config, db *database, base, signIn string) {
 	}
 	fmt.Fprintf(w, "  Stop:         Ctrl-C\n\n")
 }
+
+// outboxDir is where mail goes without SMTP: <data-dir>/mail.
+func outboxDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "mail") }

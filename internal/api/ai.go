@@ -463,13 +463,18 @@ func budgetView(b rampart.TokenBudget) map[string]any {
 }
 
 // Progress over server-sent events. The stream reads the caller's
-// organization's job changes through RLS (store.AIJobsSince under the
+// organization's job changes through RLS (store.AIJobEvents under the
 // caller's claims), so another organization's events cannot reach it
 // whatever this handler does. Only status, counts and error codes are sent:
-// never model output. A stream lasts at most streamMaxAge; the client
-// reconnects with Last-Event-ID, which re-authenticates it.
+// never model output. Every read also re-checks, after reading, that the
+// session or token still gives the claims the stream started with; when
+// it does not (member removed, role or venue codes changed, session or
+// token revoked or expired, session switched to another organization) the
+// stream ends before sending what it read, and the client's reconnect
+// re-authenticates it (or is refused). A stream also ends after
+// streamMaxAge; the client reconnects with Last-Event-ID.
 const (
-	streamMaxAge    = 2 * time.Minute // then the client reconnects, which re-authenticates it
+	streamMaxAge    = 2 * time.Minute
 	streamHeartbeat = 15 * time.Second
 	streamBacklog   = time.Hour
 	// streamLag re-reads this far behind the cursor: a transaction that
@@ -519,10 +524,12 @@ func (s *Server) jobStream(w http.ResponseWriter, r *http.Request, c rampart.Cla
 	newest := read                    // the newest change seen: the event id sent
 	sent := map[uuid.UUID]time.Time{} // job id → updated_at already sent
 	for {
-		jobs, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.AIJob, error) {
-			return tx.AIJobsSince(ctx, read, store.MaxJobEvents)
-		})
+		jobs, err := s.store.AIJobEvents(r.Context(), c, read, store.MaxJobEvents)
 		if err != nil {
+			if rampart.ErrorKind(err) == rampart.KindUnauthenticated {
+				// The claims are gone or changed: nothing read is sent.
+				return nil
+			}
 			if r.Context().Err() == nil {
 				s.log.Warn("job stream read failed", "err", err)
 				fmt.Fprintf(w, "event: error\ndata: {\"detail\":\"temporarily unavailable\"}\n\n")

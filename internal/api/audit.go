@@ -112,8 +112,8 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request, c rampa
 		}
 	}
 	if v := r.URL.Query().Get("cursor"); v != "" {
-		if f.Before, err = strconv.ParseInt(v, 10, 64); err != nil || f.Before < 1 {
-			return fieldError("cursor", "must be the next_cursor of a previous page")
+		if f.Before, err = parseCursor(v); err != nil {
+			return err
 		}
 	}
 	events, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]audit.Stored, error) {
@@ -132,6 +132,21 @@ func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request, c rampa
 		next = &n
 	}
 	return respond(w, c, http.StatusOK, map[string]any{"events": out, "next_cursor": next})
+}
+
+// parseCursor reads a next_cursor: an event id, a positive int64 written
+// in decimal digits only (no sign, spaces or exponent).
+func parseCursor(v string) (int64, error) {
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, fieldError("cursor", "must be the next_cursor of a previous page (decimal digits)")
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, fieldError("cursor", "must be the next_cursor of a previous page (from 1 to 9223372036854775807)")
+	}
+	return n, nil
 }
 
 // exportAudit streams the organization's events as CSV. The export is

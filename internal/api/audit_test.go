@@ -247,3 +247,67 @@ func TestAuditViewerAndExport(t *testing.T) {
 		problem(t, e.do(admin, "GET", "/api/audit/events?"+q, nil), http.StatusBadRequest)
 	}
 }
+
+// TestAuditEventsCursor: the cursor is an event id (bigint). A cursor past
+// 2^31, and pages over events whose ids are past it, answer 200 (the
+// cursor was once typed int4 in the query: 500); a cursor that is not a
+// positive int64 is a 400 problem naming the field.
+func TestAuditEventsCursor(t *testing.T) {
+	e := setup(t)
+	acme := e.orgs["acme"]
+	admin := e.signIn(acme.email(rampart.RoleAdmin))
+	total := e.scalar("SELECT count(*)::int FROM audit_events WHERE organization_id = $1", acme.org.ID)
+	r := e.do(admin, "GET", "/api/audit/events?limit=500&cursor=2147483648", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("cursor 2^31: %d %s", r.status, r.body)
+	}
+	if n := len(r.json(t)["events"].([]any)); n != total {
+		t.Fatalf("cursor 2^31: %d events, want all %d", n, total)
+	}
+	// Events whose ids are past 2^31: page through them and back below.
+	e.exec("SELECT setval(pg_get_serial_sequence('audit_events', 'id'), 3000000000)")
+	for i := range 3 {
+		if r := e.do(admin, "POST", "/api/venues", map[string]any{"code": fmt.Sprintf("BIG-%d", i), "name": "Big", "city": "Oslo"}); r.status != 201 {
+			t.Fatalf("venue: %d %s", r.status, r.body)
+		}
+	}
+	var seen []float64
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > total+10 {
+			t.Fatal("pagination does not end")
+		}
+		r := e.do(admin, "GET", "/api/audit/events?limit=2"+cursor, nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("page %d (%q): %d %s", pages, cursor, r.status, r.body)
+		}
+		page := r.json(t)
+		for _, ev := range page["events"].([]any) {
+			seen = append(seen, ev.(map[string]any)["id"].(float64))
+		}
+		next, _ := page["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = "&cursor=" + next
+	}
+	if len(seen) != total+3 || seen[0] <= 3e9 || seen[2] <= 3e9 || seen[3] >= 1<<31 {
+		t.Fatalf("paged ids %v, want %d events, the three newest past 3e9", seen, total+3)
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] >= seen[i-1] {
+			t.Fatalf("ids not strictly descending across pages: %v", seen)
+		}
+	}
+	// Not a positive int64: 400 naming the field.
+	for _, c := range []string{"-1", "0", "abc", "1.5", "9223372036854775808", "99999999999999999999", "0x10", "%2B5", "%205", "1e3"} {
+		p := problem(t, e.do(admin, "GET", "/api/audit/events?cursor="+c, nil), http.StatusBadRequest)
+		if d, _ := p["detail"].(string); !strings.HasPrefix(d, "cursor:") {
+			t.Errorf("cursor=%s: detail %q does not name the field", c, d)
+		}
+	}
+	// The largest int64 is a valid cursor.
+	if r := e.do(admin, "GET", "/api/audit/events?cursor=9223372036854775807", nil); r.status != http.StatusOK {
+		t.Fatalf("cursor max int64: %d %s", r.status, r.body)
+	}
+}

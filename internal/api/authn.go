@@ -93,52 +93,144 @@ func errUnauthenticated() error {
 	return rampart.Errorf("api.authenticate", rampart.KindUnauthenticated, "not signed in")
 }
 
-// authenticate resolves the request's credential — a bearer API token or
-// the session cookie — into live claims. A bearer token wins when both
-// are present; a malformed one is refused rather than falling back.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (rampart.Claims, error) {
-	ctx := r.Context()
+// presented is the credential a request carries: the Authorization header
+// (a bearer token wins when both are present; a malformed one is refused
+// rather than falling back) or the session cookie.
+type presented struct {
+	bearer bool
+	value  string
+}
+
+func credentialOf(r *http.Request) (presented, bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		raw, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
-			return rampart.Claims{}, errUnauthenticated()
+		return presented{bearer: true, value: h}, true
+	}
+	if ck, err := r.Cookie(auth.SessionCookieName); err == nil {
+		return presented{value: ck.Value}, true
+	}
+	return presented{}, false
+}
+
+// verified is a credential whose format and signature checked out; whether
+// it is still live is the database's answer.
+type verified struct {
+	token   *auth.VerifiedToken
+	session *auth.SessionCookie
+}
+
+// failureKey is the budget of the credential's own failures. A signature
+// cannot be forged, so no one can spend another's budget.
+func (v verified) failureKey() string {
+	if v.token != nil {
+		return "fail:tok:" + v.token.TokenID.String()
+	}
+	return "fail:sess:" + v.session.SessionID.String()
+}
+
+// verify checks format and signature only: no database, no audit. reason
+// is what the audit event says when the check fails ("" = not audited).
+func (s *Server) verify(p presented) (v verified, reason string, ok bool) {
+	if p.bearer {
+		raw, isBearer := strings.CutPrefix(p.value, "Bearer ")
+		if !isBearer {
+			return v, "", false
 		}
 		vt, err := s.tokens.Verify(strings.TrimSpace(raw))
 		if err != nil {
-			s.recordRejectedToken(r, "token did not verify")
-			return rampart.Claims{}, errUnauthenticated()
+			return v, "token did not verify", false
 		}
-		rc, err := s.store.ResolveToken(ctx, vt.TokenID, vt.OrganizationID)
-		if err != nil {
-			if rampart.ErrorKind(err) == rampart.KindUnauthenticated {
-				s.recordRejectedToken(r, "token revoked, expired or unknown")
-			}
-			return rampart.Claims{}, err
-		}
-		return rc.Claims, nil
+		return verified{token: &vt}, "", true
 	}
-	ck, err := r.Cookie(auth.SessionCookieName)
+	sc, err := s.sealer.Open(p.value)
 	if err != nil {
-		return rampart.Claims{}, errUnauthenticated()
+		return v, "session cookie did not verify", false
 	}
-	sc, err := s.sealer.Open(ck.Value)
-	if err != nil {
-		http.SetCookie(w, auth.ClearCookie())
-		s.recordRejectedSession(r, "session cookie did not verify")
-		return rampart.Claims{}, errUnauthenticated()
+	return verified{session: &sc}, "", true
+}
+
+// resolve turns a verified credential into live claims (a renewed session
+// cookie, when the session was renewed, is set on w).
+func (s *Server) resolve(w http.ResponseWriter, r *http.Request, v verified) (rampart.Claims, error) {
+	if v.token != nil {
+		rc, err := s.store.ResolveToken(r.Context(), v.token.TokenID, v.token.OrganizationID)
+		return rc.Claims, err
 	}
-	rc, err := s.store.ResolveSession(ctx, sc.SessionID)
+	rc, err := s.store.ResolveSession(r.Context(), v.session.SessionID)
 	if err != nil {
-		if rampart.ErrorKind(err) == rampart.KindUnauthenticated {
-			http.SetCookie(w, auth.ClearCookie())
-			s.recordRejectedSession(r, "session expired, revoked or without membership")
-		}
 		return rampart.Claims{}, err
 	}
 	if rc.Renewed {
-		http.SetCookie(w, s.sealer.Cookie(auth.SessionCookie{SessionID: sc.SessionID, ExpiresAt: rc.ExpiresAt}))
+		http.SetCookie(w, s.sealer.Cookie(auth.SessionCookie{SessionID: v.session.SessionID, ExpiresAt: rc.ExpiresAt}))
 	}
 	return rc.Claims, nil
+}
+
+// authenticate resolves the request's credential — a bearer API token or
+// the session cookie — into live claims, or answers and returns false.
+//
+// Rate limits (see ratelimit.go): a request without a credential gets 401
+// and spends nothing. A failure is charged to the client address and, when
+// the credential's signature is valid, to the credential, and it is
+// audited only when both budgets admit it. A spent budget refuses every
+// credential that is not valid with the same 429, unaudited — but never a
+// valid one: the signature is checked first (no database, and a guess
+// cannot pass it), and a credential that resolves is served whatever its
+// address has spent. A credential whose own budget is spent is refused
+// before the database is asked.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (rampart.Claims, bool) {
+	p, ok := credentialOf(r)
+	if !ok {
+		writeError(w, r, s.log, errUnauthenticated())
+		return rampart.Claims{}, false
+	}
+	addr := "fail:" + clientKey(r)
+	v, reason, ok := s.verify(p)
+	if !ok {
+		if !s.chargeFailure(w, r, addr) {
+			return rampart.Claims{}, false
+		}
+		if reason != "" {
+			s.recordRejected(r, p, reason)
+		}
+		if !p.bearer {
+			http.SetCookie(w, auth.ClearCookie())
+		}
+		writeError(w, r, s.log, errUnauthenticated())
+		return rampart.Claims{}, false
+	}
+	if res, spent := s.peekFailures(r, v.failureKey()); spent {
+		s.blocked(w, r, res)
+		return rampart.Claims{}, false
+	}
+	c, err := s.resolve(w, r, v)
+	if err == nil {
+		return c, true
+	}
+	if rampart.ErrorKind(err) != rampart.KindUnauthenticated {
+		writeError(w, r, s.log, err)
+		return rampart.Claims{}, false
+	}
+	if !s.chargeFailure(w, r, addr, v.failureKey()) {
+		return rampart.Claims{}, false
+	}
+	if p.bearer {
+		s.recordRejected(r, p, "token revoked, expired or unknown")
+	} else {
+		http.SetCookie(w, auth.ClearCookie())
+		s.recordRejected(r, p, "session expired, revoked or without membership")
+	}
+	writeError(w, r, s.log, err)
+	return rampart.Claims{}, false
+}
+
+// recordRejected audits a credential that was presented and refused (the
+// caller only learns "not signed in").
+func (s *Server) recordRejected(r *http.Request, p presented, reason string) {
+	if p.bearer {
+		s.recordRejectedToken(r, reason)
+	} else {
+		s.recordRejectedSession(r, reason)
+	}
 }
 
 // recordRejectedSession audits a session cookie that was presented and

@@ -4,20 +4,77 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+
+	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/ratelimit"
 )
 
-// limitTier picks the tier of a public route: the endpoints that take a
-// credential or send mail (sign-in link requests, the console's sign-in
-// form, the confirmation that redeems a link) are "auth"; health, pages,
-// opening a link (which only sets a cookie) and signing out are not limited.
+// Rate-limit budgets. Each is a tier's limit (at most N in any period)
+// applied to one key. The auth tier's budgets are kept apart, so that what
+// one client does wrong cannot spend the budget another client's valid
+// credential needs:
+//
+//	auth|ip:A          link requests (sign-in, sign-up) and console sign-in forms from address A
+//	auth|link:ip:A     link confirmations (magic links and invites) from A
+//	auth|fail:ip:A     failed session or token authentications from A
+//	auth|fail:sess:ID  failures of one validly signed session cookie, from any address
+//	auth|fail:tok:ID   failures of one validly signed API token, from any address
+//	auth|csrf:ip:A     audited cross-origin refusals from A (the refusal itself is never limited)
+//	api|sess:ID        public routes (pages) asked with a validly signed session cookie
+//	api|ip:A           other public routes from A
+//	T|user:ORG:USER    authenticated routes of tier T (api, agent), per organization and user
+//
+// A request to an authenticated route that carries no credential is
+// answered 401 and spends nothing: there is nothing to guess, and nothing
+// is queried or audited. A valid session or token is never refused by an
+// address's budget; only its own tier's budget per user applies.
+
+// limitTier picks the tier of a public route: the endpoints that send mail
+// or redeem a link (sign-in and sign-up link requests, the console's
+// sign-in form, the confirmation) are "auth"; the health probes are not
+// limited; the rest (pages, opening a link, signing out) are "api".
 func limitTier(pattern string) string {
 	switch pattern {
-	case "POST /api/auth/login-link", "POST /auth/login", "POST /auth/confirm":
+	case "POST /api/auth/login-link", "POST /api/auth/signup", "POST /auth/login", "POST /auth/confirm":
 		return "auth"
 	case "GET /api/health", "GET /api/health/ready":
 		return "" // probes; readiness answers from a one-second cache
 	}
 	return "api"
+}
+
+// limitedPublic wraps the handler of a public route in its rate limit.
+func (s *Server) limitedPublic(pattern string, h publicHandler) http.HandlerFunc {
+	tier := limitTier(pattern)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.limit(w, r, tier, s.publicKey(r, pattern, tier)) {
+			return
+		}
+		if err := h(w, r); err != nil {
+			writeError(w, r, s.log, err)
+		}
+	}
+}
+
+// publicKey is the budget a public request draws on. Confirmations have
+// their own budget per address, apart from link requests, so that an
+// office signing in (one request and one confirmation per person) is not
+// refused at the confirmation. A page asked with a validly signed session
+// cookie is counted per session: cross-site requests (which carry no
+// SameSite=Lax cookie) spend the address's budget, not the signed-in
+// user's. Verifying the cookie's MAC touches no database.
+func (s *Server) publicKey(r *http.Request, pattern, tier string) string {
+	if pattern == "POST /auth/confirm" {
+		return "link:" + clientKey(r)
+	}
+	if tier == "api" {
+		if ck, err := r.Cookie(auth.SessionCookieName); err == nil {
+			if sc, err := s.sealer.Open(ck.Value); err == nil {
+				return "sess:" + sc.SessionID.String()
+			}
+		}
+	}
+	return clientKey(r)
 }
 
 // limit applies tier to key and writes the RateLimit headers; on refusal
@@ -29,27 +86,40 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, tier, key string)
 	}
 	res, err := s.limiter.Allow(r.Context(), tier+"|"+key, lim)
 	if err != nil {
-		// Fail closed: no budget decision, no service (but say why).
-		s.log.ErrorContext(r.Context(), "rate limiter unavailable", "err", err)
-		writeProblem(w, Problem{Type: problemBase + "unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable,
-			Detail: "rate limiting is unavailable; try again shortly", Instance: r.URL.Path})
+		s.limiterUnavailable(w, r, err)
 		return false
 	}
+	setRateLimitHeaders(w, res)
+	if res.Allowed {
+		return true
+	}
+	s.tooMany(w, r, tier, res)
+	return false
+}
+
+// limiterUnavailable fails closed: no budget decision, no service (but say why).
+func (s *Server) limiterUnavailable(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "rate limiter unavailable", "err", err)
+	writeProblem(w, Problem{Type: problemBase + "unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable,
+		Detail: "rate limiting is unavailable; try again shortly", Instance: r.URL.Path})
+}
+
+func setRateLimitHeaders(w http.ResponseWriter, res ratelimit.Result) {
 	h := w.Header()
 	h.Set("RateLimit-Limit", strconv.Itoa(res.Limit))
 	h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
 	h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(res.ResetAfter.Seconds()))))
-	if res.Allowed {
-		return true
-	}
+}
+
+// tooMany is every 429 of the limiter: problem+json with Retry-After.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, tier string, res ratelimit.Result) {
 	if s.metrics != nil {
 		s.metrics.RateLimited(tier)
 	}
-	retry := int(math.Ceil(res.RetryAfter.Seconds()))
-	h.Set("Retry-After", strconv.Itoa(retry))
+	retry := max(int(math.Ceil(res.RetryAfter.Seconds())), 1)
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
 	writeProblem(w, Problem{Type: problemBase + "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,
 		Detail: "too many requests; retry in " + strconv.Itoa(retry) + " seconds", Instance: r.URL.Path})
-	return false
 }
 
 // clientKey is the rate-limit key of an unauthenticated request: the
@@ -67,27 +137,89 @@ func clientKey(r *http.Request) string {
 	return "ip:" + ci.IP.String()
 }
 
-// credentialBlocked answers 429 before any credential is looked at when
-// the client has spent its auth budget on failed attempts: a right and a
-// wrong credential then get the same answer, and nothing is queried or
-// audited.
-func (s *Server) credentialBlocked(w http.ResponseWriter, r *http.Request) bool {
+// peekFailures reports, spending nothing, whether the auth budget of key
+// is spent. An unavailable limiter counts as not spent here: the request
+// fails closed where a failure would be charged.
+func (s *Server) peekFailures(r *http.Request, key string) (ratelimit.Result, bool) {
 	lim, ok := s.tiers["auth"]
 	if !ok {
+		return ratelimit.Result{}, false
+	}
+	res, err := s.limiter.Peek(r.Context(), "auth|"+key, lim)
+	if err != nil {
+		return ratelimit.Result{}, false
+	}
+	return res, !res.Allowed
+}
+
+// chargeFailure spends one failure of each budget (a refused request
+// spends nothing). It answers (and returns false) when a budget refuses
+// it — 429 — or the limiter is unavailable — 503; the caller then audits
+// nothing. The RateLimit headers of a failure that is charged are those of
+// its first budget (the address's).
+func (s *Server) chargeFailure(w http.ResponseWriter, r *http.Request, keys ...string) bool {
+	lim, ok := s.tiers["auth"]
+	if !ok {
+		return true
+	}
+	var refused *ratelimit.Result
+	for i, key := range keys {
+		res, err := s.limiter.Allow(r.Context(), "auth|"+key, lim)
+		if err != nil {
+			s.limiterUnavailable(w, r, err)
+			return false
+		}
+		if i == 0 {
+			setRateLimitHeaders(w, res)
+		}
+		if !res.Allowed && (refused == nil || res.RetryAfter > refused.RetryAfter) {
+			refused = &res
+		}
+	}
+	if refused != nil {
+		s.blocked(w, r, *refused)
 		return false
 	}
-	res, err := s.limiter.Peek(r.Context(), "auth|"+clientKey(r), lim)
-	if err != nil || res.Allowed {
-		return false // an unavailable limiter is handled where budget is spent
-	}
-	if s.metrics != nil {
-		s.metrics.RateLimited("auth")
-	}
-	retry := int(math.Ceil(res.RetryAfter.Seconds()))
-	w.Header().Set("Retry-After", strconv.Itoa(retry))
-	w.Header().Set("RateLimit-Limit", strconv.Itoa(lim.N))
-	w.Header().Set("RateLimit-Remaining", "0")
-	writeProblem(w, Problem{Type: problemBase + "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,
-		Detail: "too many requests; retry in " + strconv.Itoa(retry) + " seconds", Instance: r.URL.Path})
 	return true
+}
+
+// blocked is the answer to every credential that is not valid, once a
+// budget it draws on is spent: the same 429 whatever was sent and however
+// far the check got, with nothing audited and no cookie cleared.
+func (s *Server) blocked(w http.ResponseWriter, r *http.Request, res ratelimit.Result) {
+	w.Header().Set("RateLimit-Limit", strconv.Itoa(res.Limit))
+	w.Header().Set("RateLimit-Remaining", "0")
+	w.Header().Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(res.ResetAfter.Seconds()))))
+	s.tooMany(w, r, "auth", res)
+}
+
+// spend spends one request of key's auth budget without answering, and
+// reports whether it fitted: for counting a failure that is refused
+// anyway, and for bounding an audit trail.
+func (s *Server) spend(r *http.Request, key string) bool {
+	lim, ok := s.tiers["auth"]
+	if !ok {
+		return true
+	}
+	res, err := s.limiter.Allow(r.Context(), "auth|"+key, lim)
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "rate limiter unavailable", "err", err)
+		return false
+	}
+	return res.Allowed
+}
+
+// warnUntrustedForwarding logs once that requests carry X-Forwarded-For
+// while no proxy is trusted: every client behind that proxy then has the
+// proxy's address, so they share one budget per address (sign-in, failed
+// authentications, anonymous pages) and one address in the audit log.
+func (s *Server) warnUntrustedForwarding(r *http.Request) {
+	if len(s.trusted) != 0 || r.Header.Get("X-Forwarded-For") == "" {
+		return
+	}
+	s.forwardWarning.Do(func() {
+		s.log.WarnContext(r.Context(), "requests carry X-Forwarded-For but no proxy is trusted: every client behind the proxy "+
+			"shares its address for rate limits and audit events; set RAMPART_TRUSTED_PROXIES to the proxy's address",
+			"peer", peerAddr(r).String())
+	})
 }

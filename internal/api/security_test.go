@@ -17,7 +17,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/auth"
-	"github.com/rampart-dev/rampart/internal/demo"
 	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
@@ -100,62 +99,6 @@ func (e *env) admins(org uuid.UUID) int {
 
 func (e *env) promote(org, user uuid.UUID, role rampart.Role) {
 	e.exec("UPDATE memberships SET role = $3, venue_codes = '{}' WHERE organization_id = $1 AND user_id = $2", org, user, string(role))
-}
-
-// Finding 1: the demo mailbox lists only mail to the demo users and only
-// to loopback peers.
-func TestDemoMailboxIsLoopbackOnlyAndListsOnlyDemoUsers(t *testing.T) {
-	e := setup(t)
-	logMail := mail.NewLogSender(testLogger(t))
-	srv, api := e.serverWith(func(o *Options) { o.Demo, o.Mailer = true, logMail })
-	ctx := context.Background()
-	for _, to := range []string{"admin@" + demo.Domain, "ceo@acme.example", "x@evil" + demo.Domain} {
-		if err := logMail.Send(ctx, mail.Message{To: to, Subject: "Your Rampart sign-in link", Text: "link for " + to}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A loopback peer (this test) sees the demo user's mail only.
-	status, body, err := send(srv.Client(), srv.URL, http.MethodGet, "/demo", nil)
-	if err != nil || status != http.StatusOK {
-		t.Fatalf("GET /demo from loopback: %d %v", status, err)
-	}
-	if !strings.Contains(string(body), "link for admin@"+demo.Domain) {
-		t.Fatalf("demo user's mail not listed: %s", body)
-	}
-	for _, hidden := range []string{"ceo@acme.example", "x@evil" + demo.Domain} {
-		if strings.Contains(string(body), hidden) {
-			t.Errorf("mail to %s listed on /demo", hidden)
-		}
-	}
-	// Any other peer gets the same 404 as a path that does not exist, and
-	// the home page does not point it at the mailbox.
-	for _, peer := range []string{"203.0.113.7:40000", "[2001:db8::1]:40000", "10.0.0.2:1"} {
-		req := httptest.NewRequest(http.MethodGet, "https://rampart.example/demo", nil)
-		req.RemoteAddr = peer
-		rec := httptest.NewRecorder()
-		api.ServeHTTP(rec, req)
-		if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "link for") {
-			t.Errorf("GET /demo from %s: %d %s", peer, rec.Code, rec.Body.String())
-		}
-		req = httptest.NewRequest(http.MethodGet, "https://rampart.example/", nil)
-		req.RemoteAddr = peer
-		rec = httptest.NewRecorder()
-		api.ServeHTTP(rec, req)
-		if strings.Contains(rec.Body.String(), `href="/demo"`) {
-			t.Errorf("home page offers the demo mailbox to %s", peer)
-		}
-	}
-	for _, peer := range []string{"127.0.0.1:5", "[::1]:5", "[::ffff:127.0.0.1]:5"} {
-		req := httptest.NewRequest(http.MethodGet, "https://rampart.example/demo", nil)
-		req.RemoteAddr = peer
-		rec := httptest.NewRecorder()
-		api.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			t.Errorf("GET /demo from %s: %d", peer, rec.Code)
-		}
-	}
-	// Without --demo there is no mailbox at all.
-	problem(t, e.do(e.client(), http.MethodGet, "/demo", nil), http.StatusNotFound)
 }
 
 // Finding 2: two admins demoting each other at the same time cannot both

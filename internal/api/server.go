@@ -34,8 +34,14 @@ type Options struct {
 	Version string
 	// BaseURL is the external origin used in links (e.g. http://127.0.0.1:8080).
 	BaseURL string
-	// Demo shows the sign-in links that went to the log on /demo.
-	Demo bool
+	// Demo serves the demo mailbox on /demo: the outbox's mail, to a
+	// loopback peer holding DemoKey (at least 32 characters; the mailbox
+	// stays off without it).
+	Demo    bool
+	DemoKey string
+	// Signup is who may create an organization: SignupOperator (the
+	// default), SignupInvite or SignupOpen.
+	Signup string
 	// Metrics, when set, counts requests and rate-limit refusals; with
 	// MetricsToken also set, GET /metrics serves them on this listener
 	// (bearer token required).
@@ -65,6 +71,8 @@ type Server struct {
 	version string
 	baseURL string
 	demo    bool
+	demoKey string
+	signup  string
 	mux     *http.ServeMux
 	handler http.Handler
 	limiter ratelimit.Limiter
@@ -88,6 +96,10 @@ type Server struct {
 	// are in flight and mailWG lets DrainMail wait for them.
 	mailSlots chan struct{}
 	mailWG    sync.WaitGroup
+
+	// forwardWarning logs once that X-Forwarded-For arrives while no
+	// proxy is trusted (warnUntrustedForwarding).
+	forwardWarning sync.Once
 }
 
 type routeInfo struct {
@@ -102,7 +114,7 @@ type routeInfo struct {
 // be mounted without authentication.
 func New(opts Options) *Server {
 	s := &Server{store: opts.Store, sealer: opts.Sealer, tokens: opts.Tokens, mailer: opts.Mailer, log: opts.Logger,
-		version: opts.Version, baseURL: opts.BaseURL, demo: opts.Demo, mux: http.NewServeMux(),
+		version: opts.Version, baseURL: opts.BaseURL, demo: opts.Demo, demoKey: opts.DemoKey, signup: opts.Signup, mux: http.NewServeMux(),
 		mailSlots: make(chan struct{}, maxMailInFlight)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -155,6 +167,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, rid))
 	r = r.WithContext(context.WithValue(r.Context(), clientIPKey{}, clientAddr(r, s.trusted)))
+	s.warnUntrustedForwarding(r)
 	r = r.WithContext(store.WithClient(r.Context(), clientInfo(r)))
 	defer func() {
 		if p := recover(); p != nil {
@@ -196,13 +209,15 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) csrfDenied(w http.ResponseWriter, r *http.Request) {
-	// Refusals are audited, within the client's auth budget (no flooding).
-	if !s.limit(w, r, "auth", clientKey(r)) {
-		return
-	}
-	ev := clientInfo(r).Event(auditCSRF(r))
-	if err := s.store.RecordPlatformEvent(r.Context(), ev); err != nil {
-		s.log.ErrorContext(r.Context(), "audit csrf rejection", "err", err)
+	// Every refusal is answered; refusals are audited within a budget of
+	// their own per address (no flooding), which nothing else draws on: a
+	// page that makes its visitors post cross-site cannot spend a budget
+	// their sessions need.
+	if s.spend(r, "csrf:"+clientKey(r)) {
+		ev := clientInfo(r).Event(auditCSRF(r))
+		if err := s.store.RecordPlatformEvent(r.Context(), ev); err != nil {
+			s.log.ErrorContext(r.Context(), "audit csrf rejection", "err", err)
+		}
 	}
 	writeProblem(w, Problem{Type: problemBase + "cross-origin", Title: "Cross-origin request refused", Status: http.StatusForbidden,
 		Detail: "state-changing requests must come from this site", Instance: r.URL.Path})
@@ -227,35 +242,21 @@ type authedHandler func(w http.ResponseWriter, r *http.Request, c rampart.Claims
 func (s *Server) public(pattern string, h publicHandler) {
 	s.routesSeen = append(s.routesSeen, routeInfo{pattern, false})
 	s.spec.describe(pattern, false, requestBody(pattern))
-	tier := limitTier(pattern)
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if !s.limit(w, r, tier, clientKey(r)) {
-			return
-		}
-		if err := h(w, r); err != nil {
-			writeError(w, r, s.log, err)
-		}
-	})
+	s.mux.HandleFunc(pattern, s.limitedPublic(pattern, h))
 }
 
 func (s *Server) authed(pattern string, h authedHandler) { s.authedTier(pattern, "api", h) }
 
 // authedTier mounts an authenticated route under a rate-limit tier keyed by
-// the principal; failed authentications count against the client address
-// under the auth tier, so credential guessing and audit-log flooding stop.
+// the principal. Failed authentications draw on auth-tier budgets of the
+// client address and of the credential (authenticate), so credential
+// guessing and audit-log flooding stop without refusing valid credentials.
 func (s *Server) authedTier(pattern, tier string, h authedHandler) {
 	s.routesSeen = append(s.routesSeen, routeInfo{pattern, true})
 	s.spec.describe(pattern, true, requestBody(pattern))
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		if s.credentialBlocked(w, r) {
-			return
-		}
-		c, err := s.authenticate(w, r)
-		if err != nil {
-			if !s.limit(w, r, "auth", clientKey(r)) {
-				return
-			}
-			writeError(w, r, s.log, err)
+		c, ok := s.authenticate(w, r)
+		if !ok {
 			return
 		}
 		observe.SetPrincipal(r.Context(), c.OrganizationID.String(), c.UserID.String())
@@ -276,6 +277,7 @@ func (s *Server) routes() {
 
 	// Sign-in.
 	s.public("POST /api/auth/login-link", s.requestLoginLink)
+	s.public("POST /api/auth/signup", s.requestSignup)
 	s.public("GET /auth/link", s.openLink)
 	s.public("GET /auth/confirm", s.confirmPage)
 	s.public("POST /auth/confirm", s.confirm)
@@ -283,7 +285,7 @@ func (s *Server) routes() {
 	s.public("POST /auth/login", s.loginForm)
 	s.public("POST /auth/logout", s.logoutForm)
 	if s.demo {
-		s.public("GET /demo", s.demoPage) // loopback peers only (demoPage)
+		s.public("GET /demo", s.demoPage) // loopback peers with the printed secret only (demoPage)
 	}
 
 	// The signed-in principal.
@@ -330,6 +332,8 @@ func requestBody(pattern string) any {
 	switch pattern {
 	case "POST /api/auth/login-link":
 		return loginLinkRequest{}
+	case "POST /api/auth/signup":
+		return signupRequest{}
 	case "POST /api/auth/switch-org":
 		return switchOrgRequest{}
 	case "PATCH /api/members/{user_id}":

@@ -34,14 +34,16 @@ type PurgeInfo struct {
 
 // ChainReport is the verification result of one chain.
 type ChainReport struct {
-	Chain    string      `json:"chain"`
-	Events   int64       `json:"events"`  // events read
-	Sealed   int64       `json:"sealed"`  // of which in sealed ranges
-	Pending  int64       `json:"pending"` // after the last seal (MAC-checked only)
-	Seals    int64       `json:"seals"`
-	Purges   []PurgeInfo `json:"purges,omitempty"`
-	HeadMAC  []byte      `json:"head_mac,omitempty"` // anchor: the last seal's MAC
-	Problems []Problem   `json:"problems,omitempty"`
+	Chain        string      `json:"chain"`
+	Events       int64       `json:"events"`  // events read
+	Sealed       int64       `json:"sealed"`  // of which in sealed ranges
+	Pending      int64       `json:"pending"` // after the last seal (MAC-checked only)
+	Seals        int64       `json:"seals"`
+	Purges       []PurgeInfo `json:"purges,omitempty"`
+	HeadSeq      int64       `json:"head_seq,omitempty"`      // the newest seal (or retention checkpoint)
+	HeadMAC      PublicMAC   `json:"head_mac,omitempty"`      // its MAC, in hex: what `rampart audit anchor` writes down
+	AnchoredSeal int64       `json:"anchored_seal,omitempty"` // the seal an anchor file named (0: not checked against one)
+	Problems     []Problem   `json:"problems,omitempty"`
 }
 
 // OK reports whether the chain verified.
@@ -53,6 +55,7 @@ type ChainVerifier struct {
 	rep     ChainReport
 	checker *Checker
 	seals   []Seal // kind "seal", in order
+	all     []Seal // every row of the seal chain, as read (for CheckAnchor)
 	purged  int64  // seals up to this seq were purged
 	cur     int    // index into seals of the range being read
 	count   int64
@@ -70,7 +73,7 @@ func (v *ChainVerifier) LimitXact(xmax uint64) { v.xmax = xmax }
 
 // StartChain verifies the seal chain and prepares to read events.
 func (k *Keyring) StartChain(chain string, seals []Seal) *ChainVerifier {
-	v := &ChainVerifier{rep: ChainReport{Chain: chain, Seals: int64(len(seals))}, checker: k.NewChecker()}
+	v := &ChainVerifier{rep: ChainReport{Chain: chain, Seals: int64(len(seals))}, checker: k.NewChecker(), all: seals}
 	var prevMAC []byte
 	var from uint64
 	for i := range seals {
@@ -97,6 +100,9 @@ func (k *Keyring) StartChain(chain string, seals []Seal) *ChainVerifier {
 		prevMAC = s.MAC
 	}
 	v.rep.HeadMAC = prevMAC
+	if len(seals) > 0 {
+		v.rep.HeadSeq = seals[len(seals)-1].Seq
+	}
 	v.digest = NewDigest()
 	return v
 }

@@ -40,3 +40,11 @@ func HashLinkToken(token string) ([]byte, error) {
 	h := sha256.Sum256([]byte(token))
 	return h[:], nil
 }
+
+// RandomSecret returns 32 random bytes as unpadded base64url (43
+// characters), for secrets that are compared, never stored hashed (the
+// demo mailbox key).
+func RandomSecret() string {
+	token, _ := NewLinkToken()
+	return token
+}

@@ -38,13 +38,13 @@ var (
 	VarLogFormat      = Var{"log-format", "RAMPART_LOG_FORMAT", "json", "log format: json or text", false}
 	VarDBMaxConns     = Var{"db-max-conns", "RAMPART_DB_MAX_CONNS", "10", "maximum connections in the runtime pool (1-1000)", false}
 	VarPublicURL      = Var{"public-url", "RAMPART_PUBLIC_URL", "", "external base URL used in links (default http://<addr>)", false}
-	VarSMTPURL        = Var{"smtp-url", "RAMPART_SMTP_URL", "", "SMTP server for magic-link mail: smtp://user:pass@host:587 (STARTTLS), smtps://…:465, smtp+insecure://… (local tests only); unset = links are written to the log", true}
+	VarSMTPURL        = Var{"smtp-url", "RAMPART_SMTP_URL", "", "SMTP server for magic-link mail: smtp://user:pass@host:587 (STARTTLS), smtps://…:465, smtp+insecure://… (local tests only); unset = mail is written to the outbox <data-dir>/mail (rampart mail outbox), never to the log", true}
 	VarMailFrom       = Var{"mail-from", "RAMPART_MAIL_FROM", "Rampart <no-reply@rampart.invalid>", "From address of magic-link mail", false}
 	VarSessionKeys    = Var{"session-keys", "RAMPART_SESSION_KEYS", "", "session cookie HMAC keys kid:base64,… (32+ bytes each; the first signs, all verify); unset = generated into <data-dir>/secrets/keys.json in embedded mode, required otherwise", true}
 	VarAuditKeys      = Var{"audit-keys", "RAMPART_AUDIT_KEYS", "", "audit log MAC keys kid:base64,… (32+ bytes each; the first signs, all verify; keep retired keys to verify old events); unset = as for session keys", true}
 	VarAuditRetain    = Var{"audit-retention-months", "RAMPART_AUDIT_RETENTION_MONTHS", "24", "months audit events are kept before the retention job purges them (12-120; 12 is the documented legal floor)", false}
 	VarAuditSeal      = Var{"audit-seal-interval", "RAMPART_AUDIT_SEAL_INTERVAL", "10s", "how often serve seals new audit events into the hash chain (1s-1h)", false}
-	VarRateLimits     = Var{"rate-limits", "RAMPART_RATE_LIMITS", "", "rate-limit tiers as tier=N/period, e.g. auth=5/1m,api=60/1m (tiers: auth, agent, chat, upload, api; unset = auth 5/min, agent 10/min, chat 15/min, upload 20/min, api 60/min)", false}
+	VarRateLimits     = Var{"rate-limits", "RAMPART_RATE_LIMITS", "", "rate-limit tiers as tier=N/period, at most N requests of one key in any period (sliding window), e.g. auth=5/1m,api=60/1m (tiers: auth, agent, chat, upload, api; unset = auth 5/min, agent 10/min, chat 15/min, upload 20/min, api 60/min)", false}
 	VarTLSCert        = Var{"tls-cert", "RAMPART_TLS_CERT", "", "PEM certificate (chain) file: serve HTTPS itself (TLS 1.2+); unset = plain HTTP behind a TLS-terminating proxy", false}
 	VarTLSKey         = Var{"tls-key", "RAMPART_TLS_KEY", "", "PEM private key file for RAMPART_TLS_CERT", false}
 	VarHTTPRedirect   = Var{"http-redirect-addr", "RAMPART_HTTP_REDIRECT_ADDR", "", "with TLS: also listen here with plain HTTP that only redirects to HTTPS (e.g. :80)", false}
@@ -67,12 +67,13 @@ var (
 	VarGuardMode      = Var{"ai-guard-mode", "RAMPART_AI_GUARD_MODE", "refuse", "input the prompt-injection guard flags: refuse (the job is refused) or review (held for a person)", false}
 	VarGuardThreshold = Var{"ai-guard-threshold", "RAMPART_AI_GUARD_THRESHOLD", "50", "guard score (1-100) at or above which input is flagged", false}
 	VarKillRefresh    = Var{"killswitch-refresh", "RAMPART_KILLSWITCH_REFRESH", "1s", "period of the kill-switch re-read that backs up LISTEN/NOTIFY; AI work stops when the state is unconfirmed for 5 periods", false}
+	VarSignup         = Var{"signup", "RAMPART_SIGNUP", "operator", "who may create an organization: operator (only `rampart org create`), invite (also people the operator sends a sign-up link with `rampart org invite`), open (also anyone, after confirming their address with POST /api/auth/signup)", false}
 	VarTokenKeys      = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys", true}
 )
 
 // AllVars lists every setting for documentation.
 var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
-	VarSMTPURL, VarMailFrom, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies,
+	VarSMTPURL, VarMailFrom, VarSignup, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies,
 	VarRedisURL, VarSentryDSN, VarEnv, VarMetricsAddr, VarMetricsToken, VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey,
 	VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg, VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarKillRefresh}
 
@@ -99,6 +100,9 @@ type Config struct {
 	// AuditRetentionMonths is how long audit events are kept (12-120).
 	AuditRetentionMonths int
 	AuditSealInterval    time.Duration
+	// Signup is who may create an organization: SignupOperator,
+	// SignupInvite or SignupOpen.
+	Signup string
 	// RateLimits are the request tiers.
 	RateLimits       ratelimit.Tiers
 	TLSCert, TLSKey  string
@@ -119,6 +123,13 @@ type AI struct {
 	JobTimeout, PollInterval, KillSwitchRefresh             time.Duration
 	GuardMode                                               string
 }
+
+// The sign-up modes of RAMPART_SIGNUP.
+const (
+	SignupOperator = "operator" // organizations are created by the operator only
+	SignupInvite   = "invite"   // and by people the operator sent a sign-up link
+	SignupOpen     = "open"     // and by anyone who confirms their address
+)
 
 // Embedded reports whether Rampart runs its own cluster (no DATABASE_URL).
 func (c Config) Embedded() bool { return c.DatabaseURL == "" }
@@ -233,6 +244,11 @@ func (l *Loader) Load() (Config, error) {
 			pr = netip.PrefixFrom(pr.Addr().Unmap(), max(pr.Bits()-96, 0))
 		}
 		c.TrustedProxies = append(c.TrustedProxies, pr.Masked())
+	}
+	switch c.Signup = get(VarSignup); c.Signup {
+	case SignupOperator, SignupInvite, SignupOpen:
+	default:
+		bad(VarSignup, "%q is not operator, invite or open", c.Signup)
 	}
 	if t, err := ratelimit.ParseTiers(get(VarRateLimits)); err != nil {
 		bad(VarRateLimits, "%v", err)

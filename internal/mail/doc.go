@@ -4,10 +4,11 @@
 // Open turns the RAMPART_SMTP_URL and RAMPART_MAIL_FROM settings into a
 // Sender. With an SMTP URL the Sender is an *SMTPSender that delivers
 // through that server (using github.com/wneessen/go-mail). Without one it
-// is a *LogSender: the demo mode, in which every message, magic link
-// included, is written to the log at INFO and kept in memory for the demo
-// console. A magic link is a bearer credential, so the log mode is meant
-// for demos and development only.
+// is an *Outbox: every message, magic link included, is appended to
+// <data-dir>/mail/outbox.jsonl (directory 0700, file 0600), read with
+// `rampart mail outbox` and shown on the demo mailbox. The log records
+// only that a message was written, never its body: a magic link is a
+// bearer credential and logs travel far.
 //
 // The package guarantees:
 //

@@ -12,9 +12,9 @@ import (
 
 // Message is one plain-text mail to one recipient.
 type Message struct {
-	To      string // exactly one address, e.g. "ada@example.com"
-	Subject string // one line of at most maxSubjectRunes characters
-	Text    string // the plain-text body; newlines are allowed here
+	To      string `json:"to"`      // exactly one address, e.g. "ada@example.com"
+	Subject string `json:"subject"` // one line of at most maxSubjectRunes characters
+	Text    string `json:"text"`    // the plain-text body; newlines are allowed here
 }
 
 // Sender delivers messages.

@@ -38,9 +38,10 @@ const urlForm = "smtp://user:password@host:587 (STARTTLS), smtps://user:password
 
 // Open returns the Sender that the settings describe.
 //
-// An empty smtpURL (RAMPART_SMTP_URL) selects a *LogSender: messages,
-// magic links included, are written to log instead of being sent. Open
-// then logs a warning saying so.
+// An empty smtpURL (RAMPART_SMTP_URL) selects an *Outbox in outboxDir:
+// messages, magic links included, are appended to a file only its owner
+// may read, never to the log. Open then logs a warning saying so and how
+// to read it (`rampart mail outbox`).
 //
 // Otherwise smtpURL must be
 //
@@ -58,7 +59,7 @@ const urlForm = "smtp://user:password@host:587 (STARTTLS), smtps://user:password
 //
 // Every problem is reported at once, in an error that names the setting
 // and says how to fix it; the password never appears in it.
-func Open(smtpURL, from string, log *slog.Logger) (Sender, error) {
+func Open(smtpURL, from, outboxDir string, log *slog.Logger) (Sender, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -73,9 +74,13 @@ func Open(smtpURL, from string, log *slog.Logger) (Sender, error) {
 			}
 			fromAddr = a
 		}
-		log.Warn("mail: " + envSMTPURL + " is not set, so mail is delivered to the log: magic links appear in the log and on the demo console; set " + envSMTPURL + " to send real mail")
-		s := NewLogSender(log)
+		s, err := NewOutbox(outboxDir, log)
+		if err != nil {
+			return nil, err
+		}
 		s.from = fromAddr
+		log.Warn("mail: "+envSMTPURL+" is not set, so mail is not sent: it is written to the outbox, readable by this user only; read it with `rampart mail outbox` (or on the demo mailbox with --demo); set "+envSMTPURL+" to send real mail",
+			"outbox", s.Path())
 		return s, nil
 	}
 	cfg, urlErr := parseURL(smtpURL)

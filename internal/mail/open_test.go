@@ -7,21 +7,24 @@ import (
 	"time"
 )
 
-func TestOpenWithoutURLLogs(t *testing.T) {
+func TestOpenWithoutURLUsesTheOutbox(t *testing.T) {
 	t.Parallel()
 	var logs lockedBuffer
-	s, err := Open("", "", slog.New(slog.NewTextHandler(&logs, nil)))
+	s, err := Open("", "", t.TempDir(), slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.(*LogSender); !ok {
-		t.Fatalf("Open(\"\") = %T, want *LogSender", s)
+	if _, ok := s.(*Outbox); !ok {
+		t.Fatalf("Open(\"\") = %T, want *Outbox", s)
 	}
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), envSMTPURL) {
 		t.Fatalf("want a warning naming %s, got %s", envSMTPURL, logs.String())
 	}
-	if _, err := Open("", "not an address", nil); err == nil || !strings.Contains(err.Error(), envMailFrom) {
-		t.Fatalf("Open with a bad from in log mode = %v, want an error naming %s", err, envMailFrom)
+	if _, err := Open("", "not an address", t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), envMailFrom) {
+		t.Fatalf("Open with a bad from in outbox mode = %v, want an error naming %s", err, envMailFrom)
+	}
+	if _, err := Open("", "", "", nil); err == nil {
+		t.Fatal("Open without SMTP and without an outbox directory succeeded")
 	}
 }
 
@@ -103,7 +106,7 @@ func TestOpenRejects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var logs lockedBuffer
-			s, err := Open(tc.url, tc.from, slog.New(slog.NewTextHandler(&logs, nil)))
+			s, err := Open(tc.url, tc.from, "", slog.New(slog.NewTextHandler(&logs, nil)))
 			if err == nil {
 				t.Fatalf("Open(%q, %q) = %v, want an error", tc.url, tc.from, s)
 			}

@@ -18,7 +18,7 @@ const testFrom = "Rampart <no-reply@rampart.example>"
 // openSMTP opens an SMTPSender for rawURL that trusts ca (if any).
 func openSMTP(t *testing.T, rawURL string, ca *testCA) *SMTPSender {
 	t.Helper()
-	s, err := Open(rawURL, testFrom, slog.New(slog.DiscardHandler))
+	s, err := Open(rawURL, testFrom, "", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("Open(%q): %v", rawURL, err)
 	}
@@ -275,7 +275,7 @@ func TestSMTPSenderDoesNotPrintPassword(t *testing.T) {
 	t.Parallel()
 	var logs lockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	s, err := Open("smtps://"+testUser+":"+testPass+"@mail.example:465", testFrom, log)
+	s, err := Open("smtps://"+testUser+":"+testPass+"@mail.example:465", testFrom, "", log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,19 @@ var (
 	// random secrets. UUIDs are spared (see scrubLongSecret).
 	longRE = regexp.MustCompile(`[A-Za-z0-9_-]{32,}`)
 	uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	// A SHA-256 MAC in lower-case hex.
+	macHexRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
+
+// publicLogValuer is implemented by values that are published on purpose
+// and must survive scrubbing, such as an audit chain's head MAC
+// (audit.PublicMAC): every seal logs it so that it can be kept outside
+// the database and compared later (docs/audit.md, anchoring). A MAC
+// reveals nothing about its key. Only a value shaped like a SHA-256 MAC
+// (64 lower-case hex digits) is kept as it is; anything else is scrubbed
+// as usual, and an attribute whose key is sensitive is redacted whatever
+// its value's type.
+type publicLogValuer interface{ PublicLogValue() string }
 
 // scrubString removes every secret-looking substring from s.
 func scrubString(s string) string {
@@ -193,6 +205,12 @@ func scrubURL(s string) string {
 // flattened through JSON first so struct fields are walked too.
 func scrubAny(v any) any {
 	switch x := v.(type) {
+	case publicLogValuer:
+		p := x.PublicLogValue()
+		if macHexRE.MatchString(p) {
+			return p
+		}
+		return scrubString(p)
 	case nil, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
 		return x
 	case string:

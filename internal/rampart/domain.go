@@ -45,11 +45,11 @@ type Venue struct {
 
 // Invite is a pending magic-link invitation to an organization.
 type Invite struct {
-	OrganizationID uuid.UUID  `json:"organization_id"`
-	ID             uuid.UUID  `json:"id"`
-	Email          string     `json:"email"`
-	Role           Role       `json:"role"`
-	VenueCodes     []string   `json:"venue_codes"`
+	OrganizationID uuid.UUID `json:"organization_id"`
+	ID             uuid.UUID `json:"id"`
+	Email          string    `json:"email"`
+	Role           Role      `json:"role"`
+	VenueCodes     []string  `json:"venue_codes"`
 	// CreatedBy is the inviter: the admin behind the session or API token
 	// that made the invite; CreatedByToken is that token, if any. The
 	// invite redeems only while the inviter is still an admin (and the
@@ -79,11 +79,11 @@ func (i Invite) Status(now time.Time) string {
 // APIToken is the server-side record of an API token (the JWT itself is
 // shown once, at issue).
 type APIToken struct {
-	OrganizationID uuid.UUID  `json:"organization_id"`
-	ID             uuid.UUID  `json:"id"`
-	Name           string     `json:"name"`
-	Role           Role       `json:"role"`
-	VenueCodes     []string   `json:"venue_codes"`
+	OrganizationID uuid.UUID `json:"organization_id"`
+	ID             uuid.UUID `json:"id"`
+	Name           string    `json:"name"`
+	Role           Role      `json:"role"`
+	VenueCodes     []string  `json:"venue_codes"`
 	// CreatedBy is the person behind the token: the admin who issued it,
 	// or, for a token minted by a token, that token's person.
 	CreatedBy *uuid.UUID `json:"created_by,omitempty"`

@@ -1,6 +1,7 @@
 package rampart
 
 import (
+	"github.com/google/uuid"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -17,6 +18,11 @@ func ValidateOrganization(name, slug string) error {
 	}
 	if !slugRE.MatchString(slug) {
 		return Errorf(op, KindInvalid, "slug %q must be 2 to 63 lower-case letters, digits or '-', starting with a letter or digit", slug)
+	}
+	if _, err := uuid.Parse(slug); err == nil {
+		// Operators name organizations by id or slug (--org): a slug that
+		// is a UUID could pass for another organization's id.
+		return Errorf(op, KindInvalid, "slug %q must not have the form of an id (a UUID)", slug)
 	}
 	return nil
 }

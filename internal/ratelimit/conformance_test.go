@@ -11,59 +11,157 @@ import (
 	"github.com/rampart-dev/rampart/internal/redistest"
 )
 
-// testLimiter is the behaviour every Limiter must show, on the real clock.
-// The limits are per minute, so a request interval (period/N) is seconds
-// long and a slow machine does not refill a budget in the middle of a
-// subtest. newLimiter may return a limiter shared with other subtests:
-// each subtest uses its own keys.
-func testLimiter(t *testing.T, newLimiter func(t *testing.T) Limiter) {
+// testLimiter is the behaviour every Limiter must show. newLimiter returns
+// a limiter on the clock now, or on the real clock when now is nil; it may
+// return a limiter shared with other subtests: each subtest uses its own
+// keys. The subtests on the real clock use per-minute limits and assert
+// nothing that depends on how fast the machine is; everything about time
+// is asserted on a fake clock.
+func testLimiter(t *testing.T, newLimiter func(t *testing.T, now func() time.Time) Limiter) {
 	ctx := context.Background()
 	key := func(t *testing.T, k string) string { return t.Name() + "|" + k }
 
 	t.Run("BurstThenRefusal", func(t *testing.T) {
 		t.Parallel()
-		l := newLimiter(t)
+		c := newClock()
+		l := newLimiter(t, c.now)
 		lim := Limit{N: 5, Period: time.Minute}
 		k := key(t, "client")
 		for i := range lim.N {
-			r, err := l.Allow(ctx, k, lim)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !r.Allowed || r.Limit != lim.N {
+			r := allow(t, l, k, lim)
+			if !r.Allowed || r.Limit != lim.N || r.Remaining != lim.N-1-i {
 				t.Fatalf("request %d of the burst: %+v", i+1, r)
 			}
-			if r.ResetAfter <= 0 || r.ResetAfter > lim.Period {
-				t.Fatalf("request %d: ResetAfter %s not in (0, %s]", i+1, r.ResetAfter, lim.Period)
+			if r.ResetAfter != lim.Period {
+				t.Fatalf("request %d: ResetAfter %s, want %s", i+1, r.ResetAfter, lim.Period)
 			}
 		}
-		r, err := l.Allow(ctx, k, lim)
-		if err != nil {
-			t.Fatal(err)
-		}
-		interval := lim.Period / time.Duration(lim.N)
+		r := allow(t, l, k, lim)
 		if r.Allowed || r.Remaining != 0 || r.Limit != lim.N {
 			t.Fatalf("request after the burst: %+v", r)
 		}
-		if r.RetryAfter <= 0 || r.RetryAfter > interval+time.Second {
-			t.Fatalf("refused: RetryAfter %s, want in (0, %s]", r.RetryAfter, interval+time.Second)
+		// The first request leaves the window a whole period after it.
+		if r.RetryAfter != lim.Period || r.ResetAfter != lim.Period {
+			t.Fatalf("refused: RetryAfter %s ResetAfter %s, want %s and %s", r.RetryAfter, r.ResetAfter, lim.Period, lim.Period)
 		}
-		if r.ResetAfter <= 0 || r.ResetAfter > lim.Period+time.Second {
-			t.Fatalf("refused: ResetAfter %s, want in (0, %s]", r.ResetAfter, lim.Period)
+		// Refusals do not consume budget: still refused, the wait shrinks
+		// with the clock and is over when it says.
+		c.add(lim.Period / 3)
+		if r := allow(t, l, k, lim); r.Allowed || r.RetryAfter != lim.Period-lim.Period/3 {
+			t.Fatalf("a third of a period later: %+v", r)
 		}
-		// Refusals do not consume budget: still refused, no longer wait.
-		r2, err := l.Allow(ctx, k, lim)
-		if err != nil {
-			t.Fatal(err)
+		c.add(lim.Period - lim.Period/3)
+		if r := allow(t, l, k, lim); !r.Allowed {
+			t.Fatalf("after the Retry-After: %+v", r)
 		}
-		if r2.Allowed || r2.RetryAfter > r.RetryAfter {
-			t.Fatalf("second refusal: %+v after %+v", r2, r)
+	})
+
+	// A limit of N per period admits at most N requests in the first
+	// period, however the requests are spread over it: not a burst of N
+	// followed by one more every period/N.
+	t.Run("AtMostNAllowedInTheFirstWindow", func(t *testing.T) {
+		t.Parallel()
+		for _, lim := range []Limit{{1, time.Minute}, {5, time.Minute}, {60, time.Minute}, {3, 10 * time.Second}} {
+			c := newClock()
+			l := newLimiter(t, c.now)
+			k := key(t, lim.String())
+			allowed := 0
+			// One request every second through the first period, plus a
+			// burst at the start.
+			for range lim.N + 3 {
+				if allow(t, l, k, lim).Allowed {
+					allowed++
+				}
+			}
+			for elapsed := time.Second; elapsed < lim.Period; elapsed += time.Second {
+				c.add(time.Second)
+				if r := allow(t, l, k, lim); r.Allowed {
+					allowed++
+				}
+			}
+			if allowed != lim.N {
+				t.Errorf("%v: %d requests allowed in the first window, want %d", lim, allowed, lim.N)
+			}
+			// The window slides: a period after the first request, its slot is free.
+			c.add(time.Second)
+			if r := allow(t, l, k, lim); !r.Allowed {
+				t.Errorf("%v: refused a period after the first request: %+v", lim, r)
+			}
+		}
+	})
+
+	// In any window of one period at most N requests are allowed, and a
+	// request is refused only when N were allowed in the period before it.
+	t.Run("AtMostNInAnyWindow", func(t *testing.T) {
+		t.Parallel()
+		c := newClock()
+		l := newLimiter(t, c.now)
+		lim := Limit{N: 4, Period: time.Minute}
+		k := key(t, "client")
+		start := c.now()
+		var admitted []time.Duration
+		inWindow := func(at time.Duration) int { // admitted in (at-period, at]
+			n := 0
+			for _, a := range admitted {
+				if a > at-lim.Period && a <= at {
+					n++
+				}
+			}
+			return n
+		}
+		// An irregular pattern: bursts, pauses, steady trickles.
+		steps := []time.Duration{0, 0, 7, 1, 1, 30, 0, 22, 1, 1, 1, 2, 40, 0, 0, 0, 0, 19, 1, 13, 13, 13, 13, 13, 61, 0, 5}
+		for _, step := range steps {
+			c.add(step * time.Second)
+			at := c.now().Sub(start)
+			before := inWindow(at)
+			r := allow(t, l, k, lim)
+			if r.Allowed {
+				admitted = append(admitted, at)
+			}
+			if r.Allowed != (before < lim.N) {
+				t.Fatalf("at %s with %d allowed in the period before: allowed=%v (%+v)", at, before, r.Allowed, r)
+			}
+			if !r.Allowed && r.RetryAfter <= 0 {
+				t.Fatalf("at %s: refused with RetryAfter %s", at, r.RetryAfter)
+			}
+		}
+		for _, a := range admitted {
+			if n := inWindow(a + lim.Period - time.Nanosecond); n > lim.N {
+				t.Fatalf("%d allowed in the period from %s", n, a)
+			}
+		}
+	})
+
+	t.Run("PeekSpendsNothing", func(t *testing.T) {
+		t.Parallel()
+		c := newClock()
+		l := newLimiter(t, c.now)
+		lim := Limit{N: 3, Period: time.Minute}
+		k := key(t, "client")
+		for i := range lim.N {
+			p, err := l.Peek(ctx, k, lim)
+			if err != nil || !p.Allowed || p.Remaining != lim.N-i {
+				t.Fatalf("peek before request %d: %+v %v", i+1, p, err)
+			}
+			allow(t, l, k, lim)
+			c.add(time.Second)
+		}
+		p, err := l.Peek(ctx, k, lim)
+		if err != nil || p.Allowed || p.Remaining != 0 || p.RetryAfter != lim.Period-time.Duration(lim.N)*time.Second {
+			t.Fatalf("peek after the budget: %+v %v", p, err)
+		}
+		for range 10 {
+			_, _ = l.Peek(ctx, key(t, "fresh"), lim)
+		}
+		if r := allow(t, l, key(t, "fresh"), lim); !r.Allowed || r.Remaining != lim.N-1 {
+			t.Fatalf("peeks spent budget: %+v", r)
 		}
 	})
 
 	t.Run("RemainingDecreases", func(t *testing.T) {
 		t.Parallel()
-		l := newLimiter(t)
+		l := newLimiter(t, nil)
 		lim := Limit{N: 8, Period: time.Minute}
 		k := key(t, "client")
 		for i := range lim.N {
@@ -79,7 +177,7 @@ func testLimiter(t *testing.T, newLimiter func(t *testing.T) Limiter) {
 
 	t.Run("KeysAreIndependent", func(t *testing.T) {
 		t.Parallel()
-		l := newLimiter(t)
+		l := newLimiter(t, nil)
 		lim := Limit{N: 3, Period: time.Minute}
 		a, b := key(t, "a"), key(t, "b")
 		for range lim.N {
@@ -100,7 +198,7 @@ func testLimiter(t *testing.T, newLimiter func(t *testing.T) Limiter) {
 
 	t.Run("ConcurrentCallersGetExactlyN", func(t *testing.T) {
 		t.Parallel()
-		l := newLimiter(t)
+		l := newLimiter(t, nil)
 		lim := Limit{N: 10, Period: time.Minute}
 		if got := concurrentAllowed(t, []Limiter{l}, key(t, "client"), lim, 50); got != lim.N {
 			t.Fatalf("50 concurrent callers: %d allowed, want %d", got, lim.N)
@@ -109,7 +207,7 @@ func testLimiter(t *testing.T, newLimiter func(t *testing.T) Limiter) {
 
 	t.Run("InvalidLimit", func(t *testing.T) {
 		t.Parallel()
-		l := newLimiter(t)
+		l := newLimiter(t, nil)
 		for _, lim := range []Limit{{0, time.Minute}, {5, 0}, {-1, time.Second}} {
 			if _, err := l.Allow(ctx, key(t, "client"), lim); err == nil {
 				t.Errorf("limit %v: no error", lim)
@@ -117,6 +215,19 @@ func testLimiter(t *testing.T, newLimiter func(t *testing.T) Limiter) {
 		}
 	})
 }
+
+// allow is Allow that fails the test on error.
+func allow(t *testing.T, l Limiter, key string, lim Limit) Result {
+	t.Helper()
+	r, err := l.Allow(context.Background(), key, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// newClock is a fake clock at a fixed instant, moved only by add.
+func newClock() *clock { return &clock{t: time.Unix(1_800_000_000, 0)} }
 
 // concurrentAllowed makes calls concurrent requests on key, spread round
 // robin over limiters, and counts the admitted ones.
@@ -152,7 +263,7 @@ func concurrentAllowed(t *testing.T, limiters []Limiter, key string, lim Limit, 
 
 func TestLocalConformance(t *testing.T) {
 	t.Parallel()
-	testLimiter(t, func(*testing.T) Limiter { return NewLocal(nil) })
+	testLimiter(t, func(_ *testing.T, now func() time.Time) Limiter { return NewLocal(now) })
 }
 
 // newRedis connects a limiter to the server at url, closed with t.
@@ -169,7 +280,11 @@ func newRedis(t *testing.T, url string) *Redis {
 func TestRedisConformance(t *testing.T) {
 	t.Parallel()
 	url := redistest.Start(t) // one server; the subtests use their own keys
-	testLimiter(t, func(t *testing.T) Limiter { return newRedis(t, url) })
+	testLimiter(t, func(t *testing.T, now func() time.Time) Limiter {
+		r := newRedis(t, url)
+		r.now = now
+		return r
+	})
 }
 
 // TestRedisInstancesShareOneBudget: two limiters with their own clients
@@ -225,41 +340,4 @@ func TestNewRedisErrorsNameTheSetting(t *testing.T) {
 			t.Errorf("%s: error %q does not name RAMPART_REDIS_URL", url, err)
 		}
 	}
-}
-
-func testPeek(t *testing.T, l Limiter) {
-	ctx := context.Background()
-	lim := Limit{3, time.Minute}
-	for i := range 3 {
-		p, err := l.Peek(ctx, "peek", lim)
-		if err != nil || !p.Allowed {
-			t.Fatalf("peek before request %d: %+v %v", i, p, err)
-		}
-		if r, _ := l.Allow(ctx, "peek", lim); !r.Allowed {
-			t.Fatalf("request %d refused", i)
-		}
-	}
-	p, err := l.Peek(ctx, "peek", lim)
-	if err != nil || p.Allowed || p.RetryAfter <= 0 {
-		t.Fatalf("peek after the burst: %+v %v", p, err)
-	}
-	// Peeking spends nothing.
-	for range 10 {
-		_, _ = l.Peek(ctx, "fresh", lim)
-	}
-	if r, _ := l.Allow(ctx, "fresh", lim); !r.Allowed || r.Remaining != 2 {
-		t.Fatalf("peeks spent budget: %+v", r)
-	}
-}
-
-func TestLocalPeek(t *testing.T) { t.Parallel(); testPeek(t, NewLocal(nil)) }
-
-func TestRedisPeek(t *testing.T) {
-	t.Parallel()
-	r, err := NewRedis(context.Background(), redistest.Start(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
-	testPeek(t, r)
 }

@@ -1,9 +1,16 @@
 // Package ratelimit decides whether a request may proceed under a tiered
-// rate limit (auth, agent, chat, upload, api). The in-process limiter
-// implements GCRA (the generic cell rate algorithm, as Redis-based
-// limiters such as redis_rate do): a limit of N per period admits a burst
-// of N and then one request every period/N. A Redis-backed limiter for
-// several instances implements the same interface.
+// rate limit (auth, agent, chat, upload, api).
+//
+// A limit of N per period means what it says: at most N requests of one
+// key are allowed in any window of one period (a sliding-window log). The
+// first N requests pass at once; the next passes when the oldest of them
+// is a whole period old — not a burst of N followed by one more every
+// period/N, which would let up to 2N−1 through in the first period. Only
+// allowed requests count; a refused request spends nothing.
+//
+// Local keeps the log in process; Redis keeps it in a sorted set on a
+// Redis server, so that several instances share one budget. Both pass one
+// conformance suite.
 package ratelimit
 
 import (
@@ -15,7 +22,7 @@ import (
 	"time"
 )
 
-// Limit is N requests per Period (burst N).
+// Limit is at most N requests in any window of one Period.
 type Limit struct {
 	N      int
 	Period time.Duration
@@ -27,14 +34,16 @@ func (l Limit) String() string { return fmt.Sprintf("%d/%s", l.N, l.Period) }
 type Result struct {
 	Allowed    bool
 	Limit      int
-	Remaining  int
-	RetryAfter time.Duration // when refused: wait this long
-	ResetAfter time.Duration // until the full burst is available again
+	Remaining  int           // requests still allowed in the window now
+	RetryAfter time.Duration // when refused: until the oldest counted request leaves the window
+	ResetAfter time.Duration // until every counted request has left the window (the full budget is back)
 }
 
 // Limiter decides for one key under one limit.
 type Limiter interface {
-	// Allow spends one request of the key's budget if there is one.
+	// Allow spends one request of the key's budget if there is one. It
+	// returns an error (and no decision) for an invalid limit or when the
+	// backend does not answer; callers fail closed.
 	Allow(ctx context.Context, key string, l Limit) (Result, error)
 	// Peek reports the key's budget without spending any: Allowed is
 	// false (with RetryAfter) when the next request would be refused.
@@ -79,12 +88,19 @@ func ParseTiers(s string) (Tiers, error) {
 	return t, nil
 }
 
-// Local is the in-process GCRA limiter.
+// Local is the in-process sliding-window limiter.
 type Local struct {
 	mu    sync.Mutex
-	tat   map[string]time.Time // theoretical arrival time per key
+	logs  map[string]*window
 	now   func() time.Time
-	sweep time.Time
+	sweep int64 // when the last sweep ran (Unix ns)
+}
+
+// window is one key's log: the times (Unix ns) of the requests allowed in
+// the last period, oldest first; never more than the limit's N.
+type window struct {
+	period int64
+	times  []int64
 }
 
 // NewLocal returns an in-process limiter; now is the clock (nil = time.Now).
@@ -92,67 +108,83 @@ func NewLocal(now func() time.Time) *Local {
 	if now == nil {
 		now = time.Now
 	}
-	return &Local{tat: map[string]time.Time{}, now: now}
+	return &Local{logs: map[string]*window{}, now: now}
 }
 
-// Allow applies GCRA: each request moves the key's theoretical arrival
-// time forward by period/N; a request is admitted while that time is no
-// more than the burst window ahead of now.
+// Allow admits the request when fewer than N requests of the key were
+// allowed in the period up to now, and records it.
 func (l *Local) Allow(_ context.Context, key string, lim Limit) (Result, error) {
-	if lim.N < 1 || lim.Period <= 0 {
-		return Result{}, fmt.Errorf("ratelimit: invalid limit %v", lim)
-	}
-	interval := lim.Period / time.Duration(lim.N)
-	burst := lim.Period // N requests' worth of intervals
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	l.maybeSweep(now)
-	k := lim.String() + "|" + key
-	tat := l.tat[k]
-	if tat.Before(now) {
-		tat = now
-	}
-	next := tat.Add(interval)
-	if next.Sub(now) > burst {
-		return Result{Allowed: false, Limit: lim.N, Remaining: 0,
-			RetryAfter: next.Sub(now) - burst, ResetAfter: tat.Sub(now)}, nil
-	}
-	l.tat[k] = next
-	remaining := int((burst - next.Sub(now)) / interval)
-	return Result{Allowed: true, Limit: lim.N, Remaining: remaining, ResetAfter: next.Sub(now)}, nil
+	return l.decide(key, lim, true)
 }
 
 // Peek reports whether the next request would pass, spending nothing.
 func (l *Local) Peek(_ context.Context, key string, lim Limit) (Result, error) {
+	return l.decide(key, lim, false)
+}
+
+func (l *Local) decide(key string, lim Limit, spend bool) (Result, error) {
 	if lim.N < 1 || lim.Period <= 0 {
 		return Result{}, fmt.Errorf("ratelimit: invalid limit %v", lim)
 	}
-	interval := lim.Period / time.Duration(lim.N)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
-	tat := l.tat[lim.String()+"|"+key]
-	if tat.Before(now) {
-		tat = now
+	now := l.now().UnixNano()
+	l.maybeSweep(now)
+	// The key is scoped to the limit: changing a tier's limit starts a
+	// fresh budget.
+	k := lim.String() + "|" + key
+	w := l.logs[k]
+	if w == nil {
+		w = &window{period: int64(lim.Period)}
 	}
-	next := tat.Add(interval)
-	if next.Sub(now) > lim.Period {
-		return Result{Allowed: false, Limit: lim.N, RetryAfter: next.Sub(now) - lim.Period, ResetAfter: tat.Sub(now)}, nil
+	w.times = trim(w.times, now-w.period)
+	allowed := len(w.times) < lim.N
+	if allowed && spend {
+		w.times = append(w.times, now)
 	}
-	return Result{Allowed: true, Limit: lim.N, Remaining: int((lim.Period - tat.Sub(now)) / interval), ResetAfter: tat.Sub(now)}, nil
+	if len(w.times) == 0 {
+		delete(l.logs, k)
+	} else {
+		l.logs[k] = w
+	}
+	return result(lim, allowed, w.times, now), nil
 }
 
-// maybeSweep drops keys whose arrival time has passed, once a minute, so
-// the map does not grow with every client ever seen.
-func (l *Local) maybeSweep(now time.Time) {
-	if now.Sub(l.sweep) < time.Minute {
+// trim drops the times at or before cutoff: they have left the window.
+func trim(times []int64, cutoff int64) []int64 {
+	i := 0
+	for i < len(times) && times[i] <= cutoff {
+		i++
+	}
+	if i == len(times) {
+		return nil
+	}
+	return times[i:]
+}
+
+// result describes a key's window at now, given the times (oldest first)
+// of the requests it counts.
+func result(lim Limit, allowed bool, times []int64, now int64) Result {
+	r := Result{Allowed: allowed, Limit: lim.N, Remaining: max(lim.N-len(times), 0)}
+	if len(times) > 0 {
+		r.ResetAfter = time.Duration(times[len(times)-1] + int64(lim.Period) - now)
+		if !allowed {
+			r.RetryAfter = time.Duration(times[0] + int64(lim.Period) - now)
+		}
+	}
+	return r
+}
+
+// maybeSweep drops, once a minute, the keys whose requests have all left
+// their window, so the map does not grow with every client ever seen.
+func (l *Local) maybeSweep(now int64) {
+	if now-l.sweep < int64(time.Minute) {
 		return
 	}
 	l.sweep = now
-	for k, t := range l.tat {
-		if t.Before(now) {
-			delete(l.tat, k)
+	for k, w := range l.logs {
+		if len(w.times) == 0 || w.times[len(w.times)-1] <= now-w.period {
+			delete(l.logs, k)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -15,11 +16,15 @@ type clock struct {
 func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-func TestGCRABurstAndRefill(t *testing.T) {
+// TestAuthTierFirstMinute is the review's case: auth 5/min used to let a
+// sixth request through 12 s after a burst of five (GCRA's refill), nine
+// or ten in the first minute. Now the sixth waits for the first to be a
+// minute old.
+func TestAuthTierFirstMinute(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	l := NewLocal(c.now)
-	lim := Limit{5, time.Minute}
+	lim := DefaultTiers()["auth"]
 	ctx := context.Background()
 	for i := range 5 {
 		r, _ := l.Allow(ctx, "k", lim)
@@ -28,24 +33,43 @@ func TestGCRABurstAndRefill(t *testing.T) {
 		}
 	}
 	r, _ := l.Allow(ctx, "k", lim)
-	if r.Allowed || r.RetryAfter != 12*time.Second {
+	if r.Allowed || r.RetryAfter != time.Minute {
 		t.Fatalf("6th: %+v", r)
 	}
 	if r, _ := l.Allow(ctx, "other", lim); !r.Allowed {
 		t.Fatal("keys are not independent")
 	}
-	c.add(12 * time.Second)
-	if r, _ := l.Allow(ctx, "k", lim); !r.Allowed {
-		t.Fatal("one interval later one request must pass")
+	for range 4 {
+		c.add(12 * time.Second)
+		if r, _ := l.Allow(ctx, "k", lim); r.Allowed {
+			t.Fatalf("allowed %s after a burst of five", c.now().Sub(time.Unix(1_800_000_000, 0)))
+		}
 	}
-	if r, _ := l.Allow(ctx, "k", lim); r.Allowed {
-		t.Fatal("only one request per interval after the burst")
-	}
-	c.add(time.Minute)
+	c.add(12 * time.Second) // the burst is a minute old
 	for i := range 5 {
 		if r, _ := l.Allow(ctx, "k", lim); !r.Allowed {
-			t.Fatalf("after a full period the burst is back (request %d)", i)
+			t.Fatalf("a minute after the burst, request %d refused: %+v", i, r)
 		}
+	}
+}
+
+// TestLocalSweep: keys whose requests have left their window are dropped.
+func TestLocalSweep(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	l := NewLocal(c.now)
+	ctx := context.Background()
+	for i := range 100 {
+		_, _ = l.Allow(ctx, "client"+strconv.Itoa(i), Limit{5, time.Minute})
+	}
+	_, _ = l.Allow(ctx, "slow", Limit{5, time.Hour})
+	c.add(2 * time.Minute)
+	_, _ = l.Allow(ctx, "new", Limit{5, time.Minute})
+	l.mu.Lock()
+	n := len(l.logs)
+	l.mu.Unlock()
+	if n != 2 { // "slow" (its hour is not over) and "new"
+		t.Fatalf("%d keys after the sweep, want 2", n)
 	}
 }
 

@@ -16,6 +16,15 @@
 //     relative URL is removed. Links get rel="nofollow noreferrer", and
 //     https links also target="_blank" with rel "noopener".
 //
+// The policy's output is then parsed as the children of a <div>, as a
+// browser would parse it, and written out again, so every output is a
+// balanced fragment: each element it opens is closed, in order, and stray
+// end tags are gone. Stored HTML that left an <a>, a <table> or a
+// <blockquote> open can no longer swallow the page markup that follows it.
+// If balancing would make the HTML more than four times larger (misnested
+// formatting elements are reopened in every following block), only the
+// text is kept.
+//
 // Finally the names of script URL schemes that survive as text ("write
 // javascript: in the field") have their colon written as the character
 // reference "&#58;": the page shows the same text, and the HTML source holds

@@ -10,6 +10,8 @@ import (
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // MaxMarkdownBytes caps the Markdown that Markdown and a StreamGate accept
@@ -83,11 +85,119 @@ func Markdown(src string) (HTML, error) {
 // Resanitize(h.String()) == h for any h this package made.
 func Resanitize(stored string) HTML { return clean(stored) }
 
-// clean applies the policy and neutralises script scheme names.
+// clean applies the policy, balances the result and neutralises script
+// scheme names.
 func clean(s string) HTML {
-	out := policy.Sanitize(strings.ToValidUTF8(s, "\uFFFD"))
+	out := balance(policy.Sanitize(strings.ToValidUTF8(s, "\uFFFD")))
 	out = scriptScheme.ReplaceAllString(out, "$1$2$3&#58;")
 	return HTML{s: strings.TrimSpace(out)}
+}
+
+// voidElements are the allowed elements that have no end tag.
+var voidElements = map[string]bool{"br": true, "hr": true}
+
+// allowed is allowedElements as a set.
+var allowed = func() map[string]bool {
+	m := make(map[string]bool, len(allowedElements))
+	for _, e := range allowedElements {
+		m[e] = true
+	}
+	return m
+}()
+
+// balance parses s as the children of a <div>, the way a browser parses
+// it (closing what is left open, dropping stray end tags, re-nesting
+// misnested ones), and serialises the tree: every element it opens is
+// closed, in order, so the fragment cannot swallow markup placed after it.
+// The policy has already run; the parser adds only tbody, tr, p and br and
+// copies of open formatting elements (all allowed), and any other element
+// is unwrapped to its content rather than trusted.
+//
+// A balanced fragment comes out as it went in, except that a table gains
+// the tbody a browser would give it. Closing what is open
+// costs a few end tags, but misnested formatting elements are reopened in
+// every block that follows them, which a crafted 160 KB input turns into
+// 10 MB. So when the balanced HTML would be more than four times the
+// size of s (plus 4 KiB), balance fails closed and keeps only the text.
+func balance(s string) string {
+	context := &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div}
+	nodes, err := html.ParseFragment(strings.NewReader(s), context)
+	if err != nil {
+		// A read error (impossible from a strings.Reader) or a parser
+		// panic that ParseFragment recovered: fail closed, markup
+		// shown as text.
+		return html.EscapeString(s)
+	}
+	w := writer{limit: 4*len(s) + 4096}
+	for _, n := range nodes {
+		w.node(n)
+	}
+	if w.over {
+		w = writer{textOnly: true}
+		for _, n := range nodes {
+			w.node(n)
+		}
+	}
+	return w.b.String()
+}
+
+// writer serialises nodes as HTML: text escaped as the policy escapes it,
+// allowed elements with their attributes and an end tag unless void.
+// html.Render would do much the same but writes void elements as "<br/>".
+type writer struct {
+	b        strings.Builder
+	limit    int  // the most bytes to write, unless textOnly
+	over     bool // limit exceeded: the output is incomplete
+	textOnly bool // write the text alone, no elements
+}
+
+func (w *writer) node(n *html.Node) {
+	if w.over {
+		return
+	}
+	if !w.textOnly && w.b.Len() > w.limit {
+		w.over = true
+		return
+	}
+	switch n.Type {
+	case html.TextNode:
+		w.b.WriteString(html.EscapeString(n.Data))
+	case html.ElementNode:
+		if w.textOnly || !allowed[n.Data] || n.Namespace != "" {
+			w.children(n)
+			return
+		}
+		w.b.WriteByte('<')
+		w.b.WriteString(n.Data)
+		for _, a := range n.Attr {
+			w.b.WriteByte(' ')
+			w.b.WriteString(a.Key)
+			w.b.WriteString(`="`)
+			w.b.WriteString(html.EscapeString(a.Val))
+			w.b.WriteByte('"')
+		}
+		w.b.WriteByte('>')
+		if voidElements[n.Data] {
+			return
+		}
+		// The parser drops a newline right after <pre>; write one
+		// back so that a leading newline of the text survives the
+		// next parse.
+		if n.Data == "pre" && n.FirstChild != nil && n.FirstChild.Type == html.TextNode && strings.HasPrefix(n.FirstChild.Data, "\n") {
+			w.b.WriteByte('\n')
+		}
+		w.children(n)
+		w.b.WriteString("</")
+		w.b.WriteString(n.Data)
+		w.b.WriteByte('>')
+	}
+	// Comments and doctypes: the policy removes them; never written.
+}
+
+func (w *writer) children(n *html.Node) {
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		w.node(c)
+	}
 }
 
 // StreamGate holds a streamed completion and shows nothing of it until the

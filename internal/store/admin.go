@@ -282,7 +282,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ` + tokenCols
 	// that mints another.
 	sqlParentToken = `SELECT expires_at FROM api_tokens
 WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL AND expires_at > now() FOR SHARE`
-	sqlListTokens  = `SELECT ` + tokenCols + ` FROM api_tokens WHERE organization_id = $1 ORDER BY created_at DESC`
+	sqlListTokens = `SELECT ` + tokenCols + ` FROM api_tokens WHERE organization_id = $1 ORDER BY created_at DESC`
 	// sqlRevokeTokenChain revokes a token and every live token minted from
 	// it, at any depth: a token's rights end with those of its minter.
 	sqlRevokeTokenChain = `WITH RECURSIVE chain(id) AS (

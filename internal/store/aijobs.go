@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -121,8 +122,9 @@ type JobCursor struct {
 }
 
 // AIJobsSince lists the jobs of the tenant changed after cursor, oldest
-// change first: the progress stream's source. RLS limits it to the
-// caller's organization (and venues).
+// change first. RLS limits it to the caller's organization (and venues).
+// The progress stream reads through AIJobEvents, which adds a check of
+// the stream's credential.
 func (tx *Tx) AIJobsSince(ctx context.Context, after JobCursor, limit int) ([]rampart.AIJob, error) {
 	const op = "store.AIJobsSince"
 	c, err := tx.tenant(op)
@@ -134,6 +136,102 @@ func (tx *Tx) AIJobsSince(ctx context.Context, after JobCursor, limit int) ([]ra
 	}
 	rows, err := tx.query(ctx, sqlAIJobsSince, c.OrganizationID, after.UpdatedAt, after.ID, limit)
 	return collectAIJobs(op, rows, err)
+}
+
+// The progress stream's credential re-check (AIJobEvents). The session
+// check is auth_resolve_session's condition without its renewal: a stream
+// cannot send the renewed cookie, and a session renewed behind its
+// cookie's back would still end at the cookie's expiry. Under the
+// stream's claims RLS shows the app role only the caller's own session
+// and its organization's memberships, so a session moved to another
+// organization finds no row. A token is checked by auth_resolve_token
+// itself (it only stamps last_used_at, at most once a minute).
+const (
+	sqlStreamSessionClaims = `SELECT s.user_id, s.active_organization_id, m.role, m.venue_codes FROM sessions s
+JOIN memberships m ON m.user_id = s.user_id AND m.organization_id = s.active_organization_id
+WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`
+	sqlStreamTokenClaims = `SELECT organization_id, role, venue_codes FROM auth_resolve_token($1, $2)`
+)
+
+// AIJobEvents is AIJobsSince for the progress stream, which holds one set
+// of claims for as long as it is open: it reads the tenant's job changes
+// after cursor and then re-checks that the credential the claims came from
+// (claims.SessionID, or claims.TokenID) still gives exactly these claims —
+// same user, organization, role and venue codes, session or token neither
+// revoked nor expired. Otherwise (a member removed, demoted or moved to
+// other venues, a session ended or switched to another organization, a
+// token revoked) it returns KindUnauthenticated and no jobs, and the
+// stream must end. The check runs after the read in the same READ
+// COMMITTED transaction, so it sees every change committed before the
+// read began: no job change that committed after the claims were
+// withdrawn is ever returned under them. Claims, read, check and COMMIT go
+// as one pipelined batch: one round trip per read.
+func (s *Store) AIJobEvents(ctx context.Context, claims rampart.Claims, after JobCursor, limit int) ([]rampart.AIJob, error) {
+	const op = "store.AIJobEvents"
+	if err := claims.Validate(); err != nil {
+		return nil, err
+	}
+	js, err := claims.JSON()
+	if err != nil {
+		return nil, rampart.Wrap(op, rampart.KindInternal, err)
+	}
+	if limit <= 0 || limit > MaxJobEvents {
+		limit = MaxJobEvents
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	defer conn.Release()
+	var jobs []rampart.AIJob
+	var now rampart.Claims // what the credential gives now
+	found := false
+	b := &pgx.Batch{}
+	b.Queue(sqlBegin)
+	b.Queue(sqlSetClaims, string(js))
+	b.Queue(sqlSetAppRole)
+	b.Queue(sqlAIJobsSince, claims.OrganizationID, after.UpdatedAt, after.ID, limit).Query(func(rows pgx.Rows) error {
+		var err error
+		jobs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.AIJob, error) { return scanAIJob(r) })
+		return err
+	})
+	scanClaims := func(rows pgx.Rows, dst ...any) error {
+		defer rows.Close()
+		if rows.Next() {
+			found = true
+			if err := rows.Scan(dst...); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	var role string
+	if claims.ViaToken() {
+		now.UserID = claims.TokenID
+		b.Queue(sqlStreamTokenClaims, claims.TokenID, claims.OrganizationID).Query(func(rows pgx.Rows) error {
+			return scanClaims(rows, &now.OrganizationID, &role, &now.VenueCodes)
+		})
+	} else {
+		b.Queue(sqlStreamSessionClaims, claims.SessionID).Query(func(rows pgx.Rows) error {
+			return scanClaims(rows, &now.UserID, &now.OrganizationID, &role, &now.VenueCodes)
+		})
+	}
+	b.Queue(sqlCommit)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		s.rollback(conn)
+		return nil, classify(op, err)
+	}
+	now.Role = rampart.Role(role)
+	if !found || !sameClaims(claims, now) {
+		return nil, rampart.Errorf(op, rampart.KindUnauthenticated, "the credential no longer gives these claims")
+	}
+	return jobs, nil
+}
+
+// sameClaims reports whether a and b grant the same: user, organization,
+// role and venue codes (in the membership's order).
+func sameClaims(a, b rampart.Claims) bool {
+	return a.UserID == b.UserID && a.OrganizationID == b.OrganizationID && a.Role == b.Role && slices.Equal(a.VenueCodes, b.VenueCodes)
 }
 
 // CancelAIJob is the job-level kill switch: the requester or an admin

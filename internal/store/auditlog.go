@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,6 +61,19 @@ SELECT organization_id::text FROM orgs WHERE organization_id IS NOT NULL
 UNION ALL
 SELECT 'platform' WHERE EXISTS (SELECT 1 FROM audit_events WHERE organization_id IS NULL)`
 	sqlChains = `SELECT chain FROM (` + sqlEventChains + `) AS ev(chain) UNION SELECT chain FROM audit_seals ORDER BY 1`
+	// sqlHeadSeals reads the newest row of every seal chain (a seal or a
+	// retention checkpoint): the heads an anchor file records.
+	sqlHeadSeals = `SELECT DISTINCT ON (chain) chain, seq, kind, from_xid::text::bigint, to_xid::text::bigint, event_count,
+  max_occurred_at, digest, purged_through, sealed_at, prev_mac, mac_key_id, mac
+FROM audit_seals ORDER BY chain, seq DESC`
+	sqlOrganizationExists = `SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1::uuid)`
+	sqlCountEvents        = `SELECT count(*) FROM audit_events`
+	sqlCountOrgEvents     = `SELECT count(*) FROM audit_events WHERE organization_id = $1::uuid`
+	sqlSnapshotXmax       = `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`
+	sqlNewestXact         = `SELECT coalesce(max(xact_id::text::bigint), 0) FROM audit_events`
+	sqlNow                = `SELECT now()`
+	sqlSealedChains       = `SELECT DISTINCT chain FROM audit_seals ORDER BY 1`
+	sqlPurge              = `SELECT audit_purge($1, $2::text::xid8)`
 )
 
 // auditTx runs fn on the service pool with the audit maintenance lock held.
@@ -190,8 +204,9 @@ func (tx *Tx) sealChain(ctx context.Context, k *audit.Keyring, chain string, hea
 		return 0, err
 	}
 	// The head MAC leaves the database in the log: an external anchor
-	// against truncation of the newest seals (docs/audit.md).
-	tx.store.log.Info("audit chain sealed", "chain", chain, "seq", seal.Seq, "events", n, "head_mac", fmt.Sprintf("%x", seal.MAC))
+	// against truncation of the newest seals (docs/audit.md). It is not a
+	// secret, and its type tells the log scrubber so.
+	tx.store.log.Info("audit chain sealed", "chain", chain, "seq", seal.Seq, "events", n, "head_mac", audit.PublicMAC(seal.MAC))
 	return n, nil
 }
 
@@ -206,14 +221,17 @@ func (tx *Tx) seals(ctx context.Context, chain string) ([]audit.Seal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Seal, error) {
-		var s audit.Seal
-		var from, to int64
-		err := r.Scan(&s.Chain, &s.Seq, &s.Kind, &from, &to, &s.EventCount, &s.MaxOccurredAt, &s.Digest,
-			&s.PurgedThrough, &s.SealedAt, &s.PrevMAC, &s.MACKeyID, &s.MAC)
-		s.FromXID, s.ToXID = uint64(from), uint64(to)
-		return s, err
-	})
+	return pgx.CollectRows(rows, scanSeal)
+}
+
+// scanSeal reads a row of sqlSeals' (or sqlHeadSeals') columns.
+func scanSeal(r pgx.CollectableRow) (audit.Seal, error) {
+	var s audit.Seal
+	var from, to int64
+	err := r.Scan(&s.Chain, &s.Seq, &s.Kind, &from, &to, &s.EventCount, &s.MaxOccurredAt, &s.Digest,
+		&s.PurgedThrough, &s.SealedAt, &s.PrevMAC, &s.MACKeyID, &s.MAC)
+	s.FromXID, s.ToXID = uint64(from), uint64(to)
+	return s, err
 }
 
 // MinAuditRetention is the floor no configuration may go below (the
@@ -241,7 +259,7 @@ func (s *Store) PurgeAudit(ctx context.Context, cutoff time.Time) ([]PurgeResult
 	}
 	var out []PurgeResult
 	err := s.auditTx(ctx, op, false, func(ctx context.Context, tx *Tx) error {
-		rows, err := tx.query(ctx, "SELECT DISTINCT chain FROM audit_seals ORDER BY 1")
+		rows, err := tx.query(ctx, sqlSealedChains)
 		if err != nil {
 			return err
 		}
@@ -276,7 +294,7 @@ func (s *Store) PurgeAudit(ctx context.Context, cutoff time.Time) ([]PurgeResult
 				continue
 			}
 			var n int64
-			if err := tx.queryRow(ctx, "SELECT audit_purge($1, $2::text::xid8)", chain, fmt.Sprint(through.ToXID)).Scan(&n); err != nil {
+			if err := tx.queryRow(ctx, sqlPurge, chain, fmt.Sprint(through.ToXID)).Scan(&n); err != nil {
 				return err
 			}
 			last := seals[len(seals)-1]
@@ -327,27 +345,48 @@ FROM audit_events `
 // VerifyAudit recomputes every event's MAC and every seal of the chains
 // (all, or only org's chain) in one consistent snapshot. progress, when
 // not nil, is called with the running event count and the total.
+//
+// It cannot tell that the newest seals of a chain were deleted together
+// with their events (what is left is a valid, shorter chain): that takes
+// anchors kept outside the database, see VerifyAuditAnchored.
 func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(done, total int64)) (VerifyReport, error) {
+	return s.VerifyAuditAnchored(ctx, org, nil, progress)
+}
+
+// VerifyAuditAnchored is VerifyAudit that also checks every chain against
+// its head in anchors (when not nil): a chain that no longer holds its
+// anchored seal gets a problem naming the chain and the seal. Chains newer
+// than the anchors are verified as usual. Errors: invalid when an anchor
+// names a chain this database has never had (no seals, no events, no
+// organization: the wrong file, or the wrong database), or when org is
+// given and anchors has no head for its chain; not found when org's chain
+// has no events and no seals and is not anchored.
+func (s *Store) VerifyAuditAnchored(ctx context.Context, org *uuid.UUID, anchors *audit.Anchors, progress func(done, total int64)) (VerifyReport, error) {
 	const op = "store.VerifyAudit"
 	var rep VerifyReport
 	if s.audit == nil {
 		return rep, rampart.Errorf(op, rampart.KindUnavailable, "no audit key configured")
 	}
+	if org != nil && anchors != nil {
+		if _, ok := anchors.For(org.String()); !ok {
+			return rep, rampart.Errorf(op, rampart.KindInvalid, "the anchor file has no head for chain %s", org)
+		}
+	}
 	var total int64
 	err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *Tx) error {
 		if progress != nil {
-			q := "SELECT count(*) FROM audit_events"
-			args := []any{}
+			var err error
 			if org != nil {
-				q += " WHERE organization_id = $1"
-				args = append(args, *org)
+				err = tx.queryRow(ctx, sqlCountOrgEvents, *org).Scan(&total)
+			} else {
+				err = tx.queryRow(ctx, sqlCountEvents).Scan(&total)
 			}
-			if err := tx.queryRow(ctx, q, args...).Scan(&total); err != nil {
+			if err != nil {
 				return err
 			}
 		}
 		var xmax int64
-		if err := tx.queryRow(ctx, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").Scan(&xmax); err != nil {
+		if err := tx.queryRow(ctx, sqlSnapshotXmax).Scan(&xmax); err != nil {
 			return err
 		}
 		var chains []string
@@ -360,6 +399,15 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(d
 			}
 			if chains, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 				return err
+			}
+			// An anchored chain with nothing left in the database is
+			// verified too: its anchor then reports it.
+			if anchors != nil {
+				for _, a := range anchors.Chains {
+					if !slices.Contains(chains, a.Chain) {
+						chains = append(chains, a.Chain)
+					}
+				}
 			}
 		}
 		for _, chain := range chains {
@@ -377,9 +425,28 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(d
 			}); err != nil {
 				return err
 			}
+			var anchored bool
+			if anchors != nil {
+				var a audit.Anchor
+				if a, anchored = anchors.For(chain); anchored {
+					v.CheckAnchor(a)
+				}
+			}
 			cr := v.Finish()
-			if org != nil && cr.Events == 0 && cr.Seals == 0 {
-				return rampart.Errorf(op, rampart.KindNotFound, "the audit log has no events and no seals for organization %s", org)
+			if cr.Events == 0 && cr.Seals == 0 {
+				switch {
+				case anchored:
+					known, err := tx.chainKnown(ctx, chain)
+					if err != nil {
+						return err
+					}
+					if !known {
+						return rampart.Errorf(op, rampart.KindInvalid, "the anchor file names unknown chain %s: this database has no organization, events or seals for it "+
+							"(an anchor file of another database? if the organization existed here, it was erased together with its audit log)", chain)
+					}
+				case org != nil:
+					return rampart.Errorf(op, rampart.KindNotFound, "the audit log has no events and no seals for organization %s", org)
+				}
 			}
 			rep.Chains = append(rep.Chains, cr)
 		}
@@ -389,6 +456,74 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(d
 		progress(rep.Events, total)
 	}
 	return rep, classify(op, err)
+}
+
+// chainKnown reports whether the database knows a chain that has no events
+// and no seals: the platform chain always, an organization's while the
+// organization exists.
+func (tx *Tx) chainKnown(ctx context.Context, chain string) (bool, error) {
+	if chain == audit.PlatformChain {
+		return true, nil
+	}
+	id, err := uuid.Parse(chain)
+	if err != nil {
+		return false, nil
+	}
+	var exists bool
+	err = tx.queryRow(ctx, sqlOrganizationExists, id).Scan(&exists)
+	return exists, err
+}
+
+// AuditAnchors reads the head of every chain (its newest seal or
+// retention checkpoint) in one snapshot, for `rampart audit anchor`. Each
+// head's MAC is checked first: a head that does not verify is not worth
+// anchoring (conflict: run `rampart audit verify`). unsealed lists the
+// chains that have events but no seal yet, which the anchors cannot cover.
+// Events after a chain's newest seal are not covered either: seal first.
+func (s *Store) AuditAnchors(ctx context.Context) (anchors audit.Anchors, unsealed []string, err error) {
+	const op = "store.AuditAnchors"
+	if s.audit == nil {
+		return anchors, nil, rampart.Errorf(op, rampart.KindUnavailable, "no audit key configured")
+	}
+	var heads []audit.Anchor
+	var at time.Time
+	err = s.auditTx(ctx, op, true, func(ctx context.Context, tx *Tx) error {
+		if err := tx.queryRow(ctx, sqlNow).Scan(&at); err != nil {
+			return err
+		}
+		rows, err := tx.query(ctx, sqlHeadSeals)
+		if err != nil {
+			return err
+		}
+		seals, err := pgx.CollectRows(rows, scanSeal)
+		if err != nil {
+			return err
+		}
+		for i := range seals {
+			if !s.audit.CheckSeal(&seals[i]) {
+				return rampart.Errorf(op, rampart.KindConflict, "chain %s: its newest seal (%d) does not match its MAC; run `rampart audit verify`", seals[i].Chain, seals[i].Seq)
+			}
+			heads = append(heads, audit.AnchorOf(seals[i]))
+		}
+		rows, err = tx.query(ctx, sqlChains)
+		if err != nil {
+			return err
+		}
+		chains, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, c := range chains {
+			if !slices.ContainsFunc(heads, func(h audit.Anchor) bool { return h.Chain == c }) {
+				unsealed = append(unsealed, c)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return anchors, nil, classify(op, err)
+	}
+	return audit.NewAnchors(heads, at), unsealed, nil
 }
 
 // parseUint reads an xid8 sent as text (decimal) or binary (8 bytes).
@@ -487,22 +622,24 @@ type AuditFilter struct {
 	Since, Until time.Time // zero = open
 	ActorID      string
 	Action       string
-	Before       int64 // cursor: events with id < Before (0 = newest)
+	Before       int64 // cursor: events with id < Before (0 = newest); ids are bigint
 	Limit        int
 }
 
+// sqlAuditPage types every parameter: left to inference, "$6 = 0" made
+// the cursor an int4, and a cursor past 2^31 failed to encode.
 const sqlAuditPage = `SELECT id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope::text, action,
   target_type, target_id, before::text, after::text, host(ip), user_agent, request_id, reason, metadata::text,
   0::bigint, mac_key_id, mac
 FROM audit_events
-WHERE organization_id = $1
-  AND ($2::timestamptz IS NULL OR occurred_at >= $2)
-  AND ($3::timestamptz IS NULL OR occurred_at < $3)
-  AND ($4 = '' OR actor_id = $4)
-  AND ($5 = '' OR action = $5)
-  AND ($6 = 0 OR id < $6)
+WHERE organization_id = $1::uuid
+  AND ($2::timestamptz IS NULL OR occurred_at >= $2::timestamptz)
+  AND ($3::timestamptz IS NULL OR occurred_at < $3::timestamptz)
+  AND ($4::text = '' OR actor_id = $4::text)
+  AND ($5::text = '' OR action = $5::text)
+  AND ($6::bigint = 0 OR id < $6::bigint)
 ORDER BY id DESC
-LIMIT $7`
+LIMIT $7::bigint`
 
 func nullTime(t time.Time) any {
 	if t.IsZero() {
@@ -516,6 +653,9 @@ func (tx *Tx) AuditEvents(ctx context.Context, orgID uuid.UUID, f AuditFilter) (
 	const op = "store.AuditEvents"
 	if f.Limit <= 0 || f.Limit > 500 {
 		return nil, rampart.Errorf(op, rampart.KindInvalid, "limit must be between 1 and 500")
+	}
+	if f.Before < 0 {
+		return nil, rampart.Errorf(op, rampart.KindInvalid, "cursor must be a positive event id")
 	}
 	var out []audit.Stored
 	err := tx.eachEvent(ctx, orgID, f, func(st *audit.Stored) error {
@@ -569,7 +709,7 @@ func (s *Store) ExportAudit(ctx context.Context, orgID uuid.UUID, f AuditFilter,
 	// Recorded first, in its own transaction: an export cut short still leaves its trace.
 	err := s.AsService(ctx, reason, func(ctx context.Context, tx *Tx) error {
 		var exists bool
-		if err := tx.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)", orgID).Scan(&exists); err != nil {
+		if err := tx.queryRow(ctx, sqlOrganizationExists, orgID).Scan(&exists); err != nil {
 			return err
 		}
 		if !exists {
@@ -594,7 +734,7 @@ func (s *Store) SealAuditNow(ctx context.Context) (int64, error) {
 	const op = "store.SealAuditNow"
 	var target int64
 	err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *Tx) error {
-		return tx.queryRow(ctx, "SELECT coalesce(max(xact_id::text::bigint), 0) FROM audit_events").Scan(&target)
+		return tx.queryRow(ctx, sqlNewestXact).Scan(&target)
 	})
 	if err != nil {
 		return 0, classify(op, err)

@@ -61,12 +61,14 @@ REVOKE ALL ON FUNCTION auth_resolve_token(uuid, uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_resolve_token(uuid, uuid) TO rampart_app;
 
 -- Sign-up links: a person asks for a new organization (open sign-up) or an
--- operator invites them to create one (invite-only sign-up). Only the
--- SHA-256 of the token is stored; the runtime role has no privilege here.
+-- operator invites them to create one (invite-only sign-up; invited_by
+-- names the operator). Confirming the link creates the organization with
+-- the person as its admin. Only the SHA-256 of the token is stored; the
+-- runtime role has no privilege here (service path only).
 CREATE TABLE signups (
   id                uuid        NOT NULL DEFAULT gen_random_uuid() PRIMARY KEY,
   email             text        NOT NULL CHECK (email = lower(email) AND length(email) <= 254 AND email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
-  organization_name text        CHECK (organization_name IS NULL OR length(btrim(organization_name)) BETWEEN 1 AND 200),
+  organization_name text        NOT NULL CHECK (length(btrim(organization_name)) BETWEEN 1 AND 200),
   token_hash        bytea       NOT NULL UNIQUE CHECK (length(token_hash) = 32),
   invited_by        text        NOT NULL DEFAULT '' CHECK (length(invited_by) <= 200),
   created_at        timestamptz NOT NULL DEFAULT now(),
