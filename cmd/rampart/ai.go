@@ -16,7 +16,6 @@ import (
 	"github.com/rampart-dev/rampart/internal/jobs"
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/llm"
-	"github.com/rampart-dev/rampart/internal/pgcluster"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -142,23 +141,11 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 		fmt.Fprintln(m.Stderr, "rampart killswitch: --reason is required: it is recorded in the audit log")
 		return exitUsage
 	}
-	keys, err := loadAuditKeys(cfg)
+	st, closeStore, err := openServiceStore(ctx, m, cfg, "killswitch", "rampart killswitch")
 	if err != nil {
 		return m.fail("killswitch", err)
 	}
-	db, err := openDatabase(ctx, cfg, m.logger(cfg), pgcluster.Purpose{Name: "killswitch"}, false)
-	if err != nil {
-		return m.fail("killswitch", err)
-	}
-	defer db.close()
-	if db.serviceURL == "" {
-		return m.fail("killswitch", fmt.Errorf("RAMPART_SERVICE_DATABASE_URL is required with DATABASE_URL"))
-	}
-	st, err := store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: 2, Actor: "rampart killswitch", Audit: keys})
-	if err != nil {
-		return m.fail("killswitch", err)
-	}
-	defer st.Close()
+	defer closeStore()
 	actor := "cli:" + osUser()
 	active := action == "on"
 	var org rampart.Organization

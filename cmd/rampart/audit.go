@@ -18,7 +18,6 @@ import (
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/config"
-	"github.com/rampart-dev/rampart/internal/pgcluster"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -136,25 +135,11 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 		}
 	}
 
-	keys, err := loadAuditKeys(cfg)
+	st, closeStore, err := openServiceStore(ctx, m, cfg, "audit", "rampart audit "+sub)
 	if err != nil {
 		return m.fail("audit", err)
 	}
-	log := m.logger(cfg)
-	db, err := openDatabase(ctx, cfg, log, pgcluster.Purpose{Name: "audit"}, false)
-	if err != nil {
-		return m.fail("audit", err)
-	}
-	defer db.close()
-	if db.serviceURL == "" {
-		return m.fail("audit", errors.New("RAMPART_SERVICE_DATABASE_URL is required with DATABASE_URL"))
-	}
-	// The store logs what it seals (with each chain's head MAC) like serve does.
-	st, err := store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: 2, Actor: "rampart audit " + sub, Audit: keys, Logger: log})
-	if err != nil {
-		return m.fail("audit", err)
-	}
-	defer st.Close()
+	defer closeStore()
 
 	var org *uuid.UUID
 	if *orgFlag != "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -63,4 +64,31 @@ func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger, purp
 		}
 	}
 	return d, nil
+}
+
+// openServiceStore opens the store of an operator command that runs on the
+// audited service path: the audit keys (its events are signed), the
+// database (attaching to or starting the embedded cluster), and a store
+// with the service login. close releases all of it.
+func openServiceStore(ctx context.Context, m *Main, cfg config.Config, name, actor string) (st *store.Store, close func(), err error) {
+	keys, err := loadAuditKeys(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	log := m.logger(cfg)
+	db, err := openDatabase(ctx, cfg, log, pgcluster.Purpose{Name: name}, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if db.serviceURL == "" {
+		db.close()
+		return nil, nil, errors.New("RAMPART_SERVICE_DATABASE_URL is required with DATABASE_URL")
+	}
+	// The store logs what it does (seals with each chain's head MAC) like serve does.
+	st, err = store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: 2, Actor: actor, Audit: keys, Logger: log})
+	if err != nil {
+		db.close()
+		return nil, nil, err
+	}
+	return st, func() { st.Close(); db.close() }, nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/mail"
-	"github.com/rampart-dev/rampart/internal/pgcluster"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -86,23 +85,11 @@ Links point at RAMPART_PUBLIC_URL (default http://<addr>).`)
 	default:
 		return usage(fmt.Sprintf("unknown action %q: use create, list or invite", action))
 	}
-	keys, err := loadAuditKeys(cfg)
+	st, closeStore, err := openServiceStore(ctx, m, cfg, "org", "rampart org ("+osUser()+")")
 	if err != nil {
 		return m.fail("org", err)
 	}
-	db, err := openDatabase(ctx, cfg, m.logger(cfg), pgcluster.Purpose{Name: "org"}, false)
-	if err != nil {
-		return m.fail("org", err)
-	}
-	defer db.close()
-	if db.serviceURL == "" {
-		return m.fail("org", fmt.Errorf("RAMPART_SERVICE_DATABASE_URL is required with DATABASE_URL"))
-	}
-	st, err := store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: 2, Actor: "rampart org (" + osUser() + ")", Audit: keys})
-	if err != nil {
-		return m.fail("org", err)
-	}
-	defer st.Close()
+	defer closeStore()
 	switch action {
 	case "list":
 		return m.orgList(ctx, st, *jsonOut)
