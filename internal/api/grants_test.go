@@ -98,7 +98,8 @@ WHERE c.name IN ('t2', 't3') AND p.name IN ('t1', 't2')`); n != 2 {
 
 // A token whose person lost admin rights without the store's revocation
 // (a role changed directly in the database, or any path that forgets to
-// revoke) does not resolve: the claim function checks the person live.
+// revoke) does not resolve: the claim function checks the person live,
+// and in the same stint as admin as the token was made.
 func TestTokenResolvesOnlyWhileItsPersonIsAdmin(t *testing.T) {
 	e := setup(t)
 	acme := e.orgs["acme"]
@@ -115,9 +116,11 @@ func TestTokenResolvesOnlyWhileItsPersonIsAdmin(t *testing.T) {
 	if r := e.bearer(raw, http.MethodGet, "/api/me", nil); r.status != http.StatusUnauthorized {
 		t.Fatalf("token of a person who is no longer admin: %d, want 401", r.status)
 	}
+	// Re-promoting the person does not revive it: it belongs to an
+	// earlier stint as admin.
 	e.promote(acme.org.ID, eve.ID, rampart.RoleAdmin)
-	if r := e.bearer(raw, http.MethodGet, "/api/me", nil); r.status != http.StatusOK {
-		t.Fatalf("token after its person is admin again: %d", r.status)
+	if r := e.bearer(raw, http.MethodGet, "/api/me", nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("token of an earlier stint after its person is admin again: %d, want 401", r.status)
 	}
 }
 
@@ -200,10 +203,18 @@ func TestInviteDiesWithInviterRights(t *testing.T) {
 	if n := e.events("auth.invite.inviter_lost_rights"); n != 1 {
 		t.Errorf("%d refusals audited, want 1", n)
 	}
-	// A re-promoted inviter's invite works again: the check is live.
+	e.exec(`UPDATE invites SET revoked_at = NULL WHERE email = 'second@outside.example'`)
+	// Re-promoting the inviter does not revive it (an earlier stint), but
+	// an invite made in the new stint works: the check is live.
 	e.promote(acme.org.ID, eve.ID, rampart.RoleAdmin)
+	if r := e.openLink(e.client(), e.mail.lastLink(t, "second@outside.example")); r.status != http.StatusUnauthorized {
+		t.Errorf("invite of an earlier stint redeemed after re-promotion: %d", r.status)
+	}
+	if r := e.do(e.signIn(eve.Email), http.MethodPost, "/api/invites", inviteBody("third@outside.example", rampart.RoleViewer)); r.status != http.StatusCreated {
+		t.Fatalf("invite: %d %s", r.status, r.body)
+	}
 	c := e.client()
-	if r := e.openLink(c, e.mail.lastLink(t, "second@outside.example")); r.status != http.StatusOK {
+	if r := e.openLink(c, e.mail.lastLink(t, "third@outside.example")); r.status != http.StatusOK {
 		t.Fatalf("invite of a live admin: %d %s", r.status, r.body)
 	}
 }

@@ -60,14 +60,15 @@ func (s *Server) limitedPublic(pattern string, h publicHandler) http.HandlerFunc
 // their own budget per address, apart from link requests, so that an
 // office signing in (one request and one confirmation per person) is not
 // refused at the confirmation. A page asked with a validly signed session
-// cookie is counted per session: cross-site requests (which carry no
-// SameSite=Lax cookie) spend the address's budget, not the signed-in
-// user's. Verifying the cookie's MAC touches no database.
+// cookie is counted per session, unless the browser says another site
+// caused the request (Sec-Fetch-Site: cross-site; a SameSite=Lax cookie
+// rides on top-level navigations): those spend the address's budget, not
+// the signed-in user's. Verifying the cookie's MAC touches no database.
 func (s *Server) publicKey(r *http.Request, pattern, tier string) string {
 	if pattern == "POST /auth/confirm" {
 		return "link:" + clientKey(r)
 	}
-	if tier == "api" {
+	if tier == "api" && r.Header.Get("Sec-Fetch-Site") != "cross-site" {
 		if ck, err := r.Cookie(auth.SessionCookieName); err == nil {
 			if sc, err := s.sealer.Open(ck.Value); err == nil {
 				return "sess:" + sc.SessionID.String()

@@ -255,6 +255,16 @@ func (s *Server) authedTier(pattern, tier string, h authedHandler) {
 	s.routesSeen = append(s.routesSeen, routeInfo{pattern, true})
 	s.spec.describe(pattern, true, requestBody(pattern))
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if crossSiteWithCookie(r) {
+			// Fetch metadata: another site made the browser send the
+			// session cookie (a SameSite=Lax cookie rides on top-level
+			// GET navigations). No authenticated route is meant to be
+			// reached that way; refusing here spends nobody's budget, so
+			// such requests cannot exhaust the victim's.
+			writeProblem(w, Problem{Type: problemBase + "cross-origin", Title: "Cross-site request refused", Status: http.StatusForbidden,
+				Detail: "signed-in requests must come from this site", Instance: r.URL.Path})
+			return
+		}
 		c, ok := s.authenticate(w, r)
 		if !ok {
 			return
@@ -407,4 +417,16 @@ func readiness(st *store.Store, log *slog.Logger, cacheFor time.Duration, ai *jo
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) error {
 	s.checker.Handler().ServeHTTP(w, r)
 	return nil
+}
+
+// crossSiteWithCookie reports whether the browser says another site caused
+// the request (Sec-Fetch-Site: cross-site) and the credential is the
+// session cookie, which the browser attached by itself; an API token is
+// sent deliberately and is not affected.
+func crossSiteWithCookie(r *http.Request) bool {
+	if r.Header.Get("Sec-Fetch-Site") != "cross-site" || r.Header.Get("Authorization") != "" {
+		return false
+	}
+	_, err := r.Cookie(auth.SessionCookieName)
+	return err == nil
 }

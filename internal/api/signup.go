@@ -85,8 +85,11 @@ func (s *Server) createSignupLink(ctx context.Context, req store.SignupRequest, 
 
 // SignupMessage is the mail that carries a sign-up link.
 func SignupMessage(req store.SignupRequest, link string) mail.Message {
+	// A self-service request's organization name is the requester's text:
+	// it stays out of the mail, so nobody can use it to put their words in
+	// a message sent by this server to any address.
 	valid := "1 hour"
-	intro := "Someone (we hope you) asked to create the organization \"" + req.OrganizationName + "\" on Rampart with this address."
+	intro := "Someone (we hope you) asked to create a new organization on Rampart with this address."
 	if req.InvitedBy != "" {
 		valid = "72 hours"
 		intro = "You are invited to create the organization \"" + req.OrganizationName + "\" on Rampart."

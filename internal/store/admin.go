@@ -21,8 +21,13 @@ const (
 	inviteCols      = `organization_id, id, email, role, venue_codes, created_by, created_by_token, created_at, expires_at, redeemed_at, revoked_at, revoked_reason`
 	sqlCreateInvite = `INSERT INTO invites (organization_id, email, role, venue_codes, token_hash, created_by, created_by_token, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::interval) RETURNING ` + inviteCols
-	sqlListInvites  = `SELECT ` + inviteCols + ` FROM invites WHERE organization_id = $1 ORDER BY created_at DESC`
-	sqlResendInvite = `UPDATE invites SET token_hash = $3, expires_at = greatest(now() + $4::interval, created_at + interval '1 second')
+	sqlListInvites        = `SELECT ` + inviteCols + ` FROM invites WHERE organization_id = $1 ORDER BY created_at DESC`
+	sqlPendingInviteGrant = `SELECT role, venue_codes FROM invites
+WHERE organization_id = $1 AND id = $2 AND redeemed_at IS NULL AND revoked_at IS NULL FOR UPDATE`
+	// A resend is a new grant by whoever resends: the invite now lives on
+	// their rights (created_by, created_by_token, granted_at).
+	sqlResendInvite = `UPDATE invites SET token_hash = $3, expires_at = greatest(now() + $4::interval, created_at + interval '1 second'),
+  created_by = $5, created_by_token = $6, granted_at = now()
 WHERE organization_id = $1 AND id = $2 AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
 	sqlRevokeInvite = `UPDATE invites SET revoked_at = now(), revoked_reason = 'revoked by an admin'
 WHERE organization_id = $1 AND id = $2 AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
@@ -51,7 +56,7 @@ func (tx *Tx) CreateInvite(ctx context.Context, inv rampart.Invite, tokenHash []
 	if err := validateGrant(op, inv.OrganizationID, inv.Role, inv.VenueCodes); err != nil {
 		return rampart.Invite{}, err
 	}
-	person, token, err := tx.grantor(op, inv.Role, inv.VenueCodes, inv.CreatedBy)
+	person, token, err := tx.grantor(ctx, op, inv.OrganizationID, inv.Role, inv.VenueCodes, inv.CreatedBy)
 	if err != nil {
 		return rampart.Invite{}, err
 	}
@@ -82,10 +87,25 @@ func (tx *Tx) Invites(ctx context.Context, orgID uuid.UUID) ([]rampart.Invite, e
 }
 
 // ResendInvite gives a pending (or expired) invite a new token and a fresh
-// lifetime; the old token is dead from this commit on.
+// lifetime; the old token is dead from this commit on. The resend is a new
+// grant: the invite now lives on the resender's rights (who must be able
+// to grant it).
 func (tx *Tx) ResendInvite(ctx context.Context, orgID, id uuid.UUID, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
 	const op = "store.ResendInvite"
-	out, err := scanInvite(tx.queryRow(ctx, sqlResendInvite, orgID, id, tokenHash, InviteLifetime.String()))
+	var role string
+	var codes []string
+	err := tx.queryRow(ctx, sqlPendingInviteGrant, orgID, id).Scan(&role, &codes)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rampart.Invite{}, rampart.Errorf(op, rampart.KindNotFound, "no pending invite with that id")
+	}
+	if err != nil {
+		return rampart.Invite{}, classify(op, err)
+	}
+	person, token, err := tx.grantor(ctx, op, orgID, rampart.Role(role), codes, nil)
+	if err != nil {
+		return rampart.Invite{}, err
+	}
+	out, err := scanInvite(tx.queryRow(ctx, sqlResendInvite, orgID, id, tokenHash, InviteLifetime.String(), person, token))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return out, rampart.Errorf(op, rampart.KindNotFound, "no pending invite with that id")
 	}
@@ -282,7 +302,20 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ` + tokenCols
 	// that mints another.
 	sqlParentToken = `SELECT expires_at FROM api_tokens
 WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL AND expires_at > now() FOR SHARE`
-	sqlListTokens = `SELECT ` + tokenCols + ` FROM api_tokens WHERE organization_id = $1 ORDER BY created_at DESC`
+	// sqlTokenDepth is how many tokens the chain above a token holds,
+	// itself included (counting stops past MaxTokenChain).
+	sqlTokenDepth = `WITH RECURSIVE up(id, parent, depth) AS (
+  SELECT id, parent_token_id, 1 FROM api_tokens WHERE organization_id = $1 AND id = $2
+  UNION ALL
+  SELECT t.id, t.parent_token_id, up.depth + 1 FROM api_tokens t JOIN up ON t.id = up.parent
+  WHERE t.organization_id = $1 AND up.depth <= 8
+)
+SELECT coalesce(max(depth), 0) FROM up`
+	// sqlLockTokenRoot waits for the mints in flight through the token
+	// (they hold it FOR SHARE), so the chain revocation that follows, a new
+	// statement, sees what they committed.
+	sqlLockTokenRoot = `SELECT 1 FROM api_tokens WHERE organization_id = $1 AND id = $2 FOR UPDATE`
+	sqlListTokens    = `SELECT ` + tokenCols + ` FROM api_tokens WHERE organization_id = $1 ORDER BY created_at DESC`
 	// sqlRevokeTokenChain revokes a token and every live token minted from
 	// it, at any depth: a token's rights end with those of its minter.
 	sqlRevokeTokenChain = `WITH RECURSIVE chain(id) AS (
@@ -309,6 +342,11 @@ func scanToken(r pgx.Row) (rampart.APIToken, error) {
 	return t, err
 }
 
+// MaxTokenChain is how many tokens a chain may hold (a session issues the
+// first; each may issue the next). auth_resolve_token refuses deeper
+// chains outright (api_token_chain_live walks 16 levels).
+const MaxTokenChain = 8
+
 // MaxTokenLifetime bounds API token expiry.
 const MaxTokenLifetime = 366 * 24 * time.Hour
 
@@ -328,7 +366,7 @@ func (tx *Tx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci ClientI
 	if d := time.Until(t.ExpiresAt); d < time.Minute || d > MaxTokenLifetime {
 		return rampart.APIToken{}, rampart.Errorf(op, rampart.KindInvalid, "expiry must be between 1 minute and 366 days from now")
 	}
-	person, parent, err := tx.grantor(op, t.Role, t.VenueCodes, t.CreatedBy)
+	person, parent, err := tx.grantor(ctx, op, t.OrganizationID, t.Role, t.VenueCodes, t.CreatedBy)
 	if err != nil {
 		return rampart.APIToken{}, err
 	}
@@ -342,6 +380,14 @@ func (tx *Tx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci ClientI
 		}
 		if err != nil {
 			return rampart.APIToken{}, classify(op, err)
+		}
+		var depth int
+		if err := tx.queryRow(ctx, sqlTokenDepth, t.OrganizationID, *parent).Scan(&depth); err != nil {
+			return rampart.APIToken{}, classify(op, err)
+		}
+		if depth >= MaxTokenChain {
+			return rampart.APIToken{}, rampart.Errorf(op, rampart.KindInvalid,
+				"a chain of tokens issuing tokens holds at most %d: issue this one from a session", MaxTokenChain)
 		}
 		if t.ExpiresAt.After(parentExpires) {
 			// It expires with its parent (the answer shows expires_at).
@@ -390,15 +436,32 @@ func (tx *Tx) RevokeAPIToken(ctx context.Context, orgID, id uuid.UUID, ci Client
 // pending invites made through any of them, with audit events; it returns
 // how many tokens it revoked.
 func (tx *Tx) revokeTokenChain(ctx context.Context, op string, orgID, id uuid.UUID, reason string, ci ClientInfo) (int, error) {
-	rows, err := tx.query(ctx, sqlRevokeTokenChain, orgID, id, reason, "the token that issued it was revoked")
-	if err != nil {
+	var one int
+	if err := tx.queryRow(ctx, sqlLockTokenRoot, orgID, id).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	} else if err != nil {
 		return 0, classify(op, err)
 	}
-	revoked, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.APIToken, error) { return scanToken(r) })
-	if err != nil {
-		return 0, classify(op, err)
+	// Each statement sees what committed before it began: a child minted
+	// while the previous pass waited on its parent's lock is caught by the
+	// next pass, and once a parent is revoked no child can be minted from
+	// it. auth_resolve_token also refuses any token below a revoked one.
+	var all []rampart.APIToken
+	for pass := 0; pass <= MaxTokenChain; pass++ {
+		rows, err := tx.query(ctx, sqlRevokeTokenChain, orgID, id, reason, "the token that issued it was revoked")
+		if err != nil {
+			return 0, classify(op, err)
+		}
+		revoked, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.APIToken, error) { return scanToken(r) })
+		if err != nil {
+			return 0, classify(op, err)
+		}
+		if len(revoked) == 0 {
+			break
+		}
+		all = append(all, revoked...)
 	}
-	return len(revoked), tx.auditRevocations(ctx, op, orgID, revoked, ci)
+	return len(all), tx.auditRevocations(ctx, op, orgID, all, ci)
 }
 
 // auditRevocations records the revoked tokens and revokes (and records) the
@@ -444,13 +507,13 @@ func (tx *Tx) auditInviteRevocations(ctx context.Context, op string, orgID uuid.
 // service path (operators, seeding) the grant is made in the name of
 // onBehalf, which must be given; the grant then lives only as long as
 // that person is an admin, like any other.
-func (tx *Tx) grantor(op string, role rampart.Role, codes []string, onBehalf *uuid.UUID) (person, token *uuid.UUID, err error) {
+func (tx *Tx) grantor(ctx context.Context, op string, orgID uuid.UUID, role rampart.Role, codes []string, onBehalf *uuid.UUID) (person, token *uuid.UUID, err error) {
 	c, ok := tx.Claims()
 	if !ok {
 		if onBehalf == nil || *onBehalf == uuid.Nil {
 			return nil, nil, rampart.Errorf(op, rampart.KindInvalid, "a grant on the service path names the admin it is made for")
 		}
-		return onBehalf, nil, nil
+		return onBehalf, nil, tx.lockGrantor(ctx, op, orgID, *onBehalf)
 	}
 	p := c.Person()
 	if p == uuid.Nil {
@@ -464,7 +527,22 @@ func (tx *Tx) grantor(op string, role rampart.Role, codes []string, onBehalf *uu
 		t := c.TokenID
 		token = &t
 	}
-	return &p, token, nil
+	return &p, token, tx.lockGrantor(ctx, op, orgID, p)
+}
+
+// sqlLockGrantor share-locks the grantor's admin membership for the rest
+// of the transaction: a concurrent demotion or removal waits for the grant
+// to commit (and then revokes it with the rest), and one that committed
+// first leaves nothing to lock, so the grant is refused.
+const sqlLockGrantor = `SELECT 1 FROM memberships WHERE organization_id = $1 AND user_id = $2 AND role = 'admin' FOR SHARE`
+
+func (tx *Tx) lockGrantor(ctx context.Context, op string, orgID, person uuid.UUID) error {
+	var one int
+	err := tx.queryRow(ctx, sqlLockGrantor, orgID, person).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rampart.Errorf(op, rampart.KindForbidden, "only an admin of the organization can grant access")
+	}
+	return classify(op, err)
 }
 
 // validateGrant checks a role and venue codes given to a member, invite or token.

@@ -184,12 +184,18 @@ const (
 FROM invites WHERE token_hash = $1 FOR UPDATE`
 	// sqlInviterHoldsRights share-locks the inviter's admin membership (a
 	// concurrent demotion or removal waits for this redemption, and one
-	// committed first makes it find nothing) and checks that the token
-	// that made the invite, if any, is still live.
-	sqlInviterHoldsRights = `SELECT 1 FROM memberships m
-WHERE m.organization_id = $1 AND m.user_id = $2 AND m.role = 'admin'
-  AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM api_tokens t WHERE t.organization_id = $1 AND t.id = $3
-                                   AND t.created_by = $2 AND t.revoked_at IS NULL AND t.expires_at > now()))
+	// committed first makes it find nothing), requires that the inviter's
+	// current stint as admin began before the invite was granted (made or
+	// resent; a demoted and re-promoted inviter does not revive it), and
+	// that the token that
+	// made the invite, if any, and every token above it are live.
+	sqlInviterHoldsRights = `SELECT 1 FROM invites i
+JOIN memberships m ON m.organization_id = i.organization_id AND m.user_id = i.created_by
+                  AND m.role = 'admin' AND m.admin_since <= i.granted_at
+WHERE i.organization_id = $1 AND i.id = $2
+  AND (i.created_by_token IS NULL
+       OR (api_token_chain_live(i.created_by_token)
+           AND EXISTS (SELECT 1 FROM api_tokens t WHERE t.id = i.created_by_token AND t.created_by = i.created_by)))
 FOR SHARE OF m`
 	sqlConsumeInvite = `UPDATE invites SET redeemed_at = now(), redeemed_by = $2
 WHERE token_hash = $1 AND redeemed_at IS NULL AND revoked_at IS NULL AND expires_at > now()`
@@ -248,7 +254,7 @@ func (tx *Tx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid
 		return NewSession{}, fail("inviter_lost_rights", audit.ActionInviteInviterLost)
 	}
 	var one int
-	err = tx.queryRow(ctx, sqlInviterHoldsRights, inv.OrganizationID, *inv.CreatedBy, inv.CreatedByToken).Scan(&one)
+	err = tx.queryRow(ctx, sqlInviterHoldsRights, inv.OrganizationID, inv.ID).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return NewSession{}, fail("inviter_lost_rights", audit.ActionInviteInviterLost)
 	}

@@ -36,6 +36,12 @@ type MigrationStatus struct {
 // and applies pending migrations as rampart_owner so the owner owns every
 // object. It returns the versions before and after.
 func Migrate(ctx context.Context, adminURL string) (MigrationStatus, MigrationStatus, error) {
+	return migrateTo(ctx, adminURL, -1)
+}
+
+// migrateTo is Migrate up to version target (-1: the latest); tests use
+// it to put data into an older schema and migrate it forward.
+func migrateTo(ctx context.Context, adminURL string, target int32) (MigrationStatus, MigrationStatus, error) {
 	const op = "store.Migrate"
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
@@ -66,7 +72,12 @@ func Migrate(ctx context.Context, adminURL string) (MigrationStatus, MigrationSt
 	if err != nil {
 		return MigrationStatus{}, MigrationStatus{}, rampart.Wrap(op, rampart.KindInternal, err)
 	}
-	if err := m.Migrate(ctx); err != nil {
+	if target < 0 {
+		err = m.Migrate(ctx)
+	} else {
+		err = m.MigrateTo(ctx, target)
+	}
+	if err != nil {
 		return before, MigrationStatus{}, rampart.Wrap(op, rampart.KindInternal, fmt.Errorf("apply migrations: %w", err))
 	}
 	after, err := status(ctx, m)
