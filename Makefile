@@ -24,12 +24,14 @@ demo: build ## run Rampart on the embedded PostgreSQL with a demo organization (
 	RAMPART_LOG_FORMAT=$${RAMPART_LOG_FORMAT:-text} ./$(BIN) serve --demo
 
 .PHONY: test
-test: deps ## go vet + unit and integration tests (-race) on real PostgreSQL, with a summary
+test: deps lint ## lint (vet, gofmt) + unit and integration tests (-race, the architecture rules included) on real PostgreSQL, with a summary
 	@scripts/test.sh
 
 .PHONY: lint
-lint: ## go vet and gofmt check
-	go vet ./...
+lint: ## go vet and gofmt check (make test runs it first)
+	@echo "== go vet"
+	@go vet ./...
+	@echo "== gofmt"
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: bench

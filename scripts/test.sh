@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# The test command behind `make test` and CI: vet, then every unit and
-# integration test with the race detector against real PostgreSQL, then a
-# one-line summary ("N passed, N failed, N skipped").
+# The test command behind `make test` and CI (after `make lint`): every
+# unit and integration test with the race detector against real
+# PostgreSQL, the architecture rules included, then a one-line summary
+# ("N passed, N failed, N skipped").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=${TEST_LOG:-.test.log}
-
-echo "== go vet"
-go vet ./... || exit 1
 
 echo "== go test -race (integration tests start their own PostgreSQL)"
 go test -race -count=1 -timeout 15m -v ./... >"$log" 2>&1

@@ -12,11 +12,16 @@ import (
 type pkg struct {
 	ImportPath string
 	Imports    []string
+	GoFiles    []string
 }
 
-func listPackages(t *testing.T) []pkg {
+func listPackages(t *testing.T) []pkg { return listPackagesWith(t) }
+
+// listPackagesWith lists the module's packages with extra go list flags.
+func listPackagesWith(t *testing.T, flags ...string) []pkg {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", "github.com/rampart-dev/rampart/...")
+	args := append([]string{"list", "-e", "-json=ImportPath,Imports,GoFiles"}, flags...)
+	cmd := exec.Command("go", append(args, "github.com/rampart-dev/rampart/...")...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

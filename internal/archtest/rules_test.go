@@ -1,0 +1,149 @@
+package archtest
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/rampart-dev/rampart"
+
+// modelSDKs are the model providers' SDKs: only internal/llm may import
+// them (DESIGN.md §5: one choke point).
+var modelSDKs = []string{"github.com/anthropics/anthropic-sdk-go", "github.com/openai/openai-go", "github.com/sashabaranov/go-openai"}
+
+// httpAllowed are the packages that may speak HTTP: the edge and API, the
+// console, the adapters whose job is HTTP (observability, readiness, the
+// cookie and token formats, the model SDK wrapper) and the binary. Every
+// other package — the store, the jobs, the kill switch, the domain and
+// every use-case package to come — imports no net/http, so its logic
+// cannot depend on a request and the console, CLI and worker can call it.
+var httpAllowed = []string{
+	module + "/cmd/rampart",
+	module + "/internal/api",
+	module + "/internal/edge",
+	module + "/internal/console",
+	module + "/internal/observe",
+	module + "/internal/health",
+	module + "/internal/auth",
+	module + "/internal/llm",
+}
+
+// adapters above the use cases: nothing below them may import them.
+var upperLayers = []string{module + "/internal/api", module + "/internal/edge", module + "/internal/console", module + "/cmd/"}
+
+// ruleModelSDKOnlyInLLM reports the packages outside internal/llm that
+// import a model SDK.
+func ruleModelSDKOnlyInLLM(pkgs []pkg) []string {
+	var out []string
+	for _, p := range pkgs {
+		if p.ImportPath == module+"/internal/llm" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			for _, sdk := range modelSDKs {
+				if imp == sdk || strings.HasPrefix(imp, sdk+"/") {
+					out = append(out, p.ImportPath+" imports "+imp+": only internal/llm may import a model SDK")
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ruleNoHTTPBelowTheEdge reports the packages outside httpAllowed that
+// import net/http or an upper layer (edge, API, console, cmd).
+func ruleNoHTTPBelowTheEdge(pkgs []pkg) []string {
+	var out []string
+	for _, p := range pkgs {
+		if slices.Contains(httpAllowed, p.ImportPath) || !strings.HasPrefix(p.ImportPath, module+"/internal/") {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if imp == "net/http" || strings.HasPrefix(imp, "net/http/") {
+				out = append(out, p.ImportPath+" imports "+imp+": only the edge, the API, the console and HTTP adapters speak HTTP")
+			}
+			for _, up := range upperLayers {
+				if imp == strings.TrimSuffix(up, "/") || strings.HasPrefix(imp, up) {
+					out = append(out, p.ImportPath+" imports "+imp+": a lower layer never imports the edge, the API, the console or a command")
+				}
+			}
+		}
+	}
+	return out
+}
+
+// ruleEveryPackageHasDocGo reports the packages without a doc.go (the
+// place that says what the package is for and what it guarantees).
+func ruleEveryPackageHasDocGo(pkgs []pkg) []string {
+	var out []string
+	for _, p := range pkgs {
+		if !slices.Contains(p.GoFiles, "doc.go") {
+			out = append(out, p.ImportPath+" has no doc.go saying what it is for and what it guarantees")
+		}
+	}
+	return out
+}
+
+func TestOnlyLLMImportsAModelSDK(t *testing.T) {
+	for _, v := range ruleModelSDKOnlyInLLM(listPackages(t)) {
+		t.Error(v)
+	}
+}
+
+func TestNoHTTPBelowTheEdge(t *testing.T) {
+	for _, v := range ruleNoHTTPBelowTheEdge(listPackages(t)) {
+		t.Error(v)
+	}
+}
+
+func TestEveryPackageHasDocGo(t *testing.T) {
+	for _, v := range ruleEveryPackageHasDocGo(listPackages(t)) {
+		t.Error(v)
+	}
+}
+
+// TestRulesCatchAThrowAwayPackage proves each rule can fail: a package
+// that exists only in a go list overlay (nothing is written to the tree)
+// imports a model SDK and net/http and has no doc.go; each rule names it.
+func TestRulesCatchAThrowAwayPackage(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "usecase.go")
+	if err := os.WriteFile(src, []byte(`package throwaway
+
+import (
+	_ "net/http"
+
+	_ "github.com/anthropics/anthropic-sdk-go"
+)
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	virtual := filepath.Join(filepath.Dir(wd), "throwaway", "usecase.go") // internal/throwaway
+	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{virtual: src}})
+	ov := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(ov, overlay, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pkgs := listPackagesWith(t, "-overlay="+ov)
+	const name = module + "/internal/throwaway"
+	if !slices.ContainsFunc(pkgs, func(p pkg) bool { return p.ImportPath == name }) {
+		t.Fatalf("the overlay package %s was not listed", name)
+	}
+	for rule, check := range map[string]func([]pkg) []string{
+		"model SDK outside llm":   ruleModelSDKOnlyInLLM,
+		"net/http below the edge": ruleNoHTTPBelowTheEdge,
+		"doc.go":                  ruleEveryPackageHasDocGo,
+	} {
+		if !slices.ContainsFunc(check(pkgs), func(v string) bool { return strings.HasPrefix(v, name+" ") }) {
+			t.Errorf("rule %q does not catch the throw-away package", rule)
+		}
+	}
+}
