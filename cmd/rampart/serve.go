@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/api"
@@ -66,9 +65,12 @@ func runWorker(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("worker", "worker [flags]", `
 Runs the job worker only, for scale-out, against the same database as serve
 (DATABASE_URL, or the embedded cluster of --data-dir that a running serve
-manages). It passes the same start-up safety checks as serve.`)
+manages). It passes the same start-up safety checks as serve, and takes its
+turn at the cluster's periodic work (audit sealing, retention, the AI job
+sweep), which runs once per interval whatever the number of processes.`)
 	vars := []config.Var{config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
-		config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys}
+		config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
+		config.VarAuditSeal, config.VarAuditRetain}
 	loader := config.NewLoader(fs, m.Getenv, append(vars, config.AIVars...)...)
 	cfg, code, done := m.load("worker", fs, loader, args, 0)
 	if done {
@@ -233,17 +235,13 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		}
 	}
 
+	// Periodic work runs once per cluster: every serve and worker ticks,
+	// the one that claims a task runs it (store.ClaimPeriodic).
 	mctx, stopMaintenance := context.WithCancel(ctx)
 	maintenanceDone := make(chan struct{})
 	go func() {
 		defer close(maintenanceDone)
-		if withHTTP {
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() { defer wg.Done(); aiMaintenance(mctx, st, log, time.Minute) }()
-			auditMaintenance(mctx, st, log, cfg.AuditSealInterval, cfg.AuditRetentionMonths)
-			wg.Wait()
-		}
+		runPeriodic(mctx, st, log, processName(name), maintenanceTasks(st, log, cfg.AuditSealInterval, cfg.AuditRetentionMonths))
 	}()
 	defer func() { stopMaintenance(); <-maintenanceDone }()
 
@@ -350,56 +348,6 @@ func auditKeyring(k auth.Keys) (*audit.Keyring, error) {
 		keys[i] = audit.Key{ID: h.ID, Secret: h.Secret}
 	}
 	return audit.NewKeyring(keys)
-}
-
-// auditMaintenance seals new audit events every interval and runs the
-// retention purge once a day (and shortly after start), until ctx ends.
-func auditMaintenance(ctx context.Context, st *store.Store, log *slog.Logger, every time.Duration, retentionMonths int) {
-	seal := time.NewTicker(every)
-	defer seal.Stop()
-	purge := time.NewTimer(time.Minute)
-	defer purge.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-seal.C:
-			if n, err := st.SealAudit(ctx); err != nil && ctx.Err() == nil {
-				log.Error("seal audit events", "err", err)
-			} else if n > 0 {
-				log.Debug("sealed audit events", "events", n)
-			}
-		case <-purge.C:
-			cutoff := time.Now().AddDate(0, -retentionMonths, 0)
-			if res, err := st.PurgeAudit(ctx, cutoff); err != nil && ctx.Err() == nil {
-				log.Error("audit retention", "err", err)
-			} else {
-				for _, r := range res {
-					log.Info("audit retention purged events", "chain", r.Chain, "events", r.Events, "through_seal", r.ThroughSeal)
-				}
-			}
-			purge.Reset(24 * time.Hour)
-		}
-	}
-}
-
-// aiMaintenance ends, every interval, the AI jobs the queue gave up on
-// (their worker died on the last attempt), until ctx ends.
-func aiMaintenance(ctx context.Context, st *store.Store, log *slog.Logger, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := st.SweepStuckAIJobs(ctx); err != nil && ctx.Err() == nil {
-				log.Error("sweep stuck AI jobs", "err", err)
-			} else if n > 0 {
-				log.Warn("ended AI jobs the queue gave up on", "jobs", n)
-			}
-		}
-	}
 }
 
 // checkRuntime is start-up safety: the schema is at this binary's version

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// periodicTask is work the cluster does once per interval, whatever the
+// number of serve and worker processes: every process ticks, and a tick
+// runs the task only when it claims it (store.ClaimPeriodic).
+type periodicTask struct {
+	name  string
+	every time.Duration
+	first time.Duration // until the first tick (default: every)
+	run   func(ctx context.Context) (result string, err error)
+}
+
+// claimGap is how long after a run's start no other run may start: most
+// of an interval, so that the ticks of several processes, each a little
+// late, still add up to one run per interval.
+func claimGap(every time.Duration) time.Duration { return every - every/10 }
+
+// runPeriodic runs the tasks until ctx ends.
+func runPeriodic(ctx context.Context, st *store.Store, log *slog.Logger, by string, tasks []periodicTask) {
+	var wg sync.WaitGroup
+	for _, t := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first := t.first
+			if first <= 0 {
+				first = t.every
+			}
+			timer := time.NewTimer(first)
+			defer timer.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-timer.C:
+				}
+				runOnce(ctx, st, log, by, t)
+				timer.Reset(t.every)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func runOnce(ctx context.Context, st *store.Store, log *slog.Logger, by string, t periodicTask) {
+	mine, err := st.ClaimPeriodic(ctx, t.name, claimGap(t.every), by)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("claim periodic task", "task", t.name, "err", err)
+		}
+		return
+	}
+	if !mine {
+		return // another process runs it this interval
+	}
+	result, runErr := t.run(ctx)
+	if runErr != nil && ctx.Err() == nil {
+		log.Error("periodic task failed", "task", t.name, "err", runErr)
+	}
+	// The record outlives a shutdown that cancelled the run.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := st.FinishPeriodic(fctx, t.name, result, runErr); err != nil {
+		log.Error("record periodic task", "task", t.name, "err", err)
+	}
+}
+
+// processName names this process (one run of a command) in the periodic
+// tasks' records: the command, host, pid and a random instance id.
+func processName(cmd string) string {
+	host, _ := os.Hostname()
+	id := make([]byte, 3)
+	_, _ = rand.Read(id)
+	return fmt.Sprintf("rampart %s %s/%d/%x", cmd, host, os.Getpid(), id)
+}
+
+// maintenanceTasks are the cluster's periodic work: sealing the audit log
+// every sealEvery, the retention purge once a day (first a minute after
+// start), and ending the AI jobs the queue gave up on every minute.
+func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration, retentionMonths int) []periodicTask {
+	return []periodicTask{
+		{name: "audit_seal", every: sealEvery, run: func(ctx context.Context) (string, error) {
+			n, err := st.SealAudit(ctx)
+			return fmt.Sprintf("sealed %d events", n), err
+		}},
+		{name: "audit_retention", every: 24 * time.Hour, first: time.Minute, run: func(ctx context.Context) (string, error) {
+			res, err := st.PurgeAudit(ctx, time.Now().AddDate(0, -retentionMonths, 0))
+			var events int64
+			for _, r := range res {
+				events += r.Events
+				log.Info("audit retention purged events", "chain", r.Chain, "events", r.Events, "through_seal", r.ThroughSeal)
+			}
+			return fmt.Sprintf("purged %d events in %d chains", events, len(res)), err
+		}},
+		{name: "ai_job_sweep", every: time.Minute, run: func(ctx context.Context) (string, error) {
+			n, err := st.SweepStuckAIJobs(ctx)
+			if n > 0 {
+				log.Warn("ended AI jobs the queue gave up on", "jobs", n)
+			}
+			return fmt.Sprintf("ended %d jobs", n), err
+		}},
+	}
+}

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+const (
+	// sqlClaimPeriodic starts a run of a task unless one started less than
+	// $2 ago. ON CONFLICT locks the row and re-evaluates the condition on
+	// its latest version, so of several processes ticking at once exactly
+	// one gets a row back.
+	sqlClaimPeriodic = `INSERT INTO periodic_runs (task, last_started_at, run_by) VALUES ($1, now(), $3)
+ON CONFLICT (task) DO UPDATE SET last_started_at = now(), run_by = $3, runs = periodic_runs.runs + 1,
+  last_finished_at = NULL, last_result = '', last_error = ''
+WHERE periodic_runs.last_started_at <= now() - $2::interval
+RETURNING runs`
+	sqlFinishPeriodic = `UPDATE periodic_runs SET last_finished_at = now(), last_result = left($2, 500), last_error = left($3, 500)
+WHERE task = $1`
+)
+
+// PeriodicRun is the record of one task's latest run.
+type PeriodicRun struct {
+	Task           string     `json:"task"`
+	LastStartedAt  time.Time  `json:"last_started_at"`
+	LastFinishedAt *time.Time `json:"last_finished_at,omitempty"`
+	LastResult     string     `json:"last_result,omitempty"`
+	LastError      string     `json:"last_error,omitempty"`
+	RunBy          string     `json:"run_by"`
+	Runs           int64      `json:"runs"`
+}
+
+// ClaimPeriodic reports whether this process runs task now: true for
+// exactly one caller across the cluster when the task's last run started
+// at least minGap ago. by names the process (recorded). The claim is
+// bookkeeping on the service path without an audit event of its own
+// (sealing every few seconds would otherwise feed the log it seals); what
+// a run changes is audited by the run.
+func (s *Store) ClaimPeriodic(ctx context.Context, task string, minGap time.Duration, by string) (bool, error) {
+	const op = "store.ClaimPeriodic"
+	if minGap <= 0 {
+		return false, rampart.Errorf(op, rampart.KindInvalid, "a periodic task needs a positive interval")
+	}
+	var runs int64
+	err := s.bookkeepingTx(ctx, op, func(ctx context.Context, tx *Tx) error {
+		err := tx.queryRow(ctx, sqlClaimPeriodic, task, minGap.String(), by).Scan(&runs)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return false, classify(op, err)
+	}
+	return runs > 0, nil
+}
+
+// FinishPeriodic records the end of a run this process claimed.
+func (s *Store) FinishPeriodic(ctx context.Context, task, result string, runErr error) error {
+	const op = "store.FinishPeriodic"
+	msg := ""
+	if runErr != nil {
+		msg = rampart.ErrorMessage(runErr)
+	}
+	return classify(op, s.bookkeepingTx(ctx, op, func(ctx context.Context, tx *Tx) error {
+		_, err := tx.exec(ctx, sqlFinishPeriodic, task, result, msg)
+		return err
+	}))
+}
+
+const sqlPeriodicRuns = `SELECT task, last_started_at, last_finished_at, last_result, last_error, run_by, runs
+FROM periodic_runs ORDER BY task`
+
+// PeriodicRuns lists every task's latest run (operators, tests).
+func (s *Store) PeriodicRuns(ctx context.Context) ([]PeriodicRun, error) {
+	const op = "store.PeriodicRuns"
+	var out []PeriodicRun
+	err := s.bookkeepingTx(ctx, op, func(ctx context.Context, tx *Tx) error {
+		rows, err := tx.query(ctx, sqlPeriodicRuns)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (PeriodicRun, error) {
+			var p PeriodicRun
+			return p, r.Scan(&p.Task, &p.LastStartedAt, &p.LastFinishedAt, &p.LastResult, &p.LastError, &p.RunBy, &p.Runs)
+		})
+		return err
+	})
+	return out, classify(op, err)
+}
+
+// bookkeepingTx runs fn as rampart_service without the service.invoked
+// audit event of AsService: for the platform's own scheduling records,
+// which hold no tenant data and change nothing anyone owns.
+func (s *Store) bookkeepingTx(ctx context.Context, op string, fn func(context.Context, *Tx) error) error {
+	pool, err := s.servicePool(op)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(sqlBegin)
+	b.Queue(sqlSetSvcRole)
+	return s.run(ctx, pool, op, b, nil, fn)
+}
