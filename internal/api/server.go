@@ -270,6 +270,12 @@ func (s *Server) authedTier(pattern, tier string, h authedHandler) {
 			return
 		}
 		observe.SetPrincipal(r.Context(), c.OrganizationID.String(), c.UserID.String())
+		// The organization's own budget first (all its members and tokens
+		// share it, so it does not grow with their number), then the
+		// principal's, whose RateLimit headers the answer carries.
+		if org := s.tiers.OrgTier(tier); org != "" && !s.limit(w, r, org, "org:"+c.OrganizationID.String()) {
+			return
+		}
 		if !s.limit(w, r, tier, "user:"+c.OrganizationID.String()+":"+c.UserID.String()) {
 			return
 		}
