@@ -47,7 +47,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if kind == rampart.KindInternal || kind == rampart.KindUnavailable {
 		log.ErrorContext(r.Context(), "request failed", "err", err, "path", r.URL.Path)
 		if kind == rampart.KindInternal {
-			observe.CaptureError(r.Pattern, err)
+			observe.CaptureError(r.Context(), r.Pattern, err)
 		}
 	} else {
 		log.DebugContext(r.Context(), "request refused", "kind", kind.String(), "err", err, "path", r.URL.Path)

@@ -159,6 +159,7 @@ func New(opts Options) *Server {
 // Cache-Control: no-store: they carry personal data, tokens and links, and
 // no shared or browser cache may keep them.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = observe.Track(r) // the route's kind reaches a panic recovered below
 	rid := newRequestID()
 	w.Header().Set("X-Request-Id", rid)
 	r = securityHeaders(w, r)
@@ -176,7 +177,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			err := fmt.Errorf("panic: %v", p)
 			s.log.ErrorContext(r.Context(), "handler panicked", "err", err, "stack", string(debug.Stack()))
-			observe.CaptureError(r.Pattern, err)
+			observe.CaptureError(r.Context(), r.Pattern, err)
 			writeProblem(w, Problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError,
 				Detail: "An internal error occurred.", Instance: r.URL.Path})
 		}
@@ -254,7 +255,12 @@ func (s *Server) authed(pattern string, h authedHandler) { s.authedTier(pattern,
 func (s *Server) authedTier(pattern, tier string, h authedHandler) {
 	s.routesSeen = append(s.routesSeen, routeInfo{pattern, true})
 	s.spec.describe(pattern, true, requestBody(pattern))
+	kind := observe.RouteKindAuthenticated
+	if tier == "agent" {
+		kind = observe.RouteKindAgent
+	}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		observe.SetRouteKind(r.Context(), kind)
 		if crossSiteWithCookie(r) {
 			// Fetch metadata: another site made the browser send the
 			// session cookie (a SameSite=Lax cookie rides on top-level

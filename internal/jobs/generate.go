@@ -12,6 +12,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/guard"
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/llm"
+	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/sanitize"
 	"github.com/rampart-dev/rampart/internal/store"
@@ -48,6 +49,7 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	if err != nil && rj.Attempt >= rj.MaxAttempts && !errors.As(err, &cancelled) && !errors.As(err, &snoozed) {
 		// River discards the job after this: end the AI job too, or it
 		// would stay "under way" (and keep its reservation) for ever.
+		observe.CaptureJobError(rampart.JobKindProposalGeneration, err)
 		msg := "the job failed on its last attempt: " + safeMessage(err)
 		if ferr := w.q.store.FailAIJob(context.WithoutCancel(ctx), rj.Args.OrganizationID, rj.Args.JobID, "attempts_exhausted", msg); ferr != nil {
 			w.q.log.Warn("could not end an AI job after its last attempt", "job_id", rj.Args.JobID, "err", ferr)

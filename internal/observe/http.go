@@ -24,6 +24,40 @@ type requestInfo struct {
 	pattern string
 	orgID   string
 	userID  string
+	kind    string // the route's kind (RouteKindAgent, …), for error sampling
+}
+
+// Route kinds: how a route was mounted. Errors of agent routes and AI jobs
+// are always reported (every failure matters, traffic is low); others are
+// sampled by route (SampleRate).
+const (
+	RouteKindPublic        = "public"
+	RouteKindAuthenticated = "authenticated"
+	RouteKindAgent         = "agent"
+	RouteKindJob           = "job"
+)
+
+// Track installs the request's observation record early (the edge calls
+// it first thing, so that a panic recovered outside the inner middleware
+// still knows the route's kind); later middleware reuses it.
+func Track(r *http.Request) *http.Request {
+	r, _ = withRequestInfo(r)
+	return r
+}
+
+// SetRouteKind records how the request's route was mounted (the route
+// kinds above); without Track or an observe middleware it does nothing.
+func SetRouteKind(ctx context.Context, kind string) {
+	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		ri.kind = kind
+	}
+}
+
+func routeKindFrom(ctx context.Context) string {
+	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return ri.kind
+	}
+	return ""
 }
 
 type requestInfoKey struct{}

@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"net/http"
@@ -89,10 +90,21 @@ func tracesSampler(ctx sentry.SamplingContext) float64 {
 
 // beforeSend samples an error event by its route, then scrubs it.
 func beforeSend(e *sentry.Event, _ *sentry.EventHint) *sentry.Event {
-	if e == nil || rand.Float64() >= SampleRate(eventRoute(e)) {
+	if e == nil || rand.Float64() >= eventSampleRate(e) {
 		return nil
 	}
 	return ScrubEvent(e)
+}
+
+// eventSampleRate is the share of events like e that are kept: every one
+// of an agent route or a background job (by the route kind the edge or the
+// job runner recorded, not by a path prefix), else SampleRate of its route.
+func eventSampleRate(e *sentry.Event) float64 {
+	switch e.Tags["route_kind"] {
+	case RouteKindAgent, RouteKindJob:
+		return 1.0
+	}
+	return SampleRate(eventRoute(e))
 }
 
 // eventRoute is the route an event belongs to: the "route" tag if the
@@ -237,9 +249,23 @@ func scrubRequest(r *sentry.Request) {
 // CaptureError reports an internal error to Sentry (a no-op when Sentry is
 // not initialised), tagged with the route so sampling and grouping work.
 // The event passes ScrubEvent before it leaves the process.
-func CaptureError(route string, err error) {
+func CaptureError(ctx context.Context, route string, err error) {
+	kind := routeKindFrom(ctx)
 	sentry.WithScope(func(sc *sentry.Scope) {
 		sc.SetTag("route", route)
+		if kind != "" {
+			sc.SetTag("route_kind", kind)
+		}
+		sentry.CaptureException(err)
+	})
+}
+
+// CaptureJobError reports a failed background job (kind RouteKindJob:
+// always kept, whatever its name says); job names the job kind.
+func CaptureJobError(job string, err error) {
+	sentry.WithScope(func(sc *sentry.Scope) {
+		sc.SetTag("route", "job "+job)
+		sc.SetTag("route_kind", RouteKindJob)
 		sentry.CaptureException(err)
 	})
 }
