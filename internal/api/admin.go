@@ -59,16 +59,12 @@ func manage(c rampart.Claims, kind access.ResourceKind) error {
 	return access.Check(c, access.ActionManageMembers, access.Resource{Kind: kind})
 }
 
-func (s *Server) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s *Server) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Claims, req Grant) error {
 	if err := manage(c, access.KindMember); err != nil {
 		return err
 	}
 	uid, err := pathID(r, "user_id")
 	if err != nil {
-		return err
-	}
-	var req Grant
-	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	if err := req.validate(); err != nil {
@@ -126,12 +122,8 @@ type inviteResponse struct {
 	Delivery string         `json:"delivery"` // "sent" or "failed" (resend later)
 }
 
-func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims, req inviteRequest) error {
 	if err := manage(c, access.KindInvite); err != nil {
-		return err
-	}
-	var req inviteRequest
-	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	email, err := rampart.NormalizeEmail(req.Email)
@@ -230,12 +222,8 @@ type tokenRequest struct {
 	Grant
 }
 
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c rampart.Claims, req tokenRequest) error {
 	if err := manage(c, access.KindAPIToken); err != nil {
-		return err
-	}
-	var req tokenRequest
-	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	if n := len([]rune(req.Name)); n == 0 || n > 100 {

@@ -24,19 +24,19 @@ import (
 
 func (s *Server) aiRoutes() {
 	s.authed("GET /api/proposals", s.listProposals)
-	s.authed("POST /api/proposals", s.createProposal)
+	authedJSON(s, "POST /api/proposals", s.createProposal)
 	s.authed("GET /api/proposals/{id}", s.getProposal)
-	s.authed("PATCH /api/proposals/{id}", s.updateProposal)
+	authedJSON(s, "PATCH /api/proposals/{id}", s.updateProposal)
 	s.authed("POST /api/proposals/{id}/approve", s.approveProposal)
 	s.authed("GET /api/proposals/{id}/jobs", s.listProposalJobs)
 	s.agentRoute("POST /api/proposals/{id}/generate", access.AgentProposalWriter, s.proposalVenue, s.generateProposal)
 	s.authed("GET /api/jobs/stream", s.jobStream)
 	s.authed("GET /api/jobs/{id}", s.getJob)
-	s.authed("POST /api/jobs/{id}/cancel", s.cancelJob)
+	authedJSON(s, "POST /api/jobs/{id}/cancel", s.cancelJob)
 	s.authed("GET /api/killswitch", s.getKillSwitch)
-	s.authed("PUT /api/killswitch", s.setKillSwitch)
+	authedJSON(s, "PUT /api/killswitch", s.setKillSwitch)
 	s.authed("GET /api/ai/budget", s.getBudget)
-	s.authed("PUT /api/ai/budget", s.setBudget)
+	authedJSON(s, "PUT /api/ai/budget", s.setBudget)
 }
 
 type proposalRequest struct {
@@ -121,11 +121,7 @@ func (s *Server) listProposals(w http.ResponseWriter, r *http.Request, c rampart
 	return respond(w, c, http.StatusOK, map[string]any{"proposals": out})
 }
 
-func (s *Server) createProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	var req proposalRequest
-	if err := s.decode(w, r, &req); err != nil {
-		return err
-	}
+func (s *Server) createProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims, req proposalRequest) error {
 	p := rampart.Proposal{Title: req.Title, ClientName: req.ClientName, Brief: req.Brief}
 	if req.VenueCode != "" {
 		p.VenueCode = &req.VenueCode
@@ -192,13 +188,9 @@ func (s *Server) getProposal(w http.ResponseWriter, r *http.Request, c rampart.C
 	return respond(w, c, http.StatusOK, proposalView(p))
 }
 
-func (s *Server) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s *Server) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims, req proposalPatch) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return err
-	}
-	var req proposalPatch
-	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
@@ -341,13 +333,9 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c rampart.Claims
 }
 
 // cancelJob is the job-level kill switch (the requester or an admin).
-func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, c rampart.Claims, req cancelRequest) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return err
-	}
-	var req cancelRequest
-	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	job, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
@@ -405,11 +393,7 @@ func (s *Server) getKillSwitch(w http.ResponseWriter, r *http.Request, c rampart
 
 // setKillSwitch turns the organization's AI kill switch on or off (admins).
 // The change NOTIFYs every process; this process applies it before answering.
-func (s *Server) setKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	var req killSwitchRequest
-	if err := s.decode(w, r, &req); err != nil {
-		return err
-	}
+func (s *Server) setKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims, req killSwitchRequest) error {
 	if err := access.Check(c, access.ActionOrgKillSwitch, access.Resource{Kind: access.KindOrganization}); err != nil {
 		return err
 	}
@@ -440,11 +424,7 @@ func (s *Server) getBudget(w http.ResponseWriter, r *http.Request, c rampart.Cla
 	return respond(w, c, http.StatusOK, budgetView(b))
 }
 
-func (s *Server) setBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	var req budgetRequest
-	if err := s.decode(w, r, &req); err != nil {
-		return err
-	}
+func (s *Server) setBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims, req budgetRequest) error {
 	if err := access.Check(c, access.ActionManageMembers, access.Resource{Kind: access.KindOrganization}); err != nil {
 		return err
 	}

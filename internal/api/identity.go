@@ -35,11 +35,7 @@ type loginLinkRequest struct {
 // requestLoginLink mails a 10-minute sign-in link to a member. The answer
 // is the same whether or not the address belongs to anyone, and so is the
 // work done before it (reserveLoginLink).
-func (s *Server) requestLoginLink(w http.ResponseWriter, r *http.Request) error {
-	var req loginLinkRequest
-	if err := s.decode(w, r, &req); err != nil {
-		return err
-	}
+func (s *Server) requestLoginLink(w http.ResponseWriter, r *http.Request, req loginLinkRequest) error {
 	email, err := rampart.NormalizeEmail(req.Email)
 	if err != nil {
 		return fieldError("email", "must be a plain address like name@example.com")
@@ -418,13 +414,9 @@ type switchOrgRequest struct {
 
 // switchOrg moves the session to another organization of the user. The
 // claims of the next request are derived from the new membership.
-func (s *Server) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s *Server) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.Claims, req switchOrgRequest) error {
 	if c.ViaToken() {
 		return rampart.Errorf("api.switchOrg", rampart.KindInvalid, "an API token is bound to one organization")
-	}
-	var req switchOrgRequest
-	if err := s.decode(w, r, &req); err != nil {
-		return err
 	}
 	if req.OrganizationID == uuid.Nil {
 		return fieldError("organization_id", "is required")

@@ -240,21 +240,59 @@ type publicHandler func(w http.ResponseWriter, r *http.Request) error
 // the live claims, already resolved from the session or token.
 type authedHandler func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error
 
-func (s *Server) public(pattern string, h publicHandler) {
+// public mounts a route without a body that needs no sign-in.
+func (s *Server) public(pattern string, h publicHandler) { s.publicRoute(pattern, nil, h) }
+
+func (s *Server) publicRoute(pattern string, body any, h publicHandler) {
 	s.routesSeen = append(s.routesSeen, routeInfo{pattern, false})
-	s.spec.describe(pattern, false, requestBody(pattern))
+	s.spec.describe(pattern, false, body)
 	s.mux.HandleFunc(pattern, s.limitedPublic(pattern, h))
 }
 
-func (s *Server) authed(pattern string, h authedHandler) { s.authedTier(pattern, "api", h) }
+// authed mounts an authenticated route without a body.
+func (s *Server) authed(pattern string, h authedHandler) { s.authedRoute(pattern, "api", nil, h) }
 
-// authedTier mounts an authenticated route under a rate-limit tier keyed by
+// authedTier mounts an authenticated route without a body under a
+// rate-limit tier (agent routes).
+func (s *Server) authedTier(pattern, tier string, h authedHandler) {
+	s.authedRoute(pattern, tier, nil, h)
+}
+
+// publicJSON mounts a public route whose JSON body is a T: the body is
+// decoded and validated against T's schema (the one /openapi.json
+// publishes for the route) before h runs. The route and its request type
+// are registered together, in one place.
+func publicJSON[T any](s *Server, pattern string, h func(w http.ResponseWriter, r *http.Request, req T) error) {
+	var zero T
+	s.publicRoute(pattern, zero, func(w http.ResponseWriter, r *http.Request) error {
+		var req T
+		if err := s.decode(w, r, &req); err != nil {
+			return err
+		}
+		return h(w, r, req)
+	})
+}
+
+// authedJSON is publicJSON for an authenticated route (tier api).
+func authedJSON[T any](s *Server, pattern string, h func(w http.ResponseWriter, r *http.Request, c rampart.Claims, req T) error) {
+	var zero T
+	s.authedRoute(pattern, "api", zero, func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+		var req T
+		if err := s.decode(w, r, &req); err != nil {
+			return err
+		}
+		return h(w, r, c, req)
+	})
+}
+
+// authedRoute mounts an authenticated route under a rate-limit tier keyed by
 // the principal. Failed authentications draw on auth-tier budgets of the
 // client address and of the credential (authenticate), so credential
 // guessing and audit-log flooding stop without refusing valid credentials.
-func (s *Server) authedTier(pattern, tier string, h authedHandler) {
+// body is the route's request type for /openapi.json (nil: none).
+func (s *Server) authedRoute(pattern, tier string, body any, h authedHandler) {
 	s.routesSeen = append(s.routesSeen, routeInfo{pattern, true})
-	s.spec.describe(pattern, true, requestBody(pattern))
+	s.spec.describe(pattern, true, body)
 	kind := observe.RouteKindAuthenticated
 	if tier == "agent" {
 		kind = observe.RouteKindAgent
@@ -298,8 +336,8 @@ func (s *Server) routes() {
 	s.public("GET /api/health/ready", s.ready)
 
 	// Sign-in.
-	s.public("POST /api/auth/login-link", s.requestLoginLink)
-	s.public("POST /api/auth/signup", s.requestSignup)
+	publicJSON(s, "POST /api/auth/login-link", s.requestLoginLink)
+	publicJSON(s, "POST /api/auth/signup", s.requestSignup)
 	s.public("GET /auth/link", s.openLink)
 	s.public("GET /auth/confirm", s.confirmPage)
 	s.public("POST /auth/confirm", s.confirm)
@@ -314,28 +352,28 @@ func (s *Server) routes() {
 	s.authed("GET /api/me", s.me)
 	s.authed("POST /api/auth/logout", s.logout)
 	s.authed("POST /api/auth/logout-all", s.logoutAll)
-	s.authed("POST /api/auth/switch-org", s.switchOrg)
+	authedJSON(s, "POST /api/auth/switch-org", s.switchOrg)
 	s.authed("GET /api/sessions", s.listSessions)
 	s.authed("GET /api/agents", s.listAgents)
 
 	// Organization administration.
 	s.authed("GET /api/members", s.listMembers)
-	s.authed("PATCH /api/members/{user_id}", s.updateMember)
+	authedJSON(s, "PATCH /api/members/{user_id}", s.updateMember)
 	s.authed("DELETE /api/members/{user_id}", s.removeMember)
 	s.authed("DELETE /api/members/{user_id}/sessions", s.revokeMemberSessions)
-	s.authed("POST /api/invites", s.createInvite)
+	authedJSON(s, "POST /api/invites", s.createInvite)
 	s.authed("GET /api/invites", s.listInvites)
 	s.authed("POST /api/invites/{id}/resend", s.resendInvite)
 	s.authed("DELETE /api/invites/{id}", s.revokeInvite)
-	s.authed("POST /api/tokens", s.createToken)
+	authedJSON(s, "POST /api/tokens", s.createToken)
 	s.authed("GET /api/tokens", s.listTokens)
 	s.authed("DELETE /api/tokens/{id}", s.revokeToken)
 
 	// Venues.
 	s.authed("GET /api/venues", s.listVenues)
-	s.authed("POST /api/venues", s.createVenue)
+	authedJSON(s, "POST /api/venues", s.createVenue)
 	s.authed("GET /api/venues/{id}", s.getVenue)
-	s.authed("PATCH /api/venues/{id}", s.updateVenue)
+	authedJSON(s, "PATCH /api/venues/{id}", s.updateVenue)
 	s.authed("DELETE /api/venues/{id}", s.deleteVenue)
 
 	s.auditRoutes()
@@ -345,38 +383,6 @@ func (s *Server) routes() {
 // health is liveness: cheap, no dependencies.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
-	return nil
-}
-
-// requestBody names the JSON body type of each write route: its schema
-// validates the body and documents it in /openapi.json.
-func requestBody(pattern string) any {
-	switch pattern {
-	case "POST /api/auth/login-link":
-		return loginLinkRequest{}
-	case "POST /api/auth/signup":
-		return signupRequest{}
-	case "POST /api/auth/switch-org":
-		return switchOrgRequest{}
-	case "PATCH /api/members/{user_id}":
-		return Grant{}
-	case "POST /api/invites":
-		return inviteRequest{}
-	case "POST /api/tokens":
-		return tokenRequest{}
-	case "POST /api/venues", "PATCH /api/venues/{id}":
-		return venueRequest{}
-	case "POST /api/proposals":
-		return proposalRequest{}
-	case "PATCH /api/proposals/{id}":
-		return proposalPatch{}
-	case "POST /api/jobs/{id}/cancel":
-		return cancelRequest{}
-	case "PUT /api/killswitch":
-		return killSwitchRequest{}
-	case "PUT /api/ai/budget":
-		return budgetRequest{}
-	}
 	return nil
 }
 

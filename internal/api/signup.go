@@ -28,7 +28,7 @@ type signupRequest struct {
 // whether or not a link was sent (an address with too many live links
 // gets none), so it tells nothing about who uses Rampart. With sign-up
 // closed the answer says so and how to get an organization.
-func (s *Server) requestSignup(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) requestSignup(w http.ResponseWriter, r *http.Request, req signupRequest) error {
 	const op = "api.signup"
 	switch s.signup {
 	case SignupOpen:
@@ -36,10 +36,6 @@ func (s *Server) requestSignup(w http.ResponseWriter, r *http.Request) error {
 		return rampart.Errorf(op, rampart.KindForbidden, "sign-up on this server is by invitation: ask its operator for a sign-up link")
 	default:
 		return rampart.Errorf(op, rampart.KindForbidden, "sign-up on this server is closed: its operator creates organizations")
-	}
-	var req signupRequest
-	if err := s.decode(w, r, &req); err != nil {
-		return err
 	}
 	email, err := rampart.NormalizeEmail(req.Email)
 	if err != nil {

@@ -36,11 +36,7 @@ type venueRequest struct {
 	Capacity *int   `json:"capacity" required:"false" minimum:"1" maximum:"1000000"`
 }
 
-func (s *Server) createVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	var req venueRequest
-	if err := s.decode(w, r, &req); err != nil {
-		return err
-	}
+func (s *Server) createVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims, req venueRequest) error {
 	v := rampart.Venue{OrganizationID: c.OrganizationID, Code: req.Code, Name: req.Name, City: req.City, Capacity: req.Capacity}
 	if err := rampart.ValidateVenue(v); err != nil {
 		return err
@@ -76,13 +72,9 @@ func (s *Server) getVenue(w http.ResponseWriter, r *http.Request, c rampart.Clai
 	return respond(w, c, http.StatusOK, v)
 }
 
-func (s *Server) updateVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s *Server) updateVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims, req venueRequest) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return err
-	}
-	var req venueRequest
-	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
 	var v rampart.Venue
