@@ -60,7 +60,7 @@ var (
 	VarOpenAIKey      = Var{"openai-api-key", "RAMPART_OPENAI_API_KEY", "", "API key of the OpenAI-compatible server (local servers usually need none)", true}
 	VarOpenAIBaseURL  = Var{"openai-base-url", "RAMPART_OPENAI_BASE_URL", "", "OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1 (llama.cpp, vLLM, Ollama); empty = api.openai.com", false}
 	VarAIWorkers      = Var{"ai-workers", "RAMPART_AI_WORKERS", "4", "AI jobs this process runs at once (0 = request jobs but do not work them)", false}
-	VarAIPerOrg       = Var{"ai-org-concurrency", "RAMPART_AI_ORG_CONCURRENCY", "2", "AI jobs of one organization running at once in this process (more wait)", false}
+	VarAIPerOrg       = Var{"ai-org-concurrency", "RAMPART_AI_ORG_CONCURRENCY", "2", "AI jobs of one organization running at once in the whole cluster, every process counted (more wait)", false}
 	VarAIAttempts     = Var{"ai-max-attempts", "RAMPART_AI_MAX_ATTEMPTS", "5", "attempts per AI job (retries back off exponentially)", false}
 	VarAIJobTimeout   = Var{"ai-job-timeout", "RAMPART_AI_JOB_TIMEOUT", "5m", "time limit of one AI job attempt", false}
 	VarAIPoll         = Var{"ai-poll-interval", "RAMPART_AI_POLL_INTERVAL", "200ms", "how often an idle worker looks for AI jobs", false}

@@ -110,7 +110,8 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
 		var proposal rampart.Proposal
 		var err error
-		job, proposal, err = tx.StartAIJob(ctx, id, store.AttemptInfo{Attempt: attempt, Provider: q.opts.Provider.Name(), Model: q.opts.Provider.Model()})
+		job, proposal, err = tx.StartAIJob(ctx, id, store.AttemptInfo{Attempt: attempt, Provider: q.opts.Provider.Name(), Model: q.opts.Provider.Model(),
+			OrgLimit: q.opts.PerOrg})
 		if err != nil {
 			return err
 		}
@@ -127,6 +128,12 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		}
 		return err
 	})
+	if errors.Is(err, store.ErrOrgAtJobLimit) {
+		// Other processes run the organization's limit: wait (a snooze
+		// is not an attempt).
+		q.met.outcome("snoozed")
+		return river.JobSnooze(snoozeFor)
+	}
 	if rampart.ErrorKind(err) == rampart.KindConflict {
 		return river.JobCancel(err) // cancelled or finished meanwhile
 	}

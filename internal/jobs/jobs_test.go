@@ -1015,6 +1015,39 @@ func TestPerOrgConcurrency(t *testing.T) {
 	}
 }
 
+// Issue 11: the per-organization limit was per process, so N processes
+// allowed N × the limit. Two queues with their own store pools (two
+// "processes") on one database, one worker each, limit 1: while one
+// process runs a job of A (800 ms), the other finds the next one and must
+// wait; one of A's jobs runs at a time in the whole cluster.
+func TestPerOrgConcurrencyAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.seedTenant(t, "org-a")
+	stub := newStub(false)
+	stub.Chunks, stub.Delay = 4, 200*time.Millisecond
+
+	requester := e.newQueue(t, e.st, Options{Workers: 0})
+	var jobs []rampart.AIJob
+	for range 4 {
+		p := e.proposal(t, a.producer, "Gala "+newKey("a"), benignBrief)
+		jobs = append(jobs, e.request(t, requester, a.producer, p.ID))
+	}
+	st2 := openStore(t, e.db.AppURL, e.db.ServiceURL, e.secret)
+	w2, _ := startWatcher(t, st2)
+	e.startQueue(t, e.st, Options{Provider: stub, Workers: 1, PerOrg: 1, ID: "process-1"})
+	e.startQueue(t, st2, Options{Provider: stub, Watcher: w2, Workers: 1, PerOrg: 1, ID: "process-2"})
+	for i, j := range jobs {
+		done := e.waitStatus(t, a.producer, j.ID, rampart.JobSucceeded)
+		if done.Attempt != 1 {
+			t.Errorf("job %d finished at attempt %d: waiting for a slot must not cost an attempt", i, done.Attempt)
+		}
+	}
+	if n := stub.MaxRunning("a"); n != 1 {
+		t.Errorf("at most %d of A's jobs ran at once across two processes, want 1", n)
+	}
+}
+
 // ---- 7. guard -------------------------------------------------------------
 
 func TestGuardRefusesInjection(t *testing.T) {

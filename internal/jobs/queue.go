@@ -42,7 +42,9 @@ type Options struct {
 	// Workers is the process's concurrency; 0 makes an insert-only queue
 	// (a process that requests jobs but does not work them).
 	Workers int
-	// PerOrg bounds the jobs of one organization running at once in this process.
+	// PerOrg bounds the jobs of one organization running at once: in this
+	// process (a slot), and in the whole cluster (store.StartAIJob counts
+	// the running jobs of every process under a per-organization lock).
 	PerOrg int
 	// MaxAttempts per job (River retries with exponential backoff); default 5.
 	MaxAttempts int

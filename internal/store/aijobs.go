@@ -34,10 +34,17 @@ AND status IN ('queued', 'running', 'retrying'))`
 	sqlCancelAIJob = `UPDATE ai_jobs SET status = 'cancelled', cancelled_by = $3, cancel_reason = $4,
 finished_at = now(), updated_at = clock_timestamp()
 WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying') RETURNING ` + aiJobColumns
+	// sqlStartAIJob starts an attempt unless the organization already runs
+	// $6 other jobs ($6 = 0: no limit), across every process: the count
+	// runs after sqlLockOrgAIJobs, in a statement of its own, so it sees
+	// the attempts that other workers started and committed meanwhile.
 	sqlStartAIJob = `UPDATE ai_jobs SET status = 'running', attempt = $3, provider = $4, model = $5,
 started_at = coalesce(started_at, now()), updated_at = clock_timestamp()
-WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying') RETURNING ` + aiJobColumns
-	sqlFinishAIJob = `UPDATE ai_jobs SET status = $4, input_tokens = input_tokens + $5, output_tokens = output_tokens + $6,
+WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying')
+  AND ($6::int = 0 OR ai_org_running_jobs($2) < $6::int) RETURNING ` + aiJobColumns
+	// sqlLockOrgAIJobs serialises the starts of one organization's jobs.
+	sqlLockOrgAIJobs = `SELECT pg_advisory_xact_lock(hashtextextended('rampart.ai_org:' || $1::text, 0))`
+	sqlFinishAIJob   = `UPDATE ai_jobs SET status = $4, input_tokens = input_tokens + $5, output_tokens = output_tokens + $6,
 guard_score = $7, guard_rules = $8, error_code = $9, error_message = $10, cancel_reason = $11,
 finished_at = CASE WHEN $4 IN ('queued', 'running', 'retrying') THEN NULL ELSE now() END,
 estimated_tokens = 0, reserved_month = NULL, updated_at = clock_timestamp()
@@ -335,7 +342,15 @@ type AttemptInfo struct {
 	Attempt  int
 	Provider string
 	Model    string
+	// OrgLimit is how many of the organization's jobs may run at once in
+	// the whole cluster (0: no limit); StartAIJob answers ErrOrgAtJobLimit
+	// and starts nothing when that many others are running.
+	OrgLimit int
 }
+
+// ErrOrgAtJobLimit means the organization already runs its limit of AI
+// jobs (in any process): the attempt was not started and should wait.
+var ErrOrgAtJobLimit = rampart.Errorf("store.StartAIJob", rampart.KindQuotaExceeded, "the organization runs its limit of AI jobs at once")
 
 // StartAIJob marks the job running for this attempt and returns it with
 // its proposal. A finished or cancelled job is a conflict: the worker
@@ -350,10 +365,19 @@ func (tx *Tx) StartAIJob(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 	// not touched: the UPDATE's condition), read its proposal. Every
 	// attempt begins here, so the statements are pipelined.
 	b := &pgx.Batch{}
+	if a.OrgLimit > 0 {
+		b.Queue(sqlLockOrgAIJobs, c.OrganizationID)
+	}
 	b.Queue(sqlLockAIJob, c.OrganizationID, id)
-	b.Queue(sqlStartAIJob, c.OrganizationID, id, a.Attempt, a.Provider, a.Model)
+	b.Queue(sqlStartAIJob, c.OrganizationID, id, a.Attempt, a.Provider, a.Model, a.OrgLimit)
 	b.Queue(sqlProposalOfJob, c.OrganizationID, id)
 	br := tx.conn.SendBatch(ctx, b)
+	if a.OrgLimit > 0 {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return rampart.AIJob{}, rampart.Proposal{}, classify(op, err)
+		}
+	}
 	before, errBefore := scanAIJob(br.QueryRow())
 	job, errJob := scanAIJob(br.QueryRow())
 	p, errProposal := scanProposal(br.QueryRow())
@@ -365,6 +389,8 @@ func (tx *Tx) StartAIJob(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 		return before, p, classify(op, errBefore)
 	case rampart.JobFinished(before.Status):
 		return before, p, rampart.Errorf(op, rampart.KindConflict, "the job has finished (%s)", before.Status)
+	case errors.Is(errJob, pgx.ErrNoRows) && a.OrgLimit > 0:
+		return before, p, ErrOrgAtJobLimit
 	case errJob != nil:
 		return before, p, classify(op, errJob)
 	case errProposal != nil:
