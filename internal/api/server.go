@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/rampart-dev/rampart/internal/llm"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -59,6 +61,9 @@ type Options struct {
 	// StreamPoll is how often the job progress stream reads new changes
 	// (default 500 ms).
 	StreamPoll time.Duration
+	// ConfigWarnings are reported by readiness under "configuration"
+	// (config.Config.Warnings).
+	ConfigWarnings []string
 }
 
 // Server is the HTTP API and the server-rendered pages of sign-in.
@@ -132,7 +137,7 @@ func New(opts Options) *Server {
 	}
 	// A one-second cache: an unauthenticated, unlimited probe must not
 	// turn into database load.
-	s.checker = readiness(s.store, s.log, time.Second, s.ai, s.watcher)
+	s.checker = readiness(s.store, s.log, time.Second, s.ai, s.watcher, opts.ConfigWarnings)
 	s.spec = newSpec(s.version)
 	s.routes()
 	cop := http.NewCrossOriginProtection()
@@ -390,18 +395,27 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 // a cache of cacheFor (exported so the health integration test exercises
 // the same wiring; the server uses one second).
 func Readiness(st *store.Store, log *slog.Logger, cacheFor time.Duration) *health.Checker {
-	return readiness(st, log, cacheFor, nil, nil)
+	return readiness(st, log, cacheFor, nil, nil, nil)
 }
 
 // readiness builds the per-component readiness checks: the database
 // behind a circuit breaker (a dead database is reported at once and its
 // recovery noticed by itself), the schema version, the configuration, and
 // the components later issues add (reported "not_configured" until then).
-func readiness(st *store.Store, log *slog.Logger, cacheFor time.Duration, ai *jobs.Queue, w *killswitch.Watcher) *health.Checker {
+func readiness(st *store.Store, log *slog.Logger, cacheFor time.Duration, ai *jobs.Queue, w *killswitch.Watcher, warnings []string) *health.Checker {
 	queue, model, watcher := health.NotConfigured("job_queue"), health.NotConfigured("llm"), health.NotConfigured("killswitch_watcher")
 	if ai != nil {
 		queue = health.Check{Name: "job_queue", Critical: true, Run: ai.Healthy}
-		model = health.Check{Name: "llm", Run: func(context.Context) error { return nil }}
+		// Not critical: without the model the API serves and AI jobs
+		// wait and retry. Probed at most once a minute (a model list, no
+		// tokens); each probe has its own 5 s.
+		probe := &modelProbe{probe: ai.ProbeModel, every: time.Minute}
+		model = health.Check{Name: "llm", Run: probe.run, Timeout: 6 * time.Second}
+	}
+	configuration := health.OK("configuration")
+	if len(warnings) > 0 {
+		msg := strings.Join(warnings, "; ")
+		configuration = health.Check{Name: "configuration", Run: func(context.Context) error { return health.Warn(msg) }}
 	}
 	if w != nil {
 		// Not critical: the API keeps serving when the state is unknown;
@@ -425,7 +439,7 @@ func readiness(st *store.Store, log *slog.Logger, cacheFor time.Duration, ai *jo
 			return nil
 		}, health.BreakerSettings{}),
 		health.WithBreaker("migrations", st.CheckSchema, health.BreakerSettings{}),
-		health.OK("configuration"),
+		configuration,
 		queue, model, watcher,
 	)
 }
@@ -447,4 +461,38 @@ func crossSiteWithCookie(r *http.Request) bool {
 	}
 	_, err := r.Cookie(auth.SessionCookieName)
 	return err == nil
+}
+
+// modelProbe caches the model provider's probe: readiness may be asked
+// every second, the provider at most once per every.
+type modelProbe struct {
+	probe func(context.Context) error
+	every time.Duration
+
+	mu   sync.Mutex
+	at   time.Time
+	last error
+}
+
+func (m *modelProbe) run(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.at.IsZero() && time.Since(m.at) < m.every {
+		return m.last
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := m.probe(pctx)
+	var pe *llm.ProviderError
+	switch {
+	case err == nil:
+	case errors.As(err, &pe) && (pe.StatusCode == http.StatusUnauthorized || pe.StatusCode == http.StatusForbidden):
+		err = health.Fail("the model provider refused the API key", err)
+	case errors.As(err, &pe):
+		err = health.Fail(fmt.Sprintf("the model provider answered HTTP %d", pe.StatusCode), err)
+	default:
+		err = health.Fail("the model provider did not answer", err)
+	}
+	m.at, m.last = time.Now(), err
+	return err
 }

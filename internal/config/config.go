@@ -131,6 +131,26 @@ const (
 	SignupOpen     = "open"     // and by anyone who confirms their address
 )
 
+// Warnings are the settings that are valid but worth an operator's look;
+// readiness reports them under "configuration".
+func (c Config) Warnings() []string {
+	var w []string
+	if c.SMTPURL == "" {
+		w = append(w, "mail is not sent (RAMPART_SMTP_URL unset): it is written to the outbox")
+	}
+	if c.TLSCert == "" && strings.HasPrefix(c.PublicURL, "http://") {
+		if u, err := url.Parse(c.PublicURL); err == nil {
+			if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				w = append(w, "magic links point at a plain-HTTP RAMPART_PUBLIC_URL")
+			}
+		}
+	}
+	if c.Signup == SignupOpen {
+		w = append(w, "anyone can create an organization (RAMPART_SIGNUP=open)")
+	}
+	return w
+}
+
 // Embedded reports whether Rampart runs its own cluster (no DATABASE_URL).
 func (c Config) Embedded() bool { return c.DatabaseURL == "" }
 

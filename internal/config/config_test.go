@@ -104,3 +104,20 @@ func TestHelpNeverShowsSecrets(t *testing.T) {
 		t.Fatalf("secret env values not used: %v %+v", err, c)
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want int
+	}{
+		{Config{SMTPURL: "smtp://mail:587", Signup: SignupOperator}, 0},
+		{Config{Signup: SignupOperator}, 1},
+		{Config{SMTPURL: "smtp://mail:587", PublicURL: "http://rampart.example", Signup: SignupOpen}, 2},
+		{Config{SMTPURL: "smtp://mail:587", PublicURL: "http://127.0.0.1:8080"}, 0},
+		{Config{SMTPURL: "smtp://mail:587", PublicURL: "http://rampart.example", TLSCert: "c.pem"}, 0},
+	} {
+		if got := c.cfg.Warnings(); len(got) != c.want {
+			t.Errorf("%+v: %q, want %d warnings", c.cfg, got, c.want)
+		}
+	}
+}

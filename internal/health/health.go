@@ -190,8 +190,11 @@ func (c *Checker) runOne(ctx context.Context, chk Check) Component {
 		}
 	}
 	comp := Component{Status: ComponentOK}
+	var we *warnError
 	switch {
 	case err == nil:
+	case errors.As(err, &we):
+		comp.Detail = we.detail
 	case errors.Is(err, ErrNotConfigured):
 		comp.Status = ComponentNotConfigured
 	default:
@@ -220,6 +223,15 @@ func (e *failError) Error() string {
 }
 
 func (e *failError) Unwrap() error { return e.cause }
+
+// warnError is a passing check with something to say.
+type warnError struct{ detail string }
+
+func (e *warnError) Error() string { return e.detail }
+
+// Warn is what a passing check returns to report a warning: the component
+// stays "ok" and shows detail (safe text).
+func Warn(detail string) error { return &warnError{detail: detail} }
 
 // Fail returns a check failure whose detail, shown in the report, is
 // detail (which must be safe text); cause is only logged.

@@ -373,3 +373,12 @@ func TestHandlerCache(t *testing.T) {
 		t.Fatalf("without a cache every request runs the checks (runs=%d)", runs)
 	}
 }
+
+func TestWarnKeepsTheComponentOK(t *testing.T) {
+	t.Parallel()
+	c := New(Options{}, Check{Name: "configuration", Run: func(context.Context) error { return Warn("mail is not sent") }})
+	rep := c.Run(context.Background())
+	if comp := rep.Components["configuration"]; comp.Status != ComponentOK || comp.Detail != "mail is not sent" || !rep.OK() {
+		t.Fatalf("%+v", rep)
+	}
+}

@@ -302,3 +302,7 @@ func (d quietDriver) UnwrapExecutor(tx pgx.Tx) riverdriver.ExecutorTx {
 type quietExecutorTx struct{ riverdriver.ExecutorTx }
 
 func (quietExecutorTx) NotifyMany(context.Context, *riverdriver.NotifyManyParams) error { return nil }
+
+// ProbeModel asks the configured model provider whether it answers and
+// accepts its credentials, spending no tokens (llm.Probe).
+func (q *Queue) ProbeModel(ctx context.Context) error { return llm.Probe(ctx, q.opts.Provider) }
