@@ -127,12 +127,7 @@ func (s *Server) SendLoginLink(ctx context.Context, email string, ci store.Clien
 // audited in the same service transaction.
 func (s *Server) createLoginLink(ctx context.Context, email string, ci store.ClientInfo) (string, error) {
 	token, hash := auth.NewLinkToken()
-	var ok bool
-	err := s.store.AsService(ctx, "create a sign-in link", func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		ok, err = tx.CreateLoginLink(ctx, email, hash, ci)
-		return err
-	})
+	ok, err := s.store.RequestLoginLink(ctx, email, hash, ci)
 	if err != nil || !ok {
 		return "", err
 	}
@@ -272,19 +267,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) error {
 	if c := s.signedInUser(w, r); c != nil && !c.ViaToken() {
 		signedIn = &c.UserID
 	}
-	var ns store.NewSession
-	err = s.store.AsService(r.Context(), "redeem a magic link", func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		ns, err = tx.RedeemInvite(ctx, hash, signedIn, ci)
-		var rf *store.RedeemFailure
-		if errors.As(err, &rf) && rf.Reason == "unknown" {
-			ns, err = tx.RedeemLoginLink(ctx, hash, signedIn, ci)
-		}
-		if errors.As(err, &rf) && rf.Reason == "unknown" && s.signup != SignupOperator && s.signup != "" {
-			ns, err = tx.RedeemSignup(ctx, hash, signedIn, s.signup == SignupOpen, ci)
-		}
-		return err
-	})
+	ns, err := s.store.RedeemMagicLink(r.Context(), hash, signedIn, s.signupPolicy(), ci)
 	var rf *store.RedeemFailure
 	if errors.As(err, &rf) {
 		if aerr := s.store.RecordPlatformEvent(r.Context(), rf.Event); aerr != nil {
@@ -422,9 +405,7 @@ func (s *Server) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.Cla
 		return fieldError("organization_id", "is required")
 	}
 	ci := clientInfo(r)
-	err := s.store.AsService(r.Context(), "switch a session's organization", func(ctx context.Context, tx *store.Tx) error {
-		return tx.SwitchOrganization(ctx, c.SessionID, c.UserID, req.OrganizationID, ci)
-	})
+	err := s.store.MoveSession(r.Context(), c.SessionID, c.UserID, req.OrganizationID, ci)
 	if rampart.ErrorKind(err) == rampart.KindForbidden {
 		err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
 			return tx.RecordSwitchDenied(ctx, req.OrganizationID, ci)

@@ -66,12 +66,7 @@ func (s *Server) requestSignup(w http.ResponseWriter, r *http.Request, req signu
 // created (too many live links for the address).
 func (s *Server) createSignupLink(ctx context.Context, req store.SignupRequest, ci store.ClientInfo) (string, error) {
 	token, hash := auth.NewLinkToken()
-	var ok bool
-	err := s.store.AsService(ctx, "create a sign-up link", func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		ok, err = tx.CreateSignup(ctx, req, hash, ci)
-		return err
-	})
+	ok, err := s.store.RequestSignup(ctx, req, hash, ci)
 	if err != nil || !ok {
 		return "", err
 	}
@@ -106,4 +101,15 @@ func WelcomeMessage(org rampart.Organization, email, link, base string) mail.Mes
 	return mail.Message{To: email, Subject: "Your Rampart organization is ready",
 		Text: "You are the admin of \"" + org.Name + "\" on Rampart.\n\nSign in within 10 minutes with this link:\n\n" + link +
 			"\n\nLater, ask for a new sign-in link at " + base + "/ with this address."}
+}
+
+// signupPolicy is which sign-up links redeem under the server's mode.
+func (s *Server) signupPolicy() store.SignupPolicy {
+	switch s.signup {
+	case SignupOpen:
+		return store.SignupAll
+	case SignupInvite:
+		return store.SignupInvitedOnly
+	}
+	return store.SignupNone
 }

@@ -11,6 +11,7 @@ import (
 
 type pkg struct {
 	ImportPath string
+	Dir        string
 	Imports    []string
 	GoFiles    []string
 }
@@ -20,7 +21,7 @@ func listPackages(t *testing.T) []pkg { return listPackagesWith(t) }
 // listPackagesWith lists the module's packages with extra go list flags.
 func listPackagesWith(t *testing.T, flags ...string) []pkg {
 	t.Helper()
-	args := append([]string{"list", "-e", "-json=ImportPath,Imports,GoFiles"}, flags...)
+	args := append([]string{"list", "-e", "-json=ImportPath,Dir,Imports,GoFiles"}, flags...)
 	cmd := exec.Command("go", append(args, "github.com/rampart-dev/rampart/...")...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {

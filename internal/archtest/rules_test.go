@@ -2,6 +2,9 @@ package archtest
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"slices"
@@ -88,6 +91,51 @@ func ruleEveryPackageHasDocGo(pkgs []pkg) []string {
 	return out
 }
 
+// serviceDoorOpeners may open the service path (store.AsService)
+// themselves: the store, the commands and the demo seed. Everything else
+// reaches it through the store's narrow, named service operations.
+var serviceDoorOpeners = []string{module + "/internal/store", module + "/cmd/rampart", module + "/internal/demo"}
+
+// ruleServicePathOnlyFromStoreCmdDemo reports calls of a method named
+// AsService outside serviceDoorOpeners (non-test files); read reads a
+// source file.
+func ruleServicePathOnlyFromStoreCmdDemo(pkgs []pkg, read func(string) ([]byte, error)) []string {
+	var out []string
+	for _, p := range pkgs {
+		if slices.Contains(serviceDoorOpeners, p.ImportPath) {
+			continue
+		}
+		for _, f := range p.GoFiles {
+			path := filepath.Join(p.Dir, f)
+			src, err := read(path)
+			if err != nil {
+				out = append(out, p.ImportPath+": "+err.Error())
+				continue
+			}
+			file, err := parser.ParseFile(token.NewFileSet(), path, src, 0)
+			if err != nil {
+				out = append(out, p.ImportPath+": "+err.Error())
+				continue
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				if call, ok := n.(*ast.CallExpr); ok {
+					if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "AsService" {
+						out = append(out, p.ImportPath+" ("+f+") calls AsService: only the store, cmd and the demo seed open the service path; add a narrow store operation")
+					}
+				}
+				return true
+			})
+		}
+	}
+	return out
+}
+
+func TestServicePathOnlyFromStoreCmdDemo(t *testing.T) {
+	for _, v := range ruleServicePathOnlyFromStoreCmdDemo(listPackages(t), os.ReadFile) {
+		t.Error(v)
+	}
+}
+
 func TestOnlyLLMImportsAModelSDK(t *testing.T) {
 	for _, v := range ruleModelSDKOnlyInLLM(listPackages(t)) {
 		t.Error(v)
@@ -115,10 +163,19 @@ func TestRulesCatchAThrowAwayPackage(t *testing.T) {
 	if err := os.WriteFile(src, []byte(`package throwaway
 
 import (
+	"context"
 	_ "net/http"
 
 	_ "github.com/anthropics/anthropic-sdk-go"
 )
+
+type door interface {
+	AsService(ctx context.Context, reason string, fn func(context.Context) error) error
+}
+
+func open(d door) error {
+	return d.AsService(context.Background(), "a handler opening the service path", nil)
+}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -137,10 +194,17 @@ import (
 	if !slices.ContainsFunc(pkgs, func(p pkg) bool { return p.ImportPath == name }) {
 		t.Fatalf("the overlay package %s was not listed", name)
 	}
+	read := func(path string) ([]byte, error) {
+		if path == virtual {
+			path = src
+		}
+		return os.ReadFile(path)
+	}
 	for rule, check := range map[string]func([]pkg) []string{
 		"model SDK outside llm":   ruleModelSDKOnlyInLLM,
 		"net/http below the edge": ruleNoHTTPBelowTheEdge,
 		"doc.go":                  ruleEveryPackageHasDocGo,
+		"service path":            func(p []pkg) []string { return ruleServicePathOnlyFromStoreCmdDemo(p, read) },
 	} {
 		if !slices.ContainsFunc(check(pkgs), func(v string) bool { return strings.HasPrefix(v, name+" ") }) {
 			t.Errorf("rule %q does not catch the throw-away package", rule)
