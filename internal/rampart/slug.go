@@ -2,6 +2,8 @@ package rampart
 
 import (
 	"strings"
+
+	"github.com/google/uuid"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -10,7 +12,8 @@ import (
 // SlugFrom derives an organization slug from a name: lower-case ASCII
 // letters and digits, other runs of characters as one '-', accents
 // dropped ("Zürich Événements" → "zurich-evenements"), at most 40
-// characters; "org" when nothing is left. The result always passes
+// characters; "org" when nothing is left, and "org-…" when the result
+// would read as an id (a UUID). The result always passes
 // ValidateOrganization's slug rule.
 func SlugFrom(name string) string {
 	var b strings.Builder
@@ -37,6 +40,10 @@ func SlugFrom(name string) string {
 	}
 	if len(s) < 2 {
 		return "org"
+	}
+	if _, err := uuid.Parse(s); err == nil {
+		// A name that reads as an id would give a slug that does too.
+		return "org-" + strings.TrimRight(s[:30], "-")
 	}
 	return s
 }
