@@ -23,7 +23,15 @@ import (
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m, store.Prepare) }
+func TestMain(m *testing.M) {
+	// The test binary doubles as rampart itself for the tests that run
+	// real OS processes (cluster_test.go): it runs main and exits.
+	if os.Getenv("RAMPART_TEST_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	pgtest.Main(m, store.Prepare)
+}
 
 // externalEnv is the environment of a serve on an existing server: the
 // runtime login's URL and signing keys (required without the embedded cluster).
