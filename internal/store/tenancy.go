@@ -26,17 +26,15 @@ RETURNING id, email, display_name, created_at`
 VALUES ($1, $2, $3, $4)`
 	sqlListMembers = `SELECT m.organization_id, m.user_id, m.role, m.venue_codes
 FROM memberships m WHERE m.organization_id = $1 ORDER BY m.created_at, m.user_id`
-	sqlCreateVenue = `INSERT INTO venues (organization_id, code, name, city, capacity)
-VALUES ($1, $2, $3, $4, $5)
-RETURNING organization_id, id, code, name, city, capacity, created_at, updated_at`
-	sqlListVenues = `SELECT organization_id, id, code, name, city, capacity, created_at, updated_at
-FROM venues WHERE organization_id = $1 ORDER BY code`
-	sqlGetVenue = `SELECT organization_id, id, code, name, city, capacity, created_at, updated_at
-FROM venues WHERE organization_id = $1 AND id = $2`
-	sqlUpdateVenue = `UPDATE venues SET name = $3, city = $4, capacity = $5, updated_at = now()
-WHERE organization_id = $1 AND id = $2
-RETURNING organization_id, id, code, name, city, capacity, created_at, updated_at`
-	sqlDeleteVenue = `DELETE FROM venues WHERE organization_id = $1 AND id = $2`
+)
+
+// The venue statements, from queries/venues.sql.
+var (
+	sqlCreateVenue = query("CreateVenue")
+	sqlListVenues  = query("ListVenues")
+	sqlGetVenue    = query("GetVenue")
+	sqlUpdateVenue = query("UpdateVenue")
+	sqlDeleteVenue = query("DeleteVenue")
 )
 
 // CreateOrganization creates a tenant. Only the service path may: a tenant
