@@ -14,7 +14,24 @@ import (
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
-func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+// adminAPI is organization administration: members, invites, API tokens.
+type adminAPI struct{ *Server }
+
+func (s adminAPI) routes() {
+	s.authed("GET /api/members", s.listMembers)
+	authedJSON(s.Server, "PATCH /api/members/{user_id}", s.updateMember)
+	s.authed("DELETE /api/members/{user_id}", s.removeMember)
+	s.authed("DELETE /api/members/{user_id}/sessions", s.revokeMemberSessions)
+	authedJSON(s.Server, "POST /api/invites", s.createInvite)
+	s.authed("GET /api/invites", s.listInvites)
+	s.authed("POST /api/invites/{id}/resend", s.resendInvite)
+	s.authed("DELETE /api/invites/{id}", s.revokeInvite)
+	authedJSON(s.Server, "POST /api/tokens", s.createToken)
+	s.authed("GET /api/tokens", s.listTokens)
+	s.authed("DELETE /api/tokens/{id}", s.revokeToken)
+}
+
+func (s adminAPI) listMembers(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if err := access.Check(c, access.ActionRead, access.Resource{Kind: access.KindMember}); err != nil {
 		return err
 	}
@@ -59,7 +76,7 @@ func manage(c rampart.Claims, kind access.ResourceKind) error {
 	return access.Check(c, access.ActionManageMembers, access.Resource{Kind: kind})
 }
 
-func (s *Server) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Claims, req Grant) error {
+func (s adminAPI) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Claims, req Grant) error {
 	if err := manage(c, access.KindMember); err != nil {
 		return err
 	}
@@ -79,7 +96,7 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request, c rampart.
 	return respond(w, c, http.StatusOK, out)
 }
 
-func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminAPI) removeMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.adminAction(w, r, c, access.KindMember, "user_id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
 		return tx.RemoveMembership(ctx, c.OrganizationID, id, ci)
 	})
@@ -89,7 +106,7 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, c rampart.
 // active in the admin's organization. A member who also belongs to other
 // organizations keeps those sessions: they are not this admin's to end
 // (row-level security hides them too).
-func (s *Server) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminAPI) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if err := manage(c, access.KindMember); err != nil {
 		return err
 	}
@@ -122,7 +139,7 @@ type inviteResponse struct {
 	Delivery string         `json:"delivery"` // "sent" or "failed" (resend later)
 }
 
-func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims, req inviteRequest) error {
+func (s adminAPI) createInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims, req inviteRequest) error {
 	if err := manage(c, access.KindInvite); err != nil {
 		return err
 	}
@@ -151,7 +168,7 @@ func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, c rampart.
 	return respond(w, c, http.StatusCreated, inviteResponse{Invite: inv, Status: inv.Status(time.Now()), Delivery: s.mailInvite(r.Context(), org, inv, token)})
 }
 
-func (s *Server) mailInvite(ctx context.Context, org rampart.Organization, inv rampart.Invite, token string) string {
+func (s adminAPI) mailInvite(ctx context.Context, org rampart.Organization, inv rampart.Invite, token string) string {
 	msg := mail.Message{To: inv.Email, Subject: "You are invited to " + org.Name + " on Rampart",
 		Text: "You have been invited to join " + org.Name + " on Rampart as " + string(inv.Role) + ".\n\n" +
 			"Accept within 72 hours with this link:\n\n" + s.linkURL(token) + "\n"}
@@ -162,7 +179,7 @@ func (s *Server) mailInvite(ctx context.Context, org rampart.Organization, inv r
 	return "sent"
 }
 
-func (s *Server) listInvites(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminAPI) listInvites(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if err := manage(c, access.KindInvite); err != nil {
 		return err
 	}
@@ -185,7 +202,7 @@ func (s *Server) listInvites(w http.ResponseWriter, r *http.Request, c rampart.C
 
 // resendInvite issues a new token for a pending or expired invite; the old
 // link stops working.
-func (s *Server) resendInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminAPI) resendInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if err := manage(c, access.KindInvite); err != nil {
 		return err
 	}
@@ -210,7 +227,7 @@ func (s *Server) resendInvite(w http.ResponseWriter, r *http.Request, c rampart.
 	return respond(w, c, http.StatusOK, inviteResponse{Invite: inv, Status: inv.Status(time.Now()), Delivery: s.mailInvite(r.Context(), org, inv, token)})
 }
 
-func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminAPI) revokeInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.adminAction(w, r, c, access.KindInvite, "id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
 		return tx.RevokeInvite(ctx, c.OrganizationID, id, ci)
 	})
@@ -222,7 +239,7 @@ type tokenRequest struct {
 	Grant
 }
 
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c rampart.Claims, req tokenRequest) error {
+func (s adminAPI) createToken(w http.ResponseWriter, r *http.Request, c rampart.Claims, req tokenRequest) error {
 	if err := manage(c, access.KindAPIToken); err != nil {
 		return err
 	}
@@ -256,7 +273,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c rampart.C
 		"note": "Store the token now: it is shown only once."})
 }
 
-func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminAPI) listTokens(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if err := manage(c, access.KindAPIToken); err != nil {
 		return err
 	}
@@ -269,7 +286,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, c rampart.Cl
 	return respond(w, c, http.StatusOK, map[string]any{"api_tokens": out})
 }
 
-func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminAPI) revokeToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.adminAction(w, r, c, access.KindAPIToken, "id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
 		return tx.RevokeAPIToken(ctx, c.OrganizationID, id, ci)
 	})
@@ -277,7 +294,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, c rampart.C
 
 // adminAction runs one administrative change on the resource named by the
 // path parameter, after the manage-members check, and answers 204.
-func (s *Server) adminAction(w http.ResponseWriter, r *http.Request, c rampart.Claims, kind access.ResourceKind, param string,
+func (s adminAPI) adminAction(w http.ResponseWriter, r *http.Request, c rampart.Claims, kind access.ResourceKind, param string,
 	fn func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error) error {
 	if err := manage(c, kind); err != nil {
 		return err

@@ -18,25 +18,29 @@ import (
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
+// proposalAPI is the AI pipeline's resources: proposals, AI jobs and
+// their stream, the organization kill switch, the token budget, agents.
+type proposalAPI struct{ *Server }
+
 // The AI pipeline's endpoints: proposals, generation requests (an agent
 // route), human approval, jobs and their progress stream, the
 // organization's kill switch and token budget.
 
-func (s *Server) aiRoutes() {
+func (s proposalAPI) routes() {
 	s.authed("GET /api/proposals", s.listProposals)
-	authedJSON(s, "POST /api/proposals", s.createProposal)
+	authedJSON(s.Server, "POST /api/proposals", s.createProposal)
 	s.authed("GET /api/proposals/{id}", s.getProposal)
-	authedJSON(s, "PATCH /api/proposals/{id}", s.updateProposal)
+	authedJSON(s.Server, "PATCH /api/proposals/{id}", s.updateProposal)
 	s.authed("POST /api/proposals/{id}/approve", s.approveProposal)
 	s.authed("GET /api/proposals/{id}/jobs", s.listProposalJobs)
 	s.agentRoute("POST /api/proposals/{id}/generate", access.AgentProposalWriter, s.proposalVenue, s.generateProposal)
 	s.authed("GET /api/jobs/stream", s.jobStream)
 	s.authed("GET /api/jobs/{id}", s.getJob)
-	authedJSON(s, "POST /api/jobs/{id}/cancel", s.cancelJob)
+	authedJSON(s.Server, "POST /api/jobs/{id}/cancel", s.cancelJob)
 	s.authed("GET /api/killswitch", s.getKillSwitch)
-	authedJSON(s, "PUT /api/killswitch", s.setKillSwitch)
+	authedJSON(s.Server, "PUT /api/killswitch", s.setKillSwitch)
 	s.authed("GET /api/ai/budget", s.getBudget)
-	authedJSON(s, "PUT /api/ai/budget", s.setBudget)
+	authedJSON(s.Server, "PUT /api/ai/budget", s.setBudget)
 }
 
 type proposalRequest struct {
@@ -66,7 +70,7 @@ type budgetRequest struct {
 	MonthlyTokens *int64 `json:"monthly_tokens" minimum:"1" maximum:"1000000000000" nullable:"true" doc:"null removes the limit"`
 }
 
-func (s *Server) aiRequired(op string) error {
+func (s proposalAPI) aiRequired(op string) error {
 	if s.ai == nil || s.watcher == nil {
 		return rampart.Errorf(op, rampart.KindUnavailable, "the AI pipeline is not running in this process")
 	}
@@ -105,7 +109,7 @@ func proposalResource(p rampart.Proposal) access.Resource {
 	return r
 }
 
-func (s *Server) listProposals(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s proposalAPI) listProposals(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	all, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Proposal, error) {
 		return tx.Proposals(ctx, store.MaxListProposals)
 	})
@@ -121,7 +125,7 @@ func (s *Server) listProposals(w http.ResponseWriter, r *http.Request, c rampart
 	return respond(w, c, http.StatusOK, map[string]any{"proposals": out})
 }
 
-func (s *Server) createProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims, req proposalRequest) error {
+func (s proposalAPI) createProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims, req proposalRequest) error {
 	p := rampart.Proposal{Title: req.Title, ClientName: req.ClientName, Brief: req.Brief}
 	if req.VenueCode != "" {
 		p.VenueCode = &req.VenueCode
@@ -146,7 +150,7 @@ func (s *Server) createProposal(w http.ResponseWriter, r *http.Request, c rampar
 
 // venueExists refuses a venue code the organization does not have (or the
 // caller cannot see).
-func (s *Server) venueExists(ctx context.Context, tx *store.Tx, c rampart.Claims, code *string) error {
+func (s proposalAPI) venueExists(ctx context.Context, tx *store.Tx, c rampart.Claims, code *string) error {
 	if code == nil {
 		return nil
 	}
@@ -162,7 +166,7 @@ func (s *Server) venueExists(ctx context.Context, tx *store.Tx, c rampart.Claims
 	return fieldError("venue_code", "no venue %q in this organization", *code)
 }
 
-func (s *Server) readProposal(ctx context.Context, c rampart.Claims, id uuid.UUID) (rampart.Proposal, error) {
+func (s proposalAPI) readProposal(ctx context.Context, c rampart.Claims, id uuid.UUID) (rampart.Proposal, error) {
 	p, err := store.InTenantValue(ctx, s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
 		return tx.Proposal(ctx, id)
 	})
@@ -175,7 +179,7 @@ func (s *Server) readProposal(ctx context.Context, c rampart.Claims, id uuid.UUI
 	return p, nil
 }
 
-func (s *Server) getProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s proposalAPI) getProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -188,7 +192,7 @@ func (s *Server) getProposal(w http.ResponseWriter, r *http.Request, c rampart.C
 	return respond(w, c, http.StatusOK, proposalView(p))
 }
 
-func (s *Server) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims, req proposalPatch) error {
+func (s proposalAPI) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims, req proposalPatch) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -230,7 +234,7 @@ func (s *Server) updateProposal(w http.ResponseWriter, r *http.Request, c rampar
 	return respond(w, c, http.StatusOK, proposalView(out))
 }
 
-func (s *Server) approveProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s proposalAPI) approveProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -262,7 +266,7 @@ func (s *Server) approveProposal(w http.ResponseWriter, r *http.Request, c rampa
 // proposalVenue is the generate route's venue extractor: the proposal's
 // venue, read under the caller's claims (another tenant's proposal is not
 // found before any agent check).
-func (s *Server) proposalVenue(r *http.Request) (string, error) {
+func (s proposalAPI) proposalVenue(r *http.Request) (string, error) {
 	c, err := rampart.ClaimsFrom(r.Context())
 	if err != nil {
 		return "", err
@@ -281,7 +285,7 @@ func (s *Server) proposalVenue(r *http.Request) (string, error) {
 	return *p.VenueCode, nil
 }
 
-func (s *Server) generateProposal(w http.ResponseWriter, r *http.Request, call AgentCall) error {
+func (s proposalAPI) generateProposal(w http.ResponseWriter, r *http.Request, call AgentCall) error {
 	const op = "api.generateProposal"
 	if err := s.aiRequired(op); err != nil {
 		return err
@@ -301,7 +305,7 @@ func (s *Server) generateProposal(w http.ResponseWriter, r *http.Request, call A
 	return respond(w, call.Claims, http.StatusAccepted, job)
 }
 
-func (s *Server) listProposalJobs(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s proposalAPI) listProposalJobs(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -318,7 +322,7 @@ func (s *Server) listProposalJobs(w http.ResponseWriter, r *http.Request, c ramp
 	return respond(w, c, http.StatusOK, map[string]any{"jobs": jobs})
 }
 
-func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s proposalAPI) getJob(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -333,7 +337,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c rampart.Claims
 }
 
 // cancelJob is the job-level kill switch (the requester or an admin).
-func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, c rampart.Claims, req cancelRequest) error {
+func (s proposalAPI) cancelJob(w http.ResponseWriter, r *http.Request, c rampart.Claims, req cancelRequest) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -360,7 +364,7 @@ type killSwitchLevelView struct {
 	Reason string `json:"reason"`
 }
 
-func (s *Server) killSwitchView(ctx context.Context, c rampart.Claims) (killSwitchView, error) {
+func (s proposalAPI) killSwitchView(ctx context.Context, c rampart.Claims) (killSwitchView, error) {
 	var v killSwitchView
 	err := s.store.InTenant(ctx, c, func(ctx context.Context, tx *store.Tx) error {
 		g, err := tx.GlobalKillSwitch(ctx)
@@ -383,7 +387,7 @@ func (s *Server) killSwitchView(ctx context.Context, c rampart.Claims) (killSwit
 	return v, err
 }
 
-func (s *Server) getKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s proposalAPI) getKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	v, err := s.killSwitchView(r.Context(), c)
 	if err != nil {
 		return err
@@ -393,7 +397,7 @@ func (s *Server) getKillSwitch(w http.ResponseWriter, r *http.Request, c rampart
 
 // setKillSwitch turns the organization's AI kill switch on or off (admins).
 // The change NOTIFYs every process; this process applies it before answering.
-func (s *Server) setKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims, req killSwitchRequest) error {
+func (s proposalAPI) setKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims, req killSwitchRequest) error {
 	if err := access.Check(c, access.ActionOrgKillSwitch, access.Resource{Kind: access.KindOrganization}); err != nil {
 		return err
 	}
@@ -414,7 +418,7 @@ func (s *Server) setKillSwitch(w http.ResponseWriter, r *http.Request, c rampart
 	return respond(w, c, http.StatusOK, v)
 }
 
-func (s *Server) getBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s proposalAPI) getBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	b, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
 		return tx.TokenBudget(ctx)
 	})
@@ -424,7 +428,7 @@ func (s *Server) getBudget(w http.ResponseWriter, r *http.Request, c rampart.Cla
 	return respond(w, c, http.StatusOK, budgetView(b))
 }
 
-func (s *Server) setBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims, req budgetRequest) error {
+func (s proposalAPI) setBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims, req budgetRequest) error {
 	if err := access.Check(c, access.ActionManageMembers, access.Resource{Kind: access.KindOrganization}); err != nil {
 		return err
 	}
@@ -476,7 +480,7 @@ type jobEvent struct {
 	UpdatedAt    time.Time `json:"updated_at"`
 }
 
-func (s *Server) jobStream(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s proposalAPI) jobStream(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	resume, err := parseEventID(r.Header.Get("Last-Event-ID"))
 	if err != nil {
 		return err

@@ -13,10 +13,13 @@ import (
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
+// auditAPI is the organization's audit log for its admins.
+type auditAPI struct{ *Server }
+
 // The audit log viewer and export: admins read their organization's
 // events (row-level security confines them to it; platform events are
 // visible to nobody here).
-func (s *Server) auditRoutes() {
+func (s auditAPI) routes() {
 	s.authed("GET /api/audit/events", s.listAuditEvents)
 	s.authed("GET /api/audit/export.csv", s.exportAudit)
 }
@@ -97,7 +100,7 @@ func viewOf(e *audit.Stored) auditEventView {
 
 // listAuditEvents pages newest first: ?limit=1..500 (default 100), and
 // ?cursor=<next_cursor of the previous page>.
-func (s *Server) listAuditEvents(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s auditAPI) listAuditEvents(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if err := access.Check(c, access.ActionViewAudit, access.Resource{Kind: access.KindAudit}); err != nil {
 		return err
 	}
@@ -151,7 +154,7 @@ func parseCursor(v string) (int64, error) {
 
 // exportAudit streams the organization's events as CSV. The export is
 // itself audited, in the same transaction as the read.
-func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s auditAPI) exportAudit(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if err := access.Check(c, access.ActionViewAudit, access.Resource{Kind: access.KindAudit}); err != nil {
 		return err
 	}

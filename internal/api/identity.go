@@ -18,6 +18,26 @@ import (
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
+// signInAPI is sign-in and the signed-in principal: magic links and their
+// confirmation, sign-up, sessions, organization switching and /api/me.
+type signInAPI struct{ *Server }
+
+func (s signInAPI) routes() {
+	publicJSON(s.Server, "POST /api/auth/login-link", s.requestLoginLink)
+	publicJSON(s.Server, "POST /api/auth/signup", s.requestSignup)
+	s.public("GET /auth/link", s.openLink)
+	s.public("GET /auth/confirm", s.confirmPage)
+	s.public("POST /auth/confirm", s.confirm)
+	s.public("POST /auth/login", s.loginForm)
+	s.public("POST /auth/logout", s.logoutForm)
+	s.authed("GET /api/me", s.me)
+	s.authed("POST /api/auth/logout", s.logout)
+	s.authed("POST /api/auth/logout-all", s.logoutAll)
+	authedJSON(s.Server, "POST /api/auth/switch-org", s.switchOrg)
+	s.authed("GET /api/sessions", s.listSessions)
+	s.authed("GET /api/agents", s.listAgents)
+}
+
 // linkCookieName carries a magic-link token from the GET of the link to the
 // POST of the confirmation page, so the token leaves the URL at once and
 // a prefetcher's GET consumes nothing.
@@ -35,7 +55,7 @@ type loginLinkRequest struct {
 // requestLoginLink mails a 10-minute sign-in link to a member. The answer
 // is the same whether or not the address belongs to anyone, and so is the
 // work done before it (reserveLoginLink).
-func (s *Server) requestLoginLink(w http.ResponseWriter, r *http.Request, req loginLinkRequest) error {
+func (s signInAPI) requestLoginLink(w http.ResponseWriter, r *http.Request, req loginLinkRequest) error {
 	email, err := rampart.NormalizeEmail(req.Email)
 	if err != nil {
 		return fieldError("email", "must be a plain address like name@example.com")
@@ -62,7 +82,7 @@ func (s *Server) requestLoginLink(w http.ResponseWriter, r *http.Request, req lo
 // the link row and its audit event, or the stranger's audit event, in one
 // service transaction, then the mail, to members only. Failures are
 // logged, never answered. DrainMail waits for it.
-func (s *Server) reserveLoginLink(ctx context.Context, email string, ci store.ClientInfo) (start func(), err error) {
+func (s signInAPI) reserveLoginLink(ctx context.Context, email string, ci store.ClientInfo) (start func(), err error) {
 	return s.reserveBackground(ctx, "api.requestLoginLink", "sign-in link", func(ctx context.Context) {
 		link, err := s.createLoginLink(ctx, email, ci)
 		if err != nil {
@@ -84,7 +104,7 @@ func (s *Server) reserveLoginLink(ctx context.Context, email string, ci store.Cl
 // asks) and returns start, which runs work on its own goroutine once the
 // answer is written: detached from the request's cancellation, bounded by
 // mailTimeout, waited for by DrainMail.
-func (s *Server) reserveBackground(ctx context.Context, op, what string, work func(context.Context)) (start func(), err error) {
+func (s signInAPI) reserveBackground(ctx context.Context, op, what string, work func(context.Context)) (start func(), err error) {
 	wait := time.NewTimer(slotWait)
 	defer wait.Stop()
 	select {
@@ -194,7 +214,7 @@ func (s *Server) DrainMail(ctx context.Context) error {
 
 // openLink moves the token from the URL into a short-lived cookie and
 // redirects to the confirmation page. Nothing is consumed by this GET.
-func (s *Server) openLink(w http.ResponseWriter, r *http.Request) error {
+func (s signInAPI) openLink(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	token := r.URL.Query().Get("token")
@@ -220,7 +240,7 @@ func linkCookie(value string, maxAge int) *http.Cookie {
 // the link signs into (masked), so a person tricked into opening someone
 // else's link sees it is not theirs. The lookup only reads: nothing is
 // consumed or written by this GET.
-func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request) error {
+func (s signInAPI) confirmPage(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	d := pageData{Title: "Sign in to Rampart"}
 	if ck, err := r.Cookie(linkCookieName); err == nil {
@@ -251,7 +271,7 @@ func maskEmail(email string) string {
 // confirm redeems the link held in the link cookie — an invite, a sign-in
 // link or (unless sign-up is operator-only) a sign-up link — and starts a
 // session.
-func (s *Server) confirm(w http.ResponseWriter, r *http.Request) error {
+func (s signInAPI) confirm(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	ck, err := r.Cookie(linkCookieName)
 	http.SetCookie(w, linkCookie("", -1))
@@ -291,7 +311,7 @@ func (s *Server) confirm(w http.ResponseWriter, r *http.Request) error {
 // renderLinkProblem answers every failed link the same way: which check
 // failed (unknown, expired, replayed, revoked, another user's) is in the
 // audit log, not in the answer.
-func (s *Server) renderLinkProblem(w http.ResponseWriter, r *http.Request) error {
+func (s signInAPI) renderLinkProblem(w http.ResponseWriter, r *http.Request) error {
 	err := rampart.Errorf("api.confirm", rampart.KindUnauthenticated, "this sign-in link is invalid, expired or already used")
 	if wantsJSON(r) {
 		return err
@@ -319,7 +339,7 @@ type meResponse struct {
 	AgentTypes       []access.AgentType     `json:"agent_types"`
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s signInAPI) me(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	out := meResponse{Role: c.Role, VenueCodes: c.VenueCodes, AgentTypes: access.AgentTypesFor(c.Role)}
 	if out.VenueCodes == nil {
 		out.VenueCodes = []string{}
@@ -361,7 +381,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, c rampart.Claims) er
 	return respond(w, c, http.StatusOK, out)
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s signInAPI) logout(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if c.ViaToken() {
 		return rampart.Errorf("api.logout", rampart.KindInvalid, "API tokens are revoked, not signed out")
 	}
@@ -376,7 +396,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, c rampart.Claims
 	return nil
 }
 
-func (s *Server) logoutAll(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s signInAPI) logoutAll(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if c.ViaToken() {
 		return rampart.Errorf("api.logoutAll", rampart.KindInvalid, "API tokens are revoked, not signed out")
 	}
@@ -397,7 +417,7 @@ type switchOrgRequest struct {
 
 // switchOrg moves the session to another organization of the user. The
 // claims of the next request are derived from the new membership.
-func (s *Server) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.Claims, req switchOrgRequest) error {
+func (s signInAPI) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.Claims, req switchOrgRequest) error {
 	if c.ViaToken() {
 		return rampart.Errorf("api.switchOrg", rampart.KindInvalid, "an API token is bound to one organization")
 	}
@@ -422,7 +442,7 @@ func (s *Server) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.Cla
 	return nil
 }
 
-func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s signInAPI) listSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Session, error) {
 		return tx.Sessions(ctx, c.UserID)
 	})
@@ -432,14 +452,14 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request, c rampart.
 	return respond(w, c, http.StatusOK, map[string]any{"sessions": out, "current": c.SessionID})
 }
 
-func (s *Server) listAgents(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s signInAPI) listAgents(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return respond(w, c, http.StatusOK, map[string]any{"agent_types": access.AgentTypesFor(c.Role), "scope": access.AgentScope(c.Role)})
 }
 
 // loginForm is the console's sign-in form: it mails a link and shows the
 // same page, after the same work, whether or not the address belongs to a
 // member (reserveLoginLink).
-func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
+func (s signInAPI) loginForm(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
@@ -458,7 +478,7 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 // logoutForm signs the browser out (console button).
-func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) error {
+func (s signInAPI) logoutForm(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	if c := s.signedInUser(w, r); c != nil && !c.ViaToken() {
 		err := s.store.InTenant(r.Context(), *c, func(ctx context.Context, tx *store.Tx) error {

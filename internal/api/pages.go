@@ -15,6 +15,16 @@ import (
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
+// pageAPI is the server-rendered home page and the demo mailbox.
+type pageAPI struct{ *Server }
+
+func (s pageAPI) routes() {
+	s.public("GET /{$}", s.home)
+	if s.demo {
+		s.public("GET /demo", s.demoPage) // loopback peers with the printed secret only (demoPage)
+	}
+}
+
 //go:embed pages/*.html
 var pageFS embed.FS
 
@@ -44,7 +54,7 @@ func renderPage(w http.ResponseWriter, r *http.Request, status int, name string,
 }
 
 // home shows who is signed in, or how to sign in.
-func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
+func (s pageAPI) home(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	d := pageData{Title: "Rampart", Demo: s.demoFor(r)}
 	if c := s.signedInUser(w, r); c != nil {
@@ -132,7 +142,7 @@ func (s *Server) demoKeyMatches(v string) bool {
 // path that does not exist. Opening the printed link moves the secret
 // into a cookie and redirects, so it leaves the URL. With Accept:
 // application/json the answer is the messages as JSON (for scripts).
-func (s *Server) demoPage(w http.ResponseWriter, r *http.Request) error {
+func (s pageAPI) demoPage(w http.ResponseWriter, r *http.Request) error {
 	if !s.demoAuthorized(r) {
 		s.notFound(w, r)
 		return nil

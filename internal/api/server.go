@@ -339,50 +339,13 @@ func (s *Server) routes() {
 	s.public("GET /api/health", s.health)
 	s.public("GET /openapi.json", s.spec.serve)
 	s.public("GET /api/health/ready", s.ready)
-
-	// Sign-in.
-	publicJSON(s, "POST /api/auth/login-link", s.requestLoginLink)
-	publicJSON(s, "POST /api/auth/signup", s.requestSignup)
-	s.public("GET /auth/link", s.openLink)
-	s.public("GET /auth/confirm", s.confirmPage)
-	s.public("POST /auth/confirm", s.confirm)
-	s.public("GET /{$}", s.home)
-	s.public("POST /auth/login", s.loginForm)
-	s.public("POST /auth/logout", s.logoutForm)
-	if s.demo {
-		s.public("GET /demo", s.demoPage) // loopback peers with the printed secret only (demoPage)
-	}
-
-	// The signed-in principal.
-	s.authed("GET /api/me", s.me)
-	s.authed("POST /api/auth/logout", s.logout)
-	s.authed("POST /api/auth/logout-all", s.logoutAll)
-	authedJSON(s, "POST /api/auth/switch-org", s.switchOrg)
-	s.authed("GET /api/sessions", s.listSessions)
-	s.authed("GET /api/agents", s.listAgents)
-
-	// Organization administration.
-	s.authed("GET /api/members", s.listMembers)
-	authedJSON(s, "PATCH /api/members/{user_id}", s.updateMember)
-	s.authed("DELETE /api/members/{user_id}", s.removeMember)
-	s.authed("DELETE /api/members/{user_id}/sessions", s.revokeMemberSessions)
-	authedJSON(s, "POST /api/invites", s.createInvite)
-	s.authed("GET /api/invites", s.listInvites)
-	s.authed("POST /api/invites/{id}/resend", s.resendInvite)
-	s.authed("DELETE /api/invites/{id}", s.revokeInvite)
-	authedJSON(s, "POST /api/tokens", s.createToken)
-	s.authed("GET /api/tokens", s.listTokens)
-	s.authed("DELETE /api/tokens/{id}", s.revokeToken)
-
-	// Venues.
-	s.authed("GET /api/venues", s.listVenues)
-	authedJSON(s, "POST /api/venues", s.createVenue)
-	s.authed("GET /api/venues/{id}", s.getVenue)
-	authedJSON(s, "PATCH /api/venues/{id}", s.updateVenue)
-	s.authed("DELETE /api/venues/{id}", s.deleteVenue)
-
-	s.auditRoutes()
-	s.aiRoutes()
+	// Every resource registers its own routes, each with its request type.
+	signInAPI{s}.routes()
+	pageAPI{s}.routes()
+	adminAPI{s}.routes()
+	venueAPI{s}.routes()
+	auditAPI{s}.routes()
+	proposalAPI{s}.routes()
 }
 
 // health is liveness: cheap, no dependencies.

@@ -28,7 +28,7 @@ type signupRequest struct {
 // whether or not a link was sent (an address with too many live links
 // gets none), so it tells nothing about who uses Rampart. With sign-up
 // closed the answer says so and how to get an organization.
-func (s *Server) requestSignup(w http.ResponseWriter, r *http.Request, req signupRequest) error {
+func (s signInAPI) requestSignup(w http.ResponseWriter, r *http.Request, req signupRequest) error {
 	const op = "api.signup"
 	switch s.signup {
 	case SignupOpen:
@@ -64,7 +64,7 @@ func (s *Server) requestSignup(w http.ResponseWriter, r *http.Request, req signu
 // createSignupLink stores a sign-up link and mails it; it runs after the
 // answer (requestSignup). It returns the link, or "" when none was
 // created (too many live links for the address).
-func (s *Server) createSignupLink(ctx context.Context, req store.SignupRequest, ci store.ClientInfo) (string, error) {
+func (s signInAPI) createSignupLink(ctx context.Context, req store.SignupRequest, ci store.ClientInfo) (string, error) {
 	token, hash := auth.NewLinkToken()
 	ok, err := s.store.RequestSignup(ctx, req, hash, ci)
 	if err != nil || !ok {
@@ -104,7 +104,7 @@ func WelcomeMessage(org rampart.Organization, email, link, base string) mail.Mes
 }
 
 // signupPolicy is which sign-up links redeem under the server's mode.
-func (s *Server) signupPolicy() store.SignupPolicy {
+func (s signInAPI) signupPolicy() store.SignupPolicy {
 	switch s.signup {
 	case SignupOpen:
 		return store.SignupAll

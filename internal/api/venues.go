@@ -9,11 +9,22 @@ import (
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
+// venueAPI is the organization's venues.
+type venueAPI struct{ *Server }
+
+func (s venueAPI) routes() {
+	s.authed("GET /api/venues", s.listVenues)
+	authedJSON(s.Server, "POST /api/venues", s.createVenue)
+	s.authed("GET /api/venues/{id}", s.getVenue)
+	authedJSON(s.Server, "PATCH /api/venues/{id}", s.updateVenue)
+	s.authed("DELETE /api/venues/{id}", s.deleteVenue)
+}
+
 // Venues are scoped twice: the handler checks the role and the venue code
 // (access.Check), and row-level security filters venue managers to their
 // venue codes whatever the handler does.
 
-func (s *Server) listVenues(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s venueAPI) listVenues(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	all, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Venue, error) {
 		return tx.Venues(ctx, c.OrganizationID)
 	})
@@ -36,7 +47,7 @@ type venueRequest struct {
 	Capacity *int   `json:"capacity" required:"false" minimum:"1" maximum:"1000000"`
 }
 
-func (s *Server) createVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims, req venueRequest) error {
+func (s venueAPI) createVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims, req venueRequest) error {
 	v := rampart.Venue{OrganizationID: c.OrganizationID, Code: req.Code, Name: req.Name, City: req.City, Capacity: req.Capacity}
 	if err := rampart.ValidateVenue(v); err != nil {
 		return err
@@ -55,7 +66,7 @@ func (s *Server) createVenue(w http.ResponseWriter, r *http.Request, c rampart.C
 	return respond(w, c, http.StatusCreated, v)
 }
 
-func (s *Server) getVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s venueAPI) getVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -72,7 +83,7 @@ func (s *Server) getVenue(w http.ResponseWriter, r *http.Request, c rampart.Clai
 	return respond(w, c, http.StatusOK, v)
 }
 
-func (s *Server) updateVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims, req venueRequest) error {
+func (s venueAPI) updateVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims, req venueRequest) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -99,7 +110,7 @@ func (s *Server) updateVenue(w http.ResponseWriter, r *http.Request, c rampart.C
 	return respond(w, c, http.StatusOK, v)
 }
 
-func (s *Server) deleteVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s venueAPI) deleteVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
