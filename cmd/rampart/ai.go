@@ -156,13 +156,13 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 	}
 	err = st.AsService(ctx, "AI kill switch "+action+" from the command line", func(ctx context.Context, tx *store.Tx) error {
 		if action == "status" {
-			g, err := tx.GlobalKillSwitch(ctx)
+			g, err := tx.KillSwitches().GlobalKillSwitch(ctx)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(m.Stdout, "global:       %s%s\n", onOff(g.Active), reasonSuffix(g.Reason, g.ChangedBy, g.ChangedAt))
 			if *orgRef != "" {
-				ks, err := tx.OrgKillSwitchOf(ctx, org.ID)
+				ks, err := tx.KillSwitches().OrgKillSwitchOf(ctx, org.ID)
 				if err != nil {
 					return err
 				}
@@ -171,10 +171,10 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 			return nil
 		}
 		if *global {
-			_, err := tx.SetGlobalKillSwitch(ctx, active, *reason, actor)
+			_, err := tx.KillSwitches().SetGlobalKillSwitch(ctx, active, *reason, actor)
 			return err
 		}
-		_, err := tx.SetOrgKillSwitch(ctx, org.ID, active, *reason, actor)
+		_, err := tx.KillSwitches().SetOrgKillSwitch(ctx, org.ID, active, *reason, actor)
 		return err
 	})
 	if err != nil {

@@ -218,7 +218,7 @@ func TestClusterOfRealProcesses(t *testing.T) {
 	for i := range 6 {
 		p, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
 			code := "HALL"
-			return tx.CreateProposal(ctx, rampart.Proposal{Title: fmt.Sprintf("Gala %d", i), ClientName: "Acme", VenueCode: &code,
+			return tx.AI().CreateProposal(ctx, rampart.Proposal{Title: fmt.Sprintf("Gala %d", i), ClientName: "Acme", VenueCode: &code,
 				Brief: "An evening gala for 300 guests with a stage, live music and dinner."})
 		})
 		if err != nil {
@@ -246,7 +246,7 @@ func TestClusterOfRealProcesses(t *testing.T) {
 	for _, j := range ids {
 		var got rampart.AIJob
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			got, err = store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) { return tx.AIJob(ctx, j.ID) })
+			got, err = store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) { return tx.AI().AIJob(ctx, j.ID) })
 			if err != nil {
 				t.Fatal(err)
 			}

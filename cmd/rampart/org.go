@@ -109,10 +109,10 @@ func (m *Main) orgCreate(ctx context.Context, st *store.Store, cfg config.Config
 	ci := store.ClientInfo{UserAgent: "rampart org create"}
 	err = st.AsService(ctx, "create an organization (rampart org create by "+osUser()+")", func(ctx context.Context, tx *store.Tx) error {
 		var err error
-		if out, err = tx.CreateOrganizationWithAdmin(ctx, name, slug, adminEmail); err != nil {
+		if out, err = tx.Signups().CreateOrganizationWithAdmin(ctx, name, slug, adminEmail); err != nil {
 			return err
 		}
-		_, err = tx.CreateLoginLink(ctx, out.Admin.Email, hash, ci)
+		_, err = tx.Identity().CreateLoginLink(ctx, out.Admin.Email, hash, ci)
 		return err
 	})
 	if err != nil {
@@ -142,7 +142,7 @@ func (m *Main) orgInvite(ctx context.Context, st *store.Store, cfg config.Config
 	var ok bool
 	err = st.AsService(ctx, "send a sign-up link (rampart org invite by "+osUser()+")", func(ctx context.Context, tx *store.Tx) error {
 		var err error
-		ok, err = tx.CreateSignup(ctx, req, hash, store.ClientInfo{UserAgent: "rampart org invite"})
+		ok, err = tx.Signups().CreateSignup(ctx, req, hash, store.ClientInfo{UserAgent: "rampart org invite"})
 		return err
 	})
 	if err != nil {
@@ -165,7 +165,7 @@ func (m *Main) orgList(ctx context.Context, st *store.Store, jsonOut bool) int {
 	var orgs []store.OrganizationSummary
 	err := st.AsService(ctx, "list organizations (rampart org list by "+osUser()+")", func(ctx context.Context, tx *store.Tx) error {
 		var err error
-		orgs, err = tx.Organizations(ctx)
+		orgs, err = tx.Signups().Organizations(ctx)
 		return err
 	})
 	if err != nil {

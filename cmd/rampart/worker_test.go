@@ -71,7 +71,7 @@ func TestWorkerScaleOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	proposals, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.Tx) ([]rampart.Proposal, error) {
-		return tx.Proposals(ctx, 10)
+		return tx.AI().Proposals(ctx, 10)
 	})
 	if err != nil || len(proposals) != 1 {
 		t.Fatalf("demo proposals: %d, %v", len(proposals), err)
@@ -93,7 +93,7 @@ func TestWorkerScaleOut(t *testing.T) {
 	}
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		j, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-			return tx.AIJob(ctx, job.ID)
+			return tx.AI().AIJob(ctx, job.ID)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -106,7 +106,7 @@ func TestWorkerScaleOut(t *testing.T) {
 		}
 	}
 	p, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.Proposal(ctx, proposals[0].ID)
+		return tx.AI().Proposal(ctx, proposals[0].ID)
 	})
 	if err != nil || p.Status != rampart.ProposalAIPendingReview || !strings.Contains(p.BodyHTML, "650") {
 		t.Fatalf("proposal after the worker's job: %s, %v; body mentions the brief's 650 guests: %v", p.Status, err, strings.Contains(p.BodyHTML, "650"))

@@ -88,7 +88,7 @@ func (s adminAPI) updateMember(w http.ResponseWriter, r *http.Request, c rampart
 		return err
 	}
 	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Membership, error) {
-		return tx.UpdateMembership(ctx, rampart.Membership{OrganizationID: c.OrganizationID, UserID: uid, Role: req.Role, VenueCodes: req.VenueCodes}, clientInfo(r))
+		return tx.Admin().UpdateMembership(ctx, rampart.Membership{OrganizationID: c.OrganizationID, UserID: uid, Role: req.Role, VenueCodes: req.VenueCodes}, clientInfo(r))
 	})
 	if err != nil {
 		return err
@@ -98,7 +98,7 @@ func (s adminAPI) updateMember(w http.ResponseWriter, r *http.Request, c rampart
 
 func (s adminAPI) removeMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.adminAction(w, r, c, access.KindMember, "user_id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
-		return tx.RemoveMembership(ctx, c.OrganizationID, id, ci)
+		return tx.Admin().RemoveMembership(ctx, c.OrganizationID, id, ci)
 	})
 }
 
@@ -116,10 +116,10 @@ func (s adminAPI) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c
 	}
 	var n int64
 	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		if _, err := tx.Membership(ctx, c.OrganizationID, uid); err != nil {
+		if _, err := tx.Admin().Membership(ctx, c.OrganizationID, uid); err != nil {
 			return err
 		}
-		n, err = tx.RevokeMemberSessions(ctx, c.OrganizationID, uid, "revoked by an admin", clientInfo(r))
+		n, err = tx.Identity().RevokeMemberSessions(ctx, c.OrganizationID, uid, "revoked by an admin", clientInfo(r))
 		return err
 	})
 	if err != nil {
@@ -158,7 +158,7 @@ func (s adminAPI) createInvite(w http.ResponseWriter, r *http.Request, c rampart
 		if org, err = tx.Organization(ctx, c.OrganizationID); err != nil {
 			return err
 		}
-		inv, err = tx.CreateInvite(ctx, rampart.Invite{OrganizationID: c.OrganizationID, Email: email, Role: req.Role,
+		inv, err = tx.Admin().CreateInvite(ctx, rampart.Invite{OrganizationID: c.OrganizationID, Email: email, Role: req.Role,
 			VenueCodes: req.VenueCodes}, hash, clientInfo(r))
 		return err
 	})
@@ -184,7 +184,7 @@ func (s adminAPI) listInvites(w http.ResponseWriter, r *http.Request, c rampart.
 		return err
 	}
 	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Invite, error) {
-		return tx.Invites(ctx, c.OrganizationID)
+		return tx.Admin().Invites(ctx, c.OrganizationID)
 	})
 	if err != nil {
 		return err
@@ -218,7 +218,7 @@ func (s adminAPI) resendInvite(w http.ResponseWriter, r *http.Request, c rampart
 		if org, err = tx.Organization(ctx, c.OrganizationID); err != nil {
 			return err
 		}
-		inv, err = tx.ResendInvite(ctx, c.OrganizationID, id, hash, clientInfo(r))
+		inv, err = tx.Admin().ResendInvite(ctx, c.OrganizationID, id, hash, clientInfo(r))
 		return err
 	})
 	if err != nil {
@@ -229,7 +229,7 @@ func (s adminAPI) resendInvite(w http.ResponseWriter, r *http.Request, c rampart
 
 func (s adminAPI) revokeInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.adminAction(w, r, c, access.KindInvite, "id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
-		return tx.RevokeInvite(ctx, c.OrganizationID, id, ci)
+		return tx.Admin().RevokeInvite(ctx, c.OrganizationID, id, ci)
 	})
 }
 
@@ -256,7 +256,7 @@ func (s adminAPI) createToken(w http.ResponseWriter, r *http.Request, c rampart.
 	var raw string
 	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
 		var err error
-		out, err = tx.CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: req.Name, Role: req.Role,
+		out, err = tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: req.Name, Role: req.Role,
 			VenueCodes: req.VenueCodes, ExpiresAt: time.Now().Add(time.Duration(req.ExpiresInDays) * 24 * time.Hour)}, clientInfo(r))
 		if err != nil {
 			return err
@@ -278,7 +278,7 @@ func (s adminAPI) listTokens(w http.ResponseWriter, r *http.Request, c rampart.C
 		return err
 	}
 	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.APIToken, error) {
-		return tx.APITokens(ctx, c.OrganizationID)
+		return tx.Admin().APITokens(ctx, c.OrganizationID)
 	})
 	if err != nil {
 		return err
@@ -288,7 +288,7 @@ func (s adminAPI) listTokens(w http.ResponseWriter, r *http.Request, c rampart.C
 
 func (s adminAPI) revokeToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.adminAction(w, r, c, access.KindAPIToken, "id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
-		return tx.RevokeAPIToken(ctx, c.OrganizationID, id, ci)
+		return tx.Admin().RevokeAPIToken(ctx, c.OrganizationID, id, ci)
 	})
 }
 

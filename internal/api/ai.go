@@ -111,7 +111,7 @@ func proposalResource(p rampart.Proposal) access.Resource {
 
 func (s proposalAPI) listProposals(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	all, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Proposal, error) {
-		return tx.Proposals(ctx, store.MaxListProposals)
+		return tx.AI().Proposals(ctx, store.MaxListProposals)
 	})
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func (s proposalAPI) createProposal(w http.ResponseWriter, r *http.Request, c ra
 		if err := s.venueExists(ctx, tx, c, p.VenueCode); err != nil {
 			return rampart.Proposal{}, err
 		}
-		return tx.CreateProposal(ctx, p)
+		return tx.AI().CreateProposal(ctx, p)
 	})
 	if err != nil {
 		return err
@@ -168,7 +168,7 @@ func (s proposalAPI) venueExists(ctx context.Context, tx *store.Tx, c rampart.Cl
 
 func (s proposalAPI) readProposal(ctx context.Context, c rampart.Claims, id uuid.UUID) (rampart.Proposal, error) {
 	p, err := store.InTenantValue(ctx, s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.Proposal(ctx, id)
+		return tx.AI().Proposal(ctx, id)
 	})
 	if err != nil {
 		return p, err
@@ -198,7 +198,7 @@ func (s proposalAPI) updateProposal(w http.ResponseWriter, r *http.Request, c ra
 		return err
 	}
 	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		p, err := tx.Proposal(ctx, id)
+		p, err := tx.AI().Proposal(ctx, id)
 		if err != nil {
 			return p, err
 		}
@@ -226,7 +226,7 @@ func (s proposalAPI) updateProposal(w http.ResponseWriter, r *http.Request, c ra
 				return p, err
 			}
 		}
-		return tx.UpdateProposal(ctx, p)
+		return tx.AI().UpdateProposal(ctx, p)
 	})
 	if err != nil {
 		return err
@@ -255,7 +255,7 @@ func (s proposalAPI) approveProposal(w http.ResponseWriter, r *http.Request, c r
 		seen = &t
 	}
 	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.ApproveProposal(ctx, id, seen)
+		return tx.AI().ApproveProposal(ctx, id, seen)
 	})
 	if err != nil {
 		return err
@@ -314,7 +314,7 @@ func (s proposalAPI) listProposalJobs(w http.ResponseWriter, r *http.Request, c 
 		return err
 	}
 	jobs, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.AIJob, error) {
-		return tx.ProposalAIJobs(ctx, id)
+		return tx.AI().ProposalAIJobs(ctx, id)
 	})
 	if err != nil {
 		return err
@@ -328,7 +328,7 @@ func (s proposalAPI) getJob(w http.ResponseWriter, r *http.Request, c rampart.Cl
 		return err
 	}
 	job, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-		return tx.AIJob(ctx, id)
+		return tx.AI().AIJob(ctx, id)
 	})
 	if err != nil {
 		return err
@@ -343,7 +343,7 @@ func (s proposalAPI) cancelJob(w http.ResponseWriter, r *http.Request, c rampart
 		return err
 	}
 	job, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-		return tx.CancelAIJob(ctx, id, req.Reason)
+		return tx.AI().CancelAIJob(ctx, id, req.Reason)
 	})
 	if err != nil {
 		return err
@@ -367,12 +367,12 @@ type killSwitchLevelView struct {
 func (s proposalAPI) killSwitchView(ctx context.Context, c rampart.Claims) (killSwitchView, error) {
 	var v killSwitchView
 	err := s.store.InTenant(ctx, c, func(ctx context.Context, tx *store.Tx) error {
-		g, err := tx.GlobalKillSwitch(ctx)
+		g, err := tx.KillSwitches().GlobalKillSwitch(ctx)
 		if err != nil {
 			return err
 		}
 		v.Global = killSwitchLevelView{Active: g.Active, Reason: g.Reason}
-		v.Organization, err = tx.OrgKillSwitch(ctx)
+		v.Organization, err = tx.KillSwitches().OrgKillSwitch(ctx)
 		return err
 	})
 	v.Effective = "unknown"
@@ -402,7 +402,7 @@ func (s proposalAPI) setKillSwitch(w http.ResponseWriter, r *http.Request, c ram
 		return err
 	}
 	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.SetOrgKillSwitch(ctx, c.OrganizationID, req.Active, req.Reason, "user:"+c.UserID.String())
+		_, err := tx.KillSwitches().SetOrgKillSwitch(ctx, c.OrganizationID, req.Active, req.Reason, "user:"+c.UserID.String())
 		return err
 	})
 	if err != nil {
@@ -420,7 +420,7 @@ func (s proposalAPI) setKillSwitch(w http.ResponseWriter, r *http.Request, c ram
 
 func (s proposalAPI) getBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	b, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
-		return tx.TokenBudget(ctx)
+		return tx.AI().TokenBudget(ctx)
 	})
 	if err != nil {
 		return err
@@ -433,7 +433,7 @@ func (s proposalAPI) setBudget(w http.ResponseWriter, r *http.Request, c rampart
 		return err
 	}
 	b, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
-		return tx.SetTokenBudget(ctx, req.MonthlyTokens)
+		return tx.AI().SetTokenBudget(ctx, req.MonthlyTokens)
 	})
 	if err != nil {
 		return err

@@ -120,7 +120,7 @@ func (s auditAPI) listAuditEvents(w http.ResponseWriter, r *http.Request, c ramp
 		}
 	}
 	events, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]audit.Stored, error) {
-		return tx.AuditEvents(ctx, c.OrganizationID, f)
+		return tx.AuditLog().AuditEvents(ctx, c.OrganizationID, f)
 	})
 	if err != nil {
 		return err
@@ -165,7 +165,7 @@ func (s auditAPI) exportAudit(w http.ResponseWriter, r *http.Request, c rampart.
 	// The export is recorded first, in its own transaction: a download cut
 	// short still leaves its trace.
 	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		return tx.RecordUserEvent(ctx, clientInfo(r), audit.Event{Action: audit.ActionAuditExported, TargetType: "audit_log", Metadata: exportMeta(f)})
+		return tx.Identity().RecordUserEvent(ctx, clientInfo(r), audit.Event{Action: audit.ActionAuditExported, TargetType: "audit_log", Metadata: exportMeta(f)})
 	})
 	if err != nil {
 		return err
@@ -173,7 +173,7 @@ func (s auditAPI) exportAudit(w http.ResponseWriter, r *http.Request, c rampart.
 	started := false
 	var cw *audit.CSVWriter
 	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		return tx.EachAuditEvent(ctx, c.OrganizationID, f, func(e *audit.Stored) error {
+		return tx.AuditLog().EachAuditEvent(ctx, c.OrganizationID, f, func(e *audit.Stored) error {
 			if !started {
 				started = true
 				w.Header().Set("Content-Type", "text/csv; charset=utf-8")

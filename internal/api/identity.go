@@ -354,15 +354,15 @@ func (s signInAPI) me(w http.ResponseWriter, r *http.Request, c rampart.Claims) 
 			out.Token = &id
 			return nil
 		}
-		u, err := tx.User(ctx, c.UserID)
+		u, err := tx.Identity().User(ctx, c.UserID)
 		if err != nil {
 			return err
 		}
 		out.User = &u
-		if out.Memberships, err = tx.UserOrganizations(ctx); err != nil {
+		if out.Memberships, err = tx.Identity().UserOrganizations(ctx); err != nil {
 			return err
 		}
-		sessions, err := tx.Sessions(ctx, c.UserID)
+		sessions, err := tx.Identity().Sessions(ctx, c.UserID)
 		if err != nil {
 			return err
 		}
@@ -386,7 +386,7 @@ func (s signInAPI) logout(w http.ResponseWriter, r *http.Request, c rampart.Clai
 		return rampart.Errorf("api.logout", rampart.KindInvalid, "API tokens are revoked, not signed out")
 	}
 	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		return tx.RevokeSession(ctx, c.SessionID, "logout", clientInfo(r))
+		return tx.Identity().RevokeSession(ctx, c.SessionID, "logout", clientInfo(r))
 	})
 	if err != nil {
 		return err
@@ -401,7 +401,7 @@ func (s signInAPI) logoutAll(w http.ResponseWriter, r *http.Request, c rampart.C
 		return rampart.Errorf("api.logoutAll", rampart.KindInvalid, "API tokens are revoked, not signed out")
 	}
 	n, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (int64, error) {
-		return tx.RevokeUserSessions(ctx, c.UserID, "sign out everywhere", clientInfo(r))
+		return tx.Identity().RevokeUserSessions(ctx, c.UserID, "sign out everywhere", clientInfo(r))
 	})
 	if err != nil {
 		return err
@@ -428,7 +428,7 @@ func (s signInAPI) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.C
 	err := s.store.MoveSession(r.Context(), c.SessionID, c.UserID, req.OrganizationID, ci)
 	if rampart.ErrorKind(err) == rampart.KindForbidden {
 		err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-			return tx.RecordSwitchDenied(ctx, req.OrganizationID, ci)
+			return tx.Identity().RecordSwitchDenied(ctx, req.OrganizationID, ci)
 		})
 		if err != nil {
 			return err
@@ -444,7 +444,7 @@ func (s signInAPI) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.C
 
 func (s signInAPI) listSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Session, error) {
-		return tx.Sessions(ctx, c.UserID)
+		return tx.Identity().Sessions(ctx, c.UserID)
 	})
 	if err != nil {
 		return err
@@ -482,7 +482,7 @@ func (s signInAPI) logoutForm(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	if c := s.signedInUser(w, r); c != nil && !c.ViaToken() {
 		err := s.store.InTenant(r.Context(), *c, func(ctx context.Context, tx *store.Tx) error {
-			return tx.RevokeSession(ctx, c.SessionID, "logout", clientInfo(r))
+			return tx.Identity().RevokeSession(ctx, c.SessionID, "logout", clientInfo(r))
 		})
 		if err != nil {
 			return err

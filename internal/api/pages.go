@@ -64,7 +64,7 @@ func (s pageAPI) home(w http.ResponseWriter, r *http.Request) error {
 			if me.Organization, err = tx.Organization(ctx, c.OrganizationID); err != nil {
 				return err
 			}
-			u, err := tx.User(ctx, c.UserID)
+			u, err := tx.Identity().User(ctx, c.UserID)
 			me.User = &u
 			return err
 		})

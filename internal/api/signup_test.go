@@ -133,7 +133,7 @@ func TestSignupLinksFollowTheMode(t *testing.T) {
 	mint := func(email, by string) string {
 		token, hash := auth.NewLinkToken()
 		err := e.store.AsService(context.Background(), "test", func(ctx context.Context, tx *store.Tx) error {
-			_, err := tx.CreateSignup(ctx, store.SignupRequest{Email: email, OrganizationName: "Org of " + email, InvitedBy: by}, hash, store.ClientInfo{})
+			_, err := tx.Signups().CreateSignup(ctx, store.SignupRequest{Email: email, OrganizationName: "Org of " + email, InvitedBy: by}, hash, store.ClientInfo{})
 			return err
 		})
 		if err != nil {

@@ -52,10 +52,10 @@ func newBenchStream(b *testing.B, jobs int) *benchStream {
 			return err
 		}
 		_, hash := auth.NewLinkToken()
-		if _, err := tx.CreateLoginLink(ctx, u.Email, hash, store.ClientInfo{}); err != nil {
+		if _, err := tx.Identity().CreateLoginLink(ctx, u.Email, hash, store.ClientInfo{}); err != nil {
 			return err
 		}
-		ns, err := tx.RedeemLoginLink(ctx, hash, nil, store.ClientInfo{})
+		ns, err := tx.Identity().RedeemLoginLink(ctx, hash, nil, store.ClientInfo{})
 		if err != nil {
 			return err
 		}

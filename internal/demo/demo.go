@@ -85,7 +85,7 @@ func Seed(ctx context.Context, s *store.Store) (Result, error) {
 		claims := rampart.Claims{OrganizationID: res.Organization.ID, UserID: producer.ID, Role: rampart.RoleProducer}
 		err = s.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
 			code := "LDN-RIV"
-			_, err := tx.CreateProposal(ctx, rampart.Proposal{Title: "Aurora headphones launch", ClientName: "Northwind Audio",
+			_, err := tx.AI().CreateProposal(ctx, rampart.Proposal{Title: "Aurora headphones launch", ClientName: "Northwind Audio",
 				VenueCode: &code, Brief: demoBrief})
 			return err
 		})

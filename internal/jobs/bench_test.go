@@ -367,9 +367,9 @@ func benchPropagation(b *testing.B, listen, global bool, rounds int) {
 		err := cli.AsService(context.Background(), "benchmark: kill-switch propagation", func(ctx context.Context, tx *store.Tx) error {
 			var err error
 			if global {
-				_, err = tx.SetGlobalKillSwitch(ctx, on, "benchmark", "benchmark")
+				_, err = tx.KillSwitches().SetGlobalKillSwitch(ctx, on, "benchmark", "benchmark")
 			} else {
-				_, err = tx.SetOrgKillSwitch(ctx, claims.OrganizationID, on, "benchmark", "benchmark")
+				_, err = tx.KillSwitches().SetOrgKillSwitch(ctx, claims.OrganizationID, on, "benchmark", "benchmark")
 			}
 			return err
 		})

@@ -110,7 +110,7 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
 		var proposal rampart.Proposal
 		var err error
-		job, proposal, err = tx.StartAIJob(ctx, id, store.AttemptInfo{Attempt: attempt, Provider: q.opts.Provider.Name(), Model: q.opts.Provider.Model(),
+		job, proposal, err = tx.AI().StartAIJob(ctx, id, store.AttemptInfo{Attempt: attempt, Provider: q.opts.Provider.Name(), Model: q.opts.Provider.Model(),
 			OrgLimit: q.opts.PerOrg})
 		if err != nil {
 			return err
@@ -121,7 +121,7 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 			return nil
 		}
 		req = llm.Request{Prompt: llm.ProposalWriter, Data: data, MaxTokens: q.opts.MaxTokens}
-		err = tx.ReserveTokens(ctx, id, llm.EstimateTokens(req))
+		err = tx.AI().ReserveTokens(ctx, id, llm.EstimateTokens(req))
 		if errors.Is(err, store.ErrBudgetExhausted) {
 			overrun = true
 			return nil
@@ -191,7 +191,7 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		return q.retry(ctx, claims, id, attempt, rj.MaxAttempts, "output_rejected", err)
 	}
 	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
-		if _, err := tx.FinishAIJob(ctx, id, attempt, store.JobOutcome{Status: rampart.JobSucceeded,
+		if _, err := tx.AI().FinishAIJob(ctx, id, attempt, store.JobOutcome{Status: rampart.JobSucceeded,
 			InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens,
 			GuardScore: verdict.Score, GuardRules: verdict.Rules(), Action: audit.ActionAIGenerationCompleted,
 			Metadata: map[string]any{"proposal_id": job.ProposalID, "input_tokens": resp.Usage.InputTokens,
@@ -204,7 +204,7 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	})
 	if errors.Is(err, store.ErrAttemptSuperseded) {
 		_ = q.store.InTenant(context.WithoutCancel(ctx), claims, func(ctx context.Context, tx *store.Tx) error {
-			return tx.ReleaseAIJob(ctx, id, resp.Usage.Total())
+			return tx.AI().ReleaseAIJob(ctx, id, resp.Usage.Total())
 		})
 		return river.JobCancel(err)
 	}
@@ -262,7 +262,7 @@ func (q *Queue) stop(ctx context.Context, claims rampart.Claims, id uuid.UUID, s
 	forged := false
 	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
 		if st.Scope == "job" {
-			job, err := tx.AIJob(ctx, id)
+			job, err := tx.AI().AIJob(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -271,13 +271,13 @@ func (q *Queue) stop(ctx context.Context, claims rampart.Claims, id uuid.UUID, s
 				return nil
 			}
 			// The requester or an admin marked it cancelled (and audited).
-			return tx.ReleaseAIJob(ctx, id, spent)
+			return tx.AI().ReleaseAIJob(ctx, id, spent)
 		}
 		action := audit.ActionAIGenerationCancelled
 		if before {
 			action = audit.ActionAIGenerationKillBlocked
 		}
-		return tx.StopAIJob(ctx, id, st.Scope, st.Error(), action, spent)
+		return tx.AI().StopAIJob(ctx, id, st.Scope, st.Error(), action, spent)
 	})
 	if err != nil {
 		q.log.Warn("could not record a kill-switch stop", "job_id", id, "err", err)
@@ -313,7 +313,7 @@ func (q *Queue) retry(ctx context.Context, claims rampart.Claims, id uuid.UUID, 
 func (q *Queue) finish(ctx context.Context, claims rampart.Claims, id uuid.UUID, attempt int, out store.JobOutcome) error {
 	q.met.outcome(out.Status)
 	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.FinishAIJob(ctx, id, attempt, out)
+		_, err := tx.AI().FinishAIJob(ctx, id, attempt, out)
 		return err
 	})
 	if errors.Is(err, store.ErrAttemptSuperseded) {

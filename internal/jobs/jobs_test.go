@@ -206,7 +206,7 @@ func (e *env) seedTenant(t testing.TB, slug string) tenant {
 func (e *env) proposal(t testing.TB, c rampart.Claims, title, brief string) rampart.Proposal {
 	t.Helper()
 	p, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.CreateProposal(ctx, rampart.Proposal{Title: title, ClientName: "Acme Events", Brief: brief})
+		return tx.AI().CreateProposal(ctx, rampart.Proposal{Title: title, ClientName: "Acme Events", Brief: brief})
 	})
 	if err != nil {
 		t.Fatalf("create proposal: %v", err)
@@ -217,7 +217,7 @@ func (e *env) proposal(t testing.TB, c rampart.Claims, title, brief string) ramp
 func (e *env) readProposal(t testing.TB, c rampart.Claims, id uuid.UUID) rampart.Proposal {
 	t.Helper()
 	p, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.Proposal(ctx, id)
+		return tx.AI().Proposal(ctx, id)
 	})
 	if err != nil {
 		t.Fatalf("read proposal: %v", err)
@@ -228,7 +228,7 @@ func (e *env) readProposal(t testing.TB, c rampart.Claims, id uuid.UUID) rampart
 func (e *env) job(t testing.TB, c rampart.Claims, id uuid.UUID) rampart.AIJob {
 	t.Helper()
 	j, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-		return tx.AIJob(ctx, id)
+		return tx.AI().AIJob(ctx, id)
 	})
 	if err != nil {
 		t.Fatalf("read job: %v", err)
@@ -277,7 +277,7 @@ func (e *env) request(t testing.TB, q *Queue, c rampart.Claims, proposalID uuid.
 func (e *env) budget(t testing.TB, c rampart.Claims) rampart.TokenBudget {
 	t.Helper()
 	b, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
-		return tx.TokenBudget(ctx)
+		return tx.AI().TokenBudget(ctx)
 	})
 	if err != nil {
 		t.Fatalf("read budget: %v", err)
@@ -288,7 +288,7 @@ func (e *env) budget(t testing.TB, c rampart.Claims) rampart.TokenBudget {
 func (e *env) setBudget(t testing.TB, admin rampart.Claims, tokens int64) {
 	t.Helper()
 	_, err := store.InTenantValue(context.Background(), e.st, admin, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
-		return tx.SetTokenBudget(ctx, &tokens)
+		return tx.AI().SetTokenBudget(ctx, &tokens)
 	})
 	if err != nil {
 		t.Fatalf("set budget: %v", err)
@@ -298,7 +298,7 @@ func (e *env) setBudget(t testing.TB, admin rampart.Claims, tokens int64) {
 func (e *env) setOrgKill(t testing.TB, admin rampart.Claims, active bool, reason string) {
 	t.Helper()
 	_, err := store.InTenantValue(context.Background(), e.st, admin, func(ctx context.Context, tx *store.Tx) (rampart.KillSwitch, error) {
-		return tx.SetOrgKillSwitch(ctx, uuid.Nil, active, reason, admin.UserID.String())
+		return tx.KillSwitches().SetOrgKillSwitch(ctx, uuid.Nil, active, reason, admin.UserID.String())
 	})
 	if err != nil {
 		t.Fatalf("set org kill switch: %v", err)
@@ -308,7 +308,7 @@ func (e *env) setOrgKill(t testing.TB, admin rampart.Claims, active bool, reason
 func (e *env) setGlobalKill(t testing.TB, active bool, reason string) {
 	t.Helper()
 	err := e.st.AsService(context.Background(), "jobs test: global kill switch", func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.SetGlobalKillSwitch(ctx, active, reason, "test")
+		_, err := tx.KillSwitches().SetGlobalKillSwitch(ctx, active, reason, "test")
 		return err
 	})
 	if err != nil {
@@ -323,7 +323,7 @@ func (e *env) events(t testing.TB, org uuid.UUID, action string) []audit.Stored 
 	var out []audit.Stored
 	err := e.st.AsService(context.Background(), "jobs test: read the audit trail", func(ctx context.Context, tx *store.Tx) error {
 		var err error
-		out, err = tx.AuditEvents(ctx, org, store.AuditFilter{Action: action, Limit: 500})
+		out, err = tx.AuditLog().AuditEvents(ctx, org, store.AuditFilter{Action: action, Limit: 500})
 		return err
 	})
 	if err != nil {
@@ -462,7 +462,7 @@ func TestGenerateEndToEnd(t *testing.T) {
 
 	// A human approval clears the pending-review label.
 	approved, err := store.InTenantValue(context.Background(), e.st, a.admin, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.ApproveProposal(ctx, p.ID, nil)
+		return tx.AI().ApproveProposal(ctx, p.ID, nil)
 	})
 	if err != nil {
 		t.Fatalf("approve: %v", err)
@@ -674,7 +674,7 @@ func TestKillSwitchJob(t *testing.T) {
 
 	cancel := func(c rampart.Claims, id uuid.UUID) (rampart.AIJob, error) {
 		return store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-			return tx.CancelAIJob(ctx, id, "wrong brief, will resubmit")
+			return tx.AI().CancelAIJob(ctx, id, "wrong brief, will resubmit")
 		})
 	}
 
@@ -1149,7 +1149,7 @@ func TestBudget(t *testing.T) {
 			t.Errorf("%d budget-exhausted events, want 1", n)
 		}
 		jobs, err := store.InTenantValue(context.Background(), e.st, a.producer, func(ctx context.Context, tx *store.Tx) ([]rampart.AIJob, error) {
-			return tx.ProposalAIJobs(ctx, p.ID)
+			return tx.AI().ProposalAIJobs(ctx, p.ID)
 		})
 		if err != nil || len(jobs) != 1 {
 			t.Errorf("proposal has %d jobs (%v), want only the first", len(jobs), err)
@@ -1236,7 +1236,7 @@ func TestDemotedRequesterJobEnds(t *testing.T) {
 	requester := e.newQueue(t, e.st, Options{Workers: 0})
 	job := e.request(t, requester, a.producer, p.ID)
 	err := e.st.InTenant(context.Background(), a.admin, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.UpdateMembership(ctx, rampart.Membership{OrganizationID: a.org.ID, UserID: a.producer.UserID, Role: rampart.RoleStakeholder}, store.ClientInfo{})
+		_, err := tx.Admin().UpdateMembership(ctx, rampart.Membership{OrganizationID: a.org.ID, UserID: a.producer.UserID, Role: rampart.RoleStakeholder}, store.ClientInfo{})
 		return err
 	})
 	if err != nil {

@@ -223,7 +223,7 @@ func (q *Queue) Request(ctx context.Context, claims rampart.Claims, proposalID u
 	// One transaction: the budget is read and the job requested together.
 	var spent *int64
 	job, err := store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-		budget, err := tx.TokenBudget(ctx)
+		budget, err := tx.AI().TokenBudget(ctx)
 		if err != nil {
 			return rampart.AIJob{}, err
 		}
@@ -231,7 +231,7 @@ func (q *Queue) Request(ctx context.Context, claims rampart.Claims, proposalID u
 			spent = budget.MonthlyTokens
 			return rampart.AIJob{}, store.ErrBudgetExhausted
 		}
-		return tx.RequestAIJob(ctx, proposalID, agent, func(job rampart.AIJob) store.QueueInsert {
+		return tx.AI().RequestAIJob(ctx, proposalID, agent, func(job rampart.AIJob) store.QueueInsert {
 			return func(ctx context.Context, ptx pgx.Tx) (int64, error) {
 				res, err := q.client.InsertTx(ctx, ptx, GenerateArgs{OrganizationID: job.OrganizationID, JobID: job.ID},
 					&river.InsertOpts{Queue: QueueName, MaxAttempts: q.opts.MaxAttempts})
@@ -259,7 +259,7 @@ func (q *Queue) refuseKilled(ctx context.Context, op string, claims rampart.Clai
 	var st *killswitch.Stopped
 	if errors.As(checkErr, &st) && st.Scope == "organization" {
 		ks, err := store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.Tx) (rampart.KillSwitch, error) {
-			return tx.OrgKillSwitch(ctx)
+			return tx.KillSwitches().OrgKillSwitch(ctx)
 		})
 		if err == nil {
 			orgReason = ks.Reason

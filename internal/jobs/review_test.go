@@ -107,7 +107,7 @@ func TestPlatformOrgSwitchIsLocked(t *testing.T) {
 	platform := func(active bool, reason string) {
 		t.Helper()
 		if err := e.st.AsService(ctx, "test: operator", func(ctx context.Context, tx *store.Tx) error {
-			_, err := tx.SetOrgKillSwitch(ctx, a.org.ID, active, reason, "cli:operator")
+			_, err := tx.KillSwitches().SetOrgKillSwitch(ctx, a.org.ID, active, reason, "cli:operator")
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -115,7 +115,7 @@ func TestPlatformOrgSwitchIsLocked(t *testing.T) {
 	}
 	admin := func(active bool) error {
 		return e.st.InTenant(ctx, a.admin, func(ctx context.Context, tx *store.Tx) error {
-			_, err := tx.SetOrgKillSwitch(ctx, a.org.ID, active, "admin says so", "user:"+a.admin.UserID.String())
+			_, err := tx.KillSwitches().SetOrgKillSwitch(ctx, a.org.ID, active, "admin says so", "user:"+a.admin.UserID.String())
 			return err
 		})
 	}
@@ -123,7 +123,7 @@ func TestPlatformOrgSwitchIsLocked(t *testing.T) {
 	wantKind(t, "admin turning off a platform switch", admin(false), rampart.KindForbidden)
 	// Nothing changed: still on, locked, with the operator's reason.
 	err := e.st.InTenant(ctx, a.admin, func(ctx context.Context, tx *store.Tx) error {
-		ks, err := tx.OrgKillSwitch(ctx)
+		ks, err := tx.KillSwitches().OrgKillSwitch(ctx)
 		if err != nil {
 			return err
 		}

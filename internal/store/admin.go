@@ -47,7 +47,7 @@ func scanInvite(r pgx.Row) (rampart.Invite, error) {
 // behind the session or API token (and the token, if any); inv.CreatedBy
 // is read only on the service path. An invite never grants more than its
 // inviter holds.
-func (tx *Tx) CreateInvite(ctx context.Context, inv rampart.Invite, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
+func (tx AdminTx) CreateInvite(ctx context.Context, inv rampart.Invite, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
 	const op = "store.CreateInvite"
 	email, err := rampart.NormalizeEmail(inv.Email)
 	if err != nil {
@@ -77,7 +77,7 @@ func inviteAudit(i rampart.Invite) map[string]any {
 }
 
 // Invites lists the organization's invites.
-func (tx *Tx) Invites(ctx context.Context, orgID uuid.UUID) ([]rampart.Invite, error) {
+func (tx AdminTx) Invites(ctx context.Context, orgID uuid.UUID) ([]rampart.Invite, error) {
 	rows, err := tx.query(ctx, sqlListInvites, orgID)
 	if err != nil {
 		return nil, classify("store.Invites", err)
@@ -90,7 +90,7 @@ func (tx *Tx) Invites(ctx context.Context, orgID uuid.UUID) ([]rampart.Invite, e
 // lifetime; the old token is dead from this commit on. The resend is a new
 // grant: the invite now lives on the resender's rights (who must be able
 // to grant it).
-func (tx *Tx) ResendInvite(ctx context.Context, orgID, id uuid.UUID, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
+func (tx AdminTx) ResendInvite(ctx context.Context, orgID, id uuid.UUID, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
 	const op = "store.ResendInvite"
 	var role string
 	var codes []string
@@ -117,7 +117,7 @@ func (tx *Tx) ResendInvite(ctx context.Context, orgID, id uuid.UUID, tokenHash [
 }
 
 // RevokeInvite kills a pending invite.
-func (tx *Tx) RevokeInvite(ctx context.Context, orgID, id uuid.UUID, ci ClientInfo) error {
+func (tx AdminTx) RevokeInvite(ctx context.Context, orgID, id uuid.UUID, ci ClientInfo) error {
 	const op = "store.RevokeInvite"
 	out, err := scanInvite(tx.queryRow(ctx, sqlRevokeInvite, orgID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -171,7 +171,7 @@ func scanMembership(r pgx.Row) (rampart.Membership, error) {
 // other cannot both succeed. An admin who is demoted loses the API tokens
 // they issued in the organization (revoked and audited in the same
 // transaction): a token must not keep the rights its creator lost.
-func (tx *Tx) UpdateMembership(ctx context.Context, m rampart.Membership, ci ClientInfo) (rampart.Membership, error) {
+func (tx AdminTx) UpdateMembership(ctx context.Context, m rampart.Membership, ci ClientInfo) (rampart.Membership, error) {
 	const op = "store.UpdateMembership"
 	if err := validateGrant(op, m.OrganizationID, m.Role, m.VenueCodes); err != nil {
 		return rampart.Membership{}, err
@@ -211,7 +211,7 @@ func (tx *Tx) UpdateMembership(ctx context.Context, m rampart.Membership, ci Cli
 // the member later does not bring an old session back) and revokes the
 // API tokens the member issued here. The last admin cannot be removed;
 // concurrent removals and demotions are serialised on the admin rows.
-func (tx *Tx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID, ci ClientInfo) error {
+func (tx AdminTx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID, ci ClientInfo) error {
 	const op = "store.RemoveMembership"
 	before, err := scanMembership(tx.queryRow(ctx, sqlGetMembership, orgID, userID))
 	if err != nil {
@@ -253,7 +253,7 @@ func (tx *Tx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID, ci 
 // with KindConflict unless an admin other than userID remains. The locks
 // are held to the end of the transaction, so the demotion or removal that
 // follows cannot race another one.
-func (tx *Tx) ensureAnotherAdmin(ctx context.Context, op string, orgID, userID uuid.UUID) error {
+func (tx AdminTx) ensureAnotherAdmin(ctx context.Context, op string, orgID, userID uuid.UUID) error {
 	rows, err := tx.query(ctx, sqlLockAdmins, orgID)
 	if err != nil {
 		return classify(op, err)
@@ -274,7 +274,7 @@ func (tx *Tx) ensureAnotherAdmin(ctx context.Context, op string, orgID, userID u
 // access had granted in the organization: every live API token they are
 // behind (the whole chain) and every pending invite they made, one audit
 // event each.
-func (tx *Tx) revokeCreatedTokens(ctx context.Context, op string, orgID, userID uuid.UUID, reason string, ci ClientInfo) error {
+func (tx AdminTx) revokeCreatedTokens(ctx context.Context, op string, orgID, userID uuid.UUID, reason string, ci ClientInfo) error {
 	rows, err := tx.query(ctx, sqlRevokeCreatedTokens, orgID, userID, reason)
 	if err != nil {
 		return classify(op, err)
@@ -355,7 +355,7 @@ const MaxTokenLifetime = 366 * 24 * time.Hour
 // (t.CreatedBy is read only on the service path):
 // a token issued through a token traces to the same person, is revoked
 // with it, never outlives it and never grants more than it holds.
-func (tx *Tx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci ClientInfo) (rampart.APIToken, error) {
+func (tx AdminTx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci ClientInfo) (rampart.APIToken, error) {
 	const op = "store.CreateAPIToken"
 	if err := validateGrant(op, t.OrganizationID, t.Role, t.VenueCodes); err != nil {
 		return rampart.APIToken{}, err
@@ -408,7 +408,7 @@ func (tx *Tx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci ClientI
 }
 
 // APITokens lists the organization's tokens.
-func (tx *Tx) APITokens(ctx context.Context, orgID uuid.UUID) ([]rampart.APIToken, error) {
+func (tx AdminTx) APITokens(ctx context.Context, orgID uuid.UUID) ([]rampart.APIToken, error) {
 	rows, err := tx.query(ctx, sqlListTokens, orgID)
 	if err != nil {
 		return nil, classify("store.APITokens", err)
@@ -420,7 +420,7 @@ func (tx *Tx) APITokens(ctx context.Context, orgID uuid.UUID) ([]rampart.APIToke
 // RevokeAPIToken revokes a token, every token minted from it (at any
 // depth) and the pending invites made through them; they stop working on
 // the next request. One audit event per revoked token and invite.
-func (tx *Tx) RevokeAPIToken(ctx context.Context, orgID, id uuid.UUID, ci ClientInfo) error {
+func (tx AdminTx) RevokeAPIToken(ctx context.Context, orgID, id uuid.UUID, ci ClientInfo) error {
 	const op = "store.RevokeAPIToken"
 	n, err := tx.revokeTokenChain(ctx, op, orgID, id, "revoked by an admin", ci)
 	if err != nil {
@@ -435,7 +435,7 @@ func (tx *Tx) RevokeAPIToken(ctx context.Context, orgID, id uuid.UUID, ci Client
 // revokeTokenChain revokes the live token id and its descendants, and the
 // pending invites made through any of them, with audit events; it returns
 // how many tokens it revoked.
-func (tx *Tx) revokeTokenChain(ctx context.Context, op string, orgID, id uuid.UUID, reason string, ci ClientInfo) (int, error) {
+func (tx AdminTx) revokeTokenChain(ctx context.Context, op string, orgID, id uuid.UUID, reason string, ci ClientInfo) (int, error) {
 	var one int
 	if err := tx.queryRow(ctx, sqlLockTokenRoot, orgID, id).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
@@ -466,7 +466,7 @@ func (tx *Tx) revokeTokenChain(ctx context.Context, op string, orgID, id uuid.UU
 
 // auditRevocations records the revoked tokens and revokes (and records) the
 // pending invites made through them.
-func (tx *Tx) auditRevocations(ctx context.Context, op string, orgID uuid.UUID, revoked []rampart.APIToken, ci ClientInfo) error {
+func (tx AdminTx) auditRevocations(ctx context.Context, op string, orgID uuid.UUID, revoked []rampart.APIToken, ci ClientInfo) error {
 	if len(revoked) == 0 {
 		return nil
 	}
@@ -487,7 +487,7 @@ func (tx *Tx) auditRevocations(ctx context.Context, op string, orgID uuid.UUID, 
 
 // auditInviteRevocations records each invite revoked by rows (the
 // RETURNING of an UPDATE that revoked them).
-func (tx *Tx) auditInviteRevocations(ctx context.Context, op string, orgID uuid.UUID, rows pgx.Rows, ci ClientInfo) error {
+func (tx AdminTx) auditInviteRevocations(ctx context.Context, op string, orgID uuid.UUID, rows pgx.Rows, ci ClientInfo) error {
 	invites, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.Invite, error) { return scanInvite(r) })
 	if err != nil {
 		return classify(op, err)
@@ -507,7 +507,7 @@ func (tx *Tx) auditInviteRevocations(ctx context.Context, op string, orgID uuid.
 // service path (operators, seeding) the grant is made in the name of
 // onBehalf, which must be given; the grant then lives only as long as
 // that person is an admin, like any other.
-func (tx *Tx) grantor(ctx context.Context, op string, orgID uuid.UUID, role rampart.Role, codes []string, onBehalf *uuid.UUID) (person, token *uuid.UUID, err error) {
+func (tx AdminTx) grantor(ctx context.Context, op string, orgID uuid.UUID, role rampart.Role, codes []string, onBehalf *uuid.UUID) (person, token *uuid.UUID, err error) {
 	c, ok := tx.Claims()
 	if !ok {
 		if onBehalf == nil || *onBehalf == uuid.Nil {
@@ -536,7 +536,7 @@ func (tx *Tx) grantor(ctx context.Context, op string, orgID uuid.UUID, role ramp
 // first leaves nothing to lock, so the grant is refused.
 const sqlLockGrantor = `SELECT 1 FROM memberships WHERE organization_id = $1 AND user_id = $2 AND role = 'admin' FOR SHARE`
 
-func (tx *Tx) lockGrantor(ctx context.Context, op string, orgID, person uuid.UUID) error {
+func (tx AdminTx) lockGrantor(ctx context.Context, op string, orgID, person uuid.UUID) error {
 	var one int
 	err := tx.queryRow(ctx, sqlLockGrantor, orgID, person).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -565,7 +565,7 @@ func codesOrEmpty(c []string) []string {
 }
 
 // Membership reads one member of the organization.
-func (tx *Tx) Membership(ctx context.Context, orgID, userID uuid.UUID) (rampart.Membership, error) {
+func (tx AdminTx) Membership(ctx context.Context, orgID, userID uuid.UUID) (rampart.Membership, error) {
 	m, err := scanMembership(tx.queryRow(ctx, sqlGetMembership, orgID, userID))
 	return m, classify("store.Membership", err)
 }

@@ -67,7 +67,7 @@ type QueueRequest func(job rampart.AIJob) QueueInsert
 // its queue job in the same transaction as the request's audit event: all
 // three commit together or not at all. A proposal with an unfinished job
 // is a conflict.
-func (tx *Tx) RequestAIJob(ctx context.Context, proposalID uuid.UUID, agentType string, enqueue QueueRequest) (rampart.AIJob, error) {
+func (tx AITx) RequestAIJob(ctx context.Context, proposalID uuid.UUID, agentType string, enqueue QueueRequest) (rampart.AIJob, error) {
 	const op = "store.RequestAIJob"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -101,7 +101,7 @@ func (tx *Tx) RequestAIJob(ctx context.Context, proposalID uuid.UUID, agentType 
 }
 
 // AIJob reads one job; another tenant's is not found.
-func (tx *Tx) AIJob(ctx context.Context, id uuid.UUID) (rampart.AIJob, error) {
+func (tx AITx) AIJob(ctx context.Context, id uuid.UUID) (rampart.AIJob, error) {
 	const op = "store.AIJob"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -112,7 +112,7 @@ func (tx *Tx) AIJob(ctx context.Context, id uuid.UUID) (rampart.AIJob, error) {
 }
 
 // ProposalAIJobs lists a proposal's latest jobs.
-func (tx *Tx) ProposalAIJobs(ctx context.Context, proposalID uuid.UUID) ([]rampart.AIJob, error) {
+func (tx AITx) ProposalAIJobs(ctx context.Context, proposalID uuid.UUID) ([]rampart.AIJob, error) {
 	const op = "store.ProposalAIJobs"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -132,7 +132,7 @@ type JobCursor struct {
 // change first. RLS limits it to the caller's organization (and venues).
 // The progress stream reads through AIJobEvents, which adds a check of
 // the stream's credential.
-func (tx *Tx) AIJobsSince(ctx context.Context, after JobCursor, limit int) ([]rampart.AIJob, error) {
+func (tx AITx) AIJobsSince(ctx context.Context, after JobCursor, limit int) ([]rampart.AIJob, error) {
 	const op = "store.AIJobsSince"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -244,7 +244,7 @@ func sameClaims(a, b rampart.Claims) bool {
 // CancelAIJob is the job-level kill switch: the requester or an admin
 // cancels an unfinished job. The change NOTIFYs every process (a trigger),
 // which cancels the job's context wherever it runs.
-func (tx *Tx) CancelAIJob(ctx context.Context, id uuid.UUID, reason string) (rampart.AIJob, error) {
+func (tx AITx) CancelAIJob(ctx context.Context, id uuid.UUID, reason string) (rampart.AIJob, error) {
 	const op = "store.CancelAIJob"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -355,7 +355,7 @@ var ErrOrgAtJobLimit = rampart.Errorf("store.StartAIJob", rampart.KindQuotaExcee
 // StartAIJob marks the job running for this attempt and returns it with
 // its proposal. A finished or cancelled job is a conflict: the worker
 // must not run it. A job left running by a crashed worker is taken over.
-func (tx *Tx) StartAIJob(ctx context.Context, id uuid.UUID, a AttemptInfo) (rampart.AIJob, rampart.Proposal, error) {
+func (tx AITx) StartAIJob(ctx context.Context, id uuid.UUID, a AttemptInfo) (rampart.AIJob, rampart.Proposal, error) {
 	const op = "store.StartAIJob"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -438,7 +438,7 @@ var ErrAttemptSuperseded = rampart.Errorf("store.FinishAIJob", rampart.KindConfl
 // reservation with the actual use, and writes the audit event. It changes
 // nothing and returns ErrAttemptSuperseded if the job is not running this
 // attempt any more: exactly one attempt can finish a job.
-func (tx *Tx) FinishAIJob(ctx context.Context, id uuid.UUID, attempt int, out JobOutcome) (rampart.AIJob, error) {
+func (tx AITx) FinishAIJob(ctx context.Context, id uuid.UUID, attempt int, out JobOutcome) (rampart.AIJob, error) {
 	const op = "store.FinishAIJob"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -498,7 +498,7 @@ func (tx *Tx) FinishAIJob(ctx context.Context, id uuid.UUID, attempt int, out Jo
 
 // agentEvent is an audit event of the worker acting as the job's agent on
 // behalf of its requester.
-func (tx *Tx) agentEvent(job rampart.AIJob, ev audit.Event) audit.Event {
+func (tx AITx) agentEvent(job rampart.AIJob, ev audit.Event) audit.Event {
 	ev = tx.userEvent(ev)
 	ev.ActorType = audit.ActorAgent
 	ev.ActorID = job.AgentType + ":" + job.RequestedBy.String()
@@ -545,7 +545,7 @@ func (s *Store) RecordTenantEvent(ctx context.Context, claims rampart.Claims, ev
 // ReleaseAIJob settles the outstanding token reservation of a job whose
 // attempt ended without FinishAIJob (cancelled by a kill switch or by its
 // requester), counting actual tokens as used.
-func (tx *Tx) ReleaseAIJob(ctx context.Context, id uuid.UUID, actual int) error {
+func (tx AITx) ReleaseAIJob(ctx context.Context, id uuid.UUID, actual int) error {
 	c, err := tx.tenant("store.ReleaseAIJob")
 	if err != nil {
 		return err
@@ -560,7 +560,7 @@ WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retr
 // StopAIJob ends an unfinished job stopped by a kill switch (scope
 // "global" or "organization"): cancelled, its reservation settled with the
 // tokens spent, audited with the scope. A finished job is left alone.
-func (tx *Tx) StopAIJob(ctx context.Context, id uuid.UUID, scope, reason, action string, spent int) error {
+func (tx AITx) StopAIJob(ctx context.Context, id uuid.UUID, scope, reason, action string, spent int) error {
 	const op = "store.StopAIJob"
 	c, err := tx.tenant(op)
 	if err != nil {

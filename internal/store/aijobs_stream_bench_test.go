@@ -43,10 +43,10 @@ func BenchmarkAIJobEventsCheck(b *testing.B) {
 			return err
 		}
 		_, hash := auth.NewLinkToken()
-		if _, err := tx.CreateLoginLink(ctx, u.Email, hash, ClientInfo{}); err != nil {
+		if _, err := tx.Identity().CreateLoginLink(ctx, u.Email, hash, ClientInfo{}); err != nil {
 			return err
 		}
-		ns, err := tx.RedeemLoginLink(ctx, hash, nil, ClientInfo{})
+		ns, err := tx.Identity().RedeemLoginLink(ctx, hash, nil, ClientInfo{})
 		if err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ SELECT $1, 'proposal_generation', p.id, 'proposal_writer', $2, 'succeeded' FROM 
 		var out []rampart.AIJob
 		at := JobCursor{}
 		for {
-			page, err := tx.AIJobsSince(ctx, at, MaxJobEvents)
+			page, err := tx.AI().AIJobsSince(ctx, at, MaxJobEvents)
 			if err != nil || len(page) == 0 {
 				return out, err
 			}
@@ -125,7 +125,7 @@ SELECT $1, 'proposal_generation', p.id, 'proposal_writer', $2, 'succeeded' FROM 
 			}{
 				{"tenant transaction", &tenantTx, func() ([]rampart.AIJob, error) {
 					return InTenantValue(ctx, s, claims, func(ctx context.Context, tx *Tx) ([]rampart.AIJob, error) {
-						return tx.AIJobsSince(ctx, at, MaxJobEvents)
+						return tx.AI().AIJobsSince(ctx, at, MaxJobEvents)
 					})
 				}},
 				{"pipelined", &pipelined, func() ([]rampart.AIJob, error) { return unchecked(at) }},

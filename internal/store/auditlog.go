@@ -649,7 +649,7 @@ func nullTime(t time.Time) any {
 }
 
 // AuditEvents pages through the tenant's events, newest first.
-func (tx *Tx) AuditEvents(ctx context.Context, orgID uuid.UUID, f AuditFilter) ([]audit.Stored, error) {
+func (tx AuditLogTx) AuditEvents(ctx context.Context, orgID uuid.UUID, f AuditFilter) ([]audit.Stored, error) {
 	const op = "store.AuditEvents"
 	if f.Limit <= 0 || f.Limit > 500 {
 		return nil, rampart.Errorf(op, rampart.KindInvalid, "limit must be between 1 and 500")
@@ -667,14 +667,14 @@ func (tx *Tx) AuditEvents(ctx context.Context, orgID uuid.UUID, f AuditFilter) (
 
 // EachAuditEvent streams the tenant's events matching f (newest first,
 // no limit when f.Limit is 0) to fn, for the CSV export.
-func (tx *Tx) EachAuditEvent(ctx context.Context, orgID uuid.UUID, f AuditFilter, fn func(*audit.Stored) error) error {
+func (tx AuditLogTx) EachAuditEvent(ctx context.Context, orgID uuid.UUID, f AuditFilter, fn func(*audit.Stored) error) error {
 	if f.Limit == 0 {
 		f.Limit = 1 << 62
 	}
 	return classify("store.EachAuditEvent", tx.eachEvent(ctx, orgID, f, fn))
 }
 
-func (tx *Tx) eachEvent(ctx context.Context, orgID uuid.UUID, f AuditFilter, fn func(*audit.Stored) error) error {
+func (tx AuditLogTx) eachEvent(ctx context.Context, orgID uuid.UUID, f AuditFilter, fn func(*audit.Stored) error) error {
 	rows, err := tx.query(ctx, sqlAuditPage, orgID, nullTime(f.Since), nullTime(f.Until), f.ActorID, f.Action, f.Before, f.Limit)
 	if err != nil {
 		return err
@@ -722,7 +722,7 @@ func (s *Store) ExportAudit(ctx context.Context, orgID uuid.UUID, f AuditFilter,
 		return err
 	}
 	return s.AsService(ctx, reason, func(ctx context.Context, tx *Tx) error {
-		return tx.EachAuditEvent(ctx, orgID, f, fn)
+		return tx.AuditLog().EachAuditEvent(ctx, orgID, f, fn)
 	})
 }
 

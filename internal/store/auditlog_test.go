@@ -67,7 +67,7 @@ func TestAuditEventsCursorAbove2To31(t *testing.T) {
 		var out []audit.Stored
 		err := s.InTenant(ctx, a, func(ctx context.Context, tx *Tx) error {
 			var err error
-			out, err = tx.AuditEvents(ctx, a.OrganizationID, AuditFilter{Before: before, Limit: limit})
+			out, err = tx.AuditLog().AuditEvents(ctx, a.OrganizationID, AuditFilter{Before: before, Limit: limit})
 			return err
 		})
 		if err != nil {

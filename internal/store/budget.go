@@ -57,7 +57,7 @@ var ErrBudgetExhausted = rampart.Errorf("store.ReserveTokens", rampart.KindQuota
 // ReserveTokens reserves estimated tokens for a job before its model call.
 // It returns ErrBudgetExhausted (and reserves nothing) when the budget
 // cannot cover them.
-func (tx *Tx) ReserveTokens(ctx context.Context, jobID uuid.UUID, estimated int) error {
+func (tx AITx) ReserveTokens(ctx context.Context, jobID uuid.UUID, estimated int) error {
 	const op = "store.ReserveTokens"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -121,7 +121,7 @@ func queueSettlement(b *pgx.Batch, orgID uuid.UUID, r reservation, actual int64)
 
 // releaseTokens settles the job's outstanding reservation: the reserved
 // tokens are released and actual tokens counted as used.
-func (tx *Tx) releaseTokens(ctx context.Context, orgID, jobID uuid.UUID, actual int64) error {
+func (tx AITx) releaseTokens(ctx context.Context, orgID, jobID uuid.UUID, actual int64) error {
 	r, err := tx.jobReservation(ctx, orgID, jobID)
 	if err != nil {
 		return classify("store.releaseTokens", err)
@@ -156,7 +156,7 @@ func (tx *Tx) execBatch(ctx context.Context, b *pgx.Batch) error {
 }
 
 // TokenBudget reads the organization's budget and this month's use.
-func (tx *Tx) TokenBudget(ctx context.Context) (rampart.TokenBudget, error) {
+func (tx AITx) TokenBudget(ctx context.Context) (rampart.TokenBudget, error) {
 	const op = "store.TokenBudget"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -169,7 +169,7 @@ func (tx *Tx) TokenBudget(ctx context.Context) (rampart.TokenBudget, error) {
 
 // SetTokenBudget sets (or, with nil, removes) the monthly token budget.
 // Admins only (the policy checks the role as well).
-func (tx *Tx) SetTokenBudget(ctx context.Context, monthly *int64) (rampart.TokenBudget, error) {
+func (tx AITx) SetTokenBudget(ctx context.Context, monthly *int64) (rampart.TokenBudget, error) {
 	const op = "store.SetTokenBudget"
 	c, err := tx.tenant(op)
 	if err != nil {

@@ -22,7 +22,7 @@ func mintAdminToken(t *testing.T, s *Store, c rampart.Claims, name string) rampa
 	var out rampart.APIToken
 	err := s.InTenant(context.Background(), c, func(ctx context.Context, tx *Tx) error {
 		var err error
-		out, err = tx.CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: name, Role: rampart.RoleAdmin,
+		out, err = tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: name, Role: rampart.RoleAdmin,
 			ExpiresAt: time.Now().Add(24 * time.Hour)}, ClientInfo{})
 		return err
 	})
@@ -57,7 +57,7 @@ WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err 
 // release is closed; it sends the new token's id, then its result.
 func holdMint(s *Store, c rampart.Claims, invite bool, minted chan<- uuid.UUID, release <-chan struct{}, done chan<- error) {
 	done <- s.InTenant(context.Background(), c, func(ctx context.Context, tx *Tx) error {
-		out, err := tx.CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: "racy", Role: rampart.RoleAdmin,
+		out, err := tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: "racy", Role: rampart.RoleAdmin,
 			ExpiresAt: time.Now().Add(time.Hour)}, ClientInfo{})
 		if err != nil {
 			close(minted)
@@ -65,7 +65,7 @@ func holdMint(s *Store, c rampart.Claims, invite bool, minted chan<- uuid.UUID, 
 		}
 		if invite {
 			h := sha256.Sum256([]byte("racy invite " + out.ID.String()))
-			if _, err := tx.CreateInvite(ctx, rampart.Invite{OrganizationID: c.OrganizationID, Email: "mallory@evil.example",
+			if _, err := tx.Admin().CreateInvite(ctx, rampart.Invite{OrganizationID: c.OrganizationID, Email: "mallory@evil.example",
 				Role: rampart.RoleAdmin}, h[:], ClientInfo{}); err != nil {
 				close(minted)
 				return err
@@ -99,7 +99,7 @@ func TestRevokeCatchesAChildMintedMeanwhile(t *testing.T) {
 	doneRevoke := make(chan error, 1)
 	go func() {
 		doneRevoke <- s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error {
-			return tx.RevokeAPIToken(ctx, f.a.OrganizationID, parent.ID, ClientInfo{})
+			return tx.Admin().RevokeAPIToken(ctx, f.a.OrganizationID, parent.ID, ClientInfo{})
 		})
 	}()
 	waitForLockWaiter(t, db)
@@ -186,7 +186,7 @@ func TestGrantDuringDemotionIsRevoked(t *testing.T) {
 	}
 	setRole := func(r rampart.Role) error {
 		return s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error {
-			_, err := tx.UpdateMembership(ctx, rampart.Membership{OrganizationID: f.a.OrganizationID, UserID: eve.ID, Role: r}, ClientInfo{})
+			_, err := tx.Admin().UpdateMembership(ctx, rampart.Membership{OrganizationID: f.a.OrganizationID, UserID: eve.ID, Role: r}, ClientInfo{})
 			return err
 		})
 	}
@@ -224,7 +224,7 @@ func TestGrantDuringDemotionIsRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := s.InTenant(ctx, ec, func(ctx context.Context, tx *Tx) error {
-		_, err := tx.CreateAPIToken(ctx, rampart.APIToken{OrganizationID: f.a.OrganizationID, Name: "stale claims", Role: rampart.RoleViewer,
+		_, err := tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: f.a.OrganizationID, Name: "stale claims", Role: rampart.RoleViewer,
 			ExpiresAt: time.Now().Add(time.Hour)}, ClientInfo{})
 		return err
 	})
@@ -282,7 +282,7 @@ func TestTokenChainsAreBounded(t *testing.T) {
 		c = rc.Claims
 	}
 	err := s.InTenant(ctx, c, func(ctx context.Context, tx *Tx) error {
-		_, err := tx.CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: "too deep", Role: rampart.RoleViewer,
+		_, err := tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: "too deep", Role: rampart.RoleViewer,
 			ExpiresAt: time.Now().Add(time.Hour)}, ClientInfo{})
 		return err
 	})

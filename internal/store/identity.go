@@ -220,7 +220,7 @@ RETURNING id, user_id, active_organization_id, created_at, expires_at`
 // another email is refused without being consumed. Two concurrent
 // redemptions of one invite cannot both win: the row is locked and
 // consumed by one conditional UPDATE.
-func (tx *Tx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, ci ClientInfo) (NewSession, error) {
+func (tx IdentityTx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, ci ClientInfo) (NewSession, error) {
 	const op = "store.RedeemInvite"
 	var inv rampart.Invite
 	var role string
@@ -339,7 +339,7 @@ WHERE m.user_id = $1 ORDER BY s.last DESC NULLS LAST, m.created_at LIMIT 1`
 // CreateLoginLink stores a sign-in link (its SHA-256) for the user with
 // email, if that user exists and belongs to an organization. ok is false
 // otherwise; the caller answers the same either way (no enumeration).
-func (tx *Tx) CreateLoginLink(ctx context.Context, email string, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
+func (tx IdentityTx) CreateLoginLink(ctx context.Context, email string, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
 	const op = "store.CreateLoginLink"
 	email, err = rampart.NormalizeEmail(email)
 	if err != nil {
@@ -367,7 +367,7 @@ func (tx *Tx) CreateLoginLink(ctx context.Context, email string, tokenHash []byt
 // refused without being consumed (login CSRF: an attacker must not be able
 // to swap the victim's browser into the attacker's account), with an
 // audit event.
-func (tx *Tx) RedeemLoginLink(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, ci ClientInfo) (NewSession, error) {
+func (tx IdentityTx) RedeemLoginLink(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, ci ClientInfo) (NewSession, error) {
 	const op = "store.RedeemLoginLink"
 	var uid uuid.UUID
 	var used, expired bool
@@ -457,7 +457,7 @@ WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
 // (service path: the membership of the target organization is checked
 // here, and claims are re-derived on the next request). Without a
 // membership it is KindForbidden and nothing changes.
-func (tx *Tx) SwitchOrganization(ctx context.Context, sessionID, userID, orgID uuid.UUID, ci ClientInfo) error {
+func (tx IdentityTx) SwitchOrganization(ctx context.Context, sessionID, userID, orgID uuid.UUID, ci ClientInfo) error {
 	const op = "store.SwitchOrganization"
 	tag, err := tx.exec(ctx, sqlSwitchOrg, sessionID, userID, orgID)
 	if err != nil {
@@ -481,7 +481,7 @@ FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() O
 
 // RevokeSession ends one session (the caller's own, or, for an admin, a
 // member's). Row-level security decides which sessions are reachable.
-func (tx *Tx) RevokeSession(ctx context.Context, sessionID uuid.UUID, reason string, ci ClientInfo) error {
+func (tx IdentityTx) RevokeSession(ctx context.Context, sessionID uuid.UUID, reason string, ci ClientInfo) error {
 	const op = "store.RevokeSession"
 	tag, err := tx.exec(ctx, sqlRevokeSession, sessionID, reason)
 	if err != nil {
@@ -496,7 +496,7 @@ func (tx *Tx) RevokeSession(ctx context.Context, sessionID uuid.UUID, reason str
 
 // RevokeUserSessions ends every live session of a user ("sign out
 // everywhere", or an admin revoking a member); it returns how many.
-func (tx *Tx) RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason string, ci ClientInfo) (int64, error) {
+func (tx IdentityTx) RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason string, ci ClientInfo) (int64, error) {
 	const op = "store.RevokeUserSessions"
 	tag, err := tx.exec(ctx, sqlRevokeUserSessions, userID, reason)
 	if err != nil {
@@ -511,7 +511,7 @@ func (tx *Tx) RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason s
 // active in the admin's organization (orgID); the member's sessions in
 // other organizations are not touched (row-level security would hide them
 // anyway). It returns how many were revoked.
-func (tx *Tx) RevokeMemberSessions(ctx context.Context, orgID, userID uuid.UUID, reason string, ci ClientInfo) (int64, error) {
+func (tx IdentityTx) RevokeMemberSessions(ctx context.Context, orgID, userID uuid.UUID, reason string, ci ClientInfo) (int64, error) {
 	const op = "store.RevokeMemberSessions"
 	tag, err := tx.exec(ctx, sqlRevokeMemberSessions, orgID, userID, reason)
 	if err != nil {
@@ -523,7 +523,7 @@ func (tx *Tx) RevokeMemberSessions(ctx context.Context, orgID, userID uuid.UUID,
 }
 
 // Sessions lists a user's live sessions that the tenant context may see.
-func (tx *Tx) Sessions(ctx context.Context, userID uuid.UUID) ([]rampart.Session, error) {
+func (tx IdentityTx) Sessions(ctx context.Context, userID uuid.UUID) ([]rampart.Session, error) {
 	rows, err := tx.query(ctx, sqlListSessions, userID)
 	if err != nil {
 		return nil, classify("store.Sessions", err)
@@ -537,7 +537,7 @@ func (tx *Tx) Sessions(ctx context.Context, userID uuid.UUID) ([]rampart.Session
 }
 
 // User reads a user visible to the tenant context.
-func (tx *Tx) User(ctx context.Context, id uuid.UUID) (rampart.User, error) {
+func (tx IdentityTx) User(ctx context.Context, id uuid.UUID) (rampart.User, error) {
 	u, err := scanUser(tx.queryRow(ctx, sqlUserByID, id))
 	return u, classify("store.User", err)
 }
@@ -568,7 +568,7 @@ const sqlUserOrganizations = `SELECT id, name, slug, created_at FROM auth_user_o
 // UserOrganizations lists the organizations the signed-in user of the
 // tenant context belongs to (for switching), through a narrow SECURITY
 // DEFINER function keyed on the claims' user.
-func (tx *Tx) UserOrganizations(ctx context.Context) ([]rampart.Organization, error) {
+func (tx IdentityTx) UserOrganizations(ctx context.Context) ([]rampart.Organization, error) {
 	rows, err := tx.query(ctx, sqlUserOrganizations)
 	if err != nil {
 		return nil, classify("store.UserOrganizations", err)
@@ -582,13 +582,13 @@ func (tx *Tx) UserOrganizations(ctx context.Context) ([]rampart.Organization, er
 
 // RecordSwitchDenied records, in the current organization, a refused
 // switch to an organization the user does not belong to.
-func (tx *Tx) RecordSwitchDenied(ctx context.Context, target uuid.UUID, ci ClientInfo) error {
+func (tx IdentityTx) RecordSwitchDenied(ctx context.Context, target uuid.UUID, ci ClientInfo) error {
 	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionSwitchDenied,
 		TargetType: "organization", TargetID: target.String(), Reason: "no membership"})))
 }
 
 // RecordUserEvent records ev as done by the transaction's principal (user
 // or API token, with its scope) from the client ci.
-func (tx *Tx) RecordUserEvent(ctx context.Context, ci ClientInfo, ev audit.Event) error {
+func (tx IdentityTx) RecordUserEvent(ctx context.Context, ci ClientInfo, ev audit.Event) error {
 	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(ev)))
 }

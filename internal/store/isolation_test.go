@@ -104,10 +104,10 @@ func seedTenant(ctx context.Context, tx *Tx, slug string) (rampart.Claims, error
 		}
 	}
 	hash := sha256.Sum256([]byte("invite for " + slug))
-	if _, err := tx.CreateInvite(ctx, rampart.Invite{OrganizationID: org.ID, Email: "new@" + slug + ".example", Role: rampart.RoleViewer, CreatedBy: &admin.ID}, hash[:], ClientInfo{}); err != nil {
+	if _, err := tx.Admin().CreateInvite(ctx, rampart.Invite{OrganizationID: org.ID, Email: "new@" + slug + ".example", Role: rampart.RoleViewer, CreatedBy: &admin.ID}, hash[:], ClientInfo{}); err != nil {
 		return rampart.Claims{}, err
 	}
-	if _, err := tx.CreateAPIToken(ctx, rampart.APIToken{OrganizationID: org.ID, Name: "ci " + slug, Role: rampart.RoleViewer,
+	if _, err := tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: org.ID, Name: "ci " + slug, Role: rampart.RoleViewer,
 		ExpiresAt: time.Now().Add(time.Hour), CreatedBy: &admin.ID}, ClientInfo{}); err != nil {
 		return rampart.Claims{}, err
 	}
@@ -122,7 +122,7 @@ SELECT organization_id, 'proposal_generation', id, venue_code, 'proposal_writer'
 			return rampart.Claims{}, err
 		}
 	}
-	if _, err := tx.SetOrgKillSwitch(ctx, org.ID, false, "seeded", "test"); err != nil {
+	if _, err := tx.KillSwitches().SetOrgKillSwitch(ctx, org.ID, false, "seeded", "test"); err != nil {
 		return rampart.Claims{}, err
 	}
 	if _, err := tx.exec(ctx, `INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ($1, 100000)`, org.ID); err != nil {

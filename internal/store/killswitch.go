@@ -88,7 +88,7 @@ func (s *Store) KillSwitchState(ctx context.Context) (KillState, error) {
 }
 
 // OrgKillSwitch reads the tenant's own organization switch (off when never set).
-func (tx *Tx) OrgKillSwitch(ctx context.Context) (rampart.KillSwitch, error) {
+func (tx KillSwitchesTx) OrgKillSwitch(ctx context.Context) (rampart.KillSwitch, error) {
 	const op = "store.OrgKillSwitch"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -105,7 +105,7 @@ func (tx *Tx) OrgKillSwitch(ctx context.Context) (rampart.KillSwitch, error) {
 // SetOrgKillSwitch turns an organization's AI kill switch on or off. In a
 // tenant transaction it acts on the caller's organization (admins only,
 // also by policy); on the service path (the CLI) on orgID.
-func (tx *Tx) SetOrgKillSwitch(ctx context.Context, orgID uuid.UUID, active bool, reason, changedBy string) (rampart.KillSwitch, error) {
+func (tx KillSwitchesTx) SetOrgKillSwitch(ctx context.Context, orgID uuid.UUID, active bool, reason, changedBy string) (rampart.KillSwitch, error) {
 	const op = "store.SetOrgKillSwitch"
 	query := sqlSetOrgKillPlatform
 	if c, ok := tx.Claims(); ok {
@@ -142,7 +142,7 @@ func (tx *Tx) SetOrgKillSwitch(ctx context.Context, orgID uuid.UUID, active bool
 }
 
 // GlobalKillSwitch reads the platform-wide switch.
-func (tx *Tx) GlobalKillSwitch(ctx context.Context) (rampart.KillSwitch, error) {
+func (tx KillSwitchesTx) GlobalKillSwitch(ctx context.Context) (rampart.KillSwitch, error) {
 	ks := rampart.KillSwitch{Scope: "global"}
 	err := tx.queryRow(ctx, sqlGlobalKill).Scan(&ks.Active, &ks.Reason, &ks.ChangedBy, &ks.ChangedAt)
 	return ks, classify("store.GlobalKillSwitch", err)
@@ -150,7 +150,7 @@ func (tx *Tx) GlobalKillSwitch(ctx context.Context) (rampart.KillSwitch, error) 
 
 // SetGlobalKillSwitch turns the platform-wide AI kill switch on or off
 // (service path only: platform operators through the CLI).
-func (tx *Tx) SetGlobalKillSwitch(ctx context.Context, active bool, reason, changedBy string) (rampart.KillSwitch, error) {
+func (tx KillSwitchesTx) SetGlobalKillSwitch(ctx context.Context, active bool, reason, changedBy string) (rampart.KillSwitch, error) {
 	const op = "store.SetGlobalKillSwitch"
 	if _, ok := tx.Claims(); ok {
 		return rampart.KillSwitch{}, rampart.Errorf(op, rampart.KindForbidden, "the global kill switch is a platform action")
@@ -218,7 +218,7 @@ func (s *Store) ListenKillSwitch(ctx context.Context, connected func(), notify f
 }
 
 // OrgKillSwitchOf reads an organization's switch on the service path.
-func (tx *Tx) OrgKillSwitchOf(ctx context.Context, orgID uuid.UUID) (rampart.KillSwitch, error) {
+func (tx KillSwitchesTx) OrgKillSwitchOf(ctx context.Context, orgID uuid.UUID) (rampart.KillSwitch, error) {
 	const op = "store.OrgKillSwitchOf"
 	ks, err := scanOrgKill(tx.queryRow(ctx, sqlOrgKillSwitch, orgID))
 	if rampart.ErrorKind(classify(op, err)) == rampart.KindNotFound {

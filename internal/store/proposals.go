@@ -45,7 +45,7 @@ func deref(s *string) string {
 const MaxListProposals = 200
 
 // CreateProposal adds a draft proposal authored by the tenant's user.
-func (tx *Tx) CreateProposal(ctx context.Context, p rampart.Proposal) (rampart.Proposal, error) {
+func (tx AITx) CreateProposal(ctx context.Context, p rampart.Proposal) (rampart.Proposal, error) {
 	const op = "store.CreateProposal"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -63,7 +63,7 @@ func (tx *Tx) CreateProposal(ctx context.Context, p rampart.Proposal) (rampart.P
 }
 
 // Proposals lists up to limit proposals the tenant context may see, newest first.
-func (tx *Tx) Proposals(ctx context.Context, limit int) ([]rampart.Proposal, error) {
+func (tx AITx) Proposals(ctx context.Context, limit int) ([]rampart.Proposal, error) {
 	const op = "store.Proposals"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -81,7 +81,7 @@ func (tx *Tx) Proposals(ctx context.Context, limit int) ([]rampart.Proposal, err
 }
 
 // Proposal reads one proposal; another tenant's (or another venue's) is not found.
-func (tx *Tx) Proposal(ctx context.Context, id uuid.UUID) (rampart.Proposal, error) {
+func (tx AITx) Proposal(ctx context.Context, id uuid.UUID) (rampart.Proposal, error) {
 	const op = "store.Proposal"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -91,7 +91,7 @@ func (tx *Tx) Proposal(ctx context.Context, id uuid.UUID) (rampart.Proposal, err
 	return p, classify(op, err)
 }
 
-func (tx *Tx) lockProposal(ctx context.Context, op string, id uuid.UUID) (rampart.Proposal, error) {
+func (tx AITx) lockProposal(ctx context.Context, op string, id uuid.UUID) (rampart.Proposal, error) {
 	c, err := tx.tenant(op)
 	if err != nil {
 		return rampart.Proposal{}, err
@@ -103,7 +103,7 @@ func (tx *Tx) lockProposal(ctx context.Context, op string, id uuid.UUID) (rampar
 // UpdateProposal changes the fields a person edits (title, client, venue,
 // brief). The AI body and review state are changed only by StoreAIBody and
 // ApproveProposal.
-func (tx *Tx) UpdateProposal(ctx context.Context, p rampart.Proposal) (rampart.Proposal, error) {
+func (tx AITx) UpdateProposal(ctx context.Context, p rampart.Proposal) (rampart.Proposal, error) {
 	const op = "store.UpdateProposal"
 	if err := rampart.ValidateProposal(p); err != nil {
 		return rampart.Proposal{}, err
@@ -130,7 +130,7 @@ func (tx *Tx) UpdateProposal(ctx context.Context, p rampart.Proposal) (rampart.P
 // StoreAIBody stores sanitised model output as the proposal's body, marked
 // AI-generated and pending review. Only sanitize.HTML is accepted: raw model
 // text cannot reach the column.
-func (tx *Tx) StoreAIBody(ctx context.Context, id uuid.UUID, body sanitize.HTML) (rampart.Proposal, error) {
+func (tx AITx) StoreAIBody(ctx context.Context, id uuid.UUID, body sanitize.HTML) (rampart.Proposal, error) {
 	const op = "store.StoreAIBody"
 	c, err := tx.tenant(op)
 	if err != nil {
@@ -151,7 +151,7 @@ func (tx *Tx) StoreAIBody(ctx context.Context, id uuid.UUID, body sanitize.HTML)
 // seen, when set, is the updated_at of the version the approver read: a
 // proposal changed since (say, a new AI draft) is a conflict, so nobody
 // approves a text they did not see.
-func (tx *Tx) ApproveProposal(ctx context.Context, id uuid.UUID, seen *time.Time) (rampart.Proposal, error) {
+func (tx AITx) ApproveProposal(ctx context.Context, id uuid.UUID, seen *time.Time) (rampart.Proposal, error) {
 	const op = "store.ApproveProposal"
 	c, err := tx.tenant(op)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 func (s *Store) RequestLoginLink(ctx context.Context, email string, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
 	err = s.AsService(ctx, "create a sign-in link", func(ctx context.Context, tx *Tx) error {
 		var err error
-		ok, err = tx.CreateLoginLink(ctx, email, tokenHash, ci)
+		ok, err = tx.Identity().CreateLoginLink(ctx, email, tokenHash, ci)
 		return err
 	})
 	return ok, err
@@ -28,7 +28,7 @@ func (s *Store) RequestLoginLink(ctx context.Context, email string, tokenHash []
 func (s *Store) RequestSignup(ctx context.Context, req SignupRequest, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
 	err = s.AsService(ctx, "create a sign-up link", func(ctx context.Context, tx *Tx) error {
 		var err error
-		ok, err = tx.CreateSignup(ctx, req, tokenHash, ci)
+		ok, err = tx.Signups().CreateSignup(ctx, req, tokenHash, ci)
 		return err
 	})
 	return ok, err
@@ -53,13 +53,13 @@ func (s *Store) RedeemMagicLink(ctx context.Context, tokenHash []byte, signedIn 
 	var ns NewSession
 	err := s.AsService(ctx, "redeem a magic link", func(ctx context.Context, tx *Tx) error {
 		var err error
-		ns, err = tx.RedeemInvite(ctx, tokenHash, signedIn, ci)
+		ns, err = tx.Identity().RedeemInvite(ctx, tokenHash, signedIn, ci)
 		var rf *RedeemFailure
 		if errors.As(err, &rf) && rf.Reason == "unknown" {
-			ns, err = tx.RedeemLoginLink(ctx, tokenHash, signedIn, ci)
+			ns, err = tx.Identity().RedeemLoginLink(ctx, tokenHash, signedIn, ci)
 		}
 		if errors.As(err, &rf) && rf.Reason == "unknown" && policy != SignupNone {
-			ns, err = tx.RedeemSignup(ctx, tokenHash, signedIn, policy == SignupAll, ci)
+			ns, err = tx.Signups().RedeemSignup(ctx, tokenHash, signedIn, policy == SignupAll, ci)
 		}
 		return err
 	})
@@ -70,6 +70,6 @@ func (s *Store) RedeemMagicLink(ctx context.Context, tokenHash []byte, signedIn 
 // (SwitchOrganization); without a membership there it is KindForbidden.
 func (s *Store) MoveSession(ctx context.Context, sessionID, userID, orgID uuid.UUID, ci ClientInfo) error {
 	return s.AsService(ctx, "switch a session's organization", func(ctx context.Context, tx *Tx) error {
-		return tx.SwitchOrganization(ctx, sessionID, userID, orgID, ci)
+		return tx.Identity().SwitchOrganization(ctx, sessionID, userID, orgID, ci)
 	})
 }

@@ -34,7 +34,7 @@ const (
 // freeSlug returns base, or base-2, base-3 … whichever no organization
 // holds yet. A concurrent creation of the same slug still fails on the
 // unique constraint (KindConflict), never silently.
-func (tx *Tx) freeSlug(ctx context.Context, base string) (string, error) {
+func (tx SignupsTx) freeSlug(ctx context.Context, base string) (string, error) {
 	rows, err := tx.query(ctx, sqlSlugsLike, base)
 	if err != nil {
 		return "", classify("store.freeSlug", err)
@@ -75,7 +75,7 @@ type NewOrganization struct {
 // audited (organization.created, membership.created, and auth.signup for a
 // new user). A slug that is taken is KindConflict when it was given, and
 // replaced by the next free one (name-2, …) when derived.
-func (tx *Tx) CreateOrganizationWithAdmin(ctx context.Context, name, slug, adminEmail string) (NewOrganization, error) {
+func (tx SignupsTx) CreateOrganizationWithAdmin(ctx context.Context, name, slug, adminEmail string) (NewOrganization, error) {
 	const op = "store.CreateOrganizationWithAdmin"
 	if tx.claims != nil {
 		return NewOrganization{}, rampart.Errorf(op, rampart.KindForbidden, "organizations are created on the service path")
@@ -127,7 +127,7 @@ type OrganizationSummary struct {
 }
 
 // Organizations lists every organization (service path: operators).
-func (tx *Tx) Organizations(ctx context.Context) ([]OrganizationSummary, error) {
+func (tx SignupsTx) Organizations(ctx context.Context) ([]OrganizationSummary, error) {
 	rows, err := tx.query(ctx, sqlListOrganizations)
 	if err != nil {
 		return nil, classify("store.Organizations", err)
@@ -169,7 +169,7 @@ type SignupRequest struct {
 // answers the same either way and sends nothing. Service path only;
 // audited (auth.signup.requested, without the organization: none exists
 // yet).
-func (tx *Tx) CreateSignup(ctx context.Context, req SignupRequest, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
+func (tx SignupsTx) CreateSignup(ctx context.Context, req SignupRequest, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
 	const op = "store.CreateSignup"
 	if tx.claims != nil {
 		return false, rampart.Errorf(op, rampart.KindForbidden, "sign-up runs on the service path")
@@ -216,7 +216,7 @@ func (tx *Tx) CreateSignup(ctx context.Context, req SignupRequest, tokenHash []b
 // while sign-up is not operator-only (the caller checks). signedIn, when
 // not nil, is the user signed in in this browser: a link for another
 // address is refused without being consumed. Failures are RedeemFailures.
-func (tx *Tx) RedeemSignup(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, allowOpen bool, ci ClientInfo) (NewSession, error) {
+func (tx SignupsTx) RedeemSignup(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, allowOpen bool, ci ClientInfo) (NewSession, error) {
 	const op = "store.RedeemSignup"
 	var id uuid.UUID
 	var email, orgName, invitedBy string
