@@ -156,28 +156,7 @@ func TestClusterOfRealProcesses(t *testing.T) {
 	ctx := context.Background()
 
 	// Periodic work: consecutive seal runs start at least 0.9 s apart.
-	var starts []time.Time
-	runners := map[string]bool{}
-	for deadline := time.Now().Add(60 * time.Second); len(starts) < 6; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d seal runs seen", len(starts))
-		}
-		runs, err := st.PeriodicRuns(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range runs {
-			if r.Task == "audit_seal" && (len(starts) == 0 || r.LastStartedAt.After(starts[len(starts)-1])) {
-				starts = append(starts, r.LastStartedAt)
-				runners[r.RunBy] = true
-			}
-		}
-	}
-	for i := 1; i < len(starts); i++ {
-		if gap := starts[i].Sub(starts[i-1]); gap < 900*time.Millisecond {
-			t.Errorf("seal runs %d and %d started %v apart: one interval's task ran twice", i-1, i, gap)
-		}
-	}
+	starts, runners := waitSealRuns(t, st, 6)
 	t.Logf("%d seal runs by %d OS processes", len(starts), len(runners))
 
 	// One rate-limit budget across both serves: auth is 5 a minute per

@@ -81,9 +81,7 @@ func holdMint(s *Store, c rampart.Claims, invite bool, minted chan<- uuid.UUID, 
 // revoked too, and could not resolve even if it were not.
 func TestRevokeCatchesAChildMintedMeanwhile(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	s := openStore(t, db, Options{})
-	f := newIsolationFixture(t, s)
+	db, s, f := grantsFixture(t)
 	ctx := context.Background()
 	parent := mintAdminToken(t, s, f.a, "parent")
 	rc, err := s.ResolveToken(ctx, parent.ID, parent.OrganizationID)
@@ -128,9 +126,7 @@ func TestRevokeCatchesAChildMintedMeanwhile(t *testing.T) {
 // SQL that bypasses the store's chain revocation).
 func TestTokenBelowARevokedOneDoesNotResolve(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	s := openStore(t, db, Options{})
-	f := newIsolationFixture(t, s)
+	db, s, f := grantsFixture(t)
 	ctx := context.Background()
 	parent := mintAdminToken(t, s, f.a, "parent")
 	rc, err := s.ResolveToken(ctx, parent.ID, parent.OrganizationID)
@@ -163,9 +159,7 @@ func TestTokenBelowARevokedOneDoesNotResolve(t *testing.T) {
 // bring it back.
 func TestGrantDuringDemotionIsRevoked(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	s := openStore(t, db, Options{})
-	f := newIsolationFixture(t, s)
+	db, s, f := grantsFixture(t)
 	ctx := context.Background()
 	var eve rampart.User
 	if err := s.AsService(ctx, "test", func(ctx context.Context, tx *Tx) error {
@@ -238,9 +232,7 @@ func TestGrantDuringDemotionIsRevoked(t *testing.T) {
 // revokes nothing.
 func TestGrantsOfAnEarlierAdminStintStayDead(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	s := openStore(t, db, Options{})
-	f := newIsolationFixture(t, s)
+	db, s, f := grantsFixture(t)
 	ctx := context.Background()
 	tok := mintAdminToken(t, s, f.a, "first stint")
 	if _, err := s.ResolveToken(ctx, tok.ID, f.a.OrganizationID); err != nil {
@@ -268,9 +260,7 @@ func TestGrantsOfAnEarlierAdminStintStayDead(t *testing.T) {
 // Chains are bounded: a chain holds at most MaxTokenChain tokens.
 func TestTokenChainsAreBounded(t *testing.T) {
 	t.Parallel()
-	db := pgtest.New(t)
-	s := openStore(t, db, Options{})
-	f := newIsolationFixture(t, s)
+	_, s, f := grantsFixture(t)
 	ctx := context.Background()
 	c := f.a
 	for i := 1; i <= MaxTokenChain; i++ {
@@ -289,4 +279,12 @@ func TestTokenChainsAreBounded(t *testing.T) {
 	if rampart.ErrorKind(err) != rampart.KindInvalid {
 		t.Fatalf("token %d in a row: %v, want invalid", MaxTokenChain+1, err)
 	}
+}
+
+// grantsFixture is a database with two seeded organizations and its store.
+func grantsFixture(t *testing.T) (*pgtest.DB, *Store, isolationFixture) {
+	t.Helper()
+	db := pgtest.New(t)
+	s := openStore(t, db, Options{})
+	return db, s, newIsolationFixture(t, s)
 }
