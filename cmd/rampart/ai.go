@@ -154,28 +154,29 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 			return m.orgFail("killswitch", err)
 		}
 	}
-	err = st.AsService(ctx, "AI kill switch "+action+" from the command line", func(ctx context.Context, tx *store.Tx) error {
-		if action == "status" {
-			g, err := tx.KillSwitches().GlobalKillSwitch(ctx)
+	err = st.AsService(ctx, "AI kill switch "+action+" from the command line", func(ctx context.Context, tx *store.ServiceTx) error {
+		switch {
+		case action == "status":
+			var orgID *uuid.UUID
+			if *orgRef != "" {
+				orgID = &org.ID
+			}
+			g, ks, err := killswitch.OperatorStatus(ctx, tx, orgID)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(m.Stdout, "global:       %s%s\n", onOff(g.Active), reasonSuffix(g.Reason, g.ChangedBy, g.ChangedAt))
-			if *orgRef != "" {
-				ks, err := tx.KillSwitches().OrgKillSwitchOf(ctx, org.ID)
-				if err != nil {
-					return err
-				}
+			if ks != nil {
 				fmt.Fprintf(m.Stdout, "organization: %s%s\n", onOff(ks.Active), reasonSuffix(ks.Reason, ks.ChangedBy, ks.ChangedAt))
 			}
 			return nil
-		}
-		if *global {
-			_, err := tx.KillSwitches().SetGlobalKillSwitch(ctx, active, *reason, actor)
+		case *global:
+			_, err := killswitch.SetGlobal(ctx, tx, actor, active, *reason)
+			return err
+		default:
+			_, err := killswitch.SetForOrganization(ctx, tx, actor, org.ID, active, *reason)
 			return err
 		}
-		_, err := tx.KillSwitches().SetOrgKillSwitch(ctx, org.ID, active, *reason, actor)
-		return err
 	})
 	if err != nil {
 		return m.fail("killswitch", err)

@@ -163,13 +163,13 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 		// horizon back: give up after two minutes and say why.
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		defer cancel()
-		n, err := st.SealAuditNow(sctx)
+		n, err := st.Audit().SealNow(sctx)
 		if err != nil {
 			return m.fail("audit seal", err)
 		}
 		fmt.Fprintf(m.Stdout, "sealed %d events\n", n)
 	case "purge":
-		res, err := st.PurgeAudit(ctx, time.Now().AddDate(0, -cfg.AuditRetentionMonths, 0))
+		res, err := st.Audit().Purge(ctx, time.Now().AddDate(0, -cfg.AuditRetentionMonths, 0))
 		if err != nil {
 			return m.fail("audit purge", err)
 		}
@@ -239,7 +239,7 @@ func readAnchors(path string) (audit.Anchors, error) {
 
 // auditAnchor writes every chain's head to output (atomically) or stdout.
 func (m *Main) auditAnchor(ctx context.Context, st *store.Store, output string) int {
-	anchors, unsealed, err := st.AuditAnchors(ctx)
+	anchors, unsealed, err := st.Audit().Anchors(ctx)
 	if err != nil {
 		return m.fail("audit anchor", err)
 	}
@@ -296,7 +296,7 @@ func (m *Main) auditVerify(ctx context.Context, st *store.Store, org *uuid.UUID,
 		fmt.Fprintf(m.Stderr, "\rverifying audit log: %d/%d events (%d%%)", done, total, done*100/max(total, 1))
 	}
 	start := time.Now()
-	rep, err := st.VerifyAuditAnchored(ctx, org, anchors, progress)
+	rep, err := st.Audit().VerifyAnchored(ctx, org, anchors, progress)
 	if shown {
 		fmt.Fprintln(m.Stderr)
 	}
@@ -359,7 +359,7 @@ func (m *Main) auditExport(ctx context.Context, st *store.Store, org uuid.UUID, 
 		if err != nil {
 			return err
 		}
-		err = st.ExportAudit(ctx, org, f, "audit export (CLI)", func(s *audit.Stored) error {
+		err = st.Audit().Export(ctx, org, f, "audit export (CLI)", func(s *audit.Stored) error {
 			n++
 			return cw.Write(s)
 		})

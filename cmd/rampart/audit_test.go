@@ -30,12 +30,12 @@ func TestAuditCLI(t *testing.T) {
 	st := openTestStore(t, db)
 	var err error
 	var org rampart.Organization
-	err = st.AsService(ctx, "test: seed", func(ctx context.Context, tx *store.Tx) error {
-		if org, err = tx.CreateOrganization(ctx, "Acme", "acme"); err != nil {
+	err = st.AsService(ctx, "test: seed", func(ctx context.Context, tx *store.ServiceTx) error {
+		if org, err = tx.Provision().CreateOrganization(ctx, "Acme", "acme"); err != nil {
 			return err
 		}
 		for i := range 3 {
-			if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: fmt.Sprintf("V%d", i), Name: fmt.Sprintf("=HYPERLINK(\"x\",\"venue %d\")", i)}); err != nil {
+			if _, err := tx.Provision().CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: fmt.Sprintf("V%d", i), Name: fmt.Sprintf("=HYPERLINK(\"x\",\"venue %d\")", i)}); err != nil {
 				return err
 			}
 		}
@@ -113,9 +113,9 @@ func TestAuditVerifyUnknownOrg(t *testing.T) {
 func seedOrg(t *testing.T, st *store.Store, slug string, n int) rampart.Organization {
 	t.Helper()
 	var org rampart.Organization
-	err := st.AsService(context.Background(), "test: seed "+slug, func(ctx context.Context, tx *store.Tx) error {
+	err := st.AsService(context.Background(), "test: seed "+slug, func(ctx context.Context, tx *store.ServiceTx) error {
 		var err error
-		if org, err = tx.CreateOrganization(ctx, "Org "+slug, slug); err != nil {
+		if org, err = tx.Provision().CreateOrganization(ctx, "Org "+slug, slug); err != nil {
 			return err
 		}
 		return addVenues(ctx, tx, org, 0, n)
@@ -126,9 +126,9 @@ func seedOrg(t *testing.T, st *store.Store, slug string, n int) rampart.Organiza
 	return org
 }
 
-func addVenues(ctx context.Context, tx *store.Tx, org rampart.Organization, from, n int) error {
+func addVenues(ctx context.Context, tx *store.ServiceTx, org rampart.Organization, from, n int) error {
 	for i := from; i < from+n; i++ {
-		if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: fmt.Sprintf("V%d", i), Name: fmt.Sprintf("Venue %d", i)}); err != nil {
+		if _, err := tx.Provision().CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: fmt.Sprintf("V%d", i), Name: fmt.Sprintf("Venue %d", i)}); err != nil {
 			return err
 		}
 	}
@@ -202,7 +202,7 @@ func TestAuditAnchorCLI(t *testing.T) {
 	chain := org.ID.String()
 	more := func(from int) {
 		t.Helper()
-		if err := st.AsService(ctx, "test: more", func(ctx context.Context, tx *store.Tx) error { return addVenues(ctx, tx, org, from, 2) }); err != nil {
+		if err := st.AsService(ctx, "test: more", func(ctx context.Context, tx *store.ServiceTx) error { return addVenues(ctx, tx, org, from, 2) }); err != nil {
 			t.Fatal(err)
 		}
 		if code, _, errOut := run(t, env, "audit", "seal"); code != 0 {

@@ -195,9 +195,9 @@ func TestClusterOfRealProcesses(t *testing.T) {
 	t.Cleanup(func() { _ = requester.Stop(context.Background()) })
 	var ids []rampart.AIJob
 	for i := range 6 {
-		p, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
+		p, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {
 			code := "HALL"
-			return tx.AI().CreateProposal(ctx, rampart.Proposal{Title: fmt.Sprintf("Gala %d", i), ClientName: "Acme", VenueCode: &code,
+			return tx.Proposals().Create(ctx, rampart.Proposal{Title: fmt.Sprintf("Gala %d", i), ClientName: "Acme", VenueCode: &code,
 				Brief: "An evening gala for 300 guests with a stage, live music and dinner."})
 		})
 		if err != nil {
@@ -225,7 +225,9 @@ func TestClusterOfRealProcesses(t *testing.T) {
 	for _, j := range ids {
 		var got rampart.AIJob
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			got, err = store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) { return tx.AI().AIJob(ctx, j.ID) })
+			got, err = store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.TenantTx) (rampart.AIJob, error) {
+				return tx.AIJobs().Get(ctx, j.ID)
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -246,19 +248,19 @@ func TestClusterOfRealProcesses(t *testing.T) {
 func seedProducer(t *testing.T, st *store.Store) rampart.Claims {
 	t.Helper()
 	var c rampart.Claims
-	err := st.AsService(context.Background(), "cluster test fixture", func(ctx context.Context, tx *store.Tx) error {
-		org, err := tx.CreateOrganization(ctx, "Cluster Co", "cluster-co")
+	err := st.AsService(context.Background(), "cluster test fixture", func(ctx context.Context, tx *store.ServiceTx) error {
+		org, err := tx.Provision().CreateOrganization(ctx, "Cluster Co", "cluster-co")
 		if err != nil {
 			return err
 		}
-		u, err := tx.UpsertUser(ctx, "producer@cluster.example", "")
+		u, err := tx.Provision().UpsertUser(ctx, "producer@cluster.example", "")
 		if err != nil {
 			return err
 		}
-		if err := tx.AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: u.ID, Role: rampart.RoleProducer}); err != nil {
+		if err := tx.Provision().AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: u.ID, Role: rampart.RoleProducer}); err != nil {
 			return err
 		}
-		if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: "HALL", Name: "Hall"}); err != nil {
+		if _, err := tx.Provision().CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: "HALL", Name: "Hall"}); err != nil {
 			return err
 		}
 		c = rampart.Claims{OrganizationID: org.ID, UserID: u.ID, Role: rampart.RoleProducer}

@@ -18,8 +18,8 @@ func TestKillSwitchCLI(t *testing.T) {
 	ctx := context.Background()
 	st := openTestStore(t, db)
 	var err error
-	if err := st.AsService(ctx, "test: seed", func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.CreateOrganization(ctx, "Acme", "acme")
+	if err := st.AsService(ctx, "test: seed", func(ctx context.Context, tx *store.ServiceTx) error {
+		_, err := tx.Provision().CreateOrganization(ctx, "Acme", "acme")
 		return err
 	}); err != nil {
 		t.Fatal(err)

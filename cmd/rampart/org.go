@@ -107,12 +107,12 @@ func (m *Main) orgCreate(ctx context.Context, st *store.Store, cfg config.Config
 	var out store.NewOrganization
 	token, hash := auth.NewLinkToken()
 	ci := store.ClientInfo{UserAgent: "rampart org create"}
-	err = st.AsService(ctx, "create an organization (rampart org create by "+osUser()+")", func(ctx context.Context, tx *store.Tx) error {
+	err = st.AsService(ctx, "create an organization (rampart org create by "+osUser()+")", func(ctx context.Context, tx *store.ServiceTx) error {
 		var err error
-		if out, err = tx.Signups().CreateOrganizationWithAdmin(ctx, name, slug, adminEmail); err != nil {
+		if out, err = tx.Provision().CreateOrganizationWithAdmin(ctx, name, slug, adminEmail); err != nil {
 			return err
 		}
-		_, err = tx.Identity().CreateLoginLink(ctx, out.Admin.Email, hash, ci)
+		_, err = tx.SignIn().CreateLoginLink(ctx, out.Admin.Email, hash, ci)
 		return err
 	})
 	if err != nil {
@@ -140,9 +140,9 @@ func (m *Main) orgInvite(ctx context.Context, st *store.Store, cfg config.Config
 	req := store.SignupRequest{Email: email, OrganizationName: name, InvitedBy: "cli:" + osUser()}
 	token, hash := auth.NewLinkToken()
 	var ok bool
-	err = st.AsService(ctx, "send a sign-up link (rampart org invite by "+osUser()+")", func(ctx context.Context, tx *store.Tx) error {
+	err = st.AsService(ctx, "send a sign-up link (rampart org invite by "+osUser()+")", func(ctx context.Context, tx *store.ServiceTx) error {
 		var err error
-		ok, err = tx.Signups().CreateSignup(ctx, req, hash, store.ClientInfo{UserAgent: "rampart org invite"})
+		ok, err = tx.SignIn().CreateSignup(ctx, req, hash, store.ClientInfo{UserAgent: "rampart org invite"})
 		return err
 	})
 	if err != nil {
@@ -163,9 +163,9 @@ func (m *Main) orgInvite(ctx context.Context, st *store.Store, cfg config.Config
 
 func (m *Main) orgList(ctx context.Context, st *store.Store, jsonOut bool) int {
 	var orgs []store.OrganizationSummary
-	err := st.AsService(ctx, "list organizations (rampart org list by "+osUser()+")", func(ctx context.Context, tx *store.Tx) error {
+	err := st.AsService(ctx, "list organizations (rampart org list by "+osUser()+")", func(ctx context.Context, tx *store.ServiceTx) error {
 		var err error
-		orgs, err = tx.Signups().Organizations(ctx)
+		orgs, err = tx.Provision().Organizations(ctx)
 		return err
 	})
 	if err != nil {

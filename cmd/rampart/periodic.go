@@ -55,7 +55,7 @@ func runPeriodic(ctx context.Context, st *store.Store, log *slog.Logger, by stri
 }
 
 func runOnce(ctx context.Context, st *store.Store, log *slog.Logger, by string, t periodicTask) {
-	mine, err := st.ClaimPeriodic(ctx, t.name, claimGap(t.every), by)
+	mine, err := st.Periodic().Claim(ctx, t.name, claimGap(t.every), by)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Error("claim periodic task", "task", t.name, "err", err)
@@ -72,7 +72,7 @@ func runOnce(ctx context.Context, st *store.Store, log *slog.Logger, by string, 
 	// The record outlives a shutdown that cancelled the run.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := st.FinishPeriodic(fctx, t.name, result, runErr); err != nil {
+	if err := st.Periodic().Finish(fctx, t.name, result, runErr); err != nil {
 		log.Error("record periodic task", "task", t.name, "err", err)
 	}
 }
@@ -92,11 +92,11 @@ func processName(cmd string) string {
 func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration, retentionMonths int) []periodicTask {
 	return []periodicTask{
 		{name: "audit_seal", every: sealEvery, run: func(ctx context.Context) (string, error) {
-			n, err := st.SealAudit(ctx)
+			n, err := st.Audit().Seal(ctx)
 			return fmt.Sprintf("sealed %d events", n), err
 		}},
 		{name: "audit_retention", every: 24 * time.Hour, first: time.Minute, run: func(ctx context.Context) (string, error) {
-			res, err := st.PurgeAudit(ctx, time.Now().AddDate(0, -retentionMonths, 0))
+			res, err := st.Audit().Purge(ctx, time.Now().AddDate(0, -retentionMonths, 0))
 			var events int64
 			for _, r := range res {
 				events += r.Events
@@ -105,7 +105,7 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 			return fmt.Sprintf("purged %d events in %d chains", events, len(res)), err
 		}},
 		{name: "ai_job_sweep", every: time.Minute, run: func(ctx context.Context) (string, error) {
-			n, err := st.SweepStuckAIJobs(ctx)
+			n, err := st.Jobs().SweepStuck(ctx)
 			if n > 0 {
 				log.Warn("ended AI jobs the queue gave up on", "jobs", n)
 			}

@@ -50,7 +50,7 @@ func waitSealRuns(t *testing.T, st *store.Store, n int) ([]time.Time, map[string
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d seal runs seen", len(starts))
 		}
-		runs, err := st.PeriodicRuns(ctx)
+		runs, err := st.Periodic().Runs(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,20 +58,20 @@ func TestWorkerScaleOut(t *testing.T) {
 	}
 	t.Cleanup(st.Close)
 	var producer rampart.Claims
-	err = st.AsService(ctx, "test: find the demo producer", func(ctx context.Context, tx *store.Tx) error {
-		org, err := tx.OrganizationBySlug(ctx, demo.Slug)
+	err = st.AsService(ctx, "test: find the demo producer", func(ctx context.Context, tx *store.ServiceTx) error {
+		org, err := tx.Provision().OrganizationBySlug(ctx, demo.Slug)
 		if err != nil {
 			return err
 		}
-		u, err := tx.UpsertUser(ctx, string(rampart.RoleProducer)+"@"+demo.Domain, "")
+		u, err := tx.Provision().UpsertUser(ctx, string(rampart.RoleProducer)+"@"+demo.Domain, "")
 		producer = rampart.Claims{OrganizationID: org.ID, UserID: u.ID, Role: rampart.RoleProducer}
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	proposals, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.Tx) ([]rampart.Proposal, error) {
-		return tx.AI().Proposals(ctx, 10)
+	proposals, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.TenantTx) ([]rampart.Proposal, error) {
+		return tx.Proposals().List(ctx, 10)
 	})
 	if err != nil || len(proposals) != 1 {
 		t.Fatalf("demo proposals: %d, %v", len(proposals), err)
@@ -92,8 +92,8 @@ func TestWorkerScaleOut(t *testing.T) {
 		t.Fatalf("request: %v", err)
 	}
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		j, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-			return tx.AI().AIJob(ctx, job.ID)
+		j, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.TenantTx) (rampart.AIJob, error) {
+			return tx.AIJobs().Get(ctx, job.ID)
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -105,8 +105,8 @@ func TestWorkerScaleOut(t *testing.T) {
 			t.Fatalf("job %s (%s) after %s; worker log:\n%s", j.Status, j.ErrorCode, time.Since(deadline.Add(-60*time.Second)), w.errOut)
 		}
 	}
-	p, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.AI().Proposal(ctx, proposals[0].ID)
+	p, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {
+		return tx.Proposals().Get(ctx, proposals[0].ID)
 	})
 	if err != nil || p.Status != rampart.ProposalAIPendingReview || !strings.Contains(p.BodyHTML, "650") {
 		t.Fatalf("proposal after the worker's job: %s, %v; body mentions the brief's 650 guests: %v", p.Status, err, strings.Contains(p.BodyHTML, "650"))

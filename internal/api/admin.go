@@ -7,9 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/rampart-dev/rampart/internal/access"
-	"github.com/rampart-dev/rampart/internal/auth"
-	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/member"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -32,12 +30,7 @@ func (s adminAPI) routes() {
 }
 
 func (s adminAPI) listMembers(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if err := access.Check(c, access.ActionRead, access.Resource{Kind: access.KindMember}); err != nil {
-		return err
-	}
-	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Membership, error) {
-		return tx.Members(ctx, c.OrganizationID)
-	})
+	out, err := member.List(r.Context(), s.store, c)
 	if err != nil {
 		return err
 	}
@@ -51,45 +44,14 @@ type Grant struct {
 	VenueCodes []string     `json:"venue_codes" required:"false" maxItems:"100" doc:"venue codes (venue_manager only)"`
 }
 
-func (g Grant) validate() error {
-	if !g.Role.Valid() {
-		return fieldError("role", "must be one of admin, executive_producer, producer, technical_director, venue_manager, stakeholder, viewer")
-	}
-	if len(g.VenueCodes) > 100 {
-		return fieldError("venue_codes", "at most 100 codes")
-	}
-	for _, v := range g.VenueCodes {
-		if !rampart.ValidVenueCode(v) {
-			return fieldError("venue_codes", "%q is not a venue code (1-32 of A-Z, 0-9, '-', '_')", v)
-		}
-	}
-	if g.Role == rampart.RoleVenueManager && len(g.VenueCodes) == 0 {
-		return fieldError("venue_codes", "a venue_manager needs at least one venue code")
-	}
-	if g.Role != rampart.RoleVenueManager && len(g.VenueCodes) > 0 {
-		return fieldError("venue_codes", "only a venue_manager has venue codes")
-	}
-	return nil
-}
-
-func manage(c rampart.Claims, kind access.ResourceKind) error {
-	return access.Check(c, access.ActionManageMembers, access.Resource{Kind: kind})
-}
+func (g Grant) grant() member.Grant { return member.Grant{Role: g.Role, VenueCodes: g.VenueCodes} }
 
 func (s adminAPI) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Claims, req Grant) error {
-	if err := manage(c, access.KindMember); err != nil {
-		return err
-	}
 	uid, err := pathID(r, "user_id")
 	if err != nil {
 		return err
 	}
-	if err := req.validate(); err != nil {
-		return err
-	}
-	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Membership, error) {
-		return tx.Admin().UpdateMembership(ctx, rampart.Membership{OrganizationID: c.OrganizationID, UserID: uid, Role: req.Role, VenueCodes: req.VenueCodes}, clientInfo(r))
-	})
+	out, err := member.Update(r.Context(), s.store, c, uid, req.grant(), clientInfo(r))
 	if err != nil {
 		return err
 	}
@@ -97,31 +59,17 @@ func (s adminAPI) updateMember(w http.ResponseWriter, r *http.Request, c rampart
 }
 
 func (s adminAPI) removeMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	return s.adminAction(w, r, c, access.KindMember, "user_id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
-		return tx.Admin().RemoveMembership(ctx, c.OrganizationID, id, ci)
-	})
+	return s.adminAction(w, r, c, "user_id", member.Remove)
 }
 
 // revokeMemberSessions lets an admin end a member's sessions that are
-// active in the admin's organization. A member who also belongs to other
-// organizations keeps those sessions: they are not this admin's to end
-// (row-level security hides them too).
+// active in the admin's organization.
 func (s adminAPI) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if err := manage(c, access.KindMember); err != nil {
-		return err
-	}
 	uid, err := pathID(r, "user_id")
 	if err != nil {
 		return err
 	}
-	var n int64
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		if _, err := tx.Admin().Membership(ctx, c.OrganizationID, uid); err != nil {
-			return err
-		}
-		n, err = tx.Identity().RevokeMemberSessions(ctx, c.OrganizationID, uid, "revoked by an admin", clientInfo(r))
-		return err
-	})
+	n, err := member.RevokeSessions(r.Context(), s.store, c, uid, clientInfo(r))
 	if err != nil {
 		return err
 	}
@@ -139,53 +87,24 @@ type inviteResponse struct {
 	Delivery string         `json:"delivery"` // "sent" or "failed" (resend later)
 }
 
-func (s adminAPI) createInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims, req inviteRequest) error {
-	if err := manage(c, access.KindInvite); err != nil {
-		return err
-	}
-	email, err := rampart.NormalizeEmail(req.Email)
-	if err != nil {
-		return fieldError("email", "must be a plain address like name@example.com")
-	}
-	if err := req.validate(); err != nil {
-		return err
-	}
-	token, hash := auth.NewLinkToken()
-	var inv rampart.Invite
-	var org rampart.Organization
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		if org, err = tx.Organization(ctx, c.OrganizationID); err != nil {
-			return err
-		}
-		inv, err = tx.Admin().CreateInvite(ctx, rampart.Invite{OrganizationID: c.OrganizationID, Email: email, Role: req.Role,
-			VenueCodes: req.VenueCodes}, hash, clientInfo(r))
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return respond(w, c, http.StatusCreated, inviteResponse{Invite: inv, Status: inv.Status(time.Now()), Delivery: s.mailInvite(r.Context(), org, inv, token)})
+func (s adminAPI) inviteMail() member.Mail {
+	return member.Mail{Sender: s.mailer, LinkURL: s.linkURL, Log: s.log}
 }
 
-func (s adminAPI) mailInvite(ctx context.Context, org rampart.Organization, inv rampart.Invite, token string) string {
-	msg := mail.Message{To: inv.Email, Subject: "You are invited to " + org.Name + " on Rampart",
-		Text: "You have been invited to join " + org.Name + " on Rampart as " + string(inv.Role) + ".\n\n" +
-			"Accept within 72 hours with this link:\n\n" + s.linkURL(token) + "\n"}
-	if err := s.mailer.Send(ctx, msg); err != nil {
-		s.log.ErrorContext(ctx, "send invite", "err", err, "invite", inv.ID)
-		return "failed"
+func invitedView(in member.Invited) inviteResponse {
+	return inviteResponse{Invite: in.Invite, Status: in.Invite.Status(time.Now()), Delivery: string(in.Delivery)}
+}
+
+func (s adminAPI) createInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims, req inviteRequest) error {
+	out, err := member.Invite(r.Context(), s.store, s.inviteMail(), c, req.Email, req.grant(), clientInfo(r))
+	if err != nil {
+		return err
 	}
-	return "sent"
+	return respond(w, c, http.StatusCreated, invitedView(out))
 }
 
 func (s adminAPI) listInvites(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if err := manage(c, access.KindInvite); err != nil {
-		return err
-	}
-	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Invite, error) {
-		return tx.Admin().Invites(ctx, c.OrganizationID)
-	})
+	out, err := member.Invites(r.Context(), s.store, c)
 	if err != nil {
 		return err
 	}
@@ -203,34 +122,19 @@ func (s adminAPI) listInvites(w http.ResponseWriter, r *http.Request, c rampart.
 // resendInvite issues a new token for a pending or expired invite; the old
 // link stops working.
 func (s adminAPI) resendInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if err := manage(c, access.KindInvite); err != nil {
-		return err
-	}
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	token, hash := auth.NewLinkToken()
-	var inv rampart.Invite
-	var org rampart.Organization
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		if org, err = tx.Organization(ctx, c.OrganizationID); err != nil {
-			return err
-		}
-		inv, err = tx.Admin().ResendInvite(ctx, c.OrganizationID, id, hash, clientInfo(r))
-		return err
-	})
+	out, err := member.Resend(r.Context(), s.store, s.inviteMail(), c, id, clientInfo(r))
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, inviteResponse{Invite: inv, Status: inv.Status(time.Now()), Delivery: s.mailInvite(r.Context(), org, inv, token)})
+	return respond(w, c, http.StatusOK, invitedView(out))
 }
 
 func (s adminAPI) revokeInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	return s.adminAction(w, r, c, access.KindInvite, "id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
-		return tx.Admin().RevokeInvite(ctx, c.OrganizationID, id, ci)
-	})
+	return s.adminAction(w, r, c, "id", member.RevokeInvite)
 }
 
 type tokenRequest struct {
@@ -240,31 +144,8 @@ type tokenRequest struct {
 }
 
 func (s adminAPI) createToken(w http.ResponseWriter, r *http.Request, c rampart.Claims, req tokenRequest) error {
-	if err := manage(c, access.KindAPIToken); err != nil {
-		return err
-	}
-	if n := len([]rune(req.Name)); n == 0 || n > 100 {
-		return fieldError("name", "must be 1 to 100 characters")
-	}
-	if req.ExpiresInDays < 1 || req.ExpiresInDays > 366 {
-		return fieldError("expires_in_days", "must be between 1 and 366")
-	}
-	if err := req.validate(); err != nil {
-		return err
-	}
-	var out rampart.APIToken
-	var raw string
-	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		out, err = tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: req.Name, Role: req.Role,
-			VenueCodes: req.VenueCodes, ExpiresAt: time.Now().Add(time.Duration(req.ExpiresInDays) * 24 * time.Hour)}, clientInfo(r))
-		if err != nil {
-			return err
-		}
-		// Signed inside the transaction: a signing failure leaves no row.
-		raw, err = s.tokens.Issue(out.ID, out.OrganizationID, out.Role, out.ExpiresAt)
-		return err
-	})
+	out, raw, err := member.CreateToken(r.Context(), s.store, s.tokens, c,
+		member.TokenInput{Name: req.Name, ExpiresInDays: req.ExpiresInDays, Grant: req.grant()}, clientInfo(r))
 	if err != nil {
 		return err
 	}
@@ -274,12 +155,7 @@ func (s adminAPI) createToken(w http.ResponseWriter, r *http.Request, c rampart.
 }
 
 func (s adminAPI) listTokens(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if err := manage(c, access.KindAPIToken); err != nil {
-		return err
-	}
-	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.APIToken, error) {
-		return tx.Admin().APITokens(ctx, c.OrganizationID)
-	})
+	out, err := member.Tokens(r.Context(), s.store, c)
 	if err != nil {
 		return err
 	}
@@ -287,25 +163,18 @@ func (s adminAPI) listTokens(w http.ResponseWriter, r *http.Request, c rampart.C
 }
 
 func (s adminAPI) revokeToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	return s.adminAction(w, r, c, access.KindAPIToken, "id", func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error {
-		return tx.Admin().RevokeAPIToken(ctx, c.OrganizationID, id, ci)
-	})
+	return s.adminAction(w, r, c, "id", member.RevokeToken)
 }
 
-// adminAction runs one administrative change on the resource named by the
-// path parameter, after the manage-members check, and answers 204.
-func (s adminAPI) adminAction(w http.ResponseWriter, r *http.Request, c rampart.Claims, kind access.ResourceKind, param string,
-	fn func(ctx context.Context, tx *store.Tx, id uuid.UUID, ci store.ClientInfo) error) error {
-	if err := manage(c, kind); err != nil {
-		return err
-	}
+// adminAction runs one administrative use case on the resource named by
+// the path parameter and answers 204.
+func (s adminAPI) adminAction(w http.ResponseWriter, r *http.Request, c rampart.Claims, param string,
+	fn func(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID, ci store.ClientInfo) error) error {
 	id, err := pathID(r, param)
 	if err != nil {
 		return err
 	}
-	ci := clientInfo(r)
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error { return fn(ctx, tx, id, ci) })
-	if err != nil {
+	if err := fn(r.Context(), s.store, c, id, clientInfo(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,7 +11,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/access"
+	"github.com/rampart-dev/rampart/internal/aijob"
 	"github.com/rampart-dev/rampart/internal/killswitch"
+	"github.com/rampart-dev/rampart/internal/proposal"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/sanitize"
 	"github.com/rampart-dev/rampart/internal/store"
@@ -70,13 +71,6 @@ type budgetRequest struct {
 	MonthlyTokens *int64 `json:"monthly_tokens" minimum:"1" maximum:"1000000000000" nullable:"true" doc:"null removes the limit"`
 }
 
-func (s proposalAPI) aiRequired(op string) error {
-	if s.ai == nil || s.watcher == nil {
-		return rampart.Errorf(op, rampart.KindUnavailable, "the AI pipeline is not running in this process")
-	}
-	return nil
-}
-
 // proposalETag names a version of a proposal. Approving with If-Match set
 // to it approves only that version: a draft that arrived since is a conflict.
 func proposalETag(p rampart.Proposal) string {
@@ -101,82 +95,25 @@ func proposalView(p rampart.Proposal) rampart.Proposal {
 	return p
 }
 
-func proposalResource(p rampart.Proposal) access.Resource {
-	r := access.Resource{Kind: access.KindProposal}
-	if p.VenueCode != nil {
-		r.VenueCode = *p.VenueCode
-	}
-	return r
-}
-
 func (s proposalAPI) listProposals(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	all, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Proposal, error) {
-		return tx.AI().Proposals(ctx, store.MaxListProposals)
-	})
+	all, err := proposal.List(r.Context(), s.store, c)
 	if err != nil {
 		return err
 	}
-	out := make([]rampart.Proposal, 0, len(all))
-	for _, p := range all {
-		if access.Can(c, access.ActionRead, proposalResource(p)) {
-			out = append(out, proposalView(p))
-		}
+	out := make([]rampart.Proposal, len(all))
+	for i, p := range all {
+		out[i] = proposalView(p)
 	}
 	return respond(w, c, http.StatusOK, map[string]any{"proposals": out})
 }
 
 func (s proposalAPI) createProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims, req proposalRequest) error {
-	p := rampart.Proposal{Title: req.Title, ClientName: req.ClientName, Brief: req.Brief}
-	if req.VenueCode != "" {
-		p.VenueCode = &req.VenueCode
-	}
-	if err := rampart.ValidateProposal(p); err != nil {
-		return err
-	}
-	if err := access.Check(c, access.ActionEdit, proposalResource(p)); err != nil {
-		return err
-	}
-	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		if err := s.venueExists(ctx, tx, c, p.VenueCode); err != nil {
-			return rampart.Proposal{}, err
-		}
-		return tx.AI().CreateProposal(ctx, p)
-	})
+	out, err := proposal.Create(r.Context(), s.store, c, proposal.Input{Title: req.Title, ClientName: req.ClientName,
+		VenueCode: req.VenueCode, Brief: req.Brief})
 	if err != nil {
 		return err
 	}
 	return respond(w, c, http.StatusCreated, proposalView(out))
-}
-
-// venueExists refuses a venue code the organization does not have (or the
-// caller cannot see).
-func (s proposalAPI) venueExists(ctx context.Context, tx *store.Tx, c rampart.Claims, code *string) error {
-	if code == nil {
-		return nil
-	}
-	vs, err := tx.Venues(ctx, c.OrganizationID)
-	if err != nil {
-		return err
-	}
-	for _, v := range vs {
-		if v.Code == *code {
-			return nil
-		}
-	}
-	return fieldError("venue_code", "no venue %q in this organization", *code)
-}
-
-func (s proposalAPI) readProposal(ctx context.Context, c rampart.Claims, id uuid.UUID) (rampart.Proposal, error) {
-	p, err := store.InTenantValue(ctx, s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.AI().Proposal(ctx, id)
-	})
-	if err != nil {
-		return p, err
-	}
-	if !access.Can(c, access.ActionRead, proposalResource(p)) {
-		return rampart.Proposal{}, rampart.Errorf("api.proposal", rampart.KindNotFound, "not found")
-	}
-	return p, nil
 }
 
 func (s proposalAPI) getProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -184,7 +121,7 @@ func (s proposalAPI) getProposal(w http.ResponseWriter, r *http.Request, c rampa
 	if err != nil {
 		return err
 	}
-	p, err := s.readProposal(r.Context(), c, id)
+	p, err := proposal.Get(r.Context(), s.store, c, id)
 	if err != nil {
 		return err
 	}
@@ -197,37 +134,8 @@ func (s proposalAPI) updateProposal(w http.ResponseWriter, r *http.Request, c ra
 	if err != nil {
 		return err
 	}
-	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		p, err := tx.AI().Proposal(ctx, id)
-		if err != nil {
-			return p, err
-		}
-		if !access.Can(c, access.ActionRead, proposalResource(p)) {
-			return rampart.Proposal{}, rampart.Errorf("api.updateProposal", rampart.KindNotFound, "not found")
-		}
-		if err := access.Check(c, access.ActionEdit, proposalResource(p)); err != nil {
-			return p, err
-		}
-		if req.Title != nil {
-			p.Title = *req.Title
-		}
-		if req.ClientName != nil {
-			p.ClientName = *req.ClientName
-		}
-		if req.Brief != nil {
-			p.Brief = *req.Brief
-		}
-		if req.VenueCode != nil {
-			p.VenueCode = req.VenueCode
-			if err := access.Check(c, access.ActionEdit, proposalResource(p)); err != nil {
-				return p, err
-			}
-			if err := s.venueExists(ctx, tx, c, p.VenueCode); err != nil {
-				return p, err
-			}
-		}
-		return tx.AI().UpdateProposal(ctx, p)
-	})
+	out, err := proposal.Update(r.Context(), s.store, c, id, proposal.Patch{Title: req.Title, ClientName: req.ClientName,
+		VenueCode: req.VenueCode, Brief: req.Brief})
 	if err != nil {
 		return err
 	}
@@ -239,13 +147,6 @@ func (s proposalAPI) approveProposal(w http.ResponseWriter, r *http.Request, c r
 	if err != nil {
 		return err
 	}
-	p, err := s.readProposal(r.Context(), c, id)
-	if err != nil {
-		return err
-	}
-	if err := access.Check(c, access.ActionApproveAgentProposal, proposalResource(p)); err != nil {
-		return err
-	}
 	var seen *time.Time
 	if h := r.Header.Get("If-Match"); h != "" {
 		t, err := parseProposalETag(h)
@@ -254,9 +155,7 @@ func (s proposalAPI) approveProposal(w http.ResponseWriter, r *http.Request, c r
 		}
 		seen = &t
 	}
-	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.AI().ApproveProposal(ctx, id, seen)
-	})
+	out, err := proposal.Approve(r.Context(), s.store, c, id, seen)
 	if err != nil {
 		return err
 	}
@@ -275,29 +174,19 @@ func (s proposalAPI) proposalVenue(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p, err := s.readProposal(r.Context(), c, id)
-	if err != nil {
-		return "", err
-	}
-	if p.VenueCode == nil {
-		return "", nil
-	}
-	return *p.VenueCode, nil
+	return proposal.VenueOf(r.Context(), s.store, c, id)
 }
 
 func (s proposalAPI) generateProposal(w http.ResponseWriter, r *http.Request, call AgentCall) error {
-	const op = "api.generateProposal"
-	if err := s.aiRequired(op); err != nil {
-		return err
-	}
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	if err := access.Check(call.Claims, access.ActionRequestAI, access.Resource{Kind: access.KindProposal, VenueCode: call.VenueCode}); err != nil {
-		return err
+	var q aijob.Requester
+	if s.ai != nil && s.watcher != nil {
+		q = s.ai
 	}
-	job, err := s.ai.Request(r.Context(), call.Claims, id, string(call.Agent))
+	job, err := aijob.Request(r.Context(), q, aijob.Call{Claims: call.Claims, Agent: call.Agent, VenueCode: call.VenueCode}, id)
 	if err != nil {
 		return err
 	}
@@ -310,12 +199,7 @@ func (s proposalAPI) listProposalJobs(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	if _, err := s.readProposal(r.Context(), c, id); err != nil {
-		return err
-	}
-	jobs, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.AIJob, error) {
-		return tx.AI().ProposalAIJobs(ctx, id)
-	})
+	jobs, err := aijob.ForProposal(r.Context(), s.store, c, id)
 	if err != nil {
 		return err
 	}
@@ -327,9 +211,7 @@ func (s proposalAPI) getJob(w http.ResponseWriter, r *http.Request, c rampart.Cl
 	if err != nil {
 		return err
 	}
-	job, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-		return tx.AI().AIJob(ctx, id)
-	})
+	job, err := aijob.Get(r.Context(), s.store, c, id)
 	if err != nil {
 		return err
 	}
@@ -342,53 +224,15 @@ func (s proposalAPI) cancelJob(w http.ResponseWriter, r *http.Request, c rampart
 	if err != nil {
 		return err
 	}
-	job, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-		return tx.AI().CancelAIJob(ctx, id, req.Reason)
-	})
+	job, err := aijob.Cancel(r.Context(), s.store, c, id, req.Reason)
 	if err != nil {
 		return err
 	}
 	return respond(w, c, http.StatusOK, job)
 }
 
-type killSwitchView struct {
-	Global       killSwitchLevelView `json:"global"`
-	Organization rampart.KillSwitch  `json:"organization"`
-	// Effective is what new AI requests of this organization meet now in
-	// this process: "on" (allowed), "off" (a switch is on) or "unknown".
-	Effective string `json:"effective"`
-}
-
-type killSwitchLevelView struct {
-	Active bool   `json:"active"`
-	Reason string `json:"reason"`
-}
-
-func (s proposalAPI) killSwitchView(ctx context.Context, c rampart.Claims) (killSwitchView, error) {
-	var v killSwitchView
-	err := s.store.InTenant(ctx, c, func(ctx context.Context, tx *store.Tx) error {
-		g, err := tx.KillSwitches().GlobalKillSwitch(ctx)
-		if err != nil {
-			return err
-		}
-		v.Global = killSwitchLevelView{Active: g.Active, Reason: g.Reason}
-		v.Organization, err = tx.KillSwitches().OrgKillSwitch(ctx)
-		return err
-	})
-	v.Effective = "unknown"
-	if s.watcher != nil {
-		switch err := s.watcher.Check(c.OrganizationID); {
-		case err == nil:
-			v.Effective = "on"
-		case err != killswitch.ErrStateUnknown:
-			v.Effective = "off"
-		}
-	}
-	return v, err
-}
-
 func (s proposalAPI) getKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	v, err := s.killSwitchView(r.Context(), c)
+	v, err := killswitch.Status(r.Context(), s.store, s.watcher, c)
 	if err != nil {
 		return err
 	}
@@ -398,20 +242,7 @@ func (s proposalAPI) getKillSwitch(w http.ResponseWriter, r *http.Request, c ram
 // setKillSwitch turns the organization's AI kill switch on or off (admins).
 // The change NOTIFYs every process; this process applies it before answering.
 func (s proposalAPI) setKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims, req killSwitchRequest) error {
-	if err := access.Check(c, access.ActionOrgKillSwitch, access.Resource{Kind: access.KindOrganization}); err != nil {
-		return err
-	}
-	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.KillSwitches().SetOrgKillSwitch(ctx, c.OrganizationID, req.Active, req.Reason, "user:"+c.UserID.String())
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if s.watcher != nil {
-		_ = s.watcher.Refresh(r.Context())
-	}
-	v, err := s.killSwitchView(r.Context(), c)
+	v, err := killswitch.SetOrganization(r.Context(), s.store, s.watcher, c, req.Active, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -419,9 +250,7 @@ func (s proposalAPI) setKillSwitch(w http.ResponseWriter, r *http.Request, c ram
 }
 
 func (s proposalAPI) getBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	b, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
-		return tx.AI().TokenBudget(ctx)
-	})
+	b, err := aijob.Budget(r.Context(), s.store, c)
 	if err != nil {
 		return err
 	}
@@ -429,12 +258,7 @@ func (s proposalAPI) getBudget(w http.ResponseWriter, r *http.Request, c rampart
 }
 
 func (s proposalAPI) setBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims, req budgetRequest) error {
-	if err := access.Check(c, access.ActionManageMembers, access.Resource{Kind: access.KindOrganization}); err != nil {
-		return err
-	}
-	b, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
-		return tx.AI().SetTokenBudget(ctx, req.MonthlyTokens)
-	})
+	b, err := aijob.SetBudget(r.Context(), s.store, c, req.MonthlyTokens)
 	if err != nil {
 		return err
 	}
@@ -508,7 +332,7 @@ func (s proposalAPI) jobStream(w http.ResponseWriter, r *http.Request, c rampart
 	newest := read                    // the newest change seen: the event id sent
 	sent := map[uuid.UUID]time.Time{} // job id → updated_at already sent
 	for {
-		jobs, err := s.store.AIJobEvents(r.Context(), c, read, store.MaxJobEvents)
+		jobs, err := s.store.Jobs().Events(r.Context(), c, read, store.MaxJobEvents)
 		if err != nil {
 			if rampart.ErrorKind(err) == rampart.KindUnauthenticated {
 				// The claims are gone or changed: nothing read is sent.

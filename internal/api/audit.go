@@ -1,14 +1,12 @@
 package api
 
 import (
-	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/auditview"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -101,16 +99,12 @@ func viewOf(e *audit.Stored) auditEventView {
 // listAuditEvents pages newest first: ?limit=1..500 (default 100), and
 // ?cursor=<next_cursor of the previous page>.
 func (s auditAPI) listAuditEvents(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if err := access.Check(c, access.ActionViewAudit, access.Resource{Kind: access.KindAudit}); err != nil {
-		return err
-	}
 	f, err := parseAuditFilter(r)
 	if err != nil {
 		return err
 	}
-	f.Limit = 100
 	if v := r.URL.Query().Get("limit"); v != "" {
-		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 500 {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > auditview.MaxLimit {
 			return fieldError("limit", "must be a whole number from 1 to 500")
 		}
 	}
@@ -119,19 +113,17 @@ func (s auditAPI) listAuditEvents(w http.ResponseWriter, r *http.Request, c ramp
 			return err
 		}
 	}
-	events, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]audit.Stored, error) {
-		return tx.AuditLog().AuditEvents(ctx, c.OrganizationID, f)
-	})
+	page, err := auditview.List(r.Context(), s.store, c, f)
 	if err != nil {
 		return err
 	}
-	out := make([]auditEventView, len(events))
-	for i := range events {
-		out[i] = viewOf(&events[i])
+	out := make([]auditEventView, len(page.Events))
+	for i := range page.Events {
+		out[i] = viewOf(&page.Events[i])
 	}
 	var next *string
-	if len(events) == f.Limit {
-		n := strconv.FormatInt(events[len(events)-1].ID, 10)
+	if page.Next != nil {
+		n := strconv.FormatInt(*page.Next, 10)
 		next = &n
 	}
 	return respond(w, c, http.StatusOK, map[string]any{"events": out, "next_cursor": next})
@@ -155,36 +147,23 @@ func parseCursor(v string) (int64, error) {
 // exportAudit streams the organization's events as CSV. The export is
 // itself audited, in the same transaction as the read.
 func (s auditAPI) exportAudit(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if err := access.Check(c, access.ActionViewAudit, access.Resource{Kind: access.KindAudit}); err != nil {
-		return err
-	}
 	f, err := parseAuditFilter(r)
-	if err != nil {
-		return err
-	}
-	// The export is recorded first, in its own transaction: a download cut
-	// short still leaves its trace.
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		return tx.Identity().RecordUserEvent(ctx, clientInfo(r), audit.Event{Action: audit.ActionAuditExported, TargetType: "audit_log", Metadata: exportMeta(f)})
-	})
 	if err != nil {
 		return err
 	}
 	started := false
 	var cw *audit.CSVWriter
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		return tx.AuditLog().EachAuditEvent(ctx, c.OrganizationID, f, func(e *audit.Stored) error {
-			if !started {
-				started = true
-				w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-				w.Header().Set("Content-Disposition", `attachment; filename="audit-`+c.OrganizationID.String()+`.csv"`)
-				var err error
-				if cw, err = audit.NewCSVWriter(w); err != nil {
-					return err
-				}
+	err = auditview.Export(r.Context(), s.store, c, f, clientInfo(r), func(e *audit.Stored) error {
+		if !started {
+			started = true
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			w.Header().Set("Content-Disposition", `attachment; filename="audit-`+c.OrganizationID.String()+`.csv"`)
+			var err error
+			if cw, err = audit.NewCSVWriter(w); err != nil {
+				return err
 			}
-			return cw.Write(e)
-		})
+		}
+		return cw.Write(e)
 	})
 	if err != nil {
 		if started {
@@ -201,22 +180,4 @@ func (s auditAPI) exportAudit(w http.ResponseWriter, r *http.Request, c rampart.
 		}
 	}
 	return cw.Flush()
-}
-
-func exportMeta(f store.AuditFilter) []byte {
-	m := map[string]string{}
-	if !f.Since.IsZero() {
-		m["since"] = f.Since.UTC().Format(time.RFC3339)
-	}
-	if !f.Until.IsZero() {
-		m["until"] = f.Until.UTC().Format(time.RFC3339)
-	}
-	if f.ActorID != "" {
-		m["actor"] = f.ActorID
-	}
-	if f.Action != "" {
-		m["action"] = f.Action
-	}
-	b, _ := json.Marshal(m) // a map of strings always marshals; keys sorted
-	return b
 }

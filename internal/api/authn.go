@@ -152,10 +152,10 @@ func (s *Server) verify(p presented) (v verified, reason string, ok bool) {
 // cookie, when the session was renewed, is set on w).
 func (s *Server) resolve(w http.ResponseWriter, r *http.Request, v verified) (rampart.Claims, error) {
 	if v.token != nil {
-		rc, err := s.store.ResolveToken(r.Context(), v.token.TokenID, v.token.OrganizationID)
+		rc, err := s.store.Auth().ResolveToken(r.Context(), v.token.TokenID, v.token.OrganizationID)
 		return rc.Claims, err
 	}
-	rc, err := s.store.ResolveSession(r.Context(), v.session.SessionID)
+	rc, err := s.store.Auth().ResolveSession(r.Context(), v.session.SessionID)
 	if err != nil {
 		return rampart.Claims{}, err
 	}
@@ -237,14 +237,14 @@ func (s *Server) recordRejected(r *http.Request, p presented, reason string) {
 // refused (the caller only learns "not signed in").
 func (s *Server) recordRejectedSession(r *http.Request, reason string) {
 	ev := clientInfo(r).Event(audit.Event{ActorType: audit.ActorUser, Action: audit.ActionLoginFailed, TargetType: "session", Reason: reason})
-	if err := s.store.RecordPlatformEvent(r.Context(), ev); err != nil {
+	if err := s.store.Audit().RecordPlatformEvent(r.Context(), ev); err != nil {
 		s.log.ErrorContext(r.Context(), "audit session rejection", "err", err)
 	}
 }
 
 func (s *Server) recordRejectedToken(r *http.Request, reason string) {
 	ev := clientInfo(r).Event(audit.Event{ActorType: audit.ActorAPIToken, Action: audit.ActionTokenRejected, Reason: reason})
-	if err := s.store.RecordPlatformEvent(r.Context(), ev); err != nil {
+	if err := s.store.Audit().RecordPlatformEvent(r.Context(), ev); err != nil {
 		s.log.ErrorContext(r.Context(), "audit token rejection", "err", err)
 	}
 }
@@ -262,7 +262,7 @@ func (s *Server) signedInUser(w http.ResponseWriter, r *http.Request) *rampart.C
 	if err != nil {
 		return nil
 	}
-	rc, err := s.store.ResolveSession(r.Context(), sc.SessionID)
+	rc, err := s.store.Auth().ResolveSession(r.Context(), sc.SessionID)
 	if err != nil {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/member"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -147,7 +148,7 @@ func (s *Server) SendLoginLink(ctx context.Context, email string, ci store.Clien
 // audited in the same service transaction.
 func (s *Server) createLoginLink(ctx context.Context, email string, ci store.ClientInfo) (string, error) {
 	token, hash := auth.NewLinkToken()
-	ok, err := s.store.RequestLoginLink(ctx, email, hash, ci)
+	ok, err := s.store.Auth().RequestLoginLink(ctx, email, hash, ci)
 	if err != nil || !ok {
 		return "", err
 	}
@@ -246,7 +247,7 @@ func (s signInAPI) confirmPage(w http.ResponseWriter, r *http.Request) error {
 	if ck, err := r.Cookie(linkCookieName); err == nil {
 		d.HasLink = true
 		if hash, err := auth.HashLinkToken(ck.Value); err == nil {
-			email, ok, err := s.store.LinkAccount(r.Context(), hash)
+			email, ok, err := s.store.Auth().LinkAccount(r.Context(), hash)
 			if err != nil {
 				s.log.ErrorContext(r.Context(), "look up the account of a magic link", "err", err)
 			} else if ok {
@@ -287,10 +288,10 @@ func (s signInAPI) confirm(w http.ResponseWriter, r *http.Request) error {
 	if c := s.signedInUser(w, r); c != nil && !c.ViaToken() {
 		signedIn = &c.UserID
 	}
-	ns, err := s.store.RedeemMagicLink(r.Context(), hash, signedIn, s.signupPolicy(), ci)
+	ns, err := s.store.Auth().RedeemMagicLink(r.Context(), hash, signedIn, s.signupPolicy(), ci)
 	var rf *store.RedeemFailure
 	if errors.As(err, &rf) {
-		if aerr := s.store.RecordPlatformEvent(r.Context(), rf.Event); aerr != nil {
+		if aerr := s.store.Audit().RecordPlatformEvent(r.Context(), rf.Event); aerr != nil {
 			s.log.ErrorContext(r.Context(), "audit failed redemption", "err", aerr)
 		}
 		return s.renderLinkProblem(w, r)
@@ -328,52 +329,11 @@ func noStore(w http.ResponseWriter) {
 	w.Header().Set("Pragma", "no-cache")
 }
 
-type meResponse struct {
-	User             *rampart.User          `json:"user,omitempty"`
-	Token            *uuid.UUID             `json:"api_token_id,omitempty"`
-	Organization     rampart.Organization   `json:"organization"`
-	Role             rampart.Role           `json:"role"`
-	VenueCodes       []string               `json:"venue_codes"`
-	SessionExpiresAt *time.Time             `json:"session_expires_at,omitempty"`
-	Memberships      []rampart.Organization `json:"organizations,omitempty"`
-	AgentTypes       []access.AgentType     `json:"agent_types"`
-}
+// meResponse is the profile /api/me answers (the sign-in pages show it too).
+type meResponse = member.Profile
 
 func (s signInAPI) me(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	out := meResponse{Role: c.Role, VenueCodes: c.VenueCodes, AgentTypes: access.AgentTypesFor(c.Role)}
-	if out.VenueCodes == nil {
-		out.VenueCodes = []string{}
-	}
-	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		if out.Organization, err = tx.Organization(ctx, c.OrganizationID); err != nil {
-			return err
-		}
-		if c.ViaToken() {
-			id := c.TokenID
-			out.Token = &id
-			return nil
-		}
-		u, err := tx.Identity().User(ctx, c.UserID)
-		if err != nil {
-			return err
-		}
-		out.User = &u
-		if out.Memberships, err = tx.Identity().UserOrganizations(ctx); err != nil {
-			return err
-		}
-		sessions, err := tx.Identity().Sessions(ctx, c.UserID)
-		if err != nil {
-			return err
-		}
-		for _, se := range sessions {
-			if se.ID == c.SessionID {
-				exp := se.ExpiresAt
-				out.SessionExpiresAt = &exp
-			}
-		}
-		return nil
-	})
+	out, err := member.Me(r.Context(), s.store, c)
 	if err != nil {
 		return err
 	}
@@ -382,13 +342,7 @@ func (s signInAPI) me(w http.ResponseWriter, r *http.Request, c rampart.Claims) 
 }
 
 func (s signInAPI) logout(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if c.ViaToken() {
-		return rampart.Errorf("api.logout", rampart.KindInvalid, "API tokens are revoked, not signed out")
-	}
-	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		return tx.Identity().RevokeSession(ctx, c.SessionID, "logout", clientInfo(r))
-	})
-	if err != nil {
+	if err := member.SignOut(r.Context(), s.store, c, clientInfo(r)); err != nil {
 		return err
 	}
 	http.SetCookie(w, auth.ClearCookie())
@@ -397,12 +351,7 @@ func (s signInAPI) logout(w http.ResponseWriter, r *http.Request, c rampart.Clai
 }
 
 func (s signInAPI) logoutAll(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if c.ViaToken() {
-		return rampart.Errorf("api.logoutAll", rampart.KindInvalid, "API tokens are revoked, not signed out")
-	}
-	n, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (int64, error) {
-		return tx.Identity().RevokeUserSessions(ctx, c.UserID, "sign out everywhere", clientInfo(r))
-	})
+	n, err := member.SignOutEverywhere(r.Context(), s.store, c, clientInfo(r))
 	if err != nil {
 		return err
 	}
@@ -418,24 +367,7 @@ type switchOrgRequest struct {
 // switchOrg moves the session to another organization of the user. The
 // claims of the next request are derived from the new membership.
 func (s signInAPI) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.Claims, req switchOrgRequest) error {
-	if c.ViaToken() {
-		return rampart.Errorf("api.switchOrg", rampart.KindInvalid, "an API token is bound to one organization")
-	}
-	if req.OrganizationID == uuid.Nil {
-		return fieldError("organization_id", "is required")
-	}
-	ci := clientInfo(r)
-	err := s.store.MoveSession(r.Context(), c.SessionID, c.UserID, req.OrganizationID, ci)
-	if rampart.ErrorKind(err) == rampart.KindForbidden {
-		err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-			return tx.Identity().RecordSwitchDenied(ctx, req.OrganizationID, ci)
-		})
-		if err != nil {
-			return err
-		}
-		return rampart.Errorf("api.switchOrg", rampart.KindForbidden, "you are not a member of that organization")
-	}
-	if err != nil {
+	if err := member.SwitchOrganization(r.Context(), s.store, c, req.OrganizationID, clientInfo(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -443,9 +375,7 @@ func (s signInAPI) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.C
 }
 
 func (s signInAPI) listSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	out, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Session, error) {
-		return tx.Identity().Sessions(ctx, c.UserID)
-	})
+	out, err := member.Sessions(r.Context(), s.store, c)
 	if err != nil {
 		return err
 	}
@@ -481,8 +411,8 @@ func (s signInAPI) loginForm(w http.ResponseWriter, r *http.Request) error {
 func (s signInAPI) logoutForm(w http.ResponseWriter, r *http.Request) error {
 	noStore(w)
 	if c := s.signedInUser(w, r); c != nil && !c.ViaToken() {
-		err := s.store.InTenant(r.Context(), *c, func(ctx context.Context, tx *store.Tx) error {
-			return tx.Identity().RevokeSession(ctx, c.SessionID, "logout", clientInfo(r))
+		err := s.store.InTenant(r.Context(), *c, func(ctx context.Context, tx *store.TenantTx) error {
+			return tx.Account().RevokeSession(ctx, c.SessionID, "logout", clientInfo(r))
 		})
 		if err != nil {
 			return err

@@ -59,12 +59,12 @@ func (s pageAPI) home(w http.ResponseWriter, r *http.Request) error {
 	d := pageData{Title: "Rampart", Demo: s.demoFor(r)}
 	if c := s.signedInUser(w, r); c != nil {
 		me := meResponse{Role: c.Role, VenueCodes: c.VenueCodes}
-		err := s.store.InTenant(r.Context(), *c, func(ctx context.Context, tx *store.Tx) error {
+		err := s.store.InTenant(r.Context(), *c, func(ctx context.Context, tx *store.TenantTx) error {
 			var err error
-			if me.Organization, err = tx.Organization(ctx, c.OrganizationID); err != nil {
+			if me.Organization, err = tx.Organization(ctx); err != nil {
 				return err
 			}
-			u, err := tx.Identity().User(ctx, c.UserID)
+			u, err := tx.Account().User(ctx, c.UserID)
 			me.User = &u
 			return err
 		})

@@ -119,8 +119,8 @@ func TestLastAdminRace(t *testing.T) {
 	first := make(chan error, 1)
 	go func() {
 		claims := rampart.Claims{OrganizationID: acme.org.ID, UserID: a.ID, Role: rampart.RoleAdmin}
-		first <- e.store.InTenant(context.Background(), claims, func(ctx context.Context, tx *store.Tx) error {
-			_, err := tx.Admin().UpdateMembership(ctx, rampart.Membership{OrganizationID: acme.org.ID, UserID: b.ID, Role: rampart.RoleViewer}, store.ClientInfo{})
+		first <- e.store.InTenant(context.Background(), claims, func(ctx context.Context, tx *store.TenantTx) error {
+			_, err := tx.Members().Update(ctx, rampart.Membership{OrganizationID: acme.org.ID, UserID: b.ID, Role: rampart.RoleViewer}, store.ClientInfo{})
 			close(held)
 			<-release
 			return err
@@ -253,8 +253,8 @@ func TestAdminReachesOnlySessionsOfOwnOrganization(t *testing.T) {
 
 	// Under acme's admin claims the globex session is invisible and unreachable.
 	acmeAdmin := rampart.Claims{OrganizationID: acme.org.ID, UserID: acme.users[rampart.RoleAdmin].ID, Role: rampart.RoleAdmin}
-	err := e.store.InTenant(context.Background(), acmeAdmin, func(ctx context.Context, tx *store.Tx) error {
-		ss, err := tx.Identity().Sessions(ctx, shared.ID)
+	err := e.store.InTenant(context.Background(), acmeAdmin, func(ctx context.Context, tx *store.TenantTx) error {
+		ss, err := tx.Account().Sessions(ctx, shared.ID)
 		if err != nil {
 			return err
 		}
@@ -266,7 +266,7 @@ func TestAdminReachesOnlySessionsOfOwnOrganization(t *testing.T) {
 		if len(ss) != 1 {
 			t.Errorf("acme's admin sees %d sessions of the shared user, want 1", len(ss))
 		}
-		if err := tx.Identity().RevokeSession(ctx, globexSession, "test", store.ClientInfo{}); rampart.ErrorKind(err) != rampart.KindNotFound {
+		if err := tx.Account().RevokeSession(ctx, globexSession, "test", store.ClientInfo{}); rampart.ErrorKind(err) != rampart.KindNotFound {
 			t.Errorf("acme's admin revoking the globex session: %v, want not found", err)
 		}
 		return nil

@@ -221,7 +221,7 @@ func (s *Server) csrfDenied(w http.ResponseWriter, r *http.Request) {
 	// their sessions need.
 	if s.spend(r, "csrf:"+clientKey(r)) {
 		ev := clientInfo(r).Event(auditCSRF(r))
-		if err := s.store.RecordPlatformEvent(r.Context(), ev); err != nil {
+		if err := s.store.Audit().RecordPlatformEvent(r.Context(), ev); err != nil {
 			s.log.ErrorContext(r.Context(), "audit csrf rejection", "err", err)
 		}
 	}

@@ -273,13 +273,13 @@ func b64std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 func (e *env) seedOrg(slug string) orgFixture {
 	e.t.Helper()
 	f := orgFixture{users: map[rampart.Role]rampart.User{}}
-	err := e.store.AsService(context.Background(), "api test fixture", func(ctx context.Context, tx *store.Tx) error {
+	err := e.store.AsService(context.Background(), "api test fixture", func(ctx context.Context, tx *store.ServiceTx) error {
 		var err error
-		if f.org, err = tx.CreateOrganization(ctx, "Org "+slug, slug); err != nil {
+		if f.org, err = tx.Provision().CreateOrganization(ctx, "Org "+slug, slug); err != nil {
 			return err
 		}
 		for _, role := range rampart.Roles {
-			u, err := tx.UpsertUser(ctx, string(role)+"@"+slug+".example", "")
+			u, err := tx.Provision().UpsertUser(ctx, string(role)+"@"+slug+".example", "")
 			if err != nil {
 				return err
 			}
@@ -288,12 +288,12 @@ func (e *env) seedOrg(slug string) orgFixture {
 			if role == rampart.RoleVenueManager {
 				m.VenueCodes = []string{"HALL-A"}
 			}
-			if err := tx.AddMembership(ctx, m); err != nil {
+			if err := tx.Provision().AddMembership(ctx, m); err != nil {
 				return err
 			}
 		}
 		for _, code := range []string{"HALL-A", "HALL-B"} {
-			if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: f.org.ID, Code: code, Name: code + " of " + slug}); err != nil {
+			if _, err := tx.Provision().CreateVenue(ctx, rampart.Venue{OrganizationID: f.org.ID, Code: code, Name: code + " of " + slug}); err != nil {
 				return err
 			}
 		}

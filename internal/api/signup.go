@@ -66,7 +66,7 @@ func (s signInAPI) requestSignup(w http.ResponseWriter, r *http.Request, req sig
 // created (too many live links for the address).
 func (s signInAPI) createSignupLink(ctx context.Context, req store.SignupRequest, ci store.ClientInfo) (string, error) {
 	token, hash := auth.NewLinkToken()
-	ok, err := s.store.RequestSignup(ctx, req, hash, ci)
+	ok, err := s.store.Auth().RequestSignup(ctx, req, hash, ci)
 	if err != nil || !ok {
 		return "", err
 	}

@@ -132,8 +132,8 @@ func TestSignupLinksFollowTheMode(t *testing.T) {
 	e := setup(t)
 	mint := func(email, by string) string {
 		token, hash := auth.NewLinkToken()
-		err := e.store.AsService(context.Background(), "test", func(ctx context.Context, tx *store.Tx) error {
-			_, err := tx.Signups().CreateSignup(ctx, store.SignupRequest{Email: email, OrganizationName: "Org of " + email, InvitedBy: by}, hash, store.ClientInfo{})
+		err := e.store.AsService(context.Background(), "test", func(ctx context.Context, tx *store.ServiceTx) error {
+			_, err := tx.SignIn().CreateSignup(ctx, store.SignupRequest{Email: email, OrganizationName: "Org of " + email, InvitedBy: by}, hash, store.ClientInfo{})
 			return err
 		})
 		if err != nil {

@@ -39,23 +39,23 @@ func newBenchStream(b *testing.B, jobs int) *benchStream {
 	}
 	b.Cleanup(st.Close)
 	var orgID, userID, sessionID uuid.UUID
-	err = st.AsService(ctx, "benchmark fixture", func(ctx context.Context, tx *store.Tx) error {
-		org, err := tx.CreateOrganization(ctx, "Bench", "bench")
+	err = st.AsService(ctx, "benchmark fixture", func(ctx context.Context, tx *store.ServiceTx) error {
+		org, err := tx.Provision().CreateOrganization(ctx, "Bench", "bench")
 		if err != nil {
 			return err
 		}
-		u, err := tx.UpsertUser(ctx, "admin@bench.example", "")
+		u, err := tx.Provision().UpsertUser(ctx, "admin@bench.example", "")
 		if err != nil {
 			return err
 		}
-		if err := tx.AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: u.ID, Role: rampart.RoleAdmin}); err != nil {
+		if err := tx.Provision().AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: u.ID, Role: rampart.RoleAdmin}); err != nil {
 			return err
 		}
 		_, hash := auth.NewLinkToken()
-		if _, err := tx.Identity().CreateLoginLink(ctx, u.Email, hash, store.ClientInfo{}); err != nil {
+		if _, err := tx.SignIn().CreateLoginLink(ctx, u.Email, hash, store.ClientInfo{}); err != nil {
 			return err
 		}
-		ns, err := tx.Identity().RedeemLoginLink(ctx, hash, nil, store.ClientInfo{})
+		ns, err := tx.SignIn().RedeemLoginLink(ctx, hash, nil, store.ClientInfo{})
 		if err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ SELECT $1, 'proposal_generation', $2, 'proposal_writer', $3, 'succeeded', now() 
 	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
 		b.Fatal(err)
 	}
-	rc, err := st.ResolveSession(ctx, sessionID)
+	rc, err := st.Auth().ResolveSession(ctx, sessionID)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -222,8 +222,8 @@ func TestJobStreamEndsWhenClaimsChange(t *testing.T) {
 	cases[3].stream = openWireStream(t, base, loggedOut)
 	cases[4].stream = openWireStream(t, base, e.signIn(acme.email(rampart.RoleExecutiveProducer)))
 	// acme's viewer is also a member of globex.
-	err := e.store.AsService(context.Background(), "api test fixture", func(ctx context.Context, tx *store.Tx) error {
-		return tx.AddMembership(ctx, rampart.Membership{OrganizationID: globex.org.ID, UserID: acme.users[rampart.RoleViewer].ID, Role: rampart.RoleViewer})
+	err := e.store.AsService(context.Background(), "api test fixture", func(ctx context.Context, tx *store.ServiceTx) error {
+		return tx.Provision().AddMembership(ctx, rampart.Membership{OrganizationID: globex.org.ID, UserID: acme.users[rampart.RoleViewer].ID, Role: rampart.RoleViewer})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,10 @@
 package api
 
 import (
-	"context"
 	"net/http"
 
-	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/rampart"
-	"github.com/rampart-dev/rampart/internal/store"
+	"github.com/rampart-dev/rampart/internal/venue"
 )
 
 // venueAPI is the organization's venues.
@@ -20,22 +18,14 @@ func (s venueAPI) routes() {
 	s.authed("DELETE /api/venues/{id}", s.deleteVenue)
 }
 
-// Venues are scoped twice: the handler checks the role and the venue code
+// Venues are scoped twice: the use case checks the role and the venue code
 // (access.Check), and row-level security filters venue managers to their
 // venue codes whatever the handler does.
 
 func (s venueAPI) listVenues(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	all, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) ([]rampart.Venue, error) {
-		return tx.Venues(ctx, c.OrganizationID)
-	})
+	out, err := venue.List(r.Context(), s.store, c)
 	if err != nil {
 		return err
-	}
-	out := make([]rampart.Venue, 0, len(all))
-	for _, v := range all {
-		if access.Can(c, access.ActionRead, access.Resource{Kind: access.KindVenue, VenueCode: v.Code}) {
-			out = append(out, v)
-		}
 	}
 	return respond(w, c, http.StatusOK, map[string]any{"venues": out})
 }
@@ -47,19 +37,12 @@ type venueRequest struct {
 	Capacity *int   `json:"capacity" required:"false" minimum:"1" maximum:"1000000"`
 }
 
+func (req venueRequest) input() venue.Input {
+	return venue.Input{Code: req.Code, Name: req.Name, City: req.City, Capacity: req.Capacity}
+}
+
 func (s venueAPI) createVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims, req venueRequest) error {
-	v := rampart.Venue{OrganizationID: c.OrganizationID, Code: req.Code, Name: req.Name, City: req.City, Capacity: req.Capacity}
-	if err := rampart.ValidateVenue(v); err != nil {
-		return err
-	}
-	if err := access.Check(c, access.ActionEdit, access.Resource{Kind: access.KindVenue, VenueCode: v.Code}); err != nil {
-		return err
-	}
-	err := s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		var err error
-		v, err = tx.CreateVenue(ctx, v)
-		return err
-	})
+	v, err := venue.Create(r.Context(), s.store, c, req.input())
 	if err != nil {
 		return err
 	}
@@ -71,14 +54,9 @@ func (s venueAPI) getVenue(w http.ResponseWriter, r *http.Request, c rampart.Cla
 	if err != nil {
 		return err
 	}
-	v, err := store.InTenantValue(r.Context(), s.store, c, func(ctx context.Context, tx *store.Tx) (rampart.Venue, error) {
-		return tx.Venue(ctx, c.OrganizationID, id)
-	})
+	v, err := venue.Get(r.Context(), s.store, c, id)
 	if err != nil {
 		return err
-	}
-	if !access.Can(c, access.ActionRead, access.Resource{Kind: access.KindVenue, VenueCode: v.Code}) {
-		return rampart.Errorf("api.getVenue", rampart.KindNotFound, "not found")
 	}
 	return respond(w, c, http.StatusOK, v)
 }
@@ -88,22 +66,7 @@ func (s venueAPI) updateVenue(w http.ResponseWriter, r *http.Request, c rampart.
 	if err != nil {
 		return err
 	}
-	var v rampart.Venue
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		cur, err := tx.Venue(ctx, c.OrganizationID, id)
-		if err != nil {
-			return err
-		}
-		if req.Code != "" && req.Code != cur.Code {
-			return fieldError("code", "cannot be changed")
-		}
-		if err := access.Check(c, access.ActionEdit, access.Resource{Kind: access.KindVenue, VenueCode: cur.Code}); err != nil {
-			return err
-		}
-		cur.Name, cur.City, cur.Capacity = req.Name, req.City, req.Capacity
-		v, err = tx.UpdateVenue(ctx, cur)
-		return err
-	})
+	v, err := venue.Update(r.Context(), s.store, c, id, req.input())
 	if err != nil {
 		return err
 	}
@@ -115,17 +78,7 @@ func (s venueAPI) deleteVenue(w http.ResponseWriter, r *http.Request, c rampart.
 	if err != nil {
 		return err
 	}
-	err = s.store.InTenant(r.Context(), c, func(ctx context.Context, tx *store.Tx) error {
-		cur, err := tx.Venue(ctx, c.OrganizationID, id)
-		if err != nil {
-			return err
-		}
-		if err := access.Check(c, access.ActionEdit, access.Resource{Kind: access.KindVenue, VenueCode: cur.Code}); err != nil {
-			return err
-		}
-		return tx.DeleteVenue(ctx, c.OrganizationID, id)
-	})
-	if err != nil {
+	if err := venue.Delete(r.Context(), s.store, c, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -34,13 +34,13 @@ var VenueManagerCodes = []string{"LDN-RIV"}
 // Seed creates the demo organization unless it exists, in one service transaction.
 func Seed(ctx context.Context, s *store.Store) (Result, error) {
 	res := Result{Users: map[rampart.Role]rampart.User{}}
-	err := s.AsService(ctx, "seed demo organization (rampart serve --demo)", func(ctx context.Context, tx *store.Tx) error {
-		org, err := tx.OrganizationBySlug(ctx, Slug)
+	err := s.AsService(ctx, "seed demo organization (rampart serve --demo)", func(ctx context.Context, tx *store.ServiceTx) error {
+		org, err := tx.Provision().OrganizationBySlug(ctx, Slug)
 		switch {
 		case err == nil:
 			res.Organization = org
 		case rampart.ErrorKind(err) == rampart.KindNotFound:
-			if org, err = tx.CreateOrganization(ctx, "Demo Productions", Slug); err != nil {
+			if org, err = tx.Provision().CreateOrganization(ctx, "Demo Productions", Slug); err != nil {
 				return err
 			}
 			res.Organization, res.Created = org, true
@@ -48,7 +48,7 @@ func Seed(ctx context.Context, s *store.Store) (Result, error) {
 			return err
 		}
 		for _, role := range rampart.Roles {
-			u, err := tx.UpsertUser(ctx, fmt.Sprintf("%s@%s", role, Domain), displayName(role))
+			u, err := tx.Provision().UpsertUser(ctx, fmt.Sprintf("%s@%s", role, Domain), displayName(role))
 			if err != nil {
 				return err
 			}
@@ -60,7 +60,7 @@ func Seed(ctx context.Context, s *store.Store) (Result, error) {
 			if role == rampart.RoleVenueManager {
 				m.VenueCodes = VenueManagerCodes
 			}
-			if err := tx.AddMembership(ctx, m); err != nil {
+			if err := tx.Provision().AddMembership(ctx, m); err != nil {
 				return err
 			}
 		}
@@ -69,7 +69,7 @@ func Seed(ctx context.Context, s *store.Store) (Result, error) {
 		}
 		for _, v := range venues {
 			v.OrganizationID = org.ID
-			if _, err := tx.CreateVenue(ctx, v); err != nil {
+			if _, err := tx.Provision().CreateVenue(ctx, v); err != nil {
 				return err
 			}
 		}
@@ -83,9 +83,9 @@ func Seed(ctx context.Context, s *store.Store) (Result, error) {
 		// provider by default: no network needed).
 		producer := res.Users[rampart.RoleProducer]
 		claims := rampart.Claims{OrganizationID: res.Organization.ID, UserID: producer.ID, Role: rampart.RoleProducer}
-		err = s.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
+		err = s.InTenant(ctx, claims, func(ctx context.Context, tx *store.TenantTx) error {
 			code := "LDN-RIV"
-			_, err := tx.AI().CreateProposal(ctx, rampart.Proposal{Title: "Aurora headphones launch", ClientName: "Northwind Audio",
+			_, err := tx.Proposals().Create(ctx, rampart.Proposal{Title: "Aurora headphones launch", ClientName: "Northwind Audio",
 				VenueCode: &code, Brief: demoBrief})
 			return err
 		})

@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/guard"
@@ -73,19 +72,19 @@ func (e *benchEnv) store(b *testing.B, maxConns int32) *store.Store {
 func (e *benchEnv) orgs(b *testing.B, st *store.Store, n int) []rampart.Claims {
 	b.Helper()
 	var cs []rampart.Claims
-	err := st.AsService(context.Background(), "benchmark fixture", func(ctx context.Context, tx *store.Tx) error {
+	err := st.AsService(context.Background(), "benchmark fixture", func(ctx context.Context, tx *store.ServiceTx) error {
 		run := uuid.NewString()[:8]
 		for i := range n {
-			org, err := tx.CreateOrganization(ctx, fmt.Sprintf("Bench %d", i), fmt.Sprintf("bench-%s-%d", run, i))
+			org, err := tx.Provision().CreateOrganization(ctx, fmt.Sprintf("Bench %d", i), fmt.Sprintf("bench-%s-%d", run, i))
 			if err != nil {
 				return err
 			}
-			u, err := tx.UpsertUser(ctx, fmt.Sprintf("producer-%s-%d@bench.example", run, i), "")
+			u, err := tx.Provision().UpsertUser(ctx, fmt.Sprintf("producer-%s-%d@bench.example", run, i), "")
 			if err != nil {
 				return err
 			}
 			c := rampart.Claims{OrganizationID: org.ID, UserID: u.ID, Role: rampart.RoleProducer}
-			if err := tx.AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: u.ID, Role: c.Role}); err != nil {
+			if err := tx.Provision().AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: u.ID, Role: c.Role}); err != nil {
 				return err
 			}
 			cs = append(cs, c)
@@ -364,12 +363,12 @@ func benchPropagation(b *testing.B, listen, global bool, rounds int) {
 	}
 	setSwitch := func(on bool) (start time.Time) {
 		t0 := time.Now()
-		err := cli.AsService(context.Background(), "benchmark: kill-switch propagation", func(ctx context.Context, tx *store.Tx) error {
+		err := cli.AsService(context.Background(), "benchmark: kill-switch propagation", func(ctx context.Context, tx *store.ServiceTx) error {
 			var err error
 			if global {
-				_, err = tx.KillSwitches().SetGlobalKillSwitch(ctx, on, "benchmark", "benchmark")
+				_, err = tx.KillSwitches().SetGlobal(ctx, on, "benchmark", "benchmark")
 			} else {
-				_, err = tx.KillSwitches().SetOrgKillSwitch(ctx, claims.OrganizationID, on, "benchmark", "benchmark")
+				_, err = tx.KillSwitches().SetOrg(ctx, claims.OrganizationID, on, "benchmark", "benchmark")
 			}
 			return err
 		})
@@ -720,17 +719,17 @@ func BenchmarkRequestWithAndWithoutNotify(b *testing.B) {
 	quiet, _ := benchQueue(b, st, Options{Provider: &benchSleeper{}, Watcher: w})
 
 	notifying := func(cooldown time.Duration) *Queue {
-		pool, err := st.QueuePool(ctx, 4)
+		driver, err := st.Jobs().QueueDriver(ctx, 4)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(pool.Close)
-		client, err := river.NewClient[pgx.Tx](riverpgxv5.New(pool), &river.Config{Schema: store.QueueSchema, PollOnly: true,
+		b.Cleanup(driver.Close)
+		client, err := river.NewClient[pgx.Tx](driver.Driver, &river.Config{Schema: store.QueueSchema, PollOnly: true,
 			FetchPollInterval: quiet.opts.PollInterval, FetchCooldown: cooldown, MaxAttempts: quiet.opts.MaxAttempts})
 		if err != nil {
 			b.Fatal(err)
 		}
-		return &Queue{store: st, opts: quiet.opts, client: client, closer: pool.Close, ping: pool.Ping, log: quiet.log, orgs: map[uuid.UUID]int{}}
+		return &Queue{store: st, opts: quiet.opts, client: client, closer: driver.Close, ping: driver.Ping, log: quiet.log, orgs: map[uuid.UUID]int{}}
 	}
 	variants := []struct {
 		name string

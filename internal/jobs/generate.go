@@ -51,7 +51,7 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		// would stay "under way" (and keep its reservation) for ever.
 		observe.CaptureJobError(rampart.JobKindProposalGeneration, err)
 		msg := "the job failed on its last attempt: " + safeMessage(err)
-		if ferr := w.q.store.FailAIJob(context.WithoutCancel(ctx), rj.Args.OrganizationID, rj.Args.JobID, "attempts_exhausted", msg); ferr != nil {
+		if ferr := w.q.store.Jobs().Fail(context.WithoutCancel(ctx), rj.Args.OrganizationID, rj.Args.JobID, "attempts_exhausted", msg); ferr != nil {
 			w.q.log.Warn("could not end an AI job after its last attempt", "job_id", rj.Args.JobID, "err", ferr)
 		}
 		w.q.met.outcome(rampart.JobFailed)
@@ -76,7 +76,7 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	unregister := q.opts.Watcher.Register(org, id, cancel)
 	defer unregister()
 
-	claims, status, live, err := q.store.AIJobClaims(ctx, org, id)
+	claims, status, live, err := q.store.Jobs().Claims(ctx, org, id)
 	switch {
 	case rampart.ErrorKind(err) == rampart.KindNotFound:
 		return river.JobCancel(err) // the job (or its organization) is gone
@@ -107,10 +107,10 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		req     llm.Request
 		overrun bool
 	)
-	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
+	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.TenantTx) error {
 		var proposal rampart.Proposal
 		var err error
-		job, proposal, err = tx.AI().StartAIJob(ctx, id, store.AttemptInfo{Attempt: attempt, Provider: q.opts.Provider.Name(), Model: q.opts.Provider.Model(),
+		job, proposal, err = tx.AIJobs().Start(ctx, id, store.AttemptInfo{Attempt: attempt, Provider: q.opts.Provider.Name(), Model: q.opts.Provider.Model(),
 			OrgLimit: q.opts.PerOrg})
 		if err != nil {
 			return err
@@ -121,7 +121,7 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 			return nil
 		}
 		req = llm.Request{Prompt: llm.ProposalWriter, Data: data, MaxTokens: q.opts.MaxTokens}
-		err = tx.AI().ReserveTokens(ctx, id, llm.EstimateTokens(req))
+		err = tx.Budget().Reserve(ctx, id, llm.EstimateTokens(req))
 		if errors.Is(err, store.ErrBudgetExhausted) {
 			overrun = true
 			return nil
@@ -190,8 +190,8 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	if err != nil {
 		return q.retry(ctx, claims, id, attempt, rj.MaxAttempts, "output_rejected", err)
 	}
-	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
-		if _, err := tx.AI().FinishAIJob(ctx, id, attempt, store.JobOutcome{Status: rampart.JobSucceeded,
+	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.TenantTx) error {
+		if _, err := tx.AIJobs().Finish(ctx, id, attempt, store.JobOutcome{Status: rampart.JobSucceeded,
 			InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens,
 			GuardScore: verdict.Score, GuardRules: verdict.Rules(), Action: audit.ActionAIGenerationCompleted,
 			Metadata: map[string]any{"proposal_id": job.ProposalID, "input_tokens": resp.Usage.InputTokens,
@@ -203,8 +203,8 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		return nil
 	})
 	if errors.Is(err, store.ErrAttemptSuperseded) {
-		_ = q.store.InTenant(context.WithoutCancel(ctx), claims, func(ctx context.Context, tx *store.Tx) error {
-			return tx.AI().ReleaseAIJob(ctx, id, resp.Usage.Total())
+		_ = q.store.InTenant(context.WithoutCancel(ctx), claims, func(ctx context.Context, tx *store.TenantTx) error {
+			return tx.AIJobs().Release(ctx, id, resp.Usage.Total())
 		})
 		return river.JobCancel(err)
 	}
@@ -260,9 +260,9 @@ func (q *Queue) refuseInput(ctx context.Context, claims rampart.Claims, id uuid.
 // may be forged), a plain error so the attempt is retried.
 func (q *Queue) stop(ctx context.Context, claims rampart.Claims, id uuid.UUID, spent int, st *killswitch.Stopped, before bool) error {
 	forged := false
-	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
+	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.TenantTx) error {
 		if st.Scope == "job" {
-			job, err := tx.AI().AIJob(ctx, id)
+			job, err := tx.AIJobs().Get(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -271,13 +271,13 @@ func (q *Queue) stop(ctx context.Context, claims rampart.Claims, id uuid.UUID, s
 				return nil
 			}
 			// The requester or an admin marked it cancelled (and audited).
-			return tx.AI().ReleaseAIJob(ctx, id, spent)
+			return tx.AIJobs().Release(ctx, id, spent)
 		}
 		action := audit.ActionAIGenerationCancelled
 		if before {
 			action = audit.ActionAIGenerationKillBlocked
 		}
-		return tx.AI().StopAIJob(ctx, id, st.Scope, st.Error(), action, spent)
+		return tx.AIJobs().Stop(ctx, id, st.Scope, st.Error(), action, spent)
 	})
 	if err != nil {
 		q.log.Warn("could not record a kill-switch stop", "job_id", id, "err", err)
@@ -312,8 +312,8 @@ func (q *Queue) retry(ctx context.Context, claims rampart.Claims, id uuid.UUID, 
 // finish records the outcome; a superseded attempt changes nothing.
 func (q *Queue) finish(ctx context.Context, claims rampart.Claims, id uuid.UUID, attempt int, out store.JobOutcome) error {
 	q.met.outcome(out.Status)
-	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.AI().FinishAIJob(ctx, id, attempt, out)
+	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.TenantTx) error {
+		_, err := tx.AIJobs().Finish(ctx, id, attempt, out)
 		return err
 	})
 	if errors.Is(err, store.ErrAttemptSuperseded) {
@@ -327,7 +327,7 @@ func (q *Queue) finish(ctx context.Context, claims rampart.Claims, id uuid.UUID,
 // (the tenant context needs a member who may).
 func (q *Queue) failOrphan(ctx context.Context, org, id uuid.UUID, why string) error {
 	err := errors.New(why)
-	if serr := q.store.FailAIJob(ctx, org, id, "requester_gone", err.Error()); serr != nil {
+	if serr := q.store.Jobs().Fail(ctx, org, id, "requester_gone", err.Error()); serr != nil {
 		q.log.Warn("could not record an orphaned AI job", "job_id", id, "err", serr)
 	}
 	return err

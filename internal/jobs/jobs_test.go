@@ -16,11 +16,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/guard"
@@ -49,9 +48,9 @@ type env struct {
 	st     *store.Store
 	guard  *guard.Guard
 
-	queueOnce sync.Once
-	queuePool *pgxpool.Pool // River's tables, read as the queue role
-	queueErr  error
+	queueOnce   sync.Once
+	queueClient *river.Client[pgx.Tx] // River's tables, read as the queue role
+	queueErr    error
 }
 
 func newEnv(t *testing.T) *env {
@@ -176,8 +175,8 @@ type tenant struct {
 func (e *env) seedTenant(t testing.TB, slug string) tenant {
 	t.Helper()
 	var tn tenant
-	err := e.st.AsService(context.Background(), "jobs test: seed "+slug, func(ctx context.Context, tx *store.Tx) error {
-		org, err := tx.CreateOrganization(ctx, "Org "+slug, slug)
+	err := e.st.AsService(context.Background(), "jobs test: seed "+slug, func(ctx context.Context, tx *store.ServiceTx) error {
+		org, err := tx.Provision().CreateOrganization(ctx, "Org "+slug, slug)
 		if err != nil {
 			return err
 		}
@@ -186,11 +185,11 @@ func (e *env) seedTenant(t testing.TB, slug string) tenant {
 			role rampart.Role
 			c    *rampart.Claims
 		}{{rampart.RoleAdmin, &tn.admin}, {rampart.RoleProducer, &tn.producer}, {rampart.RoleStakeholder, &tn.stakeholder}} {
-			u, err := tx.UpsertUser(ctx, string(m.role)+"@"+slug+".example", string(m.role)+" "+slug)
+			u, err := tx.Provision().UpsertUser(ctx, string(m.role)+"@"+slug+".example", string(m.role)+" "+slug)
 			if err != nil {
 				return err
 			}
-			if err := tx.AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: u.ID, Role: m.role}); err != nil {
+			if err := tx.Provision().AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: u.ID, Role: m.role}); err != nil {
 				return err
 			}
 			*m.c = rampart.Claims{OrganizationID: org.ID, UserID: u.ID, Role: m.role}
@@ -205,8 +204,8 @@ func (e *env) seedTenant(t testing.TB, slug string) tenant {
 
 func (e *env) proposal(t testing.TB, c rampart.Claims, title, brief string) rampart.Proposal {
 	t.Helper()
-	p, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.AI().CreateProposal(ctx, rampart.Proposal{Title: title, ClientName: "Acme Events", Brief: brief})
+	p, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {
+		return tx.Proposals().Create(ctx, rampart.Proposal{Title: title, ClientName: "Acme Events", Brief: brief})
 	})
 	if err != nil {
 		t.Fatalf("create proposal: %v", err)
@@ -216,8 +215,8 @@ func (e *env) proposal(t testing.TB, c rampart.Claims, title, brief string) ramp
 
 func (e *env) readProposal(t testing.TB, c rampart.Claims, id uuid.UUID) rampart.Proposal {
 	t.Helper()
-	p, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.AI().Proposal(ctx, id)
+	p, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {
+		return tx.Proposals().Get(ctx, id)
 	})
 	if err != nil {
 		t.Fatalf("read proposal: %v", err)
@@ -227,8 +226,8 @@ func (e *env) readProposal(t testing.TB, c rampart.Claims, id uuid.UUID) rampart
 
 func (e *env) job(t testing.TB, c rampart.Claims, id uuid.UUID) rampart.AIJob {
 	t.Helper()
-	j, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-		return tx.AI().AIJob(ctx, id)
+	j, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.AIJob, error) {
+		return tx.AIJobs().Get(ctx, id)
 	})
 	if err != nil {
 		t.Fatalf("read job: %v", err)
@@ -276,8 +275,8 @@ func (e *env) request(t testing.TB, q *Queue, c rampart.Claims, proposalID uuid.
 
 func (e *env) budget(t testing.TB, c rampart.Claims) rampart.TokenBudget {
 	t.Helper()
-	b, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
-		return tx.AI().TokenBudget(ctx)
+	b, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.TokenBudget, error) {
+		return tx.Budget().Get(ctx)
 	})
 	if err != nil {
 		t.Fatalf("read budget: %v", err)
@@ -287,8 +286,8 @@ func (e *env) budget(t testing.TB, c rampart.Claims) rampart.TokenBudget {
 
 func (e *env) setBudget(t testing.TB, admin rampart.Claims, tokens int64) {
 	t.Helper()
-	_, err := store.InTenantValue(context.Background(), e.st, admin, func(ctx context.Context, tx *store.Tx) (rampart.TokenBudget, error) {
-		return tx.AI().SetTokenBudget(ctx, &tokens)
+	_, err := store.InTenantValue(context.Background(), e.st, admin, func(ctx context.Context, tx *store.TenantTx) (rampart.TokenBudget, error) {
+		return tx.Budget().Set(ctx, &tokens)
 	})
 	if err != nil {
 		t.Fatalf("set budget: %v", err)
@@ -297,8 +296,8 @@ func (e *env) setBudget(t testing.TB, admin rampart.Claims, tokens int64) {
 
 func (e *env) setOrgKill(t testing.TB, admin rampart.Claims, active bool, reason string) {
 	t.Helper()
-	_, err := store.InTenantValue(context.Background(), e.st, admin, func(ctx context.Context, tx *store.Tx) (rampart.KillSwitch, error) {
-		return tx.KillSwitches().SetOrgKillSwitch(ctx, uuid.Nil, active, reason, admin.UserID.String())
+	_, err := store.InTenantValue(context.Background(), e.st, admin, func(ctx context.Context, tx *store.TenantTx) (rampart.KillSwitch, error) {
+		return tx.KillSwitch().Set(ctx, active, reason, admin.UserID.String())
 	})
 	if err != nil {
 		t.Fatalf("set org kill switch: %v", err)
@@ -307,8 +306,8 @@ func (e *env) setOrgKill(t testing.TB, admin rampart.Claims, active bool, reason
 
 func (e *env) setGlobalKill(t testing.TB, active bool, reason string) {
 	t.Helper()
-	err := e.st.AsService(context.Background(), "jobs test: global kill switch", func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.KillSwitches().SetGlobalKillSwitch(ctx, active, reason, "test")
+	err := e.st.AsService(context.Background(), "jobs test: global kill switch", func(ctx context.Context, tx *store.ServiceTx) error {
+		_, err := tx.KillSwitches().SetGlobal(ctx, active, reason, "test")
 		return err
 	})
 	if err != nil {
@@ -321,9 +320,9 @@ func (e *env) setGlobalKill(t testing.TB, active bool, reason string) {
 func (e *env) events(t testing.TB, org uuid.UUID, action string) []audit.Stored {
 	t.Helper()
 	var out []audit.Stored
-	err := e.st.AsService(context.Background(), "jobs test: read the audit trail", func(ctx context.Context, tx *store.Tx) error {
+	err := e.st.AsService(context.Background(), "jobs test: read the audit trail", func(ctx context.Context, tx *store.ServiceTx) error {
 		var err error
-		out, err = tx.AuditLog().AuditEvents(ctx, org, store.AuditFilter{Action: action, Limit: 500})
+		out, err = tx.AuditEvents(ctx, org, store.AuditFilter{Action: action, Limit: 500})
 		return err
 	})
 	if err != nil {
@@ -357,21 +356,29 @@ func (e *env) riverJob(t testing.TB, aiJob uuid.UUID) riverJobRow {
 	t.Helper()
 	ctx := context.Background()
 	e.queueOnce.Do(func() {
-		e.queuePool, e.queueErr = e.st.QueuePool(ctx, 2)
-		if e.queueErr == nil {
-			t.Cleanup(e.queuePool.Close)
+		var d *store.QueueDriver
+		if d, e.queueErr = e.st.Jobs().QueueDriver(ctx, 2); e.queueErr != nil {
+			return
 		}
+		t.Cleanup(d.Close)
+		e.queueClient, e.queueErr = river.NewClient[pgx.Tx](d.Driver, &river.Config{Schema: store.QueueSchema})
 	})
 	if e.queueErr != nil {
 		t.Fatal(e.queueErr)
 	}
-	var r riverJobRow
-	err := e.queuePool.QueryRow(ctx, `SELECT state::text, attempt, coalesce((metadata->>'snoozes')::int, 0), coalesce(array_length(errors, 1), 0)
-FROM river.river_job WHERE args->>'job_id' = $1`, aiJob.String()).Scan(&r.State, &r.Attempt, &r.Snoozes, &r.Errors)
-	if err != nil {
-		t.Fatalf("read river job of %s: %v", aiJob, err)
+	res, err := e.queueClient.JobList(ctx, river.NewJobListParams().
+		States(rivertype.JobStateAvailable, rivertype.JobStateCancelled, rivertype.JobStateCompleted, rivertype.JobStateDiscarded,
+			rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled).
+		Where("args->>'job_id' = @job", river.NamedArgs{"job": aiJob.String()}))
+	if err != nil || len(res.Jobs) != 1 {
+		t.Fatalf("read river job of %s: %v (%d rows)", aiJob, err, len(res.Jobs))
 	}
-	return r
+	j := res.Jobs[0]
+	var meta struct {
+		Snoozes int `json:"snoozes"`
+	}
+	_ = json.Unmarshal(j.Metadata, &meta)
+	return riverJobRow{State: string(j.State), Attempt: j.Attempt, Snoozes: meta.Snoozes, Errors: len(j.Errors)}
 }
 
 func waitUntil(t testing.TB, what string, cond func() bool) {
@@ -461,8 +468,8 @@ func TestGenerateEndToEnd(t *testing.T) {
 	}
 
 	// A human approval clears the pending-review label.
-	approved, err := store.InTenantValue(context.Background(), e.st, a.admin, func(ctx context.Context, tx *store.Tx) (rampart.Proposal, error) {
-		return tx.AI().ApproveProposal(ctx, p.ID, nil)
+	approved, err := store.InTenantValue(context.Background(), e.st, a.admin, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {
+		return tx.Proposals().Approve(ctx, p.ID, nil)
 	})
 	if err != nil {
 		t.Fatalf("approve: %v", err)
@@ -673,8 +680,8 @@ func TestKillSwitchJob(t *testing.T) {
 	f.onePerProcess(t)
 
 	cancel := func(c rampart.Claims, id uuid.UUID) (rampart.AIJob, error) {
-		return store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-			return tx.AI().CancelAIJob(ctx, id, "wrong brief, will resubmit")
+		return store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.AIJob, error) {
+			return tx.AIJobs().Cancel(ctx, id, "wrong brief, will resubmit")
 		})
 	}
 
@@ -947,12 +954,12 @@ func TestInsertSendsNoNotify(t *testing.T) {
 
 	// Control: River's own driver does notify on that channel (so the test
 	// listens on the right one).
-	pool, err := e.st.QueuePool(ctx, 2)
+	driver, err := e.st.Jobs().QueueDriver(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
-	plain, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: store.QueueSchema})
+	t.Cleanup(driver.Close)
+	plain, err := river.NewClient[pgx.Tx](driver.Driver, &river.Config{Schema: store.QueueSchema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1148,8 +1155,8 @@ func TestBudget(t *testing.T) {
 		if n := len(e.events(t, a.org.ID, audit.ActionAIBudgetExhausted)); n != 1 {
 			t.Errorf("%d budget-exhausted events, want 1", n)
 		}
-		jobs, err := store.InTenantValue(context.Background(), e.st, a.producer, func(ctx context.Context, tx *store.Tx) ([]rampart.AIJob, error) {
-			return tx.AI().ProposalAIJobs(ctx, p.ID)
+		jobs, err := store.InTenantValue(context.Background(), e.st, a.producer, func(ctx context.Context, tx *store.TenantTx) ([]rampart.AIJob, error) {
+			return tx.AIJobs().ForProposal(ctx, p.ID)
 		})
 		if err != nil || len(jobs) != 1 {
 			t.Errorf("proposal has %d jobs (%v), want only the first", len(jobs), err)
@@ -1235,8 +1242,8 @@ func TestDemotedRequesterJobEnds(t *testing.T) {
 	p := e.proposal(t, a.producer, "Launch", benignBrief)
 	requester := e.newQueue(t, e.st, Options{Workers: 0})
 	job := e.request(t, requester, a.producer, p.ID)
-	err := e.st.InTenant(context.Background(), a.admin, func(ctx context.Context, tx *store.Tx) error {
-		_, err := tx.Admin().UpdateMembership(ctx, rampart.Membership{OrganizationID: a.org.ID, UserID: a.producer.UserID, Role: rampart.RoleStakeholder}, store.ClientInfo{})
+	err := e.st.InTenant(context.Background(), a.admin, func(ctx context.Context, tx *store.TenantTx) error {
+		_, err := tx.Members().Update(ctx, rampart.Membership{OrganizationID: a.org.ID, UserID: a.producer.UserID, Role: rampart.RoleStakeholder}, store.ClientInfo{})
 		return err
 	})
 	if err != nil {

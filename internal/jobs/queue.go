@@ -94,7 +94,7 @@ func New(ctx context.Context, st *store.Store, opts Options) (*Queue, error) {
 		return nil, fmt.Errorf("job queue metrics: %w", err)
 	}
 	q.met = met
-	pool, err := st.QueuePool(ctx, int32(max(4, opts.Workers/4+2)))
+	driver, err := st.Jobs().QueueDriver(ctx, int32(max(4, opts.Workers/4+2)))
 	if err != nil {
 		return nil, err
 	}
@@ -112,24 +112,24 @@ func New(ctx context.Context, st *store.Store, opts Options) (*Queue, error) {
 	if opts.Workers > 0 {
 		workers := river.NewWorkers()
 		if err := river.AddWorkerSafely(workers, &generateWorker{q: q}); err != nil {
-			pool.Close()
+			driver.Close()
 			return nil, err
 		}
 		if opts.extraWorkers != nil {
 			if err := opts.extraWorkers(workers); err != nil {
-				pool.Close()
+				driver.Close()
 				return nil, err
 			}
 		}
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{QueueName: {MaxWorkers: opts.Workers}}
 	}
-	client, err := river.NewClient[pgx.Tx](quietDriver{riverpgxv5.New(pool)}, cfg)
+	client, err := river.NewClient[pgx.Tx](quietDriver{driver.Driver}, cfg)
 	if err != nil {
-		pool.Close()
+		driver.Close()
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	q.client, q.closer, q.ping = client, pool.Close, pool.Ping
+	q.client, q.closer, q.ping = client, driver.Close, driver.Ping
 	return q, nil
 }
 
@@ -222,8 +222,8 @@ func (q *Queue) Request(ctx context.Context, claims rampart.Claims, proposalID u
 	}
 	// One transaction: the budget is read and the job requested together.
 	var spent *int64
-	job, err := store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.Tx) (rampart.AIJob, error) {
-		budget, err := tx.AI().TokenBudget(ctx)
+	job, err := store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.TenantTx) (rampart.AIJob, error) {
+		budget, err := tx.Budget().Get(ctx)
 		if err != nil {
 			return rampart.AIJob{}, err
 		}
@@ -231,7 +231,7 @@ func (q *Queue) Request(ctx context.Context, claims rampart.Claims, proposalID u
 			spent = budget.MonthlyTokens
 			return rampart.AIJob{}, store.ErrBudgetExhausted
 		}
-		return tx.AI().RequestAIJob(ctx, proposalID, agent, func(job rampart.AIJob) store.QueueInsert {
+		return tx.AIJobs().Request(ctx, proposalID, agent, func(job rampart.AIJob) store.QueueInsert {
 			return func(ctx context.Context, ptx pgx.Tx) (int64, error) {
 				res, err := q.client.InsertTx(ctx, ptx, GenerateArgs{OrganizationID: job.OrganizationID, JobID: job.ID},
 					&river.InsertOpts{Queue: QueueName, MaxAttempts: q.opts.MaxAttempts})
@@ -244,7 +244,7 @@ func (q *Queue) Request(ctx context.Context, claims rampart.Claims, proposalID u
 	})
 	if spent != nil {
 		// The refusal is recorded on its own: the request's transaction rolled back.
-		_ = q.store.RecordTenantEvent(ctx, claims, audit.Event{Action: audit.ActionAIBudgetExhausted,
+		_ = q.store.Audit().RecordTenantEvent(ctx, claims, audit.Event{Action: audit.ActionAIBudgetExhausted,
 			TargetType: "proposal", TargetID: proposalID.String(),
 			Reason: "new AI request refused: the monthly token budget is spent"})
 		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindQuotaExceeded, "the organization's monthly AI token budget (%d tokens) is spent", *spent)
@@ -258,15 +258,15 @@ func (q *Queue) refuseKilled(ctx context.Context, op string, claims rampart.Clai
 	var orgReason string
 	var st *killswitch.Stopped
 	if errors.As(checkErr, &st) && st.Scope == "organization" {
-		ks, err := store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.Tx) (rampart.KillSwitch, error) {
-			return tx.KillSwitches().OrgKillSwitch(ctx)
+		ks, err := store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.TenantTx) (rampart.KillSwitch, error) {
+			return tx.KillSwitch().Get(ctx)
 		})
 		if err == nil {
 			orgReason = ks.Reason
 		}
 	}
 	refusal := killswitch.Refuse(op, checkErr, orgReason)
-	_ = q.store.RecordTenantEvent(ctx, claims, audit.Event{Action: audit.ActionAIGenerationKillBlocked,
+	_ = q.store.Audit().RecordTenantEvent(ctx, claims, audit.Event{Action: audit.ActionAIGenerationKillBlocked,
 		TargetType: "organization", TargetID: claims.OrganizationID.String(), Reason: rampart.ErrorMessage(refusal)})
 	return refusal
 }

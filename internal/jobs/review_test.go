@@ -46,7 +46,7 @@ func TestSweepEndsJobsTheQueueGaveUp(t *testing.T) {
 	e.adminExec(t, `INSERT INTO ai_usage (organization_id, month, reserved_tokens) VALUES ($1, date_trunc('month', now() AT TIME ZONE 'UTC')::date, 700)`, a.org.ID)
 	e.adminExec(t, `UPDATE ai_jobs SET updated_at = now() - interval '2 minutes' WHERE id = $1`, jobHeld.ID)
 
-	n, err := e.st.SweepStuckAIJobs(context.Background())
+	n, err := e.st.Jobs().SweepStuck(context.Background())
 	if err != nil || n != 1 {
 		t.Fatalf("sweep = %d, %v; want 1", n, err)
 	}
@@ -62,7 +62,7 @@ func TestSweepEndsJobsTheQueueGaveUp(t *testing.T) {
 	if evs := e.jobEvents(t, a.org.ID, jobGone.ID, audit.ActionAIGenerationFailed); len(evs) != 1 {
 		t.Errorf("%d failed events for the swept job, want 1", len(evs))
 	}
-	if n, err := e.st.SweepStuckAIJobs(context.Background()); err != nil || n != 0 {
+	if n, err := e.st.Jobs().SweepStuck(context.Background()); err != nil || n != 0 {
 		t.Errorf("second sweep = %d, %v; want nothing", n, err)
 	}
 	e.request(t, q, a.producer, gone.ID) // the proposal is free again
@@ -106,24 +106,24 @@ func TestPlatformOrgSwitchIsLocked(t *testing.T) {
 	ctx := context.Background()
 	platform := func(active bool, reason string) {
 		t.Helper()
-		if err := e.st.AsService(ctx, "test: operator", func(ctx context.Context, tx *store.Tx) error {
-			_, err := tx.KillSwitches().SetOrgKillSwitch(ctx, a.org.ID, active, reason, "cli:operator")
+		if err := e.st.AsService(ctx, "test: operator", func(ctx context.Context, tx *store.ServiceTx) error {
+			_, err := tx.KillSwitches().SetOrg(ctx, a.org.ID, active, reason, "cli:operator")
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	admin := func(active bool) error {
-		return e.st.InTenant(ctx, a.admin, func(ctx context.Context, tx *store.Tx) error {
-			_, err := tx.KillSwitches().SetOrgKillSwitch(ctx, a.org.ID, active, "admin says so", "user:"+a.admin.UserID.String())
+		return e.st.InTenant(ctx, a.admin, func(ctx context.Context, tx *store.TenantTx) error {
+			_, err := tx.KillSwitch().Set(ctx, active, "admin says so", "user:"+a.admin.UserID.String())
 			return err
 		})
 	}
 	platform(true, "abuse investigation")
 	wantKind(t, "admin turning off a platform switch", admin(false), rampart.KindForbidden)
 	// Nothing changed: still on, locked, with the operator's reason.
-	err := e.st.InTenant(ctx, a.admin, func(ctx context.Context, tx *store.Tx) error {
-		ks, err := tx.KillSwitches().OrgKillSwitch(ctx)
+	err := e.st.InTenant(ctx, a.admin, func(ctx context.Context, tx *store.TenantTx) error {
+		ks, err := tx.KillSwitch().Get(ctx)
 		if err != nil {
 			return err
 		}

@@ -112,3 +112,9 @@ func ErrorMessage(err error) string {
 	}
 	return "An internal error occurred."
 }
+
+// FieldError is a KindInvalid error about one input field, worded
+// "field: what is wrong" (the API's problem detail names the field).
+func FieldError(op, field, format string, args ...any) *Error {
+	return Errorf(op, KindInvalid, "%s: %s", field, fmt.Sprintf(format, args...))
+}

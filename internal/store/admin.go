@@ -42,13 +42,13 @@ func scanInvite(r pgx.Row) (rampart.Invite, error) {
 	return i, err
 }
 
-// CreateInvite stores an invite whose token hash is tokenHash. The
-// inviter comes from the transaction's claims, never from inv: the person
-// behind the session or API token (and the token, if any); inv.CreatedBy
-// is read only on the service path. An invite never grants more than its
-// inviter holds.
-func (tx AdminTx) CreateInvite(ctx context.Context, inv rampart.Invite, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
+// Create stores an invite whose token hash is tokenHash. The inviter
+// comes from the transaction's claims, never from inv: the person behind
+// the session or API token (and the token, if any). An invite never grants
+// more than its inviter holds.
+func (tx InvitesTx) Create(ctx context.Context, inv rampart.Invite, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
 	const op = "store.CreateInvite"
+	inv.OrganizationID = tx.tc.OrganizationID
 	email, err := rampart.NormalizeEmail(inv.Email)
 	if err != nil {
 		return rampart.Invite{}, err
@@ -56,7 +56,7 @@ func (tx AdminTx) CreateInvite(ctx context.Context, inv rampart.Invite, tokenHas
 	if err := validateGrant(op, inv.OrganizationID, inv.Role, inv.VenueCodes); err != nil {
 		return rampart.Invite{}, err
 	}
-	person, token, err := tx.grantor(ctx, op, inv.OrganizationID, inv.Role, inv.VenueCodes, inv.CreatedBy)
+	person, token, err := tx.grantor(ctx, op, inv.OrganizationID, inv.Role, inv.VenueCodes)
 	if err != nil {
 		return rampart.Invite{}, err
 	}
@@ -65,7 +65,7 @@ func (tx AdminTx) CreateInvite(ctx context.Context, inv rampart.Invite, tokenHas
 	if err != nil {
 		return out, classify(op, err)
 	}
-	return out, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionInviteCreated, TargetType: "invite",
+	return out, tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionInviteCreated, TargetType: "invite",
 		TargetID: out.ID.String(), After: snapshot(inviteAudit(out))})))
 }
 
@@ -77,7 +77,8 @@ func inviteAudit(i rampart.Invite) map[string]any {
 }
 
 // Invites lists the organization's invites.
-func (tx AdminTx) Invites(ctx context.Context, orgID uuid.UUID) ([]rampart.Invite, error) {
+func (tx InvitesTx) List(ctx context.Context) ([]rampart.Invite, error) {
+	orgID := tx.tc.OrganizationID
 	rows, err := tx.query(ctx, sqlListInvites, orgID)
 	if err != nil {
 		return nil, classify("store.Invites", err)
@@ -90,8 +91,9 @@ func (tx AdminTx) Invites(ctx context.Context, orgID uuid.UUID) ([]rampart.Invit
 // lifetime; the old token is dead from this commit on. The resend is a new
 // grant: the invite now lives on the resender's rights (who must be able
 // to grant it).
-func (tx AdminTx) ResendInvite(ctx context.Context, orgID, id uuid.UUID, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
+func (tx InvitesTx) Resend(ctx context.Context, id uuid.UUID, tokenHash []byte, ci ClientInfo) (rampart.Invite, error) {
 	const op = "store.ResendInvite"
+	orgID := tx.tc.OrganizationID
 	var role string
 	var codes []string
 	err := tx.queryRow(ctx, sqlPendingInviteGrant, orgID, id).Scan(&role, &codes)
@@ -101,7 +103,7 @@ func (tx AdminTx) ResendInvite(ctx context.Context, orgID, id uuid.UUID, tokenHa
 	if err != nil {
 		return rampart.Invite{}, classify(op, err)
 	}
-	person, token, err := tx.grantor(ctx, op, orgID, rampart.Role(role), codes, nil)
+	person, token, err := tx.grantor(ctx, op, orgID, rampart.Role(role), codes)
 	if err != nil {
 		return rampart.Invite{}, err
 	}
@@ -112,13 +114,14 @@ func (tx AdminTx) ResendInvite(ctx context.Context, orgID, id uuid.UUID, tokenHa
 	if err != nil {
 		return out, classify(op, err)
 	}
-	return out, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionInviteResent, TargetType: "invite",
+	return out, tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionInviteResent, TargetType: "invite",
 		TargetID: id.String(), After: snapshot(inviteAudit(out))})))
 }
 
 // RevokeInvite kills a pending invite.
-func (tx AdminTx) RevokeInvite(ctx context.Context, orgID, id uuid.UUID, ci ClientInfo) error {
+func (tx InvitesTx) Revoke(ctx context.Context, id uuid.UUID, ci ClientInfo) error {
 	const op = "store.RevokeInvite"
+	orgID := tx.tc.OrganizationID
 	out, err := scanInvite(tx.queryRow(ctx, sqlRevokeInvite, orgID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return rampart.Errorf(op, rampart.KindNotFound, "no pending invite with that id")
@@ -126,7 +129,7 @@ func (tx AdminTx) RevokeInvite(ctx context.Context, orgID, id uuid.UUID, ci Clie
 	if err != nil {
 		return classify(op, err)
 	}
-	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionInviteRevoked, TargetType: "invite",
+	return tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionInviteRevoked, TargetType: "invite",
 		TargetID: id.String(), Before: snapshot(inviteAudit(out))})))
 }
 
@@ -171,8 +174,9 @@ func scanMembership(r pgx.Row) (rampart.Membership, error) {
 // other cannot both succeed. An admin who is demoted loses the API tokens
 // they issued in the organization (revoked and audited in the same
 // transaction): a token must not keep the rights its creator lost.
-func (tx AdminTx) UpdateMembership(ctx context.Context, m rampart.Membership, ci ClientInfo) (rampart.Membership, error) {
+func (tx MembersTx) Update(ctx context.Context, m rampart.Membership, ci ClientInfo) (rampart.Membership, error) {
 	const op = "store.UpdateMembership"
+	m.OrganizationID = tx.tc.OrganizationID
 	if err := validateGrant(op, m.OrganizationID, m.Role, m.VenueCodes); err != nil {
 		return rampart.Membership{}, err
 	}
@@ -194,7 +198,7 @@ func (tx AdminTx) UpdateMembership(ctx context.Context, m rampart.Membership, ci
 	if tag.RowsAffected() != 1 {
 		return rampart.Membership{}, rampart.Errorf(op, rampart.KindNotFound, "not found")
 	}
-	if err := tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionMembershipUpdated, TargetType: "membership",
+	if err := tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionMembershipUpdated, TargetType: "membership",
 		TargetID: m.UserID.String(), Before: snapshot(before), After: snapshot(m)}))); err != nil {
 		return rampart.Membership{}, err
 	}
@@ -211,8 +215,9 @@ func (tx AdminTx) UpdateMembership(ctx context.Context, m rampart.Membership, ci
 // the member later does not bring an old session back) and revokes the
 // API tokens the member issued here. The last admin cannot be removed;
 // concurrent removals and demotions are serialised on the admin rows.
-func (tx AdminTx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID, ci ClientInfo) error {
+func (tx MembersTx) Remove(ctx context.Context, userID uuid.UUID, ci ClientInfo) error {
 	const op = "store.RemoveMembership"
+	orgID := tx.tc.OrganizationID
 	before, err := scanMembership(tx.queryRow(ctx, sqlGetMembership, orgID, userID))
 	if err != nil {
 		return classify(op, err)
@@ -230,7 +235,7 @@ func (tx AdminTx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID,
 		return classify(op, err)
 	}
 	if n := stag.RowsAffected(); n > 0 {
-		if err := tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionSessionRevoked,
+		if err := tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionSessionRevoked,
 			TargetType: "user", TargetID: userID.String(), Reason: reason, Metadata: snapshot(map[string]int64{"sessions": n})}))); err != nil {
 			return err
 		}
@@ -245,7 +250,7 @@ func (tx AdminTx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID,
 	if tag.RowsAffected() != 1 {
 		return rampart.Errorf(op, rampart.KindNotFound, "not found")
 	}
-	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionMembershipRemoved, TargetType: "membership",
+	return tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionMembershipRemoved, TargetType: "membership",
 		TargetID: userID.String(), Before: snapshot(before)})))
 }
 
@@ -253,7 +258,7 @@ func (tx AdminTx) RemoveMembership(ctx context.Context, orgID, userID uuid.UUID,
 // with KindConflict unless an admin other than userID remains. The locks
 // are held to the end of the transaction, so the demotion or removal that
 // follows cannot race another one.
-func (tx AdminTx) ensureAnotherAdmin(ctx context.Context, op string, orgID, userID uuid.UUID) error {
+func (tx tenant) ensureAnotherAdmin(ctx context.Context, op string, orgID, userID uuid.UUID) error {
 	rows, err := tx.query(ctx, sqlLockAdmins, orgID)
 	if err != nil {
 		return classify(op, err)
@@ -274,7 +279,7 @@ func (tx AdminTx) ensureAnotherAdmin(ctx context.Context, op string, orgID, user
 // access had granted in the organization: every live API token they are
 // behind (the whole chain) and every pending invite they made, one audit
 // event each.
-func (tx AdminTx) revokeCreatedTokens(ctx context.Context, op string, orgID, userID uuid.UUID, reason string, ci ClientInfo) error {
+func (tx tenant) revokeCreatedTokens(ctx context.Context, op string, orgID, userID uuid.UUID, reason string, ci ClientInfo) error {
 	rows, err := tx.query(ctx, sqlRevokeCreatedTokens, orgID, userID, reason)
 	if err != nil {
 		return classify(op, err)
@@ -350,13 +355,13 @@ const MaxTokenChain = 8
 // MaxTokenLifetime bounds API token expiry.
 const MaxTokenLifetime = 366 * 24 * time.Hour
 
-// CreateAPIToken records a new token; the caller signs the JWT for its id.
-// Its person and parent come from the transaction's claims, never from t
-// (t.CreatedBy is read only on the service path):
-// a token issued through a token traces to the same person, is revoked
+// Create records a new token; the caller signs the JWT for its id. Its
+// person and parent come from the transaction's claims, never from t: a
+// token issued through a token traces to the same person, is revoked
 // with it, never outlives it and never grants more than it holds.
-func (tx AdminTx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci ClientInfo) (rampart.APIToken, error) {
+func (tx TokensTx) Create(ctx context.Context, t rampart.APIToken, ci ClientInfo) (rampart.APIToken, error) {
 	const op = "store.CreateAPIToken"
+	t.OrganizationID = tx.tc.OrganizationID
 	if err := validateGrant(op, t.OrganizationID, t.Role, t.VenueCodes); err != nil {
 		return rampart.APIToken{}, err
 	}
@@ -366,7 +371,7 @@ func (tx AdminTx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci Cli
 	if d := time.Until(t.ExpiresAt); d < time.Minute || d > MaxTokenLifetime {
 		return rampart.APIToken{}, rampart.Errorf(op, rampart.KindInvalid, "expiry must be between 1 minute and 366 days from now")
 	}
-	person, parent, err := tx.grantor(ctx, op, t.OrganizationID, t.Role, t.VenueCodes, t.CreatedBy)
+	person, parent, err := tx.grantor(ctx, op, t.OrganizationID, t.Role, t.VenueCodes)
 	if err != nil {
 		return rampart.APIToken{}, err
 	}
@@ -403,12 +408,13 @@ func (tx AdminTx) CreateAPIToken(ctx context.Context, t rampart.APIToken, ci Cli
 	if err != nil {
 		return out, classify(op, err)
 	}
-	return out, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionTokenIssued, TargetType: "api_token",
+	return out, tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionTokenIssued, TargetType: "api_token",
 		TargetID: out.ID.String(), After: snapshot(out)})))
 }
 
 // APITokens lists the organization's tokens.
-func (tx AdminTx) APITokens(ctx context.Context, orgID uuid.UUID) ([]rampart.APIToken, error) {
+func (tx TokensTx) List(ctx context.Context) ([]rampart.APIToken, error) {
+	orgID := tx.tc.OrganizationID
 	rows, err := tx.query(ctx, sqlListTokens, orgID)
 	if err != nil {
 		return nil, classify("store.APITokens", err)
@@ -420,7 +426,8 @@ func (tx AdminTx) APITokens(ctx context.Context, orgID uuid.UUID) ([]rampart.API
 // RevokeAPIToken revokes a token, every token minted from it (at any
 // depth) and the pending invites made through them; they stop working on
 // the next request. One audit event per revoked token and invite.
-func (tx AdminTx) RevokeAPIToken(ctx context.Context, orgID, id uuid.UUID, ci ClientInfo) error {
+func (tx TokensTx) Revoke(ctx context.Context, id uuid.UUID, ci ClientInfo) error {
+	orgID := tx.tc.OrganizationID
 	const op = "store.RevokeAPIToken"
 	n, err := tx.revokeTokenChain(ctx, op, orgID, id, "revoked by an admin", ci)
 	if err != nil {
@@ -435,7 +442,7 @@ func (tx AdminTx) RevokeAPIToken(ctx context.Context, orgID, id uuid.UUID, ci Cl
 // revokeTokenChain revokes the live token id and its descendants, and the
 // pending invites made through any of them, with audit events; it returns
 // how many tokens it revoked.
-func (tx AdminTx) revokeTokenChain(ctx context.Context, op string, orgID, id uuid.UUID, reason string, ci ClientInfo) (int, error) {
+func (tx tenant) revokeTokenChain(ctx context.Context, op string, orgID, id uuid.UUID, reason string, ci ClientInfo) (int, error) {
 	var one int
 	if err := tx.queryRow(ctx, sqlLockTokenRoot, orgID, id).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
@@ -466,14 +473,14 @@ func (tx AdminTx) revokeTokenChain(ctx context.Context, op string, orgID, id uui
 
 // auditRevocations records the revoked tokens and revokes (and records) the
 // pending invites made through them.
-func (tx AdminTx) auditRevocations(ctx context.Context, op string, orgID uuid.UUID, revoked []rampart.APIToken, ci ClientInfo) error {
+func (tx tenant) auditRevocations(ctx context.Context, op string, orgID uuid.UUID, revoked []rampart.APIToken, ci ClientInfo) error {
 	if len(revoked) == 0 {
 		return nil
 	}
 	ids := make([]uuid.UUID, len(revoked))
 	for i, t := range revoked {
 		ids[i] = t.ID
-		if err := tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionTokenRevoked,
+		if err := tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionTokenRevoked,
 			TargetType: "api_token", TargetID: t.ID.String(), Reason: t.RevokedReason, Before: snapshot(t)}))); err != nil {
 			return err
 		}
@@ -487,13 +494,13 @@ func (tx AdminTx) auditRevocations(ctx context.Context, op string, orgID uuid.UU
 
 // auditInviteRevocations records each invite revoked by rows (the
 // RETURNING of an UPDATE that revoked them).
-func (tx AdminTx) auditInviteRevocations(ctx context.Context, op string, orgID uuid.UUID, rows pgx.Rows, ci ClientInfo) error {
+func (tx tenant) auditInviteRevocations(ctx context.Context, op string, orgID uuid.UUID, rows pgx.Rows, ci ClientInfo) error {
 	invites, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.Invite, error) { return scanInvite(r) })
 	if err != nil {
 		return classify(op, err)
 	}
 	for _, inv := range invites {
-		if err := tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionInviteRevoked,
+		if err := tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionInviteRevoked,
 			TargetType: "invite", TargetID: inv.ID.String(), Reason: inv.RevokedReason, Before: snapshot(inviteAudit(inv))}))); err != nil {
 			return err
 		}
@@ -503,18 +510,10 @@ func (tx AdminTx) auditInviteRevocations(ctx context.Context, op string, orgID u
 
 // grantor returns who hands out role and codes in this transaction: the
 // person behind the claims and, for an API token, the token. The grant
-// must be within the grantor's own rights (access.GrantWithin). On the
-// service path (operators, seeding) the grant is made in the name of
-// onBehalf, which must be given; the grant then lives only as long as
-// that person is an admin, like any other.
-func (tx AdminTx) grantor(ctx context.Context, op string, orgID uuid.UUID, role rampart.Role, codes []string, onBehalf *uuid.UUID) (person, token *uuid.UUID, err error) {
-	c, ok := tx.Claims()
-	if !ok {
-		if onBehalf == nil || *onBehalf == uuid.Nil {
-			return nil, nil, rampart.Errorf(op, rampart.KindInvalid, "a grant on the service path names the admin it is made for")
-		}
-		return onBehalf, nil, tx.lockGrantor(ctx, op, orgID, *onBehalf)
-	}
+// must be within the grantor's own rights (access.GrantWithin). Grants
+// are made only in tenant transactions, so every one traces to a person.
+func (tx tenant) grantor(ctx context.Context, op string, orgID uuid.UUID, role rampart.Role, codes []string) (person, token *uuid.UUID, err error) {
+	c := tx.tc
 	p := c.Person()
 	if p == uuid.Nil {
 		// A token whose person is unknown cannot be traced: refuse.
@@ -536,7 +535,7 @@ func (tx AdminTx) grantor(ctx context.Context, op string, orgID uuid.UUID, role 
 // first leaves nothing to lock, so the grant is refused.
 const sqlLockGrantor = `SELECT 1 FROM memberships WHERE organization_id = $1 AND user_id = $2 AND role = 'admin' FOR SHARE`
 
-func (tx AdminTx) lockGrantor(ctx context.Context, op string, orgID, person uuid.UUID) error {
+func (tx tenant) lockGrantor(ctx context.Context, op string, orgID, person uuid.UUID) error {
 	var one int
 	err := tx.queryRow(ctx, sqlLockGrantor, orgID, person).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -564,8 +563,8 @@ func codesOrEmpty(c []string) []string {
 	return c
 }
 
-// Membership reads one member of the organization.
-func (tx AdminTx) Membership(ctx context.Context, orgID, userID uuid.UUID) (rampart.Membership, error) {
-	m, err := scanMembership(tx.queryRow(ctx, sqlGetMembership, orgID, userID))
+// Get reads one member of the organization.
+func (tx MembersTx) Get(ctx context.Context, userID uuid.UUID) (rampart.Membership, error) {
+	m, err := scanMembership(tx.queryRow(ctx, sqlGetMembership, tx.tc.OrganizationID, userID))
 	return m, classify("store.Membership", err)
 }

@@ -67,13 +67,10 @@ type QueueRequest func(job rampart.AIJob) QueueInsert
 // its queue job in the same transaction as the request's audit event: all
 // three commit together or not at all. A proposal with an unfinished job
 // is a conflict.
-func (tx AITx) RequestAIJob(ctx context.Context, proposalID uuid.UUID, agentType string, enqueue QueueRequest) (rampart.AIJob, error) {
+func (tx AIJobsTx) Request(ctx context.Context, proposalID uuid.UUID, agentType string, enqueue QueueRequest) (rampart.AIJob, error) {
 	const op = "store.RequestAIJob"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.AIJob{}, err
-	}
-	p, err := tx.lockProposal(ctx, op, proposalID)
+	c := tx.tc
+	p, err := ProposalsTx(tx).lock(ctx, op, proposalID)
 	if err != nil {
 		return rampart.AIJob{}, err
 	}
@@ -95,29 +92,23 @@ func (tx AITx) RequestAIJob(ctx context.Context, proposalID uuid.UUID, agentType
 	if _, err := tx.exec(ctx, sqlSetAIJobQueueID, c.OrganizationID, job.ID, qid); err != nil {
 		return job, classify(op, err)
 	}
-	return job, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionAIGenerationRequested,
+	return job, tx.recordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionAIGenerationRequested,
 		TargetType: "ai_job", TargetID: job.ID.String(), After: snapshot(job),
 		Metadata: metadata(map[string]any{"proposal_id": p.ID, "agent_type": agentType})}))
 }
 
 // AIJob reads one job; another tenant's is not found.
-func (tx AITx) AIJob(ctx context.Context, id uuid.UUID) (rampart.AIJob, error) {
+func (tx AIJobsTx) Get(ctx context.Context, id uuid.UUID) (rampart.AIJob, error) {
 	const op = "store.AIJob"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.AIJob{}, err
-	}
+	c := tx.tc
 	j, err := scanAIJob(tx.queryRow(ctx, sqlGetAIJob, c.OrganizationID, id))
 	return j, classify(op, err)
 }
 
 // ProposalAIJobs lists a proposal's latest jobs.
-func (tx AITx) ProposalAIJobs(ctx context.Context, proposalID uuid.UUID) ([]rampart.AIJob, error) {
+func (tx AIJobsTx) ForProposal(ctx context.Context, proposalID uuid.UUID) ([]rampart.AIJob, error) {
 	const op = "store.ProposalAIJobs"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return nil, err
-	}
+	c := tx.tc
 	rows, err := tx.query(ctx, sqlProposalAIJobs, c.OrganizationID, proposalID)
 	return collectAIJobs(op, rows, err)
 }
@@ -132,12 +123,9 @@ type JobCursor struct {
 // change first. RLS limits it to the caller's organization (and venues).
 // The progress stream reads through AIJobEvents, which adds a check of
 // the stream's credential.
-func (tx AITx) AIJobsSince(ctx context.Context, after JobCursor, limit int) ([]rampart.AIJob, error) {
+func (tx AIJobsTx) Since(ctx context.Context, after JobCursor, limit int) ([]rampart.AIJob, error) {
 	const op = "store.AIJobsSince"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return nil, err
-	}
+	c := tx.tc
 	if limit <= 0 || limit > MaxJobEvents {
 		limit = MaxJobEvents
 	}
@@ -160,7 +148,7 @@ WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`
 	sqlStreamTokenClaims = `SELECT organization_id, role, venue_codes FROM auth_resolve_token($1, $2)`
 )
 
-// AIJobEvents is AIJobsSince for the progress stream, which holds one set
+// Events is AIJobsSince for the progress stream, which holds one set
 // of claims for as long as it is open: it reads the tenant's job changes
 // after cursor and then re-checks that the credential the claims came from
 // (claims.SessionID, or claims.TokenID) still gives exactly these claims —
@@ -173,7 +161,8 @@ WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`
 // read began: no job change that committed after the claims were
 // withdrawn is ever returned under them. Claims, read, check and COMMIT go
 // as one pipelined batch: one round trip per read.
-func (s *Store) AIJobEvents(ctx context.Context, claims rampart.Claims, after JobCursor, limit int) ([]rampart.AIJob, error) {
+func (j Jobs) Events(ctx context.Context, claims rampart.Claims, after JobCursor, limit int) ([]rampart.AIJob, error) {
+	s := j.s
 	const op = "store.AIJobEvents"
 	if err := claims.Validate(); err != nil {
 		return nil, err
@@ -244,13 +233,10 @@ func sameClaims(a, b rampart.Claims) bool {
 // CancelAIJob is the job-level kill switch: the requester or an admin
 // cancels an unfinished job. The change NOTIFYs every process (a trigger),
 // which cancels the job's context wherever it runs.
-func (tx AITx) CancelAIJob(ctx context.Context, id uuid.UUID, reason string) (rampart.AIJob, error) {
+func (tx AIJobsTx) Cancel(ctx context.Context, id uuid.UUID, reason string) (rampart.AIJob, error) {
 	const op = "store.CancelAIJob"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.AIJob{}, err
-	}
-	reason, err = rampart.ValidateReason(reason)
+	c := tx.tc
+	reason, err := rampart.ValidateReason(reason)
 	if err != nil {
 		return rampart.AIJob{}, err
 	}
@@ -278,18 +264,19 @@ func (tx AITx) CancelAIJob(ctx context.Context, id uuid.UUID, reason string) (ra
 	// Release the reservation now: the worker, if one is still running
 	// the job, adds what its call spent when it stops; if none is, nothing
 	// else would.
-	if err := tx.releaseTokens(ctx, c.OrganizationID, id, 0); err != nil {
+	if err := BudgetTx(tx).release(ctx, c.OrganizationID, id, 0); err != nil {
 		return after, err
 	}
-	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionAIGenerationCancelled,
+	return after, tx.recordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionAIGenerationCancelled,
 		TargetType: "ai_job", TargetID: id.String(), Reason: reason, Before: snapshot(before), After: snapshot(after),
 		Metadata: metadata(map[string]any{"scope": "job"})}))
 }
 
-// AIJobClaims returns the live claims a worker runs a job with: the
+// Claims returns the live claims a worker runs a job with: the
 // requester's current membership. ok is false when the job is finished
 // (status says how) or the requester is no longer a member.
-func (s *Store) AIJobClaims(ctx context.Context, orgID, jobID uuid.UUID) (claims rampart.Claims, status string, ok bool, err error) {
+func (j Jobs) Claims(ctx context.Context, orgID, jobID uuid.UUID) (claims rampart.Claims, status string, ok bool, err error) {
+	s := j.s
 	const op = "store.AIJobClaims"
 	// One round trip: a read-only transaction as rampart_app with no
 	// tenant context, sent as one pipelined batch (every job attempt
@@ -355,12 +342,9 @@ var ErrOrgAtJobLimit = rampart.Errorf("store.StartAIJob", rampart.KindQuotaExcee
 // StartAIJob marks the job running for this attempt and returns it with
 // its proposal. A finished or cancelled job is a conflict: the worker
 // must not run it. A job left running by a crashed worker is taken over.
-func (tx AITx) StartAIJob(ctx context.Context, id uuid.UUID, a AttemptInfo) (rampart.AIJob, rampart.Proposal, error) {
+func (tx AIJobsTx) Start(ctx context.Context, id uuid.UUID, a AttemptInfo) (rampart.AIJob, rampart.Proposal, error) {
 	const op = "store.StartAIJob"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.AIJob{}, rampart.Proposal{}, err
-	}
+	c := tx.tc
 	// One round trip: lock and read the job, start it (a finished job is
 	// not touched: the UPDATE's condition), read its proposal. Every
 	// attempt begins here, so the statements are pipelined.
@@ -400,7 +384,7 @@ func (tx AITx) StartAIJob(ctx context.Context, id uuid.UUID, a AttemptInfo) (ram
 	// model call may have run; the budget must not be overshot) before a
 	// new one is made.
 	if before.EstimatedTokens > 0 {
-		if err := tx.releaseTokens(ctx, c.OrganizationID, id, int64(before.EstimatedTokens)); err != nil {
+		if err := BudgetTx(tx).release(ctx, c.OrganizationID, id, int64(before.EstimatedTokens)); err != nil {
 			return before, rampart.Proposal{}, err
 		}
 	}
@@ -408,7 +392,7 @@ func (tx AITx) StartAIJob(ctx context.Context, id uuid.UUID, a AttemptInfo) (ram
 	if a.Attempt > 1 {
 		action = audit.ActionAIGenerationRetried
 	}
-	return job, p, tx.RecordAudit(ctx, tx.agentEvent(job, audit.Event{Action: action, Before: snapshot(before), After: snapshot(job),
+	return job, p, tx.recordAudit(ctx, tx.agentEvent(job, audit.Event{Action: action, Before: snapshot(before), After: snapshot(job),
 		Metadata: metadata(map[string]any{"attempt": a.Attempt, "provider": a.Provider, "model": a.Model})}))
 }
 
@@ -438,12 +422,9 @@ var ErrAttemptSuperseded = rampart.Errorf("store.FinishAIJob", rampart.KindConfl
 // reservation with the actual use, and writes the audit event. It changes
 // nothing and returns ErrAttemptSuperseded if the job is not running this
 // attempt any more: exactly one attempt can finish a job.
-func (tx AITx) FinishAIJob(ctx context.Context, id uuid.UUID, attempt int, out JobOutcome) (rampart.AIJob, error) {
+func (tx AIJobsTx) Finish(ctx context.Context, id uuid.UUID, attempt int, out JobOutcome) (rampart.AIJob, error) {
 	const op = "store.FinishAIJob"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.AIJob{}, err
-	}
+	c := tx.tc
 	var r reservation
 	before, err := scanAIJobWith(tx.queryRow(ctx, sqlLockAIJobReservation, c.OrganizationID, id), &r.sameMonth, &r.month)
 	if err != nil {
@@ -492,13 +473,13 @@ func (tx AITx) FinishAIJob(ctx context.Context, id uuid.UUID, attempt int, out J
 		md = map[string]any{}
 	}
 	md["attempt"] = attempt
-	return after, tx.RecordAudit(ctx, tx.agentEvent(after, audit.Event{Action: out.Action, Reason: out.Reason,
+	return after, tx.recordAudit(ctx, tx.agentEvent(after, audit.Event{Action: out.Action, Reason: out.Reason,
 		Before: snapshot(before), After: snapshot(after), Metadata: metadata(md)}))
 }
 
 // agentEvent is an audit event of the worker acting as the job's agent on
 // behalf of its requester.
-func (tx AITx) agentEvent(job rampart.AIJob, ev audit.Event) audit.Event {
+func (tx AIJobsTx) agentEvent(job rampart.AIJob, ev audit.Event) audit.Event {
 	ev = tx.userEvent(ev)
 	ev.ActorType = audit.ActorAgent
 	ev.ActorID = job.AgentType + ":" + job.RequestedBy.String()
@@ -536,21 +517,19 @@ func metadata(m map[string]any) json.RawMessage {
 
 // RecordTenantEvent writes one audit event as claims' user in a
 // transaction of its own: for refusals, whose request changed nothing.
-func (s *Store) RecordTenantEvent(ctx context.Context, claims rampart.Claims, ev audit.Event) error {
-	return s.InTenant(ctx, claims, func(ctx context.Context, tx *Tx) error {
-		return tx.RecordAudit(ctx, tx.userEvent(ev))
+func (l AuditLog) RecordTenantEvent(ctx context.Context, claims rampart.Claims, ev audit.Event) error {
+	s := l.s
+	return s.InTenant(ctx, claims, func(ctx context.Context, tx *TenantTx) error {
+		return tx.recordAudit(ctx, tx.userEvent(ev))
 	})
 }
 
 // ReleaseAIJob settles the outstanding token reservation of a job whose
 // attempt ended without FinishAIJob (cancelled by a kill switch or by its
 // requester), counting actual tokens as used.
-func (tx AITx) ReleaseAIJob(ctx context.Context, id uuid.UUID, actual int) error {
-	c, err := tx.tenant("store.ReleaseAIJob")
-	if err != nil {
-		return err
-	}
-	return tx.releaseTokens(ctx, c.OrganizationID, id, int64(actual))
+func (tx AIJobsTx) Release(ctx context.Context, id uuid.UUID, actual int) error {
+	c := tx.tc
+	return BudgetTx(tx).release(ctx, c.OrganizationID, id, int64(actual))
 }
 
 const sqlStopAIJob = `UPDATE ai_jobs SET status = 'cancelled', cancel_reason = $3, error_code = $4, input_tokens = input_tokens + $5,
@@ -560,12 +539,9 @@ WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retr
 // StopAIJob ends an unfinished job stopped by a kill switch (scope
 // "global" or "organization"): cancelled, its reservation settled with the
 // tokens spent, audited with the scope. A finished job is left alone.
-func (tx AITx) StopAIJob(ctx context.Context, id uuid.UUID, scope, reason, action string, spent int) error {
+func (tx AIJobsTx) Stop(ctx context.Context, id uuid.UUID, scope, reason, action string, spent int) error {
 	const op = "store.StopAIJob"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return err
-	}
+	c := tx.tc
 	var r reservation
 	before, err := scanAIJobWith(tx.queryRow(ctx, sqlLockAIJobReservation, c.OrganizationID, id), &r.sameMonth, &r.month)
 	if err != nil {
@@ -582,7 +558,7 @@ func (tx AITx) StopAIJob(ctx context.Context, id uuid.UUID, scope, reason, actio
 	if err != nil {
 		return classify(op, err)
 	}
-	return tx.RecordAudit(ctx, tx.agentEvent(after, audit.Event{Action: action, Reason: reason,
+	return tx.recordAudit(ctx, tx.agentEvent(after, audit.Event{Action: action, Reason: reason,
 		Before: snapshot(before), After: snapshot(after), Metadata: metadata(map[string]any{"scope": scope})}))
 }
 
@@ -590,22 +566,23 @@ const sqlFailAIJob = `UPDATE ai_jobs SET status = 'failed', error_code = $3, err
 finished_at = now(), updated_at = clock_timestamp()
 WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying') RETURNING ` + aiJobColumns
 
-// FailAIJob ends an unfinished job as failed on the service path: when no
+// Fail ends an unfinished job as failed on the service path: when no
 // tenant context can (its requester left or may no longer run it), or when
 // the queue gives up on it (its last attempt failed or its worker died).
 // An outstanding reservation is settled as used (the model may have been
 // called). A finished job is left alone.
-func (s *Store) FailAIJob(ctx context.Context, orgID, id uuid.UUID, code, message string) error {
+func (j Jobs) Fail(ctx context.Context, orgID, id uuid.UUID, code, message string) error {
+	s := j.s
 	const op = "store.FailAIJob"
 	if len(message) > 500 {
 		message = message[:500]
 	}
-	return s.AsService(ctx, "end an AI job no tenant context can finish ("+code+")", func(ctx context.Context, tx *Tx) error {
+	return s.asService(ctx, "end an AI job no tenant context can finish ("+code+")", func(ctx context.Context, tx *txn) error {
 		return tx.failAIJob(ctx, op, orgID, id, code, message)
 	})
 }
 
-func (tx *Tx) failAIJob(ctx context.Context, op string, orgID, id uuid.UUID, code, message string) error {
+func (tx *txn) failAIJob(ctx context.Context, op string, orgID, id uuid.UUID, code, message string) error {
 	r, err := tx.jobReservation(ctx, orgID, id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
@@ -624,7 +601,7 @@ func (tx *Tx) failAIJob(ctx context.Context, op string, orgID, id uuid.UUID, cod
 	if err := tx.settle(ctx, orgID, id, r, r.tokens); err != nil {
 		return err
 	}
-	return tx.RecordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: audit.ActorService, ActorID: tx.service,
+	return tx.recordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: audit.ActorService, ActorID: tx.service,
 		Action: audit.ActionAIGenerationFailed, TargetType: "ai_job", TargetID: id.String(), Reason: message, After: snapshot(after),
 		Metadata: metadata(map[string]any{"error_code": code})})
 }
@@ -638,14 +615,15 @@ WHERE j.status IN ('queued', 'running', 'retrying') AND j.updated_at < now() - i
                   AND r.state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))
 ORDER BY j.updated_at LIMIT 100`
 
-// SweepStuckAIJobs ends, as failed, the AI jobs the queue gave up on, so
+// SweepStuck ends, as failed, the AI jobs the queue gave up on, so
 // none stays "under way" for ever (blocking new requests for its proposal
 // and holding its token reservation). serve runs it every minute.
-func (s *Store) SweepStuckAIJobs(ctx context.Context) (int, error) {
+func (j Jobs) SweepStuck(ctx context.Context) (int, error) {
+	s := j.s
 	const op = "store.SweepStuckAIJobs"
 	type stuck struct{ org, id uuid.UUID }
 	var found []stuck
-	err := s.AsService(ctx, "sweep AI jobs the job queue gave up on", func(ctx context.Context, tx *Tx) error {
+	err := s.asService(ctx, "sweep AI jobs the job queue gave up on", func(ctx context.Context, tx *txn) error {
 		rows, err := tx.query(ctx, sqlStuckAIJobs)
 		if err != nil {
 			return err

@@ -30,23 +30,23 @@ func BenchmarkAIJobEventsCheck(b *testing.B) {
 	b.Cleanup(s.Close)
 	const jobs = 1000
 	var claims rampart.Claims
-	err = s.AsService(ctx, "benchmark fixture", func(ctx context.Context, tx *Tx) error {
-		org, err := tx.CreateOrganization(ctx, "Bench", "bench")
+	err = s.AsService(ctx, "benchmark fixture", func(ctx context.Context, tx *ServiceTx) error {
+		org, err := tx.Provision().CreateOrganization(ctx, "Bench", "bench")
 		if err != nil {
 			return err
 		}
-		u, err := tx.UpsertUser(ctx, "admin@bench.example", "")
+		u, err := tx.Provision().UpsertUser(ctx, "admin@bench.example", "")
 		if err != nil {
 			return err
 		}
-		if err := tx.AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: u.ID, Role: rampart.RoleAdmin}); err != nil {
+		if err := tx.Provision().AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: u.ID, Role: rampart.RoleAdmin}); err != nil {
 			return err
 		}
 		_, hash := auth.NewLinkToken()
-		if _, err := tx.Identity().CreateLoginLink(ctx, u.Email, hash, ClientInfo{}); err != nil {
+		if _, err := tx.SignIn().CreateLoginLink(ctx, u.Email, hash, ClientInfo{}); err != nil {
 			return err
 		}
-		ns, err := tx.Identity().RedeemLoginLink(ctx, hash, nil, ClientInfo{})
+		ns, err := tx.SignIn().RedeemLoginLink(ctx, hash, nil, ClientInfo{})
 		if err != nil {
 			return err
 		}
@@ -68,11 +68,11 @@ SELECT $1, 'proposal_generation', p.id, 'proposal_writer', $2, 'succeeded' FROM 
 	if err != nil {
 		b.Fatal(err)
 	}
-	all, err := InTenantValue(ctx, s, claims, func(ctx context.Context, tx *Tx) ([]rampart.AIJob, error) {
+	all, err := InTenantValue(ctx, s, claims, func(ctx context.Context, tx *TenantTx) ([]rampart.AIJob, error) {
 		var out []rampart.AIJob
 		at := JobCursor{}
 		for {
-			page, err := tx.AI().AIJobsSince(ctx, at, MaxJobEvents)
+			page, err := tx.AIJobs().Since(ctx, at, MaxJobEvents)
 			if err != nil || len(page) == 0 {
 				return out, err
 			}
@@ -124,12 +124,12 @@ SELECT $1, 'proposal_generation', p.id, 'proposal_writer', $2, 'succeeded' FROM 
 				read func() ([]rampart.AIJob, error)
 			}{
 				{"tenant transaction", &tenantTx, func() ([]rampart.AIJob, error) {
-					return InTenantValue(ctx, s, claims, func(ctx context.Context, tx *Tx) ([]rampart.AIJob, error) {
-						return tx.AI().AIJobsSince(ctx, at, MaxJobEvents)
+					return InTenantValue(ctx, s, claims, func(ctx context.Context, tx *TenantTx) ([]rampart.AIJob, error) {
+						return tx.AIJobs().Since(ctx, at, MaxJobEvents)
 					})
 				}},
 				{"pipelined", &pipelined, func() ([]rampart.AIJob, error) { return unchecked(at) }},
-				{"checked", &checked, func() ([]rampart.AIJob, error) { return s.AIJobEvents(ctx, claims, at, MaxJobEvents) }},
+				{"checked", &checked, func() ([]rampart.AIJob, error) { return s.Jobs().Events(ctx, claims, at, MaxJobEvents) }},
 			}
 			for i := 0; i < b.N; i++ {
 				// Rotate the order, so no variant always runs first.

@@ -68,11 +68,11 @@ func (s *Store) queueAudit(b *pgx.Batch, ev audit.Event) error {
 // In a tenant transaction the event's organization must be the tenant's
 // (row-level security enforces it: a mismatch aborts the commit).
 // audit.Record is the usual way to call it.
-func (tx *Tx) RecordAudit(ctx context.Context, ev audit.Event) error {
+func (tx *txn) recordAudit(ctx context.Context, ev audit.Event) error {
 	if ci, ok := ctx.Value(clientKey{}).(ClientInfo); ok && !ev.IP.IsValid() && ev.UserAgent == "" && ev.RequestID == "" {
 		ev = ci.Event(ev)
 	}
-	if c, ok := tx.Claims(); ok && ev.OrganizationID == nil {
+	if c, ok := tx.tenantClaims(); ok && ev.OrganizationID == nil {
 		id := c.OrganizationID
 		ev.OrganizationID = &id
 	}

@@ -36,12 +36,12 @@ func mutationFixture(b *testing.B, appURL, serviceURL string, orgs, writers int)
 	}
 	b.Cleanup(s.Close)
 	perWriter := make([][]benchVenue, writers)
-	err = s.AsService(context.Background(), "benchmark fixture", func(ctx context.Context, tx *Tx) error {
+	err = s.AsService(context.Background(), "benchmark fixture", func(ctx context.Context, tx *ServiceTx) error {
 		venues := max(orgs, writers)
 		run := uuid.NewString()[:8] // fixtures may share a database
 		var cs []rampart.Claims
 		for i := range orgs {
-			org, err := tx.CreateOrganization(ctx, fmt.Sprintf("Bench %d", i), fmt.Sprintf("bench-%s-%d", run, i))
+			org, err := tx.Provision().CreateOrganization(ctx, fmt.Sprintf("Bench %d", i), fmt.Sprintf("bench-%s-%d", run, i))
 			if err != nil {
 				return err
 			}
@@ -74,7 +74,7 @@ func runWriters(b *testing.B, s *Store, writers [][]benchVenue, ops int, audited
 			defer wg.Done()
 			for i := 0; next.Add(1) <= int64(ops); i++ {
 				v := mine[i%len(mine)]
-				err := s.InTenant(context.Background(), v.claims, func(ctx context.Context, tx *Tx) error {
+				err := s.InTenant(context.Background(), v.claims, func(ctx context.Context, tx *TenantTx) error {
 					if _, err := tx.exec(ctx, "UPDATE venues SET name = $3, updated_at = now() WHERE organization_id = $1 AND id = $2",
 						v.claims.OrganizationID, v.id, "n"); err != nil {
 						return err
@@ -156,7 +156,7 @@ func benchAudited(b *testing.B, appURL, serviceURL string, orgs int) {
 					case <-ctx.Done():
 						return
 					case <-t.C:
-						_, _ = s.SealAudit(ctx)
+						_, _ = s.Audit().Seal(ctx)
 					}
 				}
 			}()
@@ -189,8 +189,8 @@ func BenchmarkAuditVerify(b *testing.B) {
 	b.Cleanup(s.Close)
 	ctx := context.Background()
 	var org rampart.Organization
-	if err := s.AsService(ctx, "benchmark fixture", func(ctx context.Context, tx *Tx) error {
-		org, err = tx.CreateOrganization(ctx, "Verify", "verify-bench")
+	if err := s.AsService(ctx, "benchmark fixture", func(ctx context.Context, tx *ServiceTx) error {
+		org, err = tx.Provision().CreateOrganization(ctx, "Verify", "verify-bench")
 		return err
 	}); err != nil {
 		b.Fatal(err)
@@ -215,7 +215,7 @@ func BenchmarkAuditVerify(b *testing.B) {
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"audit_events"}, cols, pgx.CopyFromRows(rows)); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.SealAuditNow(ctx); err != nil {
+	if _, err := s.Audit().SealNow(ctx); err != nil {
 		b.Fatal(err)
 	}
 	prev := runtime.GOMAXPROCS(1)
@@ -223,7 +223,7 @@ func BenchmarkAuditVerify(b *testing.B) {
 	var n int64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		rep, err := s.VerifyAudit(ctx, &org.ID, nil)
+		rep, err := s.Audit().Verify(ctx, &org.ID, nil)
 		if err != nil || !rep.OK() {
 			b.Fatalf("verify: %v %+v", err, rep.Chains)
 		}

@@ -56,7 +56,7 @@ func TestAcknowledgedMutationHasItsEvent(t *testing.T) {
 	f := newIsolationFixture(t, s)
 	ctx := context.Background()
 	events := superCount(t, db, "SELECT count(*)::int FROM audit_events")
-	err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error {
+	err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *TenantTx) error {
 		if _, err := tx.exec(ctx, "INSERT INTO venues (organization_id, code, name) VALUES ($1, 'KILLED', 'Killed')", f.a.OrganizationID); err != nil {
 			return err
 		}
@@ -74,8 +74,8 @@ func TestAcknowledgedMutationHasItsEvent(t *testing.T) {
 		t.Fatal("an audit event appeared")
 	}
 	// And the normal path: the event commits with the change.
-	err = s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error {
-		_, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: f.a.OrganizationID, Code: "KEPT", Name: "Kept"})
+	err = s.InTenant(ctx, f.a, func(ctx context.Context, tx *TenantTx) error {
+		_, err := tx.Venues().Create(ctx, rampart.Venue{OrganizationID: f.a.OrganizationID, Code: "KEPT", Name: "Kept"})
 		return err
 	})
 	if err != nil {
@@ -96,7 +96,7 @@ func TestFailedEventRollsBackTheChange(t *testing.T) {
 	f := newIsolationFixture(t, s)
 	ctx := context.Background()
 	before := superCount(t, db, "SELECT count(*)::int FROM audit_events")
-	err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error {
+	err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *TenantTx) error {
 		if _, err := tx.exec(ctx, "INSERT INTO venues (organization_id, code, name) VALUES ($1, 'ORPHAN', 'Orphan')", f.a.OrganizationID); err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	s := openStore(t, db, Options{})
 	f := newIsolationFixture(t, s)
 	ctx := context.Background()
-	if _, err := s.SealAuditNow(ctx); err != nil {
+	if _, err := s.Audit().SealNow(ctx); err != nil {
 		t.Fatal(err)
 	}
 	before := superCount(t, db, "SELECT count(*)::int FROM audit_events")
@@ -136,11 +136,11 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		return errors.As(err, &pg) && pg.Code == codeInsufficientPrivilege
 	}
 	for _, q := range attacks {
-		err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error { _, err := tx.exec(ctx, q); return err })
+		err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *TenantTx) error { _, err := tx.exec(ctx, q); return err })
 		if !denied(err) {
 			t.Errorf("runtime %q: %v", q, err)
 		}
-		err = s.AsService(ctx, "test: attack the audit log", func(ctx context.Context, tx *Tx) error { _, err := tx.exec(ctx, q); return err })
+		err = s.AsService(ctx, "test: attack the audit log", func(ctx context.Context, tx *ServiceTx) error { _, err := tx.exec(ctx, q); return err })
 		if !denied(err) {
 			t.Errorf("service %q: %v", q, err)
 		}
@@ -155,7 +155,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		}
 	}
 	// The retention function refuses a range that is not old enough.
-	err := s.AsService(ctx, "test: early purge", func(ctx context.Context, tx *Tx) error {
+	err := s.AsService(ctx, "test: early purge", func(ctx context.Context, tx *ServiceTx) error {
 		_, err := tx.exec(ctx, "SELECT audit_purge($1, '999999'::xid8)", f.a.OrganizationID.String())
 		return err
 	})
@@ -163,7 +163,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		t.Errorf("audit_purge of recent events: %v", err)
 	}
 	// A forged old-looking seal does not let the service path purge recent events.
-	err = s.AsService(ctx, "test: forged seal", func(ctx context.Context, tx *Tx) error {
+	err = s.AsService(ctx, "test: forged seal", func(ctx context.Context, tx *ServiceTx) error {
 		if _, err := tx.exec(ctx, `INSERT INTO audit_seals (chain, seq, kind, from_xid, to_xid, event_count, max_occurred_at, digest, sealed_at, mac_key_id, mac)
 			VALUES ($1, 999, 'seal', '0', pg_current_xact_id(), 0, '2000-01-01', '', now(), 'x', decode(repeat('00', 32), 'hex'))`, f.a.OrganizationID.String()); err != nil {
 			return err
@@ -178,14 +178,14 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	if n := superCount(t, db, "SELECT count(*)::int FROM audit_events WHERE action <> 'service.invoked'"); n > before {
 		t.Fatalf("events changed: %d → %d", before, n)
 	}
-	if _, err := s.PurgeAudit(ctx, time.Now().Add(-24*time.Hour)); err == nil {
+	if _, err := s.Audit().Purge(ctx, time.Now().Add(-24*time.Hour)); err == nil {
 		t.Fatal("PurgeAudit accepted a cutoff below the 12-month minimum")
 	}
 }
 
 func verifyProblems(t *testing.T, s *Store) (VerifyReport, []string) {
 	t.Helper()
-	rep, err := s.VerifyAudit(context.Background(), nil, nil)
+	rep, err := s.Audit().Verify(context.Background(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			s := openStore(t, db, Options{})
 			f := newIsolationFixture(t, s)
 			ctx := context.Background()
-			if _, err := s.SealAuditNow(ctx); err != nil {
+			if _, err := s.Audit().SealNow(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if rep, probs := verifyProblems(t, s); len(probs) > 0 || rep.Events == 0 {
@@ -252,7 +252,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 }
 
 // recordAt writes an event with a chosen time (retention tests need old events).
-func (tx *Tx) recordAt(ctx context.Context, ev audit.Event, at time.Time) error {
+func (tx *txn) recordAt(ctx context.Context, ev audit.Event, at time.Time) error {
 	st := tx.store.audit.Sign(ev, at)
 	_, err := tx.exec(ctx, sqlInsertAudit, auditArgs(st)...)
 	return err
@@ -269,7 +269,7 @@ func TestRetentionPurgesOldEventsAndVerifyPasses(t *testing.T) {
 	ctx := context.Background()
 	org := f.a.OrganizationID
 	old := time.Now().AddDate(0, -30, 0)
-	err := s.AsService(ctx, "test: old events", func(ctx context.Context, tx *Tx) error {
+	err := s.AsService(ctx, "test: old events", func(ctx context.Context, tx *ServiceTx) error {
 		for i := range 5 {
 			if err := tx.recordAt(ctx, audit.Event{OrganizationID: &org, ActorType: audit.ActorUser, ActorID: fmt.Sprint(i),
 				Action: audit.ActionVenueUpdated}, old.Add(time.Duration(i)*time.Minute)); err != nil {
@@ -284,10 +284,10 @@ func TestRetentionPurgesOldEventsAndVerifyPasses(t *testing.T) {
 	// The fixture's events are recent and share the first seal with the old ones,
 	// so seal the old ones alone first: move the recent ones out of the way by
 	// sealing now, then checking which ranges qualify.
-	if _, err := s.SealAuditNow(ctx); err != nil {
+	if _, err := s.Audit().SealNow(ctx); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.PurgeAudit(ctx, time.Now().AddDate(0, -24, 0))
+	res, err := s.Audit().Purge(ctx, time.Now().AddDate(0, -24, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,9 +297,9 @@ func TestRetentionPurgesOldEventsAndVerifyPasses(t *testing.T) {
 	}
 	// A fresh organization whose only events are old: its range goes.
 	var old2 rampart.Organization
-	err = s.AsService(ctx, "test: an old organization", func(ctx context.Context, tx *Tx) error {
+	err = s.AsService(ctx, "test: an old organization", func(ctx context.Context, tx *ServiceTx) error {
 		var err error
-		if old2, err = tx.CreateOrganization(ctx, "Old", "old-org"); err != nil {
+		if old2, err = tx.Provision().CreateOrganization(ctx, "Old", "old-org"); err != nil {
 			return err
 		}
 		return nil
@@ -308,7 +308,7 @@ func TestRetentionPurgesOldEventsAndVerifyPasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	superExec(t, db, "SET session_replication_role = replica", fmt.Sprintf("DELETE FROM audit_events WHERE organization_id = '%s'", old2.ID))
-	err = s.AsService(ctx, "test: old events of the old organization", func(ctx context.Context, tx *Tx) error {
+	err = s.AsService(ctx, "test: old events of the old organization", func(ctx context.Context, tx *ServiceTx) error {
 		for i := range 7 {
 			if err := tx.recordAt(ctx, audit.Event{OrganizationID: &old2.ID, ActorType: audit.ActorUser, ActorID: fmt.Sprint(i),
 				Action: audit.ActionVenueUpdated}, old.Add(time.Duration(i)*time.Minute)); err != nil {
@@ -320,20 +320,20 @@ func TestRetentionPurgesOldEventsAndVerifyPasses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SealAuditNow(ctx); err != nil {
+	if _, err := s.Audit().SealNow(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Newer events of the old organization after its old range was sealed.
-	err = s.AsService(ctx, "test: recent events", func(ctx context.Context, tx *Tx) error {
+	err = s.AsService(ctx, "test: recent events", func(ctx context.Context, tx *ServiceTx) error {
 		return tx.RecordAudit(ctx, audit.Event{OrganizationID: &old2.ID, ActorType: audit.ActorUser, ActorID: "recent", Action: audit.ActionVenueUpdated})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SealAuditNow(ctx); err != nil {
+	if _, err := s.Audit().SealNow(ctx); err != nil {
 		t.Fatal(err)
 	}
-	res, err = s.PurgeAudit(ctx, time.Now().AddDate(0, -24, 0))
+	res, err = s.Audit().Purge(ctx, time.Now().AddDate(0, -24, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,18 +360,18 @@ func TestRetentionPurgesOldEventsAndVerifyPasses(t *testing.T) {
 		t.Fatal("the purge was not audited")
 	}
 	// Purging again changes nothing.
-	if res, err := s.PurgeAudit(ctx, time.Now().AddDate(0, -24, 0)); err != nil || len(res) != 0 {
+	if res, err := s.Audit().Purge(ctx, time.Now().AddDate(0, -24, 0)); err != nil || len(res) != 0 {
 		t.Fatalf("second purge: %+v %v", res, err)
 	}
 	// Life goes on after a purge: new events are sealed after the purge
 	// record and the whole chain still verifies.
-	err = s.AsService(ctx, "test: events after the purge", func(ctx context.Context, tx *Tx) error {
+	err = s.AsService(ctx, "test: events after the purge", func(ctx context.Context, tx *ServiceTx) error {
 		return tx.RecordAudit(ctx, audit.Event{OrganizationID: &old2.ID, ActorType: audit.ActorUser, ActorID: "later", Action: audit.ActionVenueUpdated})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SealAuditNow(ctx); err != nil {
+	if _, err := s.Audit().SealNow(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if rep, probs := verifyProblems(t, s); len(probs) > 0 {
@@ -393,7 +393,7 @@ func TestVerifyRoundTripsEveryFieldShape(t *testing.T) {
 	s := openStore(t, db, Options{})
 	f := newIsolationFixture(t, s)
 	ctx := context.Background()
-	err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error {
+	err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *TenantTx) error {
 		for i, ip := range []string{"10.1.2.3", "2001:db8::1", "::ffff:1.2.3.4", "fe80::1", ""} {
 			ev := audit.Event{ActorType: audit.ActorUser, ActorID: fmt.Sprint(i), Action: audit.ActionVenueUpdated,
 				Before: []byte(`{ "name" :  "Zürich ☃", "n": 1.50 }`), After: []byte(`{"name":"x\u0000y"}`),
@@ -410,7 +410,7 @@ func TestVerifyRoundTripsEveryFieldShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SealAuditNow(ctx); err != nil {
+	if _, err := s.Audit().SealNow(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rep, probs := verifyProblems(t, s)

@@ -79,7 +79,7 @@ FROM audit_seals ORDER BY chain, seq DESC`
 // auditTx runs fn on the service pool with the audit maintenance lock held.
 // Its record is the seal or purge rows it writes (and, for a purge, an
 // audit event), not a service.invoked event per run.
-func (s *Store) auditTx(ctx context.Context, op string, readOnly bool, fn func(context.Context, *Tx) error) error {
+func (s *Store) auditTx(ctx context.Context, op string, readOnly bool, fn func(context.Context, *txn) error) error {
 	pool, err := s.servicePool(op)
 	if err != nil {
 		return err
@@ -104,7 +104,7 @@ type chainHead struct {
 	mac   []byte
 }
 
-func (tx *Tx) lastSeals(ctx context.Context) (map[string]chainHead, error) {
+func (tx *txn) lastSeals(ctx context.Context) (map[string]chainHead, error) {
 	rows, err := tx.query(ctx, sqlLastSeals)
 	if err != nil {
 		return nil, err
@@ -125,16 +125,17 @@ func (tx *Tx) lastSeals(ctx context.Context) (map[string]chainHead, error) {
 	return heads, rows.Err()
 }
 
-// SealAudit seals, per chain, every event written by transactions that
+// Seal seals, per chain, every event written by transactions that
 // have all ended, and returns how many events it sealed. Safe to run from
 // several processes at once (an advisory lock serialises them).
-func (s *Store) SealAudit(ctx context.Context) (int64, error) {
+func (l AuditLog) Seal(ctx context.Context) (int64, error) {
+	s := l.s
 	const op = "store.SealAudit"
 	if s.audit == nil {
 		return 0, rampart.Errorf(op, rampart.KindUnavailable, "no audit key configured")
 	}
 	var sealed int64
-	err := s.auditTx(ctx, op, false, func(ctx context.Context, tx *Tx) error {
+	err := s.auditTx(ctx, op, false, func(ctx context.Context, tx *txn) error {
 		var horizon int64
 		if err := tx.queryRow(ctx, sqlHorizon).Scan(&horizon); err != nil {
 			return err
@@ -168,7 +169,7 @@ func (s *Store) SealAudit(ctx context.Context) (int64, error) {
 }
 
 // sealChain seals [head.toXID, horizon) of one chain, if it has events there.
-func (tx *Tx) sealChain(ctx context.Context, k *audit.Keyring, chain string, head chainHead, horizon uint64) (int64, error) {
+func (tx *txn) sealChain(ctx context.Context, k *audit.Keyring, chain string, head chainHead, horizon uint64) (int64, error) {
 	q := sqlChainMACsOrg
 	if chain == audit.PlatformChain {
 		q = sqlChainMACsPlatform
@@ -210,13 +211,13 @@ func (tx *Tx) sealChain(ctx context.Context, k *audit.Keyring, chain string, hea
 	return n, nil
 }
 
-func (tx *Tx) insertSeal(ctx context.Context, s audit.Seal) error {
+func (tx *txn) insertSeal(ctx context.Context, s audit.Seal) error {
 	_, err := tx.exec(ctx, sqlInsertSeal, s.Chain, s.Seq, s.Kind, fmt.Sprint(s.FromXID), fmt.Sprint(s.ToXID), s.EventCount,
 		s.MaxOccurredAt, s.Digest, s.PurgedThrough, s.SealedAt, s.PrevMAC, s.MACKeyID, s.MAC)
 	return err
 }
 
-func (tx *Tx) seals(ctx context.Context, chain string) ([]audit.Seal, error) {
+func (tx *txn) seals(ctx context.Context, chain string) ([]audit.Seal, error) {
 	rows, err := tx.query(ctx, sqlSeals, chain)
 	if err != nil {
 		return nil, err
@@ -245,20 +246,21 @@ type PurgeResult struct {
 	Events      int64
 }
 
-// PurgeAudit deletes, per chain, the events of every sealed range whose
+// Purge deletes, per chain, the events of every sealed range whose
 // newest event is older than cutoff (ranges are purged whole, oldest
 // first), and leaves a purge record in the chain so verification still
 // passes over what remains and reports what was removed.
-func (s *Store) PurgeAudit(ctx context.Context, cutoff time.Time) ([]PurgeResult, error) {
+func (l AuditLog) Purge(ctx context.Context, cutoff time.Time) ([]PurgeResult, error) {
+	s := l.s
 	const op = "store.PurgeAudit"
 	if time.Since(cutoff) < MinAuditRetention {
 		return nil, rampart.Errorf(op, rampart.KindInvalid, "retention below the 12-month minimum is refused")
 	}
-	if _, err := s.SealAudit(ctx); err != nil {
+	if _, err := s.Audit().Seal(ctx); err != nil {
 		return nil, err
 	}
 	var out []PurgeResult
-	err := s.auditTx(ctx, op, false, func(ctx context.Context, tx *Tx) error {
+	err := s.auditTx(ctx, op, false, func(ctx context.Context, tx *txn) error {
 		rows, err := tx.query(ctx, sqlSealedChains)
 		if err != nil {
 			return err
@@ -307,7 +309,7 @@ func (s *Store) PurgeAudit(ctx context.Context, cutoff time.Time) ([]PurgeResult
 			meta, _ := json.Marshal(map[string]any{"chain": chain, "through_seal": through.Seq, "events": n, "cutoff": cutoff.UTC()})
 			ev := audit.Event{ActorType: audit.ActorSystem, ActorID: tx.service, Action: audit.ActionAuditPurged,
 				TargetType: "audit_chain", TargetID: chain, Reason: "retention", Metadata: meta}
-			if err := tx.RecordAudit(ctx, ev); err != nil {
+			if err := tx.recordAudit(ctx, ev); err != nil {
 				return err
 			}
 			out = append(out, PurgeResult{Chain: chain, ThroughSeal: through.Seq, Events: n})
@@ -342,18 +344,19 @@ FROM audit_events `
 	sqlChainEventsPlatform = chainEventCols + `WHERE organization_id IS NULL AND $1::text = 'platform' ORDER BY organization_id, xact_id, id`
 )
 
-// VerifyAudit recomputes every event's MAC and every seal of the chains
+// Verify recomputes every event's MAC and every seal of the chains
 // (all, or only org's chain) in one consistent snapshot. progress, when
 // not nil, is called with the running event count and the total.
 //
 // It cannot tell that the newest seals of a chain were deleted together
 // with their events (what is left is a valid, shorter chain): that takes
 // anchors kept outside the database, see VerifyAuditAnchored.
-func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(done, total int64)) (VerifyReport, error) {
-	return s.VerifyAuditAnchored(ctx, org, nil, progress)
+func (l AuditLog) Verify(ctx context.Context, org *uuid.UUID, progress func(done, total int64)) (VerifyReport, error) {
+	s := l.s
+	return s.Audit().VerifyAnchored(ctx, org, nil, progress)
 }
 
-// VerifyAuditAnchored is VerifyAudit that also checks every chain against
+// VerifyAnchored is VerifyAudit that also checks every chain against
 // its head in anchors (when not nil): a chain that no longer holds its
 // anchored seal gets a problem naming the chain and the seal. Chains newer
 // than the anchors are verified as usual. Errors: invalid when an anchor
@@ -361,7 +364,8 @@ func (s *Store) VerifyAudit(ctx context.Context, org *uuid.UUID, progress func(d
 // organization: the wrong file, or the wrong database), or when org is
 // given and anchors has no head for its chain; not found when org's chain
 // has no events and no seals and is not anchored.
-func (s *Store) VerifyAuditAnchored(ctx context.Context, org *uuid.UUID, anchors *audit.Anchors, progress func(done, total int64)) (VerifyReport, error) {
+func (l AuditLog) VerifyAnchored(ctx context.Context, org *uuid.UUID, anchors *audit.Anchors, progress func(done, total int64)) (VerifyReport, error) {
+	s := l.s
 	const op = "store.VerifyAudit"
 	var rep VerifyReport
 	if s.audit == nil {
@@ -373,7 +377,7 @@ func (s *Store) VerifyAuditAnchored(ctx context.Context, org *uuid.UUID, anchors
 		}
 	}
 	var total int64
-	err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *Tx) error {
+	err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *txn) error {
 		if progress != nil {
 			var err error
 			if org != nil {
@@ -461,7 +465,7 @@ func (s *Store) VerifyAuditAnchored(ctx context.Context, org *uuid.UUID, anchors
 // chainKnown reports whether the database knows a chain that has no events
 // and no seals: the platform chain always, an organization's while the
 // organization exists.
-func (tx *Tx) chainKnown(ctx context.Context, chain string) (bool, error) {
+func (tx *txn) chainKnown(ctx context.Context, chain string) (bool, error) {
 	if chain == audit.PlatformChain {
 		return true, nil
 	}
@@ -474,20 +478,21 @@ func (tx *Tx) chainKnown(ctx context.Context, chain string) (bool, error) {
 	return exists, err
 }
 
-// AuditAnchors reads the head of every chain (its newest seal or
+// Anchors reads the head of every chain (its newest seal or
 // retention checkpoint) in one snapshot, for `rampart audit anchor`. Each
 // head's MAC is checked first: a head that does not verify is not worth
 // anchoring (conflict: run `rampart audit verify`). unsealed lists the
 // chains that have events but no seal yet, which the anchors cannot cover.
 // Events after a chain's newest seal are not covered either: seal first.
-func (s *Store) AuditAnchors(ctx context.Context) (anchors audit.Anchors, unsealed []string, err error) {
+func (l AuditLog) Anchors(ctx context.Context) (anchors audit.Anchors, unsealed []string, err error) {
+	s := l.s
 	const op = "store.AuditAnchors"
 	if s.audit == nil {
 		return anchors, nil, rampart.Errorf(op, rampart.KindUnavailable, "no audit key configured")
 	}
 	var heads []audit.Anchor
 	var at time.Time
-	err = s.auditTx(ctx, op, true, func(ctx context.Context, tx *Tx) error {
+	err = s.auditTx(ctx, op, true, func(ctx context.Context, tx *txn) error {
 		if err := tx.queryRow(ctx, sqlNow).Scan(&at); err != nil {
 			return err
 		}
@@ -566,7 +571,7 @@ const pgEpochMicros = 946_684_800_000_000
 // streamEvents feeds a chain's events, in (xact_id, id) order, to the
 // verifier straight from the wire (binary int8, uuid, timestamptz and
 // bytea; text for the rest) without allocating per row.
-func (tx *Tx) streamEvents(ctx context.Context, chain string, v *audit.ChainVerifier, count func()) error {
+func (tx *txn) streamEvents(ctx context.Context, chain string, v *audit.ChainVerifier, count func()) error {
 	q := sqlChainEventsOrg
 	if chain == audit.PlatformChain {
 		q = sqlChainEventsPlatform
@@ -648,8 +653,12 @@ func nullTime(t time.Time) any {
 	return t
 }
 
-// AuditEvents pages through the tenant's events, newest first.
-func (tx AuditLogTx) AuditEvents(ctx context.Context, orgID uuid.UUID, f AuditFilter) ([]audit.Stored, error) {
+// Events pages through the tenant's events, newest first.
+func (tx AuditReadTx) Events(ctx context.Context, f AuditFilter) ([]audit.Stored, error) {
+	return auditPage(ctx, tx.txn, tx.tc.OrganizationID, f)
+}
+
+func auditPage(ctx context.Context, tx *txn, orgID uuid.UUID, f AuditFilter) ([]audit.Stored, error) {
 	const op = "store.AuditEvents"
 	if f.Limit <= 0 || f.Limit > 500 {
 		return nil, rampart.Errorf(op, rampart.KindInvalid, "limit must be between 1 and 500")
@@ -665,16 +674,20 @@ func (tx AuditLogTx) AuditEvents(ctx context.Context, orgID uuid.UUID, f AuditFi
 	return out, classify(op, err)
 }
 
-// EachAuditEvent streams the tenant's events matching f (newest first,
-// no limit when f.Limit is 0) to fn, for the CSV export.
-func (tx AuditLogTx) EachAuditEvent(ctx context.Context, orgID uuid.UUID, f AuditFilter, fn func(*audit.Stored) error) error {
+// Each streams the tenant's events matching f (newest first, no limit
+// when f.Limit is 0) to fn, for the CSV export.
+func (tx AuditReadTx) Each(ctx context.Context, f AuditFilter, fn func(*audit.Stored) error) error {
+	return eachAuditEvent(ctx, tx.txn, tx.tc.OrganizationID, f, fn)
+}
+
+func eachAuditEvent(ctx context.Context, tx *txn, orgID uuid.UUID, f AuditFilter, fn func(*audit.Stored) error) error {
 	if f.Limit == 0 {
 		f.Limit = 1 << 62
 	}
 	return classify("store.EachAuditEvent", tx.eachEvent(ctx, orgID, f, fn))
 }
 
-func (tx AuditLogTx) eachEvent(ctx context.Context, orgID uuid.UUID, f AuditFilter, fn func(*audit.Stored) error) error {
+func (tx *txn) eachEvent(ctx context.Context, orgID uuid.UUID, f AuditFilter, fn func(*audit.Stored) error) error {
 	rows, err := tx.query(ctx, sqlAuditPage, orgID, nullTime(f.Since), nullTime(f.Until), f.ActorID, f.Action, f.Before, f.Limit)
 	if err != nil {
 		return err
@@ -702,12 +715,13 @@ func (tx AuditLogTx) eachEvent(ctx context.Context, orgID uuid.UUID, f AuditFilt
 	return rows.Err()
 }
 
-// ExportAudit streams an organization's events on the service path (the
+// Export streams an organization's events on the service path (the
 // CLI export, which has no tenant session) and records the export.
-func (s *Store) ExportAudit(ctx context.Context, orgID uuid.UUID, f AuditFilter, reason string, fn func(*audit.Stored) error) error {
+func (l AuditLog) Export(ctx context.Context, orgID uuid.UUID, f AuditFilter, reason string, fn func(*audit.Stored) error) error {
+	s := l.s
 	meta, _ := json.Marshal(map[string]any{"since": nullTime(f.Since), "until": nullTime(f.Until), "actor": f.ActorID, "action": f.Action})
 	// Recorded first, in its own transaction: an export cut short still leaves its trace.
-	err := s.AsService(ctx, reason, func(ctx context.Context, tx *Tx) error {
+	err := s.asService(ctx, reason, func(ctx context.Context, tx *txn) error {
 		var exists bool
 		if err := tx.queryRow(ctx, sqlOrganizationExists, orgID).Scan(&exists); err != nil {
 			return err
@@ -715,25 +729,26 @@ func (s *Store) ExportAudit(ctx context.Context, orgID uuid.UUID, f AuditFilter,
 		if !exists {
 			return rampart.Errorf("store.ExportAudit", rampart.KindNotFound, "no organization %s", orgID)
 		}
-		return tx.RecordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: audit.ActorService, ActorID: tx.service,
+		return tx.recordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: audit.ActorService, ActorID: tx.service,
 			Action: audit.ActionAuditExported, TargetType: "audit_log", Reason: reason, Metadata: meta})
 	})
 	if err != nil {
 		return err
 	}
-	return s.AsService(ctx, reason, func(ctx context.Context, tx *Tx) error {
-		return tx.AuditLog().EachAuditEvent(ctx, orgID, f, fn)
+	return s.asService(ctx, reason, func(ctx context.Context, tx *txn) error {
+		return eachAuditEvent(ctx, tx, orgID, f, fn)
 	})
 }
 
-// SealAuditNow seals every event committed before the call: it waits until
+// SealNow seals every event committed before the call: it waits until
 // every transaction that could still add an older event has ended (the
 // seal horizon is cluster-wide, so a long transaction anywhere delays it),
 // then seals. It returns how many events it sealed.
-func (s *Store) SealAuditNow(ctx context.Context) (int64, error) {
+func (l AuditLog) SealNow(ctx context.Context) (int64, error) {
+	s := l.s
 	const op = "store.SealAuditNow"
 	var target int64
-	err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *Tx) error {
+	err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *txn) error {
 		return tx.queryRow(ctx, sqlNewestXact).Scan(&target)
 	})
 	if err != nil {
@@ -741,14 +756,14 @@ func (s *Store) SealAuditNow(ctx context.Context) (int64, error) {
 	}
 	for {
 		var horizon int64
-		err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *Tx) error {
+		err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *txn) error {
 			return tx.queryRow(ctx, sqlHorizon).Scan(&horizon)
 		})
 		if err != nil {
 			return 0, classify(op, err)
 		}
 		if horizon > target {
-			return s.SealAudit(ctx)
+			return s.Audit().Seal(ctx)
 		}
 		select {
 		case <-ctx.Done():
@@ -756,4 +771,9 @@ func (s *Store) SealAuditNow(ctx context.Context) (int64, error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// AuditEvents pages through orgID's events, newest first (operators).
+func (tx *ServiceTx) AuditEvents(ctx context.Context, orgID uuid.UUID, f AuditFilter) ([]audit.Stored, error) {
+	return auditPage(ctx, tx.txn, orgID, f)
 }

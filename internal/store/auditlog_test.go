@@ -25,20 +25,20 @@ import (
 func auditOrg(t *testing.T, s *Store, slug string) rampart.Claims {
 	t.Helper()
 	var c rampart.Claims
-	err := s.AsService(context.Background(), "test: "+slug, func(ctx context.Context, tx *Tx) error {
-		org, err := tx.CreateOrganization(ctx, "Org "+slug, slug)
+	err := s.AsService(context.Background(), "test: "+slug, func(ctx context.Context, tx *ServiceTx) error {
+		org, err := tx.Provision().CreateOrganization(ctx, "Org "+slug, slug)
 		if err != nil {
 			return err
 		}
-		admin, err := tx.UpsertUser(ctx, "admin@"+slug+".example", "Admin "+slug)
+		admin, err := tx.Provision().UpsertUser(ctx, "admin@"+slug+".example", "Admin "+slug)
 		if err != nil {
 			return err
 		}
-		if err := tx.AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}); err != nil {
+		if err := tx.Provision().AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}); err != nil {
 			return err
 		}
 		for _, code := range []string{"HALL-A", "HALL-B"} {
-			if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: code, Name: code + " " + slug}); err != nil {
+			if _, err := tx.Provision().CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: code, Name: code + " " + slug}); err != nil {
 				return err
 			}
 		}
@@ -65,9 +65,9 @@ func TestAuditEventsCursorAbove2To31(t *testing.T) {
 	page := func(before int64, limit int) []audit.Stored {
 		t.Helper()
 		var out []audit.Stored
-		err := s.InTenant(ctx, a, func(ctx context.Context, tx *Tx) error {
+		err := s.InTenant(ctx, a, func(ctx context.Context, tx *TenantTx) error {
 			var err error
-			out, err = tx.AuditLog().AuditEvents(ctx, a.OrganizationID, AuditFilter{Before: before, Limit: limit})
+			out, err = tx.AuditLog().Events(ctx, AuditFilter{Before: before, Limit: limit})
 			return err
 		})
 		if err != nil {
@@ -86,7 +86,7 @@ func TestAuditEventsCursorAbove2To31(t *testing.T) {
 	// Events whose ids are past 2^31 (the owner moves the identity on).
 	superExec(t, db, "SELECT setval(pg_get_serial_sequence('audit_events', 'id'), 3000000000)")
 	for range 3 {
-		err := s.InTenant(ctx, a, func(ctx context.Context, tx *Tx) error {
+		err := s.InTenant(ctx, a, func(ctx context.Context, tx *TenantTx) error {
 			return tx.RecordAudit(ctx, audit.Event{ActorType: audit.ActorUser, ActorID: "big", Action: audit.ActionVenueUpdated})
 		})
 		if err != nil {
@@ -128,8 +128,8 @@ func TestResolveOrganization(t *testing.T) {
 	// (rampart.ValidateOrganization), but a database from before that rule
 	// may hold one, so it is inserted directly.
 	var twin rampart.Organization
-	err := s.AsService(ctx, "test: twin", func(ctx context.Context, tx *Tx) error {
-		if _, err := tx.CreateOrganization(ctx, "Twin", a.OrganizationID.String()); rampart.ErrorKind(err) != rampart.KindInvalid {
+	err := s.AsService(ctx, "test: twin", func(ctx context.Context, tx *ServiceTx) error {
+		if _, err := tx.Provision().CreateOrganization(ctx, "Twin", a.OrganizationID.String()); rampart.ErrorKind(err) != rampart.KindInvalid {
 			return fmt.Errorf("a UUID-shaped slug: %v, want KindInvalid", err)
 		}
 		return tx.queryRow(ctx, sqlCreateOrganization, "Twin", a.OrganizationID.String()).Scan(&twin.ID, &twin.Name, &twin.Slug, &twin.CreatedAt)
@@ -164,8 +164,8 @@ func TestResolveOrganization(t *testing.T) {
 		}
 	}
 	// The same function inside a service transaction (killswitch uses it there).
-	err = s.AsService(ctx, "test: resolve in a transaction", func(ctx context.Context, tx *Tx) error {
-		org, err := tx.ResolveOrganization(ctx, "org-a")
+	err = s.AsService(ctx, "test: resolve in a transaction", func(ctx context.Context, tx *ServiceTx) error {
+		org, err := tx.Provision().ResolveOrganization(ctx, "org-a")
 		if err == nil && org.ID != a.OrganizationID {
 			t.Errorf("in a transaction: %+v", org)
 		}
@@ -179,7 +179,7 @@ func TestResolveOrganization(t *testing.T) {
 // addEvents writes n audit events to the organization of c.
 func addEvents(t *testing.T, s *Store, c rampart.Claims, n int) {
 	t.Helper()
-	err := s.InTenant(context.Background(), c, func(ctx context.Context, tx *Tx) error {
+	err := s.InTenant(context.Background(), c, func(ctx context.Context, tx *TenantTx) error {
 		for i := range n {
 			if err := tx.RecordAudit(ctx, audit.Event{ActorType: audit.ActorUser, ActorID: fmt.Sprint(i), Action: audit.ActionVenueUpdated}); err != nil {
 				return err
@@ -194,14 +194,14 @@ func addEvents(t *testing.T, s *Store, c rampart.Claims, n int) {
 
 func sealNow(t *testing.T, s *Store) {
 	t.Helper()
-	if _, err := s.SealAuditNow(context.Background()); err != nil {
+	if _, err := s.Audit().SealNow(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func anchorsNow(t *testing.T, s *Store) audit.Anchors {
 	t.Helper()
-	a, _, err := s.AuditAnchors(context.Background())
+	a, _, err := s.Audit().Anchors(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func anchorsNow(t *testing.T, s *Store) audit.Anchors {
 // problems as text.
 func anchoredProblems(t *testing.T, s *Store, a audit.Anchors) []string {
 	t.Helper()
-	rep, err := s.VerifyAuditAnchored(context.Background(), nil, &a, nil)
+	rep, err := s.Audit().VerifyAnchored(context.Background(), nil, &a, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,11 +290,11 @@ func TestAuditAnchorsCatchTruncation(t *testing.T) {
 		t.Fatalf("against the anchors after re-sealing: %v", probs)
 	}
 	// One organization only (--org): the same finding; another one passes.
-	rep, err := s.VerifyAuditAnchored(context.Background(), &a.OrganizationID, &anchors, nil)
+	rep, err := s.Audit().VerifyAnchored(context.Background(), &a.OrganizationID, &anchors, nil)
 	if err != nil || rep.OK() || len(rep.Chains) != 1 || rep.Chains[0].AnchoredSeal != 2 {
 		t.Fatalf("--org: %+v %v", rep, err)
 	}
-	rep, err = s.VerifyAuditAnchored(context.Background(), &b.OrganizationID, &anchors, nil)
+	rep, err = s.Audit().VerifyAnchored(context.Background(), &b.OrganizationID, &anchors, nil)
 	if err != nil || !rep.OK() {
 		t.Fatalf("--org of the untouched organization: %+v %v", rep, err)
 	}
@@ -319,25 +319,25 @@ func TestAuditAnchorsBadReferences(t *testing.T) {
 	stranger := audit.Anchor{Chain: "6f1c2b1e-2d7a-4c53-9b0e-6a1f3f5d2c11", Seq: 4, HeadMAC: make([]byte, 32)}
 	bad := anchors
 	bad.Chains = append(slices.Clone(anchors.Chains), stranger)
-	_, err := s.VerifyAuditAnchored(context.Background(), nil, &bad, nil)
+	_, err := s.Audit().VerifyAnchored(context.Background(), nil, &bad, nil)
 	if rampart.ErrorKind(err) != rampart.KindInvalid || !strings.Contains(err.Error(), "unknown chain "+stranger.Chain) {
 		t.Fatalf("unknown chain: %v", err)
 	}
 	var other rampart.Organization
-	err = s.AsService(context.Background(), "test: unanchored", func(ctx context.Context, tx *Tx) error {
+	err = s.AsService(context.Background(), "test: unanchored", func(ctx context.Context, tx *ServiceTx) error {
 		var err error
-		other, err = tx.CreateOrganization(ctx, "Later", "later")
+		other, err = tx.Provision().CreateOrganization(ctx, "Later", "later")
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.VerifyAuditAnchored(context.Background(), &other.ID, &anchors, nil)
+	_, err = s.Audit().VerifyAnchored(context.Background(), &other.ID, &anchors, nil)
 	if rampart.ErrorKind(err) != rampart.KindInvalid || !strings.Contains(err.Error(), "no head for chain "+other.ID.String()) {
 		t.Fatalf("--org without an anchor: %v", err)
 	}
 	// Chains created after the anchor are verified, just not anchored.
-	rep, err := s.VerifyAuditAnchored(context.Background(), nil, &anchors, nil)
+	rep, err := s.Audit().VerifyAnchored(context.Background(), nil, &anchors, nil)
 	if err != nil || !rep.OK() {
 		t.Fatalf("a chain newer than the anchors: %+v %v", rep, err)
 	}
@@ -358,9 +358,9 @@ func TestAuditAnchorsSurviveRetention(t *testing.T) {
 	ctx := context.Background()
 	old := time.Now().AddDate(0, -30, 0)
 	var org rampart.Organization
-	err := s.AsService(ctx, "test: an old organization", func(ctx context.Context, tx *Tx) error {
+	err := s.AsService(ctx, "test: an old organization", func(ctx context.Context, tx *ServiceTx) error {
 		var err error
-		org, err = tx.CreateOrganization(ctx, "Old", "old-org")
+		org, err = tx.Provision().CreateOrganization(ctx, "Old", "old-org")
 		return err
 	})
 	if err != nil {
@@ -370,7 +370,7 @@ func TestAuditAnchorsSurviveRetention(t *testing.T) {
 	// Only old events in its chain (the creation event removed as the
 	// retention test does), sealed, then anchored.
 	superExec(t, db, "SET session_replication_role = replica", fmt.Sprintf("DELETE FROM audit_events WHERE organization_id = '%s'", org.ID))
-	err = s.AsService(ctx, "test: old events", func(ctx context.Context, tx *Tx) error {
+	err = s.AsService(ctx, "test: old events", func(ctx context.Context, tx *ServiceTx) error {
 		for i := range 4 {
 			if err := tx.recordAt(ctx, audit.Event{OrganizationID: &org.ID, ActorType: audit.ActorUser, ActorID: fmt.Sprint(i),
 				Action: audit.ActionVenueUpdated}, old.Add(time.Duration(i)*time.Minute)); err != nil {
@@ -387,7 +387,7 @@ func TestAuditAnchorsSurviveRetention(t *testing.T) {
 	if h, ok := before.For(chain); !ok || h.Seq != 1 || h.Kind != audit.SealKind {
 		t.Fatalf("anchor before the purge: %+v", before.Chains)
 	}
-	res, err := s.PurgeAudit(ctx, time.Now().AddDate(0, -24, 0))
+	res, err := s.Audit().Purge(ctx, time.Now().AddDate(0, -24, 0))
 	if err != nil || len(res) != 1 || res[0].Chain != chain || res[0].Events != 4 {
 		t.Fatalf("purge: %+v %v", res, err)
 	}
@@ -399,7 +399,7 @@ func TestAuditAnchorsSurviveRetention(t *testing.T) {
 		t.Fatalf("anchor after the purge: %+v", after.Chains)
 	}
 	// Life goes on: both anchors still hold.
-	err = s.AsService(ctx, "test: a new event", func(ctx context.Context, tx *Tx) error {
+	err = s.AsService(ctx, "test: a new event", func(ctx context.Context, tx *ServiceTx) error {
 		return tx.RecordAudit(ctx, audit.Event{OrganizationID: &org.ID, ActorType: audit.ActorUser, ActorID: "new", Action: audit.ActionVenueUpdated})
 	})
 	if err != nil {

@@ -22,13 +22,13 @@ func benchFixture(b *testing.B, orgs, perOrg int) (*Store, []rampart.Claims) {
 	}
 	b.Cleanup(s.Close)
 	var claims []rampart.Claims
-	err = s.AsService(context.Background(), "benchmark fixture", func(ctx context.Context, tx *Tx) error {
+	err = s.AsService(context.Background(), "benchmark fixture", func(ctx context.Context, tx *ServiceTx) error {
 		for i := range orgs {
-			org, err := tx.CreateOrganization(ctx, fmt.Sprintf("Bench %d", i), fmt.Sprintf("bench-%d", i))
+			org, err := tx.Provision().CreateOrganization(ctx, fmt.Sprintf("Bench %d", i), fmt.Sprintf("bench-%d", i))
 			if err != nil {
 				return err
 			}
-			u, err := tx.UpsertUser(ctx, fmt.Sprintf("u%d@bench.example", i), "")
+			u, err := tx.Provision().UpsertUser(ctx, fmt.Sprintf("u%d@bench.example", i), "")
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ const sqlBenchRead = `SELECT id, code, name FROM venues WHERE organization_id = 
 // role it was planned for changes).
 const sqlBenchReadNoRLS = sqlBenchRead + " -- no RLS"
 
-func readVenues(ctx context.Context, tx *Tx, org any) (int, error) {
+func readVenues(ctx context.Context, tx *txn, org any) (int, error) {
 	q := sqlBenchRead
 	if tx.claims == nil {
 		q = sqlBenchReadNoRLS
@@ -94,8 +94,8 @@ func BenchmarkRLSOverhead(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		c := claims[i%len(claims)]
 		t0 := time.Now()
-		err := s.InTenant(ctx, c, func(ctx context.Context, tx *Tx) error {
-			n, err := readVenues(ctx, tx, c.OrganizationID)
+		err := s.InTenant(ctx, c, func(ctx context.Context, tx *TenantTx) error {
+			n, err := readVenues(ctx, tx.txn, c.OrganizationID)
 			if err == nil && n != 20 {
 				err = fmt.Errorf("read %d rows", n)
 			}
@@ -106,7 +106,7 @@ func BenchmarkRLSOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 		t0 = time.Now()
-		err = s.run(ctx, s.svc, "bench", openNoRLS(c), nil, func(ctx context.Context, tx *Tx) error {
+		err = s.run(ctx, s.svc, "bench", openNoRLS(c), nil, func(ctx context.Context, tx *txn) error {
 			n, err := readVenues(ctx, tx, c.OrganizationID)
 			if err == nil && n != 20 {
 				err = fmt.Errorf("read %d rows", n)
@@ -135,7 +135,7 @@ func BenchmarkTenantOpen(b *testing.B) {
 		c := claims[i%len(claims)]
 		js, _ := c.JSON()
 		t0 := time.Now()
-		err := s.InTenant(ctx, c, func(ctx context.Context, tx *Tx) error {
+		err := s.InTenant(ctx, c, func(ctx context.Context, tx *TenantTx) error {
 			var n int
 			return tx.queryRow(ctx, "SELECT count(*) FROM venues WHERE organization_id = $1", c.OrganizationID).Scan(&n)
 		})

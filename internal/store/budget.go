@@ -57,12 +57,9 @@ var ErrBudgetExhausted = rampart.Errorf("store.ReserveTokens", rampart.KindQuota
 // ReserveTokens reserves estimated tokens for a job before its model call.
 // It returns ErrBudgetExhausted (and reserves nothing) when the budget
 // cannot cover them.
-func (tx AITx) ReserveTokens(ctx context.Context, jobID uuid.UUID, estimated int) error {
+func (tx BudgetTx) Reserve(ctx context.Context, jobID uuid.UUID, estimated int) error {
 	const op = "store.ReserveTokens"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return err
-	}
+	c := tx.tc
 	if estimated <= 0 {
 		return rampart.Errorf(op, rampart.KindInvalid, "a reservation must be positive")
 	}
@@ -72,7 +69,7 @@ func (tx AITx) ReserveTokens(ctx context.Context, jobID uuid.UUID, estimated int
 	b.Queue(sqlEnsureUsage, c.OrganizationID)
 	b.Queue(sqlReserveForJob, c.OrganizationID, estimated, jobID)
 	br := tx.conn.SendBatch(ctx, b)
-	_, err = br.Exec()
+	_, err := br.Exec()
 	var one int
 	if err == nil {
 		err = br.QueryRow().Scan(&one)
@@ -94,7 +91,7 @@ type reservation struct {
 }
 
 // jobReservation locks the job's row and reads its reservation.
-func (tx *Tx) jobReservation(ctx context.Context, orgID, jobID uuid.UUID) (reservation, error) {
+func (tx *txn) jobReservation(ctx context.Context, orgID, jobID uuid.UUID) (reservation, error) {
 	var r reservation
 	err := tx.queryRow(ctx, sqlJobReservation, orgID, jobID).Scan(&r.tokens, &r.sameMonth, &r.month)
 	return r, err
@@ -121,7 +118,7 @@ func queueSettlement(b *pgx.Batch, orgID uuid.UUID, r reservation, actual int64)
 
 // releaseTokens settles the job's outstanding reservation: the reserved
 // tokens are released and actual tokens counted as used.
-func (tx AITx) releaseTokens(ctx context.Context, orgID, jobID uuid.UUID, actual int64) error {
+func (tx BudgetTx) release(ctx context.Context, orgID, jobID uuid.UUID, actual int64) error {
 	r, err := tx.jobReservation(ctx, orgID, jobID)
 	if err != nil {
 		return classify("store.releaseTokens", err)
@@ -131,7 +128,7 @@ func (tx AITx) releaseTokens(ctx context.Context, orgID, jobID uuid.UUID, actual
 
 // settle releases reservation r of the job and counts actual as used, in
 // one round trip.
-func (tx *Tx) settle(ctx context.Context, orgID, jobID uuid.UUID, r reservation, actual int64) error {
+func (tx *txn) settle(ctx context.Context, orgID, jobID uuid.UUID, r reservation, actual int64) error {
 	b := &pgx.Batch{}
 	queueSettlement(b, orgID, r, actual)
 	if r.tokens > 0 {
@@ -141,7 +138,7 @@ func (tx *Tx) settle(ctx context.Context, orgID, jobID uuid.UUID, r reservation,
 }
 
 // execBatch sends b's statements as one pipelined batch and checks each.
-func (tx *Tx) execBatch(ctx context.Context, b *pgx.Batch) error {
+func (tx *txn) execBatch(ctx context.Context, b *pgx.Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
@@ -156,39 +153,33 @@ func (tx *Tx) execBatch(ctx context.Context, b *pgx.Batch) error {
 }
 
 // TokenBudget reads the organization's budget and this month's use.
-func (tx AITx) TokenBudget(ctx context.Context) (rampart.TokenBudget, error) {
+func (tx BudgetTx) Get(ctx context.Context) (rampart.TokenBudget, error) {
 	const op = "store.TokenBudget"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.TokenBudget{}, err
-	}
+	c := tx.tc
 	var b rampart.TokenBudget
-	err = tx.queryRow(ctx, sqlTokenBudget, c.OrganizationID).Scan(&b.MonthlyTokens, &b.Month, &b.ReservedTokens, &b.UsedTokens)
+	err := tx.queryRow(ctx, sqlTokenBudget, c.OrganizationID).Scan(&b.MonthlyTokens, &b.Month, &b.ReservedTokens, &b.UsedTokens)
 	return b, classify(op, err)
 }
 
 // SetTokenBudget sets (or, with nil, removes) the monthly token budget.
 // Admins only (the policy checks the role as well).
-func (tx AITx) SetTokenBudget(ctx context.Context, monthly *int64) (rampart.TokenBudget, error) {
+func (tx BudgetTx) Set(ctx context.Context, monthly *int64) (rampart.TokenBudget, error) {
 	const op = "store.SetTokenBudget"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.TokenBudget{}, err
-	}
+	c := tx.tc
 	if monthly != nil && (*monthly < 1 || *monthly > 1_000_000_000_000) {
 		return rampart.TokenBudget{}, rampart.Errorf(op, rampart.KindInvalid, "monthly_tokens must be between 1 and 1000000000000, or null for no limit")
 	}
-	before, err := tx.TokenBudget(ctx)
+	before, err := tx.Get(ctx)
 	if err != nil {
 		return before, err
 	}
 	if _, err := tx.exec(ctx, sqlSetTokenBudget, c.OrganizationID, monthly, c.UserID); err != nil {
 		return before, classify(op, err)
 	}
-	after, err := tx.TokenBudget(ctx)
+	after, err := tx.Get(ctx)
 	if err != nil {
 		return after, err
 	}
-	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionAIBudgetUpdated,
+	return after, tx.recordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionAIBudgetUpdated,
 		TargetType: "ai_budget", TargetID: c.OrganizationID.String(), Before: snapshot(before), After: snapshot(after)}))
 }

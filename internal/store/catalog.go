@@ -138,7 +138,7 @@ ORDER BY 1, 2`
 func (s *Store) Catalog(ctx context.Context) (rlsaudit.Snapshot, error) {
 	const op = "store.Catalog"
 	snap := rlsaudit.Snapshot{AppRole: AppRole}
-	err := s.readOnly(ctx, func(ctx context.Context, tx *Tx) error {
+	err := s.readOnly(ctx, func(ctx context.Context, tx *txn) error {
 		if err := tx.queryRow(ctx, sqlCatalogSession).Scan(&snap.Database, &snap.Login); err != nil {
 			return fmt.Errorf("read session: %w", err)
 		}
@@ -174,7 +174,7 @@ func (s *Store) Catalog(ctx context.Context) (rlsaudit.Snapshot, error) {
 	}
 }
 
-func catalogRoles(ctx context.Context, tx *Tx) ([]rlsaudit.Role, error) {
+func catalogRoles(ctx context.Context, tx *txn) ([]rlsaudit.Role, error) {
 	rows, err := tx.query(ctx, sqlCatalogRoles)
 	if err != nil {
 		return nil, fmt.Errorf("read roles: %w", err)
@@ -194,7 +194,7 @@ func catalogRoles(ctx context.Context, tx *Tx) ([]rlsaudit.Role, error) {
 	return out, nil
 }
 
-func catalogRuntimeRoles(ctx context.Context, tx *Tx) ([]string, error) {
+func catalogRuntimeRoles(ctx context.Context, tx *txn) ([]string, error) {
 	rows, err := tx.query(ctx, sqlCatalogRuntimeRoles, AppRole)
 	if err != nil {
 		return nil, fmt.Errorf("read runtime roles: %w", err)
@@ -206,7 +206,7 @@ func catalogRuntimeRoles(ctx context.Context, tx *Tx) ([]string, error) {
 	return out, nil
 }
 
-func catalogTables(ctx context.Context, tx *Tx) ([]rlsaudit.Table, error) {
+func catalogTables(ctx context.Context, tx *txn) ([]rlsaudit.Table, error) {
 	rows, err := tx.query(ctx, sqlCatalogTables, AppRole)
 	if err != nil {
 		return nil, fmt.Errorf("read tables: %w", err)
@@ -250,7 +250,7 @@ func catalogTables(ctx context.Context, tx *Tx) ([]rlsaudit.Table, error) {
 	return tables, nil
 }
 
-func catalogFunctions(ctx context.Context, tx *Tx) ([]rlsaudit.Function, error) {
+func catalogFunctions(ctx context.Context, tx *txn) ([]rlsaudit.Function, error) {
 	rows, err := tx.query(ctx, sqlCatalogFunctions)
 	if err != nil {
 		return nil, fmt.Errorf("read functions: %w", err)
@@ -266,7 +266,7 @@ func catalogFunctions(ctx context.Context, tx *Tx) ([]rlsaudit.Function, error) 
 	return out, nil
 }
 
-func catalogViews(ctx context.Context, tx *Tx) ([]rlsaudit.View, error) {
+func catalogViews(ctx context.Context, tx *txn) ([]rlsaudit.View, error) {
 	rows, err := tx.query(ctx, sqlCatalogViews, AppRole)
 	if err != nil {
 		return nil, fmt.Errorf("read views: %w", err)
@@ -312,7 +312,7 @@ const (
 // whose policy fails) is recorded as skipped with the error, and the
 // transaction goes on. The first probe runs before this transaction sets
 // any claims.
-func probeTables(ctx context.Context, tx *Tx, tables []rlsaudit.Table) error {
+func probeTables(ctx context.Context, tx *txn, tables []rlsaudit.Table) error {
 	var targets []*rlsaudit.Table
 	for i := range tables {
 		if rlsaudit.ProbeTarget(tables[i]) {
@@ -373,7 +373,7 @@ func probeClaims(probe string, org, user uuid.UUID) (set bool, claims string, er
 // server error (permission denied, a failing policy) is rolled back to the
 // savepoint and returned as the result's Skipped; any other error (the
 // connection, the context) ends the probe.
-func probeCount(ctx context.Context, tx *Tx, t *rlsaudit.Table, probe string) (rlsaudit.ProbeResult, error) {
+func probeCount(ctx context.Context, tx *txn, t *rlsaudit.Table, probe string) (rlsaudit.ProbeResult, error) {
 	res := rlsaudit.ProbeResult{Probe: probe}
 	name := pgx.Identifier{t.Schema, t.Name}.Sanitize()
 	if _, err := tx.exec(ctx, sqlProbeSavepoint); err != nil {

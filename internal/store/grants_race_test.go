@@ -20,9 +20,9 @@ import (
 func mintAdminToken(t *testing.T, s *Store, c rampart.Claims, name string) rampart.APIToken {
 	t.Helper()
 	var out rampart.APIToken
-	err := s.InTenant(context.Background(), c, func(ctx context.Context, tx *Tx) error {
+	err := s.InTenant(context.Background(), c, func(ctx context.Context, tx *TenantTx) error {
 		var err error
-		out, err = tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: name, Role: rampart.RoleAdmin,
+		out, err = tx.Tokens().Create(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: name, Role: rampart.RoleAdmin,
 			ExpiresAt: time.Now().Add(24 * time.Hour)}, ClientInfo{})
 		return err
 	})
@@ -56,8 +56,8 @@ WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n); err 
 // holdMint mints through claims c and keeps the transaction open until
 // release is closed; it sends the new token's id, then its result.
 func holdMint(s *Store, c rampart.Claims, invite bool, minted chan<- uuid.UUID, release <-chan struct{}, done chan<- error) {
-	done <- s.InTenant(context.Background(), c, func(ctx context.Context, tx *Tx) error {
-		out, err := tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: "racy", Role: rampart.RoleAdmin,
+	done <- s.InTenant(context.Background(), c, func(ctx context.Context, tx *TenantTx) error {
+		out, err := tx.Tokens().Create(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: "racy", Role: rampart.RoleAdmin,
 			ExpiresAt: time.Now().Add(time.Hour)}, ClientInfo{})
 		if err != nil {
 			close(minted)
@@ -65,7 +65,7 @@ func holdMint(s *Store, c rampart.Claims, invite bool, minted chan<- uuid.UUID, 
 		}
 		if invite {
 			h := sha256.Sum256([]byte("racy invite " + out.ID.String()))
-			if _, err := tx.Admin().CreateInvite(ctx, rampart.Invite{OrganizationID: c.OrganizationID, Email: "mallory@evil.example",
+			if _, err := tx.Invites().Create(ctx, rampart.Invite{OrganizationID: c.OrganizationID, Email: "mallory@evil.example",
 				Role: rampart.RoleAdmin}, h[:], ClientInfo{}); err != nil {
 				close(minted)
 				return err
@@ -84,7 +84,7 @@ func TestRevokeCatchesAChildMintedMeanwhile(t *testing.T) {
 	db, s, f := grantsFixture(t)
 	ctx := context.Background()
 	parent := mintAdminToken(t, s, f.a, "parent")
-	rc, err := s.ResolveToken(ctx, parent.ID, parent.OrganizationID)
+	rc, err := s.Auth().ResolveToken(ctx, parent.ID, parent.OrganizationID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +96,8 @@ func TestRevokeCatchesAChildMintedMeanwhile(t *testing.T) {
 	}
 	doneRevoke := make(chan error, 1)
 	go func() {
-		doneRevoke <- s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error {
-			return tx.Admin().RevokeAPIToken(ctx, f.a.OrganizationID, parent.ID, ClientInfo{})
+		doneRevoke <- s.InTenant(ctx, f.a, func(ctx context.Context, tx *TenantTx) error {
+			return tx.Tokens().Revoke(ctx, parent.ID, ClientInfo{})
 		})
 	}()
 	waitForLockWaiter(t, db)
@@ -109,12 +109,12 @@ func TestRevokeCatchesAChildMintedMeanwhile(t *testing.T) {
 		t.Fatal("revoke:", err)
 	}
 	for name, id := range map[string]uuid.UUID{"parent": parent.ID, "child": child} {
-		if rc, err := s.ResolveToken(ctx, id, f.a.OrganizationID); err == nil {
+		if rc, err := s.Auth().ResolveToken(ctx, id, f.a.OrganizationID); err == nil {
 			t.Errorf("%s of a revoked chain resolves: %+v", name, rc.Claims)
 		}
 	}
 	var live int
-	_ = s.AsService(ctx, "test", func(ctx context.Context, tx *Tx) error {
+	_ = s.AsService(ctx, "test", func(ctx context.Context, tx *ServiceTx) error {
 		return tx.queryRow(ctx, `SELECT count(*) FROM api_tokens WHERE id = $1 AND revoked_at IS NULL`, child).Scan(&live)
 	})
 	if live != 0 {
@@ -129,12 +129,12 @@ func TestTokenBelowARevokedOneDoesNotResolve(t *testing.T) {
 	db, s, f := grantsFixture(t)
 	ctx := context.Background()
 	parent := mintAdminToken(t, s, f.a, "parent")
-	rc, err := s.ResolveToken(ctx, parent.ID, parent.OrganizationID)
+	rc, err := s.Auth().ResolveToken(ctx, parent.ID, parent.OrganizationID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	child := mintAdminToken(t, s, rc.Claims, "child")
-	rc2, err := s.ResolveToken(ctx, child.ID, child.OrganizationID)
+	rc2, err := s.Auth().ResolveToken(ctx, child.ID, child.OrganizationID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestTokenBelowARevokedOneDoesNotResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, id := range map[string]uuid.UUID{"child": child.ID, "grandchild": grandchild.ID} {
-		if _, err := s.ResolveToken(ctx, id, f.a.OrganizationID); rampart.ErrorKind(err) != rampart.KindUnauthenticated {
+		if _, err := s.Auth().ResolveToken(ctx, id, f.a.OrganizationID); rampart.ErrorKind(err) != rampart.KindUnauthenticated {
 			t.Errorf("%s below a revoked token: %v, want unauthenticated", name, err)
 		}
 	}
@@ -162,12 +162,12 @@ func TestGrantDuringDemotionIsRevoked(t *testing.T) {
 	db, s, f := grantsFixture(t)
 	ctx := context.Background()
 	var eve rampart.User
-	if err := s.AsService(ctx, "test", func(ctx context.Context, tx *Tx) error {
+	if err := s.AsService(ctx, "test", func(ctx context.Context, tx *ServiceTx) error {
 		var err error
-		if eve, err = tx.UpsertUser(ctx, "eve@org-a.example", "Eve"); err != nil {
+		if eve, err = tx.Provision().UpsertUser(ctx, "eve@org-a.example", "Eve"); err != nil {
 			return err
 		}
-		return tx.AddMembership(ctx, rampart.Membership{OrganizationID: f.a.OrganizationID, UserID: eve.ID, Role: rampart.RoleAdmin})
+		return tx.Provision().AddMembership(ctx, rampart.Membership{OrganizationID: f.a.OrganizationID, UserID: eve.ID, Role: rampart.RoleAdmin})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -179,8 +179,8 @@ func TestGrantDuringDemotionIsRevoked(t *testing.T) {
 		t.Fatal(<-doneMint)
 	}
 	setRole := func(r rampart.Role) error {
-		return s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error {
-			_, err := tx.Admin().UpdateMembership(ctx, rampart.Membership{OrganizationID: f.a.OrganizationID, UserID: eve.ID, Role: r}, ClientInfo{})
+		return s.InTenant(ctx, f.a, func(ctx context.Context, tx *TenantTx) error {
+			_, err := tx.Members().Update(ctx, rampart.Membership{OrganizationID: f.a.OrganizationID, UserID: eve.ID, Role: r}, ClientInfo{})
 			return err
 		})
 	}
@@ -196,7 +196,7 @@ func TestGrantDuringDemotionIsRevoked(t *testing.T) {
 	}
 	count := func(sql string, args ...any) int {
 		var n int
-		if err := s.AsService(ctx, "test", func(ctx context.Context, tx *Tx) error { return tx.queryRow(ctx, sql, args...).Scan(&n) }); err != nil {
+		if err := s.AsService(ctx, "test", func(ctx context.Context, tx *ServiceTx) error { return tx.queryRow(ctx, sql, args...).Scan(&n) }); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -210,15 +210,15 @@ func TestGrantDuringDemotionIsRevoked(t *testing.T) {
 	if err := setRole(rampart.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ResolveToken(ctx, tok, f.a.OrganizationID); err == nil {
+	if _, err := s.Auth().ResolveToken(ctx, tok, f.a.OrganizationID); err == nil {
 		t.Error("the token resolves after re-promotion")
 	}
 	// A demoted person cannot grant at all: the lock finds no admin row.
 	if err := setRole(rampart.RoleViewer); err != nil {
 		t.Fatal(err)
 	}
-	err := s.InTenant(ctx, ec, func(ctx context.Context, tx *Tx) error {
-		_, err := tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: f.a.OrganizationID, Name: "stale claims", Role: rampart.RoleViewer,
+	err := s.InTenant(ctx, ec, func(ctx context.Context, tx *TenantTx) error {
+		_, err := tx.Tokens().Create(ctx, rampart.APIToken{OrganizationID: f.a.OrganizationID, Name: "stale claims", Role: rampart.RoleViewer,
 			ExpiresAt: time.Now().Add(time.Hour)}, ClientInfo{})
 		return err
 	})
@@ -235,7 +235,7 @@ func TestGrantsOfAnEarlierAdminStintStayDead(t *testing.T) {
 	db, s, f := grantsFixture(t)
 	ctx := context.Background()
 	tok := mintAdminToken(t, s, f.a, "first stint")
-	if _, err := s.ResolveToken(ctx, tok.ID, f.a.OrganizationID); err != nil {
+	if _, err := s.Auth().ResolveToken(ctx, tok.ID, f.a.OrganizationID); err != nil {
 		t.Fatal(err)
 	}
 	admin, err := pgx.Connect(ctx, db.AdminURL)
@@ -248,11 +248,11 @@ func TestGrantsOfAnEarlierAdminStintStayDead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.ResolveToken(ctx, tok.ID, f.a.OrganizationID); rampart.ErrorKind(err) != rampart.KindUnauthenticated {
+	if _, err := s.Auth().ResolveToken(ctx, tok.ID, f.a.OrganizationID); rampart.ErrorKind(err) != rampart.KindUnauthenticated {
 		t.Fatalf("a token of an earlier stint: %v, want unauthenticated", err)
 	}
 	// A token of the new stint works.
-	if _, err := s.ResolveToken(ctx, mintAdminToken(t, s, f.a, "second stint").ID, f.a.OrganizationID); err != nil {
+	if _, err := s.Auth().ResolveToken(ctx, mintAdminToken(t, s, f.a, "second stint").ID, f.a.OrganizationID); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -265,14 +265,14 @@ func TestTokenChainsAreBounded(t *testing.T) {
 	c := f.a
 	for i := 1; i <= MaxTokenChain; i++ {
 		tok := mintAdminToken(t, s, c, "link")
-		rc, err := s.ResolveToken(ctx, tok.ID, tok.OrganizationID)
+		rc, err := s.Auth().ResolveToken(ctx, tok.ID, tok.OrganizationID)
 		if err != nil {
 			t.Fatalf("token %d: %v", i, err)
 		}
 		c = rc.Claims
 	}
-	err := s.InTenant(ctx, c, func(ctx context.Context, tx *Tx) error {
-		_, err := tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: "too deep", Role: rampart.RoleViewer,
+	err := s.InTenant(ctx, c, func(ctx context.Context, tx *TenantTx) error {
+		_, err := tx.Tokens().Create(ctx, rampart.APIToken{OrganizationID: c.OrganizationID, Name: "too deep", Role: rampart.RoleViewer,
 			ExpiresAt: time.Now().Add(time.Hour)}, ClientInfo{})
 		return err
 	})

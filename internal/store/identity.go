@@ -76,7 +76,8 @@ func errNoClaims(op string) error {
 // organization (renewing the session past half its lifetime). A revoked,
 // expired or unknown session, or one whose user is no longer a member of
 // its active organization, is KindUnauthenticated. One round trip.
-func (s *Store) ResolveSession(ctx context.Context, sessionID uuid.UUID) (ResolvedClaims, error) {
+func (a Auth) ResolveSession(ctx context.Context, sessionID uuid.UUID) (ResolvedClaims, error) {
+	s := a.s
 	const op = "store.ResolveSession"
 	var rc ResolvedClaims
 	err := s.credentialTx(ctx, op, func(b *pgx.Batch) {
@@ -101,7 +102,8 @@ func (s *Store) ResolveSession(ctx context.Context, sessionID uuid.UUID) (Resolv
 // row's live claims. Revoked, expired or unknown tokens, an organization
 // that does not match the row, and a token whose person (Claims.PersonID)
 // is no longer an admin of the organization are KindUnauthenticated.
-func (s *Store) ResolveToken(ctx context.Context, tokenID, orgID uuid.UUID) (ResolvedClaims, error) {
+func (a Auth) ResolveToken(ctx context.Context, tokenID, orgID uuid.UUID) (ResolvedClaims, error) {
+	s := a.s
 	const op = "store.ResolveToken"
 	var rc ResolvedClaims
 	err := s.credentialTx(ctx, op, func(b *pgx.Batch) {
@@ -147,7 +149,8 @@ func (s *Store) credentialTx(ctx context.Context, op string, queue func(*pgx.Bat
 // to a tenant whose context the caller does not have (failed sign-ins,
 // replayed invites). It runs as rampart_service; the event is itself the
 // record of that use.
-func (s *Store) RecordPlatformEvent(ctx context.Context, ev audit.Event) error {
+func (l AuditLog) RecordPlatformEvent(ctx context.Context, ev audit.Event) error {
+	s := l.s
 	const op = "store.RecordPlatformEvent"
 	pool, err := s.servicePool(op)
 	if err != nil {
@@ -159,7 +162,7 @@ func (s *Store) RecordPlatformEvent(ctx context.Context, ev audit.Event) error {
 	if err := s.queueAudit(b, ev); err != nil {
 		return err
 	}
-	return s.run(ctx, pool, op, b, nil, func(context.Context, *Tx) error { return nil })
+	return s.run(ctx, pool, op, b, nil, func(context.Context, *txn) error { return nil })
 }
 
 // RedeemFailure says why a magic link did not redeem. The caller records
@@ -220,7 +223,7 @@ RETURNING id, user_id, active_organization_id, created_at, expires_at`
 // another email is refused without being consumed. Two concurrent
 // redemptions of one invite cannot both win: the row is locked and
 // consumed by one conditional UPDATE.
-func (tx IdentityTx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, ci ClientInfo) (NewSession, error) {
+func (tx SignInTx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, ci ClientInfo) (NewSession, error) {
 	const op = "store.RedeemInvite"
 	var inv rampart.Invite
 	var role string
@@ -316,7 +319,7 @@ func (tx IdentityTx) RedeemInvite(ctx context.Context, tokenHash []byte, signedI
 		audit.Event{Action: audit.ActionLoginSucceeded, TargetType: "session", TargetID: out.Session.ID.String(), Reason: "invite"})
 	for _, ev := range events {
 		ev.OrganizationID, ev.ActorType, ev.ActorID = &orgID, audit.ActorUser, uid
-		if err := tx.RecordAudit(ctx, ci.Event(ev)); err != nil {
+		if err := tx.recordAudit(ctx, ci.Event(ev)); err != nil {
 			return NewSession{}, err
 		}
 	}
@@ -339,7 +342,7 @@ WHERE m.user_id = $1 ORDER BY s.last DESC NULLS LAST, m.created_at LIMIT 1`
 // CreateLoginLink stores a sign-in link (its SHA-256) for the user with
 // email, if that user exists and belongs to an organization. ok is false
 // otherwise; the caller answers the same either way (no enumeration).
-func (tx IdentityTx) CreateLoginLink(ctx context.Context, email string, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
+func (tx SignInTx) CreateLoginLink(ctx context.Context, email string, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
 	const op = "store.CreateLoginLink"
 	email, err = rampart.NormalizeEmail(email)
 	if err != nil {
@@ -348,7 +351,7 @@ func (tx IdentityTx) CreateLoginLink(ctx context.Context, email string, tokenHas
 	var uid uuid.UUID
 	err = tx.queryRow(ctx, sqlLoginCandidate, email).Scan(&uid)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, tx.RecordAudit(ctx, ci.Event(audit.Event{ActorType: audit.ActorSystem, Action: audit.ActionLoginLinkRequested,
+		return false, tx.recordAudit(ctx, ci.Event(audit.Event{ActorType: audit.ActorSystem, Action: audit.ActionLoginLinkRequested,
 			Reason: "no such member"}))
 	}
 	if err != nil {
@@ -357,7 +360,7 @@ func (tx IdentityTx) CreateLoginLink(ctx context.Context, email string, tokenHas
 	if _, err := tx.exec(ctx, sqlInsertLoginLink, uid, tokenHash, LoginLinkLifetime.String()); err != nil {
 		return false, classify(op, err)
 	}
-	return true, tx.RecordAudit(ctx, ci.Event(audit.Event{ActorType: audit.ActorUser, ActorID: uid.String(),
+	return true, tx.recordAudit(ctx, ci.Event(audit.Event{ActorType: audit.ActorUser, ActorID: uid.String(),
 		Action: audit.ActionLoginLinkRequested, TargetType: "user", TargetID: uid.String()}))
 }
 
@@ -367,7 +370,7 @@ func (tx IdentityTx) CreateLoginLink(ctx context.Context, email string, tokenHas
 // refused without being consumed (login CSRF: an attacker must not be able
 // to swap the victim's browser into the attacker's account), with an
 // audit event.
-func (tx IdentityTx) RedeemLoginLink(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, ci ClientInfo) (NewSession, error) {
+func (tx SignInTx) RedeemLoginLink(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, ci ClientInfo) (NewSession, error) {
 	const op = "store.RedeemLoginLink"
 	var uid uuid.UUID
 	var used, expired bool
@@ -410,7 +413,7 @@ func (tx IdentityTx) RedeemLoginLink(ctx context.Context, tokenHash []byte, sign
 	if out.Session, err = tx.insertSession(ctx, uid, orgID, ci); err != nil {
 		return NewSession{}, err
 	}
-	return out, tx.RecordAudit(ctx, ci.Event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorUser, ActorID: uid.String(),
+	return out, tx.recordAudit(ctx, ci.Event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorUser, ActorID: uid.String(),
 		Action: audit.ActionLoginSucceeded, TargetType: "session", TargetID: out.Session.ID.String(), Reason: "sign-in link"}))
 }
 
@@ -427,7 +430,8 @@ const sqlLinkAccount = `SELECT auth_link_account($1)`
 // consumed and nothing is written, so a prefetcher's GET changes nothing
 // — through the narrow SECURITY DEFINER function auth_link_account. ok is
 // false for an unknown, used, revoked or expired link.
-func (s *Store) LinkAccount(ctx context.Context, tokenHash []byte) (email string, ok bool, err error) {
+func (a Auth) LinkAccount(ctx context.Context, tokenHash []byte) (email string, ok bool, err error) {
+	s := a.s
 	const op = "store.LinkAccount"
 	var e *string
 	err = s.credentialTx(ctx, op, func(b *pgx.Batch) {
@@ -442,7 +446,7 @@ func (s *Store) LinkAccount(ctx context.Context, tokenHash []byte) (email string
 	return *e, true, nil
 }
 
-func (tx *Tx) insertSession(ctx context.Context, userID, orgID uuid.UUID, ci ClientInfo) (rampart.Session, error) {
+func (tx *txn) insertSession(ctx context.Context, userID, orgID uuid.UUID, ci ClientInfo) (rampart.Session, error) {
 	var se rampart.Session
 	err := tx.queryRow(ctx, sqlInsertSession, userID, orgID, SessionLifetime.String(), ci.ip(), ci.userAgent()).
 		Scan(&se.ID, &se.UserID, &se.ActiveOrganizationID, &se.CreatedAt, &se.ExpiresAt)
@@ -457,7 +461,7 @@ WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
 // (service path: the membership of the target organization is checked
 // here, and claims are re-derived on the next request). Without a
 // membership it is KindForbidden and nothing changes.
-func (tx IdentityTx) SwitchOrganization(ctx context.Context, sessionID, userID, orgID uuid.UUID, ci ClientInfo) error {
+func (tx SignInTx) SwitchOrganization(ctx context.Context, sessionID, userID, orgID uuid.UUID, ci ClientInfo) error {
 	const op = "store.SwitchOrganization"
 	tag, err := tx.exec(ctx, sqlSwitchOrg, sessionID, userID, orgID)
 	if err != nil {
@@ -466,7 +470,7 @@ func (tx IdentityTx) SwitchOrganization(ctx context.Context, sessionID, userID, 
 	if tag.RowsAffected() != 1 {
 		return rampart.Errorf(op, rampart.KindForbidden, "you are not a member of that organization")
 	}
-	return tx.RecordAudit(ctx, ci.Event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorUser, ActorID: userID.String(),
+	return tx.recordAudit(ctx, ci.Event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorUser, ActorID: userID.String(),
 		Action: audit.ActionSessionOrgSwitched, TargetType: "session", TargetID: sessionID.String()}))
 }
 
@@ -481,7 +485,7 @@ FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() O
 
 // RevokeSession ends one session (the caller's own, or, for an admin, a
 // member's). Row-level security decides which sessions are reachable.
-func (tx IdentityTx) RevokeSession(ctx context.Context, sessionID uuid.UUID, reason string, ci ClientInfo) error {
+func (tx AccountTx) RevokeSession(ctx context.Context, sessionID uuid.UUID, reason string, ci ClientInfo) error {
 	const op = "store.RevokeSession"
 	tag, err := tx.exec(ctx, sqlRevokeSession, sessionID, reason)
 	if err != nil {
@@ -490,40 +494,40 @@ func (tx IdentityTx) RevokeSession(ctx context.Context, sessionID uuid.UUID, rea
 	if tag.RowsAffected() != 1 {
 		return rampart.Errorf(op, rampart.KindNotFound, "not found")
 	}
-	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionRevoked, TargetType: "session",
+	return tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionRevoked, TargetType: "session",
 		TargetID: sessionID.String(), Reason: reason})))
 }
 
 // RevokeUserSessions ends every live session of a user ("sign out
 // everywhere", or an admin revoking a member); it returns how many.
-func (tx IdentityTx) RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason string, ci ClientInfo) (int64, error) {
+func (tx AccountTx) RevokeUserSessions(ctx context.Context, userID uuid.UUID, reason string, ci ClientInfo) (int64, error) {
 	const op = "store.RevokeUserSessions"
 	tag, err := tx.exec(ctx, sqlRevokeUserSessions, userID, reason)
 	if err != nil {
 		return 0, classify(op, err)
 	}
 	n := tag.RowsAffected()
-	return n, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionRevoked, TargetType: "user",
+	return n, tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionRevoked, TargetType: "user",
 		TargetID: userID.String(), Reason: reason, Metadata: snapshot(map[string]int64{"sessions": n})})))
 }
 
-// RevokeMemberSessions is an admin ending a member's sessions that are
-// active in the admin's organization (orgID); the member's sessions in
-// other organizations are not touched (row-level security would hide them
+// RevokeSessions is an admin ending a member's sessions that are active
+// in the admin's organization; the member's sessions in other
+// organizations are not touched (row-level security would hide them
 // anyway). It returns how many were revoked.
-func (tx IdentityTx) RevokeMemberSessions(ctx context.Context, orgID, userID uuid.UUID, reason string, ci ClientInfo) (int64, error) {
+func (tx MembersTx) RevokeSessions(ctx context.Context, userID uuid.UUID, reason string, ci ClientInfo) (int64, error) {
 	const op = "store.RevokeMemberSessions"
-	tag, err := tx.exec(ctx, sqlRevokeMemberSessions, orgID, userID, reason)
+	tag, err := tx.exec(ctx, sqlRevokeMemberSessions, tx.tc.OrganizationID, userID, reason)
 	if err != nil {
 		return 0, classify(op, err)
 	}
 	n := tag.RowsAffected()
-	return n, tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionRevoked, TargetType: "user",
+	return n, tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionRevoked, TargetType: "user",
 		TargetID: userID.String(), Reason: reason, Metadata: snapshot(map[string]int64{"sessions": n})})))
 }
 
 // Sessions lists a user's live sessions that the tenant context may see.
-func (tx IdentityTx) Sessions(ctx context.Context, userID uuid.UUID) ([]rampart.Session, error) {
+func (tx AccountTx) Sessions(ctx context.Context, userID uuid.UUID) ([]rampart.Session, error) {
 	rows, err := tx.query(ctx, sqlListSessions, userID)
 	if err != nil {
 		return nil, classify("store.Sessions", err)
@@ -537,7 +541,7 @@ func (tx IdentityTx) Sessions(ctx context.Context, userID uuid.UUID) ([]rampart.
 }
 
 // User reads a user visible to the tenant context.
-func (tx IdentityTx) User(ctx context.Context, id uuid.UUID) (rampart.User, error) {
+func (tx AccountTx) User(ctx context.Context, id uuid.UUID) (rampart.User, error) {
 	u, err := scanUser(tx.queryRow(ctx, sqlUserByID, id))
 	return u, classify("store.User", err)
 }
@@ -549,9 +553,9 @@ func scanUser(r pgx.Row) (rampart.User, error) {
 }
 
 // userEvent stamps an event with the tenant transaction's actor.
-func (tx *Tx) userEvent(ev audit.Event) audit.Event {
+func (tx *txn) userEvent(ev audit.Event) audit.Event {
 	ev.ActorType, ev.ActorID = tx.actorType(), tx.actorID()
-	if c, ok := tx.Claims(); ok {
+	if c, ok := tx.tenantClaims(); ok {
 		sc := map[string]any{"organization_id": c.OrganizationID, "role": c.Role, "venue_codes": c.VenueCodes}
 		if c.ViaToken() {
 			// The person behind the token: every token traces to one.
@@ -565,10 +569,10 @@ func (tx *Tx) userEvent(ev audit.Event) audit.Event {
 
 const sqlUserOrganizations = `SELECT id, name, slug, created_at FROM auth_user_organizations()`
 
-// UserOrganizations lists the organizations the signed-in user of the
-// tenant context belongs to (for switching), through a narrow SECURITY
-// DEFINER function keyed on the claims' user.
-func (tx IdentityTx) UserOrganizations(ctx context.Context) ([]rampart.Organization, error) {
+// Organizations lists the organizations the signed-in user of the tenant
+// context belongs to (for switching), through a narrow SECURITY DEFINER
+// function keyed on the claims' user.
+func (tx AccountTx) Organizations(ctx context.Context) ([]rampart.Organization, error) {
 	rows, err := tx.query(ctx, sqlUserOrganizations)
 	if err != nil {
 		return nil, classify("store.UserOrganizations", err)
@@ -582,13 +586,13 @@ func (tx IdentityTx) UserOrganizations(ctx context.Context) ([]rampart.Organizat
 
 // RecordSwitchDenied records, in the current organization, a refused
 // switch to an organization the user does not belong to.
-func (tx IdentityTx) RecordSwitchDenied(ctx context.Context, target uuid.UUID, ci ClientInfo) error {
-	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionSwitchDenied,
+func (tx AccountTx) RecordSwitchDenied(ctx context.Context, target uuid.UUID, ci ClientInfo) error {
+	return tx.recordAudit(ctx, ci.Event(tx.userEvent(audit.Event{Action: audit.ActionSessionSwitchDenied,
 		TargetType: "organization", TargetID: target.String(), Reason: "no membership"})))
 }
 
-// RecordUserEvent records ev as done by the transaction's principal (user
-// or API token, with its scope) from the client ci.
-func (tx IdentityTx) RecordUserEvent(ctx context.Context, ci ClientInfo, ev audit.Event) error {
-	return tx.RecordAudit(ctx, ci.Event(tx.userEvent(ev)))
+// RecordEvent records ev as done by the transaction's principal (user or
+// API token, with its scope) from the client ci.
+func (tx AccountTx) RecordEvent(ctx context.Context, ci ClientInfo, ev audit.Event) error {
+	return tx.recordAudit(ctx, ci.Event(tx.userEvent(ev)))
 }

@@ -172,7 +172,7 @@ func attackOtherTables(t *testing.T, tamper string) []string {
 				args = atk.args(f, ids)
 			}
 			for _, ctxName := range []string{"org A's admin", "no tenant context"} {
-				body := func(ctx context.Context, tx *Tx) error {
+				body := func(ctx context.Context, tx *txn) error {
 					if msg := runOtherAttack(ctx, tx, atk, args); msg != "" {
 						v = append(v, fmt.Sprintf("%s: %s (%s): %s", table, atk.name, ctxName, msg))
 					}
@@ -180,7 +180,7 @@ func attackOtherTables(t *testing.T, tamper string) []string {
 				}
 				var err error
 				if ctxName == "org A's admin" {
-					err = s.InTenant(ctx, f.a, body)
+					err = s.inTenant(ctx, f.a, body)
 				} else {
 					err = s.noTenant(ctx, body)
 				}
@@ -198,7 +198,7 @@ func attackOtherTables(t *testing.T, tamper string) []string {
 
 // runOtherAttack runs one attack and says what went wrong ("" = it failed
 // as it must).
-func runOtherAttack(ctx context.Context, tx *Tx, atk otherAttack, args []any) string {
+func runOtherAttack(ctx context.Context, tx *txn, atk otherAttack, args []any) string {
 	var pg *pgconn.PgError
 	if len(atk.sql) > 6 && atk.sql[:6] == "SELECT" {
 		var n int

@@ -79,36 +79,39 @@ type isolationFixture struct {
 
 // seedTenant gives one organization at least one row in every tenant
 // table. A new tenant table must be seeded here; the check fails until it is.
-func seedTenant(ctx context.Context, tx *Tx, slug string) (rampart.Claims, error) {
-	org, err := tx.CreateOrganization(ctx, "Org "+slug, slug)
+func seedTenant(ctx context.Context, tx *ServiceTx, slug string) (rampart.Claims, error) {
+	org, err := tx.Provision().CreateOrganization(ctx, "Org "+slug, slug)
 	if err != nil {
 		return rampart.Claims{}, err
 	}
-	admin, err := tx.UpsertUser(ctx, "admin@"+slug+".example", "Admin "+slug)
+	admin, err := tx.Provision().UpsertUser(ctx, "admin@"+slug+".example", "Admin "+slug)
 	if err != nil {
 		return rampart.Claims{}, err
 	}
-	if err := tx.AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}); err != nil {
+	if err := tx.Provision().AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}); err != nil {
 		return rampart.Claims{}, err
 	}
-	vm, err := tx.UpsertUser(ctx, "venues@"+slug+".example", "Venue manager "+slug)
+	vm, err := tx.Provision().UpsertUser(ctx, "venues@"+slug+".example", "Venue manager "+slug)
 	if err != nil {
 		return rampart.Claims{}, err
 	}
-	if err := tx.AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: vm.ID, Role: rampart.RoleVenueManager, VenueCodes: []string{"HALL-A"}}); err != nil {
+	if err := tx.Provision().AddMembership(ctx, rampart.Membership{OrganizationID: org.ID, UserID: vm.ID, Role: rampart.RoleVenueManager, VenueCodes: []string{"HALL-A"}}); err != nil {
 		return rampart.Claims{}, err
 	}
 	for _, code := range []string{"HALL-A", "HALL-B"} {
-		if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: code, Name: code + " " + slug}); err != nil {
+		if _, err := tx.Provision().CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: code, Name: code + " " + slug}); err != nil {
 			return rampart.Claims{}, err
 		}
 	}
+	// Invites and tokens are granted in a tenant transaction only: seed
+	// them as the admin would, on this service transaction's connection.
+	asAdmin := &TenantTx{tenant{txn: tx.txn, tc: rampart.Claims{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}}}
 	hash := sha256.Sum256([]byte("invite for " + slug))
-	if _, err := tx.Admin().CreateInvite(ctx, rampart.Invite{OrganizationID: org.ID, Email: "new@" + slug + ".example", Role: rampart.RoleViewer, CreatedBy: &admin.ID}, hash[:], ClientInfo{}); err != nil {
+	if _, err := asAdmin.Invites().Create(ctx, rampart.Invite{OrganizationID: org.ID, Email: "new@" + slug + ".example", Role: rampart.RoleViewer}, hash[:], ClientInfo{}); err != nil {
 		return rampart.Claims{}, err
 	}
-	if _, err := tx.Admin().CreateAPIToken(ctx, rampart.APIToken{OrganizationID: org.ID, Name: "ci " + slug, Role: rampart.RoleViewer,
-		ExpiresAt: time.Now().Add(time.Hour), CreatedBy: &admin.ID}, ClientInfo{}); err != nil {
+	if _, err := asAdmin.Tokens().Create(ctx, rampart.APIToken{OrganizationID: org.ID, Name: "ci " + slug, Role: rampart.RoleViewer,
+		ExpiresAt: time.Now().Add(time.Hour)}, ClientInfo{}); err != nil {
 		return rampart.Claims{}, err
 	}
 	// The AI pipeline's tables: a proposal per venue, a job, the
@@ -122,7 +125,7 @@ SELECT organization_id, 'proposal_generation', id, venue_code, 'proposal_writer'
 			return rampart.Claims{}, err
 		}
 	}
-	if _, err := tx.KillSwitches().SetOrgKillSwitch(ctx, org.ID, false, "seeded", "test"); err != nil {
+	if _, err := tx.KillSwitches().SetOrg(ctx, org.ID, false, "seeded", "test"); err != nil {
 		return rampart.Claims{}, err
 	}
 	if _, err := tx.exec(ctx, `INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ($1, 100000)`, org.ID); err != nil {
@@ -138,7 +141,7 @@ func newIsolationFixture(t *testing.T, s *Store) isolationFixture {
 	t.Helper()
 	ctx := context.Background()
 	var f isolationFixture
-	err := s.AsService(ctx, "isolation test fixture", func(ctx context.Context, tx *Tx) error {
+	err := s.AsService(ctx, "isolation test fixture", func(ctx context.Context, tx *ServiceTx) error {
 		var err error
 		if f.a, err = seedTenant(ctx, tx, "org-a"); err != nil {
 			return err
@@ -157,7 +160,7 @@ func newIsolationFixture(t *testing.T, s *Store) isolationFixture {
 func discoverTenantTables(t *testing.T, s *Store) []tenantTable {
 	t.Helper()
 	var tables []tenantTable
-	err := s.AsService(context.Background(), "isolation test: discover tenant tables", func(ctx context.Context, tx *Tx) error {
+	err := s.AsService(context.Background(), "isolation test: discover tenant tables", func(ctx context.Context, tx *ServiceTx) error {
 		rows, err := tx.query(ctx, sqlDiscoverTenantTables)
 		if err != nil {
 			return err
@@ -190,7 +193,7 @@ func checkIsolation(ctx context.Context, s *Store, f isolationFixture) []string 
 		names[i] = tt.name
 	}
 	// The catalog.
-	err := s.AsService(ctx, "isolation test: catalog check", func(ctx context.Context, tx *Tx) error {
+	err := s.AsService(ctx, "isolation test: catalog check", func(ctx context.Context, tx *ServiceTx) error {
 		rows, err := tx.query(ctx, sqlCatalogViolations, names)
 		if err != nil {
 			return err
@@ -223,7 +226,7 @@ func probeTable(ctx context.Context, s *Store, f isolationFixture, tt tenantTabl
 	// Ground truth, read on the service path: both orgs' rows and a sample row of A.
 	var countA, countB int
 	var sumB, rowA string
-	err := s.AsService(ctx, "isolation test: ground truth", func(ctx context.Context, tx *Tx) error {
+	err := s.AsService(ctx, "isolation test: ground truth", func(ctx context.Context, tx *ServiceTx) error {
 		q := fmt.Sprintf(`SELECT count(*) FILTER (WHERE %[2]s = $1), count(*) FILTER (WHERE %[2]s = $2),
 			coalesce(md5(string_agg(to_jsonb(t)::text, '|' ORDER BY to_jsonb(t)::text) FILTER (WHERE %[2]s = $2)), ''),
 			coalesce((SELECT to_jsonb(x)::text FROM %[1]s x WHERE x.%[2]s = $1 LIMIT 1), '')
@@ -263,7 +266,7 @@ func probeTable(ctx context.Context, s *Store, f isolationFixture, tt tenantTabl
 		func(rampart.Claims) []any { return []any{f.b.OrganizationID, f.a.OrganizationID} }, "denied-or-no-grant"}
 
 	run := func(ctxName string, claims *rampart.Claims, p probe) {
-		body := func(ctx context.Context, tx *Tx) error {
+		body := func(ctx context.Context, tx *txn) error {
 			c := rampart.Claims{}
 			if claims != nil {
 				c = *claims
@@ -292,7 +295,7 @@ func probeTable(ctx context.Context, s *Store, f isolationFixture, tt tenantTabl
 		}
 		var err error
 		if claims != nil {
-			err = s.InTenant(ctx, *claims, body)
+			err = s.inTenant(ctx, *claims, body)
 		} else {
 			err = s.noTenant(ctx, body)
 		}
@@ -313,7 +316,7 @@ func probeTable(ctx context.Context, s *Store, f isolationFixture, tt tenantTabl
 
 	// Nothing of org B changed.
 	var afterB string
-	err = s.AsService(ctx, "isolation test: verify", func(ctx context.Context, tx *Tx) error {
+	err = s.AsService(ctx, "isolation test: verify", func(ctx context.Context, tx *ServiceTx) error {
 		q := fmt.Sprintf(`SELECT coalesce(md5(string_agg(to_jsonb(t)::text, '|' ORDER BY to_jsonb(t)::text)), '') FROM %s t WHERE %s = $1`, tbl, key)
 		return tx.queryRow(ctx, q, f.b.OrganizationID).Scan(&afterB)
 	})
@@ -327,7 +330,7 @@ func probeTable(ctx context.Context, s *Store, f isolationFixture, tt tenantTabl
 
 // noTenant runs fn as rampart_app with no tenant claims at all: what a
 // handler would get if it forgot the tenant context.
-func (s *Store) noTenant(ctx context.Context, fn func(context.Context, *Tx) error) error {
+func (s *Store) noTenant(ctx context.Context, fn func(context.Context, *txn) error) error {
 	b := &pgx.Batch{}
 	b.Queue(sqlBegin)
 	b.Queue(sqlSetAppRole)
@@ -366,7 +369,7 @@ func TestIsolationCatalogDriven(t *testing.T) {
 	}
 	// users has no organization_id (one identity, many orgs): a member sees
 	// the users of their own organization and nobody else.
-	err := s.InTenant(context.Background(), f.a, func(ctx context.Context, tx *Tx) error {
+	err := s.InTenant(context.Background(), f.a, func(ctx context.Context, tx *TenantTx) error {
 		var own, other int
 		if err := tx.queryRow(ctx, `SELECT count(*) FILTER (WHERE email LIKE '%@org-a.example'),
 			count(*) FILTER (WHERE email NOT LIKE '%@org-a.example') FROM users`).Scan(&own, &other); err != nil {
@@ -485,7 +488,7 @@ func TestPooledConnectionsCarryNoTenantContext(t *testing.T) {
 	}
 	countVenues := func(c rampart.Claims) (own, other int) {
 		t.Helper()
-		err := s.InTenant(ctx, c, func(ctx context.Context, tx *Tx) error {
+		err := s.InTenant(ctx, c, func(ctx context.Context, tx *TenantTx) error {
 			return tx.queryRow(ctx, "SELECT count(*) FILTER (WHERE organization_id = $1), count(*) FILTER (WHERE organization_id <> $1) FROM venues", c.OrganizationID).Scan(&own, &other)
 		})
 		if err != nil {
@@ -503,16 +506,16 @@ func TestPooledConnectionsCarryNoTenantContext(t *testing.T) {
 		t.Errorf("org B after org A on the same connection sees %d own and %d other venues", own, other)
 	}
 	errBoom := errors.New("boom")
-	if err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error { return errBoom }); !errors.Is(err, errBoom) {
+	if err := s.InTenant(ctx, f.a, func(ctx context.Context, tx *TenantTx) error { return errBoom }); !errors.Is(err, errBoom) {
 		t.Fatalf("fn error not returned: %v", err)
 	}
 	residue("after a rolled-back tenant transaction")
 	func() {
 		defer func() { _ = recover() }()
-		_ = s.InTenant(ctx, f.a, func(ctx context.Context, tx *Tx) error { panic("handler bug") })
+		_ = s.InTenant(ctx, f.a, func(ctx context.Context, tx *TenantTx) error { panic("handler bug") })
 	}()
 	residue("after a panicking tenant transaction")
-	err := s.noTenant(ctx, func(ctx context.Context, tx *Tx) error {
+	err := s.noTenant(ctx, func(ctx context.Context, tx *txn) error {
 		var n int
 		if err := tx.queryRow(ctx, "SELECT (SELECT count(*) FROM venues) + (SELECT count(*) FROM memberships) + (SELECT count(*) FROM organizations)").Scan(&n); err != nil {
 			return err
@@ -540,7 +543,7 @@ func TestInTenantRefusesIncompleteClaims(t *testing.T) {
 		{OrganizationID: uuid.New(), UserID: uuid.New(), Role: rampart.RoleVenueManager, VenueCodes: []string{"'; drop table venues; --"}},
 	} {
 		ran := false
-		err := s.InTenant(context.Background(), c, func(context.Context, *Tx) error { ran = true; return nil })
+		err := s.InTenant(context.Background(), c, func(context.Context, *TenantTx) error { ran = true; return nil })
 		if err == nil || ran {
 			t.Errorf("claims %+v: accepted (ran=%v)", c, ran)
 		}
@@ -555,18 +558,18 @@ func TestSwallowedErrorIsNotACommit(t *testing.T) {
 	db := pgtest.New(t)
 	s := openStore(t, db, Options{})
 	f := newIsolationFixture(t, s)
-	err := s.InTenant(context.Background(), f.a, func(ctx context.Context, tx *Tx) error {
-		if _, err := tx.CreateVenue(ctx, rampart.Venue{OrganizationID: f.a.OrganizationID, Code: "NEW-1", Name: "Kept?"}); err != nil {
+	err := s.InTenant(context.Background(), f.a, func(ctx context.Context, tx *TenantTx) error {
+		if _, err := tx.Venues().Create(ctx, rampart.Venue{OrganizationID: f.a.OrganizationID, Code: "NEW-1", Name: "Kept?"}); err != nil {
 			return err
 		}
-		_, _ = tx.CreateVenue(ctx, rampart.Venue{OrganizationID: f.a.OrganizationID, Code: "HALL-A", Name: "duplicate code"}) // fails; error swallowed
+		_, _ = tx.Venues().Create(ctx, rampart.Venue{OrganizationID: f.a.OrganizationID, Code: "HALL-A", Name: "duplicate code"}) // fails; error swallowed
 		return nil
 	})
 	if err == nil {
 		t.Fatal("InTenant reported success for a rolled-back transaction")
 	}
 	var n int
-	_ = s.AsService(context.Background(), "test: verify", func(ctx context.Context, tx *Tx) error {
+	_ = s.AsService(context.Background(), "test: verify", func(ctx context.Context, tx *ServiceTx) error {
 		return tx.queryRow(ctx, "SELECT count(*) FROM venues WHERE code = 'NEW-1'").Scan(&n)
 	})
 	if n != 0 {
@@ -653,7 +656,7 @@ func checkVenueScope(t *testing.T, s *Store, f isolationFixture) []string {
 	ctx := context.Background()
 	var tables []venueTable
 	var vmID uuid.UUID
-	err := s.AsService(ctx, "test: discover venue tables", func(ctx context.Context, tx *Tx) error {
+	err := s.AsService(ctx, "test: discover venue tables", func(ctx context.Context, tx *ServiceTx) error {
 		rows, err := tx.query(ctx, sqlDiscoverVenueTables)
 		if err != nil {
 			return err
@@ -697,7 +700,7 @@ func probeVenueTable(t *testing.T, s *Store, f isolationFixture, vm rampart.Clai
 	checksum := fmt.Sprintf(`SELECT coalesce(md5(string_agg(to_jsonb(t)::text, '|' ORDER BY to_jsonb(t)::text)), '') FROM %s t`, tbl)
 	var inScope int
 	var rowA, before string
-	err := s.AsService(ctx, "test: ground truth", func(ctx context.Context, tx *Tx) error {
+	err := s.AsService(ctx, "test: ground truth", func(ctx context.Context, tx *ServiceTx) error {
 		if err := tx.queryRow(ctx, fmt.Sprintf("SELECT count(*), coalesce((SELECT to_jsonb(x)::text FROM %[1]s x WHERE x.organization_id = $1 AND x.%[2]s = 'HALL-A' LIMIT 1), '') FROM %[1]s WHERE organization_id = $1 AND %[2]s = 'HALL-A'", tbl, col),
 			f.a.OrganizationID).Scan(&inScope, &rowA); err != nil {
 			return err
@@ -709,7 +712,7 @@ func probeVenueTable(t *testing.T, s *Store, f isolationFixture, vm rampart.Clai
 	}
 
 	// Reads: only HALL-A rows.
-	err = s.InTenant(ctx, vm, func(ctx context.Context, tx *Tx) error {
+	err = s.InTenant(ctx, vm, func(ctx context.Context, tx *TenantTx) error {
 		var seen, out int
 		if err := tx.queryRow(ctx, fmt.Sprintf("SELECT count(*), count(*) FILTER (WHERE %s <> 'HALL-A') FROM %s", col, tbl)).Scan(&seen, &out); err != nil {
 			return err
@@ -754,7 +757,7 @@ func probeVenueTable(t *testing.T, s *Store, f isolationFixture, vm rampart.Clai
 		{"delete rows of other venues (blind)", fmt.Sprintf("DELETE FROM %s", tbl), nil, "own-only"},
 	}
 	for _, p := range probes {
-		err := s.InTenant(ctx, vm, func(ctx context.Context, tx *Tx) error {
+		err := s.InTenant(ctx, vm, func(ctx context.Context, tx *TenantTx) error {
 			tag, err := tx.exec(ctx, p.sql, p.args...)
 			var pg *pgconn.PgError
 			switch {
@@ -785,7 +788,7 @@ func probeVenueTable(t *testing.T, s *Store, f isolationFixture, vm rampart.Clai
 
 	// Nothing changed: not the other venues' rows, not the manager's own.
 	var after string
-	if err := s.AsService(ctx, "test: verify", func(ctx context.Context, tx *Tx) error {
+	if err := s.AsService(ctx, "test: verify", func(ctx context.Context, tx *ServiceTx) error {
 		return tx.queryRow(ctx, checksum).Scan(&after)
 	}); err != nil {
 		add("verify: %v", err)
@@ -798,7 +801,7 @@ func probeVenueTable(t *testing.T, s *Store, f isolationFixture, vm rampart.Clai
 		fmt.Sprintf(`{"organization_id":%q,"sub":%q}`, f.a.OrganizationID, f.a.UserID),
 		fmt.Sprintf(`{"organization_id":%q,"sub":%q,"role":"root"}`, f.a.OrganizationID, f.a.UserID),
 	} {
-		err := s.noTenant(ctx, func(ctx context.Context, tx *Tx) error {
+		err := s.noTenant(ctx, func(ctx context.Context, tx *txn) error {
 			if _, err := tx.exec(ctx, sqlSetClaims, claims); err != nil {
 				return err
 			}

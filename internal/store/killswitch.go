@@ -55,7 +55,7 @@ type KillSwitchLevel struct {
 func (s *Store) KillSwitchState(ctx context.Context) (KillState, error) {
 	const op = "store.KillSwitchState"
 	st := KillState{Orgs: map[uuid.UUID]time.Time{}}
-	err := s.readOnly(ctx, func(ctx context.Context, tx *Tx) error {
+	err := s.readOnly(ctx, func(ctx context.Context, tx *txn) error {
 		rows, err := tx.query(ctx, sqlKillSwitchState)
 		if err != nil {
 			return err
@@ -87,33 +87,42 @@ func (s *Store) KillSwitchState(ctx context.Context) (KillState, error) {
 	return st, nil
 }
 
-// OrgKillSwitch reads the tenant's own organization switch (off when never set).
-func (tx KillSwitchesTx) OrgKillSwitch(ctx context.Context) (rampart.KillSwitch, error) {
-	const op = "store.OrgKillSwitch"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.KillSwitch{}, err
+// Get reads the tenant's own organization switch (off when never set).
+func (tx KillSwitchTx) Get(ctx context.Context) (rampart.KillSwitch, error) {
+	return tx.orgKill(ctx, "store.OrgKillSwitch", tx.tc.OrganizationID)
+}
+
+// Global reads the platform-wide switch.
+func (tx KillSwitchTx) Global(ctx context.Context) (rampart.KillSwitch, error) {
+	return tx.globalKill(ctx)
+}
+
+// Set turns the tenant's organization AI kill switch on or off (admins
+// only, also by policy). A switch the platform operator locked stays on.
+func (tx KillSwitchTx) Set(ctx context.Context, active bool, reason, changedBy string) (rampart.KillSwitch, error) {
+	const op = "store.SetOrgKillSwitch"
+	if tx.tc.Role != rampart.RoleAdmin {
+		return rampart.KillSwitch{}, rampart.Errorf(op, rampart.KindForbidden, "only an admin can change the organization's kill switch")
 	}
-	ks, err := scanOrgKill(tx.queryRow(ctx, sqlOrgKillSwitch, c.OrganizationID))
+	return tx.setOrgKill(ctx, op, tx.tc.OrganizationID, sqlSetOrgKill, active, reason, changedBy)
+}
+
+// SetOrg turns orgID's AI kill switch on or off as the platform operator
+// (the CLI): switching it on locks it against the organization's admins.
+func (tx KillSwitchesTx) SetOrg(ctx context.Context, orgID uuid.UUID, active bool, reason, changedBy string) (rampart.KillSwitch, error) {
+	return tx.setOrgKill(ctx, "store.SetOrgKillSwitch", orgID, sqlSetOrgKillPlatform, active, reason, changedBy)
+}
+
+// orgKill reads orgID's switch (off when never set).
+func (tx *txn) orgKill(ctx context.Context, op string, orgID uuid.UUID) (rampart.KillSwitch, error) {
+	ks, err := scanOrgKill(tx.queryRow(ctx, sqlOrgKillSwitch, orgID))
 	if rampart.ErrorKind(classify(op, err)) == rampart.KindNotFound {
-		org := c.OrganizationID
-		return rampart.KillSwitch{Scope: "organization", OrganizationID: &org}, nil
+		return rampart.KillSwitch{Scope: "organization", OrganizationID: &orgID}, nil
 	}
 	return ks, classify(op, err)
 }
 
-// SetOrgKillSwitch turns an organization's AI kill switch on or off. In a
-// tenant transaction it acts on the caller's organization (admins only,
-// also by policy); on the service path (the CLI) on orgID.
-func (tx KillSwitchesTx) SetOrgKillSwitch(ctx context.Context, orgID uuid.UUID, active bool, reason, changedBy string) (rampart.KillSwitch, error) {
-	const op = "store.SetOrgKillSwitch"
-	query := sqlSetOrgKillPlatform
-	if c, ok := tx.Claims(); ok {
-		orgID, query = c.OrganizationID, sqlSetOrgKill
-		if c.Role != rampart.RoleAdmin {
-			return rampart.KillSwitch{}, rampart.Errorf(op, rampart.KindForbidden, "only an admin can change the organization's kill switch")
-		}
-	}
+func (tx *txn) setOrgKill(ctx context.Context, op string, orgID uuid.UUID, query string, active bool, reason, changedBy string) (rampart.KillSwitch, error) {
 	reason, err := rampart.ValidateReason(reason)
 	if err != nil {
 		return rampart.KillSwitch{}, err
@@ -138,28 +147,29 @@ func (tx KillSwitchesTx) SetOrgKillSwitch(ctx context.Context, orgID uuid.UUID, 
 	if before.OrganizationID != nil {
 		ev.Before = snapshot(before)
 	}
-	return after, tx.RecordAudit(ctx, tx.userEvent(ev))
+	return after, tx.recordAudit(ctx, tx.userEvent(ev))
 }
 
-// GlobalKillSwitch reads the platform-wide switch.
-func (tx KillSwitchesTx) GlobalKillSwitch(ctx context.Context) (rampart.KillSwitch, error) {
+// Global reads the platform-wide switch.
+func (tx KillSwitchesTx) Global(ctx context.Context) (rampart.KillSwitch, error) {
+	return tx.globalKill(ctx)
+}
+
+func (tx *txn) globalKill(ctx context.Context) (rampart.KillSwitch, error) {
 	ks := rampart.KillSwitch{Scope: "global"}
 	err := tx.queryRow(ctx, sqlGlobalKill).Scan(&ks.Active, &ks.Reason, &ks.ChangedBy, &ks.ChangedAt)
 	return ks, classify("store.GlobalKillSwitch", err)
 }
 
-// SetGlobalKillSwitch turns the platform-wide AI kill switch on or off
-// (service path only: platform operators through the CLI).
-func (tx KillSwitchesTx) SetGlobalKillSwitch(ctx context.Context, active bool, reason, changedBy string) (rampart.KillSwitch, error) {
+// SetGlobal turns the platform-wide AI kill switch on or off (service
+// path only: platform operators through the CLI).
+func (tx KillSwitchesTx) SetGlobal(ctx context.Context, active bool, reason, changedBy string) (rampart.KillSwitch, error) {
 	const op = "store.SetGlobalKillSwitch"
-	if _, ok := tx.Claims(); ok {
-		return rampart.KillSwitch{}, rampart.Errorf(op, rampart.KindForbidden, "the global kill switch is a platform action")
-	}
 	reason, err := rampart.ValidateReason(reason)
 	if err != nil {
 		return rampart.KillSwitch{}, err
 	}
-	before, err := tx.GlobalKillSwitch(ctx)
+	before, err := tx.globalKill(ctx)
 	if err != nil {
 		return before, err
 	}
@@ -171,7 +181,7 @@ func (tx KillSwitchesTx) SetGlobalKillSwitch(ctx context.Context, active bool, r
 	if active {
 		action = audit.ActionKillSwitchActivated
 	}
-	return after, tx.RecordAudit(ctx, audit.Event{ActorType: audit.ActorService, ActorID: changedBy, Action: action,
+	return after, tx.recordAudit(ctx, audit.Event{ActorType: audit.ActorService, ActorID: changedBy, Action: action,
 		TargetType: "kill_switch", TargetID: "global", Reason: reason, Before: snapshot(before), After: snapshot(after),
 		Metadata: metadata(map[string]any{"scope": "global"})})
 }
@@ -217,12 +227,7 @@ func (s *Store) ListenKillSwitch(ctx context.Context, connected func(), notify f
 	}
 }
 
-// OrgKillSwitchOf reads an organization's switch on the service path.
-func (tx KillSwitchesTx) OrgKillSwitchOf(ctx context.Context, orgID uuid.UUID) (rampart.KillSwitch, error) {
-	const op = "store.OrgKillSwitchOf"
-	ks, err := scanOrgKill(tx.queryRow(ctx, sqlOrgKillSwitch, orgID))
-	if rampart.ErrorKind(classify(op, err)) == rampart.KindNotFound {
-		return rampart.KillSwitch{Scope: "organization", OrganizationID: &orgID}, nil
-	}
-	return ks, classify(op, err)
+// Org reads any organization's switch.
+func (tx KillSwitchesTx) Org(ctx context.Context, orgID uuid.UUID) (rampart.KillSwitch, error) {
+	return tx.orgKill(ctx, "store.OrgKillSwitchOf", orgID)
 }

@@ -134,7 +134,7 @@ func LatestMigration() (int32, []string, error) {
 func (s *Store) SchemaVersion(ctx context.Context) (int32, error) {
 	const op = "store.SchemaVersion"
 	var v int32
-	err := s.readOnly(ctx, func(ctx context.Context, tx *Tx) error {
+	err := s.readOnly(ctx, func(ctx context.Context, tx *txn) error {
 		return tx.queryRow(ctx, "SELECT version FROM "+VersionTable).Scan(&v)
 	})
 	if err != nil {
@@ -161,7 +161,7 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 		return rampart.Errorf(op, rampart.KindUnavailable, "database schema is at migration %d, newer than this binary's %d: upgrade rampart", have, want)
 	}
 	var qHave, qWant int
-	err = s.readOnly(ctx, func(ctx context.Context, tx *Tx) error {
+	err = s.readOnly(ctx, func(ctx context.Context, tx *txn) error {
 		var err error
 		qHave, qWant, err = queueVersion(ctx, tx)
 		return err
@@ -177,7 +177,7 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 
 // readOnly runs fn in a read-only transaction as rampart_app with no tenant
 // context: for catalog and schema reads that touch no tenant row.
-func (s *Store) readOnly(ctx context.Context, fn func(context.Context, *Tx) error) error {
+func (s *Store) readOnly(ctx context.Context, fn func(context.Context, *txn) error) error {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY")
 	b.Queue(sqlSetAppRole)

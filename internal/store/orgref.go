@@ -19,7 +19,7 @@ WHERE id = $1::uuid OR slug = $2::text ORDER BY (id = $1::uuid) DESC NULLS LAST 
 // or its slug (the CLI's --org). Errors: invalid (empty), not found (no
 // organization has that id or slug; the message names the value),
 // conflict (the value is one organization's id and another's slug).
-func (tx *Tx) ResolveOrganization(ctx context.Context, ref string) (rampart.Organization, error) {
+func (tx ProvisionTx) ResolveOrganization(ctx context.Context, ref string) (rampart.Organization, error) {
 	const op = "store.ResolveOrganization"
 	if ref == "" {
 		return rampart.Organization{}, rampart.Errorf(op, rampart.KindInvalid, "an organization id or slug is required")
@@ -58,9 +58,9 @@ func (tx *Tx) ResolveOrganization(ctx context.Context, ref string) (rampart.Orga
 // service.invoked event.
 func (s *Store) ResolveOrganization(ctx context.Context, ref string) (rampart.Organization, error) {
 	var org rampart.Organization
-	err := s.auditTx(ctx, "store.ResolveOrganization", true, func(ctx context.Context, tx *Tx) error {
+	err := s.auditTx(ctx, "store.ResolveOrganization", true, func(ctx context.Context, tx *txn) error {
 		var err error
-		org, err = tx.ResolveOrganization(ctx, ref)
+		org, err = ProvisionTx{tx}.ResolveOrganization(ctx, ref)
 		return err
 	})
 	return org, err

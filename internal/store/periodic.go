@@ -35,19 +35,20 @@ type PeriodicRun struct {
 	Runs           int64      `json:"runs"`
 }
 
-// ClaimPeriodic reports whether this process runs task now: true for
+// Claim reports whether this process runs task now: true for
 // exactly one caller across the cluster when the task's last run started
 // at least minGap ago. by names the process (recorded). The claim is
 // bookkeeping on the service path without an audit event of its own
 // (sealing every few seconds would otherwise feed the log it seals); what
 // a run changes is audited by the run.
-func (s *Store) ClaimPeriodic(ctx context.Context, task string, minGap time.Duration, by string) (bool, error) {
+func (p Periodic) Claim(ctx context.Context, task string, minGap time.Duration, by string) (bool, error) {
+	s := p.s
 	const op = "store.ClaimPeriodic"
 	if minGap <= 0 {
 		return false, rampart.Errorf(op, rampart.KindInvalid, "a periodic task needs a positive interval")
 	}
 	var runs int64
-	err := s.bookkeepingTx(ctx, op, func(ctx context.Context, tx *Tx) error {
+	err := s.bookkeepingTx(ctx, op, func(ctx context.Context, tx *txn) error {
 		err := tx.queryRow(ctx, sqlClaimPeriodic, task, minGap.String(), by).Scan(&runs)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -60,14 +61,15 @@ func (s *Store) ClaimPeriodic(ctx context.Context, task string, minGap time.Dura
 	return runs > 0, nil
 }
 
-// FinishPeriodic records the end of a run this process claimed.
-func (s *Store) FinishPeriodic(ctx context.Context, task, result string, runErr error) error {
+// Finish records the end of a run this process claimed.
+func (p Periodic) Finish(ctx context.Context, task, result string, runErr error) error {
+	s := p.s
 	const op = "store.FinishPeriodic"
 	msg := ""
 	if runErr != nil {
 		msg = rampart.ErrorMessage(runErr)
 	}
-	return classify(op, s.bookkeepingTx(ctx, op, func(ctx context.Context, tx *Tx) error {
+	return classify(op, s.bookkeepingTx(ctx, op, func(ctx context.Context, tx *txn) error {
 		_, err := tx.exec(ctx, sqlFinishPeriodic, task, result, msg)
 		return err
 	}))
@@ -76,11 +78,12 @@ func (s *Store) FinishPeriodic(ctx context.Context, task, result string, runErr 
 const sqlPeriodicRuns = `SELECT task, last_started_at, last_finished_at, last_result, last_error, run_by, runs
 FROM periodic_runs ORDER BY task`
 
-// PeriodicRuns lists every task's latest run (operators, tests).
-func (s *Store) PeriodicRuns(ctx context.Context) ([]PeriodicRun, error) {
+// Runs lists every task's latest run (operators, tests).
+func (p Periodic) Runs(ctx context.Context) ([]PeriodicRun, error) {
+	s := p.s
 	const op = "store.PeriodicRuns"
 	var out []PeriodicRun
-	err := s.bookkeepingTx(ctx, op, func(ctx context.Context, tx *Tx) error {
+	err := s.bookkeepingTx(ctx, op, func(ctx context.Context, tx *txn) error {
 		rows, err := tx.query(ctx, sqlPeriodicRuns)
 		if err != nil {
 			return err
@@ -97,7 +100,7 @@ func (s *Store) PeriodicRuns(ctx context.Context) ([]PeriodicRun, error) {
 // bookkeepingTx runs fn as rampart_service without the service.invoked
 // audit event of AsService: for the platform's own scheduling records,
 // which hold no tenant data and change nothing anyone owns.
-func (s *Store) bookkeepingTx(ctx context.Context, op string, fn func(context.Context, *Tx) error) error {
+func (s *Store) bookkeepingTx(ctx context.Context, op string, fn func(context.Context, *txn) error) error {
 	pool, err := s.servicePool(op)
 	if err != nil {
 		return err

@@ -27,7 +27,7 @@ func TestClaimPeriodicOncePerInterval(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ok, err := s.ClaimPeriodic(ctx, "audit_seal", time.Hour, "test process")
+				ok, err := s.Periodic().Claim(ctx, "audit_seal", time.Hour, "test process")
 				if err != nil {
 					t.Error(err)
 				}
@@ -47,7 +47,7 @@ func TestClaimPeriodicOncePerInterval(t *testing.T) {
 	if n := claimAll(); n != 0 {
 		t.Fatalf("same interval again: %d claims won, want 0", n)
 	}
-	if err := s.FinishPeriodic(ctx, "audit_seal", "sealed 3 events", errors.New("then failed")); err != nil {
+	if err := s.Periodic().Finish(ctx, "audit_seal", "sealed 3 events", errors.New("then failed")); err != nil {
 		t.Fatal(err)
 	}
 	admin, err := pgx.Connect(ctx, db.AdminURL)
@@ -61,20 +61,20 @@ func TestClaimPeriodicOncePerInterval(t *testing.T) {
 	if n := claimAll(); n != 1 {
 		t.Fatalf("next interval: %d claims won, want 1", n)
 	}
-	runs, err := s.PeriodicRuns(ctx)
+	runs, err := s.Periodic().Runs(ctx)
 	if err != nil || len(runs) != 1 || runs[0].Runs != 2 || runs[0].RunBy != "test process" || runs[0].LastFinishedAt != nil {
 		t.Fatalf("runs = %+v, %v", runs, err)
 	}
-	if err := s.FinishPeriodic(ctx, "audit_seal", "sealed 0 events", nil); err != nil {
+	if err := s.Periodic().Finish(ctx, "audit_seal", "sealed 0 events", nil); err != nil {
 		t.Fatal(err)
 	}
-	if runs, _ := s.PeriodicRuns(ctx); runs[0].LastResult != "sealed 0 events" || runs[0].LastError != "" || runs[0].LastFinishedAt == nil {
+	if runs, _ := s.Periodic().Runs(ctx); runs[0].LastResult != "sealed 0 events" || runs[0].LastError != "" || runs[0].LastFinishedAt == nil {
 		t.Fatalf("finished run = %+v", runs[0])
 	}
-	if _, err := s.ClaimPeriodic(ctx, "Bad Name", time.Hour, "x"); err == nil {
+	if _, err := s.Periodic().Claim(ctx, "Bad Name", time.Hour, "x"); err == nil {
 		t.Fatal("a malformed task name was accepted")
 	}
-	if _, err := s.ClaimPeriodic(ctx, "audit_seal", 0, "x"); err == nil {
+	if _, err := s.Periodic().Claim(ctx, "audit_seal", 0, "x"); err == nil {
 		t.Fatal("a zero interval was accepted")
 	}
 }

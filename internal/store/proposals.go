@@ -45,12 +45,9 @@ func deref(s *string) string {
 const MaxListProposals = 200
 
 // CreateProposal adds a draft proposal authored by the tenant's user.
-func (tx AITx) CreateProposal(ctx context.Context, p rampart.Proposal) (rampart.Proposal, error) {
+func (tx ProposalsTx) Create(ctx context.Context, p rampart.Proposal) (rampart.Proposal, error) {
 	const op = "store.CreateProposal"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.Proposal{}, err
-	}
+	c := tx.tc
 	if err := rampart.ValidateProposal(p); err != nil {
 		return rampart.Proposal{}, err
 	}
@@ -58,17 +55,14 @@ func (tx AITx) CreateProposal(ctx context.Context, p rampart.Proposal) (rampart.
 	if err != nil {
 		return out, classify(op, err)
 	}
-	return out, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionProposalCreated,
+	return out, tx.recordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionProposalCreated,
 		TargetType: "proposal", TargetID: out.ID.String(), After: proposalSnapshot(out)}))
 }
 
 // Proposals lists up to limit proposals the tenant context may see, newest first.
-func (tx AITx) Proposals(ctx context.Context, limit int) ([]rampart.Proposal, error) {
+func (tx ProposalsTx) List(ctx context.Context, limit int) ([]rampart.Proposal, error) {
 	const op = "store.Proposals"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return nil, err
-	}
+	c := tx.tc
 	if limit <= 0 || limit > MaxListProposals {
 		limit = MaxListProposals
 	}
@@ -81,21 +75,15 @@ func (tx AITx) Proposals(ctx context.Context, limit int) ([]rampart.Proposal, er
 }
 
 // Proposal reads one proposal; another tenant's (or another venue's) is not found.
-func (tx AITx) Proposal(ctx context.Context, id uuid.UUID) (rampart.Proposal, error) {
+func (tx ProposalsTx) Get(ctx context.Context, id uuid.UUID) (rampart.Proposal, error) {
 	const op = "store.Proposal"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.Proposal{}, err
-	}
+	c := tx.tc
 	p, err := scanProposal(tx.queryRow(ctx, sqlGetProposal, c.OrganizationID, id))
 	return p, classify(op, err)
 }
 
-func (tx AITx) lockProposal(ctx context.Context, op string, id uuid.UUID) (rampart.Proposal, error) {
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.Proposal{}, err
-	}
+func (tx ProposalsTx) lock(ctx context.Context, op string, id uuid.UUID) (rampart.Proposal, error) {
+	c := tx.tc
 	p, err := scanProposal(tx.queryRow(ctx, sqlGetProposalLocked, c.OrganizationID, id))
 	return p, classify(op, err)
 }
@@ -103,12 +91,12 @@ func (tx AITx) lockProposal(ctx context.Context, op string, id uuid.UUID) (rampa
 // UpdateProposal changes the fields a person edits (title, client, venue,
 // brief). The AI body and review state are changed only by StoreAIBody and
 // ApproveProposal.
-func (tx AITx) UpdateProposal(ctx context.Context, p rampart.Proposal) (rampart.Proposal, error) {
+func (tx ProposalsTx) Update(ctx context.Context, p rampart.Proposal) (rampart.Proposal, error) {
 	const op = "store.UpdateProposal"
 	if err := rampart.ValidateProposal(p); err != nil {
 		return rampart.Proposal{}, err
 	}
-	before, err := tx.lockProposal(ctx, op, p.ID)
+	before, err := tx.lock(ctx, op, p.ID)
 	if err != nil {
 		return rampart.Proposal{}, err
 	}
@@ -123,19 +111,16 @@ func (tx AITx) UpdateProposal(ctx context.Context, p rampart.Proposal) (rampart.
 			return after, classify(op, err)
 		}
 	}
-	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionProposalUpdated,
+	return after, tx.recordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionProposalUpdated,
 		TargetType: "proposal", TargetID: after.ID.String(), Before: proposalSnapshot(before), After: proposalSnapshot(after)}))
 }
 
 // StoreAIBody stores sanitised model output as the proposal's body, marked
 // AI-generated and pending review. Only sanitize.HTML is accepted: raw model
 // text cannot reach the column.
-func (tx AITx) StoreAIBody(ctx context.Context, id uuid.UUID, body sanitize.HTML) (rampart.Proposal, error) {
+func (tx ProposalsTx) StoreAIBody(ctx context.Context, id uuid.UUID, body sanitize.HTML) (rampart.Proposal, error) {
 	const op = "store.StoreAIBody"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.Proposal{}, err
-	}
+	c := tx.tc
 	// No audit event of its own: it is written with the job's completion
 	// (FinishAIJob), in the same transaction.
 	after, err := scanProposal(tx.queryRow(ctx, sqlStoreAIBody, c.OrganizationID, id, body.String()))
@@ -151,16 +136,13 @@ func (tx AITx) StoreAIBody(ctx context.Context, id uuid.UUID, body sanitize.HTML
 // seen, when set, is the updated_at of the version the approver read: a
 // proposal changed since (say, a new AI draft) is a conflict, so nobody
 // approves a text they did not see.
-func (tx AITx) ApproveProposal(ctx context.Context, id uuid.UUID, seen *time.Time) (rampart.Proposal, error) {
+func (tx ProposalsTx) Approve(ctx context.Context, id uuid.UUID, seen *time.Time) (rampart.Proposal, error) {
 	const op = "store.ApproveProposal"
-	c, err := tx.tenant(op)
-	if err != nil {
-		return rampart.Proposal{}, err
-	}
+	c := tx.tc
 	if c.ViaToken() {
 		return rampart.Proposal{}, rampart.Errorf(op, rampart.KindForbidden, "approval is a human action: sign in to approve")
 	}
-	before, err := tx.lockProposal(ctx, op, id)
+	before, err := tx.lock(ctx, op, id)
 	if err != nil {
 		return rampart.Proposal{}, err
 	}
@@ -181,7 +163,7 @@ func (tx AITx) ApproveProposal(ctx context.Context, id uuid.UUID, seen *time.Tim
 	if err != nil {
 		return after, classify(op, err)
 	}
-	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionProposalApproved,
+	return after, tx.recordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionProposalApproved,
 		TargetType: "proposal", TargetID: after.ID.String(), Before: proposalSnapshot(before), After: proposalSnapshot(after)}))
 }
 
@@ -201,13 +183,4 @@ func proposalSnapshot(p rampart.Proposal) []byte {
 		"brief_chars": len([]rune(p.Brief)), "body_bytes": len(p.BodyHTML), "status": p.Status,
 		"ai_generated": p.AIGenerated, "review_status": p.ReviewStatus, "approved_by": p.ApprovedBy,
 	})
-}
-
-// tenant returns the claims of a tenant transaction, or an error on the service path.
-func (tx *Tx) tenant(op string) (rampart.Claims, error) {
-	c, ok := tx.Claims()
-	if !ok {
-		return rampart.Claims{}, rampart.Errorf(op, rampart.KindInternal, "needs a tenant transaction")
-	}
-	return c, nil
 }

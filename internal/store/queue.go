@@ -22,12 +22,27 @@ const (
 	QueueRole   = "rampart_queue"
 )
 
-// QueuePool opens the pool River works jobs with: the service login,
-// switched to rampart_queue on every connection, so the queue machinery can
-// read and update the queue tables of every tenant and nothing else (no
-// tenant table, no BYPASSRLS). The caller closes it after River stops.
-func (s *Store) QueuePool(ctx context.Context, maxConns int32) (*pgxpool.Pool, error) {
-	const op = "store.QueuePool"
+// QueueDriver is River's driver on the queue's own pool: the service
+// login, switched to rampart_queue on every connection, so the queue
+// machinery can read and update the queue tables of every tenant and
+// nothing else (no tenant table, no BYPASSRLS). The pool itself never
+// leaves the store; Close releases it after River stops.
+type QueueDriver struct {
+	*riverpgxv5.Driver
+	pool *pgxpool.Pool
+}
+
+// Close closes the queue's pool (after the River client has stopped).
+func (d *QueueDriver) Close() { d.pool.Close() }
+
+// Ping checks that the queue's pool reaches PostgreSQL.
+func (d *QueueDriver) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }
+
+// QueueDriver opens the driver River works jobs with, on a pool of at
+// most maxConns connections (0: the service pool's size).
+func (j Jobs) QueueDriver(ctx context.Context, maxConns int32) (*QueueDriver, error) {
+	const op = "store.QueueDriver"
+	s := j.s
 	if s.svc == nil {
 		return nil, rampart.Errorf(op, rampart.KindUnavailable, "the job queue needs the service login: set RAMPART_SERVICE_DATABASE_URL")
 	}
@@ -48,7 +63,7 @@ func (s *Store) QueuePool(ctx context.Context, maxConns int32) (*pgxpool.Pool, e
 		pool.Close()
 		return nil, &rampart.Error{Op: op, Kind: rampart.KindUnavailable, Message: "the queue pool cannot connect as " + QueueRole, Err: err}
 	}
-	return pool, nil
+	return &QueueDriver{Driver: riverpgxv5.New(pool), pool: pool}, nil
 }
 
 // QueueInsert inserts queue jobs through the transaction it is given (River's
@@ -58,7 +73,7 @@ type QueueInsert func(ctx context.Context, tx pgx.Tx) (int64, error)
 // insertQueueJob runs insert on this transaction's connection, as the
 // transaction's role and tenant context: the job commits or rolls back
 // with the change and its audit event.
-func (tx *Tx) insertQueueJob(ctx context.Context, insert QueueInsert) (int64, error) {
+func (tx *txn) insertQueueJob(ctx context.Context, insert QueueInsert) (int64, error) {
 	return insert(ctx, queueTx{conn: tx.conn.Conn()})
 }
 
@@ -113,7 +128,7 @@ func migrateQueue(ctx context.Context, conn *pgx.Conn) error {
 
 // queueVersion is the River migration version applied to the database and
 // the version this binary's River needs.
-func queueVersion(ctx context.Context, tx *Tx) (have, want int, err error) {
+func queueVersion(ctx context.Context, tx *txn) (have, want int, err error) {
 	m, err := rivermigrate.New(riverpgxv5.New(nil), &rivermigrate.Config{Schema: QueueSchema})
 	if err != nil {
 		return 0, 0, err

@@ -14,10 +14,11 @@ import (
 
 // RequestLoginLink stores a sign-in link (its SHA-256) for email when the
 // address belongs to a member; ok is false otherwise. Audited either way.
-func (s *Store) RequestLoginLink(ctx context.Context, email string, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
-	err = s.AsService(ctx, "create a sign-in link", func(ctx context.Context, tx *Tx) error {
+func (a Auth) RequestLoginLink(ctx context.Context, email string, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
+	s := a.s
+	err = s.asService(ctx, "create a sign-in link", func(ctx context.Context, tx *txn) error {
 		var err error
-		ok, err = tx.Identity().CreateLoginLink(ctx, email, tokenHash, ci)
+		ok, err = SignInTx{tx}.CreateLoginLink(ctx, email, tokenHash, ci)
 		return err
 	})
 	return ok, err
@@ -25,10 +26,11 @@ func (s *Store) RequestLoginLink(ctx context.Context, email string, tokenHash []
 
 // RequestSignup stores a sign-up link (CreateSignup); ok is false when the
 // address holds too many live links.
-func (s *Store) RequestSignup(ctx context.Context, req SignupRequest, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
-	err = s.AsService(ctx, "create a sign-up link", func(ctx context.Context, tx *Tx) error {
+func (a Auth) RequestSignup(ctx context.Context, req SignupRequest, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
+	s := a.s
+	err = s.asService(ctx, "create a sign-up link", func(ctx context.Context, tx *txn) error {
 		var err error
-		ok, err = tx.Signups().CreateSignup(ctx, req, tokenHash, ci)
+		ok, err = SignInTx{tx}.CreateSignup(ctx, req, tokenHash, ci)
 		return err
 	})
 	return ok, err
@@ -49,17 +51,18 @@ const (
 // an invite, else a sign-in link, else (as policy allows) a sign-up link.
 // A link that does not redeem is a *RedeemFailure whose Event the caller
 // records (RecordPlatformEvent), since this transaction rolled back.
-func (s *Store) RedeemMagicLink(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, policy SignupPolicy, ci ClientInfo) (NewSession, error) {
+func (a Auth) RedeemMagicLink(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, policy SignupPolicy, ci ClientInfo) (NewSession, error) {
+	s := a.s
 	var ns NewSession
-	err := s.AsService(ctx, "redeem a magic link", func(ctx context.Context, tx *Tx) error {
+	err := s.asService(ctx, "redeem a magic link", func(ctx context.Context, tx *txn) error {
 		var err error
-		ns, err = tx.Identity().RedeemInvite(ctx, tokenHash, signedIn, ci)
+		ns, err = SignInTx{tx}.RedeemInvite(ctx, tokenHash, signedIn, ci)
 		var rf *RedeemFailure
 		if errors.As(err, &rf) && rf.Reason == "unknown" {
-			ns, err = tx.Identity().RedeemLoginLink(ctx, tokenHash, signedIn, ci)
+			ns, err = SignInTx{tx}.RedeemLoginLink(ctx, tokenHash, signedIn, ci)
 		}
 		if errors.As(err, &rf) && rf.Reason == "unknown" && policy != SignupNone {
-			ns, err = tx.Signups().RedeemSignup(ctx, tokenHash, signedIn, policy == SignupAll, ci)
+			ns, err = SignInTx{tx}.RedeemSignup(ctx, tokenHash, signedIn, policy == SignupAll, ci)
 		}
 		return err
 	})
@@ -68,8 +71,9 @@ func (s *Store) RedeemMagicLink(ctx context.Context, tokenHash []byte, signedIn 
 
 // MoveSession moves a session to another organization of its user
 // (SwitchOrganization); without a membership there it is KindForbidden.
-func (s *Store) MoveSession(ctx context.Context, sessionID, userID, orgID uuid.UUID, ci ClientInfo) error {
-	return s.AsService(ctx, "switch a session's organization", func(ctx context.Context, tx *Tx) error {
-		return tx.Identity().SwitchOrganization(ctx, sessionID, userID, orgID, ci)
+func (a Auth) MoveSession(ctx context.Context, sessionID, userID, orgID uuid.UUID, ci ClientInfo) error {
+	s := a.s
+	return s.asService(ctx, "switch a session's organization", func(ctx context.Context, tx *txn) error {
+		return SignInTx{tx}.SwitchOrganization(ctx, sessionID, userID, orgID, ci)
 	})
 }

@@ -34,7 +34,7 @@ const (
 // freeSlug returns base, or base-2, base-3 … whichever no organization
 // holds yet. A concurrent creation of the same slug still fails on the
 // unique constraint (KindConflict), never silently.
-func (tx SignupsTx) freeSlug(ctx context.Context, base string) (string, error) {
+func (tx ProvisionTx) freeSlug(ctx context.Context, base string) (string, error) {
 	rows, err := tx.query(ctx, sqlSlugsLike, base)
 	if err != nil {
 		return "", classify("store.freeSlug", err)
@@ -75,11 +75,8 @@ type NewOrganization struct {
 // audited (organization.created, membership.created, and auth.signup for a
 // new user). A slug that is taken is KindConflict when it was given, and
 // replaced by the next free one (name-2, …) when derived.
-func (tx SignupsTx) CreateOrganizationWithAdmin(ctx context.Context, name, slug, adminEmail string) (NewOrganization, error) {
+func (tx ProvisionTx) CreateOrganizationWithAdmin(ctx context.Context, name, slug, adminEmail string) (NewOrganization, error) {
 	const op = "store.CreateOrganizationWithAdmin"
-	if tx.claims != nil {
-		return NewOrganization{}, rampart.Errorf(op, rampart.KindForbidden, "organizations are created on the service path")
-	}
 	email, err := rampart.NormalizeEmail(adminEmail)
 	if err != nil {
 		return NewOrganization{}, err
@@ -105,7 +102,7 @@ func (tx SignupsTx) CreateOrganizationWithAdmin(ctx context.Context, name, slug,
 	}
 	if out.UserCreated {
 		orgID := out.Organization.ID
-		if err := tx.RecordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionSignup,
+		if err := tx.recordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &orgID, Action: audit.ActionSignup,
 			TargetType: "user", TargetID: out.Admin.ID.String()})); err != nil {
 			return NewOrganization{}, err
 		}
@@ -127,7 +124,7 @@ type OrganizationSummary struct {
 }
 
 // Organizations lists every organization (service path: operators).
-func (tx SignupsTx) Organizations(ctx context.Context) ([]OrganizationSummary, error) {
+func (tx ProvisionTx) Organizations(ctx context.Context) ([]OrganizationSummary, error) {
 	rows, err := tx.query(ctx, sqlListOrganizations)
 	if err != nil {
 		return nil, classify("store.Organizations", err)
@@ -169,11 +166,8 @@ type SignupRequest struct {
 // answers the same either way and sends nothing. Service path only;
 // audited (auth.signup.requested, without the organization: none exists
 // yet).
-func (tx SignupsTx) CreateSignup(ctx context.Context, req SignupRequest, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
+func (tx SignInTx) CreateSignup(ctx context.Context, req SignupRequest, tokenHash []byte, ci ClientInfo) (ok bool, err error) {
 	const op = "store.CreateSignup"
-	if tx.claims != nil {
-		return false, rampart.Errorf(op, rampart.KindForbidden, "sign-up runs on the service path")
-	}
 	email, err := rampart.NormalizeEmail(req.Email)
 	if err != nil {
 		return false, err
@@ -198,7 +192,7 @@ func (tx SignupsTx) CreateSignup(ctx context.Context, req SignupRequest, tokenHa
 	}
 	if live >= maxLiveSignups {
 		ev.Reason = "too many live sign-up links for this address; none sent"
-		return false, tx.RecordAudit(ctx, ci.Event(ev))
+		return false, tx.recordAudit(ctx, ci.Event(ev))
 	}
 	var id uuid.UUID
 	if err := tx.queryRow(ctx, sqlInsertSignup, email, req.OrganizationName, tokenHash, req.InvitedBy, lifetime.String()).Scan(&id); err != nil {
@@ -206,7 +200,7 @@ func (tx SignupsTx) CreateSignup(ctx context.Context, req SignupRequest, tokenHa
 	}
 	ev.TargetID = id.String()
 	ev.After = snapshot(map[string]any{"email": email, "organization_name": req.OrganizationName, "invited_by": req.InvitedBy})
-	return true, tx.RecordAudit(ctx, ci.Event(ev))
+	return true, tx.recordAudit(ctx, ci.Event(ev))
 }
 
 // RedeemSignup consumes a sign-up link: it creates the organization, the
@@ -216,7 +210,7 @@ func (tx SignupsTx) CreateSignup(ctx context.Context, req SignupRequest, tokenHa
 // while sign-up is not operator-only (the caller checks). signedIn, when
 // not nil, is the user signed in in this browser: a link for another
 // address is refused without being consumed. Failures are RedeemFailures.
-func (tx SignupsTx) RedeemSignup(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, allowOpen bool, ci ClientInfo) (NewSession, error) {
+func (tx SignInTx) RedeemSignup(ctx context.Context, tokenHash []byte, signedIn *uuid.UUID, allowOpen bool, ci ClientInfo) (NewSession, error) {
 	const op = "store.RedeemSignup"
 	var id uuid.UUID
 	var email, orgName, invitedBy string
@@ -250,7 +244,7 @@ func (tx SignupsTx) RedeemSignup(ctx context.Context, tokenHash []byte, signedIn
 			return NewSession{}, fail("wrong_user")
 		}
 	}
-	created, err := tx.CreateOrganizationWithAdmin(ctx, orgName, "", email)
+	created, err := ProvisionTx(tx).CreateOrganizationWithAdmin(ctx, orgName, "", email)
 	if err != nil {
 		return NewSession{}, err
 	}
@@ -266,6 +260,6 @@ func (tx SignupsTx) RedeemSignup(ctx context.Context, tokenHash []byte, signedIn
 		return NewSession{}, err
 	}
 	orgID := created.Organization.ID
-	return out, tx.RecordAudit(ctx, ci.Event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorUser, ActorID: created.Admin.ID.String(),
+	return out, tx.recordAudit(ctx, ci.Event(audit.Event{OrganizationID: &orgID, ActorType: audit.ActorUser, ActorID: created.Admin.ID.String(),
 		Action: audit.ActionLoginSucceeded, TargetType: "session", TargetID: out.Session.ID.String(), Reason: "sign-up"}))
 }

@@ -39,7 +39,7 @@ var (
 
 // CreateOrganization creates a tenant. Only the service path may: a tenant
 // transaction has no INSERT privilege on organizations.
-func (tx *Tx) CreateOrganization(ctx context.Context, name, slug string) (rampart.Organization, error) {
+func (tx ProvisionTx) CreateOrganization(ctx context.Context, name, slug string) (rampart.Organization, error) {
 	const op = "store.CreateOrganization"
 	if err := rampart.ValidateOrganization(name, slug); err != nil {
 		return rampart.Organization{}, err
@@ -49,19 +49,28 @@ func (tx *Tx) CreateOrganization(ctx context.Context, name, slug string) (rampar
 	if err != nil {
 		return o, classify(op, err)
 	}
-	return o, tx.RecordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &o.ID,
+	return o, tx.recordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &o.ID,
 		Action: audit.ActionOrganizationCreated, TargetType: "organization", TargetID: o.ID.String(), After: snapshot(o)}))
 }
 
 // Organization reads the tenant's own organization.
-func (tx *Tx) Organization(ctx context.Context, id uuid.UUID) (rampart.Organization, error) {
+func (tx *TenantTx) Organization(ctx context.Context) (rampart.Organization, error) {
+	return tx.organization(ctx, tx.tc.OrganizationID)
+}
+
+// Organization reads any organization.
+func (tx ProvisionTx) Organization(ctx context.Context, id uuid.UUID) (rampart.Organization, error) {
+	return tx.organization(ctx, id)
+}
+
+func (tx *txn) organization(ctx context.Context, id uuid.UUID) (rampart.Organization, error) {
 	var o rampart.Organization
 	err := tx.queryRow(ctx, sqlGetOrganization, id).Scan(&o.ID, &o.Name, &o.Slug, &o.CreatedAt)
 	return o, classify("store.Organization", err)
 }
 
 // UpsertUser returns the user with email, creating it if needed (service path).
-func (tx *Tx) UpsertUser(ctx context.Context, email, displayName string) (rampart.User, error) {
+func (tx ProvisionTx) UpsertUser(ctx context.Context, email, displayName string) (rampart.User, error) {
 	const op = "store.UpsertUser"
 	email, err := rampart.NormalizeEmail(email)
 	if err != nil {
@@ -73,7 +82,7 @@ func (tx *Tx) UpsertUser(ctx context.Context, email, displayName string) (rampar
 }
 
 // AddMembership adds a user to an organization with a role.
-func (tx *Tx) AddMembership(ctx context.Context, m rampart.Membership) error {
+func (tx ProvisionTx) AddMembership(ctx context.Context, m rampart.Membership) error {
 	const op = "store.AddMembership"
 	c := rampart.Claims{OrganizationID: m.OrganizationID, UserID: m.UserID, Role: m.Role, VenueCodes: m.VenueCodes}
 	if err := c.Validate(); err != nil {
@@ -86,13 +95,13 @@ func (tx *Tx) AddMembership(ctx context.Context, m rampart.Membership) error {
 	if _, err := tx.exec(ctx, sqlAddMembership, m.OrganizationID, m.UserID, string(m.Role), codes); err != nil {
 		return classify(op, err)
 	}
-	return tx.RecordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &m.OrganizationID,
+	return tx.recordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &m.OrganizationID,
 		Action: audit.ActionMembershipCreated, TargetType: "membership", TargetID: m.UserID.String(), After: snapshot(m)}))
 }
 
-// Members lists an organization's memberships.
-func (tx *Tx) Members(ctx context.Context, orgID uuid.UUID) ([]rampart.Membership, error) {
-	rows, err := tx.query(ctx, sqlListMembers, orgID)
+// List lists the organization's memberships.
+func (tx MembersTx) List(ctx context.Context) ([]rampart.Membership, error) {
+	rows, err := tx.query(ctx, sqlListMembers, tx.tc.OrganizationID)
 	if err != nil {
 		return nil, classify("store.Members", err)
 	}
@@ -106,8 +115,18 @@ func (tx *Tx) Members(ctx context.Context, orgID uuid.UUID) ([]rampart.Membershi
 	return ms, classify("store.Members", err)
 }
 
-// CreateVenue adds a venue to the tenant's organization.
-func (tx *Tx) CreateVenue(ctx context.Context, v rampart.Venue) (rampart.Venue, error) {
+// Create adds a venue to the tenant's organization.
+func (tx VenuesTx) Create(ctx context.Context, v rampart.Venue) (rampart.Venue, error) {
+	v.OrganizationID = tx.tc.OrganizationID
+	return tx.createVenue(ctx, v)
+}
+
+// CreateVenue adds a venue to v's organization (seeding).
+func (tx ProvisionTx) CreateVenue(ctx context.Context, v rampart.Venue) (rampart.Venue, error) {
+	return tx.createVenue(ctx, v)
+}
+
+func (tx *txn) createVenue(ctx context.Context, v rampart.Venue) (rampart.Venue, error) {
 	const op = "store.CreateVenue"
 	if err := rampart.ValidateVenue(v); err != nil {
 		return rampart.Venue{}, err
@@ -116,13 +135,13 @@ func (tx *Tx) CreateVenue(ctx context.Context, v rampart.Venue) (rampart.Venue, 
 	if err != nil {
 		return out, classify(op, err)
 	}
-	return out, tx.RecordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &out.OrganizationID,
+	return out, tx.recordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &out.OrganizationID,
 		Action: audit.ActionVenueCreated, TargetType: "venue", TargetID: out.ID.String(), After: snapshot(out)}))
 }
 
-// Venues lists the venues of orgID the tenant context may see.
-func (tx *Tx) Venues(ctx context.Context, orgID uuid.UUID) ([]rampart.Venue, error) {
-	rows, err := tx.query(ctx, sqlListVenues, orgID)
+// List lists the organization's venues the tenant context may see.
+func (tx VenuesTx) List(ctx context.Context) ([]rampart.Venue, error) {
+	rows, err := tx.query(ctx, sqlListVenues, tx.tc.OrganizationID)
 	if err != nil {
 		return nil, classify("store.Venues", err)
 	}
@@ -130,19 +149,20 @@ func (tx *Tx) Venues(ctx context.Context, orgID uuid.UUID) ([]rampart.Venue, err
 	return vs, classify("store.Venues", err)
 }
 
-// Venue reads one venue; another tenant's venue is not found.
-func (tx *Tx) Venue(ctx context.Context, orgID, id uuid.UUID) (rampart.Venue, error) {
-	v, err := scanVenue(tx.queryRow(ctx, sqlGetVenue, orgID, id))
+// Get reads one venue; another tenant's venue is not found.
+func (tx VenuesTx) Get(ctx context.Context, id uuid.UUID) (rampart.Venue, error) {
+	v, err := scanVenue(tx.queryRow(ctx, sqlGetVenue, tx.tc.OrganizationID, id))
 	return v, classify("store.Venue", err)
 }
 
-// UpdateVenue changes a venue's name, city and capacity.
-func (tx *Tx) UpdateVenue(ctx context.Context, v rampart.Venue) (rampart.Venue, error) {
+// Update changes a venue's name, city and capacity.
+func (tx VenuesTx) Update(ctx context.Context, v rampart.Venue) (rampart.Venue, error) {
 	const op = "store.UpdateVenue"
+	v.OrganizationID = tx.tc.OrganizationID
 	if err := rampart.ValidateVenue(v); err != nil {
 		return rampart.Venue{}, err
 	}
-	before, err := tx.Venue(ctx, v.OrganizationID, v.ID)
+	before, err := tx.Get(ctx, v.ID)
 	if err != nil {
 		return rampart.Venue{}, err
 	}
@@ -150,14 +170,15 @@ func (tx *Tx) UpdateVenue(ctx context.Context, v rampart.Venue) (rampart.Venue, 
 	if err != nil {
 		return after, classify(op, err)
 	}
-	return after, tx.RecordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &after.OrganizationID,
+	return after, tx.recordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &after.OrganizationID,
 		Action: audit.ActionVenueUpdated, TargetType: "venue", TargetID: after.ID.String(), Before: snapshot(before), After: snapshot(after)}))
 }
 
-// DeleteVenue removes a venue; another tenant's venue is not found.
-func (tx *Tx) DeleteVenue(ctx context.Context, orgID, id uuid.UUID) error {
+// Delete removes a venue; another tenant's venue is not found.
+func (tx VenuesTx) Delete(ctx context.Context, id uuid.UUID) error {
 	const op = "store.DeleteVenue"
-	before, err := tx.Venue(ctx, orgID, id)
+	orgID := tx.tc.OrganizationID
+	before, err := tx.Get(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -168,7 +189,7 @@ func (tx *Tx) DeleteVenue(ctx context.Context, orgID, id uuid.UUID) error {
 	if tag.RowsAffected() != 1 {
 		return rampart.Errorf(op, rampart.KindNotFound, "not found")
 	}
-	return tx.RecordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &orgID,
+	return tx.recordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &orgID,
 		Action: audit.ActionVenueDeleted, TargetType: "venue", TargetID: id.String(), Before: snapshot(before)}))
 }
 
@@ -179,7 +200,7 @@ func scanVenue(r pgx.Row) (rampart.Venue, error) {
 }
 
 // actorType and actorID name who acts in this transaction for audit events.
-func (tx *Tx) actorType() audit.ActorType {
+func (tx *txn) actorType() audit.ActorType {
 	if tx.claims == nil {
 		return audit.ActorService
 	}
@@ -189,7 +210,7 @@ func (tx *Tx) actorType() audit.ActorType {
 	return audit.ActorUser
 }
 
-func (tx *Tx) actorID() string {
+func (tx *txn) actorID() string {
 	if tx.claims == nil {
 		return tx.service
 	}
@@ -210,7 +231,7 @@ const sqlOrganizationBySlug = `SELECT id, name, slug, created_at FROM organizati
 
 // OrganizationBySlug finds an organization by its slug (service path: a
 // tenant only ever sees its own organization anyway).
-func (tx *Tx) OrganizationBySlug(ctx context.Context, slug string) (rampart.Organization, error) {
+func (tx ProvisionTx) OrganizationBySlug(ctx context.Context, slug string) (rampart.Organization, error) {
 	var o rampart.Organization
 	err := tx.queryRow(ctx, sqlOrganizationBySlug, slug).Scan(&o.ID, &o.Name, &o.Slug, &o.CreatedAt)
 	return o, classify("store.OrganizationBySlug", err)

@@ -18,7 +18,7 @@ import (
 
 // Tx is a store transaction with its tenant context already set. Other
 // packages use it only through the store's typed methods; raw SQL stays here.
-type Tx struct {
+type txn struct {
 	conn    *pgxpool.Conn
 	claims  *rampart.Claims // nil on the service path
 	service string          // the service actor on the service path
@@ -27,22 +27,22 @@ type Tx struct {
 }
 
 // Claims returns the tenant claims of the transaction; ok is false on the service path.
-func (tx *Tx) Claims() (rampart.Claims, bool) {
+func (tx *txn) tenantClaims() (rampart.Claims, bool) {
 	if tx.claims == nil {
 		return rampart.Claims{}, false
 	}
 	return *tx.claims, true
 }
 
-func (tx *Tx) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+func (tx *txn) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	return tx.conn.Exec(ctx, sql, args...)
 }
 
-func (tx *Tx) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+func (tx *txn) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	return tx.conn.Query(ctx, sql, args...)
 }
 
-func (tx *Tx) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+func (tx *txn) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return tx.conn.QueryRow(ctx, sql, args...)
 }
 
@@ -61,7 +61,13 @@ const (
 // InTenant runs fn in a transaction whose tenant context is claims. The
 // claims are validated first: an empty organization or user fails closed
 // before any statement runs. fn's error (or panic) rolls everything back.
-func (s *Store) InTenant(ctx context.Context, claims rampart.Claims, fn func(ctx context.Context, tx *Tx) error) error {
+func (s *Store) InTenant(ctx context.Context, claims rampart.Claims, fn func(ctx context.Context, tx *TenantTx) error) error {
+	return s.inTenant(ctx, claims, func(ctx context.Context, t *txn) error {
+		return fn(ctx, &TenantTx{tenant{txn: t, tc: *t.claims}})
+	})
+}
+
+func (s *Store) inTenant(ctx context.Context, claims rampart.Claims, fn func(ctx context.Context, tx *txn) error) error {
 	const op = "store.InTenant"
 	if err := claims.Validate(); err != nil {
 		return err
@@ -83,7 +89,13 @@ func (s *Store) InTenant(ctx context.Context, claims rampart.Claims, fn func(ctx
 // the runtime login cannot reach rampart_service at all. reason is required and is recorded in
 // an audit event written in the same transaction, so no use of the service
 // path goes unrecorded or outlives a rollback.
-func (s *Store) AsService(ctx context.Context, reason string, fn func(ctx context.Context, tx *Tx) error) error {
+func (s *Store) AsService(ctx context.Context, reason string, fn func(ctx context.Context, tx *ServiceTx) error) error {
+	return s.asService(ctx, reason, func(ctx context.Context, t *txn) error {
+		return fn(ctx, &ServiceTx{t})
+	})
+}
+
+func (s *Store) asService(ctx context.Context, reason string, fn func(ctx context.Context, tx *txn) error) error {
 	const op = "store.AsService"
 	reason = strings.TrimSpace(reason)
 	if reason == "" || len(reason) > maxReasonBytes || !utf8.ValidString(reason) {
@@ -119,7 +131,7 @@ func (s *Store) servicePool(op string) (*pgxpool.Pool, error) {
 // run sends the opening batch, runs fn and commits, rolling back on any
 // error or panic. A connection whose transaction state is unknown is
 // destroyed by the pool on release (pgxpool closes non-idle connections).
-func (s *Store) run(ctx context.Context, pool *pgxpool.Pool, op string, open *pgx.Batch, claims *rampart.Claims, fn func(context.Context, *Tx) error) (err error) {
+func (s *Store) run(ctx context.Context, pool *pgxpool.Pool, op string, open *pgx.Batch, claims *rampart.Claims, fn func(context.Context, *txn) error) (err error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return classify(op, err)
@@ -129,7 +141,7 @@ func (s *Store) run(ctx context.Context, pool *pgxpool.Pool, op string, open *pg
 		s.rollback(conn)
 		return classify(op, fmt.Errorf("open transaction: %w", err))
 	}
-	tx := &Tx{conn: conn, claims: claims, service: s.actor, store: s}
+	tx := &txn{conn: conn, claims: claims, service: s.actor, store: s}
 	committed := false
 	defer func() {
 		if committed {
@@ -164,7 +176,7 @@ func (s *Store) run(ctx context.Context, pool *pgxpool.Pool, op string, open *pg
 // one pipelined batch: the events are written in the same transaction as
 // the change, at the cost of no extra round trip. If an insert fails, the
 // server skips the COMMIT and the transaction is rolled back.
-func (tx *Tx) commit(ctx context.Context) (pgconn.CommandTag, error) {
+func (tx *txn) commit(ctx context.Context) (pgconn.CommandTag, error) {
 	if len(tx.pending) == 0 {
 		return tx.conn.Exec(ctx, sqlCommit)
 	}
@@ -202,9 +214,9 @@ func (s *Store) rollback(conn *pgxpool.Conn) {
 }
 
 // InTenantValue is InTenant for a function that returns a value.
-func InTenantValue[T any](ctx context.Context, s *Store, claims rampart.Claims, fn func(context.Context, *Tx) (T, error)) (T, error) {
+func InTenantValue[T any](ctx context.Context, s *Store, claims rampart.Claims, fn func(context.Context, *TenantTx) (T, error)) (T, error) {
 	var out T
-	err := s.InTenant(ctx, claims, func(ctx context.Context, tx *Tx) error {
+	err := s.InTenant(ctx, claims, func(ctx context.Context, tx *TenantTx) error {
 		var err error
 		out, err = fn(ctx, tx)
 		return err
