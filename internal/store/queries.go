@@ -12,7 +12,9 @@ import (
 // in .sql files, no repeated column lists). A file is a sequence of
 // blocks, each starting at a line "-- name: Name" (a statement) or
 // "-- fragment: name" (text that statements include as ${name}). Other
-// comment lines before the first block are the file's documentation.
+// comment lines before the first block are the file's documentation;
+// comment lines inside a block are dropped. A fragment may include other
+// fragments.
 // The set is parsed once, at start-up; a malformed file is a programming
 // error caught by TestNamedQueries, and every name used in code is looked
 // up through query, which panics on an unknown name at package init.
@@ -74,20 +76,57 @@ func parseQueries(fsys fs.FS) (map[string]string, error) {
 			return nil, err
 		}
 	}
-	for name, text := range statements {
-		var missing error
-		statements[name] = fragmentRE.ReplaceAllStringFunc(text, func(ref string) string {
-			frag, ok := fragments[fragmentRE.FindStringSubmatch(ref)[1]]
-			if !ok {
-				missing = fmt.Errorf("statement %q includes unknown fragment %s", name, ref)
-			}
-			return frag
-		})
-		if missing != nil {
-			return nil, missing
+	// A fragment may include other fragments; expand them first, so that
+	// a statement's substitution is a single pass.
+	expanded := map[string]string{}
+	var expandFragment func(name string, seen []string) (string, error)
+	expandFragment = func(name string, seen []string) (string, error) {
+		if text, ok := expanded[name]; ok {
+			return text, nil
 		}
+		for _, s := range seen {
+			if s == name {
+				return "", fmt.Errorf("fragment %q includes itself (%s)", name, strings.Join(append(seen, name), " -> "))
+			}
+		}
+		text, err := substitute(fragments[name], func(ref string) (string, error) {
+			if _, ok := fragments[ref]; !ok {
+				return "", fmt.Errorf("fragment %q includes unknown fragment ${%s}", name, ref)
+			}
+			return expandFragment(ref, append(seen[:len(seen):len(seen)], name))
+		})
+		if err != nil {
+			return "", err
+		}
+		expanded[name] = text
+		return text, nil
+	}
+	for name, text := range statements {
+		text, err := substitute(text, func(ref string) (string, error) {
+			if _, ok := fragments[ref]; !ok {
+				return "", fmt.Errorf("statement %q includes unknown fragment ${%s}", name, ref)
+			}
+			return expandFragment(ref, nil)
+		})
+		if err != nil {
+			return nil, err
+		}
+		statements[name] = text
 	}
 	return statements, nil
+}
+
+// substitute replaces every ${name} of text with expand(name).
+func substitute(text string, expand func(name string) (string, error)) (string, error) {
+	var failed error
+	out := fragmentRE.ReplaceAllStringFunc(text, func(ref string) string {
+		s, err := expand(fragmentRE.FindStringSubmatch(ref)[1])
+		if err != nil && failed == nil {
+			failed = err
+		}
+		return s
+	})
+	return out, failed
 }
 
 var namedQueries = func() map[string]string {
