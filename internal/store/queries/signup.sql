@@ -7,7 +7,7 @@
 SELECT slug FROM organizations WHERE slug = $1 OR slug LIKE $1 || '-%'
 
 -- name: ListOrganizations
-SELECT o.id, o.name, o.slug, o.created_at,
+SELECT ${organization_columns},
   (SELECT count(*) FROM memberships m WHERE m.organization_id = o.id)
 FROM organizations o ORDER BY o.created_at, o.slug
 
