@@ -17,20 +17,13 @@ import (
 // API tokens. Row-level security restricts every statement here to admins
 // of the tenant's organization; handlers check the role first.
 
-const (
-	inviteCols      = `organization_id, id, email, role, venue_codes, created_by, created_by_token, created_at, expires_at, redeemed_at, revoked_at, revoked_reason`
-	sqlCreateInvite = `INSERT INTO invites (organization_id, email, role, venue_codes, token_hash, created_by, created_by_token, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::interval) RETURNING ` + inviteCols
-	sqlListInvites        = `SELECT ` + inviteCols + ` FROM invites WHERE organization_id = $1 ORDER BY created_at DESC`
-	sqlPendingInviteGrant = `SELECT role, venue_codes FROM invites
-WHERE organization_id = $1 AND id = $2 AND redeemed_at IS NULL AND revoked_at IS NULL FOR UPDATE`
-	// A resend is a new grant by whoever resends: the invite now lives on
-	// their rights (created_by, created_by_token, granted_at).
-	sqlResendInvite = `UPDATE invites SET token_hash = $3, expires_at = greatest(now() + $4::interval, created_at + interval '1 second'),
-  created_by = $5, created_by_token = $6, granted_at = now()
-WHERE organization_id = $1 AND id = $2 AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
-	sqlRevokeInvite = `UPDATE invites SET revoked_at = now(), revoked_reason = 'revoked by an admin'
-WHERE organization_id = $1 AND id = $2 AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
+// From queries/admin.sql.
+var (
+	sqlCreateInvite       = query("CreateInvite")
+	sqlListInvites        = query("ListInvites")
+	sqlPendingInviteGrant = query("PendingInviteGrant")
+	sqlResendInvite       = query("ResendInvite")
+	sqlRevokeInvite       = query("RevokeInvite")
 )
 
 func scanInvite(r pgx.Row) (rampart.Invite, error) {
@@ -133,31 +126,15 @@ func (tx InvitesTx) Revoke(ctx context.Context, id uuid.UUID, ci ClientInfo) err
 		TargetID: id.String(), Before: snapshot(inviteAudit(out))})))
 }
 
-const (
-	sqlGetMembership    = `SELECT organization_id, user_id, role, venue_codes FROM memberships WHERE organization_id = $1 AND user_id = $2`
-	sqlUpdateMembership = `UPDATE memberships SET role = $3, venue_codes = $4, updated_at = now()
-WHERE organization_id = $1 AND user_id = $2`
-	sqlRemoveMembership = `DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2`
-	// sqlLockAdmins locks the organization's admin memberships, in a fixed
-	// order (no deadlock between two callers). A concurrent demotion or
-	// removal waits here for the first to commit and then sees its result:
-	// under READ COMMITTED a row locked after waiting is re-checked, so an
-	// admin demoted meanwhile no longer counts.
-	sqlLockAdmins = `SELECT user_id FROM memberships WHERE organization_id = $1 AND role = 'admin' ORDER BY user_id FOR UPDATE`
-	// sqlRevokeMemberSessions ends a member's sessions that are active in
-	// this organization (sessions active in another organization of the
-	// same user are that organization's business).
-	sqlRevokeMemberSessions = `UPDATE sessions SET revoked_at = now(), revoked_reason = $3
-WHERE user_id = $2 AND active_organization_id = $1 AND revoked_at IS NULL`
-	// sqlRevokeCreatedTokens revokes the live API tokens a person is behind
-	// in the organization: the ones they issued and, since a minted token
-	// records the same person, every token minted from those.
-	sqlRevokeCreatedTokens = `UPDATE api_tokens SET revoked_at = now(), revoked_reason = $3
-WHERE organization_id = $1 AND created_by = $2 AND revoked_at IS NULL RETURNING ` + tokenCols
-	// sqlRevokeCreatedInvites revokes the pending invites a person made
-	// (from a session or through a token).
-	sqlRevokeCreatedInvites = `UPDATE invites SET revoked_at = now(), revoked_reason = $3
-WHERE organization_id = $1 AND created_by = $2 AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
+// From queries/admin.sql.
+var (
+	sqlGetMembership        = query("GetMembership")
+	sqlUpdateMembership     = query("UpdateMembership")
+	sqlRemoveMembership     = query("RemoveMembership")
+	sqlLockAdmins           = query("LockAdmins")
+	sqlRevokeMemberSessions = query("RevokeMemberSessions")
+	sqlRevokeCreatedTokens  = query("RevokeCreatedTokens")
+	sqlRevokeCreatedInvites = query("RevokeCreatedInvites")
 )
 
 func scanMembership(r pgx.Row) (rampart.Membership, error) {
@@ -298,44 +275,15 @@ func (tx tenant) revokeCreatedTokens(ctx context.Context, op string, orgID, user
 	return tx.auditInviteRevocations(ctx, op, orgID, irows, ci)
 }
 
-const (
-	tokenCols      = `organization_id, id, name, role, venue_codes, created_by, parent_token_id, created_at, expires_at, revoked_at, revoked_reason, last_used_at`
-	sqlCreateToken = `INSERT INTO api_tokens (organization_id, name, role, venue_codes, created_by, parent_token_id, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ` + tokenCols
-	// sqlParentToken reads (and share-locks, so a concurrent revocation
-	// waits for this insert and then reaches the child too) the live token
-	// that mints another.
-	sqlParentToken = `SELECT expires_at FROM api_tokens
-WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL AND expires_at > now() FOR SHARE`
-	// sqlTokenDepth is how many tokens the chain above a token holds,
-	// itself included (counting stops past MaxTokenChain).
-	sqlTokenDepth = `WITH RECURSIVE up(id, parent, depth) AS (
-  SELECT id, parent_token_id, 1 FROM api_tokens WHERE organization_id = $1 AND id = $2
-  UNION ALL
-  SELECT t.id, t.parent_token_id, up.depth + 1 FROM api_tokens t JOIN up ON t.id = up.parent
-  WHERE t.organization_id = $1 AND up.depth <= 8
-)
-SELECT coalesce(max(depth), 0) FROM up`
-	// sqlLockTokenRoot waits for the mints in flight through the token
-	// (they hold it FOR SHARE), so the chain revocation that follows, a new
-	// statement, sees what they committed.
-	sqlLockTokenRoot = `SELECT 1 FROM api_tokens WHERE organization_id = $1 AND id = $2 FOR UPDATE`
-	sqlListTokens    = `SELECT ` + tokenCols + ` FROM api_tokens WHERE organization_id = $1 ORDER BY created_at DESC`
-	// sqlRevokeTokenChain revokes a token and every live token minted from
-	// it, at any depth: a token's rights end with those of its minter.
-	sqlRevokeTokenChain = `WITH RECURSIVE chain(id) AS (
-  SELECT id FROM api_tokens WHERE organization_id = $1 AND id = $2
-  UNION
-  SELECT t.id FROM api_tokens t JOIN chain c ON t.parent_token_id = c.id WHERE t.organization_id = $1
-)
-UPDATE api_tokens t SET revoked_at = now(), revoked_reason = CASE WHEN t.id = $2 THEN $3 ELSE $4 END
-FROM chain WHERE t.id = chain.id AND t.organization_id = $1 AND t.revoked_at IS NULL
-RETURNING ` + tokenColsT
-	tokenColsT = `t.organization_id, t.id, t.name, t.role, t.venue_codes, t.created_by, t.parent_token_id, t.created_at, t.expires_at, t.revoked_at, t.revoked_reason, t.last_used_at`
-	// sqlRevokeTokenInvites revokes the pending invites made through the
-	// given (just revoked) tokens.
-	sqlRevokeTokenInvites = `UPDATE invites SET revoked_at = now(), revoked_reason = $3
-WHERE organization_id = $1 AND created_by_token = ANY($2) AND redeemed_at IS NULL AND revoked_at IS NULL RETURNING ` + inviteCols
+// From queries/admin.sql.
+var (
+	sqlCreateToken        = query("CreateToken")
+	sqlParentToken        = query("ParentToken")
+	sqlTokenDepth         = query("TokenDepth")
+	sqlLockTokenRoot      = query("LockTokenRoot")
+	sqlListTokens         = query("ListTokens")
+	sqlRevokeTokenChain   = query("RevokeTokenChain")
+	sqlRevokeTokenInvites = query("RevokeTokenInvites")
 )
 
 func scanToken(r pgx.Row) (rampart.APIToken, error) {
@@ -529,11 +477,8 @@ func (tx tenant) grantor(ctx context.Context, op string, orgID uuid.UUID, role r
 	return &p, token, tx.lockGrantor(ctx, op, orgID, p)
 }
 
-// sqlLockGrantor share-locks the grantor's admin membership for the rest
-// of the transaction: a concurrent demotion or removal waits for the grant
-// to commit (and then revokes it with the rest), and one that committed
-// first leaves nothing to lock, so the grant is refused.
-const sqlLockGrantor = `SELECT 1 FROM memberships WHERE organization_id = $1 AND user_id = $2 AND role = 'admin' FOR SHARE`
+// sqlLockGrantor is in queries/admin.sql.
+var sqlLockGrantor = query("LockGrantor")
 
 func (tx tenant) lockGrantor(ctx context.Context, op string, orgID, person uuid.UUID) error {
 	var one int

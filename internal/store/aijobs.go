@@ -15,46 +15,22 @@ import (
 	"github.com/rampart-dev/rampart/internal/sanitize"
 )
 
-const aiJobColumns = `organization_id, id, kind, proposal_id, venue_code, agent_type, requested_by, status, attempt,
-provider, model, estimated_tokens, input_tokens, output_tokens, guard_score, guard_rules, error_code, error_message,
-cancelled_by, cancel_reason, created_at, started_at, finished_at, updated_at`
-
-const (
-	sqlCreateAIJob = `INSERT INTO ai_jobs (organization_id, kind, proposal_id, venue_code, agent_type, requested_by)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING ` + aiJobColumns
-	sqlSetAIJobQueueID = `UPDATE ai_jobs SET queue_job_id = $3 WHERE organization_id = $1 AND id = $2`
-	sqlGetAIJob        = `SELECT ` + aiJobColumns + ` FROM ai_jobs WHERE organization_id = $1 AND id = $2`
-	sqlLockAIJob       = sqlGetAIJob + ` FOR UPDATE`
-	sqlProposalAIJobs  = `SELECT ` + aiJobColumns + ` FROM ai_jobs WHERE organization_id = $1 AND proposal_id = $2
-ORDER BY created_at DESC, id LIMIT 50`
-	sqlAIJobsSince = `SELECT ` + aiJobColumns + ` FROM ai_jobs
-WHERE organization_id = $1 AND (updated_at, id) > ($2, $3) ORDER BY updated_at, id LIMIT $4`
-	sqlActiveAIJobForProposal = `SELECT EXISTS (SELECT 1 FROM ai_jobs WHERE organization_id = $1 AND proposal_id = $2
-AND status IN ('queued', 'running', 'retrying'))`
-	sqlCancelAIJob = `UPDATE ai_jobs SET status = 'cancelled', cancelled_by = $3, cancel_reason = $4,
-finished_at = now(), updated_at = clock_timestamp()
-WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying') RETURNING ` + aiJobColumns
-	// sqlStartAIJob starts an attempt unless the organization already runs
-	// $6 other jobs ($6 = 0: no limit), across every process: the count
-	// runs after sqlLockOrgAIJobs, in a statement of its own, so it sees
-	// the attempts that other workers started and committed meanwhile.
-	sqlStartAIJob = `UPDATE ai_jobs SET status = 'running', attempt = $3, provider = $4, model = $5,
-started_at = coalesce(started_at, now()), updated_at = clock_timestamp()
-WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying')
-  AND ($6::int = 0 OR ai_org_running_jobs($2) < $6::int) RETURNING ` + aiJobColumns
-	// sqlLockOrgAIJobs serialises the starts of one organization's jobs.
-	sqlLockOrgAIJobs = `SELECT pg_advisory_xact_lock(hashtextextended('rampart.ai_org:' || $1::text, 0))`
-	sqlFinishAIJob   = `UPDATE ai_jobs SET status = $4, input_tokens = input_tokens + $5, output_tokens = output_tokens + $6,
-guard_score = $7, guard_rules = $8, error_code = $9, error_message = $10, cancel_reason = $11,
-finished_at = CASE WHEN $4 IN ('queued', 'running', 'retrying') THEN NULL ELSE now() END,
-estimated_tokens = 0, reserved_month = NULL, updated_at = clock_timestamp()
-WHERE organization_id = $1 AND id = $2 AND attempt = $3 AND status = 'running' RETURNING ` + aiJobColumns
-	// The job locked, with where its reservation is held.
-	sqlLockAIJobReservation = `SELECT ` + aiJobColumns + `, coalesce(reserved_month = ` + sqlThisMonth + `, true), reserved_month
-FROM ai_jobs WHERE organization_id = $1 AND id = $2 FOR UPDATE`
-	sqlProposalOfJob = `SELECT ` + proposalColumns + ` FROM proposals
-WHERE organization_id = $1 AND id = (SELECT proposal_id FROM ai_jobs WHERE organization_id = $1 AND id = $2)`
-	sqlAIJobClaims = `SELECT status, user_id, role, venue_codes FROM ai_job_claims($1, $2)`
+// From queries/aijobs.sql.
+var (
+	sqlCreateAIJob            = query("CreateAIJob")
+	sqlSetAIJobQueueID        = query("SetAIJobQueueID")
+	sqlGetAIJob               = query("GetAIJob")
+	sqlLockAIJob              = query("LockAIJob")
+	sqlProposalAIJobs         = query("ProposalAIJobs")
+	sqlAIJobsSince            = query("AIJobsSince")
+	sqlActiveAIJobForProposal = query("ActiveAIJobForProposal")
+	sqlCancelAIJob            = query("CancelAIJob")
+	sqlStartAIJob             = query("StartAIJob")
+	sqlLockOrgAIJobs          = query("LockOrgAIJobs")
+	sqlFinishAIJob            = query("FinishAIJob")
+	sqlLockAIJobReservation   = query("LockAIJobReservation")
+	sqlProposalOfJob          = query("ProposalOfJob")
+	sqlAIJobClaims            = query("AIJobClaims")
 )
 
 // Limits of the progress stream's pages.
@@ -140,12 +116,11 @@ func (tx AIJobsTx) Since(ctx context.Context, after JobCursor, limit int) ([]ram
 // stream's claims RLS shows the app role only the caller's own session
 // and its organization's memberships, so a session moved to another
 // organization finds no row. A token is checked by auth_resolve_token
-// itself (it only stamps last_used_at, at most once a minute).
-const (
-	sqlStreamSessionClaims = `SELECT s.user_id, s.active_organization_id, m.role, m.venue_codes FROM sessions s
-JOIN memberships m ON m.user_id = s.user_id AND m.organization_id = s.active_organization_id
-WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`
-	sqlStreamTokenClaims = `SELECT organization_id, role, venue_codes FROM auth_resolve_token($1, $2)`
+// itself (it only stamps last_used_at, at most once a minute). From
+// queries/aijobs.sql.
+var (
+	sqlStreamSessionClaims = query("StreamSessionClaims")
+	sqlStreamTokenClaims   = query("StreamTokenClaims")
 )
 
 // Events is AIJobsSince for the progress stream, which holds one set
@@ -532,9 +507,8 @@ func (tx AIJobsTx) Release(ctx context.Context, id uuid.UUID, actual int) error 
 	return BudgetTx(tx).release(ctx, c.OrganizationID, id, int64(actual))
 }
 
-const sqlStopAIJob = `UPDATE ai_jobs SET status = 'cancelled', cancel_reason = $3, error_code = $4, input_tokens = input_tokens + $5,
-finished_at = now(), updated_at = clock_timestamp()
-WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying') RETURNING ` + aiJobColumns
+// sqlStopAIJob is in queries/aijobs.sql.
+var sqlStopAIJob = query("StopAIJob")
 
 // StopAIJob ends an unfinished job stopped by a kill switch (scope
 // "global" or "organization"): cancelled, its reservation settled with the
@@ -562,9 +536,8 @@ func (tx AIJobsTx) Stop(ctx context.Context, id uuid.UUID, scope, reason, action
 		Before: snapshot(before), After: snapshot(after), Metadata: metadata(map[string]any{"scope": scope})}))
 }
 
-const sqlFailAIJob = `UPDATE ai_jobs SET status = 'failed', error_code = $3, error_message = $4,
-finished_at = now(), updated_at = clock_timestamp()
-WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running', 'retrying') RETURNING ` + aiJobColumns
+// sqlFailAIJob is in queries/aijobs.sql.
+var sqlFailAIJob = query("FailAIJob")
 
 // Fail ends an unfinished job as failed on the service path: when no
 // tenant context can (its requester left or may no longer run it), or when
@@ -606,14 +579,8 @@ func (tx *txn) failAIJob(ctx context.Context, op string, orgID, id uuid.UUID, co
 		Metadata: metadata(map[string]any{"error_code": code})})
 }
 
-// sqlStuckAIJobs finds unfinished AI jobs the queue no longer holds: their
-// River job was discarded (its worker died on the last attempt),
-// cancelled, completed or deleted, and nothing changed them for a minute.
-const sqlStuckAIJobs = `SELECT j.organization_id, j.id FROM ai_jobs j
-WHERE j.status IN ('queued', 'running', 'retrying') AND j.updated_at < now() - interval '1 minute'
-  AND NOT EXISTS (SELECT 1 FROM river.river_job r WHERE r.id = j.queue_job_id
-                  AND r.state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))
-ORDER BY j.updated_at LIMIT 100`
+// sqlStuckAIJobs is in queries/aijobs.sql.
+var sqlStuckAIJobs = query("StuckAIJobs")
 
 // SweepStuck ends, as failed, the AI jobs the queue gave up on, so
 // none stays "under way" for ever (blocking new requests for its proposal

@@ -12,10 +12,8 @@ import (
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
-const sqlInsertAudit = `INSERT INTO audit_events
-  (event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope, action, target_type, target_id,
-   before, after, ip, user_agent, request_id, reason, metadata, mac_key_id, mac)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
+// sqlInsertAudit is in queries/auditlog.sql.
+var sqlInsertAudit = query("InsertAudit")
 
 // jsonArg passes raw JSON text verbatim (the column is json, so the stored
 // text is exactly what the MAC covers); empty means NULL.

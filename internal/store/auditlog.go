@@ -24,56 +24,25 @@ import (
 // sealLockKey serialises sealers and purgers across processes.
 const sealLockKey = 7261_7572_0001
 
-const (
-	sqlHorizon = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
-	// The head of each chain: the last row's seq and MAC (seals and purge
-	// records are linked in one list) and the end of the last seal-kind
-	// row's range (a purge record covers no new transactions).
-	sqlLastSeals = `SELECT DISTINCT ON (chain) chain, seq, mac,
-  (SELECT s2.to_xid::text::bigint FROM audit_seals s2 WHERE s2.chain = s.chain AND s2.kind = 'seal' ORDER BY s2.seq DESC LIMIT 1)
-FROM audit_seals s ORDER BY chain, seq DESC`
-	// The chain predicate is "organization_id = $1" or "IS NULL" (platform),
-	// written out as two statements so the (organization_id, xact_id, id)
-	// index serves both the filter and the order.
-	sqlChainMACsOrg = `SELECT mac, occurred_at FROM audit_events
-WHERE organization_id = $1::uuid AND xact_id >= $2::text::xid8 AND xact_id < $3::text::xid8
-ORDER BY organization_id, xact_id, id`
-	sqlChainMACsPlatform = `SELECT mac, occurred_at FROM audit_events
-WHERE organization_id IS NULL AND xact_id >= $2::text::xid8 AND xact_id < $3::text::xid8 AND $1::text = 'platform'
-ORDER BY organization_id, xact_id, id`
-	sqlInsertSeal = `INSERT INTO audit_seals (chain, seq, kind, from_xid, to_xid, event_count, max_occurred_at, digest,
-  purged_through, sealed_at, prev_mac, mac_key_id, mac)
-VALUES ($1, $2, $3, $4::text::xid8, $5::text::xid8, $6, $7, $8, $9, $10, $11, $12, $13)`
-	sqlSeals = `SELECT chain, seq, kind, from_xid::text::bigint, to_xid::text::bigint, event_count, max_occurred_at, digest,
-  purged_through, sealed_at, prev_mac, mac_key_id, mac
-FROM audit_seals WHERE chain = $1 ORDER BY seq`
-	// sqlEventChains lists the chains that have events with a loose index
-	// scan over (organization_id, …): one index probe per organization,
-	// not a pass over the whole log.
-	sqlEventChains = `WITH RECURSIVE orgs AS (
-  (SELECT organization_id FROM audit_events WHERE organization_id IS NOT NULL ORDER BY organization_id LIMIT 1)
-  UNION ALL
-  SELECT (SELECT e.organization_id FROM audit_events e WHERE e.organization_id > o.organization_id
-          ORDER BY e.organization_id LIMIT 1)
-  FROM orgs o WHERE o.organization_id IS NOT NULL
-)
-SELECT organization_id::text FROM orgs WHERE organization_id IS NOT NULL
-UNION ALL
-SELECT 'platform' WHERE EXISTS (SELECT 1 FROM audit_events WHERE organization_id IS NULL)`
-	sqlChains = `SELECT chain FROM (` + sqlEventChains + `) AS ev(chain) UNION SELECT chain FROM audit_seals ORDER BY 1`
-	// sqlHeadSeals reads the newest row of every seal chain (a seal or a
-	// retention checkpoint): the heads an anchor file records.
-	sqlHeadSeals = `SELECT DISTINCT ON (chain) chain, seq, kind, from_xid::text::bigint, to_xid::text::bigint, event_count,
-  max_occurred_at, digest, purged_through, sealed_at, prev_mac, mac_key_id, mac
-FROM audit_seals ORDER BY chain, seq DESC`
-	sqlOrganizationExists = `SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1::uuid)`
-	sqlCountEvents        = `SELECT count(*) FROM audit_events`
-	sqlCountOrgEvents     = `SELECT count(*) FROM audit_events WHERE organization_id = $1::uuid`
-	sqlSnapshotXmax       = `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`
-	sqlNewestXact         = `SELECT coalesce(max(xact_id::text::bigint), 0) FROM audit_events`
-	sqlNow                = `SELECT now()`
-	sqlSealedChains       = `SELECT DISTINCT chain FROM audit_seals ORDER BY 1`
-	sqlPurge              = `SELECT audit_purge($1, $2::text::xid8)`
+// From queries/auditlog.sql.
+var (
+	sqlHorizon            = query("Horizon")
+	sqlLastSeals          = query("LastSeals")
+	sqlChainMACsOrg       = query("ChainMACsOrg")
+	sqlChainMACsPlatform  = query("ChainMACsPlatform")
+	sqlInsertSeal         = query("InsertSeal")
+	sqlSeals              = query("Seals")
+	sqlEventChains        = query("EventChains")
+	sqlChains             = query("Chains")
+	sqlHeadSeals          = query("HeadSeals")
+	sqlOrganizationExists = query("OrganizationExists")
+	sqlCountEvents        = query("CountEvents")
+	sqlCountOrgEvents     = query("CountOrgEvents")
+	sqlSnapshotXmax       = query("SnapshotXmax")
+	sqlNewestXact         = query("NewestXact")
+	sqlNow                = query("Now")
+	sqlSealedChains       = query("SealedChains")
+	sqlPurge              = query("Purge")
 )
 
 // auditTx runs fn on the service pool with the audit maintenance lock held.
@@ -335,13 +304,10 @@ func (r VerifyReport) OK() bool {
 	return true
 }
 
-const (
-	chainEventCols = `SELECT id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope, action,
-  target_type, target_id, before, after, ip, user_agent, request_id, reason, metadata,
-  xact_id, mac_key_id, mac
-FROM audit_events `
-	sqlChainEventsOrg      = chainEventCols + `WHERE organization_id = $1::uuid ORDER BY organization_id, xact_id, id`
-	sqlChainEventsPlatform = chainEventCols + `WHERE organization_id IS NULL AND $1::text = 'platform' ORDER BY organization_id, xact_id, id`
+// From queries/auditlog.sql.
+var (
+	sqlChainEventsOrg      = query("ChainEventsOrg")
+	sqlChainEventsPlatform = query("ChainEventsPlatform")
 )
 
 // Verify recomputes every event's MAC and every seal of the chains
@@ -631,20 +597,8 @@ type AuditFilter struct {
 	Limit        int
 }
 
-// sqlAuditPage types every parameter: left to inference, "$6 = 0" made
-// the cursor an int4, and a cursor past 2^31 failed to encode.
-const sqlAuditPage = `SELECT id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope::text, action,
-  target_type, target_id, before::text, after::text, host(ip), user_agent, request_id, reason, metadata::text,
-  0::bigint, mac_key_id, mac
-FROM audit_events
-WHERE organization_id = $1::uuid
-  AND ($2::timestamptz IS NULL OR occurred_at >= $2::timestamptz)
-  AND ($3::timestamptz IS NULL OR occurred_at < $3::timestamptz)
-  AND ($4::text = '' OR actor_id = $4::text)
-  AND ($5::text = '' OR action = $5::text)
-  AND ($6::bigint = 0 OR id < $6::bigint)
-ORDER BY id DESC
-LIMIT $7::bigint`
+// sqlAuditPage is in queries/auditlog.sql.
+var sqlAuditPage = query("AuditPage")
 
 func nullTime(t time.Time) any {
 	if t.IsZero() {

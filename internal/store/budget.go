@@ -21,33 +21,16 @@ import (
 // anti-join, and when a concurrent reservation has just updated the row,
 // the re-check of the new row version (EvalPlanQual) sees no ai_budgets row
 // on the anti-join's inner side and lets the reservation through.
-const (
-	sqlThisMonth     = `(date_trunc('month', now() AT TIME ZONE 'UTC'))::date`
-	sqlEnsureUsage   = `INSERT INTO ai_usage (organization_id, month) VALUES ($1, ` + sqlThisMonth + `) ON CONFLICT DO NOTHING`
-	sqlReserveTokens = `UPDATE ai_usage u SET reserved_tokens = u.reserved_tokens + $2, updated_at = now()
-WHERE u.organization_id = $1 AND u.month = ` + sqlThisMonth + `
-  AND u.used_tokens + u.reserved_tokens + $2 <= coalesce(
-        (SELECT b.monthly_tokens FROM ai_budgets b WHERE b.organization_id = $1), 9223372036854775807)
-RETURNING u.reserved_tokens`
-	sqlReserveForJob = `WITH r AS (` + sqlReserveTokens + `)
-UPDATE ai_jobs SET estimated_tokens = $2, reserved_month = ` + sqlThisMonth + `
-WHERE organization_id = $1 AND id = $3 AND EXISTS (SELECT 1 FROM r) RETURNING 1`
-	sqlSetJobReservation = `UPDATE ai_jobs SET estimated_tokens = $3,
-reserved_month = CASE WHEN $3 > 0 THEN ` + sqlThisMonth + ` END WHERE organization_id = $1 AND id = $2`
-	// A job reserved in one month and finished in the next releases its
-	// reservation from the month that holds it; what it used counts now.
-	sqlJobReservation = `SELECT estimated_tokens, coalesce(reserved_month = ` + sqlThisMonth + `, true), reserved_month
-FROM ai_jobs WHERE organization_id = $1 AND id = $2 FOR UPDATE`
-	sqlSettleTokens = `UPDATE ai_usage SET reserved_tokens = greatest(0, reserved_tokens - $2),
-used_tokens = used_tokens + $3, updated_at = now() WHERE organization_id = $1 AND month = ` + sqlThisMonth
-	sqlReleaseOldMonth = `UPDATE ai_usage SET reserved_tokens = greatest(0, reserved_tokens - $2), updated_at = now()
-WHERE organization_id = $1 AND month = $3`
-	sqlTokenBudget = `SELECT b.monthly_tokens, ` + sqlThisMonth + `::timestamptz, coalesce(u.reserved_tokens, 0), coalesce(u.used_tokens, 0)
-FROM (SELECT $1::uuid AS organization_id) o
-LEFT JOIN ai_budgets b ON b.organization_id = o.organization_id
-LEFT JOIN ai_usage u ON u.organization_id = o.organization_id AND u.month = ` + sqlThisMonth
-	sqlSetTokenBudget = `INSERT INTO ai_budgets (organization_id, monthly_tokens, updated_by, updated_at) VALUES ($1, $2, $3, now())
-ON CONFLICT (organization_id) DO UPDATE SET monthly_tokens = EXCLUDED.monthly_tokens, updated_by = EXCLUDED.updated_by, updated_at = now()`
+// The statements are in queries/budget.sql.
+var (
+	sqlEnsureUsage       = query("EnsureUsage")
+	sqlReserveForJob     = query("ReserveForJob")
+	sqlSetJobReservation = query("SetJobReservation")
+	sqlJobReservation    = query("JobReservation")
+	sqlSettleTokens      = query("SettleTokens")
+	sqlReleaseOldMonth   = query("ReleaseOldMonth")
+	sqlTokenBudget       = query("TokenBudget")
+	sqlSetTokenBudget    = query("SetTokenBudget")
 )
 
 // ErrBudgetExhausted means the organization's monthly token budget cannot

@@ -20,113 +20,16 @@ import (
 // role. None reads a tenant table, so none depends on tenant context; the
 // behavioural probe (probeTables) is what reads tenant tables.
 
-// userSchema keeps the system schemas (and other sessions' temporary and
-// TOAST schemas) out of the audit; n is the pg_namespace of the object.
-const userSchema = `n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'`
-
-const sqlCatalogSession = `SELECT current_database()::text, session_user::text`
-
-// sqlCatalogRoles returns the login and every role it is a member of,
-// directly or transitively (pg_auth_members, not pg_has_role, so a
-// superuser login is not reported as a member of every role), each with
-// the roles granted directly to the login through which it holds it.
-const sqlCatalogRoles = `WITH RECURSIVE member_of(oid, via) AS (
-  SELECT m.roleid, m.roleid FROM pg_catalog.pg_auth_members m
-  JOIN pg_catalog.pg_roles l ON l.oid = m.member
-  WHERE l.rolname = session_user
-  UNION
-  SELECT m.roleid, mo.via FROM pg_catalog.pg_auth_members m JOIN member_of mo ON m.member = mo.oid
+// From queries/catalog.sql.
+var (
+	sqlCatalogSession      = query("CatalogSession")
+	sqlCatalogRoles        = query("CatalogRoles")
+	sqlCatalogRuntimeRoles = query("CatalogRuntimeRoles")
+	sqlCatalogTables       = query("CatalogTables")
+	sqlCatalogPolicies     = query("CatalogPolicies")
+	sqlCatalogFunctions    = query("CatalogFunctions")
+	sqlCatalogViews        = query("CatalogViews")
 )
-SELECT r.rolname::text, r.rolsuper, r.rolbypassrls, r.rolcreaterole, r.rolreplication,
-  pg_catalog.pg_has_role(session_user, r.oid, 'USAGE'),
-  (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))
-  + (SELECT count(*) FROM pg_catalog.pg_proc p WHERE p.proowner = r.oid)
-  + (SELECT count(*) FROM pg_catalog.pg_namespace s WHERE s.nspowner = r.oid),
-  (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f'))
-  + (SELECT count(*) FROM pg_catalog.pg_namespace s WHERE s.nspowner = r.oid),
-  EXISTS (SELECT FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database() AND d.datdba = r.oid),
-  ARRAY(SELECT DISTINCT pg_catalog.pg_get_userbyid(mo.via)::text FROM member_of mo WHERE mo.oid = r.oid ORDER BY 1)
-FROM pg_catalog.pg_roles r
-WHERE r.rolname = session_user OR r.oid IN (SELECT oid FROM member_of)
-ORDER BY r.rolname = session_user DESC, r.rolname`
-
-// sqlCatalogRuntimeRoles returns the roles whose privileges the login or
-// the app role ($1) hold without SET ROLE: the roles a policy may name to
-// apply to the runtime.
-const sqlCatalogRuntimeRoles = `SELECT r.rolname::text FROM pg_catalog.pg_roles r
-WHERE pg_catalog.pg_has_role(session_user, r.oid, 'USAGE') OR pg_catalog.pg_has_role($1::name, r.oid, 'USAGE')
-ORDER BY 1`
-
-// sqlCatalogTables returns one row per ordinary or partitioned table. The
-// privileges are the union of the login's and the app role's ($1);
-// has_any_column_privilege counts table- and column-level grants.
-const sqlCatalogTables = `SELECT c.oid, n.nspname::text, c.relname::text,
-  a.attnum IS NOT NULL, coalesce(a.attnotnull, false),
-  c.relrowsecurity, c.relforcerowsecurity,
-  pg_catalog.has_any_column_privilege(session_user, c.oid, 'SELECT') OR pg_catalog.has_any_column_privilege($1::name, c.oid, 'SELECT'),
-  pg_catalog.has_any_column_privilege(session_user, c.oid, 'INSERT') OR pg_catalog.has_any_column_privilege($1::name, c.oid, 'INSERT'),
-  pg_catalog.has_any_column_privilege(session_user, c.oid, 'UPDATE') OR pg_catalog.has_any_column_privilege($1::name, c.oid, 'UPDATE'),
-  pg_catalog.has_table_privilege(session_user, c.oid, 'DELETE') OR pg_catalog.has_table_privilege($1::name, c.oid, 'DELETE'),
-  pg_catalog.has_table_privilege(session_user, c.oid, 'TRUNCATE') OR pg_catalog.has_table_privilege($1::name, c.oid, 'TRUNCATE'),
-  ARRAY(SELECT e.privilege_type FROM pg_catalog.aclexplode(c.relacl) e WHERE e.grantee = 0
-        UNION
-        SELECT e.privilege_type FROM pg_catalog.pg_attribute ca, pg_catalog.aclexplode(ca.attacl) e
-        WHERE ca.attrelid = c.oid AND e.grantee = 0
-        ORDER BY 1),
-  ARRAY(SELECT DISTINCT ia.attname::text FROM pg_catalog.pg_index i
-        JOIN pg_catalog.pg_attribute ia ON ia.attrelid = i.indrelid AND ia.attnum = i.indkey[0]
-        WHERE i.indrelid = c.oid AND i.indisvalid
-        ORDER BY 1)
-FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'organization_id' AND a.attnum > 0 AND NOT a.attisdropped
-WHERE c.relkind IN ('r', 'p') AND ` + userSchema + `
-ORDER BY n.nspname, c.relname`
-
-// sqlCatalogPolicies returns every policy on the tables of sqlCatalogTables.
-const sqlCatalogPolicies = `SELECT pol.polrelid, pol.polname::text, pol.polcmd::text, pol.polpermissive,
-  ARRAY(SELECT CASE WHEN r.oid = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r.oid)::text END
-        FROM pg_catalog.unnest(pol.polroles) AS r(oid) ORDER BY 1),
-  coalesce(pg_catalog.pg_get_expr(pol.polqual, pol.polrelid), ''),
-  coalesce(pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid), '')
-FROM pg_catalog.pg_policy pol
-JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE ` + userSchema + `
-ORDER BY pol.polrelid, pol.polname`
-
-// sqlCatalogFunctions returns the SECURITY DEFINER functions, whether they
-// pin search_path (proconfig holds "search_path=…") and its value.
-const sqlCatalogFunctions = `SELECT n.nspname::text, p.proname::text,
-  pg_catalog.pg_get_function_identity_arguments(p.oid), pg_catalog.pg_get_userbyid(p.proowner)::text,
-  EXISTS (SELECT FROM pg_catalog.unnest(p.proconfig) AS s(setting) WHERE s.setting LIKE 'search\_path=%'),
-  coalesce((SELECT pg_catalog.substr(s.setting, 13) FROM pg_catalog.unnest(p.proconfig) AS s(setting)
-            WHERE s.setting LIKE 'search\_path=%' LIMIT 1), '')
-FROM pg_catalog.pg_proc p
-JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE p.prosecdef AND ` + userSchema + `
-ORDER BY 1, 2, 3`
-
-// sqlCatalogViews returns views and materialized views, their
-// security_invoker option, whether the runtime may read them, and the
-// relations their rewrite rule depends on.
-const sqlCatalogViews = `SELECT n.nspname::text, v.relname::text, v.relkind = 'm',
-  coalesce((SELECT o.option_value::boolean FROM pg_catalog.pg_options_to_table(v.reloptions) o
-            WHERE o.option_name = 'security_invoker'), false),
-  pg_catalog.has_table_privilege(session_user, v.oid, 'SELECT') OR pg_catalog.has_table_privilege($1::name, v.oid, 'SELECT'),
-  ARRAY(SELECT DISTINCT ARRAY[tn.nspname::text, t.relname::text]
-        FROM pg_catalog.pg_rewrite rw
-        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = rw.oid
-             AND d.refclassid = 'pg_catalog.pg_class'::regclass
-        JOIN pg_catalog.pg_class t ON t.oid = d.refobjid
-        JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
-        WHERE rw.ev_class = v.oid AND t.oid <> v.oid
-        ORDER BY 1)
-FROM pg_catalog.pg_class v
-JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
-WHERE v.relkind IN ('v', 'm') AND ` + userSchema + `
-ORDER BY 1, 2`
 
 // Catalog reads the snapshot rls-audit evaluates: the runtime login's role
 // facts, every table with its policies and the runtime's privileges,
@@ -293,12 +196,13 @@ func catalogViews(ctx context.Context, tx *txn) ([]rlsaudit.View, error) {
 
 // The statements of the behavioural probe. The claims are set with
 // set_config(…, true), so they last until the transaction ends at most;
-// the probe resets them to the empty string when it is done.
-const (
-	sqlProbeSetClaims = "SELECT pg_catalog.set_config('request.jwt.claims', $1, true)"
-	sqlProbeSavepoint = "SAVEPOINT rampart_rls_probe"
-	sqlProbeRollback  = "ROLLBACK TO SAVEPOINT rampart_rls_probe"
-	sqlProbeRelease   = "RELEASE SAVEPOINT rampart_rls_probe"
+// the probe resets them to the empty string when it is done. From
+// queries/catalog.sql (the claims statement is tx.sql's SetClaims).
+var (
+	sqlProbeSetClaims = query("SetClaims")
+	sqlProbeSavepoint = query("ProbeSavepoint")
+	sqlProbeRollback  = query("ProbeRollback")
+	sqlProbeRelease   = query("ProbeRelease")
 )
 
 // probeTables runs the behavioural probe of rls-audit: for every table

@@ -61,9 +61,10 @@ type ResolvedClaims struct {
 	Renewed   bool // the session's expiry was just extended
 }
 
-const (
-	sqlResolveSession = `SELECT user_id, organization_id, role, venue_codes, expires_at, renewed FROM auth_resolve_session($1)`
-	sqlResolveToken   = `SELECT organization_id, role, venue_codes, expires_at, created_by FROM auth_resolve_token($1, $2)`
+// From queries/identity.sql.
+var (
+	sqlResolveSession = query("ResolveSession")
+	sqlResolveToken   = query("ResolveToken")
 )
 
 // errNoClaims is the one answer for every credential that does not resolve:
@@ -182,36 +183,16 @@ type NewSession struct {
 	Created bool // the user was created by this sign-in (signup)
 }
 
-const (
-	sqlInviteByHash = `SELECT organization_id, id, email, role, venue_codes, expires_at, redeemed_at, revoked_at, created_by, created_by_token
-FROM invites WHERE token_hash = $1 FOR UPDATE`
-	// sqlInviterHoldsRights share-locks the inviter's admin membership (a
-	// concurrent demotion or removal waits for this redemption, and one
-	// committed first makes it find nothing), requires that the inviter's
-	// current stint as admin began before the invite was granted (made or
-	// resent; a demoted and re-promoted inviter does not revive it), and
-	// that the token that
-	// made the invite, if any, and every token above it are live.
-	sqlInviterHoldsRights = `SELECT 1 FROM invites i
-JOIN memberships m ON m.organization_id = i.organization_id AND m.user_id = i.created_by
-                  AND m.role = 'admin' AND m.admin_since <= i.granted_at
-WHERE i.organization_id = $1 AND i.id = $2
-  AND (i.created_by_token IS NULL
-       OR (api_token_chain_live(i.created_by_token)
-           AND EXISTS (SELECT 1 FROM api_tokens t WHERE t.id = i.created_by_token AND t.created_by = i.created_by)))
-FOR SHARE OF m`
-	sqlConsumeInvite = `UPDATE invites SET redeemed_at = now(), redeemed_by = $2
-WHERE token_hash = $1 AND redeemed_at IS NULL AND revoked_at IS NULL AND expires_at > now()`
-	sqlUserByID    = `SELECT id, email, display_name, created_at FROM users WHERE id = $1`
-	sqlUserByEmail = `SELECT id, email, display_name, created_at FROM users WHERE email = $1`
-	sqlInsertUser  = `INSERT INTO users (email) VALUES ($1) RETURNING id, email, display_name, created_at`
-	// An invite never changes an existing membership: a role change is
-	// UpdateMembership's job (with its last-admin guard and audit).
-	sqlInsertInviteMember = `INSERT INTO memberships (organization_id, user_id, role, venue_codes) VALUES ($1, $2, $3, $4)
-ON CONFLICT (organization_id, user_id) DO NOTHING`
-	sqlInsertSession = `INSERT INTO sessions (user_id, active_organization_id, expires_at, ip, user_agent)
-VALUES ($1, $2, now() + $3::interval, $4, $5)
-RETURNING id, user_id, active_organization_id, created_at, expires_at`
+// From queries/identity.sql.
+var (
+	sqlInviteByHash       = query("InviteByHash")
+	sqlInviterHoldsRights = query("InviterHoldsRights")
+	sqlConsumeInvite      = query("ConsumeInvite")
+	sqlUserByID           = query("UserByID")
+	sqlUserByEmail        = query("UserByEmail")
+	sqlInsertUser         = query("InsertUser")
+	sqlInsertInviteMember = query("InsertInviteMember")
+	sqlInsertSession      = query("InsertSession")
 )
 
 // RedeemInvite consumes an invite token (its SHA-256) on the service path:
@@ -326,17 +307,13 @@ func (tx SignInTx) RedeemInvite(ctx context.Context, tokenHash []byte, signedIn 
 	return out, nil
 }
 
-const (
-	sqlLoginCandidate = `SELECT u.id FROM users u
-WHERE u.email = $1 AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id)`
-	sqlInsertLoginLink = `INSERT INTO login_links (user_id, token_hash, expires_at) VALUES ($1, $2, now() + $3::interval)`
-	sqlLoginLinkByHash = `SELECT user_id, used_at IS NOT NULL, expires_at <= now() FROM login_links WHERE token_hash = $1 FOR UPDATE`
-	sqlConsumeLogin    = `UPDATE login_links SET used_at = now()
-WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()`
-	sqlPickActiveOrg = `SELECT m.organization_id FROM memberships m
-LEFT JOIN LATERAL (SELECT max(s.created_at) AS last FROM sessions s
-                   WHERE s.user_id = m.user_id AND s.active_organization_id = m.organization_id) s ON true
-WHERE m.user_id = $1 ORDER BY s.last DESC NULLS LAST, m.created_at LIMIT 1`
+// From queries/identity.sql.
+var (
+	sqlLoginCandidate  = query("LoginCandidate")
+	sqlInsertLoginLink = query("InsertLoginLink")
+	sqlLoginLinkByHash = query("LoginLinkByHash")
+	sqlConsumeLogin    = query("ConsumeLogin")
+	sqlPickActiveOrg   = query("PickActiveOrg")
 )
 
 // CreateLoginLink stores a sign-in link (its SHA-256) for the user with
@@ -422,7 +399,8 @@ func loginLinkFailure(reason string, ci ClientInfo) *RedeemFailure {
 		Action: audit.ActionLoginFailed, TargetType: "login_link", Reason: reason + " sign-in link"})}
 }
 
-const sqlLinkAccount = `SELECT auth_link_account($1)`
+// sqlLinkAccount is in queries/identity.sql.
+var sqlLinkAccount = query("LinkAccount")
 
 // LinkAccount returns the email of the account a live magic link (an
 // invite or a sign-in link, by the SHA-256 of its token) would sign into,
@@ -453,9 +431,8 @@ func (tx *txn) insertSession(ctx context.Context, userID, orgID uuid.UUID, ci Cl
 	return se, classify("store.insertSession", err)
 }
 
-const sqlSwitchOrg = `UPDATE sessions SET active_organization_id = $3
-WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now()
-  AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = $2 AND m.organization_id = $3)`
+// sqlSwitchOrg is in queries/identity.sql.
+var sqlSwitchOrg = query("SwitchOrg")
 
 // SwitchOrganization moves a session to another organization of its user
 // (service path: the membership of the target organization is checked
@@ -474,13 +451,11 @@ func (tx SignInTx) SwitchOrganization(ctx context.Context, sessionID, userID, or
 		Action: audit.ActionSessionOrgSwitched, TargetType: "session", TargetID: sessionID.String()}))
 }
 
-const (
-	sqlRevokeSession = `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
-WHERE id = $1 AND revoked_at IS NULL`
-	sqlRevokeUserSessions = `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
-WHERE user_id = $1 AND revoked_at IS NULL`
-	sqlListSessions = `SELECT id, user_id, active_organization_id, created_at, expires_at, revoked_at, coalesce(host(ip), ''), user_agent
-FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC`
+// From queries/identity.sql.
+var (
+	sqlRevokeSession      = query("RevokeSession")
+	sqlRevokeUserSessions = query("RevokeUserSessions")
+	sqlListSessions       = query("ListSessions")
 )
 
 // RevokeSession ends one session (the caller's own, or, for an admin, a
@@ -567,7 +542,8 @@ func (tx *txn) userEvent(ev audit.Event) audit.Event {
 	return ev
 }
 
-const sqlUserOrganizations = `SELECT id, name, slug, created_at FROM auth_user_organizations()`
+// sqlUserOrganizations is in queries/identity.sql.
+var sqlUserOrganizations = query("UserOrganizations")
 
 // Organizations lists the organizations the signed-in user of the tenant
 // context belongs to (for switching), through a narrow SECURITY DEFINER

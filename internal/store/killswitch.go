@@ -15,24 +15,14 @@ import (
 // (global, organization, job); triggers in migration 005 send on it.
 const KillSwitchChannel = "rampart_killswitch"
 
-const (
-	sqlKillSwitchState = `SELECT scope, organization_id, active, reason, changed_at FROM killswitch_state()`
-	sqlOrgKillSwitch   = `SELECT organization_id, active, reason, changed_by, changed_at, platform_locked FROM org_kill_switches WHERE organization_id = $1`
-	sqlSetOrgKill      = `INSERT INTO org_kill_switches (organization_id, active, reason, changed_by, changed_at)
-VALUES ($1, $2, $3, $4, now())
-ON CONFLICT (organization_id) DO UPDATE SET active = EXCLUDED.active, reason = EXCLUDED.reason,
-  changed_by = EXCLUDED.changed_by, changed_at = now()
-RETURNING organization_id, active, reason, changed_by, changed_at, platform_locked`
-	// The platform's (service path) version: an activation locks the
-	// switch against the organization's admins; a deactivation unlocks it.
-	sqlSetOrgKillPlatform = `INSERT INTO org_kill_switches (organization_id, active, reason, changed_by, changed_at, platform_locked)
-VALUES ($1, $2, $3, $4, now(), $2)
-ON CONFLICT (organization_id) DO UPDATE SET active = EXCLUDED.active, reason = EXCLUDED.reason,
-  changed_by = EXCLUDED.changed_by, changed_at = now(), platform_locked = EXCLUDED.platform_locked
-RETURNING organization_id, active, reason, changed_by, changed_at, platform_locked`
-	sqlGlobalKill    = `SELECT active, reason, changed_by, changed_at FROM platform_kill_switch`
-	sqlSetGlobalKill = `UPDATE platform_kill_switch SET active = $1, reason = $2, changed_by = $3, changed_at = now()
-RETURNING active, reason, changed_by, changed_at`
+// From queries/killswitch.sql.
+var (
+	sqlKillSwitchState    = query("KillSwitchState")
+	sqlOrgKillSwitch      = query("OrgKillSwitch")
+	sqlSetOrgKill         = query("SetOrgKill")
+	sqlSetOrgKillPlatform = query("SetOrgKillPlatform")
+	sqlGlobalKill         = query("GlobalKill")
+	sqlSetGlobalKill      = query("SetGlobalKill")
 )
 
 // KillState is the whole kill-switch state a process holds in memory.

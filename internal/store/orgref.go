@@ -9,11 +9,8 @@ import (
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
-// sqlOrganizationByRef finds the organizations a reference names: by id
-// ($1, NULL when the reference is not a UUID) or by slug ($2). Slugs may
-// look like UUIDs, so both are looked up and an ambiguity is refused.
-const sqlOrganizationByRef = `SELECT id, name, slug, created_at FROM organizations
-WHERE id = $1::uuid OR slug = $2::text ORDER BY (id = $1::uuid) DESC NULLS LAST LIMIT 2`
+// sqlOrganizationByRef is in queries/tenancy.sql.
+var sqlOrganizationByRef = query("OrganizationByRef")
 
 // ResolveOrganization finds the organization an operator named by its id
 // or its slug (the CLI's --org). Errors: invalid (empty), not found (no

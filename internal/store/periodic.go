@@ -10,18 +10,10 @@ import (
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
-const (
-	// sqlClaimPeriodic starts a run of a task unless one started less than
-	// $2 ago. ON CONFLICT locks the row and re-evaluates the condition on
-	// its latest version, so of several processes ticking at once exactly
-	// one gets a row back.
-	sqlClaimPeriodic = `INSERT INTO periodic_runs (task, last_started_at, run_by) VALUES ($1, now(), $3)
-ON CONFLICT (task) DO UPDATE SET last_started_at = now(), run_by = $3, runs = periodic_runs.runs + 1,
-  last_finished_at = NULL, last_result = '', last_error = ''
-WHERE periodic_runs.last_started_at <= now() - $2::interval
-RETURNING runs`
-	sqlFinishPeriodic = `UPDATE periodic_runs SET last_finished_at = now(), last_result = left($2, 500), last_error = left($3, 500)
-WHERE task = $1`
+// From queries/periodic.sql.
+var (
+	sqlClaimPeriodic  = query("ClaimPeriodic")
+	sqlFinishPeriodic = query("FinishPeriodic")
 )
 
 // PeriodicRun is the record of one task's latest run.
@@ -75,8 +67,8 @@ func (p Periodic) Finish(ctx context.Context, task, result string, runErr error)
 	}))
 }
 
-const sqlPeriodicRuns = `SELECT task, last_started_at, last_finished_at, last_result, last_error, run_by, runs
-FROM periodic_runs ORDER BY task`
+// sqlPeriodicRuns is in queries/periodic.sql.
+var sqlPeriodicRuns = query("PeriodicRuns")
 
 // Runs lists every task's latest run (operators, tests).
 func (p Periodic) Runs(ctx context.Context) ([]PeriodicRun, error) {

@@ -12,27 +12,19 @@ import (
 	"github.com/rampart-dev/rampart/internal/sanitize"
 )
 
-const proposalColumns = `organization_id, id, title, client_name, venue_code, brief, body_html, status,
-ai_generated, review_status, author_id, approved_by, approved_at, created_at, updated_at`
-
-const (
-	sqlCreateProposal = `INSERT INTO proposals (organization_id, title, client_name, venue_code, brief, author_id)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING ` + proposalColumns
-	sqlListProposals = `SELECT ` + proposalColumns + ` FROM proposals WHERE organization_id = $1
-ORDER BY updated_at DESC, id LIMIT $2`
-	sqlGetProposal       = `SELECT ` + proposalColumns + ` FROM proposals WHERE organization_id = $1 AND id = $2`
-	sqlGetProposalLocked = sqlGetProposal + ` FOR UPDATE`
-	sqlUpdateProposal    = `UPDATE proposals SET title = $3, client_name = $4, venue_code = $5, brief = $6, updated_at = now()
-WHERE organization_id = $1 AND id = $2 RETURNING ` + proposalColumns
-	sqlStoreAIBody = `UPDATE proposals SET body_html = $3, ai_generated = true, review_status = 'pending_review',
-status = 'ai_pending_review', approved_by = NULL, approved_at = NULL, updated_at = now()
-WHERE organization_id = $1 AND id = $2 RETURNING ` + proposalColumns
-	sqlApproveProposal = `UPDATE proposals SET status = 'approved', review_status = 'approved', approved_by = $3,
-approved_at = now(), updated_at = now()
-WHERE organization_id = $1 AND id = $2 AND status = 'ai_pending_review' RETURNING ` + proposalColumns
+// From queries/proposals.sql.
+var (
+	sqlCreateProposal    = query("CreateProposal")
+	sqlListProposals     = query("ListProposals")
+	sqlGetProposal       = query("GetProposal")
+	sqlGetProposalLocked = query("GetProposalLocked")
+	sqlUpdateProposal    = query("UpdateProposal")
+	sqlStoreAIBody       = query("StoreAIBody")
+	sqlApproveProposal   = query("ApproveProposal")
 )
 
-const sqlMoveProposalJobs = `UPDATE ai_jobs SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2`
+// sqlMoveProposalJobs is in queries/proposals.sql.
+var sqlMoveProposalJobs = query("MoveProposalJobs")
 
 func deref(s *string) string {
 	if s == nil {

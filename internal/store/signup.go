@@ -27,9 +27,8 @@ const (
 	maxLiveSignups = 3
 )
 
-const (
-	sqlSlugsLike = `SELECT slug FROM organizations WHERE slug = $1 OR slug LIKE $1 || '-%'`
-)
+// sqlSlugsLike is in queries/signup.sql.
+var sqlSlugsLike = query("SlugsLike")
 
 // freeSlug returns base, or base-2, base-3 … whichever no organization
 // holds yet. A concurrent creation of the same slug still fails on the
@@ -113,9 +112,8 @@ func (tx ProvisionTx) CreateOrganizationWithAdmin(ctx context.Context, name, slu
 	return out, nil
 }
 
-const sqlListOrganizations = `SELECT o.id, o.name, o.slug, o.created_at,
-  (SELECT count(*) FROM memberships m WHERE m.organization_id = o.id)
-FROM organizations o ORDER BY o.created_at, o.slug`
+// sqlListOrganizations is in queries/signup.sql.
+var sqlListOrganizations = query("ListOrganizations")
 
 // OrganizationSummary is an organization with its member count.
 type OrganizationSummary struct {
@@ -136,19 +134,13 @@ func (tx ProvisionTx) Organizations(ctx context.Context) ([]OrganizationSummary,
 	return out, classify("store.Organizations", err)
 }
 
-const (
-	// sqlLockSignupAddress serialises the requests of one address (a
-	// transaction-scoped advisory lock), so concurrent requests cannot all
-	// pass the limit. It is its own statement: under READ COMMITTED the
-	// count that follows then sees what the previous holder committed.
-	sqlLockSignupAddress = `SELECT pg_advisory_xact_lock(hashtextextended('rampart.signup:' || $1, 0))`
-	sqlCountLiveSignups  = `SELECT count(*) FROM signups WHERE email = $1 AND used_at IS NULL AND expires_at > now()`
-	sqlInsertSignup      = `INSERT INTO signups (email, organization_name, token_hash, invited_by, expires_at)
-VALUES ($1, $2, $3, $4, now() + $5::interval) RETURNING id`
-	sqlSignupByHash = `SELECT id, email, organization_name, invited_by, used_at IS NOT NULL, expires_at <= now()
-FROM signups WHERE token_hash = $1 FOR UPDATE`
-	sqlConsumeSignup = `UPDATE signups SET used_at = now(), created_org = $2
-WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()`
+// From queries/signup.sql.
+var (
+	sqlLockSignupAddress = query("LockSignupAddress")
+	sqlCountLiveSignups  = query("CountLiveSignups")
+	sqlInsertSignup      = query("InsertSignup")
+	sqlSignupByHash      = query("SignupByHash")
+	sqlConsumeSignup     = query("ConsumeSignup")
 )
 
 // SignupRequest is a request for a sign-up link.

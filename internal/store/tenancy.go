@@ -14,18 +14,13 @@ import (
 
 // The SQL of organizations, users, memberships and venues. Every tenant
 // query also filters by organization_id (index use, defence in depth); RLS
-// is what makes it safe.
-const (
-	sqlCreateOrganization = `INSERT INTO organizations (name, slug) VALUES ($1, $2)
-RETURNING id, name, slug, created_at`
-	sqlGetOrganization = `SELECT id, name, slug, created_at FROM organizations WHERE id = $1`
-	sqlUpsertUser      = `INSERT INTO users (email, display_name) VALUES ($1, $2)
-ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-RETURNING id, email, display_name, created_at`
-	sqlAddMembership = `INSERT INTO memberships (organization_id, user_id, role, venue_codes)
-VALUES ($1, $2, $3, $4)`
-	sqlListMembers = `SELECT m.organization_id, m.user_id, m.role, m.venue_codes
-FROM memberships m WHERE m.organization_id = $1 ORDER BY m.created_at, m.user_id`
+// is what makes it safe. From queries/tenancy.sql.
+var (
+	sqlCreateOrganization = query("CreateOrganization")
+	sqlGetOrganization    = query("GetOrganization")
+	sqlUpsertUser         = query("UpsertUser")
+	sqlAddMembership      = query("AddMembership")
+	sqlListMembers        = query("ListMembers")
 )
 
 // The venue statements, from queries/venues.sql.
@@ -227,7 +222,8 @@ func snapshot(v any) json.RawMessage {
 	return audit.Redact(b)
 }
 
-const sqlOrganizationBySlug = `SELECT id, name, slug, created_at FROM organizations WHERE slug = $1`
+// sqlOrganizationBySlug is in queries/tenancy.sql.
+var sqlOrganizationBySlug = query("OrganizationBySlug")
 
 // OrganizationBySlug finds an organization by its slug (service path: a
 // tenant only ever sees its own organization anyway).

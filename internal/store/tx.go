@@ -46,14 +46,18 @@ func (tx *txn) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return tx.conn.QueryRow(ctx, sql, args...)
 }
 
-// The statements that open a store transaction, sent as one pipelined batch.
+// The statements that open a store transaction, sent as one pipelined batch
+// (queries/tx.sql).
+var (
+	sqlBegin      = query("Begin")
+	sqlSetClaims  = query("SetClaims")
+	sqlSetAppRole = query("SetAppRole")
+	sqlSetSvcRole = query("SetSvcRole")
+	sqlCommit     = query("Commit")
+	sqlRollback   = query("Rollback")
+)
+
 const (
-	sqlBegin        = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
-	sqlSetClaims    = "SELECT pg_catalog.set_config('request.jwt.claims', $1, true)"
-	sqlSetAppRole   = "SET LOCAL ROLE " + AppRole
-	sqlSetSvcRole   = "SET LOCAL ROLE " + ServiceRole
-	sqlCommit       = "COMMIT"
-	sqlRollback     = "ROLLBACK"
 	maxReasonBytes  = 2000
 	rollbackTimeout = 5 * time.Second
 )

@@ -1,0 +1,56 @@
+-- Token budgets (budget.go). The month is the UTC calendar month.
+-- Reserving takes the month's ai_usage row lock, so concurrent
+-- reservations of one organization are serialised and cannot together
+-- overshoot the budget.
+--
+-- The reservation compares with the budget through an uncorrelated scalar
+-- subquery, never NOT EXISTS: PostgreSQL turns a NOT EXISTS into an
+-- anti-join, and when a concurrent reservation has just updated the row,
+-- the re-check of the new row version (EvalPlanQual) sees no ai_budgets
+-- row on the anti-join's inner side and lets the reservation through.
+
+-- fragment: this_month
+(date_trunc('month', now() AT TIME ZONE 'UTC'))::date
+
+-- fragment: reserve_tokens
+UPDATE ai_usage u SET reserved_tokens = u.reserved_tokens + $2, updated_at = now()
+WHERE u.organization_id = $1 AND u.month = ${this_month}
+  AND u.used_tokens + u.reserved_tokens + $2 <= coalesce(
+        (SELECT b.monthly_tokens FROM ai_budgets b WHERE b.organization_id = $1), 9223372036854775807)
+RETURNING u.reserved_tokens
+
+-- name: EnsureUsage
+INSERT INTO ai_usage (organization_id, month) VALUES ($1, ${this_month}) ON CONFLICT DO NOTHING
+
+-- name: ReserveForJob
+WITH r AS (${reserve_tokens})
+UPDATE ai_jobs SET estimated_tokens = $2, reserved_month = ${this_month}
+WHERE organization_id = $1 AND id = $3 AND EXISTS (SELECT 1 FROM r) RETURNING 1
+
+-- name: SetJobReservation
+UPDATE ai_jobs SET estimated_tokens = $3,
+reserved_month = CASE WHEN $3 > 0 THEN ${this_month} END WHERE organization_id = $1 AND id = $2
+
+-- name: JobReservation
+-- A job reserved in one month and finished in the next releases its
+-- reservation from the month that holds it; what it used counts now.
+SELECT estimated_tokens, coalesce(reserved_month = ${this_month}, true), reserved_month
+FROM ai_jobs WHERE organization_id = $1 AND id = $2 FOR UPDATE
+
+-- name: SettleTokens
+UPDATE ai_usage SET reserved_tokens = greatest(0, reserved_tokens - $2),
+used_tokens = used_tokens + $3, updated_at = now() WHERE organization_id = $1 AND month = ${this_month}
+
+-- name: ReleaseOldMonth
+UPDATE ai_usage SET reserved_tokens = greatest(0, reserved_tokens - $2), updated_at = now()
+WHERE organization_id = $1 AND month = $3
+
+-- name: TokenBudget
+SELECT b.monthly_tokens, ${this_month}::timestamptz, coalesce(u.reserved_tokens, 0), coalesce(u.used_tokens, 0)
+FROM (SELECT $1::uuid AS organization_id) o
+LEFT JOIN ai_budgets b ON b.organization_id = o.organization_id
+LEFT JOIN ai_usage u ON u.organization_id = o.organization_id AND u.month = ${this_month}
+
+-- name: SetTokenBudget
+INSERT INTO ai_budgets (organization_id, monthly_tokens, updated_by, updated_at) VALUES ($1, $2, $3, now())
+ON CONFLICT (organization_id) DO UPDATE SET monthly_tokens = EXCLUDED.monthly_tokens, updated_by = EXCLUDED.updated_by, updated_at = now()
