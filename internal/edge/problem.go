@@ -1,4 +1,4 @@
-package api
+package edge
 
 import (
 	"encoding/json"
@@ -18,8 +18,8 @@ type Problem struct {
 	Instance string `json:"instance,omitempty"`
 }
 
-// problemBase prefixes every stable problem type.
-const problemBase = "https://rampart.dev/problems/"
+// ProblemBase prefixes every stable problem type.
+const ProblemBase = "https://rampart.dev/problems/"
 
 // kindStatus is the one table from error kind to HTTP status and problem type.
 var kindStatus = map[rampart.Kind]struct {
@@ -40,8 +40,8 @@ var kindStatus = map[rampart.Kind]struct {
 	rampart.KindQuotaExceeded:    {http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
 }
 
-// writeError answers err as problem+json; internal detail goes to the log only.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+// WriteError answers err as problem+json; internal detail goes to the log only.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	kind := rampart.ErrorKind(err)
 	ks := kindStatus[kind]
 	if kind == rampart.KindInternal || kind == rampart.KindUnavailable {
@@ -52,18 +52,21 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	} else {
 		log.DebugContext(r.Context(), "request refused", "kind", kind.String(), "err", err, "path", r.URL.Path)
 	}
-	writeProblem(w, Problem{Type: problemBase + ks.slug, Title: ks.title, Status: ks.status,
+	WriteProblem(w, Problem{Type: ProblemBase + ks.slug, Title: ks.title, Status: ks.status,
 		Detail: rampart.ErrorMessage(err), Instance: r.URL.Path})
 }
 
-func writeProblem(w http.ResponseWriter, p Problem) {
+// WriteProblem answers p as problem+json (never cached).
+func WriteProblem(w http.ResponseWriter, p Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers v as JSON (never cached). Authenticated handlers use
+// Respond, which applies the output filter first.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
