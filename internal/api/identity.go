@@ -16,8 +16,9 @@ import (
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
-// signInAPI is sign-in and the signed-in principal: magic links and their
-// confirmation, sign-up, sessions, organization switching and /api/me.
+// signInAPI is sign-in and the signed-in principal: magic-link requests,
+// sign-up, sessions, organization switching and /api/me (the link's
+// confirmation and the sign-in form are console pages, internal/console).
 type signInAPI struct{ *Server }
 
 func (s signInAPI) register(r *edge.Router) {

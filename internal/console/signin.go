@@ -137,7 +137,7 @@ func wantsJSON(r *http.Request) bool {
 
 // loginForm is the console's sign-in form: it mails a link and shows the
 // same page, after the same work, whether or not the address belongs to a
-// member (reserveLoginLink).
+// member (Options.RequestLoginLink).
 func (s *site) loginForm(w http.ResponseWriter, r *http.Request) error {
 	edge.NoStore(w)
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
