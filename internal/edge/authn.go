@@ -180,7 +180,7 @@ func (rt *Router) resolve(w http.ResponseWriter, r *http.Request, v verified) (r
 func (rt *Router) authenticate(w http.ResponseWriter, r *http.Request) (rampart.Claims, bool) {
 	p, ok := credentialOf(r)
 	if !ok {
-		WriteError(w, r, rt.log, errUnauthenticated())
+		writeError(w, r, rt.log, errUnauthenticated())
 		return rampart.Claims{}, false
 	}
 	addr := "fail:" + clientKey(r)
@@ -195,7 +195,7 @@ func (rt *Router) authenticate(w http.ResponseWriter, r *http.Request) (rampart.
 		if !p.bearer {
 			http.SetCookie(w, auth.ClearCookie())
 		}
-		WriteError(w, r, rt.log, errUnauthenticated())
+		writeError(w, r, rt.log, errUnauthenticated())
 		return rampart.Claims{}, false
 	}
 	if res, spent := rt.peekFailures(r, v.failureKey()); spent {
@@ -207,7 +207,7 @@ func (rt *Router) authenticate(w http.ResponseWriter, r *http.Request) (rampart.
 		return c, true
 	}
 	if rampart.ErrorKind(err) != rampart.KindUnauthenticated {
-		WriteError(w, r, rt.log, err)
+		writeError(w, r, rt.log, err)
 		return rampart.Claims{}, false
 	}
 	if !rt.chargeFailure(w, r, addr, v.failureKey()) {
@@ -219,7 +219,7 @@ func (rt *Router) authenticate(w http.ResponseWriter, r *http.Request) (rampart.
 		http.SetCookie(w, auth.ClearCookie())
 		rt.recordRejected(r, p, "session expired, revoked or without membership")
 	}
-	WriteError(w, r, rt.log, err)
+	writeError(w, r, rt.log, err)
 	return rampart.Claims{}, false
 }
 

@@ -18,8 +18,8 @@ type Problem struct {
 	Instance string `json:"instance,omitempty"`
 }
 
-// ProblemBase prefixes every stable problem type.
-const ProblemBase = "https://rampart.dev/problems/"
+// problemBase prefixes every stable problem type.
+const problemBase = "https://rampart.dev/problems/"
 
 // kindStatus is the one table from error kind to HTTP status and problem type.
 var kindStatus = map[rampart.Kind]struct {
@@ -40,8 +40,8 @@ var kindStatus = map[rampart.Kind]struct {
 	rampart.KindQuotaExceeded:    {http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
 }
 
-// WriteError answers err as problem+json; internal detail goes to the log only.
-func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+// writeError answers err as problem+json; internal detail goes to the log only.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	kind := rampart.ErrorKind(err)
 	ks := kindStatus[kind]
 	if kind == rampart.KindInternal || kind == rampart.KindUnavailable {
@@ -52,12 +52,12 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	} else {
 		log.DebugContext(r.Context(), "request refused", "kind", kind.String(), "err", err, "path", r.URL.Path)
 	}
-	WriteProblem(w, Problem{Type: ProblemBase + ks.slug, Title: ks.title, Status: ks.status,
+	writeProblem(w, Problem{Type: problemBase + ks.slug, Title: ks.title, Status: ks.status,
 		Detail: rampart.ErrorMessage(err), Instance: r.URL.Path})
 }
 
-// WriteProblem answers p as problem+json (never cached).
-func WriteProblem(w http.ResponseWriter, p Problem) {
+// writeProblem answers p as problem+json (never cached).
+func writeProblem(w http.ResponseWriter, p Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)

@@ -42,7 +42,7 @@ func (rt *Router) limitedPublic(b Budget, h PublicHandler) http.HandlerFunc {
 			return
 		}
 		if err := h(w, r); err != nil {
-			WriteError(w, r, rt.log, err)
+			writeError(w, r, rt.log, err)
 		}
 	}
 }
@@ -92,7 +92,7 @@ func (rt *Router) limit(w http.ResponseWriter, r *http.Request, tier, key string
 // limiterUnavailable fails closed: no budget decision, no service (but say why).
 func (rt *Router) limiterUnavailable(w http.ResponseWriter, r *http.Request, err error) {
 	rt.log.ErrorContext(r.Context(), "rate limiter unavailable", "err", err)
-	WriteProblem(w, Problem{Type: ProblemBase + "unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable,
+	writeProblem(w, Problem{Type: problemBase + "unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable,
 		Detail: "rate limiting is unavailable; try again shortly", Instance: r.URL.Path})
 }
 
@@ -110,7 +110,7 @@ func (rt *Router) tooMany(w http.ResponseWriter, r *http.Request, tier string, r
 	}
 	retry := max(int(math.Ceil(res.RetryAfter.Seconds())), 1)
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
-	WriteProblem(w, Problem{Type: ProblemBase + "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,
+	writeProblem(w, Problem{Type: problemBase + "rate-limited", Title: "Too many requests", Status: http.StatusTooManyRequests,
 		Detail: "too many requests; retry in " + strconv.Itoa(retry) + " seconds", Instance: r.URL.Path})
 }
 

@@ -133,7 +133,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			err := fmt.Errorf("panic: %v", p)
 			rt.log.ErrorContext(r.Context(), "handler panicked", "err", err, "stack", string(debug.Stack()))
 			observe.CaptureError(r.Context(), r.Pattern, err)
-			WriteProblem(w, Problem{Type: ProblemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError,
+			writeProblem(w, Problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError,
 				Detail: "An internal error occurred.", Instance: r.URL.Path})
 		}
 	}()
@@ -148,7 +148,7 @@ func (rt *Router) route(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(rec, r)
 		if rec.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.header.Get("Allow"))
-			WriteProblem(w, Problem{Type: ProblemBase + "method-not-allowed", Title: "Method not allowed",
+			writeProblem(w, Problem{Type: problemBase + "method-not-allowed", Title: "Method not allowed",
 				Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed on " + r.URL.Path, Instance: r.URL.Path})
 			return
 		}
@@ -160,7 +160,7 @@ func (rt *Router) route(w http.ResponseWriter, r *http.Request) {
 
 // NotFound is the answer for a path that does not exist (or must look so).
 func NotFound(w http.ResponseWriter, r *http.Request) {
-	WriteProblem(w, Problem{Type: ProblemBase + "not-found", Title: "Not found", Status: http.StatusNotFound,
+	writeProblem(w, Problem{Type: problemBase + "not-found", Title: "Not found", Status: http.StatusNotFound,
 		Detail: "no such route", Instance: r.URL.Path})
 }
 
@@ -175,7 +175,7 @@ func (rt *Router) csrfDenied(w http.ResponseWriter, r *http.Request) {
 			rt.log.ErrorContext(r.Context(), "audit csrf rejection", "err", err)
 		}
 	}
-	WriteProblem(w, Problem{Type: ProblemBase + "cross-origin", Title: "Cross-origin request refused", Status: http.StatusForbidden,
+	writeProblem(w, Problem{Type: problemBase + "cross-origin", Title: "Cross-origin request refused", Status: http.StatusForbidden,
 		Detail: "state-changing requests must come from this site", Instance: r.URL.Path})
 }
 

@@ -12,8 +12,13 @@ import (
 type Kind int
 
 const (
+	// KindPublic routes need no sign-in (Public, PublicJSON).
 	KindPublic Kind = iota
+	// KindAuthenticated routes get the live claims of a session or token
+	// (Authed, AuthedJSON).
 	KindAuthenticated
+	// KindAgent routes are authenticated routes behind the agent checks,
+	// under the agent tier (Agent).
 	KindAgent
 )
 
@@ -135,7 +140,7 @@ func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler)
 			// GET navigations). No authenticated route is meant to be
 			// reached that way; refusing here spends nobody's budget, so
 			// such requests cannot exhaust the victim's.
-			WriteProblem(w, Problem{Type: ProblemBase + "cross-origin", Title: "Cross-site request refused", Status: http.StatusForbidden,
+			writeProblem(w, Problem{Type: problemBase + "cross-origin", Title: "Cross-site request refused", Status: http.StatusForbidden,
 				Detail: "signed-in requests must come from this site", Instance: r.URL.Path})
 			return
 		}
@@ -155,7 +160,7 @@ func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler)
 		}
 		r = r.WithContext(rampart.WithClaims(r.Context(), c))
 		if err := h(w, r, c); err != nil {
-			WriteError(w, r, rt.log, err)
+			writeError(w, r, rt.log, err)
 		}
 	})
 }
