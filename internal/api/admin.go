@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/member"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
@@ -15,18 +16,18 @@ import (
 // adminAPI is organization administration: members, invites, API tokens.
 type adminAPI struct{ *Server }
 
-func (s adminAPI) routes() {
-	s.authed("GET /api/members", s.listMembers)
-	authedJSON(s.Server, "PATCH /api/members/{user_id}", s.updateMember)
-	s.authed("DELETE /api/members/{user_id}", s.removeMember)
-	s.authed("DELETE /api/members/{user_id}/sessions", s.revokeMemberSessions)
-	authedJSON(s.Server, "POST /api/invites", s.createInvite)
-	s.authed("GET /api/invites", s.listInvites)
-	s.authed("POST /api/invites/{id}/resend", s.resendInvite)
-	s.authed("DELETE /api/invites/{id}", s.revokeInvite)
-	authedJSON(s.Server, "POST /api/tokens", s.createToken)
-	s.authed("GET /api/tokens", s.listTokens)
-	s.authed("DELETE /api/tokens/{id}", s.revokeToken)
+func (s adminAPI) register(r *edge.Router) {
+	r.Authed("GET /api/members", s.listMembers)
+	edge.AuthedJSON(r, "PATCH /api/members/{user_id}", s.updateMember)
+	r.Authed("DELETE /api/members/{user_id}", s.removeMember)
+	r.Authed("DELETE /api/members/{user_id}/sessions", s.revokeMemberSessions)
+	edge.AuthedJSON(r, "POST /api/invites", s.createInvite)
+	r.Authed("GET /api/invites", s.listInvites)
+	r.Authed("POST /api/invites/{id}/resend", s.resendInvite)
+	r.Authed("DELETE /api/invites/{id}", s.revokeInvite)
+	edge.AuthedJSON(r, "POST /api/tokens", s.createToken)
+	r.Authed("GET /api/tokens", s.listTokens)
+	r.Authed("DELETE /api/tokens/{id}", s.revokeToken)
 }
 
 func (s adminAPI) listMembers(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {

@@ -109,10 +109,10 @@ func diffKeys(got, want []string) string {
 func TestAgentRoutesAreGuardedAndFiltered(t *testing.T) {
 	e := setup(t)
 	calls := 0
-	e.api.agentRoute("POST /api/test/bom-drafter", access.AgentBOMDrafter,
+	e.api.edge.Agent("POST /api/test/bom-drafter", access.AgentBOMDrafter,
 		func(r *http.Request) (string, error) { return r.URL.Query().Get("venue"), nil },
 		func(w http.ResponseWriter, r *http.Request, call AgentCall) error {
-			if !call.checked {
+			if !call.Checked() {
 				t.Error("handler got an unchecked AgentCall")
 			}
 			calls++

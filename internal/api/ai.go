@@ -12,6 +12,7 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/aijob"
+	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/proposal"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -27,21 +28,21 @@ type proposalAPI struct{ *Server }
 // route), human approval, jobs and their progress stream, the
 // organization's kill switch and token budget.
 
-func (s proposalAPI) routes() {
-	s.authed("GET /api/proposals", s.listProposals)
-	authedJSON(s.Server, "POST /api/proposals", s.createProposal)
-	s.authed("GET /api/proposals/{id}", s.getProposal)
-	authedJSON(s.Server, "PATCH /api/proposals/{id}", s.updateProposal)
-	s.authed("POST /api/proposals/{id}/approve", s.approveProposal)
-	s.authed("GET /api/proposals/{id}/jobs", s.listProposalJobs)
-	s.agentRoute("POST /api/proposals/{id}/generate", access.AgentProposalWriter, s.proposalVenue, s.generateProposal)
-	s.authed("GET /api/jobs/stream", s.jobStream)
-	s.authed("GET /api/jobs/{id}", s.getJob)
-	authedJSON(s.Server, "POST /api/jobs/{id}/cancel", s.cancelJob)
-	s.authed("GET /api/killswitch", s.getKillSwitch)
-	authedJSON(s.Server, "PUT /api/killswitch", s.setKillSwitch)
-	s.authed("GET /api/ai/budget", s.getBudget)
-	authedJSON(s.Server, "PUT /api/ai/budget", s.setBudget)
+func (s proposalAPI) register(r *edge.Router) {
+	r.Authed("GET /api/proposals", s.listProposals)
+	edge.AuthedJSON(r, "POST /api/proposals", s.createProposal)
+	r.Authed("GET /api/proposals/{id}", s.getProposal)
+	edge.AuthedJSON(r, "PATCH /api/proposals/{id}", s.updateProposal)
+	r.Authed("POST /api/proposals/{id}/approve", s.approveProposal)
+	r.Authed("GET /api/proposals/{id}/jobs", s.listProposalJobs)
+	r.Agent("POST /api/proposals/{id}/generate", access.AgentProposalWriter, s.proposalVenue, s.generateProposal)
+	r.Authed("GET /api/jobs/stream", s.jobStream)
+	r.Authed("GET /api/jobs/{id}", s.getJob)
+	edge.AuthedJSON(r, "POST /api/jobs/{id}/cancel", s.cancelJob)
+	r.Authed("GET /api/killswitch", s.getKillSwitch)
+	edge.AuthedJSON(r, "PUT /api/killswitch", s.setKillSwitch)
+	r.Authed("GET /api/ai/budget", s.getBudget)
+	edge.AuthedJSON(r, "PUT /api/ai/budget", s.setBudget)
 }
 
 type proposalRequest struct {

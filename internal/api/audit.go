@@ -7,6 +7,7 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/auditview"
+	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -17,9 +18,9 @@ type auditAPI struct{ *Server }
 // The audit log viewer and export: admins read their organization's
 // events (row-level security confines them to it; platform events are
 // visible to nobody here).
-func (s auditAPI) routes() {
-	s.authed("GET /api/audit/events", s.listAuditEvents)
-	s.authed("GET /api/audit/export.csv", s.exportAudit)
+func (s auditAPI) register(r *edge.Router) {
+	r.Authed("GET /api/audit/events", s.listAuditEvents)
+	r.Authed("GET /api/audit/export.csv", s.exportAudit)
 }
 
 // parseAuditFilter reads since, until, actor and action from the query.

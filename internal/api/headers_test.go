@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
 	"github.com/rampart-dev/rampart/internal/store"
@@ -161,7 +162,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 // with the security headers, and the server keeps serving.
 func TestPanicIsA500Problem(t *testing.T) {
 	e := setup(t)
-	e.api.public("GET /api/test/panic", func(w http.ResponseWriter, r *http.Request) error { panic("handler bug") })
+	e.api.edge.Public("GET /api/test/panic", edge.PerVisitor, func(w http.ResponseWriter, r *http.Request) error { panic("handler bug") })
 	r := e.do(e.client(), "GET", "/api/test/panic", nil)
 	p := problem(t, r, http.StatusInternalServerError)
 	if p["detail"] != "An internal error occurred." || r.header.Get("Content-Security-Policy") == "" {

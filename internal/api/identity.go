@@ -2,47 +2,36 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/member"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
-// signInAPI is sign-in and the signed-in principal: magic links and their
-// confirmation, sign-up, sessions, organization switching and /api/me.
+// signInAPI is sign-in and the signed-in principal: magic-link requests,
+// sign-up, sessions, organization switching and /api/me (the link's
+// confirmation and the sign-in form are console pages, internal/console).
 type signInAPI struct{ *Server }
 
-func (s signInAPI) routes() {
-	publicJSON(s.Server, "POST /api/auth/login-link", s.requestLoginLink)
-	publicJSON(s.Server, "POST /api/auth/signup", s.requestSignup)
-	s.public("GET /auth/link", s.openLink)
-	s.public("GET /auth/confirm", s.confirmPage)
-	s.public("POST /auth/confirm", s.confirm)
-	s.public("POST /auth/login", s.loginForm)
-	s.public("POST /auth/logout", s.logoutForm)
-	s.authed("GET /api/me", s.me)
-	s.authed("POST /api/auth/logout", s.logout)
-	s.authed("POST /api/auth/logout-all", s.logoutAll)
-	authedJSON(s.Server, "POST /api/auth/switch-org", s.switchOrg)
-	s.authed("GET /api/sessions", s.listSessions)
-	s.authed("GET /api/agents", s.listAgents)
+func (s signInAPI) register(r *edge.Router) {
+	edge.PublicJSON(r, "POST /api/auth/login-link", edge.SignIn, s.requestLoginLink)
+	edge.PublicJSON(r, "POST /api/auth/signup", edge.SignIn, s.requestSignup)
+	r.Authed("GET /api/me", s.me)
+	r.Authed("POST /api/auth/logout", s.logout)
+	r.Authed("POST /api/auth/logout-all", s.logoutAll)
+	edge.AuthedJSON(r, "POST /api/auth/switch-org", s.switchOrg)
+	r.Authed("GET /api/sessions", s.listSessions)
+	r.Authed("GET /api/agents", s.listAgents)
 }
-
-// linkCookieName carries a magic-link token from the GET of the link to the
-// POST of the confirmation page, so the token leaves the URL at once and
-// a prefetcher's GET consumes nothing.
-const linkCookieName = "__Host-rampart_link"
 
 // linkURL is the URL a magic link points at.
 func (s *Server) linkURL(token string) string {
@@ -213,125 +202,6 @@ func (s *Server) DrainMail(ctx context.Context) error {
 	}
 }
 
-// openLink moves the token from the URL into a short-lived cookie and
-// redirects to the confirmation page. Nothing is consumed by this GET.
-func (s signInAPI) openLink(w http.ResponseWriter, r *http.Request) error {
-	noStore(w)
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	token := r.URL.Query().Get("token")
-	if _, err := auth.HashLinkToken(token); err != nil {
-		return s.renderLinkProblem(w, r)
-	}
-	http.SetCookie(w, linkCookie(token, 900))
-	http.Redirect(w, r, "/auth/confirm", http.StatusSeeOther)
-	return nil
-}
-
-// linkCookie is the link cookie (maxAge < 0 deletes it). SameSite=Lax, not
-// Strict: the link is opened from a mail client, a cross-site navigation,
-// and the cookie must survive the redirect that follows. The POST that
-// consumes it is guarded by the cross-origin protection, and a GET
-// consumes nothing.
-func linkCookie(value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: linkCookieName, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
-}
-
-// confirmPage shows the button that redeems the link, and which account
-// the link signs into (masked), so a person tricked into opening someone
-// else's link sees it is not theirs. The lookup only reads: nothing is
-// consumed or written by this GET.
-func (s signInAPI) confirmPage(w http.ResponseWriter, r *http.Request) error {
-	noStore(w)
-	d := pageData{Title: "Sign in to Rampart"}
-	if ck, err := r.Cookie(linkCookieName); err == nil {
-		d.HasLink = true
-		if hash, err := auth.HashLinkToken(ck.Value); err == nil {
-			email, ok, err := s.store.Auth().LinkAccount(r.Context(), hash)
-			if err != nil {
-				s.log.ErrorContext(r.Context(), "look up the account of a magic link", "err", err)
-			} else if ok {
-				d.Account = maskEmail(email)
-			}
-		}
-	}
-	return renderPage(w, r, http.StatusOK, "confirm", d)
-}
-
-// maskEmail shows enough of an address to recognise it and no more:
-// "alice@acme.example" becomes "a•••@acme.example".
-func maskEmail(email string) string {
-	local, domain, ok := strings.Cut(email, "@")
-	if !ok || local == "" {
-		return "•••"
-	}
-	first, _ := utf8.DecodeRuneInString(local)
-	return string(first) + "•••@" + domain
-}
-
-// confirm redeems the link held in the link cookie — an invite, a sign-in
-// link or (unless sign-up is operator-only) a sign-up link — and starts a
-// session.
-func (s signInAPI) confirm(w http.ResponseWriter, r *http.Request) error {
-	noStore(w)
-	ck, err := r.Cookie(linkCookieName)
-	http.SetCookie(w, linkCookie("", -1))
-	if err != nil {
-		return s.renderLinkProblem(w, r)
-	}
-	hash, err := auth.HashLinkToken(ck.Value)
-	if err != nil {
-		return s.renderLinkProblem(w, r)
-	}
-	ci := clientInfo(r)
-	var signedIn *uuid.UUID
-	if c := s.signedInUser(w, r); c != nil && !c.ViaToken() {
-		signedIn = &c.UserID
-	}
-	ns, err := s.store.Auth().RedeemMagicLink(r.Context(), hash, signedIn, s.signupPolicy(), ci)
-	var rf *store.RedeemFailure
-	if errors.As(err, &rf) {
-		if aerr := s.store.Audit().RecordPlatformEvent(r.Context(), rf.Event); aerr != nil {
-			s.log.ErrorContext(r.Context(), "audit failed redemption", "err", aerr)
-		}
-		return s.renderLinkProblem(w, r)
-	}
-	if err != nil {
-		return err
-	}
-	http.SetCookie(w, s.sealer.Cookie(auth.SessionCookie{SessionID: ns.Session.ID, ExpiresAt: ns.Session.ExpiresAt}))
-	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]any{"user": ns.User, "organization_id": ns.Session.ActiveOrganizationID,
-			"session_expires_at": ns.Session.ExpiresAt})
-		return nil
-	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-	return nil
-}
-
-// renderLinkProblem answers every failed link the same way: which check
-// failed (unknown, expired, replayed, revoked, another user's) is in the
-// audit log, not in the answer.
-func (s signInAPI) renderLinkProblem(w http.ResponseWriter, r *http.Request) error {
-	err := rampart.Errorf("api.confirm", rampart.KindUnauthenticated, "this sign-in link is invalid, expired or already used")
-	if wantsJSON(r) {
-		return err
-	}
-	return renderPage(w, r, http.StatusUnauthorized, "link-problem", pageData{Title: "Link not valid"})
-}
-
-func wantsJSON(r *http.Request) bool {
-	return strings.Contains(r.Header.Get("Accept"), "application/json")
-}
-
-func noStore(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
-}
-
-// meResponse is the profile /api/me answers (the sign-in pages show it too).
-type meResponse = member.Profile
-
 func (s signInAPI) me(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	out, err := member.Me(r.Context(), s.store, c)
 	if err != nil {
@@ -384,41 +254,4 @@ func (s signInAPI) listSessions(w http.ResponseWriter, r *http.Request, c rampar
 
 func (s signInAPI) listAgents(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return respond(w, c, http.StatusOK, map[string]any{"agent_types": access.AgentTypesFor(c.Role), "scope": access.AgentScope(c.Role)})
-}
-
-// loginForm is the console's sign-in form: it mails a link and shows the
-// same page, after the same work, whether or not the address belongs to a
-// member (reserveLoginLink).
-func (s signInAPI) loginForm(w http.ResponseWriter, r *http.Request) error {
-	noStore(w)
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	if err := r.ParseForm(); err != nil {
-		return renderPage(w, r, http.StatusBadRequest, "login-sent", pageData{Title: "Sign in", Error: "The form could not be read."})
-	}
-	email, err := rampart.NormalizeEmail(r.PostForm.Get("email"))
-	if err != nil {
-		return renderPage(w, r, http.StatusBadRequest, "login-sent", pageData{Title: "Sign in", Error: "Enter a plain address like name@example.com."})
-	}
-	start, err := s.reserveLoginLink(r.Context(), email, clientInfo(r))
-	if err != nil {
-		return err
-	}
-	defer start() // after the answer
-	return renderPage(w, r, http.StatusOK, "login-sent", pageData{Title: "Check your email", Demo: s.demoFor(r)})
-}
-
-// logoutForm signs the browser out (console button).
-func (s signInAPI) logoutForm(w http.ResponseWriter, r *http.Request) error {
-	noStore(w)
-	if c := s.signedInUser(w, r); c != nil && !c.ViaToken() {
-		err := s.store.InTenant(r.Context(), *c, func(ctx context.Context, tx *store.TenantTx) error {
-			return tx.Account().RevokeSession(ctx, c.SessionID, "logout", clientInfo(r))
-		})
-		if err != nil {
-			return err
-		}
-	}
-	http.SetCookie(w, auth.ClearCookie())
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-	return nil
 }

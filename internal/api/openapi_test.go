@@ -33,7 +33,7 @@ func TestOpenAPIDocumentMatchesValidation(t *testing.T) {
 	if err := json.Unmarshal(r.body, &doc); err != nil || doc.OpenAPI != "3.1.0" {
 		t.Fatalf("document: %v %q", err, doc.OpenAPI)
 	}
-	for _, rt := range e.api.routesSeen {
+	for _, rt := range e.api.edge.Routes() {
 		method, path, _ := strings.Cut(rt.Pattern, " ")
 		path = strings.TrimSuffix(path, "{$}")
 		if path == "" {

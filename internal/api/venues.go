@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/venue"
 )
@@ -10,12 +11,12 @@ import (
 // venueAPI is the organization's venues.
 type venueAPI struct{ *Server }
 
-func (s venueAPI) routes() {
-	s.authed("GET /api/venues", s.listVenues)
-	authedJSON(s.Server, "POST /api/venues", s.createVenue)
-	s.authed("GET /api/venues/{id}", s.getVenue)
-	authedJSON(s.Server, "PATCH /api/venues/{id}", s.updateVenue)
-	s.authed("DELETE /api/venues/{id}", s.deleteVenue)
+func (s venueAPI) register(r *edge.Router) {
+	r.Authed("GET /api/venues", s.listVenues)
+	edge.AuthedJSON(r, "POST /api/venues", s.createVenue)
+	r.Authed("GET /api/venues/{id}", s.getVenue)
+	edge.AuthedJSON(r, "PATCH /api/venues/{id}", s.updateVenue)
+	r.Authed("DELETE /api/venues/{id}", s.deleteVenue)
 }
 
 // Venues are scoped twice: the use case checks the role and the venue code

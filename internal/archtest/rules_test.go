@@ -79,6 +79,90 @@ func ruleNoHTTPBelowTheEdge(pkgs []pkg) []string {
 	return out
 }
 
+// ruleHTTPSidesApart reports imports between the HTTP packages that would
+// tie them together: the edge knows no resource (it imports neither the
+// API nor the console), the console never imports the API, and the API
+// names the console only in its composition (api.New, server.go); read
+// reads a source file.
+func ruleHTTPSidesApart(pkgs []pkg, read func(string) ([]byte, error)) []string {
+	edge, api, console := module+"/internal/edge", module+"/internal/api", module+"/internal/console"
+	var out []string
+	for _, p := range pkgs {
+		switch p.ImportPath {
+		case edge:
+			for _, imp := range p.Imports {
+				if imp == api || imp == console {
+					out = append(out, p.ImportPath+" imports "+imp+": the edge knows no resource; resources register on it")
+				}
+			}
+		case console:
+			if slices.Contains(p.Imports, api) {
+				out = append(out, p.ImportPath+" imports "+api+": the console calls use cases, never the API's handlers")
+			}
+		case api:
+			if !slices.Contains(p.Imports, console) {
+				continue
+			}
+			for _, f := range p.GoFiles {
+				if f == "server.go" {
+					continue
+				}
+				path := filepath.Join(p.Dir, f)
+				src, err := read(path)
+				if err != nil {
+					out = append(out, p.ImportPath+": "+err.Error())
+					continue
+				}
+				file, err := parser.ParseFile(token.NewFileSet(), path, src, parser.ImportsOnly)
+				if err != nil {
+					out = append(out, p.ImportPath+": "+err.Error())
+					continue
+				}
+				for _, is := range file.Imports {
+					if strings.Trim(is.Path.Value, `"`) == console {
+						out = append(out, p.ImportPath+" ("+f+") imports "+console+": only the composition (server.go, New) mounts the console")
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestHTTPSidesApart(t *testing.T) {
+	for _, v := range ruleHTTPSidesApart(listPackages(t), os.ReadFile) {
+		t.Error(v)
+	}
+}
+
+// TestHTTPSidesApartCanFail feeds the rule an import graph that breaks
+// each of its parts (the packages cannot really import each other: Go
+// refuses the cycle, or the build would).
+func TestHTTPSidesApartCanFail(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "pages.go"), []byte("package api\n\nimport _ \""+module+"/internal/console\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pkgs := []pkg{
+		{ImportPath: module + "/internal/edge", Imports: []string{module + "/internal/api"}},
+		{ImportPath: module + "/internal/console", Imports: []string{module + "/internal/api"}},
+		{ImportPath: module + "/internal/api", Dir: dir, GoFiles: []string{"pages.go", "server.go"}, Imports: []string{module + "/internal/console"}},
+	}
+	got := ruleHTTPSidesApart(pkgs, os.ReadFile)
+	for _, want := range []string{
+		module + "/internal/edge imports",
+		module + "/internal/console imports",
+		module + "/internal/api (pages.go) imports",
+	} {
+		if !slices.ContainsFunc(got, func(v string) bool { return strings.HasPrefix(v, want) }) {
+			t.Errorf("the rule does not report %q: %v", want, got)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("the rule reports the composition itself: %v", got)
+	}
+}
+
 // ruleEveryPackageHasDocGo reports the packages without a doc.go (the
 // place that says what the package is for and what it guarantees).
 func ruleEveryPackageHasDocGo(pkgs []pkg) []string {

@@ -1,4 +1,4 @@
-package api
+package edge
 
 import (
 	"crypto/rand"
@@ -22,9 +22,9 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-// clientInfo is the request's client for sessions and audit events; its
+// ClientInfo is the request's client for sessions and audit events; its
 // address is the one clientAddr resolved (trusted proxies considered).
-func clientInfo(r *http.Request) store.ClientInfo {
+func ClientInfo(r *http.Request) store.ClientInfo {
 	ci := store.ClientInfo{UserAgent: r.UserAgent()}
 	if rid, ok := r.Context().Value(requestIDKey{}).(string); ok {
 		ci.RequestID = rid
@@ -90,7 +90,7 @@ func auditCSRF(r *http.Request) audit.Event {
 // errUnauthenticated is the one answer for any credential that fails:
 // which check failed is never revealed.
 func errUnauthenticated() error {
-	return rampart.Errorf("api.authenticate", rampart.KindUnauthenticated, "not signed in")
+	return rampart.Errorf("edge.authenticate", rampart.KindUnauthenticated, "not signed in")
 }
 
 // presented is the credential a request carries: the Authorization header
@@ -129,19 +129,19 @@ func (v verified) failureKey() string {
 
 // verify checks format and signature only: no database, no audit. reason
 // is what the audit event says when the check fails ("" = not audited).
-func (s *Server) verify(p presented) (v verified, reason string, ok bool) {
+func (rt *Router) verify(p presented) (v verified, reason string, ok bool) {
 	if p.bearer {
 		raw, isBearer := strings.CutPrefix(p.value, "Bearer ")
 		if !isBearer {
 			return v, "", false
 		}
-		vt, err := s.tokens.Verify(strings.TrimSpace(raw))
+		vt, err := rt.tokens.Verify(strings.TrimSpace(raw))
 		if err != nil {
 			return v, "token did not verify", false
 		}
 		return verified{token: &vt}, "", true
 	}
-	sc, err := s.sealer.Open(p.value)
+	sc, err := rt.sealer.Open(p.value)
 	if err != nil {
 		return v, "session cookie did not verify", false
 	}
@@ -150,17 +150,17 @@ func (s *Server) verify(p presented) (v verified, reason string, ok bool) {
 
 // resolve turns a verified credential into live claims (a renewed session
 // cookie, when the session was renewed, is set on w).
-func (s *Server) resolve(w http.ResponseWriter, r *http.Request, v verified) (rampart.Claims, error) {
+func (rt *Router) resolve(w http.ResponseWriter, r *http.Request, v verified) (rampart.Claims, error) {
 	if v.token != nil {
-		rc, err := s.store.Auth().ResolveToken(r.Context(), v.token.TokenID, v.token.OrganizationID)
+		rc, err := rt.store.ResolveToken(r.Context(), v.token.TokenID, v.token.OrganizationID)
 		return rc.Claims, err
 	}
-	rc, err := s.store.Auth().ResolveSession(r.Context(), v.session.SessionID)
+	rc, err := rt.store.ResolveSession(r.Context(), v.session.SessionID)
 	if err != nil {
 		return rampart.Claims{}, err
 	}
 	if rc.Renewed {
-		http.SetCookie(w, s.sealer.Cookie(auth.SessionCookie{SessionID: v.session.SessionID, ExpiresAt: rc.ExpiresAt}))
+		http.SetCookie(w, rt.sealer.Cookie(auth.SessionCookie{SessionID: v.session.SessionID, ExpiresAt: rc.ExpiresAt}))
 	}
 	return rc.Claims, nil
 }
@@ -177,110 +177,98 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, v verified) (ra
 // cannot pass it), and a credential that resolves is served whatever its
 // address has spent. A credential whose own budget is spent is refused
 // before the database is asked.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (rampart.Claims, bool) {
+func (rt *Router) authenticate(w http.ResponseWriter, r *http.Request) (rampart.Claims, bool) {
 	p, ok := credentialOf(r)
 	if !ok {
-		writeError(w, r, s.log, errUnauthenticated())
+		writeError(w, r, rt.log, errUnauthenticated())
 		return rampart.Claims{}, false
 	}
 	addr := "fail:" + clientKey(r)
-	v, reason, ok := s.verify(p)
+	v, reason, ok := rt.verify(p)
 	if !ok {
-		if !s.chargeFailure(w, r, addr) {
+		if !rt.chargeFailure(w, r, addr) {
 			return rampart.Claims{}, false
 		}
 		if reason != "" {
-			s.recordRejected(r, p, reason)
+			rt.recordRejected(r, p, reason)
 		}
 		if !p.bearer {
 			http.SetCookie(w, auth.ClearCookie())
 		}
-		writeError(w, r, s.log, errUnauthenticated())
+		writeError(w, r, rt.log, errUnauthenticated())
 		return rampart.Claims{}, false
 	}
-	if res, spent := s.peekFailures(r, v.failureKey()); spent {
-		s.blocked(w, r, res)
+	if res, spent := rt.peekFailures(r, v.failureKey()); spent {
+		rt.blocked(w, r, res)
 		return rampart.Claims{}, false
 	}
-	c, err := s.resolve(w, r, v)
+	c, err := rt.resolve(w, r, v)
 	if err == nil {
 		return c, true
 	}
 	if rampart.ErrorKind(err) != rampart.KindUnauthenticated {
-		writeError(w, r, s.log, err)
+		writeError(w, r, rt.log, err)
 		return rampart.Claims{}, false
 	}
-	if !s.chargeFailure(w, r, addr, v.failureKey()) {
+	if !rt.chargeFailure(w, r, addr, v.failureKey()) {
 		return rampart.Claims{}, false
 	}
 	if p.bearer {
-		s.recordRejected(r, p, "token revoked, expired or unknown")
+		rt.recordRejected(r, p, "token revoked, expired or unknown")
 	} else {
 		http.SetCookie(w, auth.ClearCookie())
-		s.recordRejected(r, p, "session expired, revoked or without membership")
+		rt.recordRejected(r, p, "session expired, revoked or without membership")
 	}
-	writeError(w, r, s.log, err)
+	writeError(w, r, rt.log, err)
 	return rampart.Claims{}, false
 }
 
 // recordRejected audits a credential that was presented and refused (the
 // caller only learns "not signed in").
-func (s *Server) recordRejected(r *http.Request, p presented, reason string) {
+func (rt *Router) recordRejected(r *http.Request, p presented, reason string) {
 	if p.bearer {
-		s.recordRejectedToken(r, reason)
+		rt.recordRejectedToken(r, reason)
 	} else {
-		s.recordRejectedSession(r, reason)
+		rt.recordRejectedSession(r, reason)
 	}
 }
 
 // recordRejectedSession audits a session cookie that was presented and
 // refused (the caller only learns "not signed in").
-func (s *Server) recordRejectedSession(r *http.Request, reason string) {
-	ev := clientInfo(r).Event(audit.Event{ActorType: audit.ActorUser, Action: audit.ActionLoginFailed, TargetType: "session", Reason: reason})
-	if err := s.store.Audit().RecordPlatformEvent(r.Context(), ev); err != nil {
-		s.log.ErrorContext(r.Context(), "audit session rejection", "err", err)
+func (rt *Router) recordRejectedSession(r *http.Request, reason string) {
+	ev := ClientInfo(r).Event(audit.Event{ActorType: audit.ActorUser, Action: audit.ActionLoginFailed, TargetType: "session", Reason: reason})
+	if err := rt.store.RecordPlatformEvent(r.Context(), ev); err != nil {
+		rt.log.ErrorContext(r.Context(), "audit session rejection", "err", err)
 	}
 }
 
-func (s *Server) recordRejectedToken(r *http.Request, reason string) {
-	ev := clientInfo(r).Event(audit.Event{ActorType: audit.ActorAPIToken, Action: audit.ActionTokenRejected, Reason: reason})
-	if err := s.store.Audit().RecordPlatformEvent(r.Context(), ev); err != nil {
-		s.log.ErrorContext(r.Context(), "audit token rejection", "err", err)
+func (rt *Router) recordRejectedToken(r *http.Request, reason string) {
+	ev := ClientInfo(r).Event(audit.Event{ActorType: audit.ActorAPIToken, Action: audit.ActionTokenRejected, Reason: reason})
+	if err := rt.store.RecordPlatformEvent(r.Context(), ev); err != nil {
+		rt.log.ErrorContext(r.Context(), "audit token rejection", "err", err)
 	}
 }
 
-// signedInUser returns the user of a valid session cookie, if any, without
-// failing the request when there is none. Resolving may renew the session
+// SignedInUser returns the claims of a valid session cookie, if any,
+// without failing the request when there is none (for pages that show
+// either state). Resolving may renew the session
 // (past half its lifetime); the renewed cookie is then sent on w, as
 // authenticate does, so the browser's cookie keeps up with the row.
-func (s *Server) signedInUser(w http.ResponseWriter, r *http.Request) *rampart.Claims {
+func (rt *Router) SignedInUser(w http.ResponseWriter, r *http.Request) *rampart.Claims {
 	ck, err := r.Cookie(auth.SessionCookieName)
 	if err != nil {
 		return nil
 	}
-	sc, err := s.sealer.Open(ck.Value)
+	sc, err := rt.sealer.Open(ck.Value)
 	if err != nil {
 		return nil
 	}
-	rc, err := s.store.Auth().ResolveSession(r.Context(), sc.SessionID)
+	rc, err := rt.store.ResolveSession(r.Context(), sc.SessionID)
 	if err != nil {
 		return nil
 	}
 	if rc.Renewed {
-		http.SetCookie(w, s.sealer.Cookie(auth.SessionCookie{SessionID: sc.SessionID, ExpiresAt: rc.ExpiresAt}))
+		http.SetCookie(w, rt.sealer.Cookie(auth.SessionCookie{SessionID: sc.SessionID, ExpiresAt: rc.ExpiresAt}))
 	}
 	return &rc.Claims
-}
-
-// isLoopback reports whether the request's peer is on this host.
-func isLoopback(r *http.Request) bool {
-	if ip, ok := r.Context().Value(clientIPKey{}).(netip.Addr); ok {
-		return ip.IsLoopback()
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -1,4 +1,4 @@
-package api
+package edge
 
 import (
 	"encoding/json"
@@ -56,6 +56,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		Detail: rampart.ErrorMessage(err), Instance: r.URL.Path})
 }
 
+// writeProblem answers p as problem+json (never cached).
 func writeProblem(w http.ResponseWriter, p Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -63,7 +64,9 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 	_ = json.NewEncoder(w).Encode(p)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers v as JSON (never cached). Authenticated handlers use
+// Respond, which applies the output filter first.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

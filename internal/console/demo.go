@@ -1,85 +1,19 @@
-package api
+package console
 
 import (
-	"bytes"
-	"context"
 	"crypto/subtle"
-	"embed"
-	"html/template"
 	"net"
 	"net/http"
 	"net/netip"
 
+	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/mail"
-	"github.com/rampart-dev/rampart/internal/rampart"
-	"github.com/rampart-dev/rampart/internal/store"
 )
-
-// pageAPI is the server-rendered home page and the demo mailbox.
-type pageAPI struct{ *Server }
-
-func (s pageAPI) routes() {
-	s.public("GET /{$}", s.home)
-	if s.demo {
-		s.public("GET /demo", s.demoPage) // loopback peers with the printed secret only (demoPage)
-	}
-}
-
-//go:embed pages/*.html
-var pageFS embed.FS
-
-var pages = template.Must(template.ParseFS(pageFS, "pages/*.html"))
-
-type pageData struct {
-	Title   string
-	HasLink bool
-	Me      *meResponse
-	Links   []mail.Message
-	Demo    bool
-	Error   string
-	Account string // the masked address a magic link signs into
-	Nonce   string // the response's CSP nonce, for inline style and script
-}
-
-func renderPage(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) error {
-	d.Nonce = cspNonce(r.Context())
-	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, name, d); err != nil {
-		return rampart.Wrap("api.renderPage", rampart.KindInternal, err)
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
-	return err
-}
-
-// home shows who is signed in, or how to sign in.
-func (s pageAPI) home(w http.ResponseWriter, r *http.Request) error {
-	noStore(w)
-	d := pageData{Title: "Rampart", Demo: s.demoFor(r)}
-	if c := s.signedInUser(w, r); c != nil {
-		me := meResponse{Role: c.Role, VenueCodes: c.VenueCodes}
-		err := s.store.InTenant(r.Context(), *c, func(ctx context.Context, tx *store.TenantTx) error {
-			var err error
-			if me.Organization, err = tx.Organization(ctx); err != nil {
-				return err
-			}
-			u, err := tx.Account().User(ctx, c.UserID)
-			me.User = &u
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		d.Me = &me
-	}
-	return renderPage(w, r, http.StatusOK, "home", d)
-}
 
 // demoFor reports whether the demo mailbox is offered to this request:
 // only with --demo, only to a browser that holds the mailbox secret
 // (demoAuthorized), so the home page never points anyone else at it.
-func (s *Server) demoFor(r *http.Request) bool {
+func (s *site) demoFor(r *http.Request) bool {
 	return s.demoAuthorized(r)
 }
 
@@ -97,7 +31,7 @@ var forwardingHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Ho
 // demoPeerAllowed is the part of the mailbox check that needs no secret:
 // --demo, a loopback TCP peer (not the client address a trusted proxy
 // reports) and no forwarding header.
-func (s *Server) demoPeerAllowed(r *http.Request) bool {
+func (s *site) demoPeerAllowed(r *http.Request) bool {
 	if !s.demo || len(s.demoKey) < 32 {
 		return false
 	}
@@ -120,7 +54,7 @@ func (s *Server) demoPeerAllowed(r *http.Request) bool {
 // demoAuthorized reports whether r may read the demo mailbox: an allowed
 // peer (demoPeerAllowed) holding the secret printed at start, in the
 // cookie or (for scripts) the key query parameter.
-func (s *Server) demoAuthorized(r *http.Request) bool {
+func (s *site) demoAuthorized(r *http.Request) bool {
 	if !s.demoPeerAllowed(r) {
 		return false
 	}
@@ -130,7 +64,7 @@ func (s *Server) demoAuthorized(r *http.Request) bool {
 	return s.demoKeyMatches(r.URL.Query().Get("key"))
 }
 
-func (s *Server) demoKeyMatches(v string) bool {
+func (s *site) demoKeyMatches(v string) bool {
 	return v != "" && subtle.ConstantTimeCompare([]byte(v), []byte(s.demoKey)) == 1
 }
 
@@ -142,12 +76,12 @@ func (s *Server) demoKeyMatches(v string) bool {
 // path that does not exist. Opening the printed link moves the secret
 // into a cookie and redirects, so it leaves the URL. With Accept:
 // application/json the answer is the messages as JSON (for scripts).
-func (s pageAPI) demoPage(w http.ResponseWriter, r *http.Request) error {
+func (s *site) demoPage(w http.ResponseWriter, r *http.Request) error {
 	if !s.demoAuthorized(r) {
-		s.notFound(w, r)
+		edge.NotFound(w, r)
 		return nil
 	}
-	noStore(w)
+	edge.NoStore(w)
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	if r.URL.Query().Has("key") && !wantsJSON(r) {
 		http.SetCookie(w, &http.Cookie{Name: demoCookieName, Value: s.demoKey, Path: "/", MaxAge: 12 * 3600,
@@ -169,7 +103,7 @@ func (s pageAPI) demoPage(w http.ResponseWriter, r *http.Request) error {
 		if d.Links == nil {
 			d.Links = []mail.Message{}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"messages": d.Links})
+		edge.WriteJSON(w, http.StatusOK, map[string]any{"messages": d.Links})
 		return nil
 	}
 	return renderPage(w, r, http.StatusOK, "demo", d)

@@ -1,4 +1,4 @@
-package api
+package edge
 
 import (
 	"math"
@@ -29,29 +29,20 @@ import (
 // is queried or audited. A valid session or token is never refused by an
 // address's budget; only its own tier's budget per user applies.
 
-// limitTier picks the tier of a public route: the endpoints that send mail
-// or redeem a link (sign-in and sign-up link requests, the console's
-// sign-in form, the confirmation) are "auth"; the health probes are not
-// limited; the rest (pages, opening a link, signing out) are "api".
-func limitTier(pattern string) string {
-	switch pattern {
-	case "POST /api/auth/login-link", "POST /api/auth/signup", "POST /auth/login", "POST /auth/confirm":
-		return "auth"
-	case "GET /api/health", "GET /api/health/ready":
-		return "" // probes; readiness answers from a one-second cache
-	}
-	return "api"
-}
+// The budget of a public route is given where it is registered (Budget,
+// routes.go): the endpoints that send mail or redeem a link draw on the
+// auth tier, the health probes are not limited, and the rest (pages,
+// opening a link, signing out) draw on the api tier.
 
 // limitedPublic wraps the handler of a public route in its rate limit.
-func (s *Server) limitedPublic(pattern string, h publicHandler) http.HandlerFunc {
-	tier := limitTier(pattern)
+func (rt *Router) limitedPublic(b Budget, h PublicHandler) http.HandlerFunc {
+	tier := b.tier()
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.limit(w, r, tier, s.publicKey(r, pattern, tier)) {
+		if !rt.limit(w, r, tier, rt.publicKey(r, b)) {
 			return
 		}
 		if err := h(w, r); err != nil {
-			writeError(w, r, s.log, err)
+			writeError(w, r, rt.log, err)
 		}
 	}
 }
@@ -64,13 +55,13 @@ func (s *Server) limitedPublic(pattern string, h publicHandler) http.HandlerFunc
 // caused the request (Sec-Fetch-Site: cross-site; a SameSite=Lax cookie
 // rides on top-level navigations): those spend the address's budget, not
 // the signed-in user's. Verifying the cookie's MAC touches no database.
-func (s *Server) publicKey(r *http.Request, pattern, tier string) string {
-	if pattern == "POST /auth/confirm" {
+func (rt *Router) publicKey(r *http.Request, b Budget) string {
+	if b == LinkConfirm {
 		return "link:" + clientKey(r)
 	}
-	if tier == "api" && r.Header.Get("Sec-Fetch-Site") != "cross-site" {
+	if b == PerVisitor && r.Header.Get("Sec-Fetch-Site") != "cross-site" {
 		if ck, err := r.Cookie(auth.SessionCookieName); err == nil {
-			if sc, err := s.sealer.Open(ck.Value); err == nil {
+			if sc, err := rt.sealer.Open(ck.Value); err == nil {
 				return "sess:" + sc.SessionID.String()
 			}
 		}
@@ -80,27 +71,27 @@ func (s *Server) publicKey(r *http.Request, pattern, tier string) string {
 
 // limit applies tier to key and writes the RateLimit headers; on refusal
 // it answers 429 problem+json with Retry-After and returns false.
-func (s *Server) limit(w http.ResponseWriter, r *http.Request, tier, key string) bool {
-	lim, ok := s.tiers[tier]
+func (rt *Router) limit(w http.ResponseWriter, r *http.Request, tier, key string) bool {
+	lim, ok := rt.tiers[tier]
 	if !ok || tier == "" {
 		return true
 	}
-	res, err := s.limiter.Allow(r.Context(), tier+"|"+key, lim)
+	res, err := rt.limiter.Allow(r.Context(), tier+"|"+key, lim)
 	if err != nil {
-		s.limiterUnavailable(w, r, err)
+		rt.limiterUnavailable(w, r, err)
 		return false
 	}
 	setRateLimitHeaders(w, res)
 	if res.Allowed {
 		return true
 	}
-	s.tooMany(w, r, tier, res)
+	rt.tooMany(w, r, tier, res)
 	return false
 }
 
 // limiterUnavailable fails closed: no budget decision, no service (but say why).
-func (s *Server) limiterUnavailable(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "rate limiter unavailable", "err", err)
+func (rt *Router) limiterUnavailable(w http.ResponseWriter, r *http.Request, err error) {
+	rt.log.ErrorContext(r.Context(), "rate limiter unavailable", "err", err)
 	writeProblem(w, Problem{Type: problemBase + "unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable,
 		Detail: "rate limiting is unavailable; try again shortly", Instance: r.URL.Path})
 }
@@ -113,9 +104,9 @@ func setRateLimitHeaders(w http.ResponseWriter, res ratelimit.Result) {
 }
 
 // tooMany is every 429 of the limiter: problem+json with Retry-After.
-func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, tier string, res ratelimit.Result) {
-	if s.metrics != nil {
-		s.metrics.RateLimited(tier)
+func (rt *Router) tooMany(w http.ResponseWriter, r *http.Request, tier string, res ratelimit.Result) {
+	if rt.metrics != nil {
+		rt.metrics.RateLimited(tier)
 	}
 	retry := max(int(math.Ceil(res.RetryAfter.Seconds())), 1)
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
@@ -127,7 +118,7 @@ func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, tier string, re
 // client address (after trusted proxies); an IPv6 client is keyed by its
 // /64, since one host commonly holds the whole prefix.
 func clientKey(r *http.Request) string {
-	ci := clientInfo(r)
+	ci := ClientInfo(r)
 	switch {
 	case !ci.IP.IsValid():
 		return "ip:unknown"
@@ -141,12 +132,12 @@ func clientKey(r *http.Request) string {
 // peekFailures reports, spending nothing, whether the auth budget of key
 // is spent. An unavailable limiter counts as not spent here: the request
 // fails closed where a failure would be charged.
-func (s *Server) peekFailures(r *http.Request, key string) (ratelimit.Result, bool) {
-	lim, ok := s.tiers["auth"]
+func (rt *Router) peekFailures(r *http.Request, key string) (ratelimit.Result, bool) {
+	lim, ok := rt.tiers["auth"]
 	if !ok {
 		return ratelimit.Result{}, false
 	}
-	res, err := s.limiter.Peek(r.Context(), "auth|"+key, lim)
+	res, err := rt.limiter.Peek(r.Context(), "auth|"+key, lim)
 	if err != nil {
 		return ratelimit.Result{}, false
 	}
@@ -158,16 +149,16 @@ func (s *Server) peekFailures(r *http.Request, key string) (ratelimit.Result, bo
 // it — 429 — or the limiter is unavailable — 503; the caller then audits
 // nothing. The RateLimit headers of a failure that is charged are those of
 // its first budget (the address's).
-func (s *Server) chargeFailure(w http.ResponseWriter, r *http.Request, keys ...string) bool {
-	lim, ok := s.tiers["auth"]
+func (rt *Router) chargeFailure(w http.ResponseWriter, r *http.Request, keys ...string) bool {
+	lim, ok := rt.tiers["auth"]
 	if !ok {
 		return true
 	}
 	var refused *ratelimit.Result
 	for i, key := range keys {
-		res, err := s.limiter.Allow(r.Context(), "auth|"+key, lim)
+		res, err := rt.limiter.Allow(r.Context(), "auth|"+key, lim)
 		if err != nil {
-			s.limiterUnavailable(w, r, err)
+			rt.limiterUnavailable(w, r, err)
 			return false
 		}
 		if i == 0 {
@@ -178,7 +169,7 @@ func (s *Server) chargeFailure(w http.ResponseWriter, r *http.Request, keys ...s
 		}
 	}
 	if refused != nil {
-		s.blocked(w, r, *refused)
+		rt.blocked(w, r, *refused)
 		return false
 	}
 	return true
@@ -187,24 +178,24 @@ func (s *Server) chargeFailure(w http.ResponseWriter, r *http.Request, keys ...s
 // blocked is the answer to every credential that is not valid, once a
 // budget it draws on is spent: the same 429 whatever was sent and however
 // far the check got, with nothing audited and no cookie cleared.
-func (s *Server) blocked(w http.ResponseWriter, r *http.Request, res ratelimit.Result) {
+func (rt *Router) blocked(w http.ResponseWriter, r *http.Request, res ratelimit.Result) {
 	w.Header().Set("RateLimit-Limit", strconv.Itoa(res.Limit))
 	w.Header().Set("RateLimit-Remaining", "0")
 	w.Header().Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(res.ResetAfter.Seconds()))))
-	s.tooMany(w, r, "auth", res)
+	rt.tooMany(w, r, "auth", res)
 }
 
 // spend spends one request of key's auth budget without answering, and
 // reports whether it fitted: for counting a failure that is refused
 // anyway, and for bounding an audit trail.
-func (s *Server) spend(r *http.Request, key string) bool {
-	lim, ok := s.tiers["auth"]
+func (rt *Router) spend(r *http.Request, key string) bool {
+	lim, ok := rt.tiers["auth"]
 	if !ok {
 		return true
 	}
-	res, err := s.limiter.Allow(r.Context(), "auth|"+key, lim)
+	res, err := rt.limiter.Allow(r.Context(), "auth|"+key, lim)
 	if err != nil {
-		s.log.ErrorContext(r.Context(), "rate limiter unavailable", "err", err)
+		rt.log.ErrorContext(r.Context(), "rate limiter unavailable", "err", err)
 		return false
 	}
 	return res.Allowed
@@ -214,12 +205,12 @@ func (s *Server) spend(r *http.Request, key string) bool {
 // while no proxy is trusted: every client behind that proxy then has the
 // proxy's address, so they share one budget per address (sign-in, failed
 // authentications, anonymous pages) and one address in the audit log.
-func (s *Server) warnUntrustedForwarding(r *http.Request) {
-	if len(s.trusted) != 0 || r.Header.Get("X-Forwarded-For") == "" {
+func (rt *Router) warnUntrustedForwarding(r *http.Request) {
+	if len(rt.trusted) != 0 || r.Header.Get("X-Forwarded-For") == "" {
 		return
 	}
-	s.forwardWarning.Do(func() {
-		s.log.WarnContext(r.Context(), "requests carry X-Forwarded-For but no proxy is trusted: every client behind the proxy "+
+	rt.forwardWarning.Do(func() {
+		rt.log.WarnContext(r.Context(), "requests carry X-Forwarded-For but no proxy is trusted: every client behind the proxy "+
 			"shares its address for rate limits and audit events; set RAMPART_TRUSTED_PROXIES to the proxy's address",
 			"peer", peerAddr(r).String())
 	})

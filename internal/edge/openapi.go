@@ -1,4 +1,4 @@
-package api
+package edge
 
 import (
 	"encoding/json"
@@ -90,7 +90,7 @@ func (sp *spec) serve(w http.ResponseWriter, r *http.Request) error {
 		b, err := json.Marshal(sp.doc)
 		if err != nil {
 			sp.mu.Unlock()
-			return rampart.Wrap("api.openapi", rampart.KindInternal, err)
+			return rampart.Wrap("edge.openapi", rampart.KindInternal, err)
 		}
 		sp.json = b
 	}
@@ -123,5 +123,5 @@ func (sp *spec) validate(v any, raw any) error {
 		}
 		msgs = append(msgs, e.Error())
 	}
-	return rampart.Errorf("api.validate", rampart.KindInvalid, "%s", strings.Join(msgs, "; "))
+	return rampart.Errorf("edge.validate", rampart.KindInvalid, "%s", strings.Join(msgs, "; "))
 }

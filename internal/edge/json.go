@@ -1,4 +1,4 @@
-package api
+package edge
 
 import (
 	"encoding/json"
@@ -21,8 +21,8 @@ const maxBody = 64 << 10
 
 // decode reads a strict JSON body into v: JSON content type, at most
 // maxBody bytes, valid UTF-8, no unknown fields, no trailing data.
-func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
-	const op = "api.decode"
+func (rt *Router) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	const op = "edge.decode"
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return rampart.Errorf(op, rampart.KindUnsupportedMedia, "the body must be application/json")
@@ -52,7 +52,7 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return rampart.Errorf(op, rampart.KindInvalid, "malformed JSON: %s", jsonProblem(err))
 	}
-	return s.spec.validate(v, raw)
+	return rt.spec.validate(v, raw)
 }
 
 // jsonProblem describes a decoding error without echoing large input.
@@ -72,27 +72,28 @@ func jsonProblem(err error) string {
 	return "invalid JSON"
 }
 
-// pathID parses a uuid path value; a malformed one is simply not found.
-func pathID(r *http.Request, name string) (uuid.UUID, error) {
+// PathID parses a uuid path value; a malformed one is simply not found.
+func PathID(r *http.Request, name string) (uuid.UUID, error) {
 	id, err := uuid.Parse(r.PathValue(name))
 	if err != nil {
-		return uuid.Nil, rampart.Errorf("api.pathID", rampart.KindNotFound, "not found")
+		return uuid.Nil, rampart.Errorf("edge.pathID", rampart.KindNotFound, "not found")
 	}
 	return id, nil
 }
 
-// respond encodes v for the caller's role: the output filter of
+// Respond encodes v for the caller's role: the output filter of
 // internal/access removes cost, sourcing and lead-time fields for roles
 // without full cost access on every authenticated JSON response.
-func respond(w http.ResponseWriter, c rampart.Claims, status int, v any) error {
+func Respond(w http.ResponseWriter, c rampart.Claims, status int, v any) error {
 	filtered, err := access.FilterForRole(c.Role, v)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, status, filtered)
+	WriteJSON(w, status, filtered)
 	return nil
 }
 
-func fieldError(field, format string, args ...any) error {
-	return rampart.Errorf("api.validate", rampart.KindInvalid, "%s: %s", field, fmt.Sprintf(format, args...))
+// FieldError is a 400 naming the field that fails.
+func FieldError(field, format string, args ...any) error {
+	return rampart.Errorf("edge.validate", rampart.KindInvalid, "%s: %s", field, fmt.Sprintf(format, args...))
 }

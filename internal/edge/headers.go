@@ -1,4 +1,4 @@
-package api
+package edge
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 
 type nonceKey struct{}
 
-// cspNonce returns the request's CSP nonce ("" outside a request).
-func cspNonce(ctx context.Context) string {
+// CSPNonce returns the request's CSP nonce ("" outside a request).
+func CSPNonce(ctx context.Context) string {
 	n, _ := ctx.Value(nonceKey{}).(string)
 	return n
 }
@@ -36,4 +36,12 @@ func securityHeaders(w http.ResponseWriter, r *http.Request) *http.Request {
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"' 'strict-dynamic'; style-src 'nonce-"+nonce+"'; "+
 		"img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'")
 	return r.WithContext(context.WithValue(r.Context(), nonceKey{}, nonce))
+}
+
+// NoStore forbids every cache to keep the answer (pages with personal
+// data or links; /api and /auth answers get Cache-Control: no-store from
+// the chain already).
+func NoStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
 }

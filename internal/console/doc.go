@@ -1,0 +1,20 @@
+// Package console is Rampart's server-rendered pages: the home page, the
+// sign-in pages (a magic link's landing and confirmation, the sign-in form,
+// the sign-out button) and the demo mailbox, with their html/template
+// templates embedded from templates/.
+//
+// Guarantees:
+//   - Pages are mounted on the edge (internal/edge) as public routes, each
+//     with its rate-limit budget, so they carry the same security headers,
+//     CSP nonce, cross-origin protection and rate limits as the API. Every
+//     page sets Cache-Control: no-store.
+//   - Pages call the same use cases as the JSON API: the store's
+//     operations, and the sign-in link request given by the composition
+//     (Options.RequestLoginLink). This package never imports internal/api.
+//   - A failed link is answered the same way whatever check failed; which
+//     one is in the audit log. A magic link is consumed only by the POST
+//     of its confirmation page, never by a GET.
+//   - The demo mailbox answers only with --demo, to a loopback peer that
+//     came through no proxy and holds the printed secret; everyone else
+//     gets the 404 of a path that does not exist.
+package console

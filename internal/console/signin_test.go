@@ -1,0 +1,70 @@
+package console
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/rampart-dev/rampart/internal/edge"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+func TestMaskEmail(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"alice@acme.example": "a•••@acme.example",
+		"a@acme.example":     "a•••@acme.example",
+		"élodie@x.example":   "é•••@x.example",
+		"nonsense":           "•••",
+	} {
+		if got := maskEmail(in); got != want {
+			t.Errorf("maskEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestPagesWithoutADatabase mounts the console on an edge without a
+// store and walks the pages that need none: the anonymous home page (its
+// style carries the response's nonce), a malformed link (the same 401 page
+// as any failed link), the sign-in form (the use case it was given runs
+// after the answer), and the demo mailbox, absent without --demo.
+func TestPagesWithoutADatabase(t *testing.T) {
+	t.Parallel()
+	rt := edge.New(edge.Options{Version: "test"})
+	var asked []string
+	started := 0
+	Register(rt, Options{RequestLoginLink: func(_ context.Context, email string, _ store.ClientInfo) (func(), error) {
+		asked = append(asked, email)
+		return func() { started++ }, nil
+	}})
+	serve := func(method, path, body string, hdr ...string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		rt.ServeHTTP(w, req)
+		return w
+	}
+	w := serve("GET", "/", "")
+	_, nonce, _ := strings.Cut(w.Header().Get("Content-Security-Policy"), "'nonce-")
+	nonce, _, _ = strings.Cut(nonce, "'")
+	if w.Code != 200 || nonce == "" || !strings.Contains(w.Body.String(), `<style nonce="`+nonce+`">`) ||
+		!strings.Contains(w.Body.String(), `action="/auth/login"`) || w.Header().Get("Cache-Control") != "no-store" {
+		t.Fatalf("home: %d %v\n%s", w.Code, w.Header(), w.Body)
+	}
+	if w := serve("GET", "/auth/link?token=not-a-token", ""); w.Code != 401 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+		t.Errorf("a malformed link: %d %s", w.Code, w.Header().Get("Content-Type"))
+	}
+	form := "application/x-www-form-urlencoded"
+	if w := serve("POST", "/auth/login", "email=not-an-address", "Content-Type", form); w.Code != 400 || len(asked) != 0 {
+		t.Errorf("a malformed address: %d, use case asked %v", w.Code, asked)
+	}
+	if w := serve("POST", "/auth/login", "email=Alice@Acme.Example", "Content-Type", form); w.Code != 200 || len(asked) != 1 || asked[0] != "alice@acme.example" || started != 1 {
+		t.Errorf("the sign-in form: %d, use case asked %v, started %d", w.Code, asked, started)
+	}
+	if w := serve("GET", "/demo", ""); w.Code != 404 {
+		t.Errorf("/demo without --demo: %d", w.Code)
+	}
+}
