@@ -160,12 +160,16 @@ const (
 // queue (working jobs unless o.Workers is 0). Everything stops at cleanup.
 func setupAI(t *testing.T, o aiOptions) *env { return newEnv(t, &o) }
 
-func newEnv(t *testing.T, ai *aiOptions) *env {
+func newEnv(t *testing.T, ai *aiOptions) *env { return newTracedEnv(t, ai, nil) }
+
+// newTracedEnv is newEnv with tracer on the store's connections.
+func newTracedEnv(t *testing.T, ai *aiOptions, tracer pgx.QueryTracer) *env {
 	t.Helper()
 	t.Parallel()
 	db := pgtest.New(t)
 	ctx := context.Background()
-	st, err := store.Open(ctx, db.AppURL, store.Options{MaxConns: 8, Actor: "api test", ServiceURL: db.ServiceURL, Audit: testKeyring(t)})
+	st, err := store.Open(ctx, db.AppURL, store.Options{MaxConns: 8, Actor: "api test", ServiceURL: db.ServiceURL, Audit: testKeyring(t),
+		Tracer: tracer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,12 +45,17 @@ type KillSwitchLevel struct {
 func (s *Store) KillSwitchState(ctx context.Context) (KillState, error) {
 	const op = "store.KillSwitchState"
 	st := KillState{Orgs: map[uuid.UUID]time.Time{}}
-	err := s.readOnly(ctx, func(ctx context.Context, tx *txn) error {
-		rows, err := tx.query(ctx, sqlKillSwitchState)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
+	// One round trip: the whole read-only transaction is one pipelined
+	// batch (the watcher re-reads it on every process, periodically).
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return st, classify(op, err)
+	}
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue(sqlBeginReadOnly)
+	b.Queue(sqlSetAppRole)
+	b.Queue(sqlKillSwitchState).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var scope, reason string
 			var org *uuid.UUID
@@ -66,11 +71,14 @@ func (s *Store) KillSwitchState(ctx context.Context) (KillState, error) {
 				st.Orgs[*org] = at
 			}
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return tx.queryRow(ctx, "SELECT now()").Scan(&st.Read)
+		return rows.Err()
 	})
+	b.Queue(sqlNow).QueryRow(func(row pgx.Row) error { return row.Scan(&st.Read) })
+	b.Queue(sqlCommit)
+	err = conn.SendBatch(ctx, b).Close()
+	if err != nil {
+		s.rollback(conn)
+	}
 	if err != nil {
 		return st, classify(op, err)
 	}

@@ -179,7 +179,7 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 // context: for catalog and schema reads that touch no tenant row.
 func (s *Store) readOnly(ctx context.Context, fn func(context.Context, *txn) error) error {
 	b := &pgx.Batch{}
-	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY")
+	b.Queue(sqlBeginReadOnly)
 	b.Queue(sqlSetAppRole)
 	return s.run(ctx, s.pool, "store.readOnly", b, nil, fn)
 }

@@ -38,6 +38,10 @@ type Options struct {
 	Audit  *audit.Keyring
 	Actor  string       // names this process in service audit events, e.g. "rampart serve"
 	Logger *slog.Logger // nil discards
+	// Tracer, when set, sees every statement and batch on both pools and
+	// the queue's (pgx.QueryTracer; it may also implement pgx.BatchTracer
+	// and pgx.PrepareTracer): the round-trip count tests use it.
+	Tracer pgx.QueryTracer
 }
 
 // Store holds the runtime pool and the service pool.
@@ -54,13 +58,13 @@ type Store struct {
 // rlsaudit before serving.
 func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
 	const op = "store.Open"
-	pool, err := openPool(ctx, op, databaseURL, opts.MaxConns)
+	pool, err := openPool(ctx, op, databaseURL, opts.MaxConns, opts.Tracer)
 	if err != nil {
 		return nil, err
 	}
 	var svc *pgxpool.Pool
 	if opts.ServiceURL != "" {
-		if svc, err = openPool(ctx, op, opts.ServiceURL, 4); err != nil {
+		if svc, err = openPool(ctx, op, opts.ServiceURL, 4, opts.Tracer); err != nil {
 			pool.Close()
 			return nil, err
 		}
@@ -75,7 +79,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	return s, nil
 }
 
-func openPool(ctx context.Context, op, url string, maxConns int32) (*pgxpool.Pool, error) {
+func openPool(ctx context.Context, op, url string, maxConns int32, tracer pgx.QueryTracer) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, rampart.Errorf(op, rampart.KindInvalid, "invalid database URL: %s", redactURLError(err))
@@ -87,6 +91,7 @@ func openPool(ctx context.Context, op, url string, maxConns int32) (*pgxpool.Poo
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "rampart"
+	cfg.ConnConfig.Tracer = tracer
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, rampart.Wrap(op, rampart.KindUnavailable, err)

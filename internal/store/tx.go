@@ -49,12 +49,13 @@ func (tx *txn) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 // The statements that open a store transaction, sent as one pipelined batch
 // (queries/tx.sql).
 var (
-	sqlBegin      = query("Begin")
-	sqlSetClaims  = query("SetClaims")
-	sqlSetAppRole = query("SetAppRole")
-	sqlSetSvcRole = query("SetSvcRole")
-	sqlCommit     = query("Commit")
-	sqlRollback   = query("Rollback")
+	sqlBegin         = query("Begin")
+	sqlSetClaims     = query("SetClaims")
+	sqlBeginReadOnly = query("BeginReadOnly")
+	sqlSetAppRole    = query("SetAppRole")
+	sqlSetSvcRole    = query("SetSvcRole")
+	sqlCommit        = query("Commit")
+	sqlRollback      = query("Rollback")
 )
 
 const (

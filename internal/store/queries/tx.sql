@@ -6,6 +6,9 @@
 -- name: Begin
 BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE
 
+-- name: BeginReadOnly
+BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY
+
 -- name: SetClaims
 -- Transaction-local claims (set_config(…, true)): they end with the
 -- transaction. The rls-audit probe sets and resets them with the same
