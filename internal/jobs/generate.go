@@ -76,16 +76,21 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	unregister := q.opts.Watcher.Register(org, id, cancel)
 	defer unregister()
 
-	claims, status, live, err := q.store.Jobs().Claims(ctx, org, id)
+	js, err := q.store.Jobs().Claims(ctx, org, id)
+	claims := js.Claims
 	switch {
 	case rampart.ErrorKind(err) == rampart.KindNotFound:
 		return river.JobCancel(err) // the job (or its organization) is gone
 	case err != nil:
 		return err
-	case rampart.JobFinished(status):
-		return river.JobCancel(errors.New("the AI job has already finished: " + status))
-	case !live:
+	case rampart.JobFinished(js.Status):
+		return river.JobCancel(errors.New("the AI job has already finished: " + js.Status))
+	case !js.Live:
 		return river.JobCancel(q.failOrphan(ctx, org, id, "the requester is no longer a member of the organization"))
+	case js.Inputs == nil:
+		// The requester's live role no longer reaches the proposal (out of
+		// its venue): nobody may run the job.
+		return river.JobCancel(q.failOrphan(ctx, org, id, "the requester may no longer run this AI job"))
 	}
 
 	// The kill switches, global then organization, from memory.
@@ -98,13 +103,19 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		return q.stop(ctx, claims, id, 0, st, true)
 	}
 
-	// One transaction starts the attempt, guards the untrusted inputs
-	// (pure computation) and reserves the token estimate before dispatch.
+	// The guard, before any transaction of the attempt (pure computation:
+	// no pooled connection waits on it): untrusted inputs become
+	// guard.Text, or the job stops.
+	data, verdict := q.guardInputs(*js.Inputs)
+	var req llm.Request
+	if !verdict.Blocked {
+		req = llm.Request{Prompt: llm.ProposalWriter, Data: data, MaxTokens: q.opts.MaxTokens}
+	}
+
+	// One transaction starts the attempt and reserves the token estimate
+	// before dispatch. The proposal must still be the version guarded.
 	var (
 		job     rampart.AIJob
-		data    []guard.Text
-		verdict guard.Verdict
-		req     llm.Request
 		overrun bool
 	)
 	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.TenantTx) error {
@@ -115,12 +126,12 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		if err != nil {
 			return err
 		}
-		// The guard: untrusted inputs become guard.Text, or the job stops.
-		data, verdict = q.guardInputs(proposal)
+		if !proposal.UpdatedAt.Equal(js.Inputs.UpdatedAt) {
+			return errInputsChanged
+		}
 		if verdict.Blocked {
 			return nil
 		}
-		req = llm.Request{Prompt: llm.ProposalWriter, Data: data, MaxTokens: q.opts.MaxTokens}
 		err = tx.Budget().Reserve(ctx, id, llm.EstimateTokens(req))
 		if errors.Is(err, store.ErrBudgetExhausted) {
 			overrun = true
@@ -128,6 +139,12 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		}
 		return err
 	})
+	if errors.Is(err, errInputsChanged) {
+		// Edited since it was guarded: nothing started; the next try
+		// guards the new text (a snooze is not an attempt).
+		q.met.outcome("snoozed")
+		return river.JobSnooze(snoozeFor)
+	}
 	if errors.Is(err, store.ErrOrgAtJobLimit) {
 		// Other processes run the organization's limit: wait (a snooze
 		// is not an attempt).
@@ -214,6 +231,10 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	}
 	return err
 }
+
+// errInputsChanged: the proposal changed between the guard's read and the
+// start of the attempt.
+var errInputsChanged = errors.New("the proposal changed after its inputs were guarded")
 
 // guardInputs passes every untrusted field through the guard; the verdict
 // is the worst of them (scores add up across fields, capped at 100).

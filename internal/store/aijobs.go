@@ -31,6 +31,8 @@ var (
 	sqlLockAIJobReservation   = query("LockAIJobReservation")
 	sqlProposalOfJob          = query("ProposalOfJob")
 	sqlAIJobClaims            = query("AIJobClaims")
+	sqlSetAIJobClaims         = query("SetAIJobClaims")
+	sqlAIJobInputs            = query("AIJobInputs")
 )
 
 // Limits of the progress stream's pages.
@@ -247,56 +249,78 @@ func (tx AIJobsTx) Cancel(ctx context.Context, id uuid.UUID, reason string) (ram
 		Metadata: metadata(map[string]any{"scope": "job"})}))
 }
 
-// Claims returns the live claims a worker runs a job with: the
-// requester's current membership. ok is false when the job is finished
-// (status says how) or the requester is no longer a member.
-func (j Jobs) Claims(ctx context.Context, orgID, jobID uuid.UUID) (claims rampart.Claims, status string, ok bool, err error) {
+// JobStart is what an attempt of a job starts from, read before any of
+// its transactions: the requester's live claims and the untrusted inputs
+// as they may read them now.
+type JobStart struct {
+	Claims rampart.Claims
+	// Status is the job's status; Live is false when the job is finished
+	// or the requester is no longer a member.
+	Status string
+	Live   bool
+	// Inputs is the proposal's untrusted text and version (Title,
+	// ClientName, Brief, VenueCode, UpdatedAt), read under Claims; nil when
+	// the requester can no longer read it. The worker guards it outside
+	// every transaction; the start transaction checks the proposal is
+	// still this version.
+	Inputs *rampart.Proposal
+}
+
+// Claims reads what an attempt of a job starts from (JobStart).
+func (j Jobs) Claims(ctx context.Context, orgID, jobID uuid.UUID) (JobStart, error) {
 	s := j.s
 	const op = "store.AIJobClaims"
-	// One round trip: a read-only transaction as rampart_app with no
-	// tenant context, sent as one pipelined batch (every job attempt
-	// starts here).
+	var out JobStart
+	// One round trip: a read-only transaction as rampart_app, sent as one
+	// pipelined batch (every job attempt starts here). The claims read
+	// through the narrow ai_job_claims() become the tenant context of the
+	// inputs' read, in SQL, so no second round trip is needed.
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return claims, "", false, classify(op, err)
+		return out, classify(op, err)
 	}
 	defer conn.Release()
-	b := &pgx.Batch{}
-	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY")
-	b.Queue(sqlSetAppRole)
-	b.Queue(sqlAIJobClaims, orgID, jobID)
-	b.Queue(sqlCommit)
-	br := conn.SendBatch(ctx, b)
 	var user *uuid.UUID
 	var role *string
 	var codes []string
-	_, err = br.Exec()
-	if err == nil {
-		_, err = br.Exec()
-	}
-	if err == nil {
-		err = br.QueryRow().Scan(&status, &user, &role, &codes)
-	}
-	if err == nil {
-		_, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	found := false
+	b := &pgx.Batch{}
+	b.Queue(sqlBeginReadOnly)
+	b.Queue(sqlSetAppRole)
+	b.Queue(sqlAIJobClaims, orgID, jobID).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&out.Status, &user, &role, &codes)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		found = err == nil
+		return err
+	})
+	b.Queue(sqlSetAIJobClaims, orgID, jobID)
+	b.Queue(sqlAIJobInputs, orgID, jobID).QueryRow(func(row pgx.Row) error {
+		var p rampart.Proposal
+		err := row.Scan(&p.Title, &p.ClientName, &p.Brief, &p.VenueCode, &p.UpdatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		out.Inputs = &p
+		return err
+	})
+	b.Queue(sqlCommit)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		s.rollback(conn)
+		return JobStart{}, classify(op, err)
 	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return claims, "", false, rampart.Errorf(op, rampart.KindNotFound, "AI job %s not found", jobID)
-	}
-	if err != nil {
-		return claims, "", false, classify(op, err)
+	if !found {
+		return JobStart{}, rampart.Errorf(op, rampart.KindNotFound, "AI job %s not found", jobID)
 	}
 	if user != nil && role != nil {
-		claims = rampart.Claims{OrganizationID: orgID, UserID: *user, Role: rampart.Role(*role), VenueCodes: codes}
-		ok = true
+		out.Claims = rampart.Claims{OrganizationID: orgID, UserID: *user, Role: rampart.Role(*role), VenueCodes: codes}
+		out.Live = true
 	}
-	return claims, status, ok, nil
+	if !out.Live {
+		out.Inputs = nil
+	}
+	return out, nil
 }
 
 // AttemptInfo says which attempt of a job a worker runs.

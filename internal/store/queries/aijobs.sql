@@ -75,6 +75,22 @@ WHERE organization_id = $1 AND id = (SELECT proposal_id FROM ai_jobs WHERE organ
 -- name: AIJobClaims
 SELECT status, user_id, role, venue_codes FROM ai_job_claims($1, $2)
 
+-- name: SetAIJobClaims
+-- The same live claims, as the transaction's tenant context (the keys of
+-- rampart.Claims' JSON; TestJobClaimsMatchGo checks them): the inputs
+-- that follow are read as the requester may read them now. No live
+-- requester: no claims, and row-level security returns nothing.
+SELECT pg_catalog.set_config('request.jwt.claims', coalesce((
+  SELECT json_build_object('organization_id', $1::uuid, 'sub', c.user_id, 'role', c.role,
+                           'venue_codes', coalesce(c.venue_codes, '{}'::text[]))::text
+    FROM ai_job_claims($1, $2) c WHERE c.user_id IS NOT NULL), ''), true)
+
+-- name: AIJobInputs
+-- The untrusted text a job sends to a model, and the version it is.
+SELECT p.title, p.client_name, p.brief, p.venue_code, p.updated_at
+  FROM ai_jobs j JOIN proposals p ON p.organization_id = j.organization_id AND p.id = j.proposal_id
+ WHERE j.organization_id = $1 AND j.id = $2
+
 -- name: StreamSessionClaims
 -- The progress stream's credential re-check (AIJobEvents): the session
 -- check is auth_resolve_session's condition without its renewal (a stream
