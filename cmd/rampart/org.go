@@ -8,11 +8,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/rampart-dev/rampart/internal/api"
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/signin"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -121,7 +121,7 @@ func (m *Main) orgCreate(ctx context.Context, st *store.Store, cfg config.Config
 	base := linkBase(cfg)
 	fmt.Fprintf(m.Stdout, "created organization %q (slug %s, id %s)\n", out.Organization.Name, out.Organization.Slug, out.Organization.ID)
 	fmt.Fprintf(m.Stdout, "admin: %s\n", out.Admin.Email)
-	msg := api.WelcomeMessage(out.Organization, out.Admin.Email, api.LinkURL(base, token), base)
+	msg := signin.WelcomeMessage(out.Organization, out.Admin.Email, signin.LinkURL(base, token), base)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := mailer.Send(sctx, msg); err != nil {
@@ -154,7 +154,7 @@ func (m *Main) orgInvite(ctx context.Context, st *store.Store, cfg config.Config
 	req.Email, _ = rampart.NormalizeEmail(email)
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := mailer.Send(sctx, api.SignupMessage(req, api.LinkURL(linkBase(cfg), token))); err != nil {
+	if err := mailer.Send(sctx, signin.SignupMessage(req, signin.LinkURL(linkBase(cfg), token))); err != nil {
 		return m.fail("org", fmt.Errorf("the sign-up link could not be mailed: %w", err))
 	}
 	fmt.Fprintf(m.Stdout, "a sign-up link for %q (72 hours) is on its way to %s%s\n", name, req.Email, whereMailGoes(cfg))

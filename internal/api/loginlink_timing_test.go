@@ -22,7 +22,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/signin"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -388,21 +390,23 @@ func BenchmarkLoginLinkTiming(b *testing.B) {
 }
 
 // TestLoginLinkBusyAnswersTheSame: while the background slots are all
-// taken, a sign-in link request waits for one (slotWait) and is then
-// refused with 503, before and without any database work, for a member
-// and a stranger alike.
+// taken, a sign-in link request waits for one (signin.SlotWait) and is
+// then refused with 503, before and without any database work, for a
+// member and a stranger alike. The one slot is held by a sign-up request
+// whose mail hangs.
 func TestLoginLinkBusyAnswersTheSame(t *testing.T) {
 	e := setup(t)
-	base, api := e.serverAround(nil, func(h http.Handler) http.Handler { return h })
-	for range cap(api.mailSlots) {
-		api.mailSlots <- struct{}{}
+	hang := &hangingMailer{Sender: e.mail, to: "occupier@elsewhere.example", entered: make(chan struct{}), release: make(chan struct{})}
+	base, _ := e.serverAround(func(o *Options) { o.Mailer, o.SignInInFlight, o.Signup = hang, 1, signin.Open },
+		func(h http.Handler) http.Handler { return h })
+	if st, body, err := send(e.client(), base, http.MethodPost, "/api/auth/signup", map[string]string{"email": hang.to, "organization_name": "Occupier"}); err != nil || st != http.StatusAccepted {
+		t.Fatalf("sign-up to hold the slot: %d %s %v", st, body, err)
 	}
+	<-hang.entered // the slot is held until release
 	released := false
 	release := func() {
 		if !released {
-			for range cap(api.mailSlots) {
-				<-api.mailSlots
-			}
+			close(hang.release)
 			released = true
 		}
 	}
@@ -439,4 +443,21 @@ func TestLoginLinkBusyAnswersTheSame(t *testing.T) {
 		t.Fatalf("after release: %d %s %v", st, body, err)
 	}
 	e.mail.waitCount(t, member, 1)
+}
+
+// hangingMailer holds a send to address to until release is closed.
+type hangingMailer struct {
+	mail.Sender
+	to      string
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (m *hangingMailer) Send(ctx context.Context, msg mail.Message) error {
+	if msg.To == m.to {
+		close(m.entered)
+		<-m.release
+		return nil
+	}
+	return m.Sender.Send(ctx, msg)
 }

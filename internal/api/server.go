@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/auth"
@@ -16,6 +15,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
+	"github.com/rampart-dev/rampart/internal/signin"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -34,9 +34,12 @@ type Options struct {
 	// stays off without it).
 	Demo    bool
 	DemoKey string
-	// Signup is who may create an organization: SignupOperator (the
-	// default), SignupInvite or SignupOpen.
-	Signup string
+	// Signup is who may create an organization: signin.Operator (the
+	// default), signin.Invite or signin.Open.
+	Signup signin.Mode
+	// SignInInFlight bounds the sign-in work running after the answer
+	// (0: signin.MaxInFlight).
+	SignInInFlight int
 	// Metrics, when set, counts requests and rate-limit refusals; with
 	// MetricsToken also set, GET /metrics serves them on this listener
 	// (bearer token required).
@@ -68,35 +71,28 @@ type Server struct {
 	mailer  mail.Sender
 	log     *slog.Logger
 	version string
-	baseURL string
-	signup  string
+	signin  *signin.Service
 	edge    *edge.Router
 	checker *health.Checker
 
 	ai         *jobs.Queue
 	watcher    *killswitch.Watcher
 	streamPoll time.Duration
-
-	// Sign-in mail goes out in the background (the answer's timing must
-	// not tell members from strangers); mailSlots bounds how many sends
-	// are in flight and mailWG lets DrainMail wait for them.
-	mailSlots chan struct{}
-	mailWG    sync.WaitGroup
 }
 
 // New builds the edge (internal/edge), registers the API's resources and
 // the console's pages (internal/console) on it, and returns the server
 // that serves them. It is the one place this package names the console:
-// the console's sign-in form is given the API's sign-in use case
-// (reserveLoginLink) here, so neither package imports the other's
-// handlers.
+// both are given the same sign-in use cases (internal/signin) here, so
+// neither package imports the other's handlers.
 func New(opts Options) *Server {
 	s := &Server{store: opts.Store, sealer: opts.Sealer, tokens: opts.Tokens, mailer: opts.Mailer, log: opts.Logger,
-		version: opts.Version, baseURL: opts.BaseURL, signup: opts.Signup,
-		mailSlots: make(chan struct{}, maxMailInFlight)}
+		version: opts.Version}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.signin = signin.New(signin.Options{Store: opts.Store, Mailer: opts.Mailer, BaseURL: opts.BaseURL, Mode: opts.Signup, Logger: s.log,
+		MaxInFlight: opts.SignInInFlight})
 	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
 	if s.streamPoll <= 0 {
 		s.streamPoll = 500 * time.Millisecond
@@ -111,7 +107,7 @@ func New(opts Options) *Server {
 	healthAPI{s}.register(s.edge)
 	signInAPI{s}.register(s.edge)
 	console.Register(s.edge, console.Options{Store: opts.Store, Sealer: opts.Sealer, Mailer: opts.Mailer, Logger: s.log,
-		Demo: opts.Demo, DemoKey: opts.DemoKey, Signup: signInAPI{s}.signupPolicy(), RequestLoginLink: signInAPI{s}.reserveLoginLink})
+		Demo: opts.Demo, DemoKey: opts.DemoKey, SignIn: s.signin})
 	adminAPI{s}.register(s.edge)
 	venueAPI{s}.register(s.edge)
 	auditAPI{s}.register(s.edge)

@@ -7,12 +7,13 @@ import (
 	"testing"
 
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/signin"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
 // withSignup is e with its server replaced by one in sign-up mode mode
 // (same database and mailbox).
-func (e *env) withSignup(mode string) *env {
+func (e *env) withSignup(mode signin.Mode) *env {
 	e.t.Helper()
 	srv, api := e.serverWith(func(o *Options) { o.Signup = mode })
 	e2 := *e
@@ -26,7 +27,7 @@ func signupBody(email, name string) map[string]string {
 
 func TestSignupClosedModesRefuseAndWriteNothing(t *testing.T) {
 	e := setup(t)
-	for mode, want := range map[string]string{"": "closed", SignupOperator: "closed", SignupInvite: "by invitation"} {
+	for mode, want := range map[signin.Mode]string{"": "closed", signin.Operator: "closed", signin.Invite: "by invitation"} {
 		m := e.withSignup(mode)
 		p := problem(t, m.do(m.client(), http.MethodPost, "/api/auth/signup", signupBody("new@founder.example", "Founder Co")), http.StatusForbidden)
 		if !strings.Contains(p["detail"].(string), want) {
@@ -42,7 +43,7 @@ func TestSignupClosedModesRefuseAndWriteNothing(t *testing.T) {
 }
 
 func TestOpenSignupCreatesAnOrganizationOnConfirmation(t *testing.T) {
-	e := setup(t).withSignup(SignupOpen)
+	e := setup(t).withSignup(signin.Open)
 	orgs := e.scalar(`SELECT count(*)::int FROM organizations`)
 	r := e.do(e.client(), http.MethodPost, "/api/auth/signup", signupBody("Founder@Startup.example", "Startup Events"))
 	if r.status != http.StatusAccepted {
@@ -87,7 +88,7 @@ func TestOpenSignupCreatesAnOrganizationOnConfirmation(t *testing.T) {
 }
 
 func TestOpenSignupAbuse(t *testing.T) {
-	e := setup(t).withSignup(SignupOpen)
+	e := setup(t).withSignup(signin.Open)
 	// Bad input: precise 400s, nothing stored.
 	for _, body := range []any{
 		signupBody("not an address", "Co"),
@@ -142,11 +143,11 @@ func TestSignupLinksFollowTheMode(t *testing.T) {
 		return e.srv.URL + "/auth/link?token=" + token
 	}
 	invited, asked := mint("invited@x.example", "cli:operator"), mint("asked@x.example", "")
-	inv := e.withSignup(SignupInvite)
+	inv := e.withSignup(signin.Invite)
 	if r := inv.openLink(inv.client(), strings.Replace(asked, e.srv.URL, inv.srv.URL, 1)); r.status != http.StatusUnauthorized {
 		t.Errorf("a self-requested link under invite-only: %d", r.status)
 	}
-	op := e.withSignup(SignupOperator)
+	op := e.withSignup(signin.Operator)
 	if r := op.openLink(op.client(), strings.Replace(invited, e.srv.URL, op.srv.URL, 1)); r.status != http.StatusUnauthorized {
 		t.Errorf("an invited link under operator-only: %d", r.status)
 	}

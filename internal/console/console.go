@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/google/uuid"
+
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/mail"
@@ -22,38 +24,47 @@ type Options struct {
 	// stays off without it).
 	Demo    bool
 	DemoKey string
-	// Signup is which sign-up links a confirmation redeems.
-	Signup store.SignupPolicy
-	// RequestLoginLink is the sign-in use case the JSON API's
-	// POST /api/auth/login-link runs, for the console's sign-in form: it
-	// reserves the background work of mailing a link to email (the same
-	// work whether or not the address belongs to a member) and returns
-	// start, to be called once the answer is written.
-	RequestLoginLink func(ctx context.Context, email string, ci store.ClientInfo) (start func(), err error)
+	// SignIn is the sign-in use cases (*signin.Service, the same the JSON
+	// API calls): the sign-in form's link request and the links'
+	// confirmation and redemption.
+	SignIn SignIn
+}
+
+// SignIn is what the sign-in pages need of the sign-in use cases
+// (internal/signin).
+type SignIn interface {
+	// RequestLoginLink reserves the background work of mailing a link to
+	// email (the same work whether or not the address belongs to a
+	// member) and returns start, to be called once the answer is written.
+	RequestLoginLink(ctx context.Context, email string, ci store.ClientInfo) (start func(), err error)
+	// LinkAccount is the address a link signs into (it only reads).
+	LinkAccount(ctx context.Context, hash []byte) (email string, ok bool, err error)
+	// Redeem consumes a link and starts a session; every failure is
+	// signin.ErrLinkInvalid (recorded with the check that failed).
+	Redeem(ctx context.Context, hash []byte, signedIn *uuid.UUID, ci store.ClientInfo) (store.NewSession, error)
 }
 
 // site is the console: its pages, and what they need.
 type site struct {
-	edge             *edge.Router
-	store            *store.Store
-	sealer           *auth.Sealer
-	mailer           mail.Sender
-	log              *slog.Logger
-	demo             bool
-	demoKey          string
-	signup           store.SignupPolicy
-	requestLoginLink func(ctx context.Context, email string, ci store.ClientInfo) (start func(), err error)
+	edge    *edge.Router
+	store   *store.Store
+	sealer  *auth.Sealer
+	mailer  mail.Sender
+	log     *slog.Logger
+	demo    bool
+	demoKey string
+	signin  SignIn
 }
 
 // Register mounts the console's pages on r.
 func Register(r *edge.Router, opts Options) {
 	s := &site{edge: r, store: opts.Store, sealer: opts.Sealer, mailer: opts.Mailer, log: opts.Logger,
-		demo: opts.Demo, demoKey: opts.DemoKey, signup: opts.Signup, requestLoginLink: opts.RequestLoginLink}
+		demo: opts.Demo, demoKey: opts.DemoKey, signin: opts.SignIn}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.requestLoginLink == nil {
-		panic("console: Register needs the sign-in use case (Options.RequestLoginLink)") // programming error at start-up
+	if s.signin == nil {
+		panic("console: Register needs the sign-in use cases (Options.SignIn)") // programming error at start-up
 	}
 	s.register(r)
 }

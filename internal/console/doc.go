@@ -8,9 +8,10 @@
 //     with its rate-limit budget, so they carry the same security headers,
 //     CSP nonce, cross-origin protection and rate limits as the API. Every
 //     page sets Cache-Control: no-store.
-//   - Pages call the same use cases as the JSON API: the store's
-//     operations, and the sign-in link request given by the composition
-//     (Options.RequestLoginLink). This package never imports internal/api.
+//   - Pages call the same use cases as the JSON API: internal/member for
+//     who is signed in and signing out, internal/signin (given by the
+//     composition as Options.SignIn) for the links. This package never
+//     imports internal/api.
 //   - A failed link is answered the same way whatever check failed; which
 //     one is in the audit log. A magic link is consumed only by the POST
 //     of its confirmation page, never by a GET.

@@ -12,7 +12,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/member"
 	"github.com/rampart-dev/rampart/internal/rampart"
-	"github.com/rampart-dev/rampart/internal/store"
+	"github.com/rampart-dev/rampart/internal/signin"
 )
 
 // The sign-in pages: a magic link's landing (GET /auth/link), its
@@ -58,7 +58,7 @@ func (s *site) confirmPage(w http.ResponseWriter, r *http.Request) error {
 	if ck, err := r.Cookie(linkCookieName); err == nil {
 		d.HasLink = true
 		if hash, err := auth.HashLinkToken(ck.Value); err == nil {
-			email, ok, err := s.store.Auth().LinkAccount(r.Context(), hash)
+			email, ok, err := s.signin.LinkAccount(r.Context(), hash)
 			if err != nil {
 				s.log.ErrorContext(r.Context(), "look up the account of a magic link", "err", err)
 			} else if ok {
@@ -99,12 +99,8 @@ func (s *site) confirm(w http.ResponseWriter, r *http.Request) error {
 	if c := s.edge.SignedInUser(w, r); c != nil && !c.ViaToken() {
 		signedIn = &c.UserID
 	}
-	ns, err := s.store.Auth().RedeemMagicLink(r.Context(), hash, signedIn, s.signup, ci)
-	var rf *store.RedeemFailure
-	if errors.As(err, &rf) {
-		if aerr := s.store.Audit().RecordPlatformEvent(r.Context(), rf.Event); aerr != nil {
-			s.log.ErrorContext(r.Context(), "audit failed redemption", "err", aerr)
-		}
+	ns, err := s.signin.Redeem(r.Context(), hash, signedIn, ci)
+	if errors.Is(err, signin.ErrLinkInvalid) {
 		return s.renderLinkProblem(w, r)
 	}
 	if err != nil {
@@ -137,7 +133,7 @@ func wantsJSON(r *http.Request) bool {
 
 // loginForm is the console's sign-in form: it mails a link and shows the
 // same page, after the same work, whether or not the address belongs to a
-// member (Options.RequestLoginLink).
+// member (signin: the same use case as POST /api/auth/login-link).
 func (s *site) loginForm(w http.ResponseWriter, r *http.Request) error {
 	edge.NoStore(w)
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
@@ -148,7 +144,7 @@ func (s *site) loginForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return renderPage(w, r, http.StatusBadRequest, "login-sent", pageData{Title: "Sign in", Error: "Enter a plain address like name@example.com."})
 	}
-	start, err := s.requestLoginLink(r.Context(), email, edge.ClientInfo(r))
+	start, err := s.signin.RequestLoginLink(r.Context(), email, edge.ClientInfo(r))
 	if err != nil {
 		return err
 	}

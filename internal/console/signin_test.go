@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/rampart-dev/rampart/internal/edge"
+	"github.com/rampart-dev/rampart/internal/signin"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -34,10 +37,10 @@ func TestPagesWithoutADatabase(t *testing.T) {
 	rt := edge.New(edge.Options{Version: "test"})
 	var asked []string
 	started := 0
-	Register(rt, Options{RequestLoginLink: func(_ context.Context, email string, _ store.ClientInfo) (func(), error) {
+	Register(rt, Options{SignIn: fakeSignIn{request: func(email string) (func(), error) {
 		asked = append(asked, email)
 		return func() { started++ }, nil
-	}})
+	}}})
 	serve := func(method, path, body string, hdr ...string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		for i := 0; i+1 < len(hdr); i += 2 {
@@ -67,4 +70,20 @@ func TestPagesWithoutADatabase(t *testing.T) {
 	if w := serve("GET", "/demo", ""); w.Code != 404 {
 		t.Errorf("/demo without --demo: %d", w.Code)
 	}
+}
+
+// fakeSignIn is the sign-in use cases without a database: a link request
+// runs request; no link redeems.
+type fakeSignIn struct {
+	request func(email string) (func(), error)
+}
+
+func (f fakeSignIn) RequestLoginLink(_ context.Context, email string, _ store.ClientInfo) (func(), error) {
+	return f.request(email)
+}
+
+func (fakeSignIn) LinkAccount(context.Context, []byte) (string, bool, error) { return "", false, nil }
+
+func (fakeSignIn) Redeem(context.Context, []byte, *uuid.UUID, store.ClientInfo) (store.NewSession, error) {
+	return store.NewSession{}, signin.ErrLinkInvalid
 }
