@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/mail"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -105,14 +104,11 @@ func (m *Main) orgCreate(ctx context.Context, st *store.Store, cfg config.Config
 		return m.fail("org", err)
 	}
 	var out store.NewOrganization
-	token, hash := auth.NewLinkToken()
+	var token string
 	ci := store.ClientInfo{UserAgent: "rampart org create"}
 	err = st.AsService(ctx, "create an organization (rampart org create by "+osUser()+")", func(ctx context.Context, tx *store.ServiceTx) error {
 		var err error
-		if out, err = tx.Provision().CreateOrganizationWithAdmin(ctx, name, slug, adminEmail); err != nil {
-			return err
-		}
-		_, err = tx.SignIn().CreateLoginLink(ctx, out.Admin.Email, hash, ci)
+		out, token, err = signin.CreateOrganization(ctx, tx, name, slug, adminEmail, ci)
 		return err
 	})
 	if err != nil {
@@ -138,11 +134,11 @@ func (m *Main) orgInvite(ctx context.Context, st *store.Store, cfg config.Config
 		return m.fail("org", err)
 	}
 	req := store.SignupRequest{Email: email, OrganizationName: name, InvitedBy: "cli:" + osUser()}
-	token, hash := auth.NewLinkToken()
+	var token string
 	var ok bool
 	err = st.AsService(ctx, "send a sign-up link (rampart org invite by "+osUser()+")", func(ctx context.Context, tx *store.ServiceTx) error {
 		var err error
-		ok, err = tx.SignIn().CreateSignup(ctx, req, hash, store.ClientInfo{UserAgent: "rampart org invite"})
+		token, ok, err = signin.InviteToSignUp(ctx, tx, req, store.ClientInfo{UserAgent: "rampart org invite"})
 		return err
 	})
 	if err != nil {
