@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -94,4 +95,39 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// Memory is a Sender that keeps every message in memory, for tests and
+// drills that read what was sent. The zero value is ready to use.
+type Memory struct {
+	mu   sync.Mutex
+	sent []Message
+}
+
+// Send keeps m.
+func (s *Memory) Send(_ context.Context, m Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent = append(s.sent, m)
+	return nil
+}
+
+// To returns the messages sent to addr, oldest first.
+func (s *Memory) To(addr string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.sent {
+		if m.To == addr {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Len is how many messages were sent.
+func (s *Memory) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sent)
 }

@@ -2,7 +2,6 @@ package member_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,21 +16,11 @@ import (
 
 func TestMain(m *testing.M) { storetest.Main(m) }
 
-type outbox struct {
-	mu   sync.Mutex
-	sent []mail.Message
-}
-
-func (o *outbox) Send(_ context.Context, m mail.Message) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.sent = append(o.sent, m)
-	return nil
-}
-
 type issuer struct{}
 
-func (issuer) Issue(id, _ uuid.UUID, _ rampart.Role, _ time.Time) (string, error) { return "token-" + id.String(), nil }
+func (issuer) Issue(id, _ uuid.UUID, _ rampart.Role, _ time.Time) (string, error) {
+	return "token-" + id.String(), nil
+}
 
 // TestAdministrationRules: only admins manage; a grant is validated and
 // never exceeds its grantor; the last admin stays; another organization's
@@ -42,7 +31,7 @@ func TestAdministrationRules(t *testing.T) {
 	f := storetest.New(t)
 	ctx := context.Background()
 	admin, producer := f.Acme.As(rampart.RoleAdmin), f.Acme.As(rampart.RoleProducer)
-	box := &outbox{}
+	box := &mail.Memory{}
 	m := member.Mail{Sender: box, LinkURL: func(token string) string { return "https://rampart.example/auth/link?token=" + token }}
 	ci := store.ClientInfo{UserAgent: "member test"}
 
@@ -61,12 +50,12 @@ func TestAdministrationRules(t *testing.T) {
 		_, err := member.Invite(ctx, f.Store, m, admin, "not an address", member.Grant{Role: rampart.RoleViewer}, ci)
 		return err
 	}(), rampart.KindInvalid)
-	if n := f.Count(t, `SELECT count(*)::int FROM invites`); n != 0 || len(box.sent) != 0 {
-		t.Fatalf("refused invites wrote %d rows and sent %d mails", n, len(box.sent))
+	if n := f.Count(t, `SELECT count(*)::int FROM invites`); n != 0 || box.Len() != 0 {
+		t.Fatalf("refused invites wrote %d rows and sent %d mails", n, box.Len())
 	}
 	inv, err := member.Invite(ctx, f.Store, m, admin, "New@Acme.example", member.Grant{Role: rampart.RoleViewer}, ci)
-	if err != nil || inv.Delivery != member.Sent || inv.Invite.Email != "new@acme.example" || len(box.sent) != 1 {
-		t.Fatalf("invite: %+v %v (%d mails)", inv, err, len(box.sent))
+	if err != nil || inv.Delivery != member.Sent || inv.Invite.Email != "new@acme.example" || box.Len() != 1 {
+		t.Fatalf("invite: %+v %v (%d mails)", inv, err, box.Len())
 	}
 	globexAdmin := f.Globex.As(rampart.RoleAdmin)
 	storetest.Kind(t, "another organization revokes the invite", member.RevokeInvite(ctx, f.Store, globexAdmin, inv.Invite.ID, ci), rampart.KindNotFound)

@@ -3,7 +3,6 @@ package signin_test
 import (
 	"context"
 	"crypto/sha256"
-	"sync"
 	"testing"
 
 	"github.com/rampart-dev/rampart/internal/mail"
@@ -14,30 +13,6 @@ import (
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
-
-type outbox struct {
-	mu   sync.Mutex
-	sent []mail.Message
-}
-
-func (o *outbox) Send(_ context.Context, m mail.Message) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.sent = append(o.sent, m)
-	return nil
-}
-
-func (o *outbox) to(addr string) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	n := 0
-	for _, m := range o.sent {
-		if m.To == addr {
-			n++
-		}
-	}
-	return n
-}
 
 // TestRequestTouchesNoDatabaseBeforeTheAnswer: the part of a sign-in link
 // request that runs before the answer is the same for a member and a
@@ -61,7 +36,7 @@ func TestSignInLinks(t *testing.T) {
 	t.Parallel()
 	f := storetest.New(t)
 	ctx := context.Background()
-	box := &outbox{}
+	box := &mail.Memory{}
 	s := signin.New(signin.Options{Store: f.Store, Mailer: box, BaseURL: "https://rampart.example", Mode: signin.Operator})
 	member, stranger := "admin@acme.example", "nobody@nowhere.example"
 	for _, email := range []string{member, stranger} {
@@ -74,8 +49,8 @@ func TestSignInLinks(t *testing.T) {
 	if err := s.Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if box.to(member) != 1 || box.to(stranger) != 0 {
-		t.Fatalf("mailed the member %d times and the stranger %d times", box.to(member), box.to(stranger))
+	if len(box.To(member)) != 1 || len(box.To(stranger)) != 0 {
+		t.Fatalf("mailed the member %d times and the stranger %d times", len(box.To(member)), len(box.To(stranger)))
 	}
 	if n := f.Count(t, `SELECT count(*)::int FROM audit_events WHERE action = 'auth.login_link.requested'`); n != 2 {
 		t.Fatalf("%d requests recorded, want 2", n)
@@ -101,7 +76,7 @@ func TestSignInLinks(t *testing.T) {
 	open := signin.New(signin.Options{Store: f.Store, Mailer: box, Mode: signin.Open})
 	_, err := open.RequestSignup(ctx, "founder@new.example", "", store.ClientInfo{})
 	storetest.Kind(t, "sign-up without a name", err, rampart.KindInvalid)
-	if n := f.Count(t, `SELECT count(*)::int FROM signups`); n != 0 || box.to("founder@new.example") != 0 {
+	if n := f.Count(t, `SELECT count(*)::int FROM signups`); n != 0 || len(box.To("founder@new.example")) != 0 {
 		t.Fatalf("refused sign-ups wrote %d rows or mailed", n)
 	}
 }

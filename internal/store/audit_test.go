@@ -34,17 +34,23 @@ func superExec(t *testing.T, db *pgtest.DB, sqls ...string) {
 
 func superCount(t *testing.T, db *pgtest.DB, q string, args ...any) int {
 	t.Helper()
+	return superScalar[int](t, db, q, args...)
+}
+
+// superScalar reads one value as the superuser (assertions only).
+func superScalar[T any](t *testing.T, db *pgtest.DB, q string, args ...any) T {
+	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, db.AdminURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	var n int
-	if err := conn.QueryRow(ctx, q, args...).Scan(&n); err != nil {
+	var v T
+	if err := conn.QueryRow(ctx, q, args...).Scan(&v); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	return n
+	return v
 }
 
 // TestAcknowledgedMutationHasItsEvent kills the transaction between the

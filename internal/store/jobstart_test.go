@@ -12,22 +12,6 @@ import (
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
-// superUUID reads one uuid as the superuser.
-func superUUID(t *testing.T, db *pgtest.DB, q string, args ...any) uuid.UUID {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, db.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var id uuid.UUID
-	if err := conn.QueryRow(ctx, q, args...).Scan(&id); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return id
-}
-
 // TestJobStartReadsInputsAsTheRequester: the worker's first read gives the
 // requester's live claims and the proposal's text as they may read it now,
 // in one round trip, so the guard can run before any transaction of the
@@ -39,8 +23,8 @@ func TestJobStartReadsInputsAsTheRequester(t *testing.T) {
 	s := openStore(t, db, Options{})
 	f := newIsolationFixture(t, s)
 	ctx := context.Background()
-	jobA := superUUID(t, db, `SELECT id FROM ai_jobs WHERE organization_id = $1 ORDER BY venue_code LIMIT 1`, f.a.OrganizationID)
-	jobB := superUUID(t, db, `SELECT id FROM ai_jobs WHERE organization_id = $1 ORDER BY venue_code LIMIT 1`, f.b.OrganizationID)
+	jobA := superScalar[uuid.UUID](t, db, `SELECT id FROM ai_jobs WHERE organization_id = $1 ORDER BY venue_code LIMIT 1`, f.a.OrganizationID)
+	jobB := superScalar[uuid.UUID](t, db, `SELECT id FROM ai_jobs WHERE organization_id = $1 ORDER BY venue_code LIMIT 1`, f.b.OrganizationID)
 
 	js, err := s.Jobs().Claims(ctx, f.a.OrganizationID, jobA)
 	if err != nil {
