@@ -241,6 +241,8 @@ func TestEveryPackageHasDocGo(t *testing.T) {
 // TestRulesCatchAThrowAwayPackage proves each rule can fail: a package
 // that exists only in a go list overlay (nothing is written to the tree)
 // imports a model SDK and net/http and has no doc.go; each rule names it.
+// A file added the same way to a use case (internal/venue) that imports
+// net/http is caught too.
 func TestRulesCatchAThrowAwayPackage(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "usecase.go")
@@ -268,7 +270,13 @@ func open(d door) error {
 		t.Fatal(err)
 	}
 	virtual := filepath.Join(filepath.Dir(wd), "throwaway", "usecase.go") // internal/throwaway
-	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{virtual: src}})
+	// And a file added to a real use-case package that speaks HTTP.
+	httpSrc := filepath.Join(dir, "http.go")
+	if err := os.WriteFile(httpSrc, []byte("package venue\n\nimport _ \"net/http\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inVenue := filepath.Join(filepath.Dir(wd), "venue", "zz_throwaway_http.go") // internal/venue
+	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{virtual: src, inVenue: httpSrc}})
 	ov := filepath.Join(dir, "overlay.json")
 	if err := os.WriteFile(ov, overlay, 0o600); err != nil {
 		t.Fatal(err)
@@ -293,5 +301,9 @@ func open(d door) error {
 		if !slices.ContainsFunc(check(pkgs), func(v string) bool { return strings.HasPrefix(v, name+" ") }) {
 			t.Errorf("rule %q does not catch the throw-away package", rule)
 		}
+	}
+	if want := module + "/internal/venue imports net/http"; !slices.ContainsFunc(ruleNoHTTPBelowTheEdge(pkgs),
+		func(v string) bool { return strings.HasPrefix(v, want) }) {
+		t.Errorf("the rule does not catch a use-case package (internal/venue) importing net/http")
 	}
 }
