@@ -354,7 +354,9 @@ func benchPropagation(b *testing.B, listen, global bool, rounds int) {
 		}
 		w := benchWatcher(b, src, killswitch.Options{}) // Refresh 1 s, as deployed
 		p := &benchBlocker{}
-		q, _ := benchQueue(b, st, Options{Provider: p, Watcher: w, Workers: workers, PerOrg: workers,
+		// PerOrg is the organization's limit across the cluster
+		// (migration 008): it must admit every job of both processes.
+		q, _ := benchQueue(b, st, Options{Provider: p, Watcher: w, Workers: workers, PerOrg: jobs,
 			ID: fmt.Sprintf("bench-worker-%d-%s", i, uuid.NewString()[:8])})
 		if err := q.Start(context.Background()); err != nil {
 			b.Fatal(err)
