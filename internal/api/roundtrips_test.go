@@ -15,15 +15,19 @@ import (
 
 // rtCounter counts round trips to PostgreSQL on the store's runtime and
 // service pools: a statement sent on its own is one, a pipelined batch is
-// one, a statement prepared for the statement cache is one. The queue's
+// one. A statement prepared for a connection's statement cache is counted
+// apart: it is paid once per connection and statement, not per operation
+// (under load a request may meet a pooled connection that has not run
+// that statement yet). The queue's
 // own pool (River polling) and the kill-switch listener are not the
 // request's and are left out, and so is the watcher's periodic re-read.
 type rtCounter struct {
 	mu    sync.Mutex
 	on    bool
-	all   bool // count the watcher's re-read too
-	trips int
-	log   []string
+	all      bool // count the watcher's re-read too
+	trips    int
+	prepares int
+	log      []string
 }
 
 func (c *rtCounter) mine(conn *pgx.Conn) bool {
@@ -38,7 +42,11 @@ func (c *rtCounter) add(conn *pgx.Conn, what string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.on && (c.all || !strings.Contains(what, "killswitch_state()")) {
-		c.trips++
+		if strings.HasPrefix(what, "prepare ") {
+			c.prepares++
+		} else {
+			c.trips++
+		}
 		c.log = append(c.log, what)
 	}
 }
