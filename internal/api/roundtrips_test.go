@@ -22,8 +22,8 @@ import (
 // own pool (River polling) and the kill-switch listener are not the
 // request's and are left out, and so is the watcher's periodic re-read.
 type rtCounter struct {
-	mu    sync.Mutex
-	on    bool
+	mu       sync.Mutex
+	on       bool
 	all      bool // count the watcher's re-read too
 	trips    int
 	prepares int
