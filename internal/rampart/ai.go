@@ -40,6 +40,24 @@ type Proposal struct {
 	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
+// ProposalSummary is a proposal as a list shows it: without its brief and
+// body, which only the detail route returns.
+type ProposalSummary struct {
+	OrganizationID uuid.UUID  `json:"organization_id"`
+	ID             uuid.UUID  `json:"id"`
+	Title          string     `json:"title"`
+	ClientName     string     `json:"client_name"`
+	VenueCode      *string    `json:"venue_code,omitempty"`
+	Status         string     `json:"status"`
+	AIGenerated    bool       `json:"ai_generated"`
+	ReviewStatus   string     `json:"review_status"`
+	AuthorID       uuid.UUID  `json:"author_id"`
+	ApprovedBy     *uuid.UUID `json:"approved_by,omitempty"`
+	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
 // Limits of a proposal's fields, shared by the API schema and the database.
 const (
 	MaxProposalTitle  = 200

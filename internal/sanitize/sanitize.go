@@ -79,9 +79,14 @@ func Markdown(src string) (HTML, error) {
 	return clean(buf.String()), nil
 }
 
-// Resanitize runs stored HTML through the same policy again; renderers call
-// it on content read back from the database (defence in depth: a row
-// written before a policy change, or by a bug, is cleaned on the way out).
+// Version names the policy (the allow-list and the passes after it). The
+// store records it with every body it writes; change it with the policy,
+// and the periodic re-sanitising of the store cleans the bodies written
+// under an older one (bodies are sanitised once, on write, not per read).
+const Version = 1
+
+// Resanitize runs stored HTML through the current policy again: the
+// re-sanitising of bodies written under an older policy version.
 // Resanitize(h.String()) == h for any h this package made.
 func Resanitize(stored string) HTML { return clean(stored) }
 

@@ -445,7 +445,7 @@ func (tx AIJobsTx) Finish(ctx context.Context, id uuid.UUID, attempt int, out Jo
 	b.Queue(sqlFinishAIJob, c.OrganizationID, id, attempt, out.Status,
 		out.InputTokens, out.OutputTokens, out.GuardScore, rules, out.ErrorCode, out.ErrorMessage, out.CancelReason)
 	if out.Body != nil {
-		b.Queue(sqlStoreAIBody, c.OrganizationID, before.ProposalID, out.Body.String())
+		b.Queue(sqlStoreAIBody, c.OrganizationID, before.ProposalID, out.Body.String(), sanitize.Version)
 	}
 	br := tx.conn.SendBatch(ctx, b)
 	for range nPre {

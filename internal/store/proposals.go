@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,6 +21,9 @@ var (
 	sqlGetProposalLocked = query("GetProposalLocked")
 	sqlUpdateProposal    = query("UpdateProposal")
 	sqlStoreAIBody       = query("StoreAIBody")
+	sqlAnyStaleBody      = query("AnyStaleBody")
+	sqlStaleBodies       = query("StaleBodies")
+	sqlResanitizeBody    = query("ResanitizeBody")
 	sqlApproveProposal   = query("ApproveProposal")
 )
 
@@ -33,10 +37,7 @@ func deref(s *string) string {
 	return *s
 }
 
-// MaxListProposals caps one page of proposals.
-const MaxListProposals = 200
-
-// CreateProposal adds a draft proposal authored by the tenant's user.
+// Create adds a draft proposal authored by the tenant's user.
 func (tx ProposalsTx) Create(ctx context.Context, p rampart.Proposal) (rampart.Proposal, error) {
 	const op = "store.CreateProposal"
 	c := tx.tc
@@ -51,19 +52,55 @@ func (tx ProposalsTx) Create(ctx context.Context, p rampart.Proposal) (rampart.P
 		TargetType: "proposal", TargetID: out.ID.String(), After: proposalSnapshot(out)}))
 }
 
-// Proposals lists up to limit proposals the tenant context may see, newest first.
-func (tx ProposalsTx) List(ctx context.Context, limit int) ([]rampart.Proposal, error) {
+// Pages of proposals: DefaultListProposals when the caller names no
+// size, at most MaxListProposals.
+const (
+	DefaultListProposals = 50
+	MaxListProposals     = 200
+)
+
+// ProposalCursor is where a page of proposals continues: after the
+// proposal updated at UpdatedAt with id ID (pages run newest first).
+type ProposalCursor struct {
+	UpdatedAt time.Time
+	ID        uuid.UUID
+}
+
+// List returns a page of the proposals the tenant context may see,
+// newest first, without brief and body: limit of them (the default when
+// 0, at most MaxListProposals) after the cursor, if any. next is the
+// cursor of the following page, nil on the last.
+func (tx ProposalsTx) List(ctx context.Context, limit int, after *ProposalCursor) (page []rampart.ProposalSummary, next *ProposalCursor, err error) {
 	const op = "store.Proposals"
 	c := tx.tc
-	if limit <= 0 || limit > MaxListProposals {
-		limit = MaxListProposals
+	if limit <= 0 {
+		limit = DefaultListProposals
 	}
-	rows, err := tx.query(ctx, sqlListProposals, c.OrganizationID, limit)
+	limit = min(limit, MaxListProposals)
+	var at *time.Time
+	var id *uuid.UUID
+	if after != nil {
+		at, id = &after.UpdatedAt, &after.ID
+	}
+	rows, err := tx.query(ctx, sqlListProposals, c.OrganizationID, limit+1, at, id)
 	if err != nil {
-		return nil, classify(op, err)
+		return nil, nil, classify(op, err)
 	}
-	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.Proposal, error) { return scanProposal(r) })
-	return ps, classify(op, err)
+	page, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.ProposalSummary, error) {
+		var p rampart.ProposalSummary
+		err := r.Scan(&p.OrganizationID, &p.ID, &p.Title, &p.ClientName, &p.VenueCode, &p.Status,
+			&p.AIGenerated, &p.ReviewStatus, &p.AuthorID, &p.ApprovedBy, &p.ApprovedAt, &p.CreatedAt, &p.UpdatedAt)
+		return p, err
+	})
+	if err != nil {
+		return nil, nil, classify(op, err)
+	}
+	if len(page) > limit {
+		page = page[:limit]
+		last := page[limit-1]
+		next = &ProposalCursor{UpdatedAt: last.UpdatedAt, ID: last.ID}
+	}
+	return page, next, nil
 }
 
 // Proposal reads one proposal; another tenant's (or another venue's) is not found.
@@ -115,7 +152,7 @@ func (tx ProposalsTx) StoreAIBody(ctx context.Context, id uuid.UUID, body saniti
 	c := tx.tc
 	// No audit event of its own: it is written with the job's completion
 	// (FinishAIJob), in the same transaction.
-	after, err := scanProposal(tx.queryRow(ctx, sqlStoreAIBody, c.OrganizationID, id, body.String()))
+	after, err := scanProposal(tx.queryRow(ctx, sqlStoreAIBody, c.OrganizationID, id, body.String(), sanitize.Version))
 	if err != nil {
 		return after, classify(op, err)
 	}
@@ -161,8 +198,8 @@ func (tx ProposalsTx) Approve(ctx context.Context, id uuid.UUID, seen *time.Time
 
 func scanProposal(r pgx.Row) (rampart.Proposal, error) {
 	var p rampart.Proposal
-	err := r.Scan(&p.OrganizationID, &p.ID, &p.Title, &p.ClientName, &p.VenueCode, &p.Brief, &p.BodyHTML, &p.Status,
-		&p.AIGenerated, &p.ReviewStatus, &p.AuthorID, &p.ApprovedBy, &p.ApprovedAt, &p.CreatedAt, &p.UpdatedAt)
+	err := r.Scan(&p.OrganizationID, &p.ID, &p.Title, &p.ClientName, &p.VenueCode, &p.Status,
+		&p.AIGenerated, &p.ReviewStatus, &p.AuthorID, &p.ApprovedBy, &p.ApprovedAt, &p.CreatedAt, &p.UpdatedAt, &p.Brief, &p.BodyHTML)
 	return p, err
 }
 
@@ -175,4 +212,58 @@ func proposalSnapshot(p rampart.Proposal) []byte {
 		"brief_chars": len([]rune(p.Brief)), "body_bytes": len(p.BodyHTML), "status": p.Status,
 		"ai_generated": p.AIGenerated, "review_status": p.ReviewStatus, "approved_by": p.ApprovedBy,
 	})
+}
+
+// ResanitizeBodies re-sanitises, under the current policy
+// (sanitize.Version), every proposal body written under an older one, in
+// batches of batch, each its own audited service transaction, while a
+// read-only look (no audit event: it changes nothing) finds any; it
+// returns how many bodies it rewrote. Bodies are sanitised once, on write: this is
+// how a policy change reaches the bodies already stored (the periodic task
+// resanitize_bodies runs it once per cluster).
+func (p Periodic) ResanitizeBodies(ctx context.Context, batch int) (int, error) {
+	s := p.s
+	if batch <= 0 {
+		batch = 500
+	}
+	const op = "store.ResanitizeBodies"
+	total := 0
+	for {
+		var stale bool
+		err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *txn) error {
+			return tx.queryRow(ctx, sqlAnyStaleBody, sanitize.Version).Scan(&stale)
+		})
+		if err != nil || !stale {
+			return total, err
+		}
+		n := 0
+		err = s.asService(ctx, fmt.Sprintf("re-sanitise proposal bodies written under a sanitizer policy older than version %d", sanitize.Version),
+			func(ctx context.Context, tx *txn) error {
+				rows, err := tx.query(ctx, sqlStaleBodies, sanitize.Version, batch)
+				if err != nil {
+					return err
+				}
+				type body struct {
+					org, id uuid.UUID
+					html    string
+				}
+				stale, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (body, error) {
+					var b body
+					return b, r.Scan(&b.org, &b.id, &b.html)
+				})
+				if err != nil || len(stale) == 0 {
+					return err
+				}
+				b := &pgx.Batch{}
+				for _, st := range stale {
+					b.Queue(sqlResanitizeBody, st.org, st.id, sanitize.Resanitize(st.html).String(), sanitize.Version)
+				}
+				n = len(stale)
+				return tx.execBatch(ctx, b)
+			})
+		if err != nil {
+			return total, classify(op, err)
+		}
+		total += n
+	}
 }

@@ -3,17 +3,23 @@
 -- depth). The AI body and its review state are written by StoreAIBody,
 -- human approval by ApproveProposal.
 
--- fragment: proposal_columns
-organization_id, id, title, client_name, venue_code, brief, body_html, status,
+-- fragment: proposal_summary_columns
+organization_id, id, title, client_name, venue_code, status,
 ai_generated, review_status, author_id, approved_by, approved_at, created_at, updated_at
+
+-- fragment: proposal_columns
+${proposal_summary_columns}, brief, body_html
 
 -- name: CreateProposal
 INSERT INTO proposals (organization_id, title, client_name, venue_code, brief, author_id)
 VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${proposal_columns}
 
 -- name: ListProposals
-SELECT ${proposal_columns} FROM proposals WHERE organization_id = $1
-ORDER BY updated_at DESC, id LIMIT $2
+-- A page, newest first, after the cursor ($3, $4) when one is given:
+-- keyset paging on (updated_at, id), served by proposals_page_idx.
+SELECT ${proposal_summary_columns} FROM proposals WHERE organization_id = $1
+  AND ($3::timestamptz IS NULL OR (updated_at, id) < ($3::timestamptz, $4::uuid))
+ORDER BY updated_at DESC, id DESC LIMIT $2
 
 -- name: GetProposal
 SELECT ${proposal_columns} FROM proposals WHERE organization_id = $1 AND id = $2
@@ -26,7 +32,7 @@ UPDATE proposals SET title = $3, client_name = $4, venue_code = $5, brief = $6, 
 WHERE organization_id = $1 AND id = $2 RETURNING ${proposal_columns}
 
 -- name: StoreAIBody
-UPDATE proposals SET body_html = $3, ai_generated = true, review_status = 'pending_review',
+UPDATE proposals SET body_html = $3, body_sanitizer = $4, ai_generated = true, review_status = 'pending_review',
 status = 'ai_pending_review', approved_by = NULL, approved_at = NULL, updated_at = now()
 WHERE organization_id = $1 AND id = $2 RETURNING ${proposal_columns}
 
@@ -39,3 +45,16 @@ WHERE organization_id = $1 AND id = $2 AND status = 'ai_pending_review' RETURNIN
 -- A job's venue follows its proposal's (venue scoping of jobs and the
 -- progress stream).
 UPDATE ai_jobs SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2
+
+-- name: AnyStaleBody
+SELECT EXISTS (SELECT 1 FROM proposals WHERE body_html <> '' AND body_sanitizer < $1)
+
+-- name: StaleBodies
+-- A batch of bodies written under an older sanitiser policy (service
+-- path: the task spans tenants), locked so two runs never take the same.
+SELECT organization_id, id, body_html FROM proposals
+ WHERE body_html <> '' AND body_sanitizer < $1
+ ORDER BY body_sanitizer, organization_id, id LIMIT $2 FOR UPDATE SKIP LOCKED
+
+-- name: ResanitizeBody
+UPDATE proposals SET body_html = $3, body_sanitizer = $4 WHERE organization_id = $1 AND id = $2
