@@ -38,6 +38,10 @@ lint: ## go vet and gofmt check (make test runs it first)
 bench: deps ## benchmarks that print side-by-side ratios and latencies (store, jobs, killswitch; see README), one package at a time
 	go test -p 1 -run '^$$' -bench . -benchtime 2s -count 1 ./...
 
+.PHONY: drills
+drills: deps ## resilience drills on real OS processes: serve SIGKILLed 20 times under write load, signals and recovery of the embedded cluster, a cluster of two serve and a worker
+	set -o pipefail; RAMPART_DRILL_KILLS=$${RAMPART_DRILL_KILLS:-20} go test -count=1 -v -timeout 20m -run 'TestDrill|TestProcessSignals|TestClusterOfRealProcesses' ./cmd/rampart/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|drill_test|cluster_test'
+
 .PHONY: generate
 generate: ## regenerate generated files (docs/permissions.md)
 	go generate ./...
