@@ -354,7 +354,7 @@ func (tx AIJobsTx) Start(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 	b.Queue(sqlLockAIJob, c.OrganizationID, id)
 	b.Queue(sqlStartAIJob, c.OrganizationID, id, a.Attempt, a.Provider, a.Model, a.OrgLimit)
 	b.Queue(sqlProposalOfJob, c.OrganizationID, id)
-	br := tx.conn.SendBatch(ctx, b)
+	br := tx.sendBatch(ctx, b)
 	if a.OrgLimit > 0 {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
@@ -447,7 +447,7 @@ func (tx AIJobsTx) Finish(ctx context.Context, id uuid.UUID, attempt int, out Jo
 	if out.Body != nil {
 		b.Queue(sqlStoreAIBody, c.OrganizationID, before.ProposalID, out.Body.String(), sanitize.Version)
 	}
-	br := tx.conn.SendBatch(ctx, b)
+	br := tx.sendBatch(ctx, b)
 	for range nPre {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()

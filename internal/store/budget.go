@@ -51,7 +51,7 @@ func (tx BudgetTx) Reserve(ctx context.Context, jobID uuid.UUID, estimated int) 
 	b := &pgx.Batch{}
 	b.Queue(sqlEnsureUsage, c.OrganizationID)
 	b.Queue(sqlReserveForJob, c.OrganizationID, estimated, jobID)
-	br := tx.conn.SendBatch(ctx, b)
+	br := tx.sendBatch(ctx, b)
 	_, err := br.Exec()
 	var one int
 	if err == nil {
@@ -125,7 +125,7 @@ func (tx *txn) execBatch(ctx context.Context, b *pgx.Batch) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	br := tx.conn.SendBatch(ctx, b)
+	br := tx.sendBatch(ctx, b)
 	for range b.Len() {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()

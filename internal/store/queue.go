@@ -74,6 +74,9 @@ type QueueInsert func(ctx context.Context, tx pgx.Tx) (int64, error)
 // transaction's role and tenant context: the job commits or rolls back
 // with the change and its audit event.
 func (tx *txn) insertQueueJob(ctx context.Context, insert QueueInsert) (int64, error) {
+	if err := tx.flush(ctx); err != nil {
+		return 0, err
+	}
 	return insert(ctx, queueTx{conn: tx.conn.Conn()})
 }
 

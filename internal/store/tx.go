@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,7 +25,20 @@ type txn struct {
 	service string          // the service actor on the service path
 	store   *Store
 	pending []audit.Stored // audit events sent with COMMIT
+	// open holds the statements that open the transaction (BEGIN, the
+	// claims, the role) until the first statement of fn, which they are
+	// sent with in one pipelined batch: a transaction costs one round trip
+	// less. A transaction that sends nothing never begins.
+	open *pgx.Batch
 }
+
+// ownSchemaOnly reports whether sql names no schema but public. pgx
+// prepares a statement it has not seen on a connection before sending
+// the batch, so a first statement sent with the opening ones is parsed as
+// the login, before SET LOCAL ROLE: the login may look names up in public
+// only (the queue's schema, river, is its role's). Such a statement goes
+// after the opening batch instead.
+func ownSchemaOnly(sql string) bool { return !strings.Contains(sql, "river.") }
 
 // Claims returns the tenant claims of the transaction; ok is false on the service path.
 func (tx *txn) tenantClaims() (rampart.Claims, bool) {
@@ -35,16 +49,147 @@ func (tx *txn) tenantClaims() (rampart.Claims, bool) {
 }
 
 func (tx *txn) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return tx.conn.Exec(ctx, sql, args...)
+	if tx.open != nil && !ownSchemaOnly(sql) {
+		if err := tx.flush(ctx); err != nil {
+			return pgconn.CommandTag{}, err
+		}
+	}
+	if tx.open == nil {
+		return tx.conn.Exec(ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br := tx.sendBatch(ctx, b)
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
 }
 
 func (tx *txn) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return tx.conn.Query(ctx, sql, args...)
+	if tx.open != nil && !ownSchemaOnly(sql) {
+		if err := tx.flush(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if tx.open == nil {
+		return tx.conn.Query(ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br := tx.sendBatch(ctx, b)
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
 }
 
 func (tx *txn) queryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return tx.conn.QueryRow(ctx, sql, args...)
+	if tx.open == nil {
+		return tx.conn.QueryRow(ctx, sql, args...)
+	}
+	rows, err := tx.query(ctx, sql, args...)
+	return batchRow{rows: rows, err: err}
 }
+
+// sendBatch sends b in the transaction; while the opening statements are
+// pending they go first, in the same batch, and their results are read
+// before the caller reads b's.
+func (tx *txn) sendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if tx.open != nil && slices.ContainsFunc(b.QueuedQueries, func(q *pgx.QueuedQuery) bool { return !ownSchemaOnly(q.SQL) }) {
+		if err := tx.flush(ctx); err != nil {
+			return failedBatch{err}
+		}
+	}
+	if tx.open == nil {
+		return tx.conn.SendBatch(ctx, b)
+	}
+	open := tx.open
+	tx.open = nil
+	n := open.Len()
+	open.QueuedQueries = append(open.QueuedQueries, b.QueuedQueries...)
+	br := tx.conn.SendBatch(ctx, open)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return failedBatch{fmt.Errorf("open transaction: %w", err)}
+		}
+	}
+	return br
+}
+
+// flush sends the opening statements on their own if they are still
+// pending (before the connection is handed to code that does not go
+// through the transaction's methods).
+func (tx *txn) flush(ctx context.Context) error {
+	if tx.open == nil {
+		return nil
+	}
+	return tx.sendBatch(ctx, &pgx.Batch{}).Close()
+}
+
+// batchRows are the rows of a statement sent in a batch: closing them
+// closes the batch.
+type batchRows struct {
+	pgx.Rows
+	br     pgx.BatchResults
+	closed bool
+	err    error
+}
+
+func (r *batchRows) Close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	r.Rows.Close()
+	r.err = r.br.Close()
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// batchRow is QueryRow over batchRows, with pgx's semantics: no row is
+// pgx.ErrNoRows.
+type batchRow struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (r batchRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		r.rows.Close()
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
+}
+
+// failedBatch answers every result with the error that stopped the batch.
+type failedBatch struct{ err error }
+
+func (f failedBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, f.err }
+func (f failedBatch) Query() (pgx.Rows, error)         { return nil, f.err }
+func (f failedBatch) QueryRow() pgx.Row                { return batchRow{err: f.err} }
+func (f failedBatch) Close() error                     { return f.err }
+func (f failedBatch) Tx() pgx.Tx                       { return nil }
 
 // The statements that open a store transaction, sent as one pipelined batch
 // (queries/tx.sql).
@@ -142,11 +287,7 @@ func (s *Store) run(ctx context.Context, pool *pgxpool.Pool, op string, open *pg
 		return classify(op, err)
 	}
 	defer conn.Release()
-	if err := conn.SendBatch(ctx, open).Close(); err != nil {
-		s.rollback(conn)
-		return classify(op, fmt.Errorf("open transaction: %w", err))
-	}
-	tx := &txn{conn: conn, claims: claims, service: s.actor, store: s}
+	tx := &txn{conn: conn, claims: claims, service: s.actor, store: s, open: open}
 	committed := false
 	defer func() {
 		if committed {
@@ -182,7 +323,12 @@ func (s *Store) run(ctx context.Context, pool *pgxpool.Pool, op string, open *pg
 // the change, at the cost of no extra round trip. If an insert fails, the
 // server skips the COMMIT and the transaction is rolled back.
 func (tx *txn) commit(ctx context.Context) (pgconn.CommandTag, error) {
-	if len(tx.pending) == 0 {
+	if tx.open != nil && len(tx.pending) == 0 && tx.claims != nil {
+		// Nothing was sent: the transaction never began.
+		tx.open = nil
+		return pgconn.NewCommandTag("COMMIT"), nil
+	}
+	if len(tx.pending) == 0 && tx.open == nil {
 		return tx.conn.Exec(ctx, sqlCommit)
 	}
 	b := &pgx.Batch{}
@@ -190,7 +336,7 @@ func (tx *txn) commit(ctx context.Context) (pgconn.CommandTag, error) {
 		b.Queue(sqlInsertAudit, auditArgs(st)...)
 	}
 	b.Queue(sqlCommit)
-	br := tx.conn.SendBatch(ctx, b)
+	br := tx.sendBatch(ctx, b)
 	for range tx.pending {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
