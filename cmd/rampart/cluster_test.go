@@ -197,7 +197,8 @@ func TestClusterOfRealProcesses(t *testing.T) {
 	for i := range 6 {
 		p, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {
 			code := "HALL"
-			return tx.Proposals().Create(ctx, rampart.Proposal{Title: fmt.Sprintf("Gala %d", i), ClientName: "Acme", VenueCode: &code,
+			return tx.Proposals().Create(ctx, rampart.Proposal{ProposalSummary: rampart.ProposalSummary{
+				Title: fmt.Sprintf("Gala %d", i), ClientName: "Acme", VenueCode: &code},
 				Brief: "An evening gala for 300 guests with a stage, live music and dinner."})
 		})
 		if err != nil {

@@ -85,8 +85,8 @@ func Seed(ctx context.Context, s *store.Store) (Result, error) {
 		claims := rampart.Claims{OrganizationID: res.Organization.ID, UserID: producer.ID, Role: rampart.RoleProducer}
 		err = s.InTenant(ctx, claims, func(ctx context.Context, tx *store.TenantTx) error {
 			code := "LDN-RIV"
-			_, err := tx.Proposals().Create(ctx, rampart.Proposal{Title: "Aurora headphones launch", ClientName: "Northwind Audio",
-				VenueCode: &code, Brief: demoBrief})
+			_, err := tx.Proposals().Create(ctx, rampart.Proposal{ProposalSummary: rampart.ProposalSummary{
+				Title: "Aurora headphones launch", ClientName: "Northwind Audio", VenueCode: &code}, Brief: demoBrief})
 			return err
 		})
 		if err != nil {

@@ -205,7 +205,7 @@ func (e *env) seedTenant(t testing.TB, slug string) tenant {
 func (e *env) proposal(t testing.TB, c rampart.Claims, title, brief string) rampart.Proposal {
 	t.Helper()
 	p, err := store.InTenantValue(context.Background(), e.st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {
-		return tx.Proposals().Create(ctx, rampart.Proposal{Title: title, ClientName: "Acme Events", Brief: brief})
+		return tx.Proposals().Create(ctx, rampart.Proposal{ProposalSummary: rampart.ProposalSummary{Title: title, ClientName: "Acme Events"}, Brief: brief})
 	})
 	if err != nil {
 		t.Fatalf("create proposal: %v", err)

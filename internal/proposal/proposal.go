@@ -64,11 +64,7 @@ func List(ctx context.Context, st *store.Store, c rampart.Claims, limit int, aft
 		pg.Next = next
 		pg.Proposals = make([]rampart.ProposalSummary, 0, len(all))
 		for _, p := range all {
-			r := access.Resource{Kind: access.KindProposal}
-			if p.VenueCode != nil {
-				r.VenueCode = *p.VenueCode
-			}
-			if access.Can(c, access.ActionRead, r) {
+			if access.Can(c, access.ActionRead, Resource(rampart.Proposal{ProposalSummary: p})) {
 				pg.Proposals = append(pg.Proposals, p)
 			}
 		}
@@ -79,7 +75,7 @@ func List(ctx context.Context, st *store.Store, c rampart.Claims, limit int, aft
 
 // Create adds a draft proposal authored by the caller.
 func Create(ctx context.Context, st *store.Store, c rampart.Claims, in Input) (rampart.Proposal, error) {
-	p := rampart.Proposal{Title: in.Title, ClientName: in.ClientName, Brief: in.Brief}
+	p := rampart.Proposal{ProposalSummary: rampart.ProposalSummary{Title: in.Title, ClientName: in.ClientName}, Brief: in.Brief}
 	if in.VenueCode != "" {
 		p.VenueCode = &in.VenueCode
 	}

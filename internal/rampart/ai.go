@@ -23,21 +23,9 @@ const (
 // Proposal is an event-production proposal. Brief is untrusted text (it
 // reaches a model only through the guard); BodyHTML is sanitised HTML.
 type Proposal struct {
-	OrganizationID uuid.UUID  `json:"organization_id"`
-	ID             uuid.UUID  `json:"id"`
-	Title          string     `json:"title"`
-	ClientName     string     `json:"client_name"`
-	VenueCode      *string    `json:"venue_code,omitempty"`
-	Brief          string     `json:"brief"`
-	BodyHTML       string     `json:"body_html"`
-	Status         string     `json:"status"`
-	AIGenerated    bool       `json:"ai_generated"`
-	ReviewStatus   string     `json:"review_status"`
-	AuthorID       uuid.UUID  `json:"author_id"`
-	ApprovedBy     *uuid.UUID `json:"approved_by,omitempty"`
-	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	ProposalSummary
+	Brief    string `json:"brief"`
+	BodyHTML string `json:"body_html"`
 }
 
 // ProposalSummary is a proposal as a list shows it: without its brief and

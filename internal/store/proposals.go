@@ -88,9 +88,7 @@ func (tx ProposalsTx) List(ctx context.Context, limit int, after *ProposalCursor
 	}
 	page, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.ProposalSummary, error) {
 		var p rampart.ProposalSummary
-		err := r.Scan(&p.OrganizationID, &p.ID, &p.Title, &p.ClientName, &p.VenueCode, &p.Status,
-			&p.AIGenerated, &p.ReviewStatus, &p.AuthorID, &p.ApprovedBy, &p.ApprovedAt, &p.CreatedAt, &p.UpdatedAt)
-		return p, err
+		return p, r.Scan(summaryDest(&p)...)
 	})
 	if err != nil {
 		return nil, nil, classify(op, err)
@@ -196,10 +194,16 @@ func (tx ProposalsTx) Approve(ctx context.Context, id uuid.UUID, seen *time.Time
 		TargetType: "proposal", TargetID: after.ID.String(), Before: proposalSnapshot(before), After: proposalSnapshot(after)}))
 }
 
+// summaryDest is where the columns of the proposal_summary_columns
+// fragment scan to, in its order.
+func summaryDest(p *rampart.ProposalSummary) []any {
+	return []any{&p.OrganizationID, &p.ID, &p.Title, &p.ClientName, &p.VenueCode, &p.Status,
+		&p.AIGenerated, &p.ReviewStatus, &p.AuthorID, &p.ApprovedBy, &p.ApprovedAt, &p.CreatedAt, &p.UpdatedAt}
+}
+
 func scanProposal(r pgx.Row) (rampart.Proposal, error) {
 	var p rampart.Proposal
-	err := r.Scan(&p.OrganizationID, &p.ID, &p.Title, &p.ClientName, &p.VenueCode, &p.Status,
-		&p.AIGenerated, &p.ReviewStatus, &p.AuthorID, &p.ApprovedBy, &p.ApprovedAt, &p.CreatedAt, &p.UpdatedAt, &p.Brief, &p.BodyHTML)
+	err := r.Scan(append(summaryDest(&p.ProposalSummary), &p.Brief, &p.BodyHTML)...)
 	return p, err
 }
 
