@@ -151,47 +151,39 @@ func (j Jobs) Events(ctx context.Context, claims rampart.Claims, after JobCursor
 	if limit <= 0 || limit > MaxJobEvents {
 		limit = MaxJobEvents
 	}
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return nil, classify(op, err)
-	}
-	defer conn.Release()
 	var jobs []rampart.AIJob
 	var now rampart.Claims // what the credential gives now
 	found := false
-	b := &pgx.Batch{}
-	b.Queue(sqlBegin)
-	b.Queue(sqlSetClaims, string(js))
-	b.Queue(sqlSetAppRole)
-	b.Queue(sqlAIJobsSince, claims.OrganizationID, after.UpdatedAt, after.ID, limit).Query(func(rows pgx.Rows) error {
-		var err error
-		jobs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.AIJob, error) { return scanAIJob(r) })
-		return err
-	})
-	scanClaims := func(rows pgx.Rows, dst ...any) error {
-		defer rows.Close()
-		if rows.Next() {
-			found = true
-			if err := rows.Scan(dst...); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}
 	var role string
-	if claims.ViaToken() {
-		now.UserID = claims.TokenID
-		b.Queue(sqlStreamTokenClaims, claims.TokenID, claims.OrganizationID).Query(func(rows pgx.Rows) error {
-			return scanClaims(rows, &now.OrganizationID, &role, &now.VenueCodes)
+	err = s.oneBatchTx(ctx, sqlBegin, func(b *pgx.Batch) {
+		b.Queue(sqlSetClaims, string(js))
+		b.Queue(sqlAIJobsSince, claims.OrganizationID, after.UpdatedAt, after.ID, limit).Query(func(rows pgx.Rows) error {
+			var err error
+			jobs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.AIJob, error) { return scanAIJob(r) })
+			return err
 		})
-	} else {
-		b.Queue(sqlStreamSessionClaims, claims.SessionID).Query(func(rows pgx.Rows) error {
-			return scanClaims(rows, &now.UserID, &now.OrganizationID, &role, &now.VenueCodes)
-		})
-	}
-	b.Queue(sqlCommit)
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		s.rollback(conn)
+		scanClaims := func(rows pgx.Rows, dst ...any) error {
+			defer rows.Close()
+			if rows.Next() {
+				found = true
+				if err := rows.Scan(dst...); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		}
+		if claims.ViaToken() {
+			now.UserID = claims.TokenID
+			b.Queue(sqlStreamTokenClaims, claims.TokenID, claims.OrganizationID).Query(func(rows pgx.Rows) error {
+				return scanClaims(rows, &now.OrganizationID, &role, &now.VenueCodes)
+			})
+		} else {
+			b.Queue(sqlStreamSessionClaims, claims.SessionID).Query(func(rows pgx.Rows) error {
+				return scanClaims(rows, &now.UserID, &now.OrganizationID, &role, &now.VenueCodes)
+			})
+		}
+	})
+	if err != nil {
 		return nil, classify(op, err)
 	}
 	now.Role = rampart.Role(role)
@@ -275,39 +267,31 @@ func (j Jobs) Claims(ctx context.Context, orgID, jobID uuid.UUID) (JobStart, err
 	// pipelined batch (every job attempt starts here). The claims read
 	// through the narrow ai_job_claims() become the tenant context of the
 	// inputs' read, in SQL, so no second round trip is needed.
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return out, classify(op, err)
-	}
-	defer conn.Release()
 	var user *uuid.UUID
 	var role *string
 	var codes []string
 	found := false
-	b := &pgx.Batch{}
-	b.Queue(sqlBeginReadOnly)
-	b.Queue(sqlSetAppRole)
-	b.Queue(sqlAIJobClaims, orgID, jobID).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&out.Status, &user, &role, &codes)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		found = err == nil
-		return err
+	err := s.oneBatchTx(ctx, sqlBeginReadOnly, func(b *pgx.Batch) {
+		b.Queue(sqlAIJobClaims, orgID, jobID).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&out.Status, &user, &role, &codes)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			found = err == nil
+			return err
+		})
+		b.Queue(sqlSetAIJobClaims, orgID, jobID)
+		b.Queue(sqlAIJobInputs, orgID, jobID).QueryRow(func(row pgx.Row) error {
+			var p rampart.Proposal
+			err := row.Scan(&p.Title, &p.ClientName, &p.Brief, &p.VenueCode, &p.UpdatedAt)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			out.Inputs = &p
+			return err
+		})
 	})
-	b.Queue(sqlSetAIJobClaims, orgID, jobID)
-	b.Queue(sqlAIJobInputs, orgID, jobID).QueryRow(func(row pgx.Row) error {
-		var p rampart.Proposal
-		err := row.Scan(&p.Title, &p.ClientName, &p.Brief, &p.VenueCode, &p.UpdatedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		out.Inputs = &p
-		return err
-	})
-	b.Queue(sqlCommit)
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		s.rollback(conn)
+	if err != nil {
 		return JobStart{}, classify(op, err)
 	}
 	if !found {

@@ -81,7 +81,7 @@ func (a Auth) ResolveSession(ctx context.Context, sessionID uuid.UUID) (Resolved
 	s := a.s
 	const op = "store.ResolveSession"
 	var rc ResolvedClaims
-	err := s.credentialTx(ctx, op, func(b *pgx.Batch) {
+	err := s.oneBatchTx(ctx, sqlBegin, func(b *pgx.Batch) {
 		b.Queue(sqlResolveSession, sessionID).QueryRow(func(r pgx.Row) error {
 			var role string
 			err := r.Scan(&rc.Claims.UserID, &rc.Claims.OrganizationID, &role, &rc.Claims.VenueCodes, &rc.ExpiresAt, &rc.Renewed)
@@ -107,7 +107,7 @@ func (a Auth) ResolveToken(ctx context.Context, tokenID, orgID uuid.UUID) (Resol
 	s := a.s
 	const op = "store.ResolveToken"
 	var rc ResolvedClaims
-	err := s.credentialTx(ctx, op, func(b *pgx.Batch) {
+	err := s.oneBatchTx(ctx, sqlBegin, func(b *pgx.Batch) {
 		b.Queue(sqlResolveToken, tokenID, orgID).QueryRow(func(r pgx.Row) error {
 			var role string
 			err := r.Scan(&rc.Claims.OrganizationID, &role, &rc.Claims.VenueCodes, &rc.ExpiresAt, &rc.Claims.PersonID)
@@ -126,16 +126,20 @@ func (a Auth) ResolveToken(ctx context.Context, tokenID, orgID uuid.UUID) (Resol
 	return rc, nil
 }
 
-// credentialTx runs BEGIN, SET LOCAL ROLE rampart_app, the queued
-// resolution and COMMIT as one pipelined batch: a single round trip.
-func (s *Store) credentialTx(ctx context.Context, op string, queue func(*pgx.Batch)) error {
+// oneBatchTx runs a short transaction on the runtime pool as one
+// pipelined batch, a single round trip: begin (sqlBegin or
+// sqlBeginReadOnly), SET LOCAL ROLE rampart_app, the statements queue adds
+// (read through their callbacks), COMMIT. Credential resolution, the
+// kill-switch re-read, a job's first read and the job stream's polls are
+// built on it.
+func (s *Store) oneBatchTx(ctx context.Context, begin string, queue func(*pgx.Batch)) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
 	b := &pgx.Batch{}
-	b.Queue(sqlBegin)
+	b.Queue(begin)
 	b.Queue(sqlSetAppRole)
 	queue(b)
 	b.Queue(sqlCommit)
@@ -153,13 +157,10 @@ func (s *Store) credentialTx(ctx context.Context, op string, queue func(*pgx.Bat
 func (l AuditLog) RecordPlatformEvent(ctx context.Context, ev audit.Event) error {
 	s := l.s
 	const op = "store.RecordPlatformEvent"
-	pool, err := s.servicePool(op)
+	pool, b, err := s.serviceOpen(op)
 	if err != nil {
 		return err
 	}
-	b := &pgx.Batch{}
-	b.Queue(sqlBegin)
-	b.Queue(sqlSetSvcRole)
 	if err := s.queueAudit(b, ev); err != nil {
 		return err
 	}
@@ -412,7 +413,7 @@ func (a Auth) LinkAccount(ctx context.Context, tokenHash []byte) (email string, 
 	s := a.s
 	const op = "store.LinkAccount"
 	var e *string
-	err = s.credentialTx(ctx, op, func(b *pgx.Batch) {
+	err = s.oneBatchTx(ctx, sqlBegin, func(b *pgx.Batch) {
 		b.Queue(sqlLinkAccount, tokenHash).QueryRow(func(r pgx.Row) error { return r.Scan(&e) })
 	})
 	if err != nil {

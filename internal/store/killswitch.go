@@ -47,38 +47,27 @@ func (s *Store) KillSwitchState(ctx context.Context) (KillState, error) {
 	st := KillState{Orgs: map[uuid.UUID]time.Time{}}
 	// One round trip: the whole read-only transaction is one pipelined
 	// batch (the watcher re-reads it on every process, periodically).
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return st, classify(op, err)
-	}
-	defer conn.Release()
-	b := &pgx.Batch{}
-	b.Queue(sqlBeginReadOnly)
-	b.Queue(sqlSetAppRole)
-	b.Queue(sqlKillSwitchState).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var scope, reason string
-			var org *uuid.UUID
-			var active bool
-			var at time.Time
-			if err := rows.Scan(&scope, &org, &active, &reason, &at); err != nil {
-				return err
+	err := s.oneBatchTx(ctx, sqlBeginReadOnly, func(b *pgx.Batch) {
+		b.Queue(sqlKillSwitchState).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var scope, reason string
+				var org *uuid.UUID
+				var active bool
+				var at time.Time
+				if err := rows.Scan(&scope, &org, &active, &reason, &at); err != nil {
+					return err
+				}
+				switch {
+				case scope == "global":
+					st.Global = KillSwitchLevel{Active: active, Reason: reason, ChangedAt: at}
+				case org != nil && active:
+					st.Orgs[*org] = at
+				}
 			}
-			switch {
-			case scope == "global":
-				st.Global = KillSwitchLevel{Active: active, Reason: reason, ChangedAt: at}
-			case org != nil && active:
-				st.Orgs[*org] = at
-			}
-		}
-		return rows.Err()
+			return rows.Err()
+		})
+		b.Queue(sqlNow).QueryRow(func(row pgx.Row) error { return row.Scan(&st.Read) })
 	})
-	b.Queue(sqlNow).QueryRow(func(row pgx.Row) error { return row.Scan(&st.Read) })
-	b.Queue(sqlCommit)
-	err = conn.SendBatch(ctx, b).Close()
-	if err != nil {
-		s.rollback(conn)
-	}
 	if err != nil {
 		return st, classify(op, err)
 	}

@@ -93,12 +93,9 @@ func (p Periodic) Runs(ctx context.Context) ([]PeriodicRun, error) {
 // audit event of AsService: for the platform's own scheduling records,
 // which hold no tenant data and change nothing anyone owns.
 func (s *Store) bookkeepingTx(ctx context.Context, op string, fn func(context.Context, *txn) error) error {
-	pool, err := s.servicePool(op)
+	pool, b, err := s.serviceOpen(op)
 	if err != nil {
 		return err
 	}
-	b := &pgx.Batch{}
-	b.Queue(sqlBegin)
-	b.Queue(sqlSetSvcRole)
 	return s.run(ctx, pool, op, b, nil, fn)
 }

@@ -49,11 +49,6 @@ func (tx *txn) tenantClaims() (rampart.Claims, bool) {
 }
 
 func (tx *txn) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if tx.open != nil && !ownSchemaOnly(sql) {
-		if err := tx.flush(ctx); err != nil {
-			return pgconn.CommandTag{}, err
-		}
-	}
 	if tx.open == nil {
 		return tx.conn.Exec(ctx, sql, args...)
 	}
@@ -68,11 +63,6 @@ func (tx *txn) exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 }
 
 func (tx *txn) query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if tx.open != nil && !ownSchemaOnly(sql) {
-		if err := tx.flush(ctx); err != nil {
-			return nil, err
-		}
-	}
 	if tx.open == nil {
 		return tx.conn.Query(ctx, sql, args...)
 	}
@@ -257,17 +247,27 @@ func (s *Store) asService(ctx context.Context, reason string, fn func(ctx contex
 		Action:    audit.ActionServiceInvoked,
 		Reason:    reason,
 	}
-	pool, err := s.servicePool(op)
+	pool, b, err := s.serviceOpen(op)
 	if err != nil {
 		return err
 	}
-	b := &pgx.Batch{}
-	b.Queue(sqlBegin)
-	b.Queue(sqlSetSvcRole)
 	if err := s.queueAudit(b, ev); err != nil {
 		return err
 	}
 	return s.run(ctx, pool, op, b, nil, fn)
+}
+
+// serviceOpen is the service login's pool and the statements that open a
+// transaction on it as rampart_service.
+func (s *Store) serviceOpen(op string) (*pgxpool.Pool, *pgx.Batch, error) {
+	pool, err := s.servicePool(op)
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &pgx.Batch{}
+	b.Queue(sqlBegin)
+	b.Queue(sqlSetSvcRole)
+	return pool, b, nil
 }
 
 // servicePool is the service login's pool, or an error naming the fix.
