@@ -35,7 +35,7 @@ func (s adminAPI) listMembers(w http.ResponseWriter, r *http.Request, c rampart.
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, map[string]any{"members": out})
+	return edge.Respond(w, c, http.StatusOK, map[string]any{"members": out})
 }
 
 // Grant is the role and venue codes given to a member, invite or API
@@ -48,15 +48,15 @@ type Grant struct {
 func (g Grant) grant() member.Grant { return member.Grant{Role: g.Role, VenueCodes: g.VenueCodes} }
 
 func (s adminAPI) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Claims, req Grant) error {
-	uid, err := pathID(r, "user_id")
+	uid, err := edge.PathID(r, "user_id")
 	if err != nil {
 		return err
 	}
-	out, err := member.Update(r.Context(), s.store, c, uid, req.grant(), clientInfo(r))
+	out, err := member.Update(r.Context(), s.store, c, uid, req.grant(), edge.ClientInfo(r))
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, out)
+	return edge.Respond(w, c, http.StatusOK, out)
 }
 
 func (s adminAPI) removeMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -66,15 +66,15 @@ func (s adminAPI) removeMember(w http.ResponseWriter, r *http.Request, c rampart
 // revokeMemberSessions lets an admin end a member's sessions that are
 // active in the admin's organization.
 func (s adminAPI) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	uid, err := pathID(r, "user_id")
+	uid, err := edge.PathID(r, "user_id")
 	if err != nil {
 		return err
 	}
-	n, err := member.RevokeSessions(r.Context(), s.store, c, uid, clientInfo(r))
+	n, err := member.RevokeSessions(r.Context(), s.store, c, uid, edge.ClientInfo(r))
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, map[string]int64{"sessions_revoked": n})
+	return edge.Respond(w, c, http.StatusOK, map[string]int64{"sessions_revoked": n})
 }
 
 type inviteRequest struct {
@@ -89,7 +89,7 @@ type inviteResponse struct {
 }
 
 func (s adminAPI) inviteMail() member.Mail {
-	return member.Mail{Sender: s.mailer, LinkURL: s.linkURL, Log: s.log}
+	return member.Mail{Sender: s.mailer, LinkURL: s.signin.LinkURL, Log: s.log}
 }
 
 func invitedView(in member.Invited) inviteResponse {
@@ -97,11 +97,11 @@ func invitedView(in member.Invited) inviteResponse {
 }
 
 func (s adminAPI) createInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims, req inviteRequest) error {
-	out, err := member.Invite(r.Context(), s.store, s.inviteMail(), c, req.Email, req.grant(), clientInfo(r))
+	out, err := member.Invite(r.Context(), s.store, s.inviteMail(), c, req.Email, req.grant(), edge.ClientInfo(r))
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusCreated, invitedView(out))
+	return edge.Respond(w, c, http.StatusCreated, invitedView(out))
 }
 
 func (s adminAPI) listInvites(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -117,21 +117,21 @@ func (s adminAPI) listInvites(w http.ResponseWriter, r *http.Request, c rampart.
 	for i, inv := range out {
 		rows[i] = row{inv, inv.Status(time.Now())}
 	}
-	return respond(w, c, http.StatusOK, map[string]any{"invites": rows})
+	return edge.Respond(w, c, http.StatusOK, map[string]any{"invites": rows})
 }
 
 // resendInvite issues a new token for a pending or expired invite; the old
 // link stops working.
 func (s adminAPI) resendInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return err
 	}
-	out, err := member.Resend(r.Context(), s.store, s.inviteMail(), c, id, clientInfo(r))
+	out, err := member.Resend(r.Context(), s.store, s.inviteMail(), c, id, edge.ClientInfo(r))
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, invitedView(out))
+	return edge.Respond(w, c, http.StatusOK, invitedView(out))
 }
 
 func (s adminAPI) revokeInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -146,12 +146,12 @@ type tokenRequest struct {
 
 func (s adminAPI) createToken(w http.ResponseWriter, r *http.Request, c rampart.Claims, req tokenRequest) error {
 	out, raw, err := member.CreateToken(r.Context(), s.store, s.tokens, c,
-		member.TokenInput{Name: req.Name, ExpiresInDays: req.ExpiresInDays, Grant: req.grant()}, clientInfo(r))
+		member.TokenInput{Name: req.Name, ExpiresInDays: req.ExpiresInDays, Grant: req.grant()}, edge.ClientInfo(r))
 	if err != nil {
 		return err
 	}
-	noStore(w)
-	return respond(w, c, http.StatusCreated, map[string]any{"api_token": out, "token": raw,
+	edge.NoStore(w)
+	return edge.Respond(w, c, http.StatusCreated, map[string]any{"api_token": out, "token": raw,
 		"note": "Store the token now: it is shown only once."})
 }
 
@@ -160,7 +160,7 @@ func (s adminAPI) listTokens(w http.ResponseWriter, r *http.Request, c rampart.C
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, map[string]any{"api_tokens": out})
+	return edge.Respond(w, c, http.StatusOK, map[string]any{"api_tokens": out})
 }
 
 func (s adminAPI) revokeToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -171,11 +171,11 @@ func (s adminAPI) revokeToken(w http.ResponseWriter, r *http.Request, c rampart.
 // the path parameter and answers 204.
 func (s adminAPI) adminAction(w http.ResponseWriter, r *http.Request, c rampart.Claims, param string,
 	fn func(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID, ci store.ClientInfo) error) error {
-	id, err := pathID(r, param)
+	id, err := edge.PathID(r, param)
 	if err != nil {
 		return err
 	}
-	if err := fn(r.Context(), s.store, c, id, clientInfo(r)); err != nil {
+	if err := fn(r.Context(), s.store, c, id, edge.ClientInfo(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rampart-dev/rampart/internal/access"
+	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
@@ -111,12 +112,12 @@ func TestAgentRoutesAreGuardedAndFiltered(t *testing.T) {
 	calls := 0
 	e.api.edge.Agent("POST /api/test/bom-drafter", access.AgentBOMDrafter,
 		func(r *http.Request) (string, error) { return r.URL.Query().Get("venue"), nil },
-		func(w http.ResponseWriter, r *http.Request, call AgentCall) error {
+		func(w http.ResponseWriter, r *http.Request, call edge.AgentCall) error {
 			if !call.Checked() {
-				t.Error("handler got an unchecked AgentCall")
+				t.Error("handler got an unchecked edge.AgentCall")
 			}
 			calls++
-			return respond(w, call.Claims, http.StatusOK, bomShaped())
+			return edge.Respond(w, call.Claims, http.StatusOK, bomShaped())
 		})
 	acme := e.orgs["acme"]
 	cases := []struct {

@@ -95,7 +95,7 @@ func (s proposalAPI) listProposals(w http.ResponseWriter, r *http.Request, c ram
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > store.MaxListProposals {
-			return fieldError("limit", "must be a whole number from 1 to %d", store.MaxListProposals)
+			return edge.FieldError("limit", "must be a whole number from 1 to %d", store.MaxListProposals)
 		}
 		limit = n
 	}
@@ -116,7 +116,7 @@ func (s proposalAPI) listProposals(w http.ResponseWriter, r *http.Request, c ram
 		v := formatProposalCursor(*page.Next)
 		next = &v
 	}
-	return respond(w, c, http.StatusOK, map[string]any{"proposals": page.Proposals, "next_cursor": next})
+	return edge.Respond(w, c, http.StatusOK, map[string]any{"proposals": page.Proposals, "next_cursor": next})
 }
 
 // A proposal cursor is "<updated_at in Unix microseconds>_<id>".
@@ -125,7 +125,7 @@ func formatProposalCursor(c store.ProposalCursor) string {
 }
 
 func parseProposalCursor(v string) (store.ProposalCursor, error) {
-	bad := fieldError("cursor", "must be the next_cursor of a previous page")
+	bad := edge.FieldError("cursor", "must be the next_cursor of a previous page")
 	at, id, ok := strings.Cut(v, "_")
 	if !ok || len(at) == 0 || len(at) > 19 || strings.TrimLeft(at, "0123456789") != "" {
 		return store.ProposalCursor{}, bad
@@ -147,11 +147,11 @@ func (s proposalAPI) createProposal(w http.ResponseWriter, r *http.Request, c ra
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusCreated, out)
+	return edge.Respond(w, c, http.StatusCreated, out)
 }
 
 func (s proposalAPI) getProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -160,11 +160,11 @@ func (s proposalAPI) getProposal(w http.ResponseWriter, r *http.Request, c rampa
 		return err
 	}
 	w.Header().Set("ETag", proposalETag(p))
-	return respond(w, c, http.StatusOK, p)
+	return edge.Respond(w, c, http.StatusOK, p)
 }
 
 func (s proposalAPI) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims, req proposalPatch) error {
-	id, err := pathID(r, "id")
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -173,11 +173,11 @@ func (s proposalAPI) updateProposal(w http.ResponseWriter, r *http.Request, c ra
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, out)
+	return edge.Respond(w, c, http.StatusOK, out)
 }
 
 func (s proposalAPI) approveProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func (s proposalAPI) approveProposal(w http.ResponseWriter, r *http.Request, c r
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, out)
+	return edge.Respond(w, c, http.StatusOK, out)
 }
 
 // proposalVenue is the generate route's venue extractor: the proposal's
@@ -204,15 +204,15 @@ func (s proposalAPI) proposalVenue(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	id, err := pathID(r, "id")
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return "", err
 	}
 	return proposal.VenueOf(r.Context(), s.store, c, id)
 }
 
-func (s proposalAPI) generateProposal(w http.ResponseWriter, r *http.Request, call AgentCall) error {
-	id, err := pathID(r, "id")
+func (s proposalAPI) generateProposal(w http.ResponseWriter, r *http.Request, call edge.AgentCall) error {
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -225,11 +225,11 @@ func (s proposalAPI) generateProposal(w http.ResponseWriter, r *http.Request, ca
 		return err
 	}
 	w.Header().Set("Location", "/api/jobs/"+job.ID.String())
-	return respond(w, call.Claims, http.StatusAccepted, job)
+	return edge.Respond(w, call.Claims, http.StatusAccepted, job)
 }
 
 func (s proposalAPI) listProposalJobs(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -237,11 +237,11 @@ func (s proposalAPI) listProposalJobs(w http.ResponseWriter, r *http.Request, c 
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, map[string]any{"jobs": jobs})
+	return edge.Respond(w, c, http.StatusOK, map[string]any{"jobs": jobs})
 }
 
 func (s proposalAPI) getJob(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -249,12 +249,12 @@ func (s proposalAPI) getJob(w http.ResponseWriter, r *http.Request, c rampart.Cl
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, job)
+	return edge.Respond(w, c, http.StatusOK, job)
 }
 
 // cancelJob is the job-level kill switch (the requester or an admin).
 func (s proposalAPI) cancelJob(w http.ResponseWriter, r *http.Request, c rampart.Claims, req cancelRequest) error {
-	id, err := pathID(r, "id")
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (s proposalAPI) cancelJob(w http.ResponseWriter, r *http.Request, c rampart
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, job)
+	return edge.Respond(w, c, http.StatusOK, job)
 }
 
 func (s proposalAPI) getKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -270,7 +270,7 @@ func (s proposalAPI) getKillSwitch(w http.ResponseWriter, r *http.Request, c ram
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, v)
+	return edge.Respond(w, c, http.StatusOK, v)
 }
 
 // setKillSwitch turns the organization's AI kill switch on or off (admins).
@@ -280,7 +280,7 @@ func (s proposalAPI) setKillSwitch(w http.ResponseWriter, r *http.Request, c ram
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, v)
+	return edge.Respond(w, c, http.StatusOK, v)
 }
 
 func (s proposalAPI) getBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -288,7 +288,7 @@ func (s proposalAPI) getBudget(w http.ResponseWriter, r *http.Request, c rampart
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, budgetView(b))
+	return edge.Respond(w, c, http.StatusOK, budgetView(b))
 }
 
 func (s proposalAPI) setBudget(w http.ResponseWriter, r *http.Request, c rampart.Claims, req budgetRequest) error {
@@ -296,7 +296,7 @@ func (s proposalAPI) setBudget(w http.ResponseWriter, r *http.Request, c rampart
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, budgetView(b))
+	return edge.Respond(w, c, http.StatusOK, budgetView(b))
 }
 
 func budgetView(b rampart.TokenBudget) map[string]any {

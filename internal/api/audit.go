@@ -34,17 +34,17 @@ func parseAuditFilter(r *http.Request) (store.AuditFilter, error) {
 		if v := q.Get(p.name); v != "" {
 			t, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil {
-				return f, fieldError(p.name, "must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
+				return f, edge.FieldError(p.name, "must be an RFC 3339 time such as 2026-01-31T00:00:00Z")
 			}
 			*p.dst = t
 		}
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return f, fieldError("since", "must be before until")
+		return f, edge.FieldError("since", "must be before until")
 	}
 	f.ActorID = q.Get("actor")
 	if len(f.ActorID) > 200 {
-		return f, fieldError("actor", "at most 200 characters")
+		return f, edge.FieldError("actor", "at most 200 characters")
 	}
 	if a := q.Get("action"); a != "" {
 		known := false
@@ -52,7 +52,7 @@ func parseAuditFilter(r *http.Request) (store.AuditFilter, error) {
 			known = known || x == a
 		}
 		if !known {
-			return f, fieldError("action", "%q is not an audit action", a)
+			return f, edge.FieldError("action", "%q is not an audit action", a)
 		}
 		f.Action = a
 	}
@@ -106,7 +106,7 @@ func (s auditAPI) listAuditEvents(w http.ResponseWriter, r *http.Request, c ramp
 	}
 	if v := r.URL.Query().Get("limit"); v != "" {
 		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > auditview.MaxLimit {
-			return fieldError("limit", "must be a whole number from 1 to 500")
+			return edge.FieldError("limit", "must be a whole number from 1 to 500")
 		}
 	}
 	if v := r.URL.Query().Get("cursor"); v != "" {
@@ -127,7 +127,7 @@ func (s auditAPI) listAuditEvents(w http.ResponseWriter, r *http.Request, c ramp
 		n := strconv.FormatInt(*page.Next, 10)
 		next = &n
 	}
-	return respond(w, c, http.StatusOK, map[string]any{"events": out, "next_cursor": next})
+	return edge.Respond(w, c, http.StatusOK, map[string]any{"events": out, "next_cursor": next})
 }
 
 // parseCursor reads a next_cursor: an event id, a positive int64 written
@@ -135,12 +135,12 @@ func (s auditAPI) listAuditEvents(w http.ResponseWriter, r *http.Request, c ramp
 func parseCursor(v string) (int64, error) {
 	for _, c := range v {
 		if c < '0' || c > '9' {
-			return 0, fieldError("cursor", "must be the next_cursor of a previous page (decimal digits)")
+			return 0, edge.FieldError("cursor", "must be the next_cursor of a previous page (decimal digits)")
 		}
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 1 {
-		return 0, fieldError("cursor", "must be the next_cursor of a previous page (from 1 to 9223372036854775807)")
+		return 0, edge.FieldError("cursor", "must be the next_cursor of a previous page (from 1 to 9223372036854775807)")
 	}
 	return n, nil
 }
@@ -154,7 +154,7 @@ func (s auditAPI) exportAudit(w http.ResponseWriter, r *http.Request, c rampart.
 	}
 	started := false
 	var cw *audit.CSVWriter
-	err = auditview.Export(r.Context(), s.store, c, f, clientInfo(r), func(e *audit.Stored) error {
+	err = auditview.Export(r.Context(), s.store, c, f, edge.ClientInfo(r), func(e *audit.Stored) error {
 		if !started {
 			started = true
 			w.Header().Set("Content-Type", "text/csv; charset=utf-8")

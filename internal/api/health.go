@@ -30,7 +30,7 @@ func (s healthAPI) register(r *edge.Router) {
 
 // health is liveness: cheap, no dependencies.
 func (s healthAPI) health(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
+	edge.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
 	return nil
 }
 

@@ -30,9 +30,6 @@ func (s signInAPI) register(r *edge.Router) {
 	r.Authed("GET /api/agents", s.listAgents)
 }
 
-// linkURL is the URL a magic link points at.
-func (s *Server) linkURL(token string) string { return s.signin.LinkURL(token) }
-
 type loginLinkRequest struct {
 	Email string `json:"email" format:"email" minLength:"3" maxLength:"254"`
 }
@@ -43,14 +40,14 @@ type loginLinkRequest struct {
 func (s signInAPI) requestLoginLink(w http.ResponseWriter, r *http.Request, req loginLinkRequest) error {
 	email, err := rampart.NormalizeEmail(req.Email)
 	if err != nil {
-		return fieldError("email", "must be a plain address like name@example.com")
+		return edge.FieldError("email", "must be a plain address like name@example.com")
 	}
-	start, err := s.signin.RequestLoginLink(r.Context(), email, clientInfo(r))
+	start, err := s.signin.RequestLoginLink(r.Context(), email, edge.ClientInfo(r))
 	if err != nil {
 		return err
 	}
 	defer start() // after the answer
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "If the address belongs to a member, a sign-in link is on its way."})
+	edge.WriteJSON(w, http.StatusAccepted, map[string]string{"status": "If the address belongs to a member, a sign-in link is on its way."})
 	return nil
 }
 
@@ -71,12 +68,12 @@ func (s signInAPI) me(w http.ResponseWriter, r *http.Request, c rampart.Claims) 
 	if err != nil {
 		return err
 	}
-	noStore(w)
-	return respond(w, c, http.StatusOK, out)
+	edge.NoStore(w)
+	return edge.Respond(w, c, http.StatusOK, out)
 }
 
 func (s signInAPI) logout(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	if err := member.SignOut(r.Context(), s.store, c, clientInfo(r)); err != nil {
+	if err := member.SignOut(r.Context(), s.store, c, edge.ClientInfo(r)); err != nil {
 		return err
 	}
 	http.SetCookie(w, auth.ClearCookie())
@@ -85,12 +82,12 @@ func (s signInAPI) logout(w http.ResponseWriter, r *http.Request, c rampart.Clai
 }
 
 func (s signInAPI) logoutAll(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	n, err := member.SignOutEverywhere(r.Context(), s.store, c, clientInfo(r))
+	n, err := member.SignOutEverywhere(r.Context(), s.store, c, edge.ClientInfo(r))
 	if err != nil {
 		return err
 	}
 	http.SetCookie(w, auth.ClearCookie())
-	writeJSON(w, http.StatusOK, map[string]int64{"sessions_revoked": n})
+	edge.WriteJSON(w, http.StatusOK, map[string]int64{"sessions_revoked": n})
 	return nil
 }
 
@@ -101,7 +98,7 @@ type switchOrgRequest struct {
 // switchOrg moves the session to another organization of the user. The
 // claims of the next request are derived from the new membership.
 func (s signInAPI) switchOrg(w http.ResponseWriter, r *http.Request, c rampart.Claims, req switchOrgRequest) error {
-	if err := member.SwitchOrganization(r.Context(), s.store, c, req.OrganizationID, clientInfo(r)); err != nil {
+	if err := member.SwitchOrganization(r.Context(), s.store, c, req.OrganizationID, edge.ClientInfo(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -113,9 +110,9 @@ func (s signInAPI) listSessions(w http.ResponseWriter, r *http.Request, c rampar
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, map[string]any{"sessions": out, "current": c.SessionID})
+	return edge.Respond(w, c, http.StatusOK, map[string]any{"sessions": out, "current": c.SessionID})
 }
 
 func (s signInAPI) listAgents(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	return respond(w, c, http.StatusOK, map[string]any{"agent_types": access.AgentTypesFor(c.Role), "scope": access.AgentScope(c.Role)})
+	return edge.Respond(w, c, http.StatusOK, map[string]any{"agent_types": access.AgentTypesFor(c.Role), "scope": access.AgentScope(c.Role)})
 }

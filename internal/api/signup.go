@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+
+	"github.com/rampart-dev/rampart/internal/edge"
 )
 
 type signupRequest struct {
@@ -15,11 +17,11 @@ type signupRequest struct {
 // gets none), so it tells nothing about who uses Rampart. With sign-up
 // closed the answer says so and how to get an organization.
 func (s signInAPI) requestSignup(w http.ResponseWriter, r *http.Request, req signupRequest) error {
-	start, err := s.signin.RequestSignup(r.Context(), req.Email, req.OrganizationName, clientInfo(r))
+	start, err := s.signin.RequestSignup(r.Context(), req.Email, req.OrganizationName, edge.ClientInfo(r))
 	if err != nil {
 		return err
 	}
 	defer start() // after the answer
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "A confirmation link is on its way to the address; the organization is created when it is opened."})
+	edge.WriteJSON(w, http.StatusAccepted, map[string]string{"status": "A confirmation link is on its way to the address; the organization is created when it is opened."})
 	return nil
 }

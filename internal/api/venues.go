@@ -28,7 +28,7 @@ func (s venueAPI) listVenues(w http.ResponseWriter, r *http.Request, c rampart.C
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, map[string]any{"venues": out})
+	return edge.Respond(w, c, http.StatusOK, map[string]any{"venues": out})
 }
 
 type venueRequest struct {
@@ -47,11 +47,11 @@ func (s venueAPI) createVenue(w http.ResponseWriter, r *http.Request, c rampart.
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusCreated, v)
+	return edge.Respond(w, c, http.StatusCreated, v)
 }
 
 func (s venueAPI) getVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -59,11 +59,11 @@ func (s venueAPI) getVenue(w http.ResponseWriter, r *http.Request, c rampart.Cla
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, v)
+	return edge.Respond(w, c, http.StatusOK, v)
 }
 
 func (s venueAPI) updateVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims, req venueRequest) error {
-	id, err := pathID(r, "id")
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -71,11 +71,11 @@ func (s venueAPI) updateVenue(w http.ResponseWriter, r *http.Request, c rampart.
 	if err != nil {
 		return err
 	}
-	return respond(w, c, http.StatusOK, v)
+	return edge.Respond(w, c, http.StatusOK, v)
 }
 
 func (s venueAPI) deleteVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
+	id, err := edge.PathID(r, "id")
 	if err != nil {
 		return err
 	}

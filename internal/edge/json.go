@@ -95,5 +95,5 @@ func Respond(w http.ResponseWriter, c rampart.Claims, status int, v any) error {
 
 // FieldError is a 400 naming the field that fails.
 func FieldError(field, format string, args ...any) error {
-	return rampart.Errorf("edge.validate", rampart.KindInvalid, "%s: %s", field, fmt.Sprintf(format, args...))
+	return rampart.FieldError("edge.validate", field, format, args...)
 }
