@@ -97,7 +97,7 @@ func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logg
 }
 
 var killSwitchVars = []config.Var{config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
-	config.VarLogLevel, config.VarLogFormat, config.VarAuditKeys, config.VarSessionKeys, config.VarTokenKeys}
+	config.VarLogLevel, config.VarLogFormat, config.VarAuditKeys, config.VarFieldKeys, config.VarSessionKeys, config.VarTokenKeys}
 
 func runKillSwitch(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("killswitch", "killswitch on|off|status [--global | --org ORG] [--reason TEXT]", `

@@ -16,7 +16,7 @@ import (
 )
 
 var orgVars = []config.Var{config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
-	config.VarLogLevel, config.VarLogFormat, config.VarAuditKeys, config.VarSessionKeys, config.VarTokenKeys,
+	config.VarLogLevel, config.VarLogFormat, config.VarAuditKeys, config.VarFieldKeys, config.VarSessionKeys, config.VarTokenKeys,
 	config.VarAddr, config.VarPublicURL, config.VarTLSCert, config.VarSMTPURL, config.VarMailFrom, config.VarSignup}
 
 func runOrg(ctx context.Context, m *Main, args []string) int {

@@ -28,7 +28,7 @@ import (
 
 var serverVars = append([]config.Var{config.VarAddr, config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
 	config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarPublicURL,
-	config.VarSMTPURL, config.VarMailFrom, config.VarSignup, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
+	config.VarSMTPURL, config.VarMailFrom, config.VarSignup, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys, config.VarFieldKeys,
 	config.VarAuditRetain, config.VarAuditSeal, config.VarRateLimits, config.VarTLSCert, config.VarTLSKey,
 	config.VarHTTPRedirect, config.VarTrustedProxies, config.VarRedisURL, config.VarSentryDSN, config.VarEnv,
 	config.VarMetricsAddr, config.VarMetricsToken}, config.AIVars...)
@@ -70,7 +70,7 @@ manages). It passes the same start-up safety checks as serve, and takes its
 turn at the cluster's periodic work (audit sealing, retention, the AI job
 sweep), which runs once per interval whatever the number of processes.`)
 	vars := []config.Var{config.VarDataDir, config.VarDatabaseURL, config.VarServiceURL, config.VarPGOSUser,
-		config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
+		config.VarLogLevel, config.VarLogFormat, config.VarDBMaxConns, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys, config.VarFieldKeys,
 		config.VarAuditSeal, config.VarAuditRetain}
 	loader := config.NewLoader(fs, m.Getenv, append(vars, config.AIVars...)...)
 	cfg, code, done := m.load("worker", fs, loader, args, 0)
@@ -105,8 +105,13 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		fmt.Fprintf(m.Stderr, "rampart %s: configuration:\nRAMPART_SERVICE_DATABASE_URL (--service-database-url) is required with DATABASE_URL: the URL of the service login, a NOINHERIT member of rampart_service only (see README, \"Using an external PostgreSQL\")\n", name)
 		return exitUsage
 	}
+	fieldKeys, err := loadFieldKeys(cfg)
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "rampart %s: refusing to start: %v\n", name, err)
+		return exitFail
+	}
 	st, err := store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: cfg.DBMaxConns, Actor: "rampart " + name,
-		Logger: log, Audit: auditKeys})
+		Logger: log, Audit: auditKeys, FieldKeys: fieldKeys})
 	if err != nil {
 		return m.fail(name, err)
 	}
@@ -115,6 +120,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		fmt.Fprintf(m.Stderr, "rampart %s: refusing to start: %v\n", name, err)
 		return exitFail
 	}
+	checkFieldKeys(ctx, st, fieldKeys, m.Stderr)
 	// Metrics exist in every process; serve exposes them (RAMPART_METRICS_*).
 	metrics := observe.NewMetrics()
 	ai, err := startAI(ctx, cfg.AI, st, log, name, metrics.Registry())

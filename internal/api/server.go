@@ -112,6 +112,7 @@ func New(opts Options) *Server {
 	venueAPI{s}.register(s.edge)
 	auditAPI{s}.register(s.edge)
 	proposalAPI{s}.register(s.edge)
+	bomAPI{s}.register(s.edge)
 	return s
 }
 

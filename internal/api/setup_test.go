@@ -22,6 +22,7 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/fieldcrypt"
 	"github.com/rampart-dev/rampart/internal/guard"
 	"github.com/rampart-dev/rampart/internal/jobs"
 	"github.com/rampart-dev/rampart/internal/killswitch"
@@ -31,6 +32,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
 	"github.com/rampart-dev/rampart/internal/store"
+	"github.com/rampart-dev/rampart/internal/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m, store.Prepare) }
@@ -168,8 +170,12 @@ func newTracedEnv(t *testing.T, ai *aiOptions, tracer pgx.QueryTracer) *env {
 	t.Parallel()
 	db := pgtest.New(t)
 	ctx := context.Background()
+	fieldKeys, err := fieldcrypt.ParseRing(storetest.FieldKeySpec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := store.Open(ctx, db.AppURL, store.Options{MaxConns: 8, Actor: "api test", ServiceURL: db.ServiceURL, Audit: testKeyring(t),
-		Tracer: tracer})
+		Tracer: tracer, FieldKeys: fieldKeys})
 	if err != nil {
 		t.Fatal(err)
 	}

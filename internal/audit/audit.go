@@ -84,6 +84,15 @@ const (
 	ActionAIGenerationKillBlocked = "ai.generation.blocked_by_killswitch"
 	ActionAIBudgetExhausted       = "ai.budget.exhausted"
 	ActionAIBudgetUpdated         = "ai.budget.updated"
+
+	// Bills of materials and field encryption (issue 14).
+	ActionBOMLineCreated      = "bom.line.created"
+	ActionBOMLineUpdated      = "bom.line.updated"
+	ActionBOMLineDeleted      = "bom.line.deleted"
+	ActionFieldUnreadable     = "fieldcrypt.value_unreadable"
+	ActionKeyRotationStarted  = "fieldcrypt.rotation.started"
+	ActionKeyRotationResumed  = "fieldcrypt.rotation.resumed"
+	ActionKeyRotationFinished = "fieldcrypt.rotation.finished"
 )
 
 // Actions lists every action an event may carry.
@@ -138,6 +147,13 @@ var Actions = []string{
 	ActionAIGenerationHeld,
 	ActionAIGenerationKillBlocked,
 	ActionAIBudgetExhausted,
+	ActionBOMLineCreated,
+	ActionBOMLineUpdated,
+	ActionBOMLineDeleted,
+	ActionFieldUnreadable,
+	ActionKeyRotationStarted,
+	ActionKeyRotationResumed,
+	ActionKeyRotationFinished,
 	ActionAIBudgetUpdated,
 }
 

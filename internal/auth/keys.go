@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 )
 
 var kidRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -32,6 +33,9 @@ type Keys struct {
 	Session []HMACKey
 	Token   []SigningKey
 	Audit   []HMACKey // audit event and seal MACs
+	// Field is the field-encryption key ring spec "kid:base64,…" (newest
+	// first), parsed by fieldcrypt.ParseRing.
+	Field string
 }
 
 // ParseSessionKeys parses "kid:base64,kid:base64" (standard or URL base64,
@@ -87,6 +91,7 @@ type keyFile struct {
 	SessionKeys string `json:"session_keys"`
 	TokenKeys   string `json:"token_keys"`
 	AuditKeys   string `json:"audit_keys"`
+	FieldKeys   string `json:"field_keys,omitempty"`
 }
 
 // LoadOrCreateKeyFile reads the generated keys of an embedded install from
@@ -94,7 +99,7 @@ type keyFile struct {
 func LoadOrCreateKeyFile(path string) (Keys, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		kf := keyFile{SessionKeys: "k1:" + randomB64(32), TokenKeys: "k1:" + randomB64(32), AuditKeys: "k1:" + randomB64(32)}
+		kf := keyFile{SessionKeys: "k1:" + randomB64(32), TokenKeys: "k1:" + randomB64(32), AuditKeys: "k1:" + randomB64(32), FieldKeys: "f1:" + randomB64(32)}
 		b, _ = json.MarshalIndent(kf, "", "  ")
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return Keys{}, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
@@ -120,16 +125,26 @@ func LoadOrCreateKeyFile(path string) (Keys, error) {
 	if err := json.Unmarshal(b, &kf); err != nil {
 		return Keys{}, fmt.Errorf("key file %s is not valid JSON: %w", path, err)
 	}
-	if kf.AuditKeys == "" {
-		// A key file from before the audit keys: add one, atomically.
-		kf.AuditKeys = "k1:" + randomB64(32)
-		nb, _ := json.MarshalIndent(kf, "", "  ")
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, nb, 0o600); err != nil {
-			return Keys{}, fmt.Errorf("update key file %s: %w", path, err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return Keys{}, fmt.Errorf("update key file %s: %w", path, err)
+	// A key file from before the audit keys or the field keys: add them,
+	// under a lock and re-reading first, so two processes starting at once
+	// (serve and worker) cannot each add a different key.
+	if kf.AuditKeys == "" || kf.FieldKeys == "" {
+		err := withKeyFileLock(path, func() error {
+			cur, err := readKeyFile(path)
+			if err != nil {
+				return err
+			}
+			if cur.AuditKeys == "" {
+				cur.AuditKeys = "k1:" + randomB64(32)
+			}
+			if cur.FieldKeys == "" {
+				cur.FieldKeys = "f1:" + randomB64(32)
+			}
+			kf = cur
+			return writeKeyFile(path, cur)
+		})
+		if err != nil {
+			return Keys{}, err
 		}
 	}
 	var k Keys
@@ -142,7 +157,67 @@ func LoadOrCreateKeyFile(path string) (Keys, error) {
 	if k.Audit, err = ParseSessionKeys(kf.AuditKeys); err != nil {
 		return Keys{}, fmt.Errorf("key file %s: audit_keys: %w", path, err)
 	}
+	k.Field = kf.FieldKeys
 	return k, nil
+}
+
+// writeKeyFile replaces the key file atomically (mode 0600).
+func writeKeyFile(path string, kf keyFile) error {
+	nb, _ := json.MarshalIndent(kf, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, nb, 0o600); err != nil {
+		return fmt.Errorf("update key file %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("update key file %s: %w", path, err)
+	}
+	return nil
+}
+
+func readKeyFile(path string) (keyFile, error) {
+	var kf keyFile
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return kf, fmt.Errorf("read key file %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, &kf); err != nil {
+		return kf, fmt.Errorf("key file %s is not valid JSON: %w", path, err)
+	}
+	return kf, nil
+}
+
+// withKeyFileLock runs fn holding an exclusive lock on path's lock file.
+func withKeyFileLock(path string, fn func() error) error {
+	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("lock key file %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("lock key file %s: %w", path, err)
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing unlocks too
+	return fn()
+}
+
+// UpdateFieldKeys changes the field key ring spec in the key file of an
+// embedded install (rampart keys add / retire): change gets the current
+// spec and returns the new one, under the key file's lock. The caller
+// validates the spec and decides that no value still needs a removed key.
+func UpdateFieldKeys(path string, change func(spec string) (string, error)) error {
+	if _, err := LoadOrCreateKeyFile(path); err != nil {
+		return err
+	}
+	return withKeyFileLock(path, func() error {
+		kf, err := readKeyFile(path)
+		if err != nil {
+			return err
+		}
+		if kf.FieldKeys, err = change(kf.FieldKeys); err != nil {
+			return err
+		}
+		return writeKeyFile(path, kf)
+	})
 }
 
 func randomB64(n int) string {

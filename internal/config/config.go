@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rampart-dev/rampart/internal/fieldcrypt"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
 )
 
@@ -42,6 +43,7 @@ var (
 	VarMailFrom       = Var{"mail-from", "RAMPART_MAIL_FROM", "Rampart <no-reply@rampart.invalid>", "From address of magic-link mail", false}
 	VarSessionKeys    = Var{"session-keys", "RAMPART_SESSION_KEYS", "", "session cookie HMAC keys kid:base64,… (32+ bytes each; the first signs, all verify); unset = generated into <data-dir>/secrets/keys.json in embedded mode, required otherwise", true}
 	VarAuditKeys      = Var{"audit-keys", "RAMPART_AUDIT_KEYS", "", "audit log MAC keys kid:base64,… (32+ bytes each; the first signs, all verify; keep retired keys to verify old events); unset = as for session keys", true}
+	VarFieldKeys      = Var{"field-keys", "RAMPART_FIELD_KEYS", "", "field encryption AES-256 keys kid:base64,… (exactly 32 bytes each; the first encrypts, all decrypt; prepend a new key, then `rampart keys rotate`); unset = generated into <data-dir>/secrets/keys.json in embedded mode, required otherwise", true}
 	VarAuditRetain    = Var{"audit-retention-months", "RAMPART_AUDIT_RETENTION_MONTHS", "24", "months audit events are kept before the retention job purges them (12-120; 12 is the documented legal floor)", false}
 	VarAuditSeal      = Var{"audit-seal-interval", "RAMPART_AUDIT_SEAL_INTERVAL", "10s", "how often serve seals new audit events into the hash chain (1s-1h)", false}
 	VarRateLimits     = Var{"rate-limits", "RAMPART_RATE_LIMITS", "", "rate-limit tiers as tier=N/period, at most N requests of one key in any period (sliding window), e.g. auth=5/1m,api=60/1m (tiers: auth, agent, chat, upload, api, and org-api, org-agent: an organization's budget shared by its members and tokens; unset = auth 5/min, agent 10/min, chat 15/min, upload 20/min, api 60/min, org-api 600/min, org-agent 50/min)", false}
@@ -73,7 +75,7 @@ var (
 
 // AllVars lists every setting for documentation.
 var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
-	VarSMTPURL, VarMailFrom, VarSignup, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies,
+	VarSMTPURL, VarMailFrom, VarSignup, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarFieldKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies,
 	VarRedisURL, VarSentryDSN, VarEnv, VarMetricsAddr, VarMetricsToken, VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey,
 	VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg, VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarKillRefresh}
 
@@ -97,6 +99,9 @@ type Config struct {
 	SessionKeys string
 	TokenKeys   string
 	AuditKeys   string
+	// FieldKeys is the field-encryption key ring (RAMPART_FIELD_KEYS),
+	// checked at load; empty in embedded mode means the generated file.
+	FieldKeys string
 	// AuditRetentionMonths is how long audit events are kept (12-120).
 	AuditRetentionMonths int
 	AuditSealInterval    time.Duration
@@ -209,6 +214,7 @@ func (l *Loader) Load() (Config, error) {
 		SessionKeys: get(VarSessionKeys),
 		TokenKeys:   get(VarTokenKeys),
 		AuditKeys:   get(VarAuditKeys),
+		FieldKeys:   get(VarFieldKeys),
 	}
 	if n, err := strconv.Atoi(get(VarAuditRetain)); err != nil || n < 12 || n > 120 {
 		bad(VarAuditRetain, "%q must be a whole number of months from 12 (the legal floor documented in docs/audit.md) to 120", get(VarAuditRetain))
@@ -282,6 +288,11 @@ func (l *Loader) Load() (Config, error) {
 	}
 	if _, all := l.values[VarSessionKeys.Flag]; all && ((c.SessionKeys == "") != (c.TokenKeys == "") || (c.SessionKeys == "") != (c.AuditKeys == "")) {
 		bad(VarSessionKeys, "set RAMPART_SESSION_KEYS, RAMPART_TOKEN_KEYS and RAMPART_AUDIT_KEYS together, or none (embedded mode generates them)")
+	}
+	if c.FieldKeys != "" {
+		if _, err := fieldcrypt.ParseRing(c.FieldKeys); err != nil {
+			bad(VarFieldKeys, "%v", err)
+		}
 	}
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		bad(VarAddr, "%q is not host:port (for example 127.0.0.1:8080)", c.Addr)

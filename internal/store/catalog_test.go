@@ -169,6 +169,7 @@ var catalogSeedSQL = []string{
 	  (gen_random_uuid(), now(), 'k', decode(repeat('00', 32), 'hex'), NULL, 'service', 'service.invoked')`,
 	`INSERT INTO proposals (organization_id, id, title, venue_code, author_id) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000b1', 'Gala', 'HALL', '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO ai_jobs (organization_id, kind, proposal_id, venue_code, agent_type, requested_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'proposal_generation', '00000000-0000-4000-8000-0000000000b1', 'HALL', 'proposal_writer', '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO bom_lines (organization_id, id, proposal_id, venue_code, position, item, category, quantity, unit, created_by, updated_by) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), '00000000-0000-4000-8000-0000000000b1', 'HALL', 0, 'Item', 'audio', 1, 'day', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO org_kill_switches (organization_id, active, reason, changed_by) VALUES ('00000000-0000-4000-8000-00000000000a', true, 'test', 'test')`,
 	`INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ('00000000-0000-4000-8000-00000000000a', 1000)`,
 	`INSERT INTO ai_usage (organization_id, month) VALUES ('00000000-0000-4000-8000-00000000000a', date_trunc('month', now())::date)`,

@@ -69,9 +69,10 @@ var otherAttacks = map[string][]otherAttack{
 		{"forge a seal", `INSERT INTO audit_seals (chain, seq) VALUES ('forged', 1)`, nil, "denied"},
 		{"delete the seals", `DELETE FROM audit_seals`, nil, "either"},
 	},
-	"public.login_links":   serviceOnly("login_links"),
-	"public.signups":       serviceOnly("signups"),
-	"public.periodic_runs": serviceOnly("periodic_runs"),
+	"public.login_links":         serviceOnly("login_links"),
+	"public.signups":             serviceOnly("signups"),
+	"public.periodic_runs":       serviceOnly("periodic_runs"),
+	"public.field_key_rotations": serviceOnly("field_key_rotations"),
 }
 
 // serviceOnly are the attacks on a table the runtime role has no grant on.

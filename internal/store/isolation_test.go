@@ -125,6 +125,14 @@ SELECT organization_id, 'proposal_generation', id, venue_code, 'proposal_writer'
 			return rampart.Claims{}, err
 		}
 	}
+	// A bill-of-materials line on each proposal (a placeholder envelope:
+	// isolation does not open it).
+	if _, err := tx.exec(ctx, `INSERT INTO bom_lines (organization_id, id, proposal_id, venue_code, position, item, category, quantity, unit,
+currency, unit_cost_enc, field_key_id, created_by, updated_by)
+SELECT organization_id, gen_random_uuid(), id, venue_code, 0, 'Item', 'audio', 1, 'day', 'EUR', decode(repeat('01', 40), 'hex'), 'f1', $2, $2
+FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	if _, err := tx.KillSwitches().SetOrg(ctx, org.ID, false, "seeded", "test"); err != nil {
 		return rampart.Claims{}, err
 	}

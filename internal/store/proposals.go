@@ -131,10 +131,13 @@ func (tx ProposalsTx) Update(ctx context.Context, p rampart.Proposal) (rampart.P
 	if err != nil {
 		return after, classify(op, err)
 	}
-	// A job's venue follows its proposal's (venue scoping of jobs and the
-	// progress stream).
+	// A job's and a BOM line's venue follow their proposal's (venue
+	// scoping of jobs, the progress stream and the bill of materials).
 	if deref(before.VenueCode) != deref(after.VenueCode) {
 		if _, err := tx.exec(ctx, sqlMoveProposalJobs, after.OrganizationID, after.ID, after.VenueCode); err != nil {
+			return after, classify(op, err)
+		}
+		if _, err := tx.exec(ctx, sqlMoveProposalBOM, after.OrganizationID, after.ID, after.VenueCode); err != nil {
 			return after, classify(op, err)
 		}
 	}

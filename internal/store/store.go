@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/fieldcrypt"
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
@@ -42,6 +43,10 @@ type Options struct {
 	// the queue's (pgx.QueryTracer; it may also implement pgx.BatchTracer
 	// and pgx.PrepareTracer): the round-trip count tests use it.
 	Tracer pgx.QueryTracer
+	// FieldKeys seals and opens the encrypted fields (cost, sourcing and
+	// lead time of bill-of-materials lines). Nil: reading or writing them
+	// is unavailable, everything else works.
+	FieldKeys *fieldcrypt.Ring
 }
 
 // Store holds the runtime pool and the service pool.
@@ -51,6 +56,7 @@ type Store struct {
 	audit *audit.Keyring
 	actor string
 	log   *slog.Logger
+	keys  *fieldcrypt.Ring
 }
 
 // Open connects to PostgreSQL as the runtime login in databaseURL. It does
@@ -69,7 +75,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 			return nil, err
 		}
 	}
-	s := &Store{pool: pool, svc: svc, audit: opts.Audit, actor: opts.Actor, log: opts.Logger}
+	s := &Store{pool: pool, svc: svc, audit: opts.Audit, actor: opts.Actor, log: opts.Logger, keys: opts.FieldKeys}
 	if s.actor == "" {
 		s.actor = "rampart"
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/fieldcrypt"
 	"github.com/rampart-dev/rampart/internal/pgtest"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
@@ -35,6 +36,10 @@ type Fixture struct {
 	Globex Org
 }
 
+// FieldKeySpec is the field-encryption key ring of the fixture's store
+// (one key, "f1").
+const FieldKeySpec = "f1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
 // New opens a store on a fresh database and seeds it.
 func New(t *testing.T) *Fixture {
 	t.Helper()
@@ -43,7 +48,12 @@ func New(t *testing.T) *Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), db.AppURL, store.Options{MaxConns: 4, ServiceURL: db.ServiceURL, Audit: k, Actor: "storetest"})
+	ring, err := fieldcrypt.ParseRing(FieldKeySpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), db.AppURL, store.Options{MaxConns: 4, ServiceURL: db.ServiceURL, Audit: k, Actor: "storetest",
+		FieldKeys: ring})
 	if err != nil {
 		t.Fatal(err)
 	}

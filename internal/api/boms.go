@@ -1,0 +1,226 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/rampart-dev/rampart/internal/bom"
+	"github.com/rampart-dev/rampart/internal/edge"
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+// bomAPI is the proposals' bills of materials. A role with full cost
+// access reads rampart.CostedBOM (unit cost, sourcing, lead time, the
+// server's totals); every other reader gets rampart.BOM, a different type
+// with none of those fields, and the output filter behind it.
+type bomAPI struct{ *Server }
+
+func (s bomAPI) register(r *edge.Router) {
+	r.Authed("GET /api/proposals/{id}/bom", s.getBOM)
+	edge.AuthedJSON(r, "POST /api/proposals/{id}/bom/lines", s.addLine)
+	edge.AuthedJSON(r, "PATCH /api/bom/lines/{id}", s.updateLine)
+	r.Authed("DELETE /api/bom/lines/{id}", s.deleteLine)
+}
+
+func (s bomAPI) getBOM(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := edge.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if bom.CostAccess(c) {
+		b, err := bom.GetCosted(r.Context(), s.store, c, id)
+		if err != nil {
+			return err
+		}
+		return edge.Respond(w, c, http.StatusOK, b)
+	}
+	b, err := bom.Get(r.Context(), s.store, c, id)
+	if err != nil {
+		return err
+	}
+	return edge.Respond(w, c, http.StatusOK, b)
+}
+
+// quantityNumber is a JSON number kept as written, so 2.675 is read as
+// exactly 2.675 (rampart.ParseQuantity), never through a binary float.
+type quantityNumber json.Number
+
+// Schema documents it as a number with up to three decimal places.
+func (quantityNumber) Schema(huma.Registry) *huma.Schema {
+	lo, hi, step := 0.001, 1_000_000.0, 0.001
+	return &huma.Schema{Type: "number", Minimum: &lo, Maximum: &hi, MultipleOf: &step,
+		Description: "how many units: greater than 0, at most 1000000, up to 3 decimal places", Examples: []any{4, 2.5}}
+}
+
+// UnmarshalJSON accepts a JSON number only.
+func (q *quantityNumber) UnmarshalJSON(b []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*q = quantityNumber(n)
+	return nil
+}
+
+func (q quantityNumber) parse() (rampart.Quantity, error) {
+	s := string(q)
+	if strings.ContainsAny(s, "eE+-") {
+		return 0, edge.FieldError("quantity", "must be a plain decimal number such as 4 or 2.5")
+	}
+	return rampart.ParseQuantity("quantity", s)
+}
+
+type moneyRequest struct {
+	Amount   string `json:"amount" pattern:"^[0-9]{1,15}(\\.[0-9]{1,4})?$" doc:"non-negative decimal with at most the currency's minor digits" example:"1250.00"`
+	Currency string `json:"currency" pattern:"^[A-Z]{3}$" doc:"ISO 4217 code" example:"EUR"`
+}
+
+// costRequest is the restricted part of a line: only roles with full cost
+// access may send it (403 otherwise, nothing written).
+type costRequest struct {
+	UnitCost     *moneyRequest `json:"unit_cost,omitempty" required:"false"`
+	Sourcing     *string       `json:"sourcing,omitempty" required:"false" maxLength:"2000" example:"Hire from Stage Sound Ltd, quote Q-2291"`
+	LeadTimeDays *int          `json:"lead_time_days,omitempty" required:"false" minimum:"0" maximum:"3650" example:"14"`
+}
+
+func (cr *costRequest) cost() (rampart.LineCost, error) {
+	var c rampart.LineCost
+	if cr == nil {
+		return c, nil
+	}
+	if cr.UnitCost != nil {
+		m, err := rampart.ParseMoney("cost.unit_cost", cr.UnitCost.Amount, cr.UnitCost.Currency)
+		if err != nil {
+			return c, err
+		}
+		c.UnitCost = &m
+	}
+	if cr.Sourcing != nil {
+		c.Sourcing = *cr.Sourcing
+	}
+	c.LeadTimeDays = cr.LeadTimeDays
+	return c, nil
+}
+
+
+
+type bomLineRequest struct {
+	Position *int           `json:"position,omitempty" required:"false" minimum:"0" maximum:"9999" doc:"default: after the last line"`
+	Item     string         `json:"item" minLength:"1" maxLength:"200" example:"Line array speaker, 12 boxes"`
+	Category string         `json:"category" enum:"audio,lighting,video,rigging,staging,power,backline,furniture,decor,catering,transport,crew,venue,other" example:"audio"`
+	Quantity quantityNumber `json:"quantity"`
+	Unit     string         `json:"unit" minLength:"1" maxLength:"24" example:"day"`
+	Cost     *costRequest   `json:"cost,omitempty" required:"false" doc:"unit cost, sourcing, lead time: roles with full cost access only"`
+}
+
+func (s bomAPI) addLine(w http.ResponseWriter, r *http.Request, c rampart.Claims, req bomLineRequest) error {
+	id, err := edge.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	q, err := req.Quantity.parse()
+	if err != nil {
+		return err
+	}
+	cost, err := req.Cost.cost()
+	if err != nil {
+		return err
+	}
+	l, err := bom.AddLine(r.Context(), s.store, c, id, bom.LineInput{Position: req.Position, Item: req.Item,
+		Category: rampart.BOMCategory(req.Category), Quantity: q, Unit: req.Unit, Cost: cost})
+	if err != nil {
+		return err
+	}
+	return edge.Respond(w, c, http.StatusCreated, l.Value())
+}
+
+// bomLinePatchRequest changes the fields it names. clear_cost_fields
+// removes restricted fields ("unit_cost", "sourcing", "lead_time_days").
+type bomLinePatchRequest struct {
+	Position        *int            `json:"position,omitempty" required:"false" minimum:"0" maximum:"9999"`
+	Item            *string         `json:"item,omitempty" required:"false" minLength:"1" maxLength:"200"`
+	Category        *string         `json:"category,omitempty" required:"false" enum:"audio,lighting,video,rigging,staging,power,backline,furniture,decor,catering,transport,crew,venue,other"`
+	Quantity        *quantityNumber `json:"quantity,omitempty" required:"false"`
+	Unit            *string         `json:"unit,omitempty" required:"false" minLength:"1" maxLength:"24"`
+	Cost            *costRequest    `json:"cost,omitempty" required:"false"`
+	ClearCostFields []string        `json:"clear_cost_fields,omitempty" required:"false" maxItems:"3" enum:"unit_cost,sourcing,lead_time_days" example:"[\"lead_time_days\"]"`
+}
+
+func (req bomLinePatchRequest) patch() (bom.Patch, error) {
+	p := bom.Patch{Position: req.Position, Item: req.Item, Unit: req.Unit}
+	if req.Category != nil {
+		cat := rampart.BOMCategory(*req.Category)
+		p.Category = &cat
+	}
+	if req.Quantity != nil {
+		q, err := req.Quantity.parse()
+		if err != nil {
+			return p, err
+		}
+		p.Quantity = &q
+	}
+	if req.Cost != nil {
+		cost, err := req.Cost.cost()
+		if err != nil {
+			return p, err
+		}
+		p.UnitCost, p.LeadTimeDays = cost.UnitCost, cost.LeadTimeDays
+		if req.Cost.Sourcing != nil {
+			p.Sourcing = req.Cost.Sourcing
+		}
+	}
+	for _, f := range req.ClearCostFields {
+		switch f {
+		case "unit_cost":
+			p.ClearUnitCost = p.UnitCost == nil
+			if p.UnitCost != nil {
+				return p, edge.FieldError("clear_cost_fields", "cannot both set and clear unit_cost")
+			}
+		case "sourcing":
+			if p.Sourcing != nil {
+				return p, edge.FieldError("clear_cost_fields", "cannot both set and clear sourcing")
+			}
+			empty := ""
+			p.Sourcing = &empty
+		case "lead_time_days":
+			if p.LeadTimeDays != nil {
+				return p, edge.FieldError("clear_cost_fields", "cannot both set and clear lead_time_days")
+			}
+			p.ClearLeadTime = true
+		default:
+			return p, edge.FieldError("clear_cost_fields", "unknown field %q (unit_cost, sourcing, lead_time_days)", f)
+		}
+	}
+	return p, nil
+}
+
+func (s bomAPI) updateLine(w http.ResponseWriter, r *http.Request, c rampart.Claims, req bomLinePatchRequest) error {
+	id, err := edge.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := req.patch()
+	if err != nil {
+		return err
+	}
+	l, err := bom.UpdateLine(r.Context(), s.store, c, id, p)
+	if err != nil {
+		return err
+	}
+	return edge.Respond(w, c, http.StatusOK, l.Value())
+}
+
+func (s bomAPI) deleteLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := edge.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := bom.DeleteLine(r.Context(), s.store, c, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
