@@ -50,8 +50,10 @@ type quantityNumber json.Number
 
 // Schema documents it as a number with up to three decimal places.
 func (quantityNumber) Schema(huma.Registry) *huma.Schema {
-	lo, hi, step := 0.001, 1_000_000.0, 0.001
-	return &huma.Schema{Type: "number", Minimum: &lo, Maximum: &hi, MultipleOf: &step,
+	// No multipleOf: binary floats make 2.5 fail "a multiple of 0.001";
+	// ParseQuantity checks the decimal places on the number as written.
+	lo, hi := 0.001, 1_000_000.0
+	return &huma.Schema{Type: "number", Minimum: &lo, Maximum: &hi,
 		Description: "how many units: greater than 0, at most 1000000, up to 3 decimal places", Examples: []any{4, 2.5}}
 }
 
@@ -104,8 +106,6 @@ func (cr *costRequest) cost() (rampart.LineCost, error) {
 	c.LeadTimeDays = cr.LeadTimeDays
 	return c, nil
 }
-
-
 
 type bomLineRequest struct {
 	Position *int           `json:"position,omitempty" required:"false" minimum:"0" maximum:"9999" doc:"default: after the last line"`

@@ -144,9 +144,9 @@ func TestParseRingRefusesBadKeys(t *testing.T) {
 	good, _ := NewKey("f1")
 	for _, spec := range []string{
 		"", "  ", "f1", "f1:", ":" + strings.SplitN(good, ":", 2)[1], "f1:not-base64!!",
-		"f1:" + "AAAA", // 3 bytes
+		"f1:" + "AAAA",                  // 3 bytes
 		"f1:" + strings.Repeat("A", 64), // 48 bytes
-		good + "," + good,                // duplicate kid
+		good + "," + good,               // duplicate kid
 		"bad kid:" + strings.SplitN(good, ":", 2)[1],
 		strings.Repeat("k", 33) + ":" + strings.SplitN(good, ":", 2)[1],
 	} {
