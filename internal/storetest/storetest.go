@@ -41,7 +41,7 @@ type Fixture struct {
 const FieldKeySpec = "f1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 // New opens a store on a fresh database and seeds it.
-func New(t *testing.T) *Fixture {
+func New(t testing.TB) *Fixture {
 	t.Helper()
 	db := pgtest.New(t)
 	k, err := audit.NewKeyring([]audit.Key{{ID: "test", Secret: []byte("0123456789abcdef0123456789abcdef")}})
@@ -63,7 +63,7 @@ func New(t *testing.T) *Fixture {
 	return f
 }
 
-func (f *Fixture) seed(t *testing.T, slug string) Org {
+func (f *Fixture) seed(t testing.TB, slug string) Org {
 	t.Helper()
 	o := Org{Members: map[rampart.Role]rampart.Claims{}, Venues: map[string]rampart.Venue{}}
 	err := f.Store.AsService(context.Background(), "storetest fixture", func(ctx context.Context, tx *store.ServiceTx) error {
