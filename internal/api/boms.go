@@ -5,7 +5,10 @@ import (
 	"net/http"
 	"strings"
 
+	"time"
+
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/bom"
 	"github.com/rampart-dev/rampart/internal/edge"
@@ -23,6 +26,50 @@ func (s bomAPI) register(r *edge.Router) {
 	edge.AuthedJSON(r, "POST /api/proposals/{id}/bom/lines", s.addLine)
 	edge.AuthedJSON(r, "PATCH /api/bom/lines/{id}", s.updateLine)
 	r.Authed("DELETE /api/bom/lines/{id}", s.deleteLine)
+
+	line, costed := bomExamples()
+	r.Document("GET /api/proposals/{id}/bom", edge.Doc{Summary: "Read a proposal's bill of materials",
+		Description: "Roles with full cost access (admin, executive_producer, producer) get each line's cost (unit cost, sourcing, lead time), " +
+			"line totals and exact totals per currency; totals_complete is false when a value could not be decrypted (that line has cost_error). " +
+			"Every other reader gets the same lines without cost, line_total, totals or totals_complete: a different type, not a filtered one.",
+		Example: exampleJSON(rampart.CostedBOM{ProposalID: costed.ProposalID, Lines: []rampart.CostedBOMLine{costed},
+			Totals: []rampart.Total{*costed.LineTotal}, TotalsComplete: true})})
+	r.Document("POST /api/proposals/{id}/bom/lines", edge.Doc{Summary: "Add a line",
+		Description: "Editors of the proposal (technical directors included; venue managers for their venues). cost needs full cost access (403 otherwise, nothing written); it is encrypted before it is stored.",
+		Status:      http.StatusCreated, Example: exampleJSON(costed)})
+	r.Document("PATCH /api/bom/lines/{id}", edge.Doc{Summary: "Change a line",
+		Description: "Sends only the fields to change; clear_cost_fields removes sealed fields. The answer has the caller's type (without cost for roles without full cost access).",
+		Example:     exampleJSON(line)})
+	r.Document("DELETE /api/bom/lines/{id}", edge.Doc{Summary: "Remove a line", Status: http.StatusNoContent})
+}
+
+// bomExamples are the documented answers: a line as a technical director
+// reads it, and the same line with its cost.
+func bomExamples() (rampart.BOMLine, rampart.CostedBOMLine) {
+	id := uuid.MustParse("0b7c2f7e-5d4a-4a51-9a53-3f1f6a2b9c10")
+	at := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
+	l := rampart.BOMLine{OrganizationID: uuid.MustParse("7f3e1c2a-1111-4c5d-8e9f-0a1b2c3d4e5f"), ID: id,
+		ProposalID: uuid.MustParse("5a6b7c8d-2222-4e3f-9a0b-1c2d3e4f5a6b"), Item: "Moving head spot", Category: "lighting",
+		Quantity: 2500, Unit: "day", CreatedBy: uuid.MustParse("3c4d5e6f-3333-4a7b-8c9d-0e1f2a3b4c5d"), CreatedAt: at, UpdatedAt: at}
+	l.UpdatedBy = l.CreatedBy
+	lead := 21
+	cost := rampart.Money{Minor: 48050, Currency: "GBP"}
+	c := rampart.Costed(l.ProposalID, []rampart.CostedBOMLine{{BOMLine: l,
+		Cost: rampart.LineCost{UnitCost: &cost, Sourcing: "Lite Hire, quote LH-77", LeadTimeDays: &lead}}})
+	return l, c.Lines[0]
+}
+
+// exampleJSON is v as the API writes it, for /openapi.json.
+func exampleJSON(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // the examples are constants
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return out
 }
 
 func (s bomAPI) getBOM(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {

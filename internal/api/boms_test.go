@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -140,5 +141,44 @@ func TestBOMOverHTTP(t *testing.T) {
 	}
 	if e.events("bom.line.created") != 1 || e.events("bom.line.updated") != 2 || e.events("bom.line.deleted") != 1 {
 		t.Fatalf("bom events: %d created, %d updated, %d deleted", e.events("bom.line.created"), e.events("bom.line.updated"), e.events("bom.line.deleted"))
+	}
+}
+
+// The bill-of-materials routes are documented with their answers and
+// examples in /openapi.json.
+func TestBOMRoutesDocumented(t *testing.T) {
+	e := setup(t)
+	r := e.do(e.client(), http.MethodGet, "/openapi.json", nil)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Summary   string `json:"summary"`
+			Responses map[string]struct {
+				Content map[string]struct {
+					Example map[string]any `json:"example"`
+				} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(r.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, method, status string }{
+		{"/api/proposals/{id}/bom", "get", "200"},
+		{"/api/proposals/{id}/bom/lines", "post", "201"},
+		{"/api/bom/lines/{id}", "patch", "200"},
+		{"/api/bom/lines/{id}", "delete", "204"},
+	} {
+		op := doc.Paths[c.path][c.method]
+		resp, ok := op.Responses[c.status]
+		if op.Summary == "" || !ok {
+			t.Errorf("%s %s: summary %q, responses %v", c.method, c.path, op.Summary, op.Responses)
+			continue
+		}
+		if c.status != "204" && len(resp.Content["application/json"].Example) == 0 {
+			t.Errorf("%s %s: no example", c.method, c.path)
+		}
+	}
+	if ex := doc.Paths["/api/proposals/{id}/bom"]["get"].Responses["200"].Content["application/json"].Example; ex["totals"] == nil {
+		t.Errorf("the bill's example has no totals: %v", ex)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -124,4 +125,46 @@ func (sp *spec) validate(v any, raw any) error {
 		msgs = append(msgs, e.Error())
 	}
 	return rampart.Errorf("edge.validate", rampart.KindInvalid, "%s", strings.Join(msgs, "; "))
+}
+
+// Doc is what a route's entry in /openapi.json says beyond its request
+// schema: a summary, a description, and the success answer with an
+// example (its schema is generated from the example's type).
+type Doc struct {
+	Summary, Description string
+	// Status is the success status (200 when 0); Example its body (nil
+	// for none, as for 204).
+	Status  int
+	Example any
+}
+
+// Document adds d to the route mounted at pattern; it panics (at start-up)
+// for a pattern no route has.
+func (rt *Router) Document(pattern string, d Doc) { rt.spec.document(pattern, d) }
+
+func (sp *spec) document(pattern string, d Doc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	item := sp.doc.Paths[path]
+	var op *huma.Operation
+	if item != nil {
+		op = map[string]*huma.Operation{http.MethodGet: item.Get, http.MethodPost: item.Post, http.MethodPut: item.Put,
+			http.MethodPatch: item.Patch, http.MethodDelete: item.Delete}[method]
+	}
+	if op == nil {
+		panic("edge: Document for an unmounted route: " + pattern) // programming error at start-up
+	}
+	op.Summary, op.Description = d.Summary, d.Description
+	status := d.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	resp := &huma.Response{Description: http.StatusText(status)}
+	if d.Example != nil {
+		s := sp.registry.Schema(reflect.TypeOf(d.Example), true, "")
+		resp.Content = map[string]*huma.MediaType{"application/json": {Schema: s, Example: d.Example}}
+	}
+	op.Responses[strconv.Itoa(status)] = resp
+	sp.json = nil
 }
