@@ -38,13 +38,14 @@ func BenchmarkRequestJobInsert(b *testing.B) {
 	w := benchWatcher(b, st, killswitch.Options{})
 	q, _ := benchQueue(b, st, Options{Provider: &benchSleeper{}, Watcher: w}) // insert-only: no workers
 
-	noInsert := func(rampart.AIJob) store.QueueInsert {
+	noInsert := q.enqueue()
+	noInsert.Insert = func(rampart.AIJob, int) store.QueueInsert {
 		return func(context.Context, pgx.Tx) (int64, error) { return 0, nil }
 	}
 	variants := []struct {
 		name    string
 		enqueue store.QueueRequest
-	}{{"with-insert", q.enqueue}, {"without-insert", noInsert}}
+	}{{"with-insert", q.enqueue()}, {"without-insert", noInsert}}
 
 	need := func(n int) [][]uuid.UUID {
 		out := make([][]uuid.UUID, requesters)

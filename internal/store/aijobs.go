@@ -24,6 +24,7 @@ var (
 	sqlProposalAIJobs         = query("ProposalAIJobs")
 	sqlAIJobsSince            = query("AIJobsSince")
 	sqlActiveAIJobForProposal = query("ActiveAIJobForProposal")
+	sqlActiveAIJobAndBacklog  = query("ActiveAIJobAndBacklog")
 	sqlCancelAIJob            = query("CancelAIJob")
 	sqlStartAIJob             = query("StartAIJob")
 	sqlLockOrgAIJobs          = query("LockOrgAIJobs")
@@ -39,7 +40,15 @@ var (
 const MaxJobEvents = 500
 
 // QueueRequest names the queue job that carries an AI job to a worker.
-type QueueRequest func(job rampart.AIJob) QueueInsert
+type QueueRequest struct {
+	// BacklogCap bounds the count of the organization's unfinished jobs
+	// given to Insert (0: not counted, backlog is 0).
+	BacklogCap int
+	// Insert returns the queue insert of job; backlog is how many of the
+	// organization's jobs were unfinished before it (every venue's, at
+	// most BacklogCap): the queue schedules by it (decision 0011).
+	Insert func(job rampart.AIJob, backlog int) QueueInsert
+}
 
 // RequestAIJob records an AI generation request for a proposal and inserts
 // its queue job in the same transaction as the request's audit event: all
@@ -53,7 +62,8 @@ func (tx AIJobsTx) Request(ctx context.Context, proposalID uuid.UUID, agentType 
 		return rampart.AIJob{}, err
 	}
 	var busy bool
-	if err := tx.queryRow(ctx, sqlActiveAIJobForProposal, c.OrganizationID, proposalID).Scan(&busy); err != nil {
+	var backlog int
+	if err := tx.queryRow(ctx, sqlActiveAIJobAndBacklog, c.OrganizationID, proposalID, enqueue.BacklogCap).Scan(&busy, &backlog); err != nil {
 		return rampart.AIJob{}, classify(op, err)
 	}
 	if busy {
@@ -63,7 +73,7 @@ func (tx AIJobsTx) Request(ctx context.Context, proposalID uuid.UUID, agentType 
 	if err != nil {
 		return job, classify(op, err)
 	}
-	qid, err := tx.insertQueueJob(ctx, enqueue(job))
+	qid, err := tx.insertQueueJob(ctx, enqueue.Insert(job, backlog))
 	if err != nil {
 		return job, classify(op, err)
 	}
