@@ -326,6 +326,11 @@ type AttemptInfo struct {
 	// the whole cluster (0: no limit); StartAIJob answers ErrOrgAtJobLimit
 	// and starts nothing when that many others are running.
 	OrgLimit int
+	// Reserve, when > 0, is the token estimate to reserve for the attempt
+	// in the same round trip as its start (ReserveTokens). When the budget
+	// cannot cover it, the attempt starts without a reservation: the
+	// returned job's EstimatedTokens is 0 and the caller must refuse it.
+	Reserve int
 }
 
 // ErrOrgAtJobLimit means the organization already runs its limit of AI
@@ -348,6 +353,10 @@ func (tx AIJobsTx) Start(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 	b.Queue(sqlLockAIJob, c.OrganizationID, id)
 	b.Queue(sqlStartAIJob, c.OrganizationID, id, a.Attempt, a.Provider, a.Model, a.OrgLimit)
 	b.Queue(sqlProposalOfJob, c.OrganizationID, id)
+	if a.Reserve > 0 {
+		b.Queue(sqlEnsureUsage, c.OrganizationID)
+		b.Queue(sqlReserveForStarted, c.OrganizationID, a.Reserve, id, a.Attempt)
+	}
 	br := tx.sendBatch(ctx, b)
 	if a.OrgLimit > 0 {
 		if _, err := br.Exec(); err != nil {
@@ -358,6 +367,17 @@ func (tx AIJobsTx) Start(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 	before, errBefore := scanAIJob(br.QueryRow())
 	job, errJob := scanAIJob(br.QueryRow())
 	p, errProposal := scanProposal(br.QueryRow())
+	reserved, errReserve := false, error(nil)
+	if a.Reserve > 0 {
+		if _, errReserve = br.Exec(); errReserve == nil {
+			var one int
+			errReserve = br.QueryRow().Scan(&one)
+			reserved = errReserve == nil
+			if errors.Is(errReserve, pgx.ErrNoRows) {
+				errReserve = nil
+			}
+		}
+	}
 	if err := br.Close(); err != nil && errBefore == nil {
 		return before, p, classify(op, err)
 	}
@@ -372,14 +392,27 @@ func (tx AIJobsTx) Start(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 		return before, p, classify(op, errJob)
 	case errProposal != nil:
 		return job, p, classify(op, errProposal)
+	case errReserve != nil:
+		return job, p, classify(op, errReserve)
 	}
 	// A reservation left by a crashed attempt is settled as used (its
 	// model call may have run; the budget must not be overshot) before a
-	// new one is made.
+	// new one is made (the batch's reservation skipped such a job).
 	if before.EstimatedTokens > 0 {
 		if err := BudgetTx(tx).release(ctx, c.OrganizationID, id, int64(before.EstimatedTokens)); err != nil {
 			return before, rampart.Proposal{}, err
 		}
+		job.EstimatedTokens = 0
+		if a.Reserve > 0 {
+			err := BudgetTx(tx).Reserve(ctx, id, a.Reserve)
+			if err != nil && !errors.Is(err, ErrBudgetExhausted) {
+				return job, p, err
+			}
+			reserved = err == nil
+		}
+	}
+	if reserved {
+		job.EstimatedTokens = a.Reserve
 	}
 	action := audit.ActionAIGenerationStarted
 	if a.Attempt > 1 {
