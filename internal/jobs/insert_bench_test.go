@@ -17,7 +17,8 @@ import (
 
 // BenchmarkRequestJobInsert measures what the River insert costs a
 // generation request. Both variants run Queue.Request's whole transaction
-// (kill-switch check, budget read, proposal lock, busy check, the ai_jobs
+// (kill-switch check, budget read, proposal lock, busy check with the
+// organization's backlog count, the ai_jobs
 // row, its queue id and the signed audit event sent with COMMIT), 8
 // requesters of 8 organizations at once:
 //   - with-insert: and the River job inserted in the same transaction (what
