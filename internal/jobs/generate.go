@@ -118,26 +118,25 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		job     rampart.AIJob
 		overrun bool
 	)
+	reserve := 0
+	if !verdict.Blocked {
+		reserve = llm.EstimateTokens(req)
+	}
 	err = q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.TenantTx) error {
 		var proposal rampart.Proposal
 		var err error
+		// The reservation rides in the start's round trip; a changed
+		// proposal rolls both back.
 		job, proposal, err = tx.AIJobs().Start(ctx, id, store.AttemptInfo{Attempt: attempt, Provider: q.opts.Provider.Name(), Model: q.opts.Provider.Model(),
-			OrgLimit: q.opts.PerOrg})
+			OrgLimit: q.opts.PerOrg, Reserve: reserve})
 		if err != nil {
 			return err
 		}
 		if !proposal.UpdatedAt.Equal(js.Inputs.UpdatedAt) {
 			return errInputsChanged
 		}
-		if verdict.Blocked {
-			return nil
-		}
-		err = tx.Budget().Reserve(ctx, id, llm.EstimateTokens(req))
-		if errors.Is(err, store.ErrBudgetExhausted) {
-			overrun = true
-			return nil
-		}
-		return err
+		overrun = reserve > 0 && job.EstimatedTokens == 0
+		return nil
 	})
 	if errors.Is(err, errInputsChanged) {
 		// Edited since it was guarded: nothing started; the next try

@@ -216,6 +216,53 @@ func (q *Queue) Provider() (name, model string) {
 // organization's token budget is spent (audited); and when the proposal
 // already has a job under way.
 func (q *Queue) Request(ctx context.Context, claims rampart.Claims, proposalID uuid.UUID, agent string) (rampart.AIJob, error) {
+	return q.request(ctx, claims, proposalID, agent, q.enqueue())
+}
+
+// enqueue is the River job of a generation request, inserted in the
+// request's transaction at the priority fairPriority gives its
+// organization's backlog.
+func (q *Queue) enqueue() store.QueueRequest {
+	return store.QueueRequest{BacklogCap: fairTiers * q.opts.PerOrg, Insert: func(job rampart.AIJob, backlog int) store.QueueInsert {
+		return func(ctx context.Context, ptx pgx.Tx) (int64, error) {
+			res, err := q.client.InsertTx(ctx, ptx, GenerateArgs{OrganizationID: job.OrganizationID, JobID: job.ID},
+				&river.InsertOpts{Queue: QueueName, MaxAttempts: q.opts.MaxAttempts, Priority: fairPriority(backlog, q.opts.PerOrg)})
+			if err != nil {
+				return 0, err
+			}
+			return res.Job.ID, nil
+		}
+	}}
+}
+
+// fairTiers × PerOrg unfinished jobs put an organization's new job in the
+// last priority tier (fairPriority).
+const fairTiers = 16
+
+// fairPriority is the River priority (1 runs first, 4 last) of a new job of
+// an organization that already has backlog unfinished jobs, with perOrg of
+// them allowed to run at once: below perOrg the job can start at once (1);
+// then 2 up to 4 × perOrg, 3 up to fairTiers × perOrg, and 4 beyond.
+// River fetches by priority, then age, so one organization's flood queues
+// behind every other organization's first jobs instead of ahead of them
+// (decision 0011); an organization's own jobs keep their order while its
+// backlog grows.
+func fairPriority(backlog, perOrg int) int {
+	switch {
+	case backlog < perOrg:
+		return 1
+	case backlog < 4*perOrg:
+		return 2
+	case backlog < fairTiers*perOrg:
+		return 3
+	default:
+		return 4
+	}
+}
+
+// request is Request with the queue insert given (benchmarks compare it
+// with an insert that writes nothing).
+func (q *Queue) request(ctx context.Context, claims rampart.Claims, proposalID uuid.UUID, agent string, enqueue store.QueueRequest) (rampart.AIJob, error) {
 	const op = "jobs.Request"
 	if err := q.opts.Watcher.Check(claims.OrganizationID); err != nil {
 		return rampart.AIJob{}, q.refuseKilled(ctx, op, claims, err)
@@ -231,16 +278,7 @@ func (q *Queue) Request(ctx context.Context, claims rampart.Claims, proposalID u
 			spent = budget.MonthlyTokens
 			return rampart.AIJob{}, store.ErrBudgetExhausted
 		}
-		return tx.AIJobs().Request(ctx, proposalID, agent, func(job rampart.AIJob) store.QueueInsert {
-			return func(ctx context.Context, ptx pgx.Tx) (int64, error) {
-				res, err := q.client.InsertTx(ctx, ptx, GenerateArgs{OrganizationID: job.OrganizationID, JobID: job.ID},
-					&river.InsertOpts{Queue: QueueName, MaxAttempts: q.opts.MaxAttempts})
-				if err != nil {
-					return 0, err
-				}
-				return res.Job.ID, nil
-			}
-		})
+		return tx.AIJobs().Request(ctx, proposalID, agent, enqueue)
 	})
 	if spent != nil {
 		// The refusal is recorded on its own: the request's transaction rolled back.

@@ -24,6 +24,7 @@ var (
 	sqlProposalAIJobs         = query("ProposalAIJobs")
 	sqlAIJobsSince            = query("AIJobsSince")
 	sqlActiveAIJobForProposal = query("ActiveAIJobForProposal")
+	sqlActiveAIJobAndBacklog  = query("ActiveAIJobAndBacklog")
 	sqlCancelAIJob            = query("CancelAIJob")
 	sqlStartAIJob             = query("StartAIJob")
 	sqlLockOrgAIJobs          = query("LockOrgAIJobs")
@@ -39,7 +40,15 @@ var (
 const MaxJobEvents = 500
 
 // QueueRequest names the queue job that carries an AI job to a worker.
-type QueueRequest func(job rampart.AIJob) QueueInsert
+type QueueRequest struct {
+	// BacklogCap bounds the count of the organization's unfinished jobs
+	// given to Insert (0: not counted, backlog is 0).
+	BacklogCap int
+	// Insert returns the queue insert of job; backlog is how many of the
+	// organization's jobs were unfinished before it (every venue's, at
+	// most BacklogCap): the queue schedules by it (decision 0011).
+	Insert func(job rampart.AIJob, backlog int) QueueInsert
+}
 
 // RequestAIJob records an AI generation request for a proposal and inserts
 // its queue job in the same transaction as the request's audit event: all
@@ -53,7 +62,8 @@ func (tx AIJobsTx) Request(ctx context.Context, proposalID uuid.UUID, agentType 
 		return rampart.AIJob{}, err
 	}
 	var busy bool
-	if err := tx.queryRow(ctx, sqlActiveAIJobForProposal, c.OrganizationID, proposalID).Scan(&busy); err != nil {
+	var backlog int
+	if err := tx.queryRow(ctx, sqlActiveAIJobAndBacklog, c.OrganizationID, proposalID, enqueue.BacklogCap).Scan(&busy, &backlog); err != nil {
 		return rampart.AIJob{}, classify(op, err)
 	}
 	if busy {
@@ -63,7 +73,7 @@ func (tx AIJobsTx) Request(ctx context.Context, proposalID uuid.UUID, agentType 
 	if err != nil {
 		return job, classify(op, err)
 	}
-	qid, err := tx.insertQueueJob(ctx, enqueue(job))
+	qid, err := tx.insertQueueJob(ctx, enqueue.Insert(job, backlog))
 	if err != nil {
 		return job, classify(op, err)
 	}
@@ -316,6 +326,11 @@ type AttemptInfo struct {
 	// the whole cluster (0: no limit); StartAIJob answers ErrOrgAtJobLimit
 	// and starts nothing when that many others are running.
 	OrgLimit int
+	// Reserve, when > 0, is the token estimate to reserve for the attempt
+	// in the same round trip as its start (ReserveTokens). When the budget
+	// cannot cover it, the attempt starts without a reservation: the
+	// returned job's EstimatedTokens is 0 and the caller must refuse it.
+	Reserve int
 }
 
 // ErrOrgAtJobLimit means the organization already runs its limit of AI
@@ -338,6 +353,10 @@ func (tx AIJobsTx) Start(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 	b.Queue(sqlLockAIJob, c.OrganizationID, id)
 	b.Queue(sqlStartAIJob, c.OrganizationID, id, a.Attempt, a.Provider, a.Model, a.OrgLimit)
 	b.Queue(sqlProposalOfJob, c.OrganizationID, id)
+	if a.Reserve > 0 {
+		b.Queue(sqlEnsureUsage, c.OrganizationID)
+		b.Queue(sqlReserveForStarted, c.OrganizationID, a.Reserve, id, a.Attempt)
+	}
 	br := tx.sendBatch(ctx, b)
 	if a.OrgLimit > 0 {
 		if _, err := br.Exec(); err != nil {
@@ -348,6 +367,17 @@ func (tx AIJobsTx) Start(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 	before, errBefore := scanAIJob(br.QueryRow())
 	job, errJob := scanAIJob(br.QueryRow())
 	p, errProposal := scanProposal(br.QueryRow())
+	reserved, errReserve := false, error(nil)
+	if a.Reserve > 0 {
+		if _, errReserve = br.Exec(); errReserve == nil {
+			var one int
+			errReserve = br.QueryRow().Scan(&one)
+			reserved = errReserve == nil
+			if errors.Is(errReserve, pgx.ErrNoRows) {
+				errReserve = nil
+			}
+		}
+	}
 	if err := br.Close(); err != nil && errBefore == nil {
 		return before, p, classify(op, err)
 	}
@@ -362,14 +392,27 @@ func (tx AIJobsTx) Start(ctx context.Context, id uuid.UUID, a AttemptInfo) (ramp
 		return before, p, classify(op, errJob)
 	case errProposal != nil:
 		return job, p, classify(op, errProposal)
+	case errReserve != nil:
+		return job, p, classify(op, errReserve)
 	}
 	// A reservation left by a crashed attempt is settled as used (its
 	// model call may have run; the budget must not be overshot) before a
-	// new one is made.
+	// new one is made (the batch's reservation skipped such a job).
 	if before.EstimatedTokens > 0 {
 		if err := BudgetTx(tx).release(ctx, c.OrganizationID, id, int64(before.EstimatedTokens)); err != nil {
 			return before, rampart.Proposal{}, err
 		}
+		job.EstimatedTokens = 0
+		if a.Reserve > 0 {
+			err := BudgetTx(tx).Reserve(ctx, id, a.Reserve)
+			if err != nil && !errors.Is(err, ErrBudgetExhausted) {
+				return job, p, err
+			}
+			reserved = err == nil
+		}
+	}
+	if reserved {
+		job.EstimatedTokens = a.Reserve
 	}
 	action := audit.ActionAIGenerationStarted
 	if a.Attempt > 1 {

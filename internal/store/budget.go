@@ -25,6 +25,7 @@ import (
 var (
 	sqlEnsureUsage       = query("EnsureUsage")
 	sqlReserveForJob     = query("ReserveForJob")
+	sqlReserveForStarted = query("ReserveForStartedJob")
 	sqlSetJobReservation = query("SetJobReservation")
 	sqlJobReservation    = query("JobReservation")
 	sqlSettleTokens      = query("SettleTokens")

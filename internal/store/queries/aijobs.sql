@@ -37,6 +37,12 @@ WHERE organization_id = $1 AND (updated_at, id) > ($2, $3) ORDER BY updated_at, 
 SELECT EXISTS (SELECT 1 FROM ai_jobs WHERE organization_id = $1 AND proposal_id = $2
 AND status IN ${unfinished_ai_job})
 
+-- name: ActiveAIJobAndBacklog
+-- The proposal's unfinished job, if any, and how many of the
+-- organization's jobs are unfinished (every venue's, at most $3: 011).
+SELECT EXISTS (SELECT 1 FROM ai_jobs WHERE organization_id = $1 AND proposal_id = $2
+AND status IN ${unfinished_ai_job}), CASE WHEN $3::int > 0 THEN ai_org_unfinished_jobs($3::int) ELSE 0 END
+
 -- name: CancelAIJob
 UPDATE ai_jobs SET status = 'cancelled', cancelled_by = $3, cancel_reason = $4,
 finished_at = now(), updated_at = clock_timestamp()

@@ -27,6 +27,23 @@ WITH r AS (${reserve_tokens})
 UPDATE ai_jobs SET estimated_tokens = $2, reserved_month = ${this_month}
 WHERE organization_id = $1 AND id = $3 AND EXISTS (SELECT 1 FROM r) RETURNING 1
 
+-- name: ReserveForStartedJob
+-- ReserveForJob in the batch that starts attempt $4: only if that attempt
+-- is running and no reservation is outstanding (a crashed attempt's is
+-- settled first, by the caller). The condition sits in the ai_usage
+-- UPDATE itself: a data-modifying CTE runs even when the outer statement
+-- matches nothing.
+WITH r AS (
+  UPDATE ai_usage u SET reserved_tokens = u.reserved_tokens + $2, updated_at = now()
+  WHERE u.organization_id = $1 AND u.month = ${this_month}
+    AND u.used_tokens + u.reserved_tokens + $2 <= coalesce(
+          (SELECT b.monthly_tokens FROM ai_budgets b WHERE b.organization_id = $1), 9223372036854775807)
+    AND (SELECT j.status = 'running' AND j.attempt = $4 AND j.estimated_tokens = 0
+         FROM ai_jobs j WHERE j.organization_id = $1 AND j.id = $3)
+  RETURNING u.reserved_tokens)
+UPDATE ai_jobs SET estimated_tokens = $2, reserved_month = ${this_month}
+WHERE organization_id = $1 AND id = $3 AND EXISTS (SELECT 1 FROM r) RETURNING 1
+
 -- name: SetJobReservation
 UPDATE ai_jobs SET estimated_tokens = $3,
 reserved_month = CASE WHEN $3 > 0 THEN ${this_month} END WHERE organization_id = $1 AND id = $2
