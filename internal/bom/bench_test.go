@@ -156,4 +156,3 @@ func BenchmarkKeyRotation(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "values/s")
 }
-
