@@ -45,7 +45,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	acme := e.orgs["acme"]
 	admin := e.signIn(acme.email(rampart.RoleAdmin))
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
-	var venueID, inviteID, tokenID, proposalID, jobID string
+	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID string
 	cases := []struct {
 		pattern    string
 		call       func() resp
@@ -105,6 +105,16 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			jobID, _ = r.json(t)["id"].(string)
 			return r
 		}, "ai.generation.requested", false, true, 202},
+		{"POST /api/proposals/{id}/bom/lines", func() resp {
+			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/bom/lines", map[string]any{"item": "Truss", "category": "rigging", "quantity": 4, "unit": "piece",
+				"cost": map[string]any{"unit_cost": map[string]any{"amount": "12.00", "currency": "EUR"}}})
+			bomLineID, _ = r.json(t)["id"].(string)
+			return r
+		}, "bom.line.created", false, true, 201},
+		{"PATCH /api/bom/lines/{id}", func() resp {
+			return e.do(admin, "PATCH", "/api/bom/lines/"+bomLineID, map[string]any{"quantity": 6})
+		}, "bom.line.updated", true, true, 200},
+		{"DELETE /api/bom/lines/{id}", func() resp { return e.do(admin, "DELETE", "/api/bom/lines/"+bomLineID, nil) }, "bom.line.deleted", true, false, 204},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
 		}, "ai.generation.cancelled", true, true, 200},

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"time"
@@ -32,14 +33,14 @@ func (s bomAPI) register(r *edge.Router) {
 		Description: "Roles with full cost access (admin, executive_producer, producer) get each line's cost (unit cost, sourcing, lead time), " +
 			"line totals and exact totals per currency; totals_complete is false when a value could not be decrypted (that line has cost_error). " +
 			"Every other reader gets the same lines without cost, line_total, totals or totals_complete: a different type, not a filtered one.",
-		Example: exampleJSON(rampart.CostedBOM{ProposalID: costed.ProposalID, Lines: []rampart.CostedBOMLine{costed},
+		Example: (rampart.CostedBOM{ProposalID: costed.ProposalID, Lines: []rampart.CostedBOMLine{costed},
 			Totals: []rampart.Total{*costed.LineTotal}, TotalsComplete: true})})
 	r.Document("POST /api/proposals/{id}/bom/lines", edge.Doc{Summary: "Add a line",
 		Description: "Editors of the proposal (technical directors included; venue managers for their venues). cost needs full cost access (403 otherwise, nothing written); it is encrypted before it is stored.",
-		Status:      http.StatusCreated, Example: exampleJSON(costed)})
+		Status:      http.StatusCreated, Example: (costed)})
 	r.Document("PATCH /api/bom/lines/{id}", edge.Doc{Summary: "Change a line",
 		Description: "Sends only the fields to change; clear_cost_fields removes sealed fields. The answer has the caller's type (without cost for roles without full cost access).",
-		Example:     exampleJSON(line)})
+		Example:     (line)})
 	r.Document("DELETE /api/bom/lines/{id}", edge.Doc{Summary: "Remove a line", Status: http.StatusNoContent})
 }
 
@@ -57,19 +58,6 @@ func bomExamples() (rampart.BOMLine, rampart.CostedBOMLine) {
 	c := rampart.Costed(l.ProposalID, []rampart.CostedBOMLine{{BOMLine: l,
 		Cost: rampart.LineCost{UnitCost: &cost, Sourcing: "Lite Hire, quote LH-77", LeadTimeDays: &lead}}})
 	return l, c.Lines[0]
-}
-
-// exampleJSON is v as the API writes it, for /openapi.json.
-func exampleJSON(v any) any {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // the examples are constants
-	}
-	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic(err)
-	}
-	return out
 }
 
 func (s bomAPI) getBOM(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -104,13 +92,13 @@ func (quantityNumber) Schema(huma.Registry) *huma.Schema {
 		Description: "how many units: greater than 0, at most 1000000, up to 3 decimal places", Examples: []any{4, 2.5}}
 }
 
-// UnmarshalJSON accepts a JSON number only.
+// UnmarshalJSON accepts a JSON number only (the decoder has checked the
+// body is valid JSON, so a token starting with '-' or a digit is one).
 func (q *quantityNumber) UnmarshalJSON(b []byte) error {
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return &json.UnmarshalTypeError{Value: "non-number", Type: reflect.TypeFor[float64](), Field: "quantity"}
 	}
-	*q = quantityNumber(n)
+	*q = quantityNumber(b)
 	return nil
 }
 

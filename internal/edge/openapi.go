@@ -162,8 +162,18 @@ func (sp *spec) document(pattern string, d Doc) {
 	}
 	resp := &huma.Response{Description: http.StatusText(status)}
 	if d.Example != nil {
-		s := sp.registry.Schema(reflect.TypeOf(d.Example), true, "")
-		resp.Content = map[string]*huma.MediaType{"application/json": {Schema: s, Example: d.Example}}
+		// The example as the API writes it (custom marshalers included);
+		// its schema is that of the JSON value.
+		b, err := json.Marshal(d.Example)
+		if err != nil {
+			panic("edge: Document example of " + pattern + ": " + err.Error())
+		}
+		var ex any
+		if err := json.Unmarshal(b, &ex); err != nil {
+			panic("edge: Document example of " + pattern + ": " + err.Error())
+		}
+		s := sp.registry.Schema(reflect.TypeOf(ex), true, "")
+		resp.Content = map[string]*huma.MediaType{"application/json": {Schema: s, Example: ex}}
 	}
 	op.Responses[strconv.Itoa(status)] = resp
 	sp.json = nil
