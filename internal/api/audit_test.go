@@ -45,7 +45,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	acme := e.orgs["acme"]
 	admin := e.signIn(acme.email(rampart.RoleAdmin))
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
-	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID string
+	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID string
 	cases := []struct {
 		pattern    string
 		call       func() resp
@@ -100,6 +100,12 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 				status = 'ai_pending_review' WHERE id = $1`, proposalID)
 			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/approve", nil)
 		}, "proposal.approved", true, true, 200},
+		{"POST /api/proposals/{id}/attachments", func() resp {
+			r := e.upload(admin, proposalID, "rider.txt", "text/plain", []byte("Load-in 07:00\n"))
+			attachmentID, _ = r.json(t)["id"].(string)
+			return r
+		}, "attachment.uploaded", false, true, 201},
+		{"DELETE /api/attachments/{id}", func() resp { return e.do(admin, "DELETE", "/api/attachments/"+attachmentID, nil) }, "attachment.deleted", true, false, 204},
 		{"POST /api/proposals/{id}/generate", func() resp {
 			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/generate", nil)
 			jobID, _ = r.json(t)["id"].(string)

@@ -50,6 +50,8 @@ type Options struct {
 	// Limiter and Tiers rate-limit requests (default: in-process, DefaultTiers).
 	Limiter ratelimit.Limiter
 	Tiers   ratelimit.Tiers
+	// MaxUpload caps an attachment's size in bytes (0: edge.DefaultMaxUpload).
+	MaxUpload int64
 	// AI requests and queues generation jobs; Watcher holds the kill-switch
 	// state. Without them the AI endpoints answer 503.
 	AI      *jobs.Queue
@@ -102,7 +104,7 @@ func New(opts Options) *Server {
 	s.checker = readiness(s.store, s.log, time.Second, s.ai, s.watcher, opts.ConfigWarnings)
 	s.edge = edge.New(edge.Options{Store: edgeStore{opts.Store.Auth(), opts.Store.Audit()}, Sealer: opts.Sealer, Tokens: opts.Tokens, Logger: s.log, Version: s.version,
 		Metrics: opts.Metrics, MetricsToken: opts.MetricsToken, TrustedProxies: opts.TrustedProxies,
-		Limiter: opts.Limiter, Tiers: opts.Tiers})
+		Limiter: opts.Limiter, Tiers: opts.Tiers, MaxUpload: opts.MaxUpload})
 	// Every resource registers its own routes, each with its request type.
 	healthAPI{s}.register(s.edge)
 	signInAPI{s}.register(s.edge)
@@ -113,6 +115,7 @@ func New(opts Options) *Server {
 	auditAPI{s}.register(s.edge)
 	proposalAPI{s}.register(s.edge)
 	bomAPI{s}.register(s.edge)
+	attachmentAPI{s}.register(s.edge)
 	return s
 }
 

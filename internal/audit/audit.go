@@ -93,6 +93,11 @@ const (
 	ActionKeyRotationStarted  = "fieldcrypt.rotation.started"
 	ActionKeyRotationResumed  = "fieldcrypt.rotation.resumed"
 	ActionKeyRotationFinished = "fieldcrypt.rotation.finished"
+
+	// Proposal attachments (issue #14 part 6).
+	ActionAttachmentUploaded   = "attachment.uploaded"
+	ActionAttachmentDeleted    = "attachment.deleted"
+	ActionAttachmentDownloaded = "attachment.downloaded"
 )
 
 // Actions lists every action an event may carry.
@@ -155,6 +160,9 @@ var Actions = []string{
 	ActionKeyRotationResumed,
 	ActionKeyRotationFinished,
 	ActionAIBudgetUpdated,
+	ActionAttachmentUploaded,
+	ActionAttachmentDeleted,
+	ActionAttachmentDownloaded,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

@@ -71,13 +71,15 @@ var (
 	VarKillRefresh    = Var{"killswitch-refresh", "RAMPART_KILLSWITCH_REFRESH", "1s", "period of the kill-switch re-read that backs up LISTEN/NOTIFY; AI work stops when the state is unconfirmed for 5 periods", false}
 	VarSignup         = Var{"signup", "RAMPART_SIGNUP", "operator", "who may create an organization: operator (only `rampart org create`), invite (also people the operator sends a sign-up link with `rampart org invite`), open (also anyone, after confirming their address with POST /api/auth/signup)", false}
 	VarTokenKeys      = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys", true}
+	VarAttachmentMax  = Var{"attachment-max-bytes", "RAMPART_ATTACHMENT_MAX_BYTES", "10MiB", "largest file a proposal attachment may be: bytes, or a number with KiB or MiB (1KiB-64MiB); a larger upload is refused with 413 while it is read", false}
 )
 
 // AllVars lists every setting for documentation.
 var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
 	VarSMTPURL, VarMailFrom, VarSignup, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarFieldKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies,
 	VarRedisURL, VarSentryDSN, VarEnv, VarMetricsAddr, VarMetricsToken, VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey,
-	VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg, VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarKillRefresh}
+	VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg, VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarKillRefresh,
+	VarAttachmentMax}
 
 // AIVars are the settings of the AI pipeline (serve and worker).
 var AIVars = []Var{VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey, VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg,
@@ -118,6 +120,8 @@ type Config struct {
 	HTTPRedirectAddr string
 	TrustedProxies   []netip.Prefix
 	AI               AI
+	// AttachmentMaxBytes caps a proposal attachment (RAMPART_ATTACHMENT_MAX_BYTES).
+	AttachmentMaxBytes int64
 }
 
 // AI is the AI pipeline's configuration. The provider settings are
@@ -330,6 +334,11 @@ func (l *Loader) Load() (Config, error) {
 	} else {
 		c.DBMaxConns = int32(n)
 	}
+	if n, err := ParseSize(get(VarAttachmentMax)); err != nil || n < MinAttachmentBytes || n > MaxAttachmentBytes {
+		bad(VarAttachmentMax, "%q must be a size from 1KiB to 64MiB: a whole number of bytes, or with KiB or MiB (e.g. 10MiB)", get(VarAttachmentMax))
+	} else {
+		c.AttachmentMaxBytes = n
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -371,4 +380,28 @@ func (l *Loader) Load() (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// The bounds of RAMPART_ATTACHMENT_MAX_BYTES (the attachments table checks
+// the upper one too).
+const (
+	MinAttachmentBytes = 1 << 10
+	MaxAttachmentBytes = 64 << 20
+)
+
+// ParseSize reads a size in bytes: a whole number, optionally followed by
+// KiB or MiB ("10MiB", "512KiB", "1048576").
+func ParseSize(s string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20} {
+		if strings.HasSuffix(s, suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, suffix)), m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("%q is not a size", s)
+	}
+	return n * mult, nil
 }

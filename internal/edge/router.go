@@ -45,6 +45,9 @@ type Options struct {
 	// Limiter and Tiers rate-limit requests (default: in-process, DefaultTiers).
 	Limiter ratelimit.Limiter
 	Tiers   ratelimit.Tiers
+	// MaxUpload caps the file of an upload route, in bytes (0:
+	// DefaultMaxUpload).
+	MaxUpload int64
 }
 
 // Router is the edge: the middleware chain every request goes through and
@@ -70,6 +73,9 @@ type Router struct {
 	// walk them (e.g. every write route must write its audit event).
 	routes []Route
 
+	// maxUpload caps the file of an upload route (upload.go).
+	maxUpload int64
+
 	// forwardWarning logs once that X-Forwarded-For arrives while no
 	// proxy is trusted (warnUntrustedForwarding).
 	forwardWarning sync.Once
@@ -89,6 +95,9 @@ func New(opts Options) *Router {
 	}
 	if rt.tiers == nil {
 		rt.tiers = ratelimit.DefaultTiers()
+	}
+	if rt.maxUpload = opts.MaxUpload; rt.maxUpload <= 0 {
+		rt.maxUpload = DefaultMaxUpload
 	}
 	rt.spec = newSpec(opts.Version)
 	rt.Public("GET /openapi.json", PerVisitor, rt.spec.serve)

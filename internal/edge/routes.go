@@ -20,6 +20,9 @@ const (
 	// KindAgent routes are authenticated routes behind the agent checks,
 	// under the agent tier (Agent).
 	KindAgent
+	// KindUpload routes are authenticated routes whose body is one file,
+	// read within the upload size cap, under the upload tier (Upload).
+	KindUpload
 )
 
 // Route is one registered pattern and its kind.
@@ -120,7 +123,7 @@ func AuthedJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter,
 }
 
 // authedRoute mounts an authenticated route under the rate-limit tier of
-// its kind (api, or agent), keyed by the principal. Failed authentications
+// its kind (api, agent or upload), keyed by the principal. Failed authentications
 // draw on auth-tier budgets of the client address and of the credential
 // (authenticate), so credential guessing and audit-log flooding stop
 // without refusing valid credentials. body is the route's request type for
@@ -129,8 +132,11 @@ func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler)
 	rt.routes = append(rt.routes, Route{pattern, k})
 	rt.spec.describe(pattern, true, body)
 	tier, kind := "api", observe.RouteKindAuthenticated
-	if k == KindAgent {
+	switch k {
+	case KindAgent:
 		tier, kind = "agent", observe.RouteKindAgent
+	case KindUpload:
+		tier = "upload"
 	}
 	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		observe.SetRouteKind(r.Context(), kind)

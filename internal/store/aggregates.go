@@ -79,6 +79,8 @@ type (
 	// KillSwitchTx is the organization's AI kill switch (and a read of the
 	// global one).
 	KillSwitchTx struct{ tenant }
+	// AttachmentsTx is the files attached to the organization's proposals.
+	AttachmentsTx struct{ tenant }
 )
 
 // Venues returns the venue methods.
@@ -110,6 +112,9 @@ func (tx *TenantTx) AuditLog() AuditReadTx { return AuditReadTx{tx.tenant} }
 
 // KillSwitch returns the organization kill-switch methods.
 func (tx *TenantTx) KillSwitch() KillSwitchTx { return KillSwitchTx{tx.tenant} }
+
+// Attachments returns the proposal attachment methods.
+func (tx *TenantTx) Attachments() AttachmentsTx { return AttachmentsTx{tx.tenant} }
 
 // The service aggregates.
 type (

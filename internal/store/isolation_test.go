@@ -142,6 +142,12 @@ FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
 	if _, err := tx.exec(ctx, sqlEnsureUsage, org.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// An attachment on each proposal (migration 013).
+	if _, err := tx.exec(ctx, `INSERT INTO attachments (organization_id, proposal_id, venue_code, filename, content_type, size_bytes, sha256, content, uploaded_by)
+SELECT organization_id, id, venue_code, 'rider.txt', 'text/plain', 5, sha256('hello'::bytea), 'hello'::bytea, $2 FROM proposals WHERE organization_id = $1`,
+		org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	return rampart.Claims{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}, nil
 }
 

@@ -131,13 +131,17 @@ func (tx ProposalsTx) Update(ctx context.Context, p rampart.Proposal) (rampart.P
 	if err != nil {
 		return after, classify(op, err)
 	}
-	// A job's and a BOM line's venue follow their proposal's (venue
-	// scoping of jobs, the progress stream and the bill of materials).
+	// A job's, a BOM line's and an attachment's venue follow their
+	// proposal's (venue scoping of jobs, the progress stream, the bill of
+	// materials and the attachments).
 	if deref(before.VenueCode) != deref(after.VenueCode) {
 		if _, err := tx.exec(ctx, sqlMoveProposalJobs, after.OrganizationID, after.ID, after.VenueCode); err != nil {
 			return after, classify(op, err)
 		}
 		if _, err := tx.exec(ctx, sqlMoveProposalBOM, after.OrganizationID, after.ID, after.VenueCode); err != nil {
+			return after, classify(op, err)
+		}
+		if err := tx.moveAttachments(ctx, after); err != nil {
 			return after, classify(op, err)
 		}
 	}
