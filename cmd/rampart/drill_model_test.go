@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,6 +25,8 @@ type scriptedModel struct {
 	// PromptTokens and CompletionTokens.
 	Text                           string
 	PromptTokens, CompletionTokens int
+	// TickEvery is how often a held stream sends a token (default 50 ms).
+	TickEvery time.Duration
 
 	hold      atomic.Int64 // completions still to hold
 	calls     atomic.Int64
@@ -37,9 +40,13 @@ type scriptedModel struct {
 	closed []time.Time // when held streams saw their client go away
 }
 
-func newScriptedModel(t testing.TB, hold int) *scriptedModel {
+// newScriptedModel starts the server after configure has set its fields.
+func newScriptedModel(t testing.TB, hold int, configure ...func(*scriptedModel)) *scriptedModel {
 	m := &scriptedModel{Text: "## Drill proposal\n\nThe drill's answer.", PromptTokens: 700, CompletionTokens: 42,
 		holding: make(chan struct{}, 4096)}
+	for _, c := range configure {
+		c(m)
+	}
 	m.hold.Store(int64(hold))
 	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
 	t.Cleanup(func() { m.srv.CloseClientConnections(); m.srv.Close() })
@@ -89,7 +96,7 @@ func (m *scriptedModel) serve(w http.ResponseWriter, r *http.Request) {
 		fl.Flush()
 		m.tokens.Add(1)
 		m.holding <- struct{}{}
-		tick := time.NewTicker(50 * time.Millisecond)
+		tick := time.NewTicker(cmp.Or(m.TickEvery, 50*time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {

@@ -35,11 +35,16 @@ type drillCluster struct {
 
 const drillDatabase = "rampart"
 
-func newDrillCluster(t *testing.T) *drillCluster {
+// newDrillCluster starts a drill's cluster with the test harness's
+// settings and extra ones.
+func newDrillCluster(t testing.TB, extra map[string]string) *drillCluster {
 	t.Helper()
 	dir := dataDir(t) // reachable by the cluster's system user when the test runs as root
-	c := &drillCluster{cfg: pgcluster.Config{Dir: dir, NoSync: true,
-		Settings: map[string]string{"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"}}}
+	settings := map[string]string{"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"}
+	for k, v := range extra {
+		settings[k] = v
+	}
+	c := &drillCluster{cfg: pgcluster.Config{Dir: dir, NoSync: true, Settings: settings}}
 	c.start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -58,7 +63,7 @@ func newDrillCluster(t *testing.T) *drillCluster {
 }
 
 // start starts the cluster (again) on its data directory.
-func (c *drillCluster) start(t *testing.T) {
+func (c *drillCluster) start(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -70,7 +75,7 @@ func (c *drillCluster) start(t *testing.T) {
 }
 
 // stop shuts the cluster down (fast shutdown: sessions are terminated).
-func (c *drillCluster) stop(t *testing.T) {
+func (c *drillCluster) stop(t testing.TB) {
 	t.Helper()
 	if err := c.cl.Close(); err != nil {
 		t.Fatalf("stop the drill's cluster: %v", err)
@@ -239,7 +244,7 @@ func TestDrillPostgresRestartUnderLoad(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("RAMPART_DRILL_PG_RESTARTS")); err == nil && v > 0 {
 		restarts, down = v, 5*time.Second
 	}
-	pg := newDrillCluster(t)
+	pg := newDrillCluster(t, nil)
 	env := externalEnv(pg.db, pg.db.AppURL)
 	env["RAMPART_LOG_FORMAT"] = "text"
 	env["RAMPART_RATE_LIMITS"] = "api=100000/1m,org-api=100000/1m"

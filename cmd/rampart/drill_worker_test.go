@@ -77,11 +77,14 @@ func drillRequester(t testing.TB, st *store.Store) *jobs.Queue {
 	if err := watcher.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); watcher.Run(wctx) }() // Request checks the switch from memory
 	q, err := jobs.New(ctx, st, jobs.Options{Provider: provider, Guard: g, Watcher: watcher, Workers: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = q.Stop(context.Background()) })
+	t.Cleanup(func() { _ = q.Stop(context.Background()); stop(); <-done })
 	return q
 }
 
@@ -113,8 +116,9 @@ func TestDrillWorkerKilledMidJob(t *testing.T) {
 	}
 	t.Parallel()
 	db := pgtest.New(t)
-	model := newScriptedModel(t, 1)
-	model.Text = "## Gala plan\n\nDRILL-ANSWER-7Q: a stage, live music and dinner for 300 guests."
+	model := newScriptedModel(t, 1, func(m *scriptedModel) {
+		m.Text = "## Gala plan\n\nDRILL-ANSWER-7Q: a stage, live music and dinner for 300 guests."
+	})
 	base := externalEnv(db, db.AppURL)
 	base["RAMPART_LOG_FORMAT"] = "text"
 	base["RAMPART_AUDIT_SEAL_INTERVAL"] = "1s"

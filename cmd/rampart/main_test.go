@@ -135,7 +135,7 @@ func (r *running) wait(t *testing.T) int {
 }
 
 // dataDir makes a data directory the embedded cluster's system user can reach.
-func dataDir(t *testing.T) string {
+func dataDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "rampart-cmdtest-")
 	if err != nil {
