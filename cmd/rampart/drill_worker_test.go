@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -102,21 +104,27 @@ func aiEnv(env map[string]string, model *scriptedModel, workers string) map[stri
 }
 
 // TestDrillWorkerKilledMidJob (issue #12): serve (no AI workers of its
-// own) and a separate `rampart worker` process; a generation requested
-// through the API is running in the worker, whose model call has streamed
-// tokens, when the worker is SIGKILLed. A new worker starts; River's
-// rescuer (its delay shortened for the drill) hands it the job, which
-// completes exactly once: one completion event, the model's answer stored
-// once, its tokens counted once; the killed attempt's reservation is
-// settled once, and every token the organization is billed for is on the
-// job (the month's use equals the job's tokens).
+// own) and a separate `rampart worker` process; a generation (requested as
+// a member, on a proposal created through serve's API) is running in the
+// worker, whose model call has streamed tokens, when the worker is
+// SIGKILLed. A new worker starts; River's rescuer (its delay shortened for
+// the drill) hands it the job. Once (RAMPART_DRILL_WORKER_KILLS=3 in make
+// drills: the replacement is killed mid-job too). The job then completes
+// exactly once: one completion event, the model's answer stored once, its
+// tokens counted once; each killed attempt's reservation is settled once,
+// and every token the organization is billed for is on the job (the
+// month's use equals the job's tokens).
 func TestDrillWorkerKilledMidJob(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills OS processes")
 	}
 	t.Parallel()
 	db := pgtest.New(t)
-	model := newScriptedModel(t, 1, func(m *scriptedModel) {
+	kills := 1 // make drills: RAMPART_DRILL_WORKER_KILLS=3 (at most 4: five attempts)
+	if v, err := strconv.Atoi(os.Getenv("RAMPART_DRILL_WORKER_KILLS")); err == nil && v > 0 && v < 5 {
+		kills = v
+	}
+	model := newScriptedModel(t, kills, func(m *scriptedModel) {
 		m.Text = "## Gala plan\n\nDRILL-ANSWER-7Q: a stage, live music and dinner for 300 guests."
 	})
 	base := externalEnv(db, db.AppURL)
@@ -148,32 +156,43 @@ func TestDrillWorkerKilledMidJob(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	select {
-	case <-model.holding:
-	case <-time.After(60 * time.Second):
-		var j rampart.AIJob
-		api.json(t, http.MethodGet, "/api/jobs/"+job.ID.String(), "", http.StatusOK, &j)
-		t.Fatalf("the worker's model call did not start (%d calls); job %s %s %s\nworker:\n%s", model.calls.Load(), j.Status, j.ErrorCode, j.ErrorMessage, worker.output())
-	}
-	var running rampart.AIJob
-	api.json(t, http.MethodGet, "/api/jobs/"+job.ID.String(), "", http.StatusOK, &running)
-	if running.Status != rampart.JobRunning || running.Attempt != 1 || running.EstimatedTokens == 0 {
-		t.Fatalf("job before the kill: %s, attempt %d, %d tokens reserved", running.Status, running.Attempt, running.EstimatedTokens)
-	}
-	streamed := model.tokens.Load()
-	if err := worker.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = worker.cmd.Wait()
-	killedAt := time.Now()
-	for deadline := time.Now().Add(10 * time.Second); model.closedCount() < 1; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the killed worker's model stream is still open")
+	// Each round: the job's attempt is streaming in the current worker,
+	// which is SIGKILLed; a new worker takes over.
+	var reservedByKilled int
+	var killedAt time.Time
+	var streamed int64
+	for k := range kills {
+		select {
+		case <-model.holding:
+		case <-time.After(90 * time.Second):
+			var j rampart.AIJob
+			api.json(t, http.MethodGet, "/api/jobs/"+job.ID.String(), "", http.StatusOK, &j)
+			t.Fatalf("kill %d: the worker's model call did not start (%d calls); job %s %s %s\nworker:\n%s", k+1, model.calls.Load(), j.Status, j.ErrorCode, j.ErrorMessage, worker.output())
 		}
+		var running rampart.AIJob
+		api.json(t, http.MethodGet, "/api/jobs/"+job.ID.String(), "", http.StatusOK, &running)
+		if running.Status != rampart.JobRunning || running.Attempt != k+1 || running.EstimatedTokens == 0 {
+			t.Fatalf("job before kill %d: %s, attempt %d, %d tokens reserved", k+1, running.Status, running.Attempt, running.EstimatedTokens)
+		}
+		reservedByKilled += running.EstimatedTokens
+		streamed = model.tokens.Load()
+		if err := worker.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = worker.cmd.Wait()
+		if !killedAt.IsZero() {
+			t.Logf("kill %d: attempt %d was running %s after the previous kill", k+1, running.Attempt, time.Since(killedAt).Round(time.Millisecond))
+		}
+		killedAt = time.Now()
+		for deadline := time.Now().Add(10 * time.Second); model.closedCount() < k+1; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the killed worker's model stream is still open")
+			}
+		}
+		worker = startOS(t, workerEnv, "worker")
+		worker.ready(t)
 	}
-
-	replacement := startOS(t, workerEnv, "worker")
-	replacement.ready(t)
+	replacement := worker
 	var done rampart.AIJob
 	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		api.json(t, http.MethodGet, "/api/jobs/"+job.ID.String(), "", http.StatusOK, &done)
@@ -185,10 +204,10 @@ func TestDrillWorkerKilledMidJob(t *testing.T) {
 		}
 	}
 	rescuedIn := time.Since(killedAt)
-	t.Logf("the killed attempt streamed %d tokens (reserved %d); job %s %s at attempt %d, %s after the SIGKILL; model calls: %d (1 held, %d completed)",
-		streamed, running.EstimatedTokens, job.ID, done.Status, done.Attempt, rescuedIn.Round(time.Millisecond), model.calls.Load(), model.completed.Load())
-	if done.Status != rampart.JobSucceeded || done.Attempt != 2 {
-		t.Fatalf("rescued job: %s (%s %s), attempt %d; want succeeded at attempt 2", done.Status, done.ErrorCode, done.ErrorMessage, done.Attempt)
+	t.Logf("%d kills; the last killed attempt had streamed %d tokens in all; job %s %s at attempt %d, %s after the last SIGKILL; model calls: %d (%d held, %d completed)",
+		kills, streamed, job.ID, done.Status, done.Attempt, rescuedIn.Round(time.Millisecond), model.calls.Load(), kills, model.completed.Load())
+	if done.Status != rampart.JobSucceeded || done.Attempt != kills+1 {
+		t.Fatalf("rescued job: %s (%s %s), attempt %d; want succeeded at attempt %d", done.Status, done.ErrorCode, done.ErrorMessage, done.Attempt, kills+1)
 	}
 	if n := model.completed.Load(); n != 1 {
 		t.Errorf("%d completed model calls, want 1", n)
@@ -214,8 +233,8 @@ func TestDrillWorkerKilledMidJob(t *testing.T) {
 	if n := events("ai.generation.completed"); n != 1 {
 		t.Errorf("%d ai.generation.completed events, want exactly 1", n)
 	}
-	if n := events("ai.generation.retried"); n != 1 {
-		t.Errorf("%d ai.generation.retried events, want 1 (the rescued attempt)", n)
+	if n := events("ai.generation.retried"); n != int64(kills) {
+		t.Errorf("%d ai.generation.retried events, want %d (the rescued attempts)", n, kills)
 	}
 	if n := events("ai.generation.started"); n != 1 {
 		t.Errorf("%d ai.generation.started events, want 1", n)
@@ -239,12 +258,12 @@ WHERE target_id = $1 AND action = 'ai.generation.completed'`, job.ID.String())
 	used := count(`SELECT coalesce(sum(used_tokens), 0) FROM ai_usage WHERE organization_id = $1`, admin.OrganizationID)
 	reserved := count(`SELECT coalesce(sum(reserved_tokens), 0) FROM ai_usage WHERE organization_id = $1`, admin.OrganizationID)
 	onJobs := count(`SELECT coalesce(sum(input_tokens + output_tokens), 0) FROM ai_jobs WHERE organization_id = $1`, admin.OrganizationID)
-	want := int64(running.EstimatedTokens + model.PromptTokens + model.CompletionTokens)
-	t.Logf("tokens: used %d, reserved %d, on the job %d (killed attempt's reservation %d + completed attempt's %d)",
-		used, reserved, onJobs, running.EstimatedTokens, model.PromptTokens+model.CompletionTokens)
+	want := int64(reservedByKilled + model.PromptTokens + model.CompletionTokens)
+	t.Logf("tokens: used %d, reserved %d, on the job %d (the killed attempts' reservations %d + the completed attempt's %d)",
+		used, reserved, onJobs, reservedByKilled, model.PromptTokens+model.CompletionTokens)
 	if used != want || reserved != 0 {
-		t.Errorf("the month's use: %d used, %d reserved; want %d used (the killed attempt's %d reserved + the completion's %d), 0 reserved",
-			used, reserved, want, running.EstimatedTokens, model.PromptTokens+model.CompletionTokens)
+		t.Errorf("the month's use: %d used, %d reserved; want %d used (the killed attempts' %d reserved + the completion's %d), 0 reserved",
+			used, reserved, want, reservedByKilled, model.PromptTokens+model.CompletionTokens)
 	}
 	if onJobs != used {
 		t.Errorf("the organization's jobs carry %d tokens, its month's use is %d: billed tokens not on a job", onJobs, used)
