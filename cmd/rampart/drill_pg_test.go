@@ -272,6 +272,7 @@ func TestDrillPostgresRestartUnderLoad(t *testing.T) {
 	waitFor("writes acknowledged before the first restart", 60*time.Second, func() bool { return load.ackedSince(time.Time{}) >= 50 })
 
 	var to503, toReady, toWrite []time.Duration
+	var failedSoFar int64
 	for r := range restarts {
 		// Readiness is watched from the moment the stop begins; the
 		// first 503 is recorded while the database is down.
@@ -308,7 +309,7 @@ func TestDrillPostgresRestartUnderLoad(t *testing.T) {
 			t.Fatalf("restart %d: readiness never answered 503 in %s with PostgreSQL down\nserve:\n%s", r, time.Since(stopAt).Round(time.Millisecond), serve.output())
 		}
 		to503 = append(to503, time.Duration(first503.Load()))
-		failedBefore := load.failures.Load()
+		failedWhileDown := load.failures.Load() - failedSoFar
 
 		startAt := time.Now()
 		pg.start(t)
@@ -322,7 +323,8 @@ func TestDrillPostgresRestartUnderLoad(t *testing.T) {
 		waitFor("writes flowing again", 60*time.Second, func() bool { return load.ackedSince(startAt) >= 50 })
 		t.Logf("restart %d: fast shutdown took %s; readiness 503 %s after the stop began; PostgreSQL down %s; readiness 200 %s and first write acknowledged %s after the start began (start took %s); %d failed writes while down",
 			r+1, stopped.Round(time.Millisecond), to503[r].Round(time.Millisecond), startAt.Sub(stopAt).Round(time.Millisecond),
-			toReady[r].Round(time.Millisecond), toWrite[r].Round(time.Millisecond), started.Round(time.Millisecond), failedBefore)
+			toReady[r].Round(time.Millisecond), toWrite[r].Round(time.Millisecond), started.Round(time.Millisecond), failedWhileDown)
+		failedSoFar = load.failures.Load()
 		if to503[r] > 5*time.Second {
 			t.Logf("restart %d: readiness turned 503 after %s: the goal of 5 s is missed", r+1, to503[r].Round(time.Millisecond))
 		}
