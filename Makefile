@@ -39,8 +39,9 @@ bench: deps ## benchmarks that print side-by-side ratios and latencies (store, j
 	go test -p 1 -run '^$$' -bench . -benchtime 2s -count 1 ./...
 
 .PHONY: drills
-drills: deps ## resilience drills on real OS processes: serve SIGKILLed 20 times under write load, signals and recovery of the embedded cluster, a cluster of two serve and a worker
-	set -o pipefail; RAMPART_DRILL_KILLS=$${RAMPART_DRILL_KILLS:-20} go test -count=1 -v -timeout 20m -run 'TestDrill|TestProcessSignals|TestClusterOfRealProcesses' ./cmd/rampart/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|drill_test|cluster_test'
+drills: deps ## resilience drills on real OS processes: serve SIGKILLed 20 times and PostgreSQL restarted 5 times under write load, a worker SIGKILLed mid-job 3 times, 60 s of cross-tenant probes under load, signals, a cluster of two serve and a worker
+	set -o pipefail; RAMPART_DRILL_KILLS=$${RAMPART_DRILL_KILLS:-20} RAMPART_DRILL_PG_RESTARTS=$${RAMPART_DRILL_PG_RESTARTS:-5} RAMPART_DRILL_WORKER_KILLS=$${RAMPART_DRILL_WORKER_KILLS:-3} RAMPART_DRILL_ISOLATION_SECONDS=$${RAMPART_DRILL_ISOLATION_SECONDS:-60} \
+	  go test -count=1 -v -timeout 20m -run 'TestDrill|TestProcessSignals|TestCluster' ./cmd/rampart/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|drill_|cluster_'
 
 .PHONY: generate
 generate: ## regenerate generated files (docs/permissions.md)

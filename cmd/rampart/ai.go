@@ -28,6 +28,12 @@ type aiPipeline struct {
 	stop    func()
 }
 
+// aiRescueAfter, when positive, replaces the queue's rescue delay for a
+// job left running by a dead worker (by default the job timeout plus one
+// minute). Only the test binary sets it (TestMain, for the drills that
+// SIGKILL a worker): there is no setting for it.
+var aiRescueAfter time.Duration
+
 // startAI builds the model provider, the guard, the kill-switch watcher and
 // the job queue, and starts them. Configuration errors name the variable.
 func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logger, name string, reg prometheus.Registerer) (*aiPipeline, error) {
@@ -50,7 +56,7 @@ func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logg
 	host, _ := os.Hostname()
 	q, err := jobs.New(ctx, st, jobs.Options{Provider: provider, Guard: g, GuardMode: cfg.GuardMode, Watcher: w,
 		Workers: cfg.Workers, PerOrg: cfg.PerOrg, MaxAttempts: cfg.MaxAttempts, PollInterval: cfg.PollInterval,
-		JobTimeout: cfg.JobTimeout, Metrics: reg, ID: fmt.Sprintf("%s-%s-%d-%s", name, host, os.Getpid(), uuid.NewString()[:8]), Logger: log})
+		JobTimeout: cfg.JobTimeout, RescueAfter: aiRescueAfter, Metrics: reg, ID: fmt.Sprintf("%s-%s-%d-%s", name, host, os.Getpid(), uuid.NewString()[:8]), Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ type osProcess struct {
 	seen chan string // lines of interest
 }
 
-func startOS(t *testing.T, env map[string]string, args ...string) *osProcess {
+func startOS(t testing.TB, env map[string]string, args ...string) *osProcess {
 	t.Helper()
 	p := &osProcess{cmd: exec.Command(os.Args[0], args...), seen: make(chan string, 100)}
 	p.cmd.Env = append(os.Environ(), "RAMPART_TEST_RUN_MAIN=1")
@@ -112,7 +112,7 @@ func startOS(t *testing.T, env map[string]string, args ...string) *osProcess {
 func (p *osProcess) output() string { p.mu.Lock(); defer p.mu.Unlock(); return p.out.String() }
 
 // ready waits for the banner (serve: returns its URL) or "worker ready".
-func (p *osProcess) ready(t *testing.T) string {
+func (p *osProcess) ready(t testing.TB) string {
 	t.Helper()
 	select {
 	case line := <-p.seen:
@@ -246,7 +246,7 @@ func TestClusterOfRealProcesses(t *testing.T) {
 }
 
 // seedProducer creates an organization with a producer and a venue.
-func seedProducer(t *testing.T, st *store.Store) rampart.Claims {
+func seedProducer(t testing.TB, st *store.Store) rampart.Claims {
 	t.Helper()
 	var c rampart.Claims
 	err := st.AsService(context.Background(), "cluster test fixture", func(ctx context.Context, tx *store.ServiceTx) error {

@@ -156,16 +156,25 @@ AND NOT EXISTS (SELECT 1 FROM venues v WHERE v.id::text = e.target_id)`); n != 0
 
 // drillAdminToken seeds an organization with an admin and returns an API
 // token of theirs, signed with externalEnv's token key.
-func drillAdminToken(t *testing.T, st *store.Store) string {
+func drillAdminToken(t testing.TB, st *store.Store) string {
+	t.Helper()
+	_, token := drillOrgAdmin(t, st, "Drill Co", "drill-co", "admin@drill.example")
+	return token
+}
+
+// drillOrgAdmin seeds organization name (slug) with admin email and
+// returns the admin's claims and an API token of theirs, signed with
+// externalEnv's token key.
+func drillOrgAdmin(t testing.TB, st *store.Store, name, slug, email string) (rampart.Claims, string) {
 	t.Helper()
 	ctx := context.Background()
 	var c rampart.Claims
 	err := st.AsService(ctx, "drill fixture", func(ctx context.Context, tx *store.ServiceTx) error {
-		org, err := tx.Provision().CreateOrganization(ctx, "Drill Co", "drill-co")
+		org, err := tx.Provision().CreateOrganization(ctx, name, slug)
 		if err != nil {
 			return err
 		}
-		u, err := tx.Provision().UpsertUser(ctx, "admin@drill.example", "")
+		u, err := tx.Provision().UpsertUser(ctx, email, "")
 		if err != nil {
 			return err
 		}
@@ -188,5 +197,5 @@ func drillAdminToken(t *testing.T, st *store.Store) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw
+	return c, raw
 }

@@ -27,6 +27,10 @@ func TestMain(m *testing.M) {
 	// The test binary doubles as rampart itself for the tests that run
 	// real OS processes (cluster_test.go): it runs main and exits.
 	if os.Getenv("RAMPART_TEST_RUN_MAIN") == "1" {
+		// The drills that SIGKILL a worker shorten River's rescue delay.
+		if d, err := time.ParseDuration(os.Getenv("RAMPART_TEST_AI_RESCUE_AFTER")); err == nil {
+			aiRescueAfter = d
+		}
 		main()
 		return
 	}
@@ -44,7 +48,7 @@ func externalEnv(db *pgtest.DB, url string) map[string]string {
 
 // openTestStore opens a store on db with the audit key of externalEnv, so
 // the commands under test and the test write events under one keyring.
-func openTestStore(t *testing.T, db *pgtest.DB) *store.Store {
+func openTestStore(t testing.TB, db *pgtest.DB) *store.Store {
 	t.Helper()
 	keys, err := audit.NewKeyring([]audit.Key{{ID: "k1", Secret: bytes.Repeat([]byte{7}, 32)}})
 	if err != nil {
@@ -132,7 +136,7 @@ func (r *running) wait(t *testing.T) int {
 }
 
 // dataDir makes a data directory the embedded cluster's system user can reach.
-func dataDir(t *testing.T) string {
+func dataDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "rampart-cmdtest-")
 	if err != nil {

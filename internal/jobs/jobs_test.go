@@ -595,6 +595,27 @@ func TestKillSwitchOrganization(t *testing.T) {
 	again := e.request(t, f.q2, a.producer, pA.ID)
 	f.stub.ReleaseAll()
 	e.waitStatus(t, a.producer, again.ID, rampart.JobSucceeded)
+	// Every token billed is on a job, once: the stopped job's spent
+	// tokens and the completed job's use make A's month.
+	wantLedger(t, e, a.producer, jobA.ID, again.ID)
+}
+
+// wantLedger checks that c's organization has nothing reserved and that
+// its month's use is the sum of the tokens of jobs ids, each of which
+// carries some.
+func wantLedger(t *testing.T, e *env, c rampart.Claims, ids ...uuid.UUID) {
+	t.Helper()
+	var sum int64
+	for _, id := range ids {
+		j := e.job(t, c, id)
+		if j.InputTokens+j.OutputTokens == 0 {
+			t.Errorf("job %s (%s) carries no tokens", id, j.Status)
+		}
+		sum += int64(j.InputTokens + j.OutputTokens)
+	}
+	if b := e.budget(t, c); b.ReservedTokens != 0 || b.UsedTokens != sum {
+		t.Errorf("usage %+v, want 0 reserved and the jobs' %d tokens used", b, sum)
+	}
 }
 
 func TestKillSwitchGlobal(t *testing.T) {
@@ -725,6 +746,7 @@ func TestKillSwitchJob(t *testing.T) {
 	e.waitStatus(t, a.producer, job2.ID, rampart.JobSucceeded)
 	_, err = cancel(a.producer, job2.ID)
 	wantKind(t, "cancel a succeeded job", err, rampart.KindConflict)
+	wantLedger(t, e, a.producer, job1.ID, job2.ID)
 }
 
 // ---- 3. restart -----------------------------------------------------------

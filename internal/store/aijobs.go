@@ -579,7 +579,7 @@ func (tx AIJobsTx) Stop(ctx context.Context, id uuid.UUID, scope, reason, action
 	if err := tx.settle(ctx, c.OrganizationID, id, r, int64(spent)); err != nil {
 		return err
 	}
-	after, err := scanAIJob(tx.queryRow(ctx, sqlStopAIJob, c.OrganizationID, id, reason, "kill_switch_"+scope, spent))
+	after, err := scanAIJob(tx.queryRow(ctx, sqlStopAIJob, c.OrganizationID, id, reason, "kill_switch_"+scope))
 	if err != nil {
 		return classify(op, err)
 	}

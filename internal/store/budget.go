@@ -26,7 +26,7 @@ var (
 	sqlEnsureUsage       = query("EnsureUsage")
 	sqlReserveForJob     = query("ReserveForJob")
 	sqlReserveForStarted = query("ReserveForStartedJob")
-	sqlSetJobReservation = query("SetJobReservation")
+	sqlSettleJobTokens   = query("SettleJobTokens")
 	sqlJobReservation    = query("JobReservation")
 	sqlSettleTokens      = query("SettleTokens")
 	sqlReleaseOldMonth   = query("ReleaseOldMonth")
@@ -83,7 +83,8 @@ func (tx *txn) jobReservation(ctx context.Context, orgID, jobID uuid.UUID) (rese
 
 // queueSettlement queues the statements that release r from the month
 // holding it and count actual tokens as used this month. The caller
-// clears the job's reservation (sqlSetJobReservation, or the finishing UPDATE).
+// clears the job's reservation and adds actual to the job's tokens
+// (sqlSettleJobTokens, or the finishing UPDATE).
 func queueSettlement(b *pgx.Batch, orgID uuid.UUID, r reservation, actual int64) {
 	if r.tokens == 0 && actual == 0 {
 		return
@@ -110,13 +111,14 @@ func (tx BudgetTx) release(ctx context.Context, orgID, jobID uuid.UUID, actual i
 	return tx.settle(ctx, orgID, jobID, r, actual)
 }
 
-// settle releases reservation r of the job and counts actual as used, in
-// one round trip.
+// settle releases reservation r of the job, counts actual as used and
+// adds it to the job's tokens (so a month's use is the sum of its jobs'),
+// in one round trip.
 func (tx *txn) settle(ctx context.Context, orgID, jobID uuid.UUID, r reservation, actual int64) error {
 	b := &pgx.Batch{}
 	queueSettlement(b, orgID, r, actual)
-	if r.tokens > 0 {
-		b.Queue(sqlSetJobReservation, orgID, jobID, 0)
+	if r.tokens > 0 || actual > 0 {
+		b.Queue(sqlSettleJobTokens, orgID, jobID, actual)
 	}
 	return classify("store.settle", tx.execBatch(ctx, b))
 }

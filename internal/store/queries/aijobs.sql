@@ -113,7 +113,8 @@ WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
 SELECT organization_id, role, venue_codes FROM auth_resolve_token($1, $2)
 
 -- name: StopAIJob
-UPDATE ai_jobs SET status = 'cancelled', cancel_reason = $3, error_code = $4, input_tokens = input_tokens + $5,
+-- (The tokens spent are added to the job by SettleJobTokens, before.)
+UPDATE ai_jobs SET status = 'cancelled', cancel_reason = $3, error_code = $4,
 finished_at = now(), updated_at = clock_timestamp()
 WHERE organization_id = $1 AND id = $2 AND status IN ${unfinished_ai_job} RETURNING ${ai_job_columns}
 

@@ -44,9 +44,13 @@ WITH r AS (
 UPDATE ai_jobs SET estimated_tokens = $2, reserved_month = ${this_month}
 WHERE organization_id = $1 AND id = $3 AND EXISTS (SELECT 1 FROM r) RETURNING 1
 
--- name: SetJobReservation
-UPDATE ai_jobs SET estimated_tokens = $3,
-reserved_month = CASE WHEN $3 > 0 THEN ${this_month} END WHERE organization_id = $1 AND id = $2
+-- name: SettleJobTokens
+-- Clears the job's reservation and adds to the job the tokens ($3) counted
+-- as used for it: every token of a month's use is on one job, once (a
+-- killed attempt's reservation, settled as used when the job is taken over
+-- or given up, included).
+UPDATE ai_jobs SET estimated_tokens = 0, reserved_month = NULL, input_tokens = input_tokens + $3
+WHERE organization_id = $1 AND id = $2
 
 -- name: JobReservation
 -- A job reserved in one month and finished in the next releases its
