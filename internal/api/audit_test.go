@@ -45,7 +45,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	acme := e.orgs["acme"]
 	admin := e.signIn(acme.email(rampart.RoleAdmin))
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
-	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID string
+	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID string
 	cases := []struct {
 		pattern    string
 		call       func() resp
@@ -121,6 +121,45 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			return e.do(admin, "PATCH", "/api/bom/lines/"+bomLineID, map[string]any{"quantity": 6})
 		}, "bom.line.updated", true, true, 200},
 		{"DELETE /api/bom/lines/{id}", func() resp { return e.do(admin, "DELETE", "/api/bom/lines/"+bomLineID, nil) }, "bom.line.deleted", true, false, 204},
+		{"POST /api/proposals/{id}/sow", func() resp {
+			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/sow", map[string]any{"title": "SOW", "amount": map[string]any{"amount": "1000.00", "currency": "EUR"}})
+			sowID, _ = r.json(t)["id"].(string)
+			return r
+		}, "sow.created", false, true, 201},
+		{"PATCH /api/sows/{id}", func() resp {
+			return e.do(admin, "PATCH", "/api/sows/"+sowID, map[string]any{"terms": "Net 30"})
+		}, "sow.updated", true, true, 200},
+		{"POST /api/sows/{id}/sign", func() resp { return e.do(admin, "POST", "/api/sows/"+sowID+"/sign", nil) }, "sow.signed", true, true, 200},
+		{"POST /api/sows/{id}/change-orders", func() resp {
+			r := e.do(admin, "POST", "/api/sows/"+sowID+"/change-orders", map[string]any{"description": "More", "amount_delta": map[string]any{"amount": "-10.00", "currency": "EUR"}})
+			changeID, _ = r.json(t)["id"].(string)
+			return r
+		}, "change_order.requested", false, true, 201},
+		{"POST /api/change-orders/{id}/reject", func() resp {
+			return e.do(admin, "POST", "/api/change-orders/"+changeID+"/reject", map[string]any{"reason": "no"})
+		}, "change_order.rejected", true, true, 200},
+		{"POST /api/sows/{id}/change-orders", func() resp {
+			r := e.do(admin, "POST", "/api/sows/"+sowID+"/change-orders", map[string]any{"description": "Less", "amount_delta": map[string]any{"amount": "-10.00", "currency": "EUR"}})
+			changeID, _ = r.json(t)["id"].(string)
+			return r
+		}, "change_order.requested", false, true, 201},
+		{"POST /api/change-orders/{id}/approve", func() resp {
+			return e.do(admin, "POST", "/api/change-orders/"+changeID+"/approve", map[string]any{"reason": "agreed"})
+		}, "change_order.approved", true, true, 200},
+		{"POST /api/sows/{id}/unsign", func() resp {
+			return e.do(admin, "POST", "/api/sows/"+sowID+"/unsign", map[string]any{"reason": "client moved the date"})
+		}, "sow.unsigned", true, true, 200},
+		{"POST /api/proposals/{id}/budget/lines", func() resp {
+			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/budget/lines", map[string]any{"category": "audio", "description": "PA", "planned": map[string]any{"amount": "10.00", "currency": "EUR"}})
+			budgetID, _ = r.json(t)["id"].(string)
+			return r
+		}, "budget.line.created", false, true, 201},
+		{"POST /api/budgets/{id}/actualize", func() resp {
+			return e.do(admin, "POST", "/api/budgets/"+budgetID+"/actualize", map[string]any{"actual": map[string]any{"amount": "12.00", "currency": "EUR"}})
+		}, "budget.line.actualized", true, true, 200},
+		{"POST /api/budgets/{id}/un-actualize", func() resp {
+			return e.do(admin, "POST", "/api/budgets/"+budgetID+"/un-actualize", map[string]any{"reason": "wrong invoice"})
+		}, "budget.line.unactualized", true, true, 200},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
 		}, "ai.generation.cancelled", true, true, 200},

@@ -115,6 +115,7 @@ func New(opts Options) *Server {
 	auditAPI{s}.register(s.edge)
 	proposalAPI{s}.register(s.edge)
 	bomAPI{s}.register(s.edge)
+	financeAPI{s}.register(s.edge)
 	attachmentAPI{s}.register(s.edge)
 	return s
 }

@@ -309,3 +309,104 @@ func open(d door) error {
 		t.Errorf("the rule does not catch a use-case package (internal/venue) importing net/http")
 	}
 }
+
+// agentPackages are where agent runners live (DESIGN.md §8,
+// internal/agent and anything under it).
+const agentPackages = module + "/internal/agent"
+
+// ruleNoFinanceFromAgents reports agent packages that could make a
+// financial decision: importing the finance use cases, or reaching the
+// store's finance writes (a call of a method named Finance, the TenantTx
+// accessor). Agents only propose (issue 15); a person approves.
+func ruleNoFinanceFromAgents(pkgs []pkg, read func(string) ([]byte, error)) []string {
+	var out []string
+	for _, p := range pkgs {
+		if p.ImportPath != agentPackages && !strings.HasPrefix(p.ImportPath, agentPackages+"/") {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if imp == module+"/internal/finance" {
+				out = append(out, p.ImportPath+" imports "+imp+": agents cannot reach finance writes; they propose (agent_proposals)")
+			}
+		}
+		for _, f := range p.GoFiles {
+			path := filepath.Join(p.Dir, f)
+			src, err := read(path)
+			if err != nil {
+				out = append(out, p.ImportPath+": "+err.Error())
+				continue
+			}
+			file, err := parser.ParseFile(token.NewFileSet(), path, src, 0)
+			if err != nil {
+				out = append(out, p.ImportPath+": "+err.Error())
+				continue
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				if call, ok := n.(*ast.CallExpr); ok {
+					if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Finance" {
+						out = append(out, p.ImportPath+" ("+f+") calls Finance(): agents cannot reach the store's finance writes")
+					}
+				}
+				return true
+			})
+		}
+	}
+	return out
+}
+
+func TestNoFinanceFromAgents(t *testing.T) {
+	for _, v := range ruleNoFinanceFromAgents(listPackages(t), os.ReadFile) {
+		t.Error(v)
+	}
+}
+
+// The rule fails on a throw-away agent package (an overlay: nothing is
+// written to the tree) that imports the finance use cases and calls the
+// store's finance accessor.
+func TestNoFinanceFromAgentsCatchesAThrowAwayAgent(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "runner.go")
+	if err := os.WriteFile(src, []byte(`// Package throwaway is an agent that signs statements of work itself.
+package throwaway
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/rampart-dev/rampart/internal/finance"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+func sign(ctx context.Context, st *store.Store, tx *store.TenantTx, id uuid.UUID) error {
+	_, err := tx.Finance().SignSOW(ctx, id)
+	_ = finance.CostAccess
+	return err
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	virtual := filepath.Join(filepath.Dir(wd), "agent", "throwaway", "runner.go") // internal/agent/throwaway
+	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{virtual: src}})
+	ov := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(ov, overlay, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pkgs := listPackagesWith(t, "-overlay="+ov)
+	read := func(path string) ([]byte, error) {
+		if path == virtual {
+			path = src
+		}
+		return os.ReadFile(path)
+	}
+	v := ruleNoFinanceFromAgents(pkgs, read)
+	for _, want := range []string{" imports " + module + "/internal/finance", " calls Finance()"} {
+		if !slices.ContainsFunc(v, func(s string) bool { return strings.Contains(s, want) }) {
+			t.Errorf("the rule misses %q in a throw-away agent package: %v", want, v)
+		}
+	}
+}

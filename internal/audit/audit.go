@@ -98,6 +98,19 @@ const (
 	ActionAttachmentUploaded   = "attachment.uploaded"
 	ActionAttachmentDeleted    = "attachment.deleted"
 	ActionAttachmentDownloaded = "attachment.downloaded"
+
+	// Finance (issue 15). sow.unsigned is above.
+	ActionSOWCreated           = "sow.created"
+	ActionSOWUpdated           = "sow.updated"
+	ActionSOWSigned            = "sow.signed"
+	ActionBudgetLineCreated    = "budget.line.created"
+	ActionBudgetLineUpdated    = "budget.line.updated"
+	ActionBudgetActualized     = "budget.line.actualized"
+	ActionBudgetUnactualized   = "budget.line.unactualized"
+	ActionChangeOrderRequested = "change_order.requested"
+	ActionChangeOrderApproved  = "change_order.approved"
+	ActionChangeOrderRejected  = "change_order.rejected"
+	ActionFinanceDenied        = "finance.denied"
 )
 
 // Actions lists every action an event may carry.
@@ -159,6 +172,17 @@ var Actions = []string{
 	ActionKeyRotationStarted,
 	ActionKeyRotationResumed,
 	ActionKeyRotationFinished,
+	ActionSOWCreated,
+	ActionSOWUpdated,
+	ActionSOWSigned,
+	ActionBudgetLineCreated,
+	ActionBudgetLineUpdated,
+	ActionBudgetActualized,
+	ActionBudgetUnactualized,
+	ActionChangeOrderRequested,
+	ActionChangeOrderApproved,
+	ActionChangeOrderRejected,
+	ActionFinanceDenied,
 	ActionAIBudgetUpdated,
 	ActionAttachmentUploaded,
 	ActionAttachmentDeleted,

@@ -14,12 +14,11 @@ import (
 
 // From queries/attachments.sql.
 var (
-	sqlCreateAttachment        = query("CreateAttachment")
-	sqlListAttachments         = query("ListAttachments")
-	sqlGetAttachment           = query("GetAttachment")
-	sqlGetAttachmentContent    = query("GetAttachmentContent")
-	sqlDeleteAttachment        = query("DeleteAttachment")
-	sqlMoveProposalAttachments = query("MoveProposalAttachments")
+	sqlCreateAttachment     = query("CreateAttachment")
+	sqlListAttachments      = query("ListAttachments")
+	sqlGetAttachment        = query("GetAttachment")
+	sqlGetAttachmentContent = query("GetAttachmentContent")
+	sqlDeleteAttachment     = query("DeleteAttachment")
 )
 
 // NewAttachment is a file to store: its name already sanitised and its
@@ -96,13 +95,6 @@ func (tx AttachmentsTx) Delete(ctx context.Context, id uuid.UUID) (rampart.Attac
 	}
 	return before, tx.recordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionAttachmentDeleted,
 		TargetType: "attachment", TargetID: before.ID.String(), Before: attachmentSnapshot(before)}))
-}
-
-// moveAttachments makes the attachments of a proposal follow its venue
-// (ProposalsTx.Update calls it in the same transaction).
-func (tx tenant) moveAttachments(ctx context.Context, p rampart.Proposal) error {
-	_, err := tx.exec(ctx, sqlMoveProposalAttachments, p.OrganizationID, p.ID, p.VenueCode)
-	return err
 }
 
 // attachmentDest is where the columns of the attachment_columns fragment

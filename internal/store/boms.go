@@ -26,7 +26,6 @@ var (
 	sqlUpdateBOMLine      = query("UpdateBOMLine")
 	sqlUpdateBOMLineSeal  = query("UpdateBOMLineSealed")
 	sqlDeleteBOMLine      = query("DeleteBOMLine")
-	sqlMoveProposalBOM    = query("MoveProposalBOM")
 	sqlGetBOMLine         = query("GetBOMLine")
 )
 

@@ -125,6 +125,19 @@ SELECT organization_id, 'proposal_generation', id, venue_code, 'proposal_writer'
 			return rampart.Claims{}, err
 		}
 	}
+	// A statement of work, a budget line and a change order on each
+	// proposal (issue 15).
+	if _, err := tx.exec(ctx, `WITH s AS (
+  INSERT INTO sows (organization_id, id, proposal_id, venue_code, title, amount_minor, currency, created_by)
+  SELECT organization_id, gen_random_uuid(), id, venue_code, 'SOW', 100, 'EUR', $2 FROM proposals WHERE organization_id = $1
+  RETURNING organization_id, id, venue_code),
+b AS (
+  INSERT INTO budget_lines (organization_id, id, proposal_id, venue_code, category, description, currency, planned_minor, created_by)
+  SELECT organization_id, gen_random_uuid(), id, venue_code, 'audio', 'PA', 'EUR', 100, $2 FROM proposals WHERE organization_id = $1)
+INSERT INTO change_orders (organization_id, id, sow_id, venue_code, description, amount_delta_minor, requested_by)
+SELECT organization_id, gen_random_uuid(), id, venue_code, 'More', 10, $2 FROM s`, org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	// A bill-of-materials line on each proposal (a placeholder envelope:
 	// isolation does not open it).
 	if _, err := tx.exec(ctx, `INSERT INTO bom_lines (organization_id, id, proposal_id, venue_code, position, item, category, quantity, unit,

@@ -27,8 +27,8 @@ var (
 	sqlApproveProposal   = query("ApproveProposal")
 )
 
-// sqlMoveProposalJobs is in queries/proposals.sql.
-var sqlMoveProposalJobs = query("MoveProposalJobs")
+// sqlMoveProposalChildren is in queries/proposals.sql.
+var sqlMoveProposalChildren = query("MoveProposalChildren")
 
 func deref(s *string) string {
 	if s == nil {
@@ -131,17 +131,11 @@ func (tx ProposalsTx) Update(ctx context.Context, p rampart.Proposal) (rampart.P
 	if err != nil {
 		return after, classify(op, err)
 	}
-	// A job's, a BOM line's and an attachment's venue follow their
-	// proposal's (venue scoping of jobs, the progress stream, the bill of
-	// materials and the attachments).
+	// Everything venue-scoped under the proposal follows it: its AI jobs
+	// (and so the progress stream), bill of materials, attachments and
+	// finance. One statement.
 	if deref(before.VenueCode) != deref(after.VenueCode) {
-		if _, err := tx.exec(ctx, sqlMoveProposalJobs, after.OrganizationID, after.ID, after.VenueCode); err != nil {
-			return after, classify(op, err)
-		}
-		if _, err := tx.exec(ctx, sqlMoveProposalBOM, after.OrganizationID, after.ID, after.VenueCode); err != nil {
-			return after, classify(op, err)
-		}
-		if err := tx.moveAttachments(ctx, after); err != nil {
+		if _, err := tx.exec(ctx, sqlMoveProposalChildren, after.OrganizationID, after.ID, after.VenueCode); err != nil {
 			return after, classify(op, err)
 		}
 	}

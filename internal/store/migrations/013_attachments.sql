@@ -10,7 +10,7 @@
 --
 -- Venue scoping follows the proposal's venue, denormalised into
 -- venue_code (as ai_jobs does): the insert copies it from the proposal
--- row, and the store moves it with the proposal (MoveProposalAttachments,
+-- row, and the store moves it with the proposal (MoveProposalChildren,
 -- in the same transaction as the proposal's update).
 CREATE TABLE attachments (
   organization_id uuid        NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,

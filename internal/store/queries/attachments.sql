@@ -26,7 +26,3 @@ SELECT ${attachment_columns}, content FROM attachments WHERE organization_id = $
 
 -- name: DeleteAttachment
 DELETE FROM attachments WHERE organization_id = $1 AND id = $2 RETURNING ${attachment_columns}
-
--- name: MoveProposalAttachments
--- An attachment's venue follows its proposal's (venue scoping).
-UPDATE attachments SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2

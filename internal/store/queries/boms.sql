@@ -51,10 +51,6 @@ WHERE organization_id = $1 AND id = $2 RETURNING ${bom_line_columns}
 -- name: DeleteBOMLine
 DELETE FROM bom_lines WHERE organization_id = $1 AND id = $2 RETURNING ${bom_line_columns}
 
--- name: MoveProposalBOM
--- A line's venue follows its proposal's.
-UPDATE bom_lines SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2
-
 -- name: FieldKeyCounts
 -- Values per key across tenants (service path): a row holds up to three.
 SELECT field_key_id, count(*),

@@ -41,10 +41,17 @@ UPDATE proposals SET status = 'approved', review_status = 'approved', approved_b
 approved_at = now(), updated_at = now()
 WHERE organization_id = $1 AND id = $2 AND status = 'ai_pending_review' RETURNING ${proposal_columns}
 
--- name: MoveProposalJobs
--- A job's venue follows its proposal's (venue scoping of jobs and the
--- progress stream).
-UPDATE ai_jobs SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2
+-- name: MoveProposalChildren
+-- The venue of everything under a proposal follows the proposal's (venue
+-- scoping of its jobs and the progress stream, bill of materials,
+-- attachments, statement of work, budget and change orders), in one
+-- statement of data-modifying CTEs.
+WITH j AS (UPDATE ai_jobs SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
+     b AS (UPDATE bom_lines SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
+     a AS (UPDATE attachments SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
+     s AS (UPDATE sows SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING id),
+     l AS (UPDATE budget_lines SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1)
+UPDATE change_orders SET venue_code = $3 WHERE organization_id = $1 AND sow_id IN (SELECT id FROM s)
 
 -- name: AnyStaleBody
 SELECT EXISTS (SELECT 1 FROM proposals WHERE body_html <> '' AND body_sanitizer < $1)
