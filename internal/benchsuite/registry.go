@@ -31,7 +31,7 @@ var Suite = []Entry{
 		ID: "tenant-open", Package: "./internal/store", Bench: "BenchmarkTenantOpen",
 		What:  "tenant transaction opened in one pipelined batch with its first read vs sequential round trips",
 		Quick: Run{Benchtime: "300x"}, Full: Run{Benchtime: "3000x"},
-		Show:  []string{"ns/pipelined-tx", "ns/sequential-tx", "speedup"},
+		Show: []string{"ns/pipelined-tx", "ns/sequential-tx", "speedup"},
 	},
 	{
 		ID: "audited-mutation", Package: "./internal/store", Bench: "BenchmarkAuditedMutation",
@@ -65,7 +65,7 @@ var Suite = []Entry{
 		ID: "ai-job-events-check", Package: "./internal/store", Bench: "BenchmarkAIJobEventsCheck",
 		What:  "one job-stream poll: read + live credential re-check + COMMIT in one batch vs the read alone",
 		Quick: Run{Benchtime: "100x"}, Full: Run{Benchtime: "1000x"},
-		Show:  []string{"ns/checked", "ns/pipelined", "ns/check"},
+		Show: []string{"ns/checked", "ns/pipelined", "ns/check"},
 	},
 	{
 		ID: "killswitch-check", Package: "./internal/killswitch", Bench: "BenchmarkKillSwitchCheck",
@@ -98,7 +98,7 @@ var Suite = []Entry{
 		ID: "job-stream", Package: "./internal/api", Bench: "BenchmarkJobStreamDelivery",
 		What:  "job changes delivered by the SSE stream",
 		Quick: Run{Benchtime: "1x"}, Full: Run{Benchtime: "5x"},
-		Show:  []string{"events/s"},
+		Show: []string{"events/s"},
 	},
 	{
 		ID: "login-link-timing", Package: "./internal/api", Bench: "BenchmarkLoginLinkTiming",

@@ -58,13 +58,14 @@ type PgbenchResult struct {
 
 // PgbenchPath finds pgbench: on PATH, or in a PostgreSQL bin directory
 // (Debian's package postgresql-NN ships it with the server).
+// The server's own directory comes first: Debian's /usr/bin/pgbench is a
+// wrapper that picks a version.
 func PgbenchPath() (string, error) {
+	if dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench"); len(dirs) > 0 {
+		return dirs[len(dirs)-1], nil
+	}
 	if p, err := exec.LookPath("pgbench"); err == nil {
 		return p, nil
-	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
-	if len(dirs) > 0 {
-		return dirs[len(dirs)-1], nil
 	}
 	return "", errors.New("pgbench not found: install the PostgreSQL server package (make deps)")
 }
