@@ -23,6 +23,7 @@ type Report struct {
 	Met       int           `json:"goals_met"`
 	Missed    int           `json:"goals_missed"`
 	Failed    int           `json:"entries_failed"`
+	Skipped   []string      `json:"skipped,omitempty"` // entries not run at this scale
 }
 
 // EntryReport is one entry's run: its results and its goals checked.
@@ -177,6 +178,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if e.Error != "" {
 			fmt.Fprintf(w, "FAILED %s (%s %s): %s\n", e.ID, e.Package, e.Pattern, e.Error)
 		}
+	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintf(w, "not run at the %s scale: %s\n", r.Scale, strings.Join(r.Skipped, ", "))
 	}
 	_, err := fmt.Fprintf(w, "%s scale, %d entries in %s: goals met %d, missed %d; entries failed %d\n",
 		r.Scale, len(r.Entries), (time.Duration(r.Seconds * float64(time.Second))).Round(time.Second), r.Met, r.Missed, r.Failed)

@@ -45,6 +45,9 @@ func groups(entries []Entry, s Scale) []group {
 	var out []group
 	for _, e := range entries {
 		r := e.Run(s)
+		if r.Skip {
+			continue
+		}
 		if n := len(out); n > 0 && r.Sub == "" && out[n-1].pkg == e.Package && out[n-1].run.Sub == "" &&
 			out[n-1].run.Benchtime == r.Benchtime && slices.Equal(out[n-1].run.Env, r.Env) {
 			out[n-1].entries = append(out[n-1].entries, e)
@@ -100,7 +103,12 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 		return nil, fmt.Errorf("go test -c: %v\n%s", err, out)
 	}
 	gs := groups(r.Entries, r.Scale)
-	done := 0
+	for _, e := range r.Entries {
+		if e.Run(r.Scale).Skip {
+			rep.Skipped = append(rep.Skipped, e.ID)
+		}
+	}
+	done := len(rep.Skipped)
 	for _, g := range gs {
 		ids := make([]string, len(g.entries))
 		for i, e := range g.entries {

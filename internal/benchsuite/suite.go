@@ -30,6 +30,9 @@ type Run struct {
 	Sub string
 	// Env is extra environment, NAME=value.
 	Env []string
+	// Skip leaves the entry out at this scale (make bench-quick's time
+	// budget); the table says so.
+	Skip bool
 }
 
 // Goal is a target a metric must meet: Metric Op Value, for the
