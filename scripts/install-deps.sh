@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what `make demo` and `make test` need and the machine lacks:
-# PostgreSQL server binaries (Debian package postgresql), redis-server
+# Installs what `make demo`, `make test` and `make bench` need and the
+# machine lacks: PostgreSQL server binaries and pgbench (Debian package
+# postgresql, whose postgresql-NN ships both; the client package does
+# not have pgbench), redis-server
 # (package redis-server; the tests of the shared rate limiter start a
 # private one) and, for the console's browser tests, Chromium (package
 # chromium). Runs apt-get as root, or through passwordless sudo; otherwise
@@ -15,10 +17,10 @@ have_pg_server() {
   local d
   if command -v pg_config >/dev/null 2>&1; then
     d=$(pg_config --bindir 2>/dev/null || true)
-    [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && return 0
+    [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && [ -x "$d/pgbench" ] && return 0
   fi
   for d in /usr/lib/postgresql/*/bin; do
-    [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && return 0
+    [ -x "$d/initdb" ] && [ -x "$d/postgres" ] && [ -x "$d/pgbench" ] && return 0
   done
   return 1
 }
@@ -70,7 +72,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-have_pg_server || { echo "install-deps: postgresql installed but initdb/postgres not found" >&2; exit 1; }
+have_pg_server || { echo "install-deps: postgresql installed but initdb/postgres/pgbench not found" >&2; exit 1; }
 if [[ " ${need[*]} " == *" redis-server "* ]] && ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then
   echo "install-deps: redis-server installed but not found" >&2; exit 1
 fi

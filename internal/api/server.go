@@ -62,6 +62,11 @@ type Options struct {
 	// ConfigWarnings are reported by readiness under "configuration"
 	// (config.Config.Warnings).
 	ConfigWarnings []string
+
+	// credentials, when set, resolves credentials instead of the store:
+	// the benchmarks' "authentication off" (the same chain, claims known
+	// in advance). Unexported: only this package's tests can set it.
+	credentials edge.Store
 }
 
 // Server is the HTTP JSON API, mounted with the console's pages on one
@@ -102,7 +107,11 @@ func New(opts Options) *Server {
 	// A one-second cache: an unauthenticated, unlimited probe must not
 	// turn into database load.
 	s.checker = readiness(s.store, s.log, time.Second, s.ai, s.watcher, opts.ConfigWarnings)
-	s.edge = edge.New(edge.Options{Store: edgeStore{opts.Store.Auth(), opts.Store.Audit()}, Sealer: opts.Sealer, Tokens: opts.Tokens, Logger: s.log, Version: s.version,
+	var credentials edge.Store = edgeStore{opts.Store.Auth(), opts.Store.Audit()}
+	if opts.credentials != nil {
+		credentials = opts.credentials
+	}
+	s.edge = edge.New(edge.Options{Store: credentials, Sealer: opts.Sealer, Tokens: opts.Tokens, Logger: s.log, Version: s.version,
 		Metrics: opts.Metrics, MetricsToken: opts.MetricsToken, TrustedProxies: opts.TrustedProxies,
 		Limiter: opts.Limiter, Tiers: opts.Tiers, MaxUpload: opts.MaxUpload})
 	// Every resource registers its own routes, each with its request type.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -248,5 +250,41 @@ func TestPublicBudgets(t *testing.T) {
 	problemOf(t, serve(rt, "GET", "/api/test/sign-in", ""), 429)
 	if w := serve(rt, "GET", "/api/test/page", ""); w.Code != 200 {
 		t.Errorf("the page budget was spent by sign-in requests: %d", w.Code)
+	}
+}
+
+// writeCounter counts the writes a handler makes to the response.
+type writeCounter struct {
+	*httptest.ResponseRecorder
+	writes int
+}
+
+func (c *writeCounter) Write(b []byte) (int, error) {
+	c.writes++
+	return c.ResponseRecorder.Write(b)
+}
+
+// TestWriteJSONWholeAnswer: an answer is encoded whole, sent in one write
+// with its Content-Length (no chunked encoding), HTML characters are not
+// escaped, and a value that cannot be encoded is a 500 problem rather
+// than a 200 with half a body.
+func TestWriteJSONWholeAnswer(t *testing.T) {
+	big := map[string]string{"body": strings.Repeat("<p>a & b</p>", 2000)}
+	w := &writeCounter{ResponseRecorder: httptest.NewRecorder()}
+	WriteJSON(w, http.StatusOK, big)
+	if w.Code != http.StatusOK || w.writes != 1 {
+		t.Fatalf("status %d, %d writes; want 200 in one write", w.Code, w.writes)
+	}
+	if got, want := w.Header().Get("Content-Length"), strconv.Itoa(w.Body.Len()); got != want {
+		t.Fatalf("Content-Length %q, body %s bytes", got, want)
+	}
+	if !strings.HasPrefix(w.Body.String(), `{"body":"<p>a & b</p>`) || w.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("body %.40q, content type %q", w.Body.String(), w.Header().Get("Content-Type"))
+	}
+	w = &writeCounter{ResponseRecorder: httptest.NewRecorder()}
+	WriteJSON(w, http.StatusOK, map[string]any{"x": math.Inf(1)})
+	if w.Code != http.StatusInternalServerError || w.Header().Get("Content-Type") != "application/problem+json" ||
+		!strings.Contains(w.Body.String(), `"status":500`) {
+		t.Fatalf("unencodable value: status %d, %q", w.Code, w.Body.String())
 	}
 }

@@ -1,10 +1,12 @@
 package edge
 
 import (
+	"bytes"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync"
 
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -59,26 +61,50 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 
 // writeProblem answers p as problem+json (never cached).
 func writeProblem(w http.ResponseWriter, p Problem) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(p.Status)
-	_ = newEncoder(w).Encode(p)
+	writeEncoded(w, "application/problem+json", p.Status, p)
 }
 
 // WriteJSON answers v as JSON (never cached). Authenticated handlers use
 // Respond, which applies the output filter first.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = newEncoder(w).Encode(v)
+	writeEncoded(w, "application/json", status, v)
 }
 
-// newEncoder writes JSON without escaping <, > and & as \u003c…: the
-// answers are application/json with nosniff, never parsed as HTML, and the
-// escaping made sanitised bodies about 1.8 times larger on the wire.
-func newEncoder(w io.Writer) *json.Encoder {
-	enc := json.NewEncoder(w)
+// encodeBuffers are reused by writeEncoded; one grown past
+// maxPooledBuffer (a very large answer) is left to the collector.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuffer = 1 << 20
+
+// writeEncoded encodes v whole before answering, then writes it with its
+// Content-Length in one write: no chunked encoding, one system call for
+// the body instead of one per 2 kB chunk plus the terminating chunk (the
+// largest single cost of GET /api/proposals in the CPU profile of
+// BenchmarkProposalListVsPgbench), and a value that fails to encode is a
+// 500 problem, not a 200 with half a body. It writes without escaping
+// <, > and & as \u003c…: the answers are application/json with nosniff,
+// never parsed as HTML, and the escaping made sanitised bodies about 1.8
+// times larger on the wire.
+func writeEncoded(w http.ResponseWriter, contentType string, status int, v any) {
+	buf := encodeBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= maxPooledBuffer {
+			encodeBuffers.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	return enc
+	if err := enc.Encode(v); err != nil {
+		buf.Reset()
+		contentType, status = "application/problem+json", http.StatusInternalServerError
+		_ = json.NewEncoder(buf).Encode(Problem{Type: problemBase + "internal", Title: "Internal error", Status: status,
+			Detail: "An internal error occurred."})
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"os"
+	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -160,7 +163,9 @@ func benchAudited(b *testing.B, appURL, serviceURL string, orgs int) {
 					}
 				}
 			}()
-			runWriters(b, s, writers, ops, false) // warm the pool and plans
+			// Warm the pool, statement caches and plans of both variants.
+			runWriters(b, s, writers, ops, false)
+			runWriters(b, s, writers, ops, true)
 			var plain, audited time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -179,7 +184,10 @@ func benchAudited(b *testing.B, appURL, serviceURL string, orgs int) {
 // (sealed), then times `audit verify` over them with the Go side on one
 // core (GOMAXPROCS=1; PostgreSQL streams from its own process).
 func BenchmarkAuditVerify(b *testing.B) {
-	const events = 200_000
+	events := 200_000
+	if pgtest.Quick() {
+		events = 50_000
+	}
 	db := pgtest.New(b)
 	k := testKeyring(b)
 	s, err := Open(context.Background(), db.AppURL, Options{ServiceURL: db.ServiceURL, Audit: k})
@@ -220,6 +228,9 @@ func BenchmarkAuditVerify(b *testing.B) {
 	}
 	prev := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(prev)
+	if rep, err := s.Audit().Verify(ctx, &org.ID, nil); err != nil || !rep.OK() { // warm: the table's pages, the plan
+		b.Fatalf("verify: %v %+v", err, rep.Chains)
+	}
 	var n int64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -230,4 +241,119 @@ func BenchmarkAuditVerify(b *testing.B) {
 		n += rep.Events
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// auditPgbenchScripts are pgbench scripts, one per writer (its venue, its
+// organization's claims), sending what the store sends for a venue
+// update: the opening statements pipelined with the UPDATE, then COMMIT —
+// audited, with the signed event's INSERT pipelined with the COMMIT. The
+// texts are the store's (queries/*.sql and runWriters' UPDATE); the
+// event's values are a signed event's, except the event key and time,
+// which pgbench cannot make and the server does (gen_random_uuid(),
+// now()), and NULL parameters, which pgbench cannot send, written as
+// NULL.
+func auditPgbenchScripts(b *testing.B, s *Store, writers [][]benchVenue, audited bool) []pgtest.PgbenchScript {
+	b.Helper()
+	const update = "UPDATE venues SET name = :name, updated_at = now() WHERE organization_id = :org AND id = :venue"
+	open := []string{sqlBegin, strings.Replace(sqlSetClaims, "$1", ":claims", 1), sqlSetAppRole, update}
+	values := map[string]string{"1": "gen_random_uuid()", "2": ":org", "3": "now()", "4": ":atype", "5": ":actor", "6": "NULL",
+		"7": ":action", "8": ":ttype", "9": ":venue", "10": ":before", "11": ":after", "12": "NULL", "13": ":ua", "14": ":rid",
+		"15": ":reason", "16": "NULL", "17": ":kid", "18": ":mac"}
+	insert := regexp.MustCompile(`\$(\d+)`).ReplaceAllStringFunc(strings.Join(strings.Fields(sqlInsertAudit), " "),
+		func(m string) string { return values[m[1:]] })
+	text := "\\startpipeline\n" + strings.Join(open, ";\n") + ";\n\\endpipeline\n"
+	if audited {
+		text += "\\startpipeline\n" + insert + ";\n" + sqlCommit + ";\n\\endpipeline\n"
+	} else {
+		text += sqlCommit + ";\n"
+	}
+	var scripts []pgtest.PgbenchScript
+	for _, mine := range writers {
+		v := mine[0]
+		js, _ := v.claims.JSON()
+		st, err := s.sign(audit.Event{OrganizationID: &v.claims.OrganizationID, ActorType: audit.ActorUser, ActorID: v.claims.UserID.String(),
+			Action: audit.ActionVenueUpdated, TargetType: "venue", TargetID: v.id.String(),
+			Before: []byte(`{"name":"o"}`), After: []byte(`{"name":"n"}`)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		vars := map[string]string{
+			"claims": string(js), "org": v.claims.OrganizationID.String(), "venue": v.id.String(), "name": "n",
+			"atype": string(st.ActorType), "actor": st.ActorID, "action": st.Action, "ttype": st.TargetType,
+			"before": string(st.Before), "after": string(st.After), "ua": st.UserAgent, "rid": st.RequestID, "reason": st.Reason,
+			"kid": st.MACKeyID, "mac": `\x` + hex.EncodeToString(st.MAC)}
+		mine := text
+		for name, val := range vars {
+			if val == "" { // pgbench takes no empty variable: an empty string literal
+				mine = strings.ReplaceAll(mine, ":"+name+",", "'',")
+				delete(vars, name)
+			}
+		}
+		scripts = append(scripts, pgtest.PgbenchScript{Text: mine, Vars: vars})
+	}
+	return scripts
+}
+
+// BenchmarkAuditedMutationVsPgbench puts the audit path beside the
+// database's own cost: 8 writers (one venue each, in 8 organizations)
+// updating venues through the store with and without their signed audit
+// event, and pgbench sending the same statements the same way (the
+// update and the audit insert, pipelined as the store pipelines them)
+// with and without the insert, on 8 connections as the runtime login,
+// in interleaved phases (store plain, store audited, pgbench plain,
+// pgbench audited; 3 rounds). It reports the four throughputs and
+// store-audited/plain (the goal ≥ 0.80), pgbench-audited/plain (what the
+// extra insert costs the database itself) and store/pgbench-audited.
+// Test cluster, fsync off; no sealer runs.
+func BenchmarkAuditedMutationVsPgbench(b *testing.B) {
+	if _, err := pgtest.PgbenchPath(); err != nil {
+		b.Skip(err)
+	}
+	const writers, rounds = 8, 3
+	ops, phase := 6000, 2*time.Second
+	if pgtest.Quick() {
+		ops, phase = 2500, time.Second
+	}
+	db := pgtest.New(b)
+	s, ws := mutationFixture(b, db.AppURL, db.ServiceURL, writers, writers)
+	ctx := context.Background()
+	scripts := map[bool][]pgtest.PgbenchScript{false: auditPgbenchScripts(b, s, ws, false), true: auditPgbenchScripts(b, s, ws, true)}
+	pgbench := func(audited bool, d time.Duration) float64 {
+		r, err := pgtest.Pgbench{URL: db.AppURL, Scripts: scripts[audited], Duration: d, Dir: b.TempDir()}.Run(ctx)
+		if err == nil && r.Failed > 0 {
+			err = fmt.Errorf("%d transactions failed", r.Failed)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		return r.TPS
+	}
+	// Warm both sides (pool, statement caches, plans).
+	runWriters(b, s, ws, ops/4, false)
+	runWriters(b, s, ws, ops/4, true)
+	pgbench(true, time.Second)
+	var storePlain, storeAudited time.Duration
+	var pgPlain, pgAudited float64
+	b.ResetTimer()
+	for range b.N {
+		for range rounds {
+			storePlain += runWriters(b, s, ws, ops, false)
+			storeAudited += runWriters(b, s, ws, ops, true)
+			pgPlain += pgbench(false, phase) / rounds
+			pgAudited += pgbench(true, phase) / rounds
+		}
+	}
+	b.StopTimer()
+	total := float64(b.N * rounds * ops)
+	sp, sa := total/storePlain.Seconds(), total/storeAudited.Seconds()
+	pgPlain, pgAudited = pgPlain/float64(b.N), pgAudited/float64(b.N)
+	b.ReportMetric(sp, "store-plain-ops/s")
+	b.ReportMetric(sa, "store-audited-ops/s")
+	b.ReportMetric(pgPlain, "pgbench-plain-tx/s")
+	b.ReportMetric(pgAudited, "pgbench-audited-tx/s")
+	b.ReportMetric(sa/sp, "store-audited/plain")
+	b.ReportMetric(pgAudited/pgPlain, "pgbench-audited/plain")
+	b.ReportMetric(sa/pgAudited, "store/pgbench-audited")
+	b.Logf("store: plain %.0f, audited %.0f ops/s (%.3f); pgbench: plain %.0f, audited %.0f tx/s (%.3f); store/pgbench audited %.3f",
+		sp, sa, sa/sp, pgPlain, pgAudited, pgAudited/pgPlain, sa/pgAudited)
 }

@@ -165,3 +165,12 @@ func query(name string) string {
 	}
 	return q
 }
+
+// Statement returns the text of the named statement of queries/*.sql,
+// fragments substituted, exactly as the store sends it; ok is false for
+// an unknown name. Benchmarks use it to have pgbench send the store's
+// own statements.
+func Statement(name string) (text string, ok bool) {
+	text, ok = namedQueries[name]
+	return text, ok
+}
