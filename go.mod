@@ -18,7 +18,10 @@ require (
 	github.com/wneessen/go-mail v0.8.1
 )
 
-require github.com/kylelemons/godebug v1.1.0 // indirect
+require (
+	github.com/kylelemons/godebug v1.1.0 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
+)
 
 require (
 	dario.cat/mergo v1.0.1 // indirect

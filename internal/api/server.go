@@ -13,6 +13,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/jobs"
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/oauth"
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
 	"github.com/rampart-dev/rampart/internal/signin"
@@ -60,6 +61,9 @@ type Options struct {
 	// ConfigWarnings are reported by readiness under "configuration"
 	// (config.Config.Warnings).
 	ConfigWarnings []string
+	// Integrations are the configured OAuth providers of
+	// /api/integrations (nil: none; connecting answers 404).
+	Integrations *oauth.Client
 }
 
 // Server is the HTTP JSON API, mounted with the console's pages on one
@@ -78,6 +82,8 @@ type Server struct {
 	ai         *jobs.Queue
 	watcher    *killswitch.Watcher
 	streamPoll time.Duration
+
+	integrations *oauth.Client
 }
 
 // New builds the edge (internal/edge), registers the API's resources and
@@ -94,6 +100,7 @@ func New(opts Options) *Server {
 	s.signin = signin.New(signin.Options{Store: opts.Store, Mailer: opts.Mailer, BaseURL: opts.BaseURL, Mode: opts.Signup, Logger: s.log,
 		MaxInFlight: opts.SignInInFlight})
 	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
+	s.integrations = opts.Integrations
 	if s.streamPoll <= 0 {
 		s.streamPoll = 500 * time.Millisecond
 	}
@@ -113,6 +120,7 @@ func New(opts Options) *Server {
 	auditAPI{s}.register(s.edge)
 	proposalAPI{s}.register(s.edge)
 	bomAPI{s}.register(s.edge)
+	integrationAPI{s}.register(s.edge)
 	return s
 }
 

@@ -93,6 +93,17 @@ const (
 	ActionKeyRotationStarted  = "fieldcrypt.rotation.started"
 	ActionKeyRotationResumed  = "fieldcrypt.rotation.resumed"
 	ActionKeyRotationFinished = "fieldcrypt.rotation.finished"
+
+	// Integration credentials (issue #14 part 5): OAuth connections to
+	// accounting providers. No event carries a token, code or verifier.
+	ActionIntegrationConnectStarted  = "integration.connect.started"
+	ActionIntegrationConnected       = "integration.connected"
+	ActionIntegrationConnectFailed   = "integration.connect.failed"
+	ActionIntegrationCallbackRefused = "integration.callback.refused"
+	ActionIntegrationRefreshed       = "integration.refreshed"
+	ActionIntegrationRefreshFailed   = "integration.refresh.failed"
+	ActionIntegrationDisconnected    = "integration.disconnected"
+	ActionIntegrationRevokeFailed    = "integration.revoke.failed"
 )
 
 // Actions lists every action an event may carry.
@@ -155,6 +166,14 @@ var Actions = []string{
 	ActionKeyRotationResumed,
 	ActionKeyRotationFinished,
 	ActionAIBudgetUpdated,
+	ActionIntegrationConnectStarted,
+	ActionIntegrationConnected,
+	ActionIntegrationConnectFailed,
+	ActionIntegrationCallbackRefused,
+	ActionIntegrationRefreshed,
+	ActionIntegrationRefreshFailed,
+	ActionIntegrationDisconnected,
+	ActionIntegrationRevokeFailed,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with
