@@ -45,6 +45,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	acme := e.orgs["acme"]
 	admin := e.signIn(acme.email(rampart.RoleAdmin))
 	integrationID := e.connect(admin) // a connected integration for its refresh and disconnect cases
+	var bomLineID string
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
 	var venueID, inviteID, tokenID, proposalID, jobID string
 	cases := []struct {
@@ -94,6 +95,15 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"PATCH /api/proposals/{id}", func() resp {
 			return e.do(admin, "PATCH", "/api/proposals/"+proposalID, map[string]any{"title": "Walk, renamed"})
 		}, "proposal.updated", true, true, 200},
+		{"POST /api/proposals/{id}/bom/lines", func() resp {
+			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/bom/lines", map[string]any{"item": "Walk", "category": "audio", "quantity": 1, "unit": "day"})
+			bomLineID, _ = r.json(t)["id"].(string)
+			return r
+		}, "bom.line.created", false, true, 201},
+		{"PATCH /api/bom/lines/{id}", func() resp {
+			return e.do(admin, "PATCH", "/api/bom/lines/"+bomLineID, map[string]any{"quantity": 2})
+		}, "bom.line.updated", true, true, 200},
+		{"DELETE /api/bom/lines/{id}", func() resp { return e.do(admin, "DELETE", "/api/bom/lines/"+bomLineID, nil) }, "bom.line.deleted", true, false, 204},
 		{"POST /api/proposals/{id}/approve", func() resp {
 			// Only AI output pending review can be approved; put the proposal
 			// in that state directly (no worker runs here, and this writes no event).
