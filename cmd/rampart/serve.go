@@ -16,7 +16,9 @@ import (
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/demo"
+	"github.com/rampart-dev/rampart/internal/fieldcrypt"
 	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/oauth"
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/pgcluster"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -31,7 +33,7 @@ var serverVars = append([]config.Var{config.VarAddr, config.VarDataDir, config.V
 	config.VarSMTPURL, config.VarMailFrom, config.VarSignup, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys, config.VarFieldKeys,
 	config.VarAuditRetain, config.VarAuditSeal, config.VarRateLimits, config.VarTLSCert, config.VarTLSKey,
 	config.VarHTTPRedirect, config.VarTrustedProxies, config.VarRedisURL, config.VarSentryDSN, config.VarEnv,
-	config.VarMetricsAddr, config.VarMetricsToken, config.VarAttachmentMax}, config.AIVars...)
+	config.VarMetricsAddr, config.VarMetricsToken, config.VarAttachmentMax, config.VarSecretsKey, config.VarIntegrations}, config.AIVars...)
 
 func runServe(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("serve", "serve [flags]", `
@@ -110,8 +112,17 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		fmt.Fprintf(m.Stderr, "rampart %s: refusing to start: %v\n", name, err)
 		return exitFail
 	}
+	// Integration credentials are served by serve only (the worker runs
+	// no integration work).
+	var secretsKey *fieldcrypt.Ring
+	if withHTTP {
+		if secretsKey, err = loadSecretsKey(cfg); err != nil {
+			fmt.Fprintf(m.Stderr, "rampart %s: refusing to start: %v\n", name, err)
+			return exitFail
+		}
+	}
 	st, err := store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: cfg.DBMaxConns, Actor: "rampart " + name,
-		Logger: log, Audit: auditKeys, FieldKeys: fieldKeys})
+		Logger: log, Audit: auditKeys, FieldKeys: fieldKeys, SecretsKeys: secretsKey})
 	if err != nil {
 		return m.fail(name, err)
 	}
@@ -191,10 +202,15 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 			// The demo mailbox's secret: printed below, never logged.
 			demoKey = auth.RandomSecret()
 		}
+		providers, err := oauth.New(cfg.Integrations, base, oauth.Options{})
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "rampart %s: configuration:\n%v\n", name, err)
+			return exitUsage
+		}
 		handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
 			Version: Version(), BaseURL: base, Demo: seedDemo, DemoKey: demoKey, Signup: signin.Mode(cfg.Signup), ConfigWarnings: cfg.Warnings(), Tiers: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
 			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg), AI: ai.queue, Watcher: ai.watcher,
-			MaxUpload: cfg.AttachmentMaxBytes})
+			MaxUpload: cfg.AttachmentMaxBytes, Integrations: providers})
 		var signIn string
 		if seedDemo {
 			res, err := demo.Seed(ctx, st)

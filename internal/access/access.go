@@ -100,12 +100,16 @@ const (
 	KindAgentProposal ResourceKind = "agent_proposal"
 	KindAPIToken      ResourceKind = "api_token"
 	KindInvite        ResourceKind = "invite"
+	// KindIntegration is an organization's connection to an external
+	// provider (its OAuth credentials): admins only, even to read.
+	KindIntegration ResourceKind = "integration"
 )
 
 // AllResourceKinds lists every resource kind.
 var AllResourceKinds = []ResourceKind{
 	KindProposal, KindVenue, KindBOM, KindSOW, KindBudget, KindMember,
 	KindOrganization, KindAudit, KindAgentProposal, KindAPIToken, KindInvite,
+	KindIntegration,
 }
 
 // knownKinds backs Valid, so that changing the exported AllResourceKinds

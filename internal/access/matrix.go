@@ -141,6 +141,14 @@ var kindRules = map[ResourceKind]map[Action]Action{
 		ActionEdit:          ActionManageMembers,
 		ActionManageMembers: ActionManageMembers,
 	},
+	// Integration credentials grant access to the organization's books at
+	// an outside provider: the admins who manage members manage them, and
+	// nobody else may even list them.
+	KindIntegration: {
+		ActionRead:          ActionManageMembers,
+		ActionEdit:          ActionManageMembers,
+		ActionManageMembers: ActionManageMembers,
+	},
 	KindOrganization: {
 		ActionRead:          ActionRead,
 		ActionEdit:          ActionManageMembers,

@@ -44,6 +44,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	e := setupAI(t, aiOptions{Workers: 0})
 	acme := e.orgs["acme"]
 	admin := e.signIn(acme.email(rampart.RoleAdmin))
+	integrationID := e.connect(admin) // a connected integration for its refresh and disconnect cases
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
 	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID string
 	cases := []struct {
@@ -170,6 +171,13 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"PUT /api/ai/budget", func() resp {
 			return e.do(admin, "PUT", "/api/ai/budget", map[string]any{"monthly_tokens": 100000})
 		}, "ai.budget.updated", true, true, 200},
+		{"POST /api/integrations/{provider}/connect", func() resp {
+			return e.do(admin, "POST", "/api/integrations/ledger/connect", map[string]any{})
+		}, "integration.connect.started", false, true, 200},
+		{"POST /api/integrations/{id}/refresh", func() resp {
+			return e.do(admin, "POST", "/api/integrations/"+integrationID+"/refresh", nil)
+		}, "integration.refreshed", true, true, 200},
+		{"DELETE /api/integrations/{id}", func() resp { return e.do(admin, "DELETE", "/api/integrations/"+integrationID, nil) }, "integration.disconnected", true, false, 200},
 		{"POST /api/auth/switch-org", func() resp {
 			return e.do(admin, "POST", "/api/auth/switch-org", map[string]any{"organization_id": acme.org.ID})
 		}, "auth.session.org_switched", false, false, 204},

@@ -13,6 +13,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/jobs"
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/oauth"
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
 	"github.com/rampart-dev/rampart/internal/signin"
@@ -67,6 +68,9 @@ type Options struct {
 	// the benchmarks' "authentication off" (the same chain, claims known
 	// in advance). Unexported: only this package's tests can set it.
 	credentials edge.Store
+	// Integrations are the configured OAuth providers of
+	// /api/integrations (nil: none; connecting answers 404).
+	Integrations *oauth.Client
 }
 
 // Server is the HTTP JSON API, mounted with the console's pages on one
@@ -85,6 +89,8 @@ type Server struct {
 	ai         *jobs.Queue
 	watcher    *killswitch.Watcher
 	streamPoll time.Duration
+
+	integrations *oauth.Client
 }
 
 // New builds the edge (internal/edge), registers the API's resources and
@@ -101,6 +107,7 @@ func New(opts Options) *Server {
 	s.signin = signin.New(signin.Options{Store: opts.Store, Mailer: opts.Mailer, BaseURL: opts.BaseURL, Mode: opts.Signup, Logger: s.log,
 		MaxInFlight: opts.SignInInFlight})
 	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
+	s.integrations = opts.Integrations
 	if s.streamPoll <= 0 {
 		s.streamPoll = 500 * time.Millisecond
 	}
@@ -126,6 +133,7 @@ func New(opts Options) *Server {
 	bomAPI{s}.register(s.edge)
 	financeAPI{s}.register(s.edge)
 	attachmentAPI{s}.register(s.edge)
+	integrationAPI{s}.register(s.edge)
 	return s
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/llm"
 	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/oauth"
 	"github.com/rampart-dev/rampart/internal/pgtest"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
@@ -120,6 +121,11 @@ type env struct {
 
 	queue   *jobs.Queue // nil without setupAI
 	watcher *killswitch.Watcher
+
+	// provider is a local OAuth authorization server configured as the
+	// integration provider "ledger" (integrations_test.go).
+	provider *authServer
+	secrets  *fieldcrypt.Ring
 }
 
 type orgFixture struct {
@@ -174,8 +180,12 @@ func newTracedEnv(t *testing.T, ai *aiOptions, tracer pgx.QueryTracer) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	secrets, err := fieldcrypt.ParseRing(testSecretsKeySpec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := store.Open(ctx, db.AppURL, store.Options{MaxConns: 8, Actor: "api test", ServiceURL: db.ServiceURL, Audit: testKeyring(t),
-		Tracer: tracer, FieldKeys: fieldKeys})
+		Tracer: tracer, FieldKeys: fieldKeys, SecretsKeys: secrets})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +197,7 @@ func newTracedEnv(t *testing.T, ai *aiOptions, tracer pgx.QueryTracer) *env {
 	_, _ = rand.Read(seed)
 	keys, _ := auth.ParseTokenKeys("t1:" + b64std(seed))
 	tokens, _ := auth.NewTokens(keys, "rampart", "rampart-api")
-	e := &env{t: t, db: db, store: st, mail: &mailbox{}, tokens: tokens, orgs: map[string]orgFixture{}}
+	e := &env{t: t, db: db, store: st, mail: &mailbox{}, tokens: tokens, orgs: map[string]orgFixture{}, secrets: secrets}
 	opts := Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: e.mail, Version: "test", Logger: testLogger(t),
 		Tiers: roomyTiers()}
 	if ai != nil {
@@ -201,6 +211,10 @@ func newTracedEnv(t *testing.T, ai *aiOptions, tracer pgx.QueryTracer) *env {
 	e.srv.StartTLS()
 	t.Cleanup(e.srv.Close)
 	opts.BaseURL = e.srv.URL
+	e.provider = newAuthServer(t)
+	if opts.Integrations, err = oauth.New([]oauth.Provider{e.provider.provider("ledger")}, e.srv.URL, oauth.Options{Timeout: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
 	e.api = New(opts)
 	e.srv.Config.Handler = e.api
 	t.Cleanup(func() {

@@ -33,6 +33,7 @@ var httpAllowed = []string{
 	module + "/internal/health",
 	module + "/internal/auth",
 	module + "/internal/llm",
+	module + "/internal/oauth", // the OAuth 2.0 adapter: golang.org/x/oauth2 and RFC 7009 revocation
 }
 
 // adapters above the use cases: nothing below them may import them.
@@ -225,6 +226,21 @@ func TestServicePathOnlyFromStoreCmdDemo(t *testing.T) {
 func TestOnlyLLMImportsAModelSDK(t *testing.T) {
 	for _, v := range ruleModelSDKOnlyInLLM(listPackages(t)) {
 		t.Error(v)
+	}
+}
+
+// TestOnlyOAuthImportsOAuth2: one door to authorization servers, as
+// internal/llm is for models (docs/integrations.md).
+func TestOnlyOAuthImportsOAuth2(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if p.ImportPath == module+"/internal/oauth" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if imp == "golang.org/x/oauth2" || strings.HasPrefix(imp, "golang.org/x/oauth2/") {
+				t.Errorf("%s imports %s: only internal/oauth talks to authorization servers", p.ImportPath, imp)
+			}
+		}
 	}
 }
 

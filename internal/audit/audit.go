@@ -111,6 +111,16 @@ const (
 	ActionChangeOrderApproved  = "change_order.approved"
 	ActionChangeOrderRejected  = "change_order.rejected"
 	ActionFinanceDenied        = "finance.denied"
+	// Integration credentials (issue #14 part 5): OAuth connections to
+	// accounting providers. No event carries a token, code or verifier.
+	ActionIntegrationConnectStarted  = "integration.connect.started"
+	ActionIntegrationConnected       = "integration.connected"
+	ActionIntegrationConnectFailed   = "integration.connect.failed"
+	ActionIntegrationCallbackRefused = "integration.callback.refused"
+	ActionIntegrationRefreshed       = "integration.refreshed"
+	ActionIntegrationRefreshFailed   = "integration.refresh.failed"
+	ActionIntegrationDisconnected    = "integration.disconnected"
+	ActionIntegrationRevokeFailed    = "integration.revoke.failed"
 )
 
 // Actions lists every action an event may carry.
@@ -187,6 +197,14 @@ var Actions = []string{
 	ActionAttachmentUploaded,
 	ActionAttachmentDeleted,
 	ActionAttachmentDownloaded,
+	ActionIntegrationConnectStarted,
+	ActionIntegrationConnected,
+	ActionIntegrationConnectFailed,
+	ActionIntegrationCallbackRefused,
+	ActionIntegrationRefreshed,
+	ActionIntegrationRefreshFailed,
+	ActionIntegrationDisconnected,
+	ActionIntegrationRevokeFailed,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

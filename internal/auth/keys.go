@@ -36,6 +36,9 @@ type Keys struct {
 	// Field is the field-encryption key ring spec "kid:base64,…" (newest
 	// first), parsed by fieldcrypt.ParseRing.
 	Field string
+	// Secrets is the secrets key ring spec "kid:base64,…" that seals
+	// integration credentials: generated apart from the field keys.
+	Secrets string
 }
 
 // ParseSessionKeys parses "kid:base64,kid:base64" (standard or URL base64,
@@ -92,6 +95,7 @@ type keyFile struct {
 	TokenKeys   string `json:"token_keys"`
 	AuditKeys   string `json:"audit_keys"`
 	FieldKeys   string `json:"field_keys,omitempty"`
+	SecretsKeys string `json:"secrets_keys,omitempty"`
 }
 
 // LoadOrCreateKeyFile reads the generated keys of an embedded install from
@@ -99,7 +103,8 @@ type keyFile struct {
 func LoadOrCreateKeyFile(path string) (Keys, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		kf := keyFile{SessionKeys: "k1:" + randomB64(32), TokenKeys: "k1:" + randomB64(32), AuditKeys: "k1:" + randomB64(32), FieldKeys: "f1:" + randomB64(32)}
+		kf := keyFile{SessionKeys: "k1:" + randomB64(32), TokenKeys: "k1:" + randomB64(32), AuditKeys: "k1:" + randomB64(32), FieldKeys: "f1:" + randomB64(32),
+			SecretsKeys: "s1:" + randomB64(32)}
 		b, _ = json.MarshalIndent(kf, "", "  ")
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return Keys{}, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
@@ -125,10 +130,10 @@ func LoadOrCreateKeyFile(path string) (Keys, error) {
 	if err := json.Unmarshal(b, &kf); err != nil {
 		return Keys{}, fmt.Errorf("key file %s is not valid JSON: %w", path, err)
 	}
-	// A key file from before the audit keys or the field keys: add them,
+	// A key file from before the audit, field or secrets keys: add them,
 	// under a lock and re-reading first, so two processes starting at once
 	// (serve and worker) cannot each add a different key.
-	if kf.AuditKeys == "" || kf.FieldKeys == "" {
+	if kf.AuditKeys == "" || kf.FieldKeys == "" || kf.SecretsKeys == "" {
 		err := withKeyFileLock(path, func() error {
 			cur, err := readKeyFile(path)
 			if err != nil {
@@ -139,6 +144,9 @@ func LoadOrCreateKeyFile(path string) (Keys, error) {
 			}
 			if cur.FieldKeys == "" {
 				cur.FieldKeys = "f1:" + randomB64(32)
+			}
+			if cur.SecretsKeys == "" {
+				cur.SecretsKeys = "s1:" + randomB64(32)
 			}
 			kf = cur
 			return writeKeyFile(path, cur)
@@ -158,6 +166,7 @@ func LoadOrCreateKeyFile(path string) (Keys, error) {
 		return Keys{}, fmt.Errorf("key file %s: audit_keys: %w", path, err)
 	}
 	k.Field = kf.FieldKeys
+	k.Secrets = kf.SecretsKeys
 	return k, nil
 }
 

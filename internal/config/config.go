@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/fieldcrypt"
+	"github.com/rampart-dev/rampart/internal/oauth"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
 )
 
@@ -79,7 +80,7 @@ var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSU
 	VarSMTPURL, VarMailFrom, VarSignup, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarFieldKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies,
 	VarRedisURL, VarSentryDSN, VarEnv, VarMetricsAddr, VarMetricsToken, VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey,
 	VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg, VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarKillRefresh,
-	VarAttachmentMax}
+	VarAttachmentMax, VarSecretsKey, VarIntegrations}
 
 // AIVars are the settings of the AI pipeline (serve and worker).
 var AIVars = []Var{VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey, VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg,
@@ -122,6 +123,12 @@ type Config struct {
 	AI               AI
 	// AttachmentMaxBytes caps a proposal attachment (RAMPART_ATTACHMENT_MAX_BYTES).
 	AttachmentMaxBytes int64
+	// SecretsKey is the key ring sealing integration credentials
+	// (RAMPART_SECRETS_KEY), checked at load; empty in embedded mode means
+	// the generated file.
+	SecretsKey string
+	// Integrations are the OAuth providers of RAMPART_INTEGRATIONS.
+	Integrations []oauth.Provider
 }
 
 // AI is the AI pipeline's configuration. The provider settings are
@@ -297,6 +304,15 @@ func (l *Loader) Load() (Config, error) {
 		if _, err := fieldcrypt.ParseRing(c.FieldKeys); err != nil {
 			bad(VarFieldKeys, "%v", err)
 		}
+	}
+	c.SecretsKey = get(VarSecretsKey)
+	if err := secretsKey(c.SecretsKey, c.FieldKeys); err != nil {
+		errs = append(errs, err)
+	}
+	if _, ok := l.values[VarIntegrations.Flag]; ok {
+		var ierrs []error
+		c.Integrations, ierrs = integrations(get(VarIntegrations), c.PublicURL, l.getenv)
+		errs = append(errs, ierrs...)
 	}
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		bad(VarAddr, "%q is not host:port (for example 127.0.0.1:8080)", c.Addr)

@@ -72,7 +72,13 @@ func (sp *spec) describe(pattern string, authed bool, req any) {
 		op.Security = []map[string][]string{{"session": {}}, {"bearer": {}}}
 	}
 	for _, m := range pathParamRE.FindAllStringSubmatch(path, -1) {
-		op.Parameters = append(op.Parameters, &huma.Param{Name: m[1], In: "path", Required: true, Schema: &huma.Schema{Type: "string", Format: "uuid"}})
+		// Ids are uuids; other path values (an integration provider's
+		// name, say) are plain strings.
+		ps := &huma.Schema{Type: "string", Format: "uuid"}
+		if m[1] != "id" && !strings.HasSuffix(m[1], "_id") {
+			ps = &huma.Schema{Type: "string"}
+		}
+		op.Parameters = append(op.Parameters, &huma.Param{Name: m[1], In: "path", Required: true, Schema: ps})
 	}
 	if req != nil {
 		s := sp.schemaFor(reflect.TypeOf(req))

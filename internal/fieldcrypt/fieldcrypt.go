@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -108,6 +109,15 @@ func NewRing(keys []Key) (*Ring, error) {
 // ParseRing parses "kid:base64,kid:base64,…" (newest first), each key 32
 // random bytes in standard or URL base64, padded or not.
 func ParseRing(spec string) (*Ring, error) {
+	keys, err := ParseKeys(spec)
+	if err != nil {
+		return nil, err
+	}
+	return NewRing(keys)
+}
+
+// ParseKeys parses a ring spec (see ParseRing) into its keys, newest first.
+func ParseKeys(spec string) ([]Key, error) {
 	if strings.TrimSpace(spec) == "" {
 		return nil, errors.New("no keys: expected kid:base64 of 32 random bytes, e.g. f1:$(openssl rand -base64 32)")
 	}
@@ -123,7 +133,21 @@ func ParseRing(spec string) (*Ring, error) {
 		}
 		keys = append(keys, Key{ID: kid, Secret: secret})
 	}
-	return NewRing(keys)
+	return keys, nil
+}
+
+// SharesKey reports whether two key lists hold the same key material
+// (under any ids): rings that must stay apart, such as the field keys and
+// the secrets key, are checked with it.
+func SharesKey(a, b []Key) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if subtle.ConstantTimeCompare(x.Secret, y.Secret) == 1 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func decodeB64(s string) ([]byte, error) {

@@ -189,3 +189,20 @@ func mustKID(t *testing.T, env []byte) string {
 	}
 	return k
 }
+
+func TestParseKeysAndSharesKey(t *testing.T) {
+	a, _ := NewKey("s1")
+	b, _ := NewKey("f1")
+	ka, err := ParseKeys(a)
+	if err != nil || len(ka) != 1 || ka[0].ID != "s1" || len(ka[0].Secret) != KeySize {
+		t.Fatalf("ParseKeys: %v %v", ka, err)
+	}
+	kb, _ := ParseKeys(b)
+	if SharesKey(ka, kb) {
+		t.Fatal("two fresh keys share material")
+	}
+	same, _ := ParseKeys("other:" + strings.SplitN(a, ":", 2)[1])
+	if !SharesKey(ka, same) {
+		t.Fatal("the same key under another id is not detected")
+	}
+}

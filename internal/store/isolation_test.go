@@ -146,6 +146,17 @@ SELECT organization_id, gen_random_uuid(), id, venue_code, 0, 'Item', 'audio', 1
 FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// An integration credential and a flow in progress (migration 015;
+	// placeholder envelopes: isolation does not open them).
+	if _, err := tx.exec(ctx, `INSERT INTO integration_credentials (organization_id, id, provider, status, refresh_token_enc, secret_key_id, connected_by)
+VALUES ($1, gen_random_uuid(), 'ledger', 'connected', decode(repeat('01', 40), 'hex'), 's1', $2)`, org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO integration_flows (organization_id, id, provider, user_id, session_id, state_hash, verifier_enc, secret_key_id, expires_at)
+VALUES ($1, gen_random_uuid(), 'ledger', $2, gen_random_uuid(), decode(repeat('ab', 32), 'hex'), decode(repeat('01', 40), 'hex'), 's1', now() + interval '10 minutes')`,
+		org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	if _, err := tx.KillSwitches().SetOrg(ctx, org.ID, false, "seeded", "test"); err != nil {
 		return rampart.Claims{}, err
 	}

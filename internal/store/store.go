@@ -47,6 +47,10 @@ type Options struct {
 	// lead time of bill-of-materials lines). Nil: reading or writing them
 	// is unavailable, everything else works.
 	FieldKeys *fieldcrypt.Ring
+	// SecretsKeys seals and opens integration credentials (OAuth tokens
+	// and verifiers). It must not share a key with FieldKeys. Nil:
+	// integrations are unavailable, everything else works.
+	SecretsKeys *fieldcrypt.Ring
 }
 
 // Store holds the runtime pool and the service pool.
@@ -57,6 +61,8 @@ type Store struct {
 	actor string
 	log   *slog.Logger
 	keys  *fieldcrypt.Ring
+	// secrets is the secrets key ring (integration credentials).
+	secrets *fieldcrypt.Ring
 }
 
 // Open connects to PostgreSQL as the runtime login in databaseURL. It does
@@ -75,7 +81,8 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 			return nil, err
 		}
 	}
-	s := &Store{pool: pool, svc: svc, audit: opts.Audit, actor: opts.Actor, log: opts.Logger, keys: opts.FieldKeys}
+	s := &Store{pool: pool, svc: svc, audit: opts.Audit, actor: opts.Actor, log: opts.Logger, keys: opts.FieldKeys,
+		secrets: opts.SecretsKeys}
 	if s.actor == "" {
 		s.actor = "rampart"
 	}
