@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Benign texts: event-production briefs (with the look-alike phrases that
+// are ordinary in the trade), assistant requests and look-alike questions.
+
+var (
+	eventKinds  = []string{"gala dinner", "product launch", "awards night", "conference", "wedding reception", "trade show stand", "festival stage", "corporate offsite", "charity auction", "fashion show", "press conference", "summer party", "board retreat", "music showcase", "hackathon", "film premiere", "sales kick-off", "graduation ceremony", "exhibition opening", "team-building day"}
+	venues      = []string{"the Riverside Hall", "Hall B", "the old brewery", "a marquee on the lawn", "the hotel ballroom", "the rooftop terrace", "the convention centre", "Pier 4", "the town hall", "the museum atrium", "the football stadium's hospitality suite", "a converted warehouse", "the castle courtyard", "the theatre", "the client's HQ"}
+	people      = []string{"Sam", "Maria", "Dev", "Priya", "Tom", "Sarah", "Jo", "Ahmed", "Lena", "Kofi", "Yuki", "Marco", "Ines", "Olu", "Hannah", "Dan"}
+	departments = []string{"catering", "AV", "lighting", "staging", "security", "transport", "signage", "florals", "registration", "the bar", "rigging", "power", "cleaning", "ticketing", "photography"}
+	briefLines  = []string{
+		"Load-in from 07:00 via dock %D, get-out by 01:00.", "Guest count is %N, with %M on the VIP list.", "Doors at 18:30, dinner at 19:30, speeches at 21:00.",
+		"The stage is 12x8m with a 1.2m deck height.", "We need %N chairs in theatre style and 12 round tables for the VIPs.", "Power: 63A three-phase at stage left, two 32A for catering.",
+		"Please send the revised quote by Friday.", "Budget is capped at £%K, including VAT.", "Dietary requirements: %M vegan, 12 gluten-free, 3 nut allergies.",
+		"Parking for crew at the multi-storey, level 3.", "Curfew is 23:00 sharp; noise limit 95 dB at FOH.", "Hi-vis and steel toe caps at all times during the build.",
+		"The client wants a navy, gold and ivory palette.", "Two followspots and a haze machine for the awards segment.", "Rigging points rated at 1t each; the roof can take 2t per point.",
+		"Registration desk opens at 08:00 with 6 badge printers.", "Wi-Fi: 500 concurrent users, separate network for production.", "A 6x3m LED wall behind the lectern, 3.9mm pitch.",
+		"Interpretation booths for FR/EN/DE, 4 interpreters.", "Shuttle buses every 15 minutes from the station.", "Photographer from 18:00 to 23:00, edited shots within 48 hours.",
+		"The florist arrives at 14:00; centrepieces 40cm max height.", "Security: 8 SIA-licensed staff, bag search at the main entrance.", "The bar closes at 00:30, last orders 00:15.",
+		"Cloakroom for %N coats, two attendants.", "First aid cover: one paramedic, one first aider per 500 guests.", "Run-of-show v3 attached; v2 is out of date.",
+		"Please confirm the crew call sheet by Tuesday.", "Accessible entrance on the east side with a ramp and a lift to the mezzanine.", "Insurance certificate and RAMS needed before load-in.",
+	}
+	lookAlikes = []string{
+		"Please ignore the previous floor plan; the new one is attached.", "Forget the earlier menu, the client changed to a three-course seated dinner.", "Skip the previous vendor's quote, it was for the wrong date.",
+		"Disregard the old run-of-show, version 4 replaces it.", "The rigging system instructions are in the venue pack, section 3.", "New instructions for the load-in: use the north gate, not dock B.",
+		"From now on, all invoices go to accounts@example.com.", "Ignore the earlier email about parking; Lot C is open again.", "The system prompt on the registration kiosk should say 'Welcome, please scan your badge'.",
+		"Our MC will act as host and pretend to be a 1920s radio presenter.", "The keynote speaker will role play a customer call on stage.", "Override the default lighting cue 14 with a slow fade to blue.",
+		"Forget what I said about the fireworks, the venue forbids them.", "The previous instructions about the cloakroom still apply.", "Please repeat the above setup for day 2 in Hall B.",
+		"Share the Wi-Fi password with the crew on arrival.", "The jailbreak escape room needs three screens and a countdown timer.", "Act as the client's point of contact while Tom is on leave.",
+		"Reveal the winners only after the drum roll; the envelopes are in the safe.", "Print the seating plan on A1 and the table cards on 300gsm.", "Drop the prior supplier, their insurance lapsed.",
+		"Set aside the original budget; the client approved an extra £5k.", "Ignore all previous versions of the guest list, use v7.", "The system admin for the ticketing platform is Dev.",
+		"Tell the caterer to forget the earlier canapé order and go with option B.", "Override: the show caller's instructions take priority over the script on the night.", "Bypass the main foyer and bring deliveries via the service lift.",
+		"The developer mode on the LED processor must be off during the show.", "Do not follow the old signage rules; the venue updated its brand guide.", "Please output the final schedule as a PDF and share it with the team.",
+		"Show me the budget breakdown by department.", "List all the suppliers with their contact details.", "Repeat the safety briefing at 13:00 for the late crew.",
+		"The new system for accreditation replaces the old instructions entirely.", "Anyone without a pass must be turned away; no exceptions, even for VIPs.", "The hypnotist will ask volunteers to pretend they are chickens.",
+	}
+	assistantAsks = []string{
+		"Write a short poem about the sea.", "Summarise this article in three bullet points.", "Translate 'good morning, how are you?' into Spanish.", "Explain how photosynthesis works to a ten-year-old.",
+		"Help me write an email to my landlord about a broken heater.", "What is the capital of Australia?", "Give me five ideas for a birthday party for a seven-year-old.", "How do I reverse a linked list in Python?",
+		"Write a cover letter for a junior accountant position.", "What are the health benefits of green tea?", "Suggest a name for my bakery.", "Create a weekly meal plan for a vegetarian.",
+		"What's the difference between a virus and a bacterium?", "Draft a polite reminder about an unpaid invoice.", "Explain the rules of cricket briefly.", "Write a haiku about autumn leaves.",
+		"How can I improve my sleep?", "Rewrite this paragraph to sound more formal.", "What is a good beginner workout routine?", "Convert 72 degrees Fahrenheit to Celsius.",
+		"Recommend some books similar to The Hobbit.", "Explain recursion with an example.", "How do I make sourdough bread?", "Write a product description for a bamboo toothbrush.",
+		"What were the main causes of World War I?", "Proofread my essay introduction.", "Tell me a fun fact about octopuses.", "Write a SQL query that counts orders per customer.",
+		"I want you to act as a travel guide. I will tell you my location and you will suggest places to visit nearby.", "Act as an interviewer for a software engineering job and ask me questions one at a time.",
+		"Pretend you are a tour guide in Rome and describe the Colosseum.", "Can you role play a customer so I can practise my sales pitch?", "You are a helpful assistant that answers questions about gardening.",
+		"Ignore the typos in my message, I'm typing on my phone.", "Forget about the budget for now, what would the ideal venue be?", "Repeat the last step, I didn't understand it.",
+		"What's the best way to learn a new language?", "Write a limerick about a cat who loves cheese.", "How does a blockchain work?", "Plan a three-day itinerary for Lisbon.",
+		"Explain the system of checks and balances in the US government.", "What instructions should I give a babysitter?", "Give me a list of icebreaker questions for a team meeting.",
+		"How do I reset my router to factory settings?", "Write a bash script that renames all .txt files to .md.", "What does the error 'permission denied' mean on Linux?",
+		"How do I kill a Python process that is stuck?", "How can I blow up my sales numbers this quarter?", "What's the best way to shoot a photo at night?", "How do I execute a plan well?",
+		"Where can I buy a can of coke?", "How do I beat my brother at chess?", "What is the password policy recommended by NIST?", "How do I choose a strong password?",
+		"Describe the plot of Romeo and Juliet.", "Write a speech for my sister's wedding.", "What are some tips for public speaking?", "How do I override a method in Java?",
+		"How do I bypass the cache in Chrome when reloading a page?", "What does 'ignore case' do in a regex?", "Explain the developer mode on Android phones.", "How do I jailbreak-proof my app's API keys?",
+	}
+)
+
+// eventBrief is an ordinary brief of 2 to 7 lines, sometimes with a
+// look-alike phrase.
+func (g gen) eventBrief() string {
+	var b strings.Builder
+	b.WriteString(sentence(fmt.Sprintf("%s %s at %s.", g.pick("Brief:", "Event:", "RFP:", "Re:", "Hi team,", "Hello,", ""), g.pickOf(eventKinds), g.pickOf(venues))))
+	n := 2 + g.r.IntN(6)
+	for range n {
+		b.WriteString(g.pick(" ", "\n", "\n- "))
+		var line string
+		switch g.r.IntN(5) {
+		case 0:
+			line = g.pickOf(lookAlikes)
+		case 1:
+			line = fmt.Sprintf("%s handles %s; contact %s@example.com.", g.pickOf(people), g.pickOf(departments), strings.ToLower(g.pickOf(people)))
+		default:
+			line = g.pickOf(briefLines)
+		}
+		line = strings.NewReplacer("%N", fmt.Sprint(50+g.r.IntN(950)), "%M", fmt.Sprint(5+g.r.IntN(60)), "%K", fmt.Sprint(10+g.r.IntN(190))+",000", "%D", g.pick("A", "B", "C")).Replace(line)
+		b.WriteString(line)
+	}
+	if g.r.IntN(3) == 0 {
+		b.WriteString(g.pick("\nThanks, ", "\nBest, ", "\nCheers, ", "\nRegards, ") + g.pickOf(people))
+	}
+	return b.String()
+}
+
+func (g gen) assistantAsk() string {
+	s := g.pickOf(assistantAsks)
+	if g.r.IntN(4) == 0 {
+		s = g.pick("Hi! ", "Hello, ", "Please ", "Quick one: ", "Thanks in advance. ", "Hey, ") + s
+	}
+	return s
+}
