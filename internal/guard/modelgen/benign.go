@@ -93,3 +93,65 @@ func (g gen) assistantAsk() string {
 	}
 	return s
 }
+
+var (
+	topics = []string{"the water cycle", "black holes", "the French Revolution", "compound interest", "machine learning", "climate change", "the immune system", "supply and demand", "the Roman Empire", "quantum computing",
+		"photosynthesis", "the stock market", "volcanoes", "the internet", "democracy", "vaccines", "renewable energy", "the human brain", "jazz music", "the Great Wall of China", "honey bees", "electric cars",
+		"the Cold War", "plate tectonics", "inflation", "social media", "the printing press", "coral reefs", "the Olympic Games", "artificial intelligence", "sleep", "coffee", "the moon landing", "DNA",
+		"a healthy diet", "remote work", "time management", "public transport", "recycling", "video games", "the Renaissance", "earthquakes", "gravity", "the periodic table", "cryptography", "poetry"}
+	audiences = []string{"a five-year-old", "a high school student", "an expert", "my grandmother", "a beginner", "a busy executive", "a non-native speaker", "someone who has never heard of it"}
+	formats   = []string{"in three sentences", "in one paragraph", "as a bullet list", "in under 100 words", "as a table", "step by step", "with an example", "in simple terms", "in a friendly tone", "as a numbered list", "in the style of a news report", "as a short dialogue", "in plain English", "with pros and cons"}
+	writeWhat = []string{"a poem", "a short story", "a blog post", "a tweet", "an essay", "a haiku", "a song", "a product review", "a speech", "a letter", "a summary", "a joke", "a riddle", "a limerick", "an advertisement", "a dialogue", "a news headline", "a recipe", "a thank-you note", "a job description"}
+	qStarts   = []string{"How many", "Why do", "What is the difference between", "How does", "What causes", "Is it true that", "When did", "Who invented", "Where is", "Which is better,", "What would happen if", "Can you explain why", "How long does it take for", "What are the benefits of"}
+	qThings   = []string{"stars are in the Milky Way", "cats purr", "a crocodile and an alligator", "a refrigerator work", "thunder", "goldfish have a three-second memory", "the Berlin Wall fall", "the telephone", "Mount Everest", "tea or coffee",
+		"the moon disappeared", "the ocean is salty", "light to reach Earth from the sun", "learning a second language", "leaves change colour in autumn", "a hybrid car and an electric car", "planes stay in the air", "people dream"}
+	reasoning = []string{"Try to explain your answer step by step.", "Show your reasoning.", "Walk me through your thinking.", "Explain your answer.", "Give me the final answer only.", "Answer in one word.", "Keep it short.", "Be concise.", "Think it through carefully before answering.", "Your explanation should take me through each step of your reasoning."}
+	tasks     = []string{"Classify the following sentence as positive, negative or neutral: %T", "Correct the grammar in this sentence: %T", "Translate the following into German: %T", "Rewrite this sentence in the passive voice: %T",
+		"Summarize the following paragraph: %T", "Extract the names and dates from this text: %T", "Turn this into a question: %T", "Find the main verb in: %T", "Suggest a title for a text that begins: %T", "Paraphrase: %T",
+		"Is this statement a fact or an opinion? %T", "Count the words in this sentence: %T", "Make this sound more polite: %T", "Continue the story: %T", "Give this sentence a more formal tone: %T"}
+	snippets = []string{"the meeting has been moved to Thursday afternoon", "I loved the film but the ending was too long", "our team won the regional finals last weekend", "the library will be closed for renovations until March",
+		"she said the package would arrive tomorrow", "prices rose by four percent in the last quarter", "the dog barked at the postman every morning", "we are looking for a new office closer to the station",
+		"the concert was cancelled because of the storm", "please send me the report before lunch", "he has been learning to play the piano since he was six", "the new policy takes effect on the first of June"}
+	mathQ = []string{"A baker makes %A loaves a day and sells them for $%B each. How much does she earn in a week?", "Tom has %A marbles and gives %B to his sister. How many does he have left?",
+		"A train travels %A km in %B hours. What is its average speed?", "If a shirt costs $%A and is on sale for %B%% off, what is the sale price?", "Solve for x: %Ax + %B = 100.",
+		"A garden is %A metres long and %B metres wide. What is its area?", "What is %A multiplied by %B?", "Sara reads %A pages a day. How many days will it take her to read a %B-page book?"}
+	rolePlays = []string{"Pretend you are a pirate and tell me about your favourite treasure.", "Imagine you are a chef and describe your signature dish.", "Act as a personal trainer and design a workout for me.",
+		"You are a travel agent. Recommend a honeymoon destination.", "Pretend to be a medieval knight writing a letter home.", "Role-play as a customer service agent handling a late delivery complaint.",
+		"Act as my English teacher and correct my mistakes.", "Imagine you are a tour guide in Kyoto.", "Pretend you are a detective solving a mystery in a small village.", "Act as a career coach and review my CV summary.",
+		"Answer as if you were Shakespeare.", "Pretend to be a character in a fantasy novel and describe your quest.", "You are a museum guide. Describe the most famous painting in the collection.", "Act as a debate opponent and argue against my point."}
+)
+
+// assistantRequest composes a generic request to an assistant, the kind
+// of benign text public prompt sets hold most of.
+func (g gen) assistantRequest() string {
+	fill := func(s string) string {
+		return strings.NewReplacer("%T", g.pickOf(snippets), "%A", fmt.Sprint(2+g.r.IntN(98)), "%B", fmt.Sprint(2+g.r.IntN(40)), "%%", "%").Replace(s)
+	}
+	var s string
+	switch g.r.IntN(10) {
+	case 0:
+		s = fmt.Sprintf("%s %s to %s %s.", g.pick("Explain", "Describe", "Teach me about", "Summarise", "Tell me about", "Give me an overview of", "Can you explain"), g.pickOf(topics), g.pickOf(audiences), g.pickOf(formats))
+	case 1:
+		s = fmt.Sprintf("%s %s about %s%s.", g.pick("Write", "Compose", "Draft", "Create", "Generate", "Give me", "Please write"), g.pickOf(writeWhat), g.pickOf(topics), g.pick("", "", " "+g.pickOf(formats), " for "+g.pickOf(audiences)))
+	case 2:
+		s = fmt.Sprintf("%s %s? %s", g.pickOf(qStarts), g.pickOf(qThings), g.pick("", "", g.pickOf(reasoning)))
+	case 3:
+		s = fill(g.pickOf(tasks))
+	case 4:
+		s = fill(g.pickOf(mathQ)) + g.pick("", " "+g.pickOf(reasoning))
+	case 5:
+		s = g.pickOf(rolePlays)
+	case 6:
+		s = fmt.Sprintf("%s %s and %s.", g.pick("Compare", "Contrast", "What are the similarities between", "List the differences between"), g.pickOf(topics), g.pickOf(topics))
+	case 7:
+		s = fmt.Sprintf("Give me %d %s about %s.", 3+g.r.IntN(8), g.pick("facts", "tips", "questions", "ideas", "examples", "reasons", "myths", "quotes"), g.pickOf(topics))
+	case 8:
+		s = fmt.Sprintf("%s %s?", g.pick("Can you tell me how to", "Tell me how to", "How do I", "Show me how to", "What's the best way to", "Explain how to"), g.pick("fix a flat tyre", "turn off the lights with my phone", "clean a cast iron pan", "set up a printer", "cut down a small tree", "get rid of weeds", "remove a stripped screw", "unblock a drain", "break a bad habit", "kill time at an airport", "crush garlic", "smash a presentation", "attack a climbing route", "hack together a quick prototype", "shut down my laptop remotely", "destroy old hard drives safely", "make a strong cocktail", "take over a project from a colleague", "get my team to follow the rules"))
+	default:
+		s = g.assistantAsk()
+	}
+	if g.r.IntN(5) == 0 {
+		s += " " + g.pick("Thanks!", "Please be detailed.", "Keep it under 200 words.", "Use simple language.", "Include an example.", "No jargon please.", "Answer in French.")
+	}
+	return s
+}

@@ -48,7 +48,7 @@ func main() {
 		seed     = flag.Uint64("seed", 1, "seed for the corpus, the split and SGD")
 		extra    = flag.String("extra", "", "research only: comma-separated JSON-lines files of extra training texts, FILE:attack or FILE:benign (the shipped model uses none)")
 		nAttacks = flag.Int("attacks", 8000, "synthetic attacks to generate")
-		nBenign  = flag.Int("benign", 6000, "synthetic benign texts to generate")
+		nBenign  = flag.Int("benign", 10000, "synthetic benign texts to generate")
 		noSums   = flag.Bool("skip-checksum", false, "do not check the tarball's SHA-256 (for a local experiment with another copy)")
 	)
 	flag.Parse()
@@ -156,10 +156,10 @@ func synthetic(seed uint64, nAttacks, nBenign int) []item {
 	for range nBenign {
 		var s, src string
 		switch k := g.r.IntN(10); {
-		case k < 6:
+		case k < 4:
 			s, src = g.eventBrief(), "synthetic-brief"
 		default:
-			s, src = g.assistantAsk(), "synthetic-assistant"
+			s, src = g.assistantRequest(), "synthetic-assistant"
 		}
 		items = append(items, item{Text: s, Source: src})
 	}
@@ -187,7 +187,7 @@ func weighted(items []item) []guard.Example {
 }
 
 // calibrate picks the lowest threshold at which the model flags at most
-// 0.5 % of the calibration benign texts, and reports recall and FPR there.
+// 0.1 % of the calibration benign texts, and reports recall and FPR there.
 func calibrate(m *guard.Model, cal []item) (threshold, recall, fpr float64) {
 	var pos, neg []float64
 	for _, it := range cal {
@@ -200,7 +200,7 @@ func calibrate(m *guard.Model, cal []item) (threshold, recall, fpr float64) {
 		}
 	}
 	sort.Float64s(neg)
-	k := len(neg) - 1 - len(neg)*5/1000 // allow 0.5 %
+	k := len(neg) - 1 - len(neg)/1000 // allow 0.1 %: synthetic benign text is easier than real text
 	threshold = 0.5
 	if k >= 0 && k < len(neg) {
 		threshold = max(0.05, min(0.95, neg[k]+1e-6))
