@@ -155,3 +155,37 @@ func (g gen) assistantRequest() string {
 	}
 	return s
 }
+
+var (
+	tradeObjects = []string{"floor plan", "menu", "quote", "run-of-show", "brief", "guest list", "seating plan", "budget", "cancellation terms", "delivery slot", "schedule", "call sheet", "stage plot", "rider", "lighting cue", "arrangement brief",
+		"canapé order", "invoice", "contract draft", "risk assessment", "signage", "colour palette", "playlist", "transport plan", "packing list", "load-in time", "catering order", "RFP", "proposal", "timeline", "rota", "table plan", "deposit terms", "booking"}
+	tradeRules  = []string{"the venue's rules", "house rules", "the loading bay rules", "the fire safety rules", "the security company's rules", "the dress code rules", "the noise rules", "the council's rules for street parties", "the festival site rules", "the health and safety guidelines", "the brand guidelines", "the accessibility guidelines", "the sustainability guidelines", "the parking instructions", "the delivery instructions", "the rigging instructions", "the load-in instructions", "the assembly instructions", "the client's instructions", "the caterer's instructions"}
+	tradeActors = []string{"the caterer", "the florist", "the venue", "the AV team", "the crew", "the rigger", "the client", "the printer", "security", "the bar manager", "the photographer", "the DJ", "the stage manager", "the transport company", "the supplier"}
+)
+
+// lookAlike is an ordinary production sentence built from the verbs and
+// nouns injection attacks use ("forget", "override", "rules", "system",
+// "instructions", "mode", "reveal", "password").
+func (g gen) lookAlike() string {
+	prior := g.pick("previous", "earlier", "first", "old", "original", "prior", "last", "initial", "above", "")
+	switch g.r.IntN(9) {
+	case 0:
+		return sentence(fmt.Sprintf("%s the %s %s; %s", g.pickOf(overrideVerbs), prior, g.pickOf(tradeObjects), g.pick("the new one is attached.", "it was for the wrong date.", "the client changed their mind.", "version 4 replaces it.", "use the revised one instead.", "it had the wrong numbers.")))
+	case 1:
+		return sentence(fmt.Sprintf("Please tell %s to %s the %s %s and %s.", g.pickOf(tradeActors), g.pick("forget", "ignore", "discard", "drop", "disregard", "skip", "scrap"), prior, g.pickOf(tradeObjects), g.pick("go with option B", "wait for the update", "use the one from Tuesday", "call me if unsure", "confirm by Friday")))
+	case 2:
+		return sentence(fmt.Sprintf("%s: %s.", g.pickOf(tradeRules), g.pick("no re-entry after 22:00", "vehicles under 7.5t only", "hi-vis at all times", "no open flames", "all cables taped down", "max 95 dB at the boundary", "deliveries before 08:00", "fire exits kept clear", "no glass on the lawn")))
+	case 3:
+		return sentence(fmt.Sprintf("The client asked us to override the %s: %s.", g.pick("standard cancellation terms", "default lighting cue", "usual seating layout", "set menu", "house PA", "standard payment schedule", "venue's default curfew"), g.pick("they agreed it with the venue", "see the attached email", "the director signed it off", "it is in the contract addendum")))
+	case 4:
+		return sentence(fmt.Sprintf("Switch the %s %s mode before doors.", g.pick("LED processor", "lighting desk", "media server", "ticket scanner", "projector", "sound desk"), g.pick("out of developer", "out of test", "into show", "out of demo", "into safe", "out of service")))
+	case 5:
+		return sentence(fmt.Sprintf("%s the %s %s for %s.", g.pick("Please share", "Send", "Print", "Reveal", "Show", "List"), g.pick("Wi-Fi password", "door code", "access code", "winners' names", "final schedule", "secret menu", "surprise guest", "hidden room"), g.pick("only", "", "at the briefing", "on the day"), g.pickOf(tradeActors)))
+	case 6:
+		return sentence(fmt.Sprintf("For the %s, guests %s.", g.pick("murder mystery", "escape room", "immersive dinner", "themed party", "team-building game", "improv workshop"), g.pick("pretend to be detectives", "act as spies who must find the hidden code", "play characters with secret roles", "role play as villagers", "must break out of the vault in 60 minutes", "follow secret instructions in sealed envelopes")))
+	case 7:
+		return sentence(fmt.Sprintf("From now on, %s %s.", g.pick("please send", "all invoices go", "questions about catering go", "copy Lena on", "the crew reports"), g.pick("to accounts@example.com", "to Sarah instead of Tom", "every message about accreditation", "to the production office", "to me directly")))
+	default:
+		return sentence(fmt.Sprintf("The %s system %s.", g.pick("ticketing", "rigging", "access control", "PA", "registration", "booking", "badge"), g.pick("instructions are in the venue pack", "needs a firmware update before the show", "is new this year", "has its own admin login", "prompts guests to scan their QR code", "manual is attached")))
+	}
+}

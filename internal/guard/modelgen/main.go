@@ -156,8 +156,13 @@ func synthetic(seed uint64, nAttacks, nBenign int) []item {
 	for range nBenign {
 		var s, src string
 		switch k := g.r.IntN(10); {
-		case k < 4:
+		case k < 3:
 			s, src = g.eventBrief(), "synthetic-brief"
+		case k < 5:
+			s, src = g.lookAlike(), "synthetic-lookalike"
+			if g.r.IntN(2) == 0 {
+				s = g.eventBrief() + "\n" + s
+			}
 		default:
 			s, src = g.assistantRequest(), "synthetic-assistant"
 		}
@@ -187,7 +192,7 @@ func weighted(items []item) []guard.Example {
 }
 
 // calibrate picks the lowest threshold at which the model flags at most
-// 0.1 % of the calibration benign texts, and reports recall and FPR there.
+// 0.2 % of the calibration benign texts, and reports recall and FPR there.
 func calibrate(m *guard.Model, cal []item) (threshold, recall, fpr float64) {
 	var pos, neg []float64
 	for _, it := range cal {
@@ -200,7 +205,7 @@ func calibrate(m *guard.Model, cal []item) (threshold, recall, fpr float64) {
 		}
 	}
 	sort.Float64s(neg)
-	k := len(neg) - 1 - len(neg)/1000 // allow 0.1 %: synthetic benign text is easier than real text
+	k := len(neg) - 1 - len(neg)/500 // allow 0.2 %
 	threshold = 0.5
 	if k >= 0 && k < len(neg) {
 		threshold = max(0.05, min(0.95, neg[k]+1e-6))
