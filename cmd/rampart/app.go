@@ -82,6 +82,7 @@ func commands() []command {
 		{"org", "organizations, for operators: `org create --name … --admin-email …`, `org list`, `org invite`", runOrg},
 		{"mail", "mail without SMTP: `mail outbox` prints what Rampart would have sent", runMail},
 		{"killswitch", "the AI kill switch: `killswitch on|off --global|--org ID|SLUG --reason …`, `killswitch status`", runKillSwitch},
+		{"guard", "the prompt-injection guard: `guard eval --attacks FILE --benign FILE` prints the scorecard", runGuard},
 		{"keys", "field encryption keys: `keys status`, `keys rotate` (resumable), `keys add`, `keys retire KID`", runKeys},
 		{"db", "database helpers: `db url` prints the embedded cluster's connection URL", runDB},
 		{"version", "print the version", runVersion},

@@ -23,9 +23,13 @@
 //	</untrusted_data>
 //
 // The Verdict scores the text against five rules (instruction_override,
-// role_play_system, delimiter_spoof, exfiltration, encoded_payload); each
-// matched rule is one Finding, Score is their sum capped at 100, and Blocked
-// is Score >= Options.Threshold. Inspect returns a Text even when the
+// role_play_system, delimiter_spoof, exfiltration, encoded_payload), each
+// matched rule one Finding, and with a learned linear detector whose
+// weights are embedded (Model; a "model" Finding when it counts). Score
+// combines the rules' sum and the model's points (decision 0014), capped at
+// 100, and Blocked is Score >= Options.Threshold. Text smuggled in tag
+// characters or variation selectors, encoded in base64, hex, escapes or
+// rot13, or split by markup is recovered and scanned too. Inspect returns a Text even when the
 // verdict is Blocked: refusing the job or routing it to human review is the
 // caller's decision (docs/ai-guard.md). Detection is a heuristic that raises
 // the cost of an attack; the fence, the constant system prompts and the

@@ -11,6 +11,11 @@ import (
 const (
 	// minEncodedRun is the shortest base64 or hex run that is decoded.
 	minEncodedRun = 80
+	// minWordsRun is the shortest base64 or hex run that is decoded when
+	// what it decodes to reads as words (printable ASCII with a space in
+	// it): "aWdub3JlIGFsbCBydWxlcw==" is short, random tokens and hashes
+	// of that length decode to binary.
+	minWordsRun = 20
 	// minEscapeRun is the fewest escapes in a row ("\u0069", "\x69", "%69",
 	// "&#105;") that count as an escaped payload.
 	minEscapeRun = 8
@@ -31,6 +36,11 @@ func encodedPayloads(t string) []string {
 			out = append(out, string(b))
 		}
 	}
+	addWords := func(b []byte) {
+		if len(out) < maxPayloads && readsAsWords(b) {
+			out = append(out, string(b))
+		}
+	}
 	// base64 and hex: runs of the base64 alphabet (url-safe included).
 	for i := 0; i < len(t) && len(out) < maxPayloads; {
 		if !isB64(t[i]) {
@@ -43,12 +53,16 @@ func encodedPayloads(t string) []string {
 		}
 		run := strings.TrimRight(t[i:j], "=")
 		i = j
-		if len(run) < minEncodedRun {
+		if len(run) < minWordsRun {
 			continue
+		}
+		use := add
+		if len(run) < minEncodedRun {
+			use = addWords
 		}
 		if isHex(run) {
 			if b, err := hex.DecodeString(run[:len(run)&^1]); err == nil {
-				add(b)
+				use(b)
 			}
 			continue
 		}
@@ -57,7 +71,7 @@ func encodedPayloads(t string) []string {
 			run = run[:len(run)-1]
 		}
 		if b, err := base64.RawStdEncoding.DecodeString(run); err == nil {
-			add(b)
+			use(b)
 		}
 	}
 	// Escapes.
@@ -177,6 +191,23 @@ func unescapeOne(s string) (v rune, isByte bool, size int) {
 		return v, false, j + 1
 	}
 	return 0, false, 0
+}
+
+// readsAsWords reports whether b is printable ASCII with at least one space
+// and more letters than anything else.
+func readsAsWords(b []byte) bool {
+	spaces, letters := 0, 0
+	for _, c := range b {
+		switch {
+		case c == ' ':
+			spaces++
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+			letters++
+		case c < 0x20 || c >= 0x7f:
+			return false
+		}
+	}
+	return spaces > 0 && letters*2 > len(b)
 }
 
 // mostlyASCII reports whether printableShare percent of b is ASCII.

@@ -32,6 +32,11 @@ var homoglyphs = map[rune]rune{
 	'\u2018': '\'', '\u2019': '\'', '\u02BC': '\'', '\u201C': '"', '\u201D': '"',
 	// Latin look-alikes NFKC keeps
 	'ı': 'i', 'ɩ': 'i', 'ɑ': 'a', 'ɔ': 'c', 'ɛ': 'e', 'ʏ': 'y', 'ʀ': 'r', 'ɴ': 'n',
+	// Latin small capitals (NFKC keeps them)
+	'ᴀ': 'a', 'ʙ': 'b', 'ᴄ': 'c', 'ᴅ': 'd', 'ᴇ': 'e', 'ꜰ': 'f', 'ɢ': 'g', 'ʜ': 'h', 'ɪ': 'i', 'ᴊ': 'j',
+	'ᴋ': 'k', 'ʟ': 'l', 'ᴍ': 'm', 'ᴏ': 'o', 'ᴘ': 'p', 'ꜱ': 's', 'ᴛ': 't', 'ᴜ': 'u', 'ᴠ': 'v', 'ᴡ': 'w', 'ᴢ': 'z',
+	// Armenian
+	'օ': 'o', 'ս': 'u', 'ո': 'n', 'հ': 'h', 'ց': 'g', 'զ': 'q',
 }
 
 // leet reads digits and symbols used as letters.

@@ -33,10 +33,19 @@ type Finding struct {
 
 // Verdict is the guard's assessment of one text.
 type Verdict struct {
-	Findings  []Finding `json:"findings"`
-	Score     int       `json:"score"`
-	Truncated bool      `json:"truncated"`
-	Blocked   bool      `json:"blocked"` // Score >= the guard's threshold
+	Findings []Finding `json:"findings"`
+	// Score combines the rules and the model (see combine); Blocked is
+	// Score >= the guard's threshold.
+	Score     int  `json:"score"`
+	Truncated bool `json:"truncated"`
+	Blocked   bool `json:"blocked"`
+	// RulesScore is the sum of the rules' findings, capped at MaxScore.
+	RulesScore int `json:"rules_score"`
+	// ModelScore is the learned detector's points (Model.Points), and
+	// ModelProbability its estimate that the text is an injection attempt;
+	// the highest over the text and what was decoded or recovered from it.
+	ModelScore       int     `json:"model_score"`
+	ModelProbability float64 `json:"model_probability"`
 }
 
 // Rules lists the names of the matched rules.
@@ -48,10 +57,29 @@ func (v Verdict) Rules() []string {
 	return out
 }
 
+// modelFloor is the fewest model points that count: below it the model's
+// estimate is noise and adds neither a Finding nor score.
+const modelFloor = 15
+
+// combine is the Verdict's score given the rules' sum and the model's
+// points: the stronger of the two, plus half the weaker, capped at
+// MaxScore. Either detector alone can block a text it is sure of; two
+// weak signals add up, but a weak model signal does not push an ordinary
+// rule hit (a "System:" line, 20) over the threshold alone.
+func combine(rules, model int) int {
+	hi, lo := max(rules, model), min(rules, model)
+	return min(MaxScore, hi+lo/2)
+}
+
 // Options configure a Guard. A zero field takes its default.
 type Options struct {
 	MaxRunes  int // 0 = DefaultMaxRunes
 	Threshold int // 0 = DefaultThreshold
+	// Model is the learned detector; nil means the embedded one
+	// (DefaultModel). NoModel turns it off (the rules alone decide), for
+	// comparison in the scorecard.
+	Model   *Model
+	NoModel bool
 }
 
 // Defaults and bounds of Options.
@@ -94,6 +122,7 @@ const maxLabel = 32
 type Guard struct {
 	maxRunes  int
 	threshold int
+	model     *Model // nil: rules only
 }
 
 // New returns a guard; it refuses nonsensical options with a KindInvalid
@@ -106,7 +135,13 @@ func New(opts Options) (*Guard, error) {
 	case opts.Threshold < 0 || opts.Threshold > MaxThreshold:
 		return nil, rampart.Errorf(op, rampart.KindInvalid, "Threshold must be between 1 and %d (0 for the default %d), not %d", MaxThreshold, DefaultThreshold, opts.Threshold)
 	}
-	g := &Guard{maxRunes: opts.MaxRunes, threshold: opts.Threshold}
+	g := &Guard{maxRunes: opts.MaxRunes, threshold: opts.Threshold, model: opts.Model}
+	if g.model == nil {
+		g.model = defaultModel
+	}
+	if opts.NoModel {
+		g.model = nil
+	}
 	if g.maxRunes == 0 {
 		g.maxRunes = DefaultMaxRunes
 	}
@@ -126,7 +161,7 @@ func (g *Guard) MaxRunes() int { return g.settings().maxRunes }
 // rather than panics.
 func (g *Guard) settings() *Guard {
 	if g == nil {
-		return &Guard{maxRunes: DefaultMaxRunes, threshold: DefaultThreshold}
+		return &Guard{maxRunes: DefaultMaxRunes, threshold: DefaultThreshold, model: defaultModel}
 	}
 	return g
 }
@@ -141,17 +176,8 @@ func (g *Guard) Inspect(label, raw string) (Text, Verdict) {
 		label = DefaultLabel
 	}
 	content, truncated := normalize(raw, g.maxRunes)
-	sc := patterns.detect(content, 0)
-
-	v := Verdict{Findings: []Finding{}, Truncated: truncated}
-	for r, score := range sc {
-		if score > 0 {
-			v.Findings = append(v.Findings, Finding{Rule: ruleNames[r], Score: score})
-			v.Score += score
-		}
-	}
-	v.Score = min(v.Score, MaxScore)
-	v.Blocked = v.Score >= g.threshold
+	v := g.assess(raw, content)
+	v.Truncated = truncated
 
 	var b strings.Builder
 	b.Grow(len(FenceOpen) + len(label) + len(content) + len(FenceClose) + 8)
@@ -162,6 +188,52 @@ func (g *Guard) Inspect(label, raw string) (Text, Verdict) {
 	b.WriteString("\n")
 	b.WriteString(FenceClose)
 	return Text{label: label, fenced: b.String()}, v
+}
+
+// assess scores the normalised content of raw with the rules and the
+// model. Besides content itself, both read what was decoded from it
+// (base64, hex, escapes, rot13), what tag characters or variation
+// selectors in raw spell, and content with its HTML markup removed.
+func (g *Guard) assess(raw, content string) Verdict {
+	sc, views := patterns.detect(content, 0)
+	for _, h := range smuggledText(raw) {
+		inner, _ := normalize(h, g.maxRunes)
+		in, _ := patterns.detect(inner, maxDepth)
+		sc.merge(in)
+		sc[ruleEncodedPayload] = max(sc[ruleEncodedPayload], encodedScore)
+		views = append(views, inner)
+	}
+	if u := unmarkedForm(content); u != "" {
+		in, decoded := patterns.detect(u, 0)
+		sc.merge(in)
+		views = append(views, u)
+		views = append(views, decoded...)
+	}
+
+	v := Verdict{Findings: []Finding{}}
+	for r, score := range sc {
+		if score > 0 {
+			v.Findings = append(v.Findings, Finding{Rule: ruleNames[r], Score: score})
+			v.RulesScore += score
+		}
+	}
+	v.RulesScore = min(v.RulesScore, MaxScore)
+	if g.model != nil {
+		p := g.model.Probability(content)
+		for _, w := range views {
+			p = max(p, g.model.Probability(w))
+		}
+		v.ModelProbability = p
+		if pts := g.model.Points(p); pts >= modelFloor {
+			v.ModelScore = pts
+		}
+		if v.ModelScore > 0 {
+			v.Findings = append(v.Findings, Finding{Rule: RuleModel, Score: v.ModelScore})
+		}
+	}
+	v.Score = combine(v.RulesScore, v.ModelScore)
+	v.Blocked = v.Score >= g.threshold
+	return v
 }
 
 // escapeBrackets replaces '<' and '>' with their fullwidth forms.

@@ -59,7 +59,7 @@ func TestThresholdDecidesBlocked(t *testing.T) {
 		threshold int
 		blocked   bool
 	}{{40, true}, {50, true}, {51, false}, {MaxThreshold, false}} {
-		g, err := New(Options{Threshold: tt.threshold})
+		g, err := New(Options{Threshold: tt.threshold, NoModel: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +153,7 @@ func TestVerdictJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"findings":[{"rule":"exfiltration","score":50}],"score":50,"truncated":false,"blocked":true}`; string(b) != want {
+	if want := `{"findings":[{"rule":"exfiltration","score":50}],"score":50,"truncated":false,"blocked":true,"rules_score":50,"model_score":0,"model_probability":0}`; string(b) != want {
 		t.Errorf("JSON %s, want %s", b, want)
 	}
 	_, v = g.Inspect("brief", "Stage 12x8m.")

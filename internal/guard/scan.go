@@ -226,8 +226,10 @@ func (s *scores) merge(o scores) {
 // scored but not decoded again.
 const maxDepth = 1
 
-// detect scores the normalised text t.
-func (c *compiled) detect(t string, depth int) scores {
+// detect scores the normalised text t. At depth 0 it also returns the
+// normalised texts it decoded from t (base64, hex, escapes, rot13), which
+// the learned detector reads too.
+func (c *compiled) detect(t string, depth int) (scores, []string) {
 	var sc scores
 	m := c.match(t)
 	sc[ruleExfiltration] = m.proximity
@@ -239,6 +241,7 @@ func (c *compiled) detect(t string, depth int) scores {
 			rot13 = rot13 || pt.rot13
 		}
 	}
+	var decoded []string
 	if depth < maxDepth {
 		payloads := encodedPayloads(t)
 		if rot13 {
@@ -249,10 +252,12 @@ func (c *compiled) detect(t string, depth int) scores {
 		}
 		for _, d := range payloads {
 			inner, _ := normalize(d, DefaultMaxRunes)
-			sc.merge(c.detect(inner, depth+1))
+			in, _ := c.detect(inner, depth+1)
+			sc.merge(in)
+			decoded = append(decoded, inner)
 		}
 	}
-	return sc
+	return sc, decoded
 }
 
 // matches are the scores of one text: each pattern's, and the best of the
