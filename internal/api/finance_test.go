@@ -28,7 +28,7 @@ func TestFinanceOverHTTP(t *testing.T) {
 	}
 	for _, role := range []rampart.Role{rampart.RoleTechnicalDirector, rampart.RoleVenueManager, rampart.RoleStakeholder, rampart.RoleViewer} {
 		r := e.do(e.signIn(acme.email(role)), http.MethodGet, "/api/proposals/"+id+"/sow", nil)
-		if r.status != 200 || !strings.Contains(string(r.body), `"status":"signed"`) || strings.Contains(string(r.body), "45000") || strings.Contains(string(r.body), "amount") {
+		if r.status != 200 || !strings.Contains(string(r.body), `"status":"signed"`) || strings.Contains(string(r.body), "45000.00") || strings.Contains(string(r.body), "amount") {
 			t.Errorf("%s reads %d %s", role, r.status, r.body)
 		}
 	}

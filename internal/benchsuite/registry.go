@@ -108,4 +108,42 @@ var Suite = []Entry{
 		What:  "sign-in link requests, member vs stranger (measures only)",
 		Quick: Run{Benchtime: "1x"}, Full: Run{Benchtime: "1x"},
 	},
+	{
+		ID: "request-job-insert", Package: "./internal/jobs", Bench: "BenchmarkRequestJobInsert",
+		What:  "a generation request (ai_jobs row, audit event) with vs without its River insert in the same transaction, 8 requesters, alternating phases",
+		Quick: Run{Benchtime: "1x"}, Full: Run{Benchtime: "1x"},
+		Show:  []string{"with-insert-req/s", "without-insert-req/s", "with-insert-p99-ms", "ratio"},
+		Goals: []Goal{{Metric: "ratio", Op: ">=", Value: 0.80}},
+	},
+	{
+		ID: "noisy-neighbour", Package: "./internal/jobs", Bench: "BenchmarkNoisyNeighbour",
+		What:  "a quiet organization's queue wait (request → start) with and without another organization flooding requests",
+		Quick: Run{Benchtime: "1x"}, Full: Run{Benchtime: "1x"},
+		Show:  []string{"alone-p50-ms", "alone-p99-ms", "flooded-p50-ms", "flooded-p99-ms", "ratio"},
+		Goals: []Goal{{Metric: "ratio", Op: "<=", Value: 1.2}},
+	},
+	{
+		ID: "cancel-to-stop", Package: "./internal/jobs", Bench: "BenchmarkCancelToStop",
+		What:  "organization kill switch against streaming model calls: COMMIT → stream closed; tokens sent vs billed",
+		Quick: Run{Benchtime: "1x"}, Full: Run{Benchtime: "1x"},
+	},
+	{
+		ID: "killswitch-processes", Package: "./cmd/rampart", Bench: "BenchmarkKillSwitchAcrossProcesses",
+		What:  "two serve and a worker as OS processes under read load: the organization switch committed → every in-flight job's model stream closed; raw NOTIFY beside it",
+		Quick: Run{Benchtime: "1x"}, Full: Run{Benchtime: "1x"},
+		Show:  []string{"p50-ms", "p99-ms", "p99-from-put-ms", "notify-p99-ms"},
+		Goals: []Goal{{Metric: "p99-ms", Op: "<=", Value: 20}},
+	},
+	{
+		ID: "bom-read", Package: "./internal/bom", Bench: "BenchmarkBOMRead",
+		What:  "a 200-line bill read with its sealed fields opened (600 AES-GCM opens, totals) vs without them",
+		Quick: Run{Benchtime: "1x"}, Full: Run{Benchtime: "5x"},
+		Show: []string{"costed-reads/s", "plain-reads/s", "costed-µs/read", "plain-µs/read", "ratio"},
+	},
+	{
+		ID: "key-rotation", Package: "./internal/bom", Bench: "BenchmarkKeyRotation",
+		What:  "rampart keys rotate's rate: values re-sealed per second under a new field key (batches of 500 rows)",
+		Quick: Run{Benchtime: "1x"}, Full: Run{Benchtime: "1x"},
+		Show: []string{"values/s"},
+	},
 }

@@ -237,7 +237,7 @@ func TestFinanceVisibility(t *testing.T) {
 			t.Fatalf("%s reads: %v %v", role, err, berr)
 		}
 		js, _ := json.Marshal(map[string]any{"sow": sow, "budget": budget})
-		for _, leak := range []string{"7777", "3333", "amount", "planned\":{", "EUR"} {
+		for _, leak := range []string{"7777.77", "3333.33", "amount", "planned\":{", "EUR"} {
 			if strings.Contains(string(js), leak) {
 				t.Errorf("%s reads %q: %s", role, leak, js)
 			}
