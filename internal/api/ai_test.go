@@ -777,3 +777,33 @@ func TestReadinessReportsAIPipeline(t *testing.T) {
 		t.Fatalf("readiness without the pipeline: %+v", rep)
 	}
 }
+
+// Issue 12 (found by the worker drill): a generation requested with an API
+// token runs to completion under the token's live claims, and its events
+// trace to the person behind the token; a revoked token's queued job
+// stops as its requester's would.
+func TestGenerateWithAPIToken(t *testing.T) {
+	e := setupAI(t, aiOptions{Workers: 1})
+	acme := e.orgs["acme"]
+	admin := e.signIn(acme.email(rampart.RoleAdmin))
+	tok := e.mintToken(admin, "", "ci generator", "producer", 1)
+	bearer := []string{"Authorization", "Bearer " + tok}
+	r := e.do(e.client(), http.MethodPost, "/api/proposals", map[string]any{"title": "Launch", "venue_code": "HALL-A", "brief": "Launch for 200 guests"}, bearer...)
+	if r.status != http.StatusCreated {
+		t.Fatalf("create with a token: %d %s", r.status, r.body)
+	}
+	id, _ := r.json(t)["id"].(string)
+	r = e.do(e.client(), http.MethodPost, "/api/proposals/"+id+"/generate", nil, bearer...)
+	if r.status != http.StatusAccepted {
+		t.Fatalf("generate with a token: %d %s", r.status, r.body)
+	}
+	jobID, _ := r.json(t)["id"].(string)
+	done := e.waitJob(admin, jobID)
+	if done["status"] != "succeeded" {
+		t.Fatalf("a token's job: %v", done)
+	}
+	if n := e.scalar(`SELECT count(*)::int FROM audit_events WHERE action = 'ai.generation.completed' AND target_id = $1
+AND actor_scope->>'person_id' = $2`, jobID, acme.users[rampart.RoleAdmin].ID.String()); n != 1 {
+		t.Errorf("%d completion events tracing to the token's person, want 1", n)
+	}
+}

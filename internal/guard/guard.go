@@ -259,3 +259,27 @@ func validLabel(label string) bool {
 	}
 	return true
 }
+
+// Join is the verdict of several fields of one input (a proposal's title,
+// client and brief) against threshold: the rules' findings add up across
+// fields, as weak signals split across fields add up like signals in one
+// field; the model's evidence is the strongest field's, since the model
+// scores each text whole and a few points it gives each short name (an
+// unfamiliar word says little) must not add up to a refusal. Blocked
+// when any field is, or the joined score reaches threshold.
+func Join(threshold int, vs ...Verdict) Verdict {
+	all := Verdict{Findings: []Finding{}}
+	for _, v := range vs {
+		all.Findings = append(all.Findings, v.Findings...)
+		all.RulesScore = min(MaxScore, all.RulesScore+v.RulesScore)
+		if v.ModelScore > all.ModelScore {
+			all.ModelScore = v.ModelScore
+		}
+		all.ModelProbability = max(all.ModelProbability, v.ModelProbability)
+		all.Truncated = all.Truncated || v.Truncated
+		all.Blocked = all.Blocked || v.Blocked
+	}
+	all.Score = combine(all.RulesScore, all.ModelScore)
+	all.Blocked = all.Blocked || all.Score >= threshold
+	return all
+}

@@ -228,3 +228,25 @@ func BenchmarkInspect(b *testing.B) {
 		})
 	}
 }
+
+// A proposal's short fields each get a few model points (an unfamiliar
+// client name says little); joined, they must not add up to a refusal,
+// while rule findings split across fields still add up.
+func TestJoinAddsRulesNotWeakModelEvidence(t *testing.T) {
+	g, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []Verdict
+	for _, f := range []string{"Initech", "Initrode", "Umbrella", "Globex", "HALL-A"} {
+		_, v := g.Inspect("client", f)
+		vs = append(vs, v)
+	}
+	if j := Join(g.Threshold(), vs...); j.Blocked {
+		t.Fatalf("five benign names joined are blocked: %+v", j)
+	}
+	weak := []Verdict{{RulesScore: 30, Score: 30}, {RulesScore: 30, Score: 30}}
+	if j := Join(50, weak...); !j.Blocked || j.Score != 60 {
+		t.Fatalf("rule findings split across fields do not add up: %+v", j)
+	}
+}

@@ -236,27 +236,24 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 var errInputsChanged = errors.New("the proposal changed after its inputs were guarded")
 
 // guardInputs passes every untrusted field through the guard; the verdict
-// is the worst of them (scores add up across fields, capped at 100).
+// joins them (guard.Join: the rules' scores add up across fields, the
+// model's evidence is the strongest field's).
 func (q *Queue) guardInputs(p rampart.Proposal) ([]guard.Text, guard.Verdict) {
 	fields := []struct{ label, text string }{{"title", p.Title}, {"client", p.ClientName}, {"brief", p.Brief}}
 	if p.VenueCode != nil {
 		fields = append(fields, struct{ label, text string }{"venue", *p.VenueCode})
 	}
 	var out []guard.Text
-	var all guard.Verdict
+	var vs []guard.Verdict
 	for _, f := range fields {
 		if f.text == "" {
 			continue
 		}
 		t, v := q.opts.Guard.Inspect(f.label, f.text)
 		out = append(out, t)
-		all.Findings = append(all.Findings, v.Findings...)
-		all.Score = min(100, all.Score+v.Score)
-		all.Truncated = all.Truncated || v.Truncated
-		all.Blocked = all.Blocked || v.Blocked
+		vs = append(vs, v)
 	}
-	// Weak signals split across fields add up like signals in one field.
-	all.Blocked = all.Blocked || all.Score >= q.opts.Guard.Threshold()
+	all := guard.Join(q.opts.Guard.Threshold(), vs...)
 	return out, all
 }
 

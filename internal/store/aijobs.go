@@ -277,13 +277,13 @@ func (j Jobs) Claims(ctx context.Context, orgID, jobID uuid.UUID) (JobStart, err
 	// pipelined batch (every job attempt starts here). The claims read
 	// through the narrow ai_job_claims() become the tenant context of the
 	// inputs' read, in SQL, so no second round trip is needed.
-	var user *uuid.UUID
+	var user, person *uuid.UUID
 	var role *string
 	var codes []string
 	found := false
 	err := s.oneBatchTx(ctx, sqlBeginReadOnly, func(b *pgx.Batch) {
 		b.Queue(sqlAIJobClaims, orgID, jobID).QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&out.Status, &user, &role, &codes)
+			err := row.Scan(&out.Status, &user, &role, &codes, &person)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
@@ -309,6 +309,11 @@ func (j Jobs) Claims(ctx context.Context, orgID, jobID uuid.UUID) (JobStart, err
 	}
 	if user != nil && role != nil {
 		out.Claims = rampart.Claims{OrganizationID: orgID, UserID: *user, Role: rampart.Role(*role), VenueCodes: codes}
+		if person != nil && *person != *user {
+			// Requested with an API token: the token is the principal,
+			// its creator the person behind it (migration 016).
+			out.Claims.TokenID, out.Claims.PersonID = *user, *person
+		}
 		out.Live = true
 	}
 	if !out.Live {

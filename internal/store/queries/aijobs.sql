@@ -79,7 +79,7 @@ SELECT ${proposal_columns} FROM proposals
 WHERE organization_id = $1 AND id = (SELECT proposal_id FROM ai_jobs WHERE organization_id = $1 AND id = $2)
 
 -- name: AIJobClaims
-SELECT status, user_id, role, venue_codes FROM ai_job_claims($1, $2)
+SELECT status, user_id, role, venue_codes, person_id FROM ai_job_claims($1, $2)
 
 -- name: SetAIJobClaims
 -- The same live claims, as the transaction's tenant context (the keys of
