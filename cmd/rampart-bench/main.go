@@ -1,7 +1,8 @@
 // Command rampart-bench is make bench: it runs every benchmark of the
 // suite (internal/benchsuite.Suite) one after the other, with a progress
 // line, then prints one table (benchmark, variant, metric, value, goal,
-// met or missed by how much) and writes results.json and chart.svg.
+// met or missed by how much) and writes results.json, chart.svg and
+// results.md (the README's table).
 //
 //	rampart-bench [-scale quick|full] [-out bench-results] [-only REGEXP] [-list]
 //
@@ -89,6 +90,7 @@ func run(ctx context.Context, args []string) int {
 	for name, write := range map[string]func(*os.File) error{
 		"results.json": func(f *os.File) error { return rep.WriteJSON(f) },
 		"chart.svg":    func(f *os.File) error { return rep.WriteSVG(f) },
+		"results.md":   func(f *os.File) error { return rep.WriteMarkdown(f) },
 	} {
 		if err := writeFile(filepath.Join(outDir, name), write); err != nil {
 			fmt.Fprintln(os.Stderr, "rampart-bench:", err)

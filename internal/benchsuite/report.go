@@ -280,3 +280,55 @@ func (r *Report) WriteSVG(w io.Writer) error {
 func xmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
 }
+
+// WriteMarkdown writes the report as the README's benchmark table: one row
+// per entry with what it compares, the shown metrics of each variant, and
+// each goal met or missed by how much.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	fmt.Fprintf(w, "%s scale, %s, %d CPUs, commit %s, %s: goals met %d, missed %d; entries failed %d.\n\n",
+		r.Scale, r.Started.UTC().Format("2006-01-02"), r.CPUs, orDash(r.Commit), r.GoVersion, r.Met, r.Missed, r.Failed)
+	fmt.Fprintln(w, "| benchmark | what is compared | results | goals |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+	for _, e := range r.Entries {
+		var res []string
+		for _, x := range e.Results {
+			units := e.show
+			if len(units) == 0 {
+				units = x.Order
+			}
+			var parts []string
+			for _, u := range units {
+				if v, ok := x.Metrics[u]; ok {
+					parts = append(parts, u+" "+formatValue(v))
+				}
+			}
+			if len(parts) == 0 {
+				continue
+			}
+			line := strings.Join(parts, ", ")
+			if x.Variant != "" {
+				line = x.Variant + ": " + line
+			}
+			res = append(res, line)
+		}
+		if e.Error != "" {
+			res = append(res, "FAILED: "+e.Error)
+		}
+		var goals []string
+		for _, c := range e.Checks {
+			g := c.Metric + " " + (Goal{Op: c.Op, Value: c.Goal}).String() + ": "
+			if c.Variant != "" {
+				g = c.Variant + " " + g
+			}
+			if c.Missing {
+				g += "no result"
+			} else {
+				g += formatValue(c.Value) + ", " + c.Status()
+			}
+			goals = append(goals, g)
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", e.Bench, cell(e.What), cell(strings.Join(res, "<br>")), cell(orDash(strings.Join(goals, "<br>"))))
+	}
+	return nil
+}

@@ -204,3 +204,23 @@ func TestSVG(t *testing.T) {
 		t.Errorf("labels or colours missing:\n%s", svg)
 	}
 }
+
+func TestMarkdown(t *testing.T) {
+	rep := sampleReport(t)
+	var b bytes.Buffer
+	if err := rep.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"| benchmark | what is compared | results | goals |", "orgs=100: ", "audited/plain 0.547",
+		"MISSED by 0.253 (32%)", "goals met 1, missed 2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[2:] {
+		if strings.Count(line, "|")-strings.Count(line, "\\|") != 5 {
+			t.Errorf("a row with the wrong number of cells: %s", line)
+		}
+	}
+}
