@@ -192,27 +192,36 @@ func ruleServicePathOnlyFromStoreCmdDemo(pkgs []pkg, read func(string) ([]byte, 
 		if slices.Contains(serviceDoorOpeners, p.ImportPath) {
 			continue
 		}
-		for _, f := range p.GoFiles {
-			path := filepath.Join(p.Dir, f)
-			src, err := read(path)
-			if err != nil {
-				out = append(out, p.ImportPath+": "+err.Error())
-				continue
-			}
-			file, err := parser.ParseFile(token.NewFileSet(), path, src, 0)
-			if err != nil {
-				out = append(out, p.ImportPath+": "+err.Error())
-				continue
-			}
-			ast.Inspect(file, func(n ast.Node) bool {
-				if call, ok := n.(*ast.CallExpr); ok {
-					if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "AsService" {
-						out = append(out, p.ImportPath+" ("+f+") calls AsService: only the store, cmd and the demo seed open the service path; add a narrow store operation")
-					}
-				}
-				return true
-			})
+		out = append(out, callsOf(p, read, "AsService",
+			"calls AsService: only the store, cmd and the demo seed open the service path; add a narrow store operation")...)
+	}
+	return out
+}
+
+// callsOf reports each call of a method or function named name in p's
+// non-test files, as "<package> (<file>) <what>"; read reads a source file.
+func callsOf(p pkg, read func(string) ([]byte, error), name, what string) []string {
+	var out []string
+	for _, f := range p.GoFiles {
+		path := filepath.Join(p.Dir, f)
+		src, err := read(path)
+		if err != nil {
+			out = append(out, p.ImportPath+": "+err.Error())
+			continue
 		}
+		file, err := parser.ParseFile(token.NewFileSet(), path, src, 0)
+		if err != nil {
+			out = append(out, p.ImportPath+": "+err.Error())
+			continue
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok {
+				if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == name {
+					out = append(out, p.ImportPath+" ("+f+") "+what)
+				}
+			}
+			return true
+		})
 	}
 	return out
 }
@@ -345,27 +354,7 @@ func ruleNoFinanceFromAgents(pkgs []pkg, read func(string) ([]byte, error)) []st
 				out = append(out, p.ImportPath+" imports "+imp+": agents cannot reach finance writes; they propose (agent_proposals)")
 			}
 		}
-		for _, f := range p.GoFiles {
-			path := filepath.Join(p.Dir, f)
-			src, err := read(path)
-			if err != nil {
-				out = append(out, p.ImportPath+": "+err.Error())
-				continue
-			}
-			file, err := parser.ParseFile(token.NewFileSet(), path, src, 0)
-			if err != nil {
-				out = append(out, p.ImportPath+": "+err.Error())
-				continue
-			}
-			ast.Inspect(file, func(n ast.Node) bool {
-				if call, ok := n.(*ast.CallExpr); ok {
-					if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Finance" {
-						out = append(out, p.ImportPath+" ("+f+") calls Finance(): agents cannot reach the store's finance writes")
-					}
-				}
-				return true
-			})
-		}
+		out = append(out, callsOf(p, read, "Finance", "calls Finance(): agents cannot reach the store's finance writes")...)
 	}
 	return out
 }
