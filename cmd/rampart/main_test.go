@@ -38,10 +38,13 @@ func TestMain(m *testing.M) {
 }
 
 // externalEnv is the environment of a serve on an existing server: the
-// runtime login's URL and signing keys (required without the embedded cluster).
+// runtime login's URL and signing keys (required without the embedded
+// cluster), and a data directory of its own outside the source tree (the
+// mail outbox goes there).
 func externalEnv(db *pgtest.DB, url string) map[string]string {
 	k := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	return map[string]string{"DATABASE_URL": url, "RAMPART_SERVICE_DATABASE_URL": db.ServiceURL,
+		"RAMPART_DATA_DIR": filepath.Join(os.TempDir(), "rampart-test-"+db.Name),
 		"RAMPART_SESSION_KEYS": "k1:" + k, "RAMPART_TOKEN_KEYS": "k1:" + k, "RAMPART_AUDIT_KEYS": "k1:" + k,
 		"RAMPART_FIELD_KEYS": "f1:" + k, "RAMPART_SECRETS_KEY": "s1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{11}, 32))}
 }
