@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 func externalEnv(db *pgtest.DB, url string) map[string]string {
 	k := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 	return map[string]string{"DATABASE_URL": url, "RAMPART_SERVICE_DATABASE_URL": db.ServiceURL,
-		"RAMPART_DATA_DIR": filepath.Join(os.TempDir(), "rampart-test-"+db.Name),
+		"RAMPART_DATA_DIR":     filepath.Join(os.TempDir(), "rampart-test-"+db.Name),
 		"RAMPART_SESSION_KEYS": "k1:" + k, "RAMPART_TOKEN_KEYS": "k1:" + k, "RAMPART_AUDIT_KEYS": "k1:" + k,
 		"RAMPART_FIELD_KEYS": "f1:" + k, "RAMPART_SECRETS_KEY": "s1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{11}, 32))}
 }
