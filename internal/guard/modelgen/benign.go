@@ -189,3 +189,30 @@ func (g gen) lookAlike() string {
 		return sentence(fmt.Sprintf("The %s system %s.", g.pick("ticketing", "rigging", "access control", "PA", "registration", "booking", "badge"), g.pick("instructions are in the venue pack", "needs a firmware update before the show", "is new this year", "has its own admin login", "prompts guests to scan their QR code", "manual is attached")))
 	}
 }
+
+// productText is what the workspace's own fields hold: short titles,
+// client and item names, and the requests people make about proposals,
+// bills of materials and budgets. An injection detector for this product
+// must not learn that its own vocabulary ("proposal", "summarise the
+// brief") is an attack.
+func (g gen) productText() string {
+	obj := g.pick("proposal", "brief", "bill of materials", "BOM", "budget", "statement of work", "SOW", "quote", "rider", "run-of-show", "floor plan", "change order")
+	switch g.r.IntN(6) {
+	case 0:
+		return g.pick("Proposal", "proposal", "Draft proposal", "Bench proposal", "Revised proposal", "Event proposal", "Proposal v2", "The proposal",
+			"Gala", "Launch", "Summit", "Town hall", "Offsite", "Awards night", "Conference", "Festival stage") +
+			g.pick("", "", " "+fmt.Sprint(1+g.r.IntN(300)), " "+g.pick("2026", "Q3", "(final)", "- draft", "for Initech", "Oslo", "HALL-A"))
+	case 1:
+		return g.pick("Initech", "Initrode", "Globex", "Umbrella", "Acme Corp", "Northwind Traders", "Bench client", "Demo client", "Stark Events", "Wayne Foundation",
+			"HALL-A", "HALL-B", "Main stage", "Truss 3m", "Moving head spot", "Line array speaker", "LED wall", "PA hire", "Generator", "Dance floor")
+	case 2:
+		return sentence(fmt.Sprintf("%s the %s%s", g.pick("Summarise", "Summarize", "Write", "Draft", "Update", "Review", "Check", "Rewrite", "Shorten", "Translate", "Proofread", "Finalise", "Approve", "Reject", "Compare"),
+			obj, g.pick("", " for the client", " with the new venue", " before Friday", " in French", " for the board", " against the budget", " and flag the risks")))
+	case 3:
+		return sentence(fmt.Sprintf("%s the %s %s", g.pick("Please", "Can you", "Could you"), g.pick("summarise", "update", "tighten", "rewrite", "review"), obj))
+	case 4:
+		return fmt.Sprintf("%s for %s, %d guests", g.pick("Proposal", "Quote", "Budget", "Brief", "Run-of-show"), g.pick("Initech", "the spring gala", "the product launch", "the awards night"), 20+g.r.IntN(2000))
+	default:
+		return sentence(fmt.Sprintf("The %s %s", obj, g.pick("is attached", "needs a second look", "was approved yesterday", "goes to the client on Monday", "has the wrong date", "is ready for review", "replaces the previous version")))
+	}
+}

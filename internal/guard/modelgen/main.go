@@ -144,7 +144,9 @@ func synthetic(seed uint64, nAttacks, nBenign int) []item {
 	}
 	for range nBenign {
 		var s, src string
-		switch k := g.r.IntN(10); {
+		switch k := g.r.IntN(12); {
+		case k >= 10:
+			s, src = g.productText(), "synthetic-product"
 		case k < 3:
 			s, src = g.eventBrief(), "synthetic-brief"
 		case k < 5:
