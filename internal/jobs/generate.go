@@ -262,7 +262,8 @@ func (q *Queue) guardInputs(p rampart.Proposal) ([]guard.Text, guard.Verdict) {
 func (q *Queue) refuseInput(ctx context.Context, claims rampart.Claims, id uuid.UUID, attempt int, v guard.Verdict) error {
 	out := store.JobOutcome{Status: rampart.JobRefused, GuardScore: v.Score, GuardRules: v.Rules(), ErrorCode: "guard_refused",
 		ErrorMessage: "the input looks like a prompt injection and was refused", Action: audit.ActionAIGenerationRefused,
-		Metadata: map[string]any{"rules": v.Rules(), "score": v.Score, "mode": q.opts.GuardMode}}
+		Metadata: map[string]any{"rules": v.Rules(), "score": v.Score, "rules_score": v.RulesScore, "model_score": v.ModelScore,
+			"model_probability": v.ModelProbability, "threshold": q.opts.Guard.Threshold(), "mode": q.opts.GuardMode}}
 	if q.opts.GuardMode == GuardReview {
 		out.Status, out.ErrorCode, out.Action = rampart.JobNeedsReview, "guard_review", audit.ActionAIGenerationHeld
 		out.ErrorMessage = "the input looks like a prompt injection; a person must review it before any AI work"

@@ -1114,6 +1114,17 @@ func TestGuardRefusesInjection(t *testing.T) {
 			if len(evs) != 1 {
 				t.Fatalf("%d %s events, want 1", len(evs), tt.action)
 			}
+			// The decision is explained: the score, the rules' and the
+			// model's parts, the threshold (issue #13).
+			var meta map[string]any
+			if err := json.Unmarshal(evs[0].Metadata, &meta); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"score", "rules", "rules_score", "model_score", "model_probability", "threshold"} {
+				if _, ok := meta[k]; !ok {
+					t.Errorf("the %s event's metadata lacks %q: %v", tt.action, k, meta)
+				}
+			}
 			// No event of the organization quotes the brief.
 			for _, ev := range e.events(t, a.org.ID, "") {
 				raw, err := json.Marshal(ev)
