@@ -152,8 +152,9 @@ func TestRoundTripsPerOperation(t *testing.T) {
 	t.Logf("tenant read with an API token: %.2f round trips", bearer)
 
 	// A generation request, then its job's run by the worker, counted
-	// apart (the first pair warms the statement caches).
-	var req, run float64
+	// apart (the first pair warms the statement caches); the fewest of
+	// the runs, as in measure.
+	req, run := -1.0, -1.0
 	const jobs = 3
 	for i := range jobs + 1 {
 		id := e.newProposal(producer, map[string]any{"title": "Round trips", "brief": "A launch for 300 guests."})
@@ -175,8 +176,12 @@ func TestRoundTripsPerOperation(t *testing.T) {
 		rt.on = false
 		rt.mu.Unlock()
 		if i > 0 {
-			req += float64(r) / jobs
-			run += float64(w) / jobs
+			if req < 0 || float64(r) < req {
+				req = float64(r)
+			}
+			if run < 0 || float64(w) < run {
+				run = float64(w)
+			}
 		}
 	}
 	t.Logf("generation request: %.2f round trips; job run (worker): %.2f round trips", req, run)
