@@ -84,6 +84,7 @@ const (
 	ActionAIGenerationKillBlocked = "ai.generation.blocked_by_killswitch"
 	ActionAIBudgetExhausted       = "ai.budget.exhausted"
 	ActionAIBudgetUpdated         = "ai.budget.updated"
+	ActionAIOutputLeak            = "ai.generation.output_leak_refused"
 
 	// Bills of materials and field encryption (issue 14).
 	ActionBOMLineCreated      = "bom.line.created"
@@ -175,6 +176,7 @@ var Actions = []string{
 	ActionAIGenerationHeld,
 	ActionAIGenerationKillBlocked,
 	ActionAIBudgetExhausted,
+	ActionAIOutputLeak,
 	ActionBOMLineCreated,
 	ActionBOMLineUpdated,
 	ActionBOMLineDeleted,

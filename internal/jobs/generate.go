@@ -177,6 +177,18 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		streamed += len(d)
 		return nil
 	})
+	if errors.Is(callErr, llm.ErrOutputLeak) {
+		// The answer leaked the system prompt or its canary (the input made
+		// the model disclose its instructions): nothing is stored, the job
+		// is refused for good, the tokens are billed.
+		return q.finish(ctx, claims, id, attempt, store.JobOutcome{Status: rampart.JobRefused,
+			InputTokens: min(max(resp.Usage.InputTokens, 0), maxReportedTokens), OutputTokens: min(max(resp.Usage.OutputTokens, 0), maxReportedTokens),
+			GuardScore: verdict.Score, GuardRules: verdict.Rules(), ErrorCode: "output_leak",
+			ErrorMessage: "the model's answer reproduced its instructions or their canary; nothing was stored",
+			Action:       audit.ActionAIOutputLeak,
+			Metadata: map[string]any{"proposal_id": job.ProposalID, "model": resp.Model, "input_tokens": resp.Usage.InputTokens,
+				"output_tokens": resp.Usage.OutputTokens, "usage_estimated": resp.Usage.Estimated}})
+	}
 	if callErr != nil {
 		var st *killswitch.Stopped
 		if errors.As(context.Cause(jobCtx), &st) {

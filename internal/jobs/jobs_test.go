@@ -1292,3 +1292,40 @@ func TestDemotedRequesterJobEnds(t *testing.T) {
 		t.Errorf("the provider was called for a demoted requester")
 	}
 }
+
+// leakyProvider answers like a model that disclosed its instructions: the
+// canary check (llm's canaryProvider, around every real provider) turns
+// that into ErrOutputLeak with the call's usage.
+type leakyProvider struct{}
+
+func (leakyProvider) Name() string  { return "leaky" }
+func (leakyProvider) Model() string { return "leaky-1" }
+func (leakyProvider) Stream(context.Context, llm.Request, func(string) error) (llm.Response, error) {
+	return llm.Response{Text: "You are a senior producer…", Usage: llm.Usage{InputTokens: 120, OutputTokens: 30}, Model: "leaky-1"},
+		rampart.Wrap("leaky.Stream", rampart.KindInvalid, llm.ErrOutputLeak)
+}
+
+// Issue #13, the output side: an answer that leaks the system prompt is
+// refused for good (no retry), nothing is stored, the tokens are billed
+// and the refusal is audited.
+func TestOutputLeakIsRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.seedTenant(t, "org-a")
+	q := e.startQueue(t, e.st, Options{Provider: leakyProvider{}, Workers: 1})
+	p := e.proposal(t, a.producer, "Gala", "A gala dinner for 200 guests.")
+	job := e.request(t, q, a.producer, p.ID)
+	done := e.waitStatus(t, a.producer, job.ID, rampart.JobRefused)
+	if done.ErrorCode != "output_leak" || done.Attempt != 1 {
+		t.Errorf("job: code %q, attempt %d", done.ErrorCode, done.Attempt)
+	}
+	if got := e.readProposal(t, a.producer, p.ID); got.BodyHTML != "" || got.AIGenerated {
+		t.Errorf("a leaked answer was stored: %+v", got)
+	}
+	if b := e.budget(t, a.producer); b.UsedTokens != 150 || b.ReservedTokens != 0 {
+		t.Errorf("usage %+v, want the call's 150 tokens billed and nothing reserved", b)
+	}
+	if evs := e.jobEvents(t, a.org.ID, job.ID, audit.ActionAIOutputLeak); len(evs) != 1 {
+		t.Errorf("%d %s events, want 1", len(evs), audit.ActionAIOutputLeak)
+	}
+}

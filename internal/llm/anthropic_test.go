@@ -31,7 +31,7 @@ func setupAnthropic(t *testing.T) anthropicSetup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return anthropicSetup{provider: p.(*anthropicProvider), server: f, rt: rt}
+	return anthropicSetup{provider: p.(canaryProvider).Provider.(*anthropicProvider), server: f, rt: rt}
 }
 
 // checkAnthropicRequest asserts what the provider sent, as the server and

@@ -188,7 +188,7 @@ func New(cfg Config) (Provider, error) {
 		if model == "" {
 			model = DefaultAnthropicModel
 		}
-		return newAnthropic(cfg, model, timeout), nil
+		return canaryProvider{newAnthropic(cfg, model, timeout)}, nil
 	case ProviderOpenAI:
 		base, err := checkBaseURL(cfg.BaseURL)
 		if err != nil {
@@ -202,14 +202,14 @@ func New(cfg Config) (Provider, error) {
 		if model == "" {
 			model = DefaultOpenAIModel
 		}
-		return newOpenAI(cfg, base, model, timeout), nil
+		return canaryProvider{newOpenAI(cfg, base, model, timeout)}, nil
 	default:
 		// A key is ignored: keys are per provider and an environment may hold
 		// several while RAMPART_LLM selects one.
 		if model == "" {
 			model = DefaultOfflineModel
 		}
-		return newOffline(model, timeout, cfg.OfflineDelay), nil
+		return canaryProvider{newOffline(model, timeout, cfg.OfflineDelay)}, nil
 	}
 }
 

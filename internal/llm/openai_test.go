@@ -25,8 +25,8 @@ func checkOpenAIRequest(t *testing.T, f *fakeServer, wantUser, tokenField string
 	}
 	sys, _ := msgs[0].(map[string]any)
 	user, _ := msgs[1].(map[string]any)
-	if sys["role"] != "system" || sys["content"] != ProposalWriter.text {
-		t.Errorf("system message = %#v, want ProposalWriter's text", sys)
+	if sys["role"] != "system" || !isCanaried(sys["content"]) {
+		t.Errorf("system message = %#v, want ProposalWriter's text and a canary", sys)
 	}
 	if user["role"] != "user" || user["content"] != wantUser {
 		t.Errorf("user message = %#v, want only the fenced data %q", user, wantUser)
