@@ -43,12 +43,9 @@ func Upload(ctx context.Context, st *store.Store, c rampart.Claims, proposalID u
 	// holds a connection), answer them after the access checks.
 	typ, sniffErr := Sniff(in.Content, in.Name)
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.Attachment, error) {
-		p, err := tx.Proposals().Get(ctx, proposalID)
+		p, err := proposal.Readable(ctx, tx, op, proposalID)
 		if err != nil {
 			return rampart.Attachment{}, err
-		}
-		if !access.Can(c, access.ActionRead, proposal.Resource(p)) {
-			return rampart.Attachment{}, notFound(op)
 		}
 		if err := access.Check(c, access.ActionEdit, proposal.Resource(p)); err != nil {
 			return rampart.Attachment{}, err
@@ -66,12 +63,9 @@ func Upload(ctx context.Context, st *store.Store, c rampart.Claims, proposalID u
 func List(ctx context.Context, st *store.Store, c rampart.Claims, proposalID uuid.UUID) ([]rampart.Attachment, error) {
 	const op = "attachment.List"
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) ([]rampart.Attachment, error) {
-		p, err := tx.Proposals().Get(ctx, proposalID)
+		p, err := proposal.Readable(ctx, tx, op, proposalID)
 		if err != nil {
 			return nil, err
-		}
-		if !access.Can(c, access.ActionRead, proposal.Resource(p)) {
-			return nil, notFound(op)
 		}
 		return tx.Attachments().List(ctx, p.ID)
 	})

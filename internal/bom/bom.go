@@ -25,13 +25,11 @@ type LineInput struct {
 // Patch changes the fields that are set (see store.BOMLinePatch).
 type Patch = store.BOMLinePatch
 
-func resource(p rampart.Proposal) access.Resource {
+func resource(p rampart.ProposalSummary) access.Resource {
 	r := proposal.Resource(p)
 	r.Kind = access.KindBOM
 	return r
 }
-
-func notFound(op string) error { return rampart.Errorf(op, rampart.KindNotFound, "not found") }
 
 // CostAccess reports whether the caller reads and writes cost, sourcing
 // and lead time: the API and the console choose Get or GetCosted by it.
@@ -41,25 +39,12 @@ func forbiddenCost(op string) error {
 	return rampart.Errorf(op, rampart.KindForbidden, "Your role does not have full cost access: it may not read or set cost, sourcing or lead time.")
 }
 
-// readable loads the proposal and checks the caller may read it (another
-// organization's, or another venue's, is not found).
-func readable(ctx context.Context, tx *store.TenantTx, op string, id uuid.UUID) (rampart.Proposal, error) {
-	p, err := tx.Proposals().Get(ctx, id)
-	if err != nil {
-		return p, err
-	}
-	if !access.Can(tx.Claims(), access.ActionRead, proposal.Resource(p)) {
-		return p, notFound(op)
-	}
-	return p, nil
-}
-
 // Get returns a proposal's bill of materials without cost, sourcing or
 // lead time: what every reader of the proposal may see.
 func Get(ctx context.Context, st *store.Store, c rampart.Claims, proposalID uuid.UUID) (rampart.BOM, error) {
 	const op = "bom.Get"
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.BOM, error) {
-		if _, err := readable(ctx, tx, op, proposalID); err != nil {
+		if _, err := proposal.Readable(ctx, tx, op, proposalID); err != nil {
 			return rampart.BOM{}, err
 		}
 		lines, err := tx.BOMLines().List(ctx, proposalID)
@@ -75,7 +60,7 @@ func GetCosted(ctx context.Context, st *store.Store, c rampart.Claims, proposalI
 		return rampart.CostedBOM{}, forbiddenCost(op)
 	}
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.CostedBOM, error) {
-		if _, err := readable(ctx, tx, op, proposalID); err != nil {
+		if _, err := proposal.Readable(ctx, tx, op, proposalID); err != nil {
 			return rampart.CostedBOM{}, err
 		}
 		lines, err := tx.BOMLines().ListCosted(ctx, proposalID)
@@ -88,7 +73,7 @@ func GetCosted(ctx context.Context, st *store.Store, c rampart.Claims, proposalI
 
 // editable loads the proposal and checks the caller may edit its bill.
 func editable(ctx context.Context, tx *store.TenantTx, op string, id uuid.UUID) error {
-	p, err := readable(ctx, tx, op, id)
+	p, err := proposal.Readable(ctx, tx, op, id)
 	if err != nil {
 		return err
 	}

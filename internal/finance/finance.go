@@ -2,6 +2,7 @@ package finance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/google/uuid"
@@ -34,18 +35,6 @@ func needCost(op string, c rampart.Claims) error {
 	return nil
 }
 
-// readableProposal checks the caller may read the proposal.
-func readableProposal(ctx context.Context, tx *store.TenantTx, op string, id uuid.UUID) (rampart.Proposal, error) {
-	p, err := tx.Proposals().Get(ctx, id)
-	if err != nil {
-		return p, err
-	}
-	if !access.Can(tx.Claims(), access.ActionRead, proposal.Resource(p)) {
-		return p, notFound(op)
-	}
-	return p, nil
-}
-
 // denied is a refusal of a sign-off action on an object the caller can
 // see: it is answered 403 and recorded (finance.denied) in a transaction of
 // its own, since the refused one rolls back.
@@ -73,9 +62,10 @@ func run[T any](ctx context.Context, st *store.Store, c rampart.Claims, fn func(
 	v, err := store.InTenantValue(ctx, st, c, fn)
 	var d *denied
 	if errors.As(err, &d) {
+		meta, _ := json.Marshal(map[string]string{"attempted": d.attempted})
 		rerr := st.InTenant(context.WithoutCancel(ctx), c, func(ctx context.Context, tx *store.TenantTx) error {
 			return tx.RecordAudit(ctx, audit.Event{ActorType: audit.ActorUser, ActorID: c.UserID.String(), Action: audit.ActionFinanceDenied,
-				TargetType: d.target, TargetID: d.id.String(), Metadata: []byte(`{"attempted":"` + d.attempted + `"}`)})
+				TargetType: d.target, TargetID: d.id.String(), Metadata: meta})
 		})
 		if rerr != nil {
 			return v, rerr
@@ -109,7 +99,7 @@ func PricedSOW(ctx context.Context, st *store.Store, c rampart.Claims, proposalI
 
 func pricedSOW(ctx context.Context, st *store.Store, c rampart.Claims, op string, proposalID uuid.UUID) (rampart.PricedSOW, error) {
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.PricedSOW, error) {
-		if _, err := readableProposal(ctx, tx, op, proposalID); err != nil {
+		if _, err := proposal.Readable(ctx, tx, op, proposalID); err != nil {
 			return rampart.PricedSOW{}, err
 		}
 		return tx.Finance().SOWForProposal(ctx, proposalID)
@@ -127,7 +117,7 @@ func CreateSOW(ctx context.Context, st *store.Store, c rampart.Claims, proposalI
 		return s, err
 	}
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.PricedSOW, error) {
-		p, err := readableProposal(ctx, tx, op, proposalID)
+		p, err := proposal.Readable(ctx, tx, op, proposalID)
 		if err != nil {
 			return rampart.PricedSOW{}, err
 		}
@@ -245,7 +235,7 @@ func PricedBudget(ctx context.Context, st *store.Store, c rampart.Claims, propos
 
 func pricedBudget(ctx context.Context, st *store.Store, c rampart.Claims, op string, proposalID uuid.UUID) ([]rampart.PricedBudgetLine, error) {
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) ([]rampart.PricedBudgetLine, error) {
-		if _, err := readableProposal(ctx, tx, op, proposalID); err != nil {
+		if _, err := proposal.Readable(ctx, tx, op, proposalID); err != nil {
 			return nil, err
 		}
 		return tx.Finance().BudgetLines(ctx, proposalID)
@@ -263,7 +253,7 @@ func AddBudgetLine(ctx context.Context, st *store.Store, c rampart.Claims, propo
 		return l, err
 	}
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.PricedBudgetLine, error) {
-		p, err := readableProposal(ctx, tx, op, proposalID)
+		p, err := proposal.Readable(ctx, tx, op, proposalID)
 		if err != nil {
 			return rampart.PricedBudgetLine{}, err
 		}
@@ -279,7 +269,7 @@ func budgetInTx(ctx context.Context, tx *store.TenantTx, op string, id uuid.UUID
 	if err != nil {
 		return l, nil, err
 	}
-	p, err := readableProposal(ctx, tx, op, l.ProposalID)
+	p, err := proposal.Readable(ctx, tx, op, l.ProposalID)
 	if err != nil {
 		return l, nil, err
 	}

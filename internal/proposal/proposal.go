@@ -29,7 +29,7 @@ type Patch struct {
 }
 
 // Resource is the proposal as the access matrix sees it.
-func Resource(p rampart.Proposal) access.Resource {
+func Resource(p rampart.ProposalSummary) access.Resource {
 	r := access.Resource{Kind: access.KindProposal}
 	if p.VenueCode != nil {
 		r.VenueCode = *p.VenueCode
@@ -64,7 +64,7 @@ func List(ctx context.Context, st *store.Store, c rampart.Claims, limit int, aft
 		pg.Next = next
 		pg.Proposals = make([]rampart.ProposalSummary, 0, len(all))
 		for _, p := range all {
-			if access.Can(c, access.ActionRead, Resource(rampart.Proposal{ProposalSummary: p})) {
+			if access.Can(c, access.ActionRead, Resource(p)) {
 				pg.Proposals = append(pg.Proposals, p)
 			}
 		}
@@ -82,7 +82,7 @@ func Create(ctx context.Context, st *store.Store, c rampart.Claims, in Input) (r
 	if err := rampart.ValidateProposal(p); err != nil {
 		return rampart.Proposal{}, err
 	}
-	if err := access.Check(c, access.ActionEdit, Resource(p)); err != nil {
+	if err := access.Check(c, access.ActionEdit, Resource(p.ProposalSummary)); err != nil {
 		return rampart.Proposal{}, err
 	}
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {
@@ -119,8 +119,24 @@ func Get(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID) (
 	if err != nil {
 		return p, err
 	}
-	if !access.Can(c, access.ActionRead, Resource(p)) {
+	if !access.Can(c, access.ActionRead, Resource(p.ProposalSummary)) {
 		return rampart.Proposal{}, notFound("proposal.Get")
+	}
+	return p, nil
+}
+
+// Readable reads, in tx, the summary of a proposal the caller may read:
+// what the use cases of things under a proposal (its bill of materials,
+// finance, attachments) check access against, without its brief and body.
+// Another organization's proposal, or one outside the caller's venues, is
+// not found.
+func Readable(ctx context.Context, tx *store.TenantTx, op string, id uuid.UUID) (rampart.ProposalSummary, error) {
+	p, err := tx.Proposals().Summary(ctx, id)
+	if err != nil {
+		return p, err
+	}
+	if !access.Can(tx.Claims(), access.ActionRead, Resource(p)) {
+		return rampart.ProposalSummary{}, notFound(op)
 	}
 	return p, nil
 }
@@ -128,7 +144,9 @@ func Get(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID) (
 // VenueOf is the venue code of a proposal the caller may read ("" for
 // none): what the agent route scopes an agent call by.
 func VenueOf(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID) (string, error) {
-	p, err := Get(ctx, st, c, id)
+	p, err := store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.ProposalSummary, error) {
+		return Readable(ctx, tx, "proposal.VenueOf", id)
+	})
 	if err != nil || p.VenueCode == nil {
 		return "", err
 	}
@@ -143,10 +161,10 @@ func Update(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID
 		if err != nil {
 			return p, err
 		}
-		if !access.Can(c, access.ActionRead, Resource(p)) {
+		if !access.Can(c, access.ActionRead, Resource(p.ProposalSummary)) {
 			return rampart.Proposal{}, notFound("proposal.Update")
 		}
-		if err := access.Check(c, access.ActionEdit, Resource(p)); err != nil {
+		if err := access.Check(c, access.ActionEdit, Resource(p.ProposalSummary)); err != nil {
 			return p, err
 		}
 		if in.Title != nil {
@@ -160,7 +178,7 @@ func Update(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID
 		}
 		if in.VenueCode != nil {
 			p.VenueCode = in.VenueCode
-			if err := access.Check(c, access.ActionEdit, Resource(p)); err != nil {
+			if err := access.Check(c, access.ActionEdit, Resource(p.ProposalSummary)); err != nil {
 				return p, err
 			}
 			if err := venueExists(ctx, tx, p.VenueCode); err != nil {
@@ -179,7 +197,7 @@ func Approve(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUI
 	if err != nil {
 		return p, err
 	}
-	if err := access.Check(c, access.ActionApproveAgentProposal, Resource(p)); err != nil {
+	if err := access.Check(c, access.ActionApproveAgentProposal, Resource(p.ProposalSummary)); err != nil {
 		return rampart.Proposal{}, err
 	}
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {

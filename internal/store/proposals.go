@@ -19,6 +19,7 @@ var (
 	sqlListProposals     = query("ListProposals")
 	sqlGetProposal       = query("GetProposal")
 	sqlGetProposalLocked = query("GetProposalLocked")
+	sqlGetProposalSumm   = query("GetProposalSummary")
 	sqlUpdateProposal    = query("UpdateProposal")
 	sqlStoreAIBody       = query("StoreAIBody")
 	sqlAnyStaleBody      = query("AnyStaleBody")
@@ -107,6 +108,15 @@ func (tx ProposalsTx) Get(ctx context.Context, id uuid.UUID) (rampart.Proposal, 
 	c := tx.tc
 	p, err := scanProposal(tx.queryRow(ctx, sqlGetProposal, c.OrganizationID, id))
 	return p, classify(op, err)
+}
+
+// Summary reads one proposal without its brief and body: what an access
+// check on something under the proposal needs. Another tenant's (or
+// another venue's) is not found.
+func (tx ProposalsTx) Summary(ctx context.Context, id uuid.UUID) (rampart.ProposalSummary, error) {
+	var p rampart.ProposalSummary
+	err := tx.queryRow(ctx, sqlGetProposalSumm, tx.tc.OrganizationID, id).Scan(summaryDest(&p)...)
+	return p, classify("store.ProposalSummary", err)
 }
 
 func (tx ProposalsTx) lock(ctx context.Context, op string, id uuid.UUID) (rampart.Proposal, error) {

@@ -24,6 +24,10 @@ ORDER BY updated_at DESC, id DESC LIMIT $2
 -- name: GetProposal
 SELECT ${proposal_columns} FROM proposals WHERE organization_id = $1 AND id = $2
 
+-- name: GetProposalSummary
+-- What an access check needs (the venue) without the brief and body.
+SELECT ${proposal_summary_columns} FROM proposals WHERE organization_id = $1 AND id = $2
+
 -- name: GetProposalLocked
 SELECT ${proposal_columns} FROM proposals WHERE organization_id = $1 AND id = $2 FOR UPDATE
 
