@@ -300,7 +300,7 @@ func TestAgentsOnlyProposeAsThemselves(t *testing.T) {
 	storetest.Kind(t, "bom_drafter proposing as budget_analyst", err, rampart.KindInvalid)
 	err = f.Store.InAgent(ctx, producer, "bom_drafter", func(ctx context.Context, tx *store.AgentTx) error {
 		_, err := tx.Propose(ctx, rampart.NewAgentProposal{ProposalID: f.p.ID, AgentType: "bom_drafter", Kind: rampart.ProposeBOMLines,
-			Change: rampart.AgentChange{BOMLines: []rampart.ProposedBOMLine{{Item: "PA", Category: "sound", Quantity: 1000, Unit: "pcs"}}},
+			Change:    rampart.AgentChange{BOMLines: []rampart.ProposedBOMLine{{Item: "PA", Category: "sound", Quantity: 1000, Unit: "pcs"}}},
 			Rationale: "r", At: t0})
 		return err
 	})
@@ -308,7 +308,7 @@ func TestAgentsOnlyProposeAsThemselves(t *testing.T) {
 	// A stakeholder's agent cannot write at all (row-level security).
 	err = f.Store.InAgent(ctx, f.Acme.As(rampart.RoleStakeholder), "bom_drafter", func(ctx context.Context, tx *store.AgentTx) error {
 		_, err := tx.Propose(ctx, rampart.NewAgentProposal{ProposalID: f.p.ID, AgentType: "bom_drafter", Kind: rampart.ProposeBOMLines,
-			Change: rampart.AgentChange{BOMLines: []rampart.ProposedBOMLine{{Item: "PA", Category: "audio", Quantity: 1000, Unit: "pcs"}}},
+			Change:    rampart.AgentChange{BOMLines: []rampart.ProposedBOMLine{{Item: "PA", Category: "audio", Quantity: 1000, Unit: "pcs"}}},
 			Rationale: "r", At: t0})
 		return err
 	})
