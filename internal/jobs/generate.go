@@ -62,6 +62,15 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) error {
 	q := w.q
 	org, id, attempt := rj.Args.OrganizationID, rj.Args.JobID, rj.Attempt
+	var guardTook time.Duration
+	if q.opts.timings != nil {
+		start := time.Now()
+		defer func() {
+			if guardTook > 0 {
+				q.opts.timings(guardTook, time.Since(start))
+			}
+		}()
+	}
 
 	release, ok := q.acquireOrg(org)
 	if !ok {
@@ -106,7 +115,9 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	// The guard, before any transaction of the attempt (pure computation:
 	// no pooled connection waits on it): untrusted inputs become
 	// guard.Text, or the job stops.
+	guardStart := time.Now()
 	data, verdict := q.guardInputs(*js.Inputs)
+	guardTook = time.Since(guardStart)
 	var req llm.Request
 	if !verdict.Blocked {
 		req = llm.Request{Prompt: llm.ProposalWriter, Data: data, MaxTokens: q.opts.MaxTokens}
