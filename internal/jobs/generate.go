@@ -63,6 +63,15 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) error {
 	q := w.q
 	org, id, attempt := rj.Args.OrganizationID, rj.Args.JobID, rj.Attempt
+	var guardTook time.Duration
+	if q.opts.timings != nil {
+		start := time.Now()
+		defer func() {
+			if guardTook > 0 {
+				q.opts.timings(guardTook, time.Since(start))
+			}
+		}()
+	}
 
 	release, ok := q.acquireOrg(org)
 	if !ok {
@@ -107,7 +116,9 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	// The guard, before any transaction of the attempt (pure computation:
 	// no pooled connection waits on it): untrusted inputs become
 	// guard.Text, or the job stops.
+	guardStart := time.Now()
 	data, verdict := q.guardInputs(*js.Inputs)
+	guardTook = time.Since(guardStart)
 	var req llm.Request
 	if !verdict.Blocked {
 		req = llm.Request{Prompt: promptFor(js.Kind), Data: data, MaxTokens: q.opts.MaxTokens}
@@ -306,9 +317,11 @@ func (q *Queue) propose(ctx context.Context, claims rampart.Claims, kind string,
 // start of the attempt.
 var errInputsChanged = errors.New("the proposal changed after its inputs were guarded")
 
-// guardInputs passes every untrusted field through the guard; the verdict
-// joins them (guard.Join: the rules' scores add up across fields, the
-// model's evidence is the strongest field's).
+// guardInputs passes every untrusted field through the guard, each at its
+// own threshold (RAMPART_AI_GUARD_THRESHOLDS); the verdict joins them
+// (guard.Join: the rules' scores add up across fields, the model's
+// evidence is the strongest field's, held to the highest threshold of the
+// fields with findings). The labels are config.GuardFields.
 func (q *Queue) guardInputs(p rampart.Proposal) ([]guard.Text, guard.Verdict) {
 	fields := []struct{ label, text string }{{"title", p.Title}, {"client", p.ClientName}, {"brief", p.Brief}}
 	if p.VenueCode != nil {
@@ -334,7 +347,7 @@ func (q *Queue) refuseInput(ctx context.Context, claims rampart.Claims, id uuid.
 	out := store.JobOutcome{Status: rampart.JobRefused, GuardScore: v.Score, GuardRules: v.Rules(), ErrorCode: "guard_refused",
 		ErrorMessage: "the input looks like a prompt injection and was refused", Action: audit.ActionAIGenerationRefused,
 		Metadata: map[string]any{"rules": v.Rules(), "score": v.Score, "rules_score": v.RulesScore, "model_score": v.ModelScore,
-			"model_probability": v.ModelProbability, "threshold": q.opts.Guard.Threshold(), "mode": q.opts.GuardMode}}
+			"model_probability": v.ModelProbability, "threshold": v.Threshold, "mode": q.opts.GuardMode}}
 	if q.opts.GuardMode == GuardReview {
 		out.Status, out.ErrorCode, out.Action = rampart.JobNeedsReview, "guard_review", audit.ActionAIGenerationHeld
 		out.ErrorMessage = "the input looks like a prompt injection; a person must review it before any AI work"
