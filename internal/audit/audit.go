@@ -122,11 +122,16 @@ const (
 	ActionIntegrationRefreshFailed   = "integration.refresh.failed"
 	ActionIntegrationDisconnected    = "integration.disconnected"
 	ActionIntegrationRevokeFailed    = "integration.revoke.failed"
+
+	// ActionTrustReport records a run of `rampart trust-report` (service
+	// path): the report's id, SHA-256 and signing key id in metadata.
+	ActionTrustReport = "trust.report.generated"
 )
 
 // Actions lists every action an event may carry.
 var Actions = []string{
 	ActionServiceInvoked,
+	ActionTrustReport,
 	ActionOrganizationCreated,
 	ActionMembershipCreated,
 	ActionVenueCreated,
