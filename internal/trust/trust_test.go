@@ -155,7 +155,9 @@ func TestEveryControlMetOnSeededInstall(t *testing.T) {
 	if len(rep.Controls) != len(trust.Checks) {
 		t.Fatalf("%d controls reported, %d registered", len(rep.Controls), len(trust.Checks))
 	}
+	t.Logf("report in %.3f s", rep.Seconds)
 	for _, c := range rep.Controls {
+		t.Logf("%-22s %-14s %.3f s  %s", c.ID, c.Status, c.Seconds, c.Summary)
 		if c.Status != trust.Met {
 			t.Errorf("%s: %s: %s\n  %s", c.ID, c.Status, c.Summary, strings.Join(c.Evidence, "\n  "))
 		}
