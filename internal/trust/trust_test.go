@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -328,5 +329,80 @@ func exec(t *testing.T, f fixture, sql string) {
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// TestBrokenHeadersTurnLineNotMet: a handler whose answers lose their CSP
+// and framing protection (a proxy stripping them, say) turns the header
+// line to "not met", naming what is missing.
+func TestBrokenHeadersTurnLineNotMet(t *testing.T) {
+	f := setup(t)
+	real := f.env.Handler
+	f.env.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		real.ServeHTTP(stripping{w}, r)
+	})
+	r := status(t, run(t, f.env, trust.IDHeaders), trust.IDHeaders)
+	if r.Status != trust.NotMet || !strings.Contains(r.Summary, "no CSP nonce") {
+		t.Errorf("stripped headers: %s: %s", r.Status, r.Summary)
+	}
+	f.env.Handler = nil
+	if r := status(t, run(t, f.env, trust.IDHeaders), trust.IDHeaders); r.Status != trust.NotConfigured {
+		t.Errorf("no handler: %s", r.Status)
+	}
+}
+
+// stripping drops the CSP and X-Frame-Options before the header is written.
+type stripping struct{ http.ResponseWriter }
+
+func (s stripping) WriteHeader(code int) {
+	s.Header().Del("Content-Security-Policy")
+	s.Header().Del("X-Frame-Options")
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s stripping) Write(b []byte) (int, error) {
+	s.Header().Del("Content-Security-Policy")
+	s.Header().Del("X-Frame-Options")
+	return s.ResponseWriter.Write(b)
+}
+
+// TestKeyRingLines: a value sealed under a key the ring lacks, or a
+// signing key older than the bound, turns the key line to "not met"; the
+// report names key ids, never key material.
+func TestKeyRingLines(t *testing.T) {
+	f := setup(t)
+	for _, q := range fillSQL[:7] {
+		exec(t, f, q)
+	}
+	exec(t, f, `INSERT INTO bom_lines (organization_id, id, proposal_id, venue_code, position, item, category, quantity, unit, created_by, updated_by, currency, unit_cost_enc, field_key_id)
+		VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), '00000000-0000-4000-8000-0000000000b1', 'HALL', 0, 'Item', 'audio', 1, 'day',
+		'00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a1', 'EUR', '\x01' || decode(repeat('00', 40), 'hex'), 'f1')`)
+	r := status(t, run(t, f.env, trust.IDKeyRings), trust.IDKeyRings)
+	if r.Status != trust.Met {
+		t.Fatalf("ring with f1: %s: %s", r.Status, r.Summary)
+	}
+	other, err := fieldcrypt.ParseRing("f2:" + b64(bytes.Repeat([]byte{9}, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.env.FieldKeys = other
+	r = status(t, run(t, f.env, trust.IDKeyRings), trust.IDKeyRings)
+	if r.Status != trust.NotMet || !strings.Contains(r.Summary, "under key f1, which the ring lacks") {
+		t.Errorf("ring without f1: %s: %s", r.Status, r.Summary)
+	}
+	f.env.FieldKeys = nil
+	f.env.KeysCreated = time.Now().Add(-400 * 24 * time.Hour)
+	r = status(t, run(t, f.env, trust.IDKeyRings), trust.IDKeyRings)
+	if r.Status != trust.NotMet || !strings.Contains(r.Summary, "rotate it") {
+		t.Errorf("keys 400 days old: %s: %s", r.Status, r.Summary)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"0123456789abcdef", b64([]byte("0123456789abcdef0123456789abcdef")), "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("the key line carries key material %q", secret)
+		}
 	}
 }
