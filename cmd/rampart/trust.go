@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -123,8 +124,11 @@ func (m *Main) trustReport(ctx context.Context, cfg config.Config, format, out s
 		return m.fail(name, err)
 	}
 	// The real handler, as serve builds it, served in-process for the
-	// header sample; it sends no mail.
-	handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: noMail{}, Logger: log, Version: Version(),
+	// header sample; it sends no mail, and its three request lines are
+	// not worth logging (warnings and errors still are).
+	quiet := cfg
+	quiet.LogLevel = max(cfg.LogLevel, slog.LevelWarn)
+	handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: noMail{}, Logger: m.logger(quiet), Version: Version(),
 		BaseURL: "https://rampart.invalid", Tiers: cfg.RateLimits})
 	env := &trust.Env{Store: st, Handler: handler, Tiers: cfg.RateLimits, LimiterBackend: "in-process", AuditKeys: auditKeys,
 		FieldKeys: fieldKeys, SecretsKeys: secretsKeys, GuardThreshold: cfg.AI.GuardThreshold, Version: Version()}

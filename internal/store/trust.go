@@ -73,6 +73,10 @@ type ProbeOutcome struct {
 // TableProbe is the probe of one tenant table.
 type TableProbe struct {
 	Table string `json:"table"`
+	// Rows counts every row of the table (service path, read-only): the
+	// targets of the identities that name no organization or an unknown
+	// one. -1 when the service path is not configured.
+	Rows int64 `json:"rows"`
 	// ForeignRows counts, on the service path (read-only, no claims), the
 	// rows of the table that are not the attacker organization's (of the
 	// first identity that names one): what a leak would have shown. -1
@@ -132,7 +136,7 @@ func (s *Store) CrossTenantProbe(ctx context.Context, tables []rlsaudit.Table, i
 	}
 	out := make([]TableProbe, len(targets))
 	for i, t := range targets {
-		out[i] = TableProbe{Table: t.Ref().String(), ForeignRows: -1}
+		out[i] = TableProbe{Table: t.Ref().String(), Rows: -1, ForeignRows: -1}
 	}
 	none := uuid.New() // "the attacker" of claims without an organization
 	attackerOf := func(id ForgedClaims) uuid.UUID {
@@ -155,7 +159,7 @@ func (s *Store) CrossTenantProbe(ctx context.Context, tables []rlsaudit.Table, i
 			for i, t := range targets {
 				name := pgx.Identifier{t.Schema, t.Name}.Sanitize()
 				key := pgx.Identifier{rlsaudit.TenantKey(t)}.Sanitize()
-				if err := tx.queryRow(ctx, "SELECT count(*) FROM "+name+" WHERE "+key+" IS DISTINCT FROM $1", a).Scan(&out[i].ForeignRows); err != nil {
+				if err := tx.queryRow(ctx, "SELECT count(*), count(*) FILTER (WHERE "+key+" IS DISTINCT FROM $1) FROM "+name, a).Scan(&out[i].Rows, &out[i].ForeignRows); err != nil {
 					return fmt.Errorf("count %s: %w", name, err)
 				}
 			}

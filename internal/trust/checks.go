@@ -182,10 +182,12 @@ func nonNilFindings(f []rlsaudit.Finding) []rlsaudit.Finding {
 }
 
 // Identities returns the forged identities of the cross-tenant probe.
-// attacker is a real organization when the install has one; the victim's
-// id is what the INSERT tries to write.
+// attacker is a real organization when the install has one (its claims
+// try to reach every other organization's rows); unknown-org-admin names
+// an organization that does not exist, so every row of the install is
+// another tenant's to it, even on an install with one organization.
 func Identities(attacker uuid.UUID) ([]store.ForgedClaims, error) {
-	sub := uuid.New()
+	sub, unknown := uuid.New(), uuid.New()
 	enc := func(m map[string]any) (string, error) {
 		b, err := json.Marshal(m)
 		return string(b), err
@@ -196,6 +198,7 @@ func Identities(attacker uuid.UUID) ([]store.ForgedClaims, error) {
 		claims   map[string]any
 		raw      string
 		attacker bool
+		unknown  bool
 	}
 	specs := []spec{
 		{name: "no-claims"}, // first: before anything is set in the transaction
@@ -204,6 +207,8 @@ func Identities(attacker uuid.UUID) ([]store.ForgedClaims, error) {
 			"organization_id": attacker, "sub": sub, "role": rampart.RoleAdmin, "venue_codes": []string{}}},
 		{name: "other-org-venue-manager", set: true, attacker: true, claims: map[string]any{
 			"organization_id": attacker, "sub": sub, "role": rampart.RoleVenueManager, "venue_codes": []string{"HALL-A", "MAIN"}}},
+		{name: "unknown-org-admin", set: true, unknown: true, claims: map[string]any{
+			"organization_id": unknown, "sub": sub, "role": rampart.RoleAdmin, "venue_codes": []string{}}},
 		{name: "no-organization", set: true, claims: map[string]any{"sub": sub, "role": rampart.RoleAdmin}},
 		{name: "organization-null", set: true, claims: map[string]any{"organization_id": nil, "sub": sub, "role": rampart.RoleAdmin}},
 		{name: "organization-not-uuid", set: true, claims: map[string]any{"organization_id": "' OR true --", "sub": sub, "role": rampart.RoleAdmin}},
@@ -219,9 +224,13 @@ func Identities(attacker uuid.UUID) ([]store.ForgedClaims, error) {
 				return nil, err
 			}
 		}
-		if s.attacker {
+		switch {
+		case s.attacker:
 			a := attacker
 			f.Attacker = &a
+		case s.unknown:
+			u := unknown
+			f.Attacker = &u
 		}
 		out = append(out, f)
 	}
@@ -294,7 +303,8 @@ func checkCrossTenant(ctx context.Context, env *Env) Result {
 		fmt.Sprintf("attacker organization %s, victim %s (%d of 2 are real organizations of this install)", attacker, victim, real),
 		"every statement ran as " + rlsaudit.AppRole + " through the runtime pool, in one transaction that was rolled back",
 	}
-	var leaks, unsure, empty []string
+	var leaks, unsure, empty, ownOnly []string
+	holding := 0
 	statements := 0
 	data := make([]ProbeTable, len(probes))
 	for i, p := range probes {
@@ -312,8 +322,14 @@ func checkCrossTenant(ctx context.Context, env *Env) Result {
 				unsure = append(unsure, fmt.Sprintf("%s: %s as %s: %s", p.Table, o.Verb, o.Claims, strings.TrimPrefix(sqlErr(o), ", ")))
 			}
 		}
-		if p.ForeignRows == 0 {
+		switch {
+		case p.Rows == 0:
 			empty = append(empty, p.Table)
+		case p.ForeignRows == 0:
+			ownOnly = append(ownOnly, p.Table)
+			holding++
+		case p.Rows > 0:
+			holding++
 		}
 	}
 	for _, l := range leaks {
@@ -323,7 +339,10 @@ func checkCrossTenant(ctx context.Context, env *Env) Result {
 		ev = append(ev, "INCONCLUSIVE "+u)
 	}
 	if len(empty) > 0 {
-		ev = append(ev, fmt.Sprintf("no other tenant's rows to find in %d tables (reads, updates and deletes there prove nothing): %s", len(empty), strings.Join(empty, ", ")))
+		ev = append(ev, fmt.Sprintf("%d tables are empty (reads, updates and deletes there prove nothing; inserts still do): %s", len(empty), strings.Join(empty, ", ")))
+	}
+	if len(ownOnly) > 0 {
+		ev = append(ev, fmt.Sprintf("%d tables hold only the attacker organization's rows (only the identities without it had targets there): %s", len(ownOnly), strings.Join(ownOnly, ", ")))
 	}
 	switch {
 	case len(leaks) > 0:
@@ -331,8 +350,8 @@ func checkCrossTenant(ctx context.Context, env *Env) Result {
 	case len(unsure) > 0:
 		return Result{Status: NotMet, Summary: fmt.Sprintf("%d of %d statements were inconclusive (see evidence)", len(unsure), statements), Evidence: ev, Data: data}
 	}
-	return Result{Status: Met, Summary: fmt.Sprintf("%d tables × %d forged identities × 4 verbs: %d statements, none reached another tenant's row; all rolled back",
-		len(probes), len(ids), statements), Evidence: ev, Data: data}
+	return Result{Status: Met, Summary: fmt.Sprintf("%d tables (%d holding rows) × %d forged identities × 4 verbs: %d statements, none reached another tenant's row; all rolled back",
+		len(probes), holding, len(ids), statements), Evidence: ev, Data: data}
 }
 
 func sqlErr(o store.ProbeOutcome) string {
