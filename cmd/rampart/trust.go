@@ -27,10 +27,11 @@ var trustVars = []config.Var{config.VarDataDir, config.VarDatabaseURL, config.Va
 	config.VarLogLevel, config.VarLogFormat, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
 	config.VarFieldKeys, config.VarSecretsKey, config.VarRateLimits, config.VarRedisURL, config.VarGuardThreshold}
 
-// restoreDrills reads the last restore drill for the report; nil until
-// `rampart restore-drill` records its runs (the report then says "not
-// configured"). Wiring it is one line: return the store's reader.
-var restoreDrills func(st *store.Store) trust.DrillSource
+// restoreDrillSource reads the last restore drill for the report. It
+// returns nil until `rampart restore-drill` records its runs in the store
+// (the report's line then says "not configured"); wiring it is an adapter
+// from the store's reader to trust.DrillSource.
+func restoreDrillSource(*store.Store) trust.DrillSource { return nil }
 
 func runTrustReport(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("trust-report", "trust-report [--format md|html|json] [--out FILE] | trust-report verify FILE", `
@@ -147,8 +148,8 @@ func (m *Main) trustReport(ctx context.Context, cfg config.Config, format, out s
 			env.KeysCreated = fi.ModTime()
 		}
 	}
-	if restoreDrills != nil {
-		env.Drills = restoreDrills(st)
+	if d := restoreDrillSource(st); d != nil {
+		env.Drills = d
 	}
 
 	rep := trust.Run(ctx, env, trust.Checks)
