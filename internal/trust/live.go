@@ -36,7 +36,7 @@ type KillSwitchData struct {
 	// notice took (connection, BEGIN, pg_notify, audit event, COMMIT): the
 	// part of CanaryMillis before PostgreSQL delivers the notice.
 	CanarySendMillis float64 `json:"canary_send_ms"`
-	CanaryScope  string  `json:"canary_cancel_scope,omitempty"`
+	CanaryScope      string  `json:"canary_cancel_scope,omitempty"`
 }
 
 func checkKillSwitch(ctx context.Context, env *Env) Result {
