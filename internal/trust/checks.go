@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -411,8 +410,4 @@ func errorsAs[T error](err error) (T, bool) {
 	var t T
 	ok := errors.As(err, &t)
 	return t, ok
-}
-
-func containsAll(s string, parts ...string) bool {
-	return !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(s, p) })
 }
