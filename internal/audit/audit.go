@@ -128,11 +128,16 @@ const (
 	ActionAgentProposalRejected = "agent_proposal.rejected"
 	ActionAgentProposalExpired  = "agent_proposal.expired"
 	ActionAgentProposalDenied   = "agent_proposal.denied"
+
+	// ActionTrustReport records a run of `rampart trust-report` (service
+	// path): the report's id, SHA-256 and signing key id in metadata.
+	ActionTrustReport = "trust.report.generated"
 )
 
 // Actions lists every action an event may carry.
 var Actions = []string{
 	ActionServiceInvoked,
+	ActionTrustReport,
 	ActionOrganizationCreated,
 	ActionMembershipCreated,
 	ActionVenueCreated,
