@@ -2,10 +2,9 @@ package store
 
 import (
 	"embed"
-	"fmt"
 	"io/fs"
-	"regexp"
-	"strings"
+
+	"github.com/rampart-dev/rampart/internal/store/queryfile"
 )
 
 // Named queries live in queries/*.sql next to this file (issue #11: SQL
@@ -22,10 +21,8 @@ import (
 //go:embed queries/*.sql
 var queryFS embed.FS
 
-var (
-	blockRE    = regexp.MustCompile(`^-- (name|fragment): ([A-Za-z][A-Za-z0-9_]*)\s*$`)
-	fragmentRE = regexp.MustCompile(`\$\{([A-Za-z][A-Za-z0-9_]*)\}`)
-)
+// fragmentRE matches a fragment reference, ${name}.
+var fragmentRE = queryfile.FragmentRE
 
 // queryBlock is one block of a queries file, before substitution.
 type queryBlock struct {
@@ -35,117 +32,25 @@ type queryBlock struct {
 	text string // comment lines dropped, trimmed
 }
 
-// readQueryBlocks reads the blocks of every queries/*.sql file of fsys.
+// readQueryBlocks reads the blocks of every queries/*.sql file of fsys
+// (the reader is internal/store/queryfile, shared with the SQL analyzers
+// of cmd/rampart-lint).
 func readQueryBlocks(fsys fs.FS) ([]queryBlock, error) {
-	files, err := fs.Glob(fsys, "queries/*.sql")
+	blocks, err := queryfile.ReadBlocks(fsys, "queries/*.sql")
 	if err != nil {
 		return nil, err
 	}
-	var blocks []queryBlock
-	for _, f := range files {
-		b, err := fs.ReadFile(fsys, f)
-		if err != nil {
-			return nil, err
-		}
-		var cur *queryBlock
-		var body []string
-		flush := func() error {
-			if cur == nil {
-				return nil
-			}
-			cur.text = strings.TrimSpace(strings.Join(body, "\n"))
-			if cur.text == "" {
-				return fmt.Errorf("%s: %s %q is empty", f, cur.kind, cur.name)
-			}
-			blocks = append(blocks, *cur)
-			return nil
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if m := blockRE.FindStringSubmatch(line); m != nil {
-				if err := flush(); err != nil {
-					return nil, err
-				}
-				cur, body = &queryBlock{file: f, kind: m[1], name: m[2]}, nil
-				continue
-			}
-			if cur != nil && !strings.HasPrefix(strings.TrimSpace(line), "--") {
-				body = append(body, line)
-			}
-		}
-		if err := flush(); err != nil {
-			return nil, err
-		}
+	out := make([]queryBlock, len(blocks))
+	for i, b := range blocks {
+		out[i] = queryBlock{file: b.File, kind: b.Kind, name: b.Name, text: b.Text}
 	}
-	return blocks, nil
+	return out, nil
 }
 
 // parseQueries reads every queries/*.sql file of fsys into statements by
 // name, with fragments substituted (a fragment may include fragments).
 func parseQueries(fsys fs.FS) (map[string]string, error) {
-	blocks, err := readQueryBlocks(fsys)
-	if err != nil {
-		return nil, err
-	}
-	statements, fragments := map[string]string{}, map[string]string{}
-	for _, b := range blocks {
-		target := statements
-		if b.kind == "fragment" {
-			target = fragments
-		}
-		if _, dup := target[b.name]; dup {
-			return nil, fmt.Errorf("%s: %s %q is defined twice", b.file, b.kind, b.name)
-		}
-		target[b.name] = b.text
-	}
-	expanded := map[string]string{}
-	var expandFragment func(name string, seen []string) (string, error)
-	expandFragment = func(name string, seen []string) (string, error) {
-		if text, ok := expanded[name]; ok {
-			return text, nil
-		}
-		for _, s := range seen {
-			if s == name {
-				return "", fmt.Errorf("fragment %q includes itself (%s)", name, strings.Join(append(seen, name), " -> "))
-			}
-		}
-		text, err := substitute(fragments[name], func(ref string) (string, error) {
-			if _, ok := fragments[ref]; !ok {
-				return "", fmt.Errorf("fragment %q includes unknown fragment ${%s}", name, ref)
-			}
-			return expandFragment(ref, append(seen[:len(seen):len(seen)], name))
-		})
-		if err != nil {
-			return "", err
-		}
-		expanded[name] = text
-		return text, nil
-	}
-	for name, text := range statements {
-		text, err := substitute(text, func(ref string) (string, error) {
-			if _, ok := fragments[ref]; !ok {
-				return "", fmt.Errorf("statement %q includes unknown fragment ${%s}", name, ref)
-			}
-			return expandFragment(ref, nil)
-		})
-		if err != nil {
-			return nil, err
-		}
-		statements[name] = text
-	}
-	return statements, nil
-}
-
-// substitute replaces every ${name} of text with expand(name).
-func substitute(text string, expand func(name string) (string, error)) (string, error) {
-	var failed error
-	out := fragmentRE.ReplaceAllStringFunc(text, func(ref string) string {
-		s, err := expand(fragmentRE.FindStringSubmatch(ref)[1])
-		if err != nil && failed == nil {
-			failed = err
-		}
-		return s
-	})
-	return out, failed
+	return queryfile.Parse(fsys, "queries/*.sql")
 }
 
 var namedQueries = func() map[string]string {

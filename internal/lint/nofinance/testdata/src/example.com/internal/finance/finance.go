@@ -1,0 +1,5 @@
+// Package finance stands in for the finance use cases.
+package finance
+
+// Approve signs.
+func Approve() {}
