@@ -30,7 +30,10 @@ func (r recorder) Errorf(format string, args ...any) {
 	r.errorf(format, args...)
 }
 
-var wantRE = regexp.MustCompile(`^\s*-- want (".*")\s*$`)
+var (
+	wantRE   = regexp.MustCompile(`^\s*-- want (".*")\s*$`)
+	quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+)
 
 type expectation struct {
 	re      *regexp.Regexp
@@ -86,11 +89,13 @@ func run(t *testing.T, errorf func(string, ...any), a *analysis.Analyzer, patter
 			var pending []*expectation
 			for i, line := range strings.Split(string(b), "\n") {
 				if m := wantRE.FindStringSubmatch(line); m != nil {
-					s, err := strconv.Unquote(m[1])
-					if err != nil {
-						t.Fatalf("%s:%d: bad want: %v", path, i+1, err)
+					for _, q := range quotedRE.FindAllString(m[1], -1) {
+						s, err := strconv.Unquote(q)
+						if err != nil {
+							t.Fatalf("%s:%d: bad want: %v", path, i+1, err)
+						}
+						pending = append(pending, &expectation{re: regexp.MustCompile(s)})
 					}
-					pending = append(pending, &expectation{re: regexp.MustCompile(s)})
 					continue
 				}
 				if len(pending) > 0 {
