@@ -10,6 +10,8 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/lint/llmchokepoint"
 	"github.com/rampart-dev/rampart/internal/lint/nofinance"
+	"github.com/rampart-dev/rampart/internal/lint/nosurveillance"
+	"github.com/rampart-dev/rampart/internal/lint/orgscoping"
 	"github.com/rampart-dev/rampart/internal/lint/rlsmigration"
 )
 
@@ -18,5 +20,7 @@ func main() {
 		llmchokepoint.Analyzer,
 		nofinance.Analyzer,
 		rlsmigration.Analyzer,
+		orgscoping.Analyzer,
+		nosurveillance.Analyzer,
 	)
 }

@@ -143,3 +143,21 @@ func run(t *testing.T, errorf func(string, ...any), a *analysis.Analyzer, patter
 	}
 	return got
 }
+
+// Collect runs a on the packages of testdata/src matching patterns and
+// returns its diagnostics as "file:line: message", checking no
+// expectation.
+func Collect(t *testing.T, a *analysis.Analyzer, patterns ...string) []string {
+	t.Helper()
+	var got []string
+	for _, res := range analysistest.Run(recorder{func(string, ...any) {}}, analysistest.TestData(), a, patterns...) {
+		if res.Pass == nil {
+			continue
+		}
+		for _, d := range res.Diagnostics {
+			posn := res.Pass.Fset.Position(d.Pos)
+			got = append(got, fmt.Sprintf("%s:%d: %s", filepath.ToSlash(posn.Filename), posn.Line, d.Message))
+		}
+	}
+	return got
+}
