@@ -170,4 +170,3 @@ func directives(pass *analysis.Pass, f *ast.File) map[int]string {
 	}
 	return out
 }
-

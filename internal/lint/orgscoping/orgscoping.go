@@ -254,4 +254,3 @@ func scoped(quals []*pg_query.Node, r ref) bool {
 	}
 	return found
 }
-

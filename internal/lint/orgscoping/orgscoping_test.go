@@ -75,7 +75,9 @@ func TestExceptionsOnlyShrink(t *testing.T) {
 		if len(strings.Fields(e.Reason)) < 3 {
 			t.Errorf("exceptions line %d: the reason %q says too little", e.Line, e.Reason)
 		}
-		if slices.ContainsFunc(excs[:i], func(o orgscoping.Exception) bool { return o.File == e.File && o.Statement == e.Statement && o.Table == e.Table }) {
+		if slices.ContainsFunc(excs[:i], func(o orgscoping.Exception) bool {
+			return o.File == e.File && o.Statement == e.Statement && o.Table == e.Table
+		}) {
 			t.Errorf("exceptions line %d repeats %s %s %s", e.Line, e.File, e.Statement, e.Table)
 		}
 	}
