@@ -26,15 +26,12 @@ demo: build ## run Rampart on the embedded PostgreSQL with a demo organization (
 	RAMPART_LOG_FORMAT=$${RAMPART_LOG_FORMAT:-text} ./$(BIN) serve --demo
 
 .PHONY: test
-test: deps lint ## lint (vet, gofmt) + unit and integration tests (-race, the architecture rules included) on real PostgreSQL, with a summary
+test: deps lint ## lint (vet, gofmt, analyzers, staticcheck, gosec, govulncheck) + unit and integration tests (-race, the architecture rules included) on real PostgreSQL, with a summary
 	@scripts/test.sh
 
 .PHONY: lint
-lint: ## go vet and gofmt check (make test runs it first)
-	@echo "== go vet"
-	@go vet ./...
-	@echo "== gofmt"
-	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+lint: ## go vet, gofmt, our analyzers (cmd/rampart-lint), staticcheck, gosec and govulncheck on a local vulnerability database (docs/guardrails.md; tools pinned, cached in .cache/)
+	@scripts/lint.sh
 
 .PHONY: bench
 bench: deps build ## every benchmark of the suite (internal/benchsuite) one after the other: one table, bench-results/results.json and chart.svg (about 15 min)

@@ -56,9 +56,6 @@ func newScriptedModel(t testing.TB, hold int, configure ...func(*scriptedModel))
 // URL is the base URL for RAMPART_OPENAI_BASE_URL.
 func (m *scriptedModel) URL() string { return m.srv.URL + "/v1" }
 
-// holdNext makes the next n completions hold.
-func (m *scriptedModel) holdNext(n int) { m.hold.Store(int64(n)) }
-
 // takeClosed returns and forgets the times held streams were closed.
 func (m *scriptedModel) takeClosed() []time.Time {
 	m.mu.Lock()

@@ -389,7 +389,7 @@ func (l *Loader) Load() (Config, error) {
 	if n, err := strconv.Atoi(get(VarDBMaxConns)); err != nil || n < 1 || n > 1000 {
 		bad(VarDBMaxConns, "%q must be a whole number from 1 to 1000", get(VarDBMaxConns))
 	} else {
-		c.DBMaxConns = int32(n)
+		c.DBMaxConns = int32(n) // #nosec G109 -- n is checked to be 1..1000 just above
 	}
 	if n, err := ParseSize(get(VarAttachmentMax)); err != nil || n < MinAttachmentBytes || n > MaxAttachmentBytes {
 		bad(VarAttachmentMax, "%q must be a size from 1KiB to 64MiB: a whole number of bytes, or with KiB or MiB (e.g. 10MiB)", get(VarAttachmentMax))

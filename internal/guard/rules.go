@@ -66,7 +66,6 @@ func words(s string) []string { return strings.Fields(s) }
 var (
 	needOrders  = words("instruction instructions rule rules prompt prompts direction directions directive directives guideline guidelines guidance command commands constraints restrictions programming")
 	needYour    = words("instructions rules programming guidelines prompt directives training restrictions filters safety")
-	needReveal  = words("prompt instruction message programming directive rule guideline context configuration")
 	needSquashO = words("instruction rule prompt direction directive guideline command programming")
 )
 

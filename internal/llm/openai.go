@@ -17,6 +17,8 @@ import (
 // DefaultOpenAIModel is the model of the openai provider when Config.Model
 // is empty. llama.cpp ignores the name; Ollama and vLLM need the name of a
 // model they serve.
+//
+//lint:ignore SA1019 deprecated with a shutdown announced for 2027-01-14; the default model is a product decision (docs/guardrails.md, lint notes)
 const DefaultOpenAIModel = shared.ChatModelGPT4oMini
 
 // openAIDefaultBaseURL is the SDK's production URL, passed explicitly so

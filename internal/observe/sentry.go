@@ -23,10 +23,11 @@ func InitSentry(dsn, environment, release string) (flush func(), err error) {
 		return func() {}, nil
 	}
 	err = sentry.Init(sentry.ClientOptions{
-		Dsn:            dsn,
-		Environment:    environment,
-		Release:        release,
-		SendDefaultPII: false,
+		Dsn:         dsn,
+		Environment: environment,
+		Release:     release,
+		// SendDefaultPII (deprecated) stays false, its zero value: no
+		// IP addresses, cookies or user data leave with an event.
 		// Errors reach BeforeSend unsampled; beforeSend applies the per-route rate.
 		SampleRate:       1.0,
 		EnableTracing:    true,

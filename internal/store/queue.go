@@ -120,6 +120,7 @@ func migrateQueue(ctx context.Context, conn *pgx.Conn) error {
 	}
 	for _, v := range m.AllVersions() {
 		if err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			//lint:ignore SA1019 one version per transaction on our connection, not the batching the deprecation warns about
 			_, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{TargetVersion: v.Version})
 			return err
 		}); err != nil {

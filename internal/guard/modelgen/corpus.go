@@ -16,12 +16,6 @@ type gen struct{ r *rand.Rand }
 
 func (g gen) pick(xs ...string) string  { return xs[g.r.IntN(len(xs))] }
 func (g gen) pickOf(xs []string) string { return xs[g.r.IntN(len(xs))] }
-func (g gen) maybe(p float64, s string) string {
-	if g.r.Float64() < p {
-		return s
-	}
-	return ""
-}
 
 // sentence capitalises the first letter.
 func sentence(s string) string {
