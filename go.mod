@@ -18,6 +18,8 @@ require (
 	github.com/wneessen/go-mail v0.8.1
 )
 
+require github.com/stripe/stripe-go/v82 v82.5.1 // indirect
+
 require (
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	golang.org/x/oauth2 v0.37.0

@@ -81,6 +81,7 @@ func commands() []command {
 		{"audit", "audit log: `audit verify [--anchors FILE]`, `audit export`, `audit seal`, `audit anchor`, `audit purge`", runAudit},
 		{"org", "organizations, for operators: `org create --name … --admin-email …`, `org list`, `org invite`", runOrg},
 		{"mail", "mail without SMTP: `mail outbox` prints what Rampart would have sent", runMail},
+		{"billing", "billing plan state, for operators: `billing link --org ID|SLUG --customer cus_…`, `billing show --org …`", runBilling},
 		{"killswitch", "the AI kill switch: `killswitch on|off --global|--org ID|SLUG --reason …`, `killswitch status`", runKillSwitch},
 		{"guard", "the prompt-injection guard: `guard eval --attacks FILE --benign FILE` prints the scorecard", runGuard},
 		{"keys", "field encryption keys: `keys status`, `keys rotate` (resumable), `keys add`, `keys retire KID`", runKeys},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/billing"
 	"github.com/rampart-dev/rampart/internal/console"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/health"
@@ -71,6 +72,10 @@ type Options struct {
 	// Integrations are the configured OAuth providers of
 	// /api/integrations (nil: none; connecting answers 404).
 	Integrations *oauth.Client
+	// Billing verifies and applies Stripe deliveries to
+	// /api/billing/webhook (nil or without a secret: the route answers
+	// 503, billing not configured).
+	Billing *billing.Webhook
 }
 
 // Server is the HTTP JSON API, mounted with the console's pages on one
@@ -91,6 +96,7 @@ type Server struct {
 	streamPoll time.Duration
 
 	integrations *oauth.Client
+	billing      *billing.Webhook
 }
 
 // New builds the edge (internal/edge), registers the API's resources and
@@ -108,6 +114,7 @@ func New(opts Options) *Server {
 		MaxInFlight: opts.SignInInFlight})
 	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
 	s.integrations = opts.Integrations
+	s.billing = opts.Billing
 	if s.streamPoll <= 0 {
 		s.streamPoll = 500 * time.Millisecond
 	}
@@ -134,6 +141,7 @@ func New(opts Options) *Server {
 	financeAPI{s}.register(s.edge)
 	attachmentAPI{s}.register(s.edge)
 	integrationAPI{s}.register(s.edge)
+	billingAPI{s}.register(s.edge)
 	return s
 }
 

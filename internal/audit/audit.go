@@ -71,8 +71,17 @@ const (
 	ActionBillingSubscriptionChg  = "billing.subscription.changed"
 	ActionBillingPaymentSucceeded = "billing.payment.succeeded"
 	ActionBillingPaymentFailed    = "billing.payment.failed"
-	ActionProposalUpdated         = "proposal.updated"
-	ActionSOWUnsigned             = "sow.unsigned"
+	// ActionBillingCustomerLinked: an operator linked an organization to
+	// its Stripe customer.
+	ActionBillingCustomerLinked = "billing.customer.linked"
+	// ActionBillingEventIgnored: a verified Stripe event that changed no
+	// organization (unknown customer or unhandled type); a platform event.
+	ActionBillingEventIgnored = "billing.event.ignored"
+	// ActionAIPlanRefused: a new AI request refused because the billing
+	// plan lapsed beyond its grace period.
+	ActionAIPlanRefused   = "ai.generation.refused_by_plan"
+	ActionProposalUpdated = "proposal.updated"
+	ActionSOWUnsigned     = "sow.unsigned"
 
 	// The AI pipeline.
 	ActionProposalCreated         = "proposal.created"
@@ -166,6 +175,9 @@ var Actions = []string{
 	ActionBillingSubscriptionChg,
 	ActionBillingPaymentSucceeded,
 	ActionBillingPaymentFailed,
+	ActionBillingCustomerLinked,
+	ActionBillingEventIgnored,
+	ActionAIPlanRefused,
 	ActionProposalUpdated,
 	ActionSOWUnsigned,
 	ActionProposalCreated,

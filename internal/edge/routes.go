@@ -66,6 +66,9 @@ const (
 	// Unlimited is for the health probes (readiness answers from a
 	// one-second cache).
 	Unlimited
+	// WebhookDeliveries is tier webhook per client address: signed
+	// deliveries from a payment provider (Webhook).
+	WebhookDeliveries
 )
 
 // tier is the rate-limit tier of a public route's budget ("" = none).
@@ -75,6 +78,8 @@ func (b Budget) tier() string {
 		return "auth"
 	case Unlimited:
 		return ""
+	case WebhookDeliveries:
+		return "webhook"
 	}
 	return "api"
 }

@@ -24,6 +24,9 @@ const (
 	KindLocked
 	// KindQuotaExceeded: a budget (e.g. the monthly AI token budget) is spent.
 	KindQuotaExceeded
+	// KindPaymentRequired: the organization's billing plan has lapsed
+	// (past due or canceled beyond its grace period).
+	KindPaymentRequired
 )
 
 func (k Kind) String() string {
@@ -48,6 +51,8 @@ func (k Kind) String() string {
 		return "locked"
 	case KindQuotaExceeded:
 		return "quota_exceeded"
+	case KindPaymentRequired:
+		return "payment_required"
 	default:
 		return "internal"
 	}

@@ -178,6 +178,8 @@ var catalogSeedSQL = []string{
 	`INSERT INTO org_kill_switches (organization_id, active, reason, changed_by) VALUES ('00000000-0000-4000-8000-00000000000a', true, 'test', 'test')`,
 	`INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ('00000000-0000-4000-8000-00000000000a', 1000)`,
 	`INSERT INTO ai_usage (organization_id, month) VALUES ('00000000-0000-4000-8000-00000000000a', date_trunc('month', now())::date)`,
+	`INSERT INTO billing_accounts (organization_id, stripe_customer_id, plan, status, monthly_token_cap, linked_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'cus_Acme', 'team', 'active', 20000000, 'test')`,
+	`INSERT INTO stripe_events (event_id, event_type, livemode, created_at, outcome) VALUES ('evt_Acme', 'invoice.payment_failed', false, now(), 'applied')`,
 	`INSERT INTO river.river_job (args, kind, max_attempts, queue, state) VALUES ('{"organization_id":"00000000-0000-4000-8000-00000000000a"}', 'proposal_generation', 5, 'ai', 'available')`,
 	`INSERT INTO attachments (organization_id, proposal_id, venue_code, filename, content_type, size_bytes, sha256, content, uploaded_by) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000b1', 'HALL', 'rider.txt', 'text/plain', 5, sha256('hello'::bytea), 'hello'::bytea, '00000000-0000-4000-8000-0000000000a1')`,
 }

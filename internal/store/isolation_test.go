@@ -166,6 +166,11 @@ VALUES ($1, gen_random_uuid(), 'ledger', $2, gen_random_uuid(), decode(repeat('a
 	if _, err := tx.exec(ctx, sqlEnsureUsage, org.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// The organization's billing plan state (migration 020).
+	if _, err := tx.exec(ctx, `INSERT INTO billing_accounts (organization_id, stripe_customer_id, plan, status, monthly_token_cap, linked_by)
+VALUES ($1, 'cus_' || replace($2, '-', ''), 'team', 'active', 20000000, 'test')`, org.ID, slug); err != nil {
+		return rampart.Claims{}, err
+	}
 	// An attachment on each proposal (migration 013).
 	if _, err := tx.exec(ctx, `INSERT INTO attachments (organization_id, proposal_id, venue_code, filename, content_type, size_bytes, sha256, content, uploaded_by)
 SELECT organization_id, id, venue_code, 'rider.txt', 'text/plain', 5, sha256('hello'::bytea), 'hello'::bytea, $2 FROM proposals WHERE organization_id = $1`,
