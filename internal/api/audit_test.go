@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
@@ -45,6 +46,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	acme := e.orgs["acme"]
 	admin := e.signIn(acme.email(rampart.RoleAdmin))
 	integrationID := e.connect(admin) // a connected integration for its refresh and disconnect cases
+	e.link(acme.org, "cus_Acme")      // the operator's link, for the billing webhook's case
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
 	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID string
 	cases := []struct {
@@ -178,6 +180,12 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			return e.do(admin, "POST", "/api/integrations/"+integrationID+"/refresh", nil)
 		}, "integration.refreshed", true, true, 200},
 		{"DELETE /api/integrations/{id}", func() resp { return e.do(admin, "DELETE", "/api/integrations/"+integrationID, nil) }, "integration.disconnected", true, false, 200},
+		{"POST /api/billing/webhook", func() resp {
+			// Public (the signature is the credential), and a write: one
+			// billing.* event in the linked organization's log.
+			p := stripeEvent("evt_walk1", "invoice.payment_failed", time.Now(), invoice("cus_Acme", 1))
+			return e.deliver(p, sign(p, testStripeSecret, time.Now()))
+		}, "billing.payment.failed", true, true, 200},
 		{"POST /api/auth/switch-org", func() resp {
 			return e.do(admin, "POST", "/api/auth/switch-org", map[string]any{"organization_id": acme.org.ID})
 		}, "auth.session.org_switched", false, false, 204},
@@ -219,7 +227,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	}
 	for _, rt := range e.api.edge.Routes() {
 		method, _, _ := strings.Cut(rt.Pattern, " ")
-		if rt.Authenticated() && method != "GET" && !strings.HasPrefix(rt.Pattern, "POST /api/test/") && !covered[rt.Pattern] {
+		if (rt.Authenticated() || rt.Pattern == webhookPattern) && method != "GET" && !strings.HasPrefix(rt.Pattern, "POST /api/test/") && !covered[rt.Pattern] {
 			t.Errorf("write route %s has no audit case in this test", rt.Pattern)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/billing"
 	"github.com/rampart-dev/rampart/internal/fieldcrypt"
 	"github.com/rampart-dev/rampart/internal/guard"
 	"github.com/rampart-dev/rampart/internal/jobs"
@@ -199,7 +200,7 @@ func newTracedEnv(t *testing.T, ai *aiOptions, tracer pgx.QueryTracer) *env {
 	tokens, _ := auth.NewTokens(keys, "rampart", "rampart-api")
 	e := &env{t: t, db: db, store: st, mail: &mailbox{}, tokens: tokens, orgs: map[string]orgFixture{}, secrets: secrets}
 	opts := Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: e.mail, Version: "test", Logger: testLogger(t),
-		Tiers: roomyTiers()}
+		Tiers: roomyTiers(), Billing: billing.New(st, billing.Options{Secrets: []string{testStripeSecret}})}
 	if ai != nil {
 		// Started before the server so that it stops after it (cleanups run
 		// last-registered first): no request can reach a stopped queue.
