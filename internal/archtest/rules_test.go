@@ -253,6 +253,21 @@ func TestOnlyOAuthImportsOAuth2(t *testing.T) {
 	}
 }
 
+// TestOnlyBillingImportsStripe: one door to the payment provider; its
+// webhook signature check is stripe-go's own (docs/billing.md).
+func TestOnlyBillingImportsStripe(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if p.ImportPath == module+"/internal/billing" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if imp == "github.com/stripe/stripe-go/v82" || strings.HasPrefix(imp, "github.com/stripe/stripe-go/") {
+				t.Errorf("%s imports %s: only internal/billing talks to Stripe", p.ImportPath, imp)
+			}
+		}
+	}
+}
+
 func TestNoHTTPBelowTheEdge(t *testing.T) {
 	for _, v := range ruleNoHTTPBelowTheEdge(listPackages(t)) {
 		t.Error(v)
