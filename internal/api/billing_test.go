@@ -13,6 +13,7 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/billing"
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/ratelimit"
 )
 
 // testStripeSecret is the webhook signing secret of every test server (a
@@ -371,4 +372,46 @@ func TestBillingPlanGatesAI(t *testing.T) {
 	// Another organization is not affected.
 	gp := e.signIn(globex.email(rampart.RoleProducer))
 	e.mustGenerate(gp, e.newProposal(gp, map[string]any{"title": "Globex", "venue_code": "HALL-A"}))
+}
+
+// TestBillingWebhookEdge: the webhook's body cap (413, nothing changes),
+// its own rate-limit tier per address (429), and no cross-origin or
+// session check (a delivery with another site's Origin reaches the
+// signature check, which is the credential).
+func TestBillingWebhookEdge(t *testing.T) {
+	e := setup(t)
+	e.link(e.orgs["acme"].org, "cus_Acme")
+	before := e.billingState()
+	big := []byte(`{"id":"evt_big","pad":"` + strings.Repeat("a", billing.MaxPayload) + `"}`)
+	problem(t, e.deliver(big, sign(big, testStripeSecret, time.Now())), http.StatusRequestEntityTooLarge)
+	if after := e.billingState(); after != before {
+		t.Errorf("an oversized delivery changed something")
+	}
+	p := stripeEvent("evt_xs", "invoice.payment_failed", time.Now(), invoice("cus_Acme", 1))
+	r := e.do(e.client(), http.MethodPost, "/api/billing/webhook", string(p), "Stripe-Signature", "t=1,v1=00",
+		"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
+	if d := problem(t, r, http.StatusBadRequest)["detail"]; !strings.Contains(fmt.Sprint(d), "Stripe-Signature") {
+		t.Errorf("cross-site delivery: %v", d)
+	}
+
+	tiers := roomyTiers()
+	tiers["webhook"] = ratelimit.Limit{N: 2, Period: time.Minute}
+	srv, _ := e.serverWith(func(o *Options) {
+		o.Tiers, o.Billing = tiers, billing.New(e.store, billing.Options{Secrets: []string{testStripeSecret}})
+	})
+	statuses := []int{}
+	for i := range 3 {
+		ev := stripeEvent(fmt.Sprintf("evt_rl%d", i), "customer.created", time.Now(), map[string]any{"id": "cus_X"})
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/billing/webhook", strings.NewReader(string(ev)))
+		req.Header.Set("Stripe-Signature", sign(ev, testStripeSecret, time.Now()))
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		statuses = append(statuses, res.StatusCode)
+	}
+	if fmt.Sprint(statuses) != "[200 200 429]" {
+		t.Errorf("statuses %v, want [200 200 429]", statuses)
+	}
 }
