@@ -21,6 +21,7 @@ var (
 	sqlBillingAccount           = query("BillingAccount")
 	sqlBillingAccountByCustomer = query("BillingAccountByCustomerForUpdate")
 	sqlLinkBillingCustomer      = query("LinkBillingCustomer")
+	sqlRelinkBillingCustomer    = query("RelinkBillingCustomer")
 	sqlUpdateBillingAccount     = query("UpdateBillingAccount")
 	sqlRecordStripeEvent        = query("RecordStripeEvent")
 )
@@ -65,9 +66,11 @@ func (b Billing) Account(ctx context.Context, orgID uuid.UUID) (rampart.BillingA
 	return a, err
 }
 
-// LinkCustomer links orgID to the Stripe customer customerID (or moves its
-// link to another customer), audited in the organization's log; by names
-// the operator. A customer linked to another organization is KindConflict.
+// LinkCustomer links orgID to the Stripe customer customerID, audited in
+// the organization's log; by names the operator. Linking another customer
+// moves the link and resets the plan state (it was the old customer's);
+// linking the same one again changes nothing. A customer linked to another
+// organization is KindConflict.
 func (b Billing) LinkCustomer(ctx context.Context, orgID uuid.UUID, customerID, by string) (rampart.BillingAccount, error) {
 	const op = "store.LinkBillingCustomer"
 	var after rampart.BillingAccount
@@ -77,7 +80,15 @@ func (b Billing) LinkCustomer(ctx context.Context, orgID uuid.UUID, customerID, 
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return classify(op, err)
 		}
-		after, err = scanBillingAccount(tx.queryRow(ctx, sqlLinkBillingCustomer, orgID, customerID, by))
+		link := sqlLinkBillingCustomer
+		switch {
+		case found && before.StripeCustomerID == customerID:
+			after = before // already linked: nothing to change
+			return nil
+		case found:
+			link = sqlRelinkBillingCustomer
+		}
+		after, err = scanBillingAccount(tx.queryRow(ctx, link, orgID, customerID, by))
 		if err != nil {
 			err = classify(op, err)
 			switch rampart.ErrorKind(err) {

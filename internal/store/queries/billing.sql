@@ -13,7 +13,14 @@ SELECT ${account_columns} FROM billing_accounts WHERE stripe_customer_id = $1 FO
 
 -- name: LinkBillingCustomer
 INSERT INTO billing_accounts (organization_id, stripe_customer_id, linked_by) VALUES ($1, $2, $3)
-ON CONFLICT (organization_id) DO UPDATE SET stripe_customer_id = EXCLUDED.stripe_customer_id, linked_by = EXCLUDED.linked_by, updated_at = now()
+RETURNING ${account_columns}
+
+-- name: RelinkBillingCustomer
+-- Another customer: the plan state was the old customer's and starts afresh.
+UPDATE billing_accounts SET stripe_customer_id = $2, linked_by = $3, stripe_subscription_id = NULL, plan = 'none', status = 'none',
+  monthly_token_cap = NULL, current_period_end = NULL, ai_grace_until = NULL, last_payment_succeeded_at = NULL,
+  last_payment_failed_at = NULL, last_payment_failure = NULL, subscription_event_at = NULL, invoice_event_at = NULL, updated_at = now()
+WHERE organization_id = $1
 RETURNING ${account_columns}
 
 -- name: UpdateBillingAccount
