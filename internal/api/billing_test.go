@@ -351,12 +351,23 @@ func TestBillingPlanGatesAI(t *testing.T) {
 	first := e.newProposal(producer, map[string]any{"title": "Before the lapse", "venue_code": "HALL-A"})
 	e.mustGenerate(producer, first) // active: allowed
 
-	// Canceled eight days ago: the seven-day grace period is over.
-	deleted := stripeEvent("evt_d1", "customer.subscription.deleted", time.Now().Add(-8*24*time.Hour),
+	// A failed payment a day ago: past due, inside its grace period: allowed.
+	failed := stripeEvent("evt_f1", "invoice.payment_failed", time.Now().Add(-24*time.Hour), invoice("cus_Acme", 1))
+	if r := e.deliver(failed, sign(failed, testStripeSecret, time.Now())); r.status != http.StatusOK {
+		t.Fatal(r.status, string(r.body))
+	}
+	e.mustGenerate(producer, e.newProposal(producer, map[string]any{"title": "In the grace period", "venue_code": "HALL-A"}))
+
+	// Canceled an hour ago: the grace period still runs from the first
+	// lapse, a day ago, so requests pass. Then its deadline passes (set
+	// to yesterday, as a week's wait would).
+	deleted := stripeEvent("evt_d1", "customer.subscription.deleted", time.Now().Add(-time.Hour),
 		subscription("cus_Acme", "canceled", "team", time.Now()))
 	if r := e.deliver(deleted, sign(deleted, testStripeSecret, time.Now())); r.status != http.StatusOK {
 		t.Fatal(r.status, string(r.body))
 	}
+	e.mustGenerate(producer, e.newProposal(producer, map[string]any{"title": "Canceled, still in grace", "venue_code": "HALL-A"}))
+	e.exec(`UPDATE billing_accounts SET ai_grace_until = now() - interval '1 day' WHERE organization_id = $1`, acme.org.ID)
 	second := e.newProposal(producer, map[string]any{"title": "After the lapse", "venue_code": "HALL-A"})
 	jobs := e.scalar(`SELECT count(*)::int FROM ai_jobs`)
 	p := problem(t, e.do(producer, http.MethodPost, "/api/proposals/"+second+"/generate", nil), http.StatusPaymentRequired)
