@@ -76,6 +76,9 @@ type Options struct {
 	// /api/billing/webhook (nil or without a secret: the route answers
 	// 503, billing not configured).
 	Billing *billing.Webhook
+	// Now is the clock of decisions that depend on time, such as whether
+	// an agent proposal has expired (default time.Now; tests move it).
+	Now func() time.Time
 }
 
 // Server is the HTTP JSON API, mounted with the console's pages on one
@@ -97,6 +100,7 @@ type Server struct {
 
 	integrations *oauth.Client
 	billing      *billing.Webhook
+	now          func() time.Time
 }
 
 // New builds the edge (internal/edge), registers the API's resources and
@@ -115,6 +119,10 @@ func New(opts Options) *Server {
 	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
 	s.integrations = opts.Integrations
 	s.billing = opts.Billing
+	s.now = opts.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if s.streamPoll <= 0 {
 		s.streamPoll = 500 * time.Millisecond
 	}
@@ -142,6 +150,7 @@ func New(opts Options) *Server {
 	attachmentAPI{s}.register(s.edge)
 	integrationAPI{s}.register(s.edge)
 	billingAPI{s}.register(s.edge)
+	agentProposalAPI{s}.register(s.edge)
 	return s
 }
 
