@@ -144,7 +144,7 @@ func (w *Webhook) Apply(ctx context.Context, ev stripe.Event) (Result, error) {
 	return Result{EventID: ev.ID, Type: string(ev.Type), Outcome: outcome}, nil
 }
 
-// Link links the organization (id or slug) to the Stripe customer
+// Link links the organization orgID to the Stripe customer
 // customerID, audited; by names the operator. The operator's command is
 // the only way an organization gets a customer (decision 0018).
 func Link(ctx context.Context, st *store.Store, orgID uuid.UUID, customerID, by string) (rampart.BillingAccount, error) {
