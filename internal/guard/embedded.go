@@ -91,3 +91,13 @@ func ReadSamples(r io.Reader, name string, attack bool) ([]Sample, error) {
 	}
 	return out, nil
 }
+
+// EvalSetNames lists the embedded evaluation files by their path in the
+// repository.
+func EvalSetNames() []string {
+	files, _ := fs.Glob(evalFiles, "testdata/eval/*.jsonl")
+	for i, f := range files {
+		files[i] = path.Join("internal/guard", f)
+	}
+	return files
+}

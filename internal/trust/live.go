@@ -431,11 +431,12 @@ func checkRestoreDrill(ctx context.Context, env *Env) Result {
 }
 
 // The guard's targets on the committed evaluation sets
-// (docs/trust-report.md): recall at least MinGuardRecall, false-positive
-// rate at most MaxGuardFPR.
+// (docs/trust-report.md): issue #13's bar, recall at least MinGuardRecall
+// and a false-positive rate of at most MaxGuardFPR on the event-production
+// benign set (with its 40 texts, one false positive is already not met).
 const (
 	MinGuardRecall = 0.90
-	MaxGuardFPR    = 0.05
+	MaxGuardFPR    = 0.01
 )
 
 // GuardData is the guard check's Data.
@@ -456,7 +457,7 @@ func checkGuard(_ context.Context, env *Env) Result {
 	if err != nil {
 		return failed("build the guard", err)
 	}
-	samples, err := guard.EvalSamples()
+	samples, err := guard.EmbeddedSamples()
 	if err != nil {
 		return failed("read the evaluation sets", err)
 	}
