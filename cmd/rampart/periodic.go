@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rampart-dev/rampart/internal/billing"
 	"github.com/rampart-dev/rampart/internal/sanitize"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -117,6 +118,13 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 		// expired proposal be approved).
 		{name: "agent_proposal_expiry", every: time.Minute, first: 15 * time.Second, run: func(ctx context.Context) (string, error) {
 			return expireAgentProposals(ctx, st, time.Now())
+		}},
+		// Processed Stripe event ids are kept 90 days (docs/billing.md):
+		// far beyond the signature's tolerance, which refuses older
+		// deliveries anyway.
+		{name: "stripe_event_prune", every: 24 * time.Hour, first: 2 * time.Minute, run: func(ctx context.Context) (string, error) {
+			n, err := st.Billing().PruneStripeEvents(ctx, time.Now().Add(-billing.EventIDRetention))
+			return fmt.Sprintf("pruned %d Stripe event ids", n), err
 		}},
 		// Bodies are sanitised once, on write; a policy change (a new
 		// sanitize.Version) reaches the stored ones here, in batches,

@@ -20,6 +20,9 @@ import (
 const (
 	DefaultTolerance = webhook.DefaultTolerance // 300 s, Stripe's own
 	DefaultGrace     = 7 * 24 * time.Hour
+	// EventIDRetention is how long processed event ids are kept (the
+	// periodic task stripe_event_prune); it must exceed the tolerance.
+	EventIDRetention = 90 * 24 * time.Hour
 	// MaxPayload bounds a webhook body. Stripe's events are a few kB; a
 	// subscription with many items stays far below this.
 	MaxPayload = 256 << 10

@@ -24,6 +24,7 @@ var (
 	sqlRelinkBillingCustomer    = query("RelinkBillingCustomer")
 	sqlUpdateBillingAccount     = query("UpdateBillingAccount")
 	sqlRecordStripeEvent        = query("RecordStripeEvent")
+	sqlPruneStripeEvents        = query("PruneStripeEvents")
 )
 
 // Billing is the service-path door of billing: linking an organization to
@@ -217,4 +218,18 @@ func (tx *txn) applyStripeEvent(ctx context.Context, ev StripeEvent, change Bill
 	meta["outcome"] = OutcomeApplied
 	aev.Metadata = metadata(meta)
 	return OutcomeApplied, tx.recordAudit(ctx, tx.userEvent(aev))
+}
+
+// PruneStripeEvents forgets the processed event ids received before
+// before (the daily periodic task keeps 90 days). Replay protection does
+// not need them: a delivery is refused as stale once its signed timestamp
+// is older than the tolerance, which is at most an hour.
+func (b Billing) PruneStripeEvents(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := b.s.asService(ctx, "prune processed Stripe event ids", func(ctx context.Context, tx *txn) error {
+		tag, err := tx.exec(ctx, sqlPruneStripeEvents, before)
+		n = tag.RowsAffected()
+		return classify("store.PruneStripeEvents", err)
+	})
+	return n, err
 }

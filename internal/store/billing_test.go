@@ -133,3 +133,26 @@ func TestStripeEventReplayRefused(t *testing.T) {
 		t.Errorf("the replay changed the account: %+v", after)
 	}
 }
+
+// Pruning forgets only the ids received before the cut-off, on the
+// audited service path.
+func TestPruneStripeEvents(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	s := openStore(t, db, Options{})
+	ctx := context.Background()
+	for _, id := range []string{"evt_old", "evt_new"} {
+		if _, err := s.Billing().ApplyStripeEvent(ctx, StripeEvent{ID: id, Type: "customer.created", Created: time.Now()}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	adminExec(t, db.AdminURL, `UPDATE stripe_events SET received_at = now() - interval '91 days' WHERE event_id = 'evt_old'`)
+	n, err := s.Billing().PruneStripeEvents(ctx, time.Now().Add(-90*24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want 1", n, err)
+	}
+	// The newer id is still refused as a replay.
+	if _, err := s.Billing().ApplyStripeEvent(ctx, StripeEvent{ID: "evt_new", Type: "customer.created", Created: time.Now()}, nil); !errors.Is(err, ErrStripeReplay) {
+		t.Fatalf("replay after pruning: %v", err)
+	}
+}

@@ -43,7 +43,9 @@ GRANT SELECT, INSERT, UPDATE ON billing_accounts TO rampart_service;
 -- processed, so a replayed delivery (the same id again, even inside the
 -- signature's timestamp tolerance) is refused. Platform bookkeeping, no
 -- tenant data (the organization an event changed is in its audit event):
--- reached on the service path only.
+-- reached on the service path only. Ids older than 90 days are pruned
+-- daily: a delivery that old fails the signature's timestamp tolerance
+-- (at most an hour) before its id is looked up.
 CREATE TABLE stripe_events (
   event_id    text        NOT NULL PRIMARY KEY CHECK (event_id ~ '^evt_[A-Za-z0-9_]{1,200}$'),
   event_type  text        NOT NULL CHECK (length(event_type) BETWEEN 1 AND 200),
@@ -52,6 +54,7 @@ CREATE TABLE stripe_events (
   received_at timestamptz NOT NULL DEFAULT now(),
   outcome     text        NOT NULL CHECK (outcome IN ('applied', 'stale', 'ignored', 'unknown_customer'))
 );
+CREATE INDEX stripe_events_received_idx ON stripe_events (received_at);
 ALTER TABLE stripe_events ENABLE ROW LEVEL SECURITY;
 ALTER TABLE stripe_events FORCE ROW LEVEL SECURITY;
-GRANT SELECT, INSERT ON stripe_events TO rampart_service;
+GRANT SELECT, INSERT, DELETE ON stripe_events TO rampart_service;

@@ -34,3 +34,6 @@ RETURNING ${account_columns}
 -- Nothing is returned when the id was processed before: a replay.
 INSERT INTO stripe_events (event_id, event_type, livemode, created_at, outcome) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (event_id) DO NOTHING RETURNING 1
+
+-- name: PruneStripeEvents
+DELETE FROM stripe_events WHERE received_at < $1
