@@ -122,6 +122,14 @@ const (
 	ActionIntegrationRefreshFailed   = "integration.refresh.failed"
 	ActionIntegrationDisconnected    = "integration.disconnected"
 	ActionIntegrationRevokeFailed    = "integration.revoke.failed"
+	// The proposal chat (issue 15 item 6). No event carries the prompt,
+	// the question or the answer: ids, scores, token counts and states.
+	ActionChatAsked       = "ai.chat.asked"
+	ActionChatAnswered    = "ai.chat.answered"
+	ActionChatRefused     = "ai.chat.refused"
+	ActionChatStopped     = "ai.chat.stopped"
+	ActionChatKillBlocked = "ai.chat.blocked_by_killswitch"
+	ActionChatFailed      = "ai.chat.failed"
 )
 
 // Actions lists every action an event may carry.
@@ -207,6 +215,12 @@ var Actions = []string{
 	ActionIntegrationRefreshFailed,
 	ActionIntegrationDisconnected,
 	ActionIntegrationRevokeFailed,
+	ActionChatAsked,
+	ActionChatAnswered,
+	ActionChatRefused,
+	ActionChatStopped,
+	ActionChatKillBlocked,
+	ActionChatFailed,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-dev/rampart/internal/audit"
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/sanitize"
+)
+
+// From queries/chat.sql.
+var (
+	sqlCreateChatTurn  = query("CreateChatTurn")
+	sqlChatReservation = query("ChatReservation")
+	sqlFinishChatTurn  = query("FinishChatTurn")
+	sqlListChatTurns   = query("ListChatTurns")
+)
+
+// maxReportedChatToks bounds the usage a provider may report for one turn.
+const maxReportedChatToks = 10_000_000
+
+// ChatTx is the conversations of the organization's proposals (the
+// proposal chat). A turn is written twice: when the question is asked
+// (with the token reservation) and when the model's answer ends
+// (answered, stopped or failed, settling the reservation). Which roles may
+// ask, and what the model is shown, is the chat use case's rule; row-level
+// security keeps costed turns from the roles without cost access.
+type ChatTx struct{ tenant }
+
+// Chat returns the proposal chat methods.
+func (tx *TenantTx) Chat() ChatTx { return ChatTx{tx.tenant} }
+
+// NewChatTurn is a question to record before the model call.
+type NewChatTurn struct {
+	ProposalID uuid.UUID
+	// Question is the caller's question, validated and passed by the guard.
+	Question string
+	// Costed says the prompt holds costs and amounts (the caller has full
+	// cost access).
+	Costed bool
+	// Reserve is the token estimate to reserve from the month's budget.
+	Reserve int
+	// Metadata joins the ai.chat.asked event (guard scores; never text).
+	Metadata map[string]any
+}
+
+func scanChatTurn(r pgx.Row) (rampart.ChatTurn, error) {
+	var t rampart.ChatTurn
+	err := r.Scan(&t.OrganizationID, &t.ID, &t.ProposalID, &t.VenueCode, &t.AskedBy, &t.Question, &t.Costed, &t.Status,
+		&t.AnswerHTML, &t.ErrorCode, &t.Model, &t.InputTokens, &t.OutputTokens, &t.CreatedAt, &t.FinishedAt)
+	return t, err
+}
+
+// chatSnapshot is a turn as an audit event records it: no question and
+// no answer, their sizes instead.
+func chatSnapshot(t rampart.ChatTurn) json.RawMessage {
+	return snapshot(map[string]any{"id": t.ID, "proposal_id": t.ProposalID, "venue_code": t.VenueCode, "status": t.Status,
+		"costed": t.Costed, "question_chars": len([]rune(t.Question)), "answer_bytes": len(t.AnswerHTML),
+		"input_tokens": t.InputTokens, "output_tokens": t.OutputTokens, "model": t.Model, "error_code": t.ErrorCode})
+}
+
+// Ask records a question on a proposal the caller may read and reserves
+// its token estimate, in one round trip; the row takes the proposal's
+// venue. It returns ErrBudgetExhausted (and writes nothing) when the
+// month's budget cannot cover the reservation; a proposal the caller
+// cannot see is not found.
+func (tx ChatTx) Ask(ctx context.Context, in NewChatTurn) (rampart.ChatTurn, error) {
+	const op = "store.AskChat"
+	c := tx.tc
+	if in.Reserve <= 0 {
+		return rampart.ChatTurn{}, rampart.Errorf(op, rampart.KindInvalid, "a reservation must be positive")
+	}
+	id := uuid.New()
+	b := &pgx.Batch{}
+	b.Queue(sqlEnsureUsage, c.OrganizationID)
+	b.Queue(sqlCreateChatTurn, c.OrganizationID, id, in.ProposalID, c.UserID, in.Question, in.Costed, in.Reserve)
+	br := tx.sendBatch(ctx, b)
+	_, err := br.Exec()
+	var t rampart.ChatTurn
+	if err == nil {
+		t, err = scanChatTurn(br.QueryRow())
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The caller checked the proposal in this transaction: no row
+		// means the reservation did not fit.
+		return t, ErrBudgetExhausted
+	}
+	if err != nil {
+		return t, classify(op, err)
+	}
+	meta := map[string]any{"proposal_id": in.ProposalID, "reserved_tokens": in.Reserve, "costed": in.Costed}
+	for k, v := range in.Metadata {
+		meta[k] = v
+	}
+	m, _ := json.Marshal(meta)
+	return t, tx.recordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionChatAsked, TargetType: "chat_message",
+		TargetID: id.String(), After: chatSnapshot(t), Metadata: m}))
+}
+
+// ChatOutcome is how a turn ended.
+type ChatOutcome struct {
+	Status rampart.ChatStatus // answered, stopped or failed
+	// Answer is the sanitised answer; only an answered turn has one.
+	Answer       sanitize.HTML
+	ErrorCode    string
+	Model        string
+	InputTokens  int
+	OutputTokens int
+	// Action is the audit action (ai.chat.answered, ai.chat.stopped,
+	// ai.chat.failed); Reason and Metadata join it.
+	Action   string
+	Reason   string
+	Metadata map[string]any
+}
+
+// ErrChatFinished means the turn had already ended (or is not the
+// caller's to see).
+var ErrChatFinished = rampart.Errorf("store.FinishChat", rampart.KindConflict, "the chat turn has already ended")
+
+// Finish ends a turn that is still answering: it stores the outcome,
+// releases the reservation, counts the tokens used as this month's use,
+// and records the event with before and after, in one transaction.
+func (tx ChatTx) Finish(ctx context.Context, id uuid.UUID, out ChatOutcome) (rampart.ChatTurn, error) {
+	const op = "store.FinishChat"
+	c := tx.tc
+	switch out.Status {
+	case rampart.ChatAnswered, rampart.ChatStopped, rampart.ChatFailed:
+	default:
+		return rampart.ChatTurn{}, rampart.Errorf(op, rampart.KindInternal, "a turn cannot end as %q", out.Status)
+	}
+	if out.Status != rampart.ChatAnswered && out.Answer.String() != "" {
+		return rampart.ChatTurn{}, rampart.Errorf(op, rampart.KindInternal, "only an answered turn stores an answer")
+	}
+	in := min(max(out.InputTokens, 0), maxReportedChatToks)
+	outT := min(max(out.OutputTokens, 0), maxReportedChatToks)
+	var r reservation
+	err := tx.queryRow(ctx, sqlChatReservation, c.OrganizationID, id).Scan(&r.tokens, &r.sameMonth, &r.month)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rampart.ChatTurn{}, ErrChatFinished
+	}
+	if err != nil {
+		return rampart.ChatTurn{}, classify(op, err)
+	}
+	before := rampart.ChatTurn{ID: id, Status: rampart.ChatAnswering}
+	b := &pgx.Batch{}
+	queueSettlement(b, c.OrganizationID, r, int64(in+outT))
+	settle := b.Len()
+	b.Queue(sqlFinishChatTurn, c.OrganizationID, id, string(out.Status), out.Answer.String(), sanitize.Version, out.ErrorCode,
+		out.Model, in, outT)
+	br := tx.sendBatch(ctx, b)
+	for range settle {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	var t rampart.ChatTurn
+	if err == nil {
+		t, err = scanChatTurn(br.QueryRow())
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return t, classify(op, err)
+	}
+	before.ProposalID, before.VenueCode, before.Costed, before.Question = t.ProposalID, t.VenueCode, t.Costed, t.Question
+	meta := map[string]any{"proposal_id": t.ProposalID, "input_tokens": in, "output_tokens": outT, "released_tokens": r.tokens}
+	for k, v := range out.Metadata {
+		meta[k] = v
+	}
+	m, _ := json.Marshal(meta)
+	return t, tx.recordAudit(ctx, tx.userEvent(audit.Event{Action: out.Action, TargetType: "chat_message", TargetID: id.String(),
+		Before: chatSnapshot(before), After: chatSnapshot(t), Reason: out.Reason, Metadata: m}))
+}
+
+// ChatCursor is a position in a conversation.
+type ChatCursor struct {
+	CreatedAt time.Time
+	ID        uuid.UUID
+}
+
+// List returns up to limit turns of a proposal after cursor (nil: from
+// the start), oldest first. Row-level security leaves out the turns the
+// caller may not read (costed ones for roles without cost access).
+func (tx ChatTx) List(ctx context.Context, proposalID uuid.UUID, limit int, after *ChatCursor) ([]rampart.ChatTurn, error) {
+	const op = "store.ChatTurns"
+	var at *time.Time
+	var aid *uuid.UUID
+	if after != nil {
+		at, aid = &after.CreatedAt, &after.ID
+	}
+	rows, err := tx.query(ctx, sqlListChatTurns, tx.tc.OrganizationID, proposalID, limit, at, aid)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.ChatTurn, error) { return scanChatTurn(r) })
+	return out, classify(op, err)
+}
