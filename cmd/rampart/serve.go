@@ -209,7 +209,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		}
 		handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
 			Version: Version(), BaseURL: base, Demo: seedDemo, DemoKey: demoKey, Signup: signin.Mode(cfg.Signup), ConfigWarnings: cfg.Warnings(), Tiers: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
-			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg), AI: ai.queue, Watcher: ai.watcher,
+			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg), AI: ai.queue, Watcher: ai.watcher, Chat: ai.chat,
 			MaxUpload: cfg.AttachmentMaxBytes, Integrations: providers})
 		var signIn string
 		if seedDemo {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/chat"
 	"github.com/rampart-dev/rampart/internal/console"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/health"
@@ -57,6 +58,9 @@ type Options struct {
 	// state. Without them the AI endpoints answer 503.
 	AI      *jobs.Queue
 	Watcher *killswitch.Watcher
+	// Chat answers questions about proposals (the proposal chat); without
+	// it the chat's POST answers 503.
+	Chat *chat.Service
 	// StreamPoll is how often the job progress stream reads new changes
 	// (default 500 ms).
 	StreamPoll time.Duration
@@ -88,6 +92,7 @@ type Server struct {
 
 	ai         *jobs.Queue
 	watcher    *killswitch.Watcher
+	chat       *chat.Service
 	streamPoll time.Duration
 
 	integrations *oauth.Client
@@ -107,6 +112,7 @@ func New(opts Options) *Server {
 	s.signin = signin.New(signin.Options{Store: opts.Store, Mailer: opts.Mailer, BaseURL: opts.BaseURL, Mode: opts.Signup, Logger: s.log,
 		MaxInFlight: opts.SignInInFlight})
 	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
+	s.chat = opts.Chat
 	s.integrations = opts.Integrations
 	if s.streamPoll <= 0 {
 		s.streamPoll = 500 * time.Millisecond
@@ -133,6 +139,7 @@ func New(opts Options) *Server {
 	bomAPI{s}.register(s.edge)
 	financeAPI{s}.register(s.edge)
 	attachmentAPI{s}.register(s.edge)
+	chatAPI{s}.register(s.edge)
 	integrationAPI{s}.register(s.edge)
 	return s
 }

@@ -23,6 +23,9 @@ const (
 	// KindUpload routes are authenticated routes whose body is one file,
 	// read within the upload size cap, under the upload tier (Upload).
 	KindUpload
+	// KindChat routes are authenticated routes that ask a model a
+	// question, under the chat tier (ChatJSON).
+	KindChat
 )
 
 // Route is one registered pattern and its kind.
@@ -122,8 +125,22 @@ func AuthedJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter,
 	})
 }
 
+// ChatJSON is AuthedJSON for a route that asks a model a question (the
+// proposal chat): it draws on the chat tier (15 a minute per principal by
+// default) instead of the api tier.
+func ChatJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter, r *http.Request, c rampart.Claims, req T) error) {
+	var zero T
+	rt.authedRoute(pattern, KindChat, zero, func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+		var req T
+		if err := rt.decode(w, r, &req); err != nil {
+			return err
+		}
+		return h(w, r, c, req)
+	})
+}
+
 // authedRoute mounts an authenticated route under the rate-limit tier of
-// its kind (api, agent or upload), keyed by the principal. Failed authentications
+// its kind (api, agent, upload or chat), keyed by the principal. Failed authentications
 // draw on auth-tier budgets of the client address and of the credential
 // (authenticate), so credential guessing and audit-log flooding stop
 // without refusing valid credentials. body is the route's request type for
@@ -137,6 +154,8 @@ func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler)
 		tier, kind = "agent", observe.RouteKindAgent
 	case KindUpload:
 		tier = "upload"
+	case KindChat:
+		tier = "chat"
 	}
 	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		observe.SetRouteKind(r.Context(), kind)

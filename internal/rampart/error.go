@@ -24,6 +24,9 @@ const (
 	KindLocked
 	// KindQuotaExceeded: a budget (e.g. the monthly AI token budget) is spent.
 	KindQuotaExceeded
+	// KindRefused: the input is well-formed, but a content control refused
+	// it (the prompt-injection guard flagged a chat question).
+	KindRefused
 )
 
 func (k Kind) String() string {
@@ -48,6 +51,8 @@ func (k Kind) String() string {
 		return "locked"
 	case KindQuotaExceeded:
 		return "quota_exceeded"
+	case KindRefused:
+		return "refused"
 	default:
 		return "internal"
 	}
