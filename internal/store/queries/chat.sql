@@ -7,8 +7,11 @@ organization_id, id, proposal_id, venue_code, asked_by, question, costed, status
 input_tokens, output_tokens, created_at, finished_at
 
 -- name: CreateChatTurn
--- The venue is the proposal's, copied from its row (FOR SHARE: a
--- concurrent move waits for this insert and then moves it too). The
+-- The venue is the proposal's, copied from its row. Not FOR SHARE, as
+-- attachments do: a row lock needs the UPDATE policy, and the roles that
+-- may chat include ones that may not edit the proposal (a technical
+-- director); a move that commits between this statement's snapshot and
+-- its commit leaves the turn in the old venue (decision 0017). The
 -- reservation is made in the same statement (r): the row exists only if
 -- the month's budget covered the estimate ($7, positive). The caller
 -- makes the month's ai_usage row first (EnsureUsage).
@@ -20,7 +23,7 @@ WITH r AS (
   RETURNING 1)
 INSERT INTO proposal_chat_messages (organization_id, id, proposal_id, venue_code, asked_by, question, costed, estimated_tokens, reserved_month)
 SELECT p.organization_id, $2, p.id, p.venue_code, $4, $5, $6, $7, ${this_month}
-  FROM (SELECT organization_id, id, venue_code FROM proposals WHERE organization_id = $1 AND id = $3 FOR SHARE) p
+  FROM (SELECT organization_id, id, venue_code FROM proposals WHERE organization_id = $1 AND id = $3) p
  WHERE EXISTS (SELECT 1 FROM r)
 RETURNING ${chat_columns}
 
