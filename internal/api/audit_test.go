@@ -161,6 +161,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /api/budgets/{id}/un-actualize", func() resp {
 			return e.do(admin, "POST", "/api/budgets/"+budgetID+"/un-actualize", map[string]any{"reason": "wrong invoice"})
 		}, "budget.line.unactualized", true, true, 200},
+		{"POST /api/proposals/{id}/chat", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/chat", map[string]any{"question": "How many follow spots?"})
+		}, "ai.chat.asked", false, true, 201},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
 		}, "ai.generation.cancelled", true, true, 200},
@@ -188,6 +191,10 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			return e.do(e.signIn(acme.email(rampart.RoleProducer)), "POST", "/api/auth/logout", nil)
 		}, "auth.session.revoked", false, false, 204},
 	}
+	// also are further actions a case writes after its action, in order:
+	// the chat records the question and then the answer, two
+	// transactions, each audited.
+	also := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"}}
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		covered[tc.pattern] = true
@@ -209,9 +216,14 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			t.Errorf("%s: status %d, want %d: %s", tc.pattern, r.status, tc.wantStatus, r.body)
 			continue
 		}
-		if len(got) != 1 {
-			t.Errorf("%s: %d audit events %v, want exactly one", tc.pattern, len(got), got)
+		if len(got) != 1+len(also[tc.pattern]) {
+			t.Errorf("%s: %d audit events %v, want exactly %d", tc.pattern, len(got), got, 1+len(also[tc.pattern]))
 			continue
+		}
+		for i, a := range also[tc.pattern] {
+			if got[1+i].action != a {
+				t.Errorf("%s: event %d is %s, want %s", tc.pattern, 1+i, got[1+i].action, a)
+			}
 		}
 		if got[0].action != tc.action || got[0].before != tc.before || got[0].after != tc.after {
 			t.Errorf("%s: event %+v, want %s before=%v after=%v", tc.pattern, got[0], tc.action, tc.before, tc.after)
