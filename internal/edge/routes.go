@@ -115,8 +115,14 @@ func PublicJSON[T any](rt *Router, pattern string, b Budget, h func(w http.Respo
 
 // AuthedJSON is PublicJSON for an authenticated route (tier api).
 func AuthedJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter, r *http.Request, c rampart.Claims, req T) error) {
+	authedJSON(rt, pattern, KindAuthenticated, h)
+}
+
+// authedJSON mounts an authenticated route of kind k whose JSON body is a
+// T, decoded and validated before h runs (AuthedJSON, ChatJSON).
+func authedJSON[T any](rt *Router, pattern string, k Kind, h func(w http.ResponseWriter, r *http.Request, c rampart.Claims, req T) error) {
 	var zero T
-	rt.authedRoute(pattern, KindAuthenticated, zero, func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	rt.authedRoute(pattern, k, zero, func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 		var req T
 		if err := rt.decode(w, r, &req); err != nil {
 			return err
@@ -129,14 +135,7 @@ func AuthedJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter,
 // proposal chat): it draws on the chat tier (15 a minute per principal by
 // default) instead of the api tier.
 func ChatJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter, r *http.Request, c rampart.Claims, req T) error) {
-	var zero T
-	rt.authedRoute(pattern, KindChat, zero, func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-		var req T
-		if err := rt.decode(w, r, &req); err != nil {
-			return err
-		}
-		return h(w, r, c, req)
-	})
+	authedJSON(rt, pattern, KindChat, h)
 }
 
 // authedRoute mounts an authenticated route under the rate-limit tier of
