@@ -89,8 +89,10 @@ func processName(cmd string) string {
 
 // maintenanceTasks are the cluster's periodic work: sealing the audit log
 // every sealEvery, the retention purge once a day (first a minute after
-// start), and ending the AI jobs the queue gave up on every minute.
-func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration, retentionMonths int) []periodicTask {
+// start), ending the AI jobs the queue gave up on every minute, and the
+// chat turns whose answer was abandoned (still answering a minute past
+// aiTimeout, the provider's time limit) every minute.
+func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration, retentionMonths int, aiTimeout time.Duration) []periodicTask {
 	return []periodicTask{
 		{name: "audit_seal", every: sealEvery, run: func(ctx context.Context) (string, error) {
 			n, err := st.Audit().Seal(ctx)
@@ -111,6 +113,13 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 				log.Warn("ended AI jobs the queue gave up on", "jobs", n)
 			}
 			return fmt.Sprintf("ended %d jobs", n), err
+		}},
+		{name: "chat_sweep", every: time.Minute, run: func(ctx context.Context) (string, error) {
+			n, err := st.Periodic().SweepStaleChat(ctx, aiTimeout+time.Minute)
+			if n > 0 {
+				log.Warn("ended chat turns whose answer was abandoned", "turns", n)
+			}
+			return fmt.Sprintf("ended %d chat turns", n), err
 		}},
 		// Bodies are sanitised once, on write; a policy change (a new
 		// sanitize.Version) reaches the stored ones here, in batches,

@@ -265,7 +265,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 	maintenanceDone := make(chan struct{})
 	go func() {
 		defer close(maintenanceDone)
-		runPeriodic(mctx, st, log, processName(name), maintenanceTasks(st, log, cfg.AuditSealInterval, cfg.AuditRetentionMonths))
+		runPeriodic(mctx, st, log, processName(name), maintenanceTasks(st, log, cfg.AuditSealInterval, cfg.AuditRetentionMonths, cfg.AI.JobTimeout))
 	}()
 	defer func() { stopMaintenance(); <-maintenanceDone }()
 

@@ -504,3 +504,52 @@ func TestChatFollowsTheProposalsVenue(t *testing.T) {
 	_, err = chat.List(ctx, f.Store, vm, f.p.ID, 0, nil)
 	storetest.Kind(t, "moved out of the manager's venue", err, rampart.KindNotFound)
 }
+
+// TestChatSweepEndsAbandonedTurns: a turn left answering by a process that
+// died is ended as failed by the sweep once it is older than the limit, its
+// reservation counted as used and released; a recent turn is left alone.
+func TestChatSweepEndsAbandonedTurns(t *testing.T) {
+	f := setup(t, answer, 0)
+	ctx := context.Background()
+	producer := f.Acme.As(rampart.RoleProducer)
+	var old, fresh rampart.ChatTurn
+	for _, turn := range []*rampart.ChatTurn{&old, &fresh} {
+		err := f.Store.InTenant(ctx, producer, func(ctx context.Context, tx *store.TenantTx) error {
+			var err error
+			*turn, err = tx.Chat().Ask(ctx, store.NewChatTurn{ProposalID: f.p.ID, Question: "Left behind?", Reserve: 1000})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := pgx.Connect(ctx, f.DB.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE proposal_chat_messages SET created_at = now() - interval '10 minutes' WHERE id = $1`, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.Store.Periodic().SweepStaleChat(ctx, 5*time.Minute)
+	if err != nil || n != 1 {
+		t.Fatalf("swept %d (err %v), want 1", n, err)
+	}
+	if got := f.Count(t, `SELECT count(*)::int FROM proposal_chat_messages WHERE id = $1 AND status = 'failed' AND error_code = 'answer_abandoned' AND answer_html = ''`, old.ID); got != 1 {
+		t.Fatal("the abandoned turn was not ended as failed")
+	}
+	if got := f.Count(t, `SELECT count(*)::int FROM proposal_chat_messages WHERE id = $1 AND status = 'answering'`, fresh.ID); got != 1 {
+		t.Fatal("a recent turn was swept")
+	}
+	used := f.Count(t, `SELECT used_tokens::int FROM ai_usage WHERE organization_id = $1`, f.Acme.Organization.ID)
+	reserved := f.Count(t, `SELECT reserved_tokens::int FROM ai_usage WHERE organization_id = $1`, f.Acme.Organization.ID)
+	if used != 1000 || reserved != 1000 {
+		t.Fatalf("used %d reserved %d, want the swept turn's 1000 used and the fresh turn's 1000 reserved", used, reserved)
+	}
+	if len(f.events(t, "ai.chat.failed")) != 1 {
+		t.Fatal("the sweep was not audited")
+	}
+	if n, err := f.Store.Periodic().SweepStaleChat(ctx, 5*time.Minute); err != nil || n != 0 {
+		t.Fatalf("a second sweep ended %d (err %v)", n, err)
+	}
+}

@@ -205,3 +205,63 @@ func (tx ChatTx) List(ctx context.Context, proposalID uuid.UUID, limit int, afte
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.ChatTurn, error) { return scanChatTurn(r) })
 	return out, classify(op, err)
 }
+
+// sqlStaleChatTurns is in queries/chat.sql.
+var sqlStaleChatTurns = query("StaleChatTurns")
+
+// SweepStaleChat ends, as failed, the chat turns still answering olderThan
+// after they were asked: the process answering them died, and nothing else
+// would end them or release their token reservation. The reservation is
+// counted as used (the model may have been called), as for a job given
+// up on. serve runs it every minute, with olderThan past the provider's
+// time limit so that no live answer is swept.
+func (p Periodic) SweepStaleChat(ctx context.Context, olderThan time.Duration) (int, error) {
+	const op = "store.SweepStaleChat"
+	if olderThan <= 0 {
+		return 0, rampart.Errorf(op, rampart.KindInvalid, "the age of a stale chat turn must be positive")
+	}
+	n := 0
+	err := p.s.asService(ctx, "end chat turns whose answer was abandoned", func(ctx context.Context, tx *txn) error {
+		rows, err := tx.query(ctx, sqlStaleChatTurns, olderThan.String())
+		if err != nil {
+			return err
+		}
+		type stale struct{ org, id uuid.UUID }
+		found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (stale, error) {
+			var x stale
+			return x, r.Scan(&x.org, &x.id)
+		})
+		if err != nil {
+			return err
+		}
+		for _, x := range found {
+			var r reservation
+			if err := tx.queryRow(ctx, sqlChatReservation, x.org, x.id).Scan(&r.tokens, &r.sameMonth, &r.month); err != nil {
+				return err
+			}
+			b := &pgx.Batch{}
+			queueSettlement(b, x.org, r, r.tokens)
+			if err := tx.execBatch(ctx, b); err != nil {
+				return err
+			}
+			after, err := scanChatTurn(tx.queryRow(ctx, sqlFinishChatTurn, x.org, x.id, string(rampart.ChatFailed), "", sanitize.Version,
+				"answer_abandoned", "", min(r.tokens, int64(maxReportedChatToks)), 0))
+			if err != nil {
+				return err
+			}
+			org := x.org
+			if err := tx.recordAudit(ctx, audit.Event{OrganizationID: &org, ActorType: audit.ActorService, ActorID: tx.service,
+				Action: audit.ActionChatFailed, TargetType: "chat_message", TargetID: x.id.String(),
+				Reason: "the answer was abandoned (its process stopped); the reservation is counted as used",
+				Before: chatSnapshot(rampart.ChatTurn{ID: x.id, ProposalID: after.ProposalID, VenueCode: after.VenueCode, Costed: after.Costed,
+					Status: rampart.ChatAnswering}),
+				After:    chatSnapshot(after),
+				Metadata: metadata(map[string]any{"error_code": "answer_abandoned", "released_tokens": r.tokens})}); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, classify(op, err)
+}

@@ -45,3 +45,10 @@ SELECT ${chat_columns} FROM proposal_chat_messages
  WHERE organization_id = $1 AND proposal_id = $2
    AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5::uuid))
  ORDER BY created_at, id LIMIT $3
+
+-- name: StaleChatTurns
+-- Turns still answering long after the provider's time limit ($1): the
+-- process that ran them died mid-answer (service path: every tenant's).
+SELECT organization_id, id FROM proposal_chat_messages
+ WHERE status = 'answering' AND created_at < now() - $1::interval
+ ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED
