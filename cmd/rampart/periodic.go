@@ -129,7 +129,14 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 			if n > 0 {
 				log.Info("re-sanitised proposal bodies written under an older policy", "bodies", n, "policy", sanitize.Version)
 			}
-			return fmt.Sprintf("re-sanitised %d bodies", n), err
+			if err != nil {
+				return fmt.Sprintf("re-sanitised %d bodies", n), err
+			}
+			a, err := st.Periodic().ResanitizeChatAnswers(ctx, 500)
+			if a > 0 {
+				log.Info("re-sanitised chat answers written under an older policy", "answers", a, "policy", sanitize.Version)
+			}
+			return fmt.Sprintf("re-sanitised %d bodies and %d chat answers", n, a), err
 		}},
 	}
 }

@@ -52,3 +52,16 @@ SELECT ${chat_columns} FROM proposal_chat_messages
 SELECT organization_id, id FROM proposal_chat_messages
  WHERE status = 'answering' AND created_at < now() - $1::interval
  ORDER BY created_at LIMIT 100 FOR UPDATE SKIP LOCKED
+
+-- name: AnyStaleChatAnswer
+SELECT EXISTS (SELECT 1 FROM proposal_chat_messages WHERE answer_html <> '' AND answer_sanitizer < $1)
+
+-- name: StaleChatAnswers
+-- A batch of answers written under an older sanitiser policy (service
+-- path: the task spans tenants), locked so two runs never take the same.
+SELECT organization_id, id, answer_html FROM proposal_chat_messages
+ WHERE answer_html <> '' AND answer_sanitizer < $1
+ ORDER BY answer_sanitizer, organization_id, id LIMIT $2 FOR UPDATE SKIP LOCKED
+
+-- name: ResanitizeChatAnswer
+UPDATE proposal_chat_messages SET answer_html = $3, answer_sanitizer = $4 WHERE organization_id = $1 AND id = $2
