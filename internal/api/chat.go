@@ -34,7 +34,7 @@ func (s chatAPI) register(r *edge.Router) {
 	turn := chatExample()
 	r.Document("POST /api/proposals/{id}/chat", edge.Doc{Summary: "Ask the model about a proposal",
 		Description: "Roles that may request AI on the proposal's venue (others 403; another organization's proposal 404). " +
-			"The model sees the proposal, its bill of materials and its statement of work as the caller may: for roles without full cost access " +
+			"The model sees the proposal, its bill of materials, its statement of work and its budget as the caller may: for roles without full cost access " +
 			"no cost, sourcing, lead time or amount is in the prompt, and answers written with costs (costed) are shown only to roles with full cost access. " +
 			"With Accept: text/event-stream the answer streams as server-sent events: `turn` (the recorded question), `block` ({\"html\": …}, " +
 			"each completed block of the answer, sanitised), then `done` (the stored turn) or `stopped` (a kill switch ended it; nothing stored) " +

@@ -334,9 +334,9 @@ func (s *Service) refuseKilled(ctx context.Context, op string, c rampart.Claims,
 // fact is one labelled piece of the proposal's data, before the guard.
 type fact struct{ label, text string }
 
-// readFacts reads the proposal's bill of materials and statement of work
-// as c may see them (the costed reads only when costed) and lays them
-// out as text with the proposal's own fields.
+// readFacts reads the proposal's bill of materials, statement of work and
+// budget lines as c may see them (the priced reads only when costed) and
+// lays them out as text with the proposal's own fields.
 func (s *Service) readFacts(ctx context.Context, c rampart.Claims, p rampart.Proposal, costed bool) ([]fact, error) {
 	st := s.opts.Store
 	facts := []fact{{"title", p.Title}, {"client", p.ClientName}, {"brief", p.Brief}}
@@ -403,6 +403,30 @@ func (s *Service) readFacts(ctx context.Context, c rampart.Claims, p rampart.Pro
 		}
 		facts = append(facts, fact{"statement_of_work", text})
 	}
+
+	b.Reset()
+	if costed {
+		lines, err := finance.PricedBudget(ctx, st, c, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range lines {
+			fmt.Fprintf(&b, "- %s (%s), %s: planned %s %s", l.Description, l.Category, l.Status, l.Planned.Amount(), l.Planned.Currency)
+			if l.Actual != nil {
+				fmt.Fprintf(&b, ", actual %s %s", l.Actual.Amount(), l.Actual.Currency)
+			}
+			b.WriteString("\n")
+		}
+	} else {
+		lines, err := finance.Budget(ctx, st, c, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range lines {
+			fmt.Fprintf(&b, "- %s (%s), %s\n", l.Description, l.Category, l.Status)
+		}
+	}
+	facts = append(facts, fact{"budget", b.String()})
 	return facts, nil
 }
 

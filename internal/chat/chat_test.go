@@ -158,13 +158,17 @@ func setup(t *testing.T, deltas []string, hold int) fixture {
 		Amount: rampart.Money{Minor: 4_567_800, Currency: "EUR"}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := finance.AddBudgetLine(ctx, f.Store, producer, f.p.ID, finance.BudgetInput{Category: "lighting", Description: "Follow spot hire",
+		Planned: rampart.Money{Minor: 987_650, Currency: "EUR"}}); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
 // costMarkers are what a prompt holds only with full cost access: the
-// unit cost, the line total, the sourcing note, the lead time and the
-// statement's amount.
-var costMarkers = []string{"1234.56", "2469.12", "Q-SOURCING-7731", "lead time 21 days", "45678.00", "Amount: "}
+// unit cost, the line total, the sourcing note, the lead time, the
+// statement's amount and the budget line's planned amount.
+var costMarkers = []string{"1234.56", "2469.12", "Q-SOURCING-7731", "lead time 21 days", "45678.00", "Amount: ", "9876.50"}
 
 // ask runs a turn and collects the blocks the client would be sent.
 func (f fixture) ask(c rampart.Claims, id uuid.UUID, q string) (rampart.ChatTurn, []string, error) {
@@ -214,7 +218,7 @@ func TestChatPromptHoldsOnlyWhatTheCallerMaySee(t *testing.T) {
 		t.Fatalf("%d model calls, want 1", len(calls))
 	}
 	prompt := calls[0]
-	for _, want := range []string{"Follow spot 2.5 kW", "Spring gala", `source=\"question\"`, `source=\"bill_of_materials\"`, `source=\"statement_of_work\"`, "Gala production"} {
+	for _, want := range []string{"Follow spot 2.5 kW", "Spring gala", `source=\"question\"`, `source=\"bill_of_materials\"`, `source=\"statement_of_work\"`, "Gala production", `source=\"budget\"`, "Follow spot hire"} {
 		if !strings.Contains(prompt, want) {
 			t.Errorf("the technical director's prompt lacks %q", want)
 		}

@@ -1,11 +1,13 @@
 // Package chat is the proposal chat's use cases (issue 15 item 6): a
-// member asks the model about a proposal, its bill of materials and its
-// statement of work, and the conversation is stored per proposal.
+// member asks the model about a proposal, its bill of materials, its
+// statement of work and its budget, and the conversation is stored per
+// proposal.
 //
 // What it guarantees:
 //   - The model sees the proposal as the caller may see it. The data is
 //     read through the domain use cases (proposal.Get, bom.Get or
-//     bom.GetCosted, finance.SOW or finance.PricedSOW), chosen by the
+//     bom.GetCosted, finance.SOW or finance.PricedSOW, finance.Budget or
+//     finance.PricedBudget), chosen by the
 //     caller's cost access, so for a role without full cost access no
 //     cost, sourcing, lead time or amount exists in the prompt to leak. A
 //     turn asked with cost access is marked costed, and only roles with
@@ -14,8 +16,8 @@
 //   - Only roles that may request AI on the proposal's venue may ask
 //     (access.ActionRequestAI): others get 403; another organization's
 //     proposal is 404.
-//   - Every untrusted text (the question, the proposal's fields, the bill's
-//     and the statement's text) reaches the model only as guard.Text. A
+//   - Every untrusted text (the question, the proposal's fields, the bill's,
+//     the statement's and the budget's text) reaches the model only as guard.Text. A
 //     flagged question is refused (422) and audited with the scores, never
 //     the text; flagged proposal data refuses the turn the same way (409).
 //   - The kill switches: an active global or organization switch refuses
