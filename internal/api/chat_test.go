@@ -3,12 +3,15 @@ package api
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/ratelimit"
 )
 
 // chatEvent is one server-sent event.
@@ -137,5 +140,55 @@ func TestChatRoutes(t *testing.T) {
 	}
 	if e.events("ai.chat.refused") != 1 || e.events("ai.chat.blocked_by_killswitch") != 1 {
 		t.Fatal("the refusals were not audited")
+	}
+}
+
+// TestChatTier: questions draw on the chat tier (15 a minute per
+// principal by default): the 16th in a minute is refused with 429 before
+// any model call or stored turn, and the caller's other requests (api
+// tier) are not.
+func TestChatTier(t *testing.T) {
+	e := setupAI(t, aiOptions{Workers: 0})
+	acme := e.orgs["acme"]
+	now := time.Unix(1_900_000_000, 0)
+	clock := func() time.Time { return now }
+	srv, _ := e.serverWith(func(o *Options) {
+		o.Limiter = ratelimit.NewLocal(clock) // one window, whatever the machine's speed
+		o.Tiers = ratelimit.DefaultTiers()
+		o.AI, o.Watcher, o.Chat = e.queue, e.watcher, e.chat
+	})
+	admin := e.signIn(acme.email(rampart.RoleAdmin))
+	pid := e.newProposal(admin, map[string]any{"title": "Gala", "venue_code": "HALL-A", "brief": "A gala for 200 guests."})
+	tok := e.mintToken(admin, "", "chatter", "producer", 1)
+	ask := func() resp {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/proposals/"+pid+"/chat", strings.NewReader(`{"question":"How many guests?"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return resp{status: res.StatusCode, header: res.Header, body: b}
+	}
+	for i := range 15 {
+		if r := ask(); r.status != http.StatusCreated || r.header.Get("RateLimit-Limit") != "15" {
+			t.Fatalf("question %d: %d, RateLimit-Limit %q: %s", i+1, r.status, r.header.Get("RateLimit-Limit"), r.body)
+		}
+	}
+	problem(t, ask(), http.StatusTooManyRequests)
+	if n := e.scalar("SELECT count(*)::int FROM proposal_chat_messages"); n != 15 {
+		t.Fatalf("%d turns stored, want 15", n)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/proposals/"+pid+"/chat", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("RateLimit-Limit") != "60" {
+		t.Fatalf("the conversation after the chat budget is spent: %d, RateLimit-Limit %q", res.StatusCode, res.Header.Get("RateLimit-Limit"))
 	}
 }
