@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/chat"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -80,7 +81,11 @@ func (s chatAPI) ask(w http.ResponseWriter, r *http.Request, c rampart.Claims, r
 	rc := http.NewResponseController(w)
 	started := false
 	event := func(name string, v any) error {
-		data, err := json.Marshal(v)
+		filtered, err := access.FilterForRole(c.Role, v) // as edge.Respond does
+		if err != nil {
+			return err
+		}
+		data, err := json.Marshal(filtered)
 		if err != nil {
 			return err
 		}

@@ -177,7 +177,7 @@ func (s *Service) answer(ctx context.Context, c rampart.Claims, turn rampart.Cha
 	if err := s.opts.Watcher.Check(c.OrganizationID); err != nil {
 		var st *killswitch.Stopped
 		if !errors.As(err, &st) {
-			st = &killswitch.Stopped{Scope: "unknown"}
+			st = &killswitch.Stopped{Scope: "unknown"} // the state went stale: fail closed (503)
 		}
 		return s.stop(finishCtx, c, turn, 0, st, true)
 	}
@@ -274,6 +274,9 @@ func (s *Service) stop(ctx context.Context, c rampart.Claims, turn rampart.ChatT
 	if err != nil {
 		s.opts.Logger.Warn("could not record a chat turn stopped by a kill switch", "turn_id", turn.ID, "err", err)
 		ended = turn
+	}
+	if st.Scope == "unknown" {
+		return ended, &rampart.Error{Op: op, Kind: rampart.KindUnavailable, Message: "the AI kill-switch state cannot be confirmed; the question was not answered", Err: ErrStopped}
 	}
 	return ended, &rampart.Error{Op: op, Kind: rampart.KindLocked, Message: "the AI kill switch stopped the answer; nothing of it was stored", Err: ErrStopped}
 }
