@@ -569,3 +569,38 @@ func TestChatSweepEndsAbandonedTurns(t *testing.T) {
 		t.Fatalf("a second sweep ended %d (err %v)", n, err)
 	}
 }
+
+// TestChatGlobalKillSwitch: the platform-wide switch refuses every
+// organization's questions with its reason, before any model call.
+func TestChatGlobalKillSwitch(t *testing.T) {
+	f := setup(t, answer, 0)
+	ctx := context.Background()
+	err := f.Store.AsService(ctx, "test: global kill switch", func(ctx context.Context, tx *store.ServiceTx) error {
+		_, err := killswitch.SetGlobal(ctx, tx, "test", true, "provider incident")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.watcher.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []rampart.Claims{f.Acme.As(rampart.RoleProducer), f.Globex.As(rampart.RoleAdmin)} {
+		id := f.p.ID
+		if c.OrganizationID == f.Globex.Organization.ID {
+			g, err := proposal.Create(ctx, f.Store, c, proposal.Input{Title: "Globex gala"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = g.ID
+		}
+		_, _, err := f.ask(c, id, "How many spots?")
+		storetest.Kind(t, "global switch", err, rampart.KindLocked)
+		if !strings.Contains(rampart.ErrorMessage(err), "provider incident") {
+			t.Errorf("the refusal does not give the platform's reason: %v", err)
+		}
+	}
+	if len(f.model.calls()) != 0 || f.Count(t, "SELECT count(*)::int FROM proposal_chat_messages") != 0 {
+		t.Fatal("a question reached the model or was stored under the global switch")
+	}
+}
