@@ -17,10 +17,11 @@ import (
 
 // From queries/chat.sql.
 var (
-	sqlCreateChatTurn  = query("CreateChatTurn")
-	sqlChatReservation = query("ChatReservation")
-	sqlFinishChatTurn  = query("FinishChatTurn")
-	sqlListChatTurns   = query("ListChatTurns")
+	sqlCreateChatTurn      = query("CreateChatTurn")
+	sqlChatProposalVisible = query("ChatProposalVisible")
+	sqlChatReservation     = query("ChatReservation")
+	sqlFinishChatTurn      = query("FinishChatTurn")
+	sqlListChatTurns       = query("ListChatTurns")
 )
 
 // maxReportedChatToks bounds the usage a provider may report for one turn.
@@ -68,9 +69,9 @@ func chatSnapshot(t rampart.ChatTurn) json.RawMessage {
 
 // Ask records a question on a proposal the caller may read and reserves
 // its token estimate, in one round trip; the row takes the proposal's
-// venue. It returns ErrBudgetExhausted (and writes nothing) when the
-// month's budget cannot cover the reservation; a proposal the caller
-// cannot see is not found.
+// venue. It returns ErrBudgetExhausted when the month's budget cannot
+// cover the reservation, and a KindNotFound error for a proposal the
+// caller cannot see; either error must roll the transaction back.
 func (tx ChatTx) Ask(ctx context.Context, in NewChatTurn) (rampart.ChatTurn, error) {
 	const op = "store.AskChat"
 	c := tx.tc
@@ -80,9 +81,14 @@ func (tx ChatTx) Ask(ctx context.Context, in NewChatTurn) (rampart.ChatTurn, err
 	id := uuid.New()
 	b := &pgx.Batch{}
 	b.Queue(sqlEnsureUsage, c.OrganizationID)
+	b.Queue(sqlChatProposalVisible, c.OrganizationID, in.ProposalID)
 	b.Queue(sqlCreateChatTurn, c.OrganizationID, id, in.ProposalID, c.UserID, in.Question, in.Costed, in.Reserve)
 	br := tx.sendBatch(ctx, b)
 	_, err := br.Exec()
+	visible := false
+	if err == nil {
+		err = br.QueryRow().Scan(&visible)
+	}
 	var t rampart.ChatTurn
 	if err == nil {
 		t, err = scanChatTurn(br.QueryRow())
@@ -91,8 +97,12 @@ func (tx ChatTx) Ask(ctx context.Context, in NewChatTurn) (rampart.ChatTurn, err
 		err = cerr
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		// The caller checked the proposal in this transaction: no row
-		// means the reservation did not fit.
+		// No row: the proposal is gone (or out of sight), or the
+		// reservation did not fit. Either way the caller's transaction
+		// rolls back, and the reservation with it.
+		if !visible {
+			return t, rampart.Errorf(op, rampart.KindNotFound, "not found")
+		}
 		return t, ErrBudgetExhausted
 	}
 	if err != nil {

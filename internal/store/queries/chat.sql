@@ -27,6 +27,11 @@ SELECT p.organization_id, $2, p.id, p.venue_code, $4, $5, $6, $7, ${this_month}
  WHERE EXISTS (SELECT 1 FROM r)
 RETURNING ${chat_columns}
 
+-- name: ChatProposalVisible
+-- Whether the caller sees the proposal (RLS), in CreateChatTurn's round
+-- trip: no turn row then means a missing proposal, not a spent budget.
+SELECT EXISTS (SELECT 1 FROM proposals WHERE organization_id = $1 AND id = $2)
+
 -- name: ChatReservation
 -- The turn's outstanding reservation, locked; only a turn still answering.
 SELECT estimated_tokens, coalesce(reserved_month = ${this_month}, true), reserved_month
