@@ -75,6 +75,9 @@ type Options struct {
 	// Integrations are the configured OAuth providers of
 	// /api/integrations (nil: none; connecting answers 404).
 	Integrations *oauth.Client
+	// Now is the clock of decisions that depend on time, such as whether
+	// an agent proposal has expired (default time.Now; tests move it).
+	Now func() time.Time
 }
 
 // Server is the HTTP JSON API, mounted with the console's pages on one
@@ -96,6 +99,7 @@ type Server struct {
 	streamPoll time.Duration
 
 	integrations *oauth.Client
+	now          func() time.Time
 }
 
 // New builds the edge (internal/edge), registers the API's resources and
@@ -114,6 +118,10 @@ func New(opts Options) *Server {
 	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
 	s.chat = opts.Chat
 	s.integrations = opts.Integrations
+	s.now = opts.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if s.streamPoll <= 0 {
 		s.streamPoll = 500 * time.Millisecond
 	}
@@ -141,6 +149,7 @@ func New(opts Options) *Server {
 	attachmentAPI{s}.register(s.edge)
 	chatAPI{s}.register(s.edge)
 	integrationAPI{s}.register(s.edge)
+	agentProposalAPI{s}.register(s.edge)
 	return s
 }
 

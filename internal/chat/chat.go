@@ -305,7 +305,7 @@ func (s *Service) fail(ctx context.Context, c rampart.Claims, turn rampart.ChatT
 // transaction and returns refusal.
 func (s *Service) refuse(ctx context.Context, c rampart.Claims, proposalID uuid.UUID, what string, v guard.Verdict, refusal error) error {
 	meta := map[string]any{"input": what, "rules": v.Rules(), "score": v.Score, "rules_score": v.RulesScore,
-		"model_score": v.ModelScore, "model_probability": v.ModelProbability, "threshold": s.opts.Guard.Threshold(), "truncated": v.Truncated}
+		"model_score": v.ModelScore, "model_probability": v.ModelProbability, "threshold": v.Threshold, "truncated": v.Truncated}
 	if err := s.opts.Store.Audit().RecordTenantEvent(ctx, c, audit.Event{Action: audit.ActionChatRefused, TargetType: "proposal",
 		TargetID: proposalID.String(), Reason: "the " + what + " looks like a prompt injection", Metadata: mustJSON(meta)}); err != nil {
 		return err
