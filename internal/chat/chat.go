@@ -245,7 +245,7 @@ func (s *Service) answer(ctx context.Context, c rampart.Claims, turn rampart.Cha
 	}
 	// The last block, then the whole answer sanitised again for the store.
 	last, err := blocks.Flush()
-	if err == nil {
+	if err == nil && last.String() != "" {
 		err = send([]sanitize.HTML{last})
 	}
 	if err != nil {

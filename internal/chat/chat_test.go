@@ -604,3 +604,16 @@ func TestChatGlobalKillSwitch(t *testing.T) {
 		t.Fatal("a question reached the model or was stored under the global switch")
 	}
 }
+
+// TestChatSendsNoEmptyBlock: an answer that ends with a blank line sends
+// no empty block after its last one.
+func TestChatSendsNoEmptyBlock(t *testing.T) {
+	f := setup(t, []string{"One block only.\n\n"}, 0)
+	_, blocks, err := f.ask(f.Acme.As(rampart.RoleProducer), f.p.ID, "How many follow spots?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blocks) != 1 || blocks[0] != "<p>One block only.</p>" {
+		t.Fatalf("blocks sent: %q", blocks)
+	}
+}
