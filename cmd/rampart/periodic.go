@@ -90,8 +90,10 @@ func processName(cmd string) string {
 
 // maintenanceTasks are the cluster's periodic work: sealing the audit log
 // every sealEvery, the retention purge once a day (first a minute after
-// start), and ending the AI jobs the queue gave up on every minute.
-func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration, retentionMonths int) []periodicTask {
+// start), ending the AI jobs the queue gave up on every minute, and the
+// chat turns whose answer was abandoned (still answering a minute past
+// aiTimeout, the provider's time limit) every minute.
+func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration, retentionMonths int, aiTimeout time.Duration) []periodicTask {
 	return []periodicTask{
 		{name: "audit_seal", every: sealEvery, run: func(ctx context.Context) (string, error) {
 			n, err := st.Audit().Seal(ctx)
@@ -112,6 +114,13 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 				log.Warn("ended AI jobs the queue gave up on", "jobs", n)
 			}
 			return fmt.Sprintf("ended %d jobs", n), err
+		}},
+		{name: "chat_sweep", every: time.Minute, run: func(ctx context.Context) (string, error) {
+			n, err := st.Periodic().SweepStaleChat(ctx, aiTimeout+time.Minute)
+			if n > 0 {
+				log.Warn("ended chat turns whose answer was abandoned", "turns", n)
+			}
+			return fmt.Sprintf("ended %d chat turns", n), err
 		}},
 		// Agent proposals wait a week for a person; then they expire
 		// (decisions check the time too, so a late sweep never lets an
@@ -134,7 +143,14 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 			if n > 0 {
 				log.Info("re-sanitised proposal bodies written under an older policy", "bodies", n, "policy", sanitize.Version)
 			}
-			return fmt.Sprintf("re-sanitised %d bodies", n), err
+			if err != nil {
+				return fmt.Sprintf("re-sanitised %d bodies", n), err
+			}
+			a, err := st.Periodic().ResanitizeChatAnswers(ctx, 500)
+			if a > 0 {
+				log.Info("re-sanitised chat answers written under an older policy", "answers", a, "policy", sanitize.Version)
+			}
+			return fmt.Sprintf("re-sanitised %d bodies and %d chat answers", n, a), err
 		}},
 	}
 }

@@ -211,7 +211,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		}
 		handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
 			Version: Version(), BaseURL: base, Demo: seedDemo, DemoKey: demoKey, Signup: signin.Mode(cfg.Signup), ConfigWarnings: cfg.Warnings(), Tiers: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
-			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg), AI: ai.queue, Watcher: ai.watcher,
+			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg), AI: ai.queue, Watcher: ai.watcher, Chat: ai.chat,
 			MaxUpload: cfg.AttachmentMaxBytes, Integrations: providers,
 			Billing: billing.New(st, billing.Options{Secrets: cfg.Billing.StripeSecrets, Tolerance: cfg.Billing.Tolerance, Grace: cfg.Billing.Grace})})
 		var signIn string
@@ -268,7 +268,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 	maintenanceDone := make(chan struct{})
 	go func() {
 		defer close(maintenanceDone)
-		runPeriodic(mctx, st, log, processName(name), maintenanceTasks(st, log, cfg.AuditSealInterval, cfg.AuditRetentionMonths))
+		runPeriodic(mctx, st, log, processName(name), maintenanceTasks(st, log, cfg.AuditSealInterval, cfg.AuditRetentionMonths, cfg.AI.JobTimeout))
 	}()
 	defer func() { stopMaintenance(); <-maintenanceDone }()
 

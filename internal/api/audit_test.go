@@ -184,6 +184,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
 			return e.do(admin, "POST", "/api/agent-proposals/"+id+"/reject", map[string]any{"reason": "walk"})
 		}, "agent_proposal.rejected", true, true, 200},
+		{"POST /api/proposals/{id}/chat", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/chat", map[string]any{"question": "How many follow spots?"})
+		}, "ai.chat.asked", false, true, 201},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
 		}, "ai.generation.cancelled", true, true, 200},
@@ -220,6 +223,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	// The events of what a case's change applies, before its own: approving
 	// an agent proposal writes the lines it adds.
 	applies := map[string][]string{"POST /api/agent-proposals/{id}/approve": {"bom.line.created"}}
+	// The events a case writes after its own: the chat records the
+	// question and then the answer, two transactions, each audited.
+	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"}}
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		covered[tc.pattern] = true
@@ -241,9 +247,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			t.Errorf("%s: status %d, want %d: %s", tc.pattern, r.status, tc.wantStatus, r.body)
 			continue
 		}
-		also := applies[tc.pattern]
-		if len(got) != 1+len(also) {
-			t.Errorf("%s: %d audit events %v, want exactly one (and %v applied)", tc.pattern, len(got), got, also)
+		also, later := applies[tc.pattern], after[tc.pattern]
+		if len(got) != 1+len(also)+len(later) {
+			t.Errorf("%s: %d audit events %v, want exactly one (and %v applied, %v after)", tc.pattern, len(got), got, also, later)
 			continue
 		}
 		for i, a := range also {
@@ -251,7 +257,12 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 				t.Errorf("%s: applied event %d is %s, want %s", tc.pattern, i, got[i].action, a)
 			}
 		}
-		own := got[len(got)-1]
+		for i, a := range later {
+			if got[len(also)+1+i].action != a {
+				t.Errorf("%s: event %d after its own is %s, want %s", tc.pattern, i, got[len(also)+1+i].action, a)
+			}
+		}
+		own := got[len(also)]
 		if own.action != tc.action || own.before != tc.before || own.after != tc.after {
 			t.Errorf("%s: event %+v, want %s before=%v after=%v", tc.pattern, own, tc.action, tc.before, tc.after)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/billing"
+	"github.com/rampart-dev/rampart/internal/chat"
 	"github.com/rampart-dev/rampart/internal/console"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/health"
@@ -58,6 +59,9 @@ type Options struct {
 	// state. Without them the AI endpoints answer 503.
 	AI      *jobs.Queue
 	Watcher *killswitch.Watcher
+	// Chat answers questions about proposals (the proposal chat); without
+	// it the chat's POST answers 503.
+	Chat *chat.Service
 	// StreamPoll is how often the job progress stream reads new changes
 	// (default 500 ms).
 	StreamPoll time.Duration
@@ -96,6 +100,7 @@ type Server struct {
 
 	ai         *jobs.Queue
 	watcher    *killswitch.Watcher
+	chat       *chat.Service
 	streamPoll time.Duration
 
 	integrations *oauth.Client
@@ -117,6 +122,7 @@ func New(opts Options) *Server {
 	s.signin = signin.New(signin.Options{Store: opts.Store, Mailer: opts.Mailer, BaseURL: opts.BaseURL, Mode: opts.Signup, Logger: s.log,
 		MaxInFlight: opts.SignInInFlight})
 	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
+	s.chat = opts.Chat
 	s.integrations = opts.Integrations
 	s.billing = opts.Billing
 	s.now = opts.Now
@@ -148,6 +154,7 @@ func New(opts Options) *Server {
 	bomAPI{s}.register(s.edge)
 	financeAPI{s}.register(s.edge)
 	attachmentAPI{s}.register(s.edge)
+	chatAPI{s}.register(s.edge)
 	integrationAPI{s}.register(s.edge)
 	billingAPI{s}.register(s.edge)
 	agentProposalAPI{s}.register(s.edge)

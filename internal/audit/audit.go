@@ -141,6 +141,14 @@ const (
 	// ActionTrustReport records a run of `rampart trust-report` (service
 	// path): the report's id, SHA-256 and signing key id in metadata.
 	ActionTrustReport = "trust.report.generated"
+	// The proposal chat (issue 15 item 6). No event carries the prompt,
+	// the question or the answer: ids, scores, token counts and states.
+	ActionChatAsked       = "ai.chat.asked"
+	ActionChatAnswered    = "ai.chat.answered"
+	ActionChatRefused     = "ai.chat.refused"
+	ActionChatStopped     = "ai.chat.stopped"
+	ActionChatKillBlocked = "ai.chat.blocked_by_killswitch"
+	ActionChatFailed      = "ai.chat.failed"
 )
 
 // Actions lists every action an event may carry.
@@ -235,6 +243,12 @@ var Actions = []string{
 	ActionAgentProposalRejected,
 	ActionAgentProposalExpired,
 	ActionAgentProposalDenied,
+	ActionChatAsked,
+	ActionChatAnswered,
+	ActionChatRefused,
+	ActionChatStopped,
+	ActionChatKillBlocked,
+	ActionChatFailed,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

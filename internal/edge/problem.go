@@ -42,6 +42,7 @@ var kindStatus = map[rampart.Kind]struct {
 	rampart.KindLocked:           {http.StatusLocked, "locked", "Switched off"},
 	rampart.KindQuotaExceeded:    {http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
 	rampart.KindPaymentRequired:  {http.StatusPaymentRequired, "payment-required", "Payment required"},
+	rampart.KindRefused:          {http.StatusUnprocessableEntity, "refused", "Refused"},
 }
 
 // writeError answers err as problem+json; internal detail goes to the log only.

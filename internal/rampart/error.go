@@ -27,6 +27,9 @@ const (
 	// KindPaymentRequired: the organization's billing plan has lapsed
 	// (past due or canceled beyond its grace period).
 	KindPaymentRequired
+	// KindRefused: the input is well-formed, but a content control refused
+	// it (the prompt-injection guard flagged a chat question).
+	KindRefused
 )
 
 func (k Kind) String() string {
@@ -53,6 +56,8 @@ func (k Kind) String() string {
 		return "quota_exceeded"
 	case KindPaymentRequired:
 		return "payment_required"
+	case KindRefused:
+		return "refused"
 	default:
 		return "internal"
 	}

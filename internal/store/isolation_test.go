@@ -146,6 +146,11 @@ SELECT organization_id, gen_random_uuid(), id, venue_code, 0, 'Item', 'audio', 1
 FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// A chat exchange on each proposal (migration 019).
+	if _, err := tx.exec(ctx, `INSERT INTO proposal_chat_messages (organization_id, id, proposal_id, venue_code, asked_by, question, costed)
+SELECT organization_id, gen_random_uuid(), id, venue_code, $2, 'How many crew?', false FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	// An integration credential and a flow in progress (migration 015;
 	// placeholder envelopes: isolation does not open them).
 	if _, err := tx.exec(ctx, `INSERT INTO integration_credentials (organization_id, id, provider, status, refresh_token_enc, secret_key_id, connected_by)

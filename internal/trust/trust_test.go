@@ -142,6 +142,7 @@ var fillSQL = []string{
 	`INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ('00000000-0000-4000-8000-00000000000a', 1000)`,
 	`INSERT INTO ai_usage (organization_id, month) VALUES ('00000000-0000-4000-8000-00000000000a', date_trunc('month', now())::date)`,
 	`INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale, requested_by, created_at, expires_at) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000b1', 'HALL', 'bom_drafter', 'bom_lines', '{"bom_lines": []}', 'seed', '00000000-0000-4000-8000-0000000000a1', now(), now() + interval '7 days')`,
+	`INSERT INTO proposal_chat_messages (organization_id, id, proposal_id, venue_code, asked_by, question, costed) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), '00000000-0000-4000-8000-0000000000b1', 'HALL', '00000000-0000-4000-8000-0000000000a1', 'How many crew?', false)`,
 	`INSERT INTO attachments (organization_id, proposal_id, venue_code, filename, content_type, size_bytes, sha256, content, uploaded_by) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000b1', 'HALL', 'rider.txt', 'text/plain', 5, sha256('hello'::bytea), 'hello'::bytea, '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO billing_accounts (organization_id, stripe_customer_id, plan, status, monthly_token_cap, linked_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'cus_Initech', 'team', 'active', 20000000, 'test')`,
 }
