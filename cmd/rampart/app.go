@@ -84,6 +84,8 @@ func commands() []command {
 		{"killswitch", "the AI kill switch: `killswitch on|off --global|--org ID|SLUG --reason …`, `killswitch status`", runKillSwitch},
 		{"guard", "the prompt-injection guard: `guard eval --attacks FILE --benign FILE` prints the scorecard", runGuard},
 		{"keys", "field encryption keys: `keys status`, `keys rotate` (resumable), `keys add`, `keys retire KID`", runKeys},
+		{"backup", "write a backup (pg_dump custom format + manifest) to `--out FILE`", runBackup},
+		{"restore-drill", "restore a backup into a scratch database and check it (`--from FILE`); records the result", runRestoreDrill},
 		{"db", "database helpers: `db url` prints the embedded cluster's connection URL", runDB},
 		{"version", "print the version", runVersion},
 	}

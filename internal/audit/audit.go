@@ -122,6 +122,9 @@ const (
 	ActionIntegrationRefreshFailed   = "integration.refresh.failed"
 	ActionIntegrationDisconnected    = "integration.disconnected"
 	ActionIntegrationRevokeFailed    = "integration.revoke.failed"
+	// Operations (issue #16): a restore drill's result, recorded on the
+	// service path by `rampart restore-drill`.
+	ActionRestoreDrillRecorded = "operations.restore_drill.recorded"
 )
 
 // Actions lists every action an event may carry.
@@ -207,6 +210,7 @@ var Actions = []string{
 	ActionIntegrationRefreshFailed,
 	ActionIntegrationDisconnected,
 	ActionIntegrationRevokeFailed,
+	ActionRestoreDrillRecorded,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

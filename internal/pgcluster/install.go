@@ -167,3 +167,13 @@ func secureSocketDir(path string, owner *osUser) error {
 	}
 	return nil
 }
+
+// BinDir is the directory of the server binaries this cluster runs with
+// (Config.BinDir, else those of its PG_VERSION): its pg_dump and
+// pg_restore are the ones that match the cluster (rampart backup).
+func (c *Cluster) BinDir() (string, error) {
+	if c.cfg.BinDir != "" {
+		return c.cfg.BinDir, nil
+	}
+	return binDirFor(c.pgData)
+}

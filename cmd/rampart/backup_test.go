@@ -1,0 +1,352 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-dev/rampart/internal/backup"
+	"github.com/rampart-dev/rampart/internal/pgtest"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// TestBackupRestoreDrill is issue #16's round trip on a DATABASE_URL
+// server: a backup of a database with sealed and unsealed audit events,
+// a drill that passes every check and is recorded (row and audit event),
+// then drills of deliberately corrupted backups that each fail with a
+// report naming the problem, and leave no scratch database or temporary
+// login behind.
+func TestBackupRestoreDrill(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	st := openTestStore(t, db)
+	ctx := context.Background()
+	env := externalEnv(db, db.AdminURL) // backup and drill take the superuser URL
+	acme := seedOrg(t, st, "acme", 3)
+	seedOrg(t, st, "globex", 2)
+	if code, out, errOut := run(t, env, "audit", "seal"); code != 0 {
+		t.Fatalf("seal: %d %s %s", code, out, errOut)
+	}
+	// Events after the newest seal are covered by the manifest too.
+	if err := st.AsService(ctx, "test: unsealed", func(ctx context.Context, tx *store.ServiceTx) error {
+		return addVenues(ctx, tx, acme, 3, 1)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, db.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.rampart")
+	code, out, errOut := run(t, env, "backup", "--out", good)
+	if code != 0 || !strings.Contains(out, "backup written to") {
+		t.Fatalf("backup: %d\n%s%s", code, out, errOut)
+	}
+	if fi, err := os.Stat(good); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v %v", fi, err)
+	}
+	man := readManifest(t, good)
+	if venues := tableRows(man, "public.venues"); venues != 6 {
+		t.Fatalf("manifest venues = %d, want 6", venues)
+	}
+	if chain := chainOf(man, acme.ID.String()); chain.Events == 0 || chain.SealSeq == 0 || len(chain.LastEventMAC) == 0 {
+		t.Fatalf("acme's chain head in the manifest: %+v", chain)
+	}
+
+	t.Run("round trip", func(t *testing.T) {
+		rep, code, stdout, stderr := drill(t, env, good)
+		if code != 0 || !rep.OK || rep.FailedChecks != 0 {
+			t.Fatalf("drill of a good backup: exit %d\n%s%s", code, stdout, stderr)
+		}
+		for _, c := range []string{backup.CheckArchive, backup.CheckRestore, backup.CheckMigrations, backup.CheckRLSAudit,
+			backup.CheckAuditVerify, backup.CheckRowCounts, backup.CheckChainHeads} {
+			if !hasCheck(rep, c, true) {
+				t.Errorf("check %s did not pass: %+v", c, rep.Checks)
+			}
+		}
+		if rep.RestoreTime <= 0 || rep.BackupTakenAt == nil || rep.TablesChecked != len(man.Facts.Tables) || rep.ID == 0 {
+			t.Fatalf("report: %+v", rep.RestoreDrill)
+		}
+		last, ok, err := st.Operations().LastRestoreDrill(ctx)
+		if err != nil || !ok || last.ID != rep.ID || !last.OK || last.BackupSHA256 != man.Dump.SHA256 || len(last.Checks) != 7 {
+			t.Fatalf("last drill = %+v, %v, %v", last, ok, err)
+		}
+		var events int
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'operations.restore_drill.recorded' AND target_id = $1`,
+			fmt.Sprint(rep.ID)).Scan(&events); err != nil || events != 1 {
+			t.Fatalf("audit events of the record: %d %v", events, err)
+		}
+		// The text report names each check and the measured restore time.
+		code, stdout, stderr = run(t, env, "restore-drill", "--from", good, "--no-record")
+		if code != 0 || !strings.Contains(stdout, "restore drill OK: restore ") || strings.Count(stdout, "  ok  ") != 7 {
+			t.Fatalf("text report: %d\n%s%s", code, stdout, stderr)
+		}
+		if again, _, _ := st.Operations().LastRestoreDrill(ctx); again.ID != rep.ID {
+			t.Fatalf("--no-record recorded drill %d", again.ID)
+		}
+	})
+
+	t.Run("truncated dump", func(t *testing.T) {
+		b, _ := os.ReadFile(good)
+		bad := filepath.Join(dir, "truncated.rampart")
+		if err := os.WriteFile(bad, b[:len(b)*2/3], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		rep, code, stdout, stderr := drill(t, env, bad)
+		if code != 1 || rep.OK || !hasCheck(rep, backup.CheckArchive, false) || !strings.Contains(stderr, "truncated") {
+			t.Fatalf("drill of a truncated backup: exit %d\n%s%s", code, stdout, stderr)
+		}
+		if hasCheck(rep, backup.CheckRestore, true) {
+			t.Fatal("a truncated backup was restored")
+		}
+		last, _, _ := st.Operations().LastRestoreDrill(ctx)
+		if last.ID != rep.ID || last.OK || !strings.Contains(last.Summary, "truncated") {
+			t.Fatalf("the failed drill was not recorded as failed: %+v", last)
+		}
+	})
+
+	t.Run("changed dump byte", func(t *testing.T) {
+		bad := rewriteArchive(t, good, "flipped.rampart", nil, func(dump []byte) { dump[len(dump)/2] ^= 0xff })
+		rep, code, stdout, stderr := drill(t, env, bad)
+		if code != 1 || !hasCheck(rep, backup.CheckArchive, false) || !strings.Contains(stderr, "SHA-256") {
+			t.Fatalf("drill of a changed dump: exit %d\n%s%s", code, stdout, stderr)
+		}
+	})
+
+	t.Run("edited manifest counts", func(t *testing.T) {
+		bad := rewriteArchive(t, good, "edited.rampart", func(m *backup.Manifest) {
+			for i := range m.Facts.Tables {
+				if m.Facts.Tables[i].Table == "public.venues" {
+					m.Facts.Tables[i].Rows = 7
+				}
+			}
+		}, nil)
+		rep, code, stdout, stderr := drill(t, env, bad)
+		if code != 1 || !hasCheck(rep, backup.CheckRowCounts, false) || !strings.Contains(stderr, "public.venues has 6 rows, the manifest says 7") {
+			t.Fatalf("drill of a backup with an edited manifest: exit %d\n%s%s", code, stdout, stderr)
+		}
+		// Everything else about the restored copy is sound.
+		for _, c := range []string{backup.CheckRestore, backup.CheckMigrations, backup.CheckRLSAudit, backup.CheckAuditVerify, backup.CheckChainHeads} {
+			if !hasCheck(rep, c, true) {
+				t.Errorf("check %s: %+v", c, rep.Checks)
+			}
+		}
+	})
+
+	t.Run("edited manifest chain head", func(t *testing.T) {
+		bad := rewriteArchive(t, good, "chain.rampart", func(m *backup.Manifest) {
+			for i := range m.Facts.Chains {
+				if m.Facts.Chains[i].Chain == acme.ID.String() {
+					m.Facts.Chains[i].Events++
+				}
+			}
+		}, nil)
+		rep, code, stdout, stderr := drill(t, env, bad)
+		if code != 1 || !hasCheck(rep, backup.CheckChainHeads, false) || !strings.Contains(stderr, "chain "+acme.ID.String()) {
+			t.Fatalf("drill of a backup with an edited chain head: exit %d\n%s%s", code, stdout, stderr)
+		}
+	})
+
+	t.Run("tampered audit row in the dump", func(t *testing.T) {
+		// A superuser edits a sealed event, then a backup is taken: the
+		// dump and its manifest agree, and only verification catches it.
+		var id int64
+		if err := admin.QueryRow(ctx, `SELECT min(id) FROM audit_events WHERE action = 'venue.created' AND organization_id = $1`, acme.ID).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := admin.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "UPDATE audit_events SET actor_id = 'mallory' WHERE id = $1", id); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tampered := filepath.Join(dir, "tampered.rampart")
+		if code, out, errOut := run(t, env, "backup", "--out", tampered); code != 0 {
+			t.Fatalf("backup: %d %s %s", code, out, errOut)
+		}
+		rep, code, stdout, stderr := drill(t, env, tampered)
+		if code != 1 || !hasCheck(rep, backup.CheckAuditVerify, false) || !strings.Contains(stderr, fmt.Sprintf("event %d", id)) {
+			t.Fatalf("drill of a backup with a tampered audit event: exit %d\n%s%s", code, stdout, stderr)
+		}
+		if !hasCheck(rep, backup.CheckRowCounts, true) || !hasCheck(rep, backup.CheckRLSAudit, true) {
+			t.Fatalf("checks: %+v", rep.Checks)
+		}
+	})
+
+	// Nothing of any drill is left behind.
+	var dbs, roles int
+	if err := admin.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_database WHERE datname LIKE 'rampart_drill_%'),
+		(SELECT count(*) FROM pg_roles WHERE rolname LIKE 'rampart_drill_%')`).Scan(&dbs, &roles); err != nil || dbs != 0 || roles != 0 {
+		t.Fatalf("left behind: %d scratch databases, %d drill logins (%v)", dbs, roles, err)
+	}
+}
+
+// TestBackupUsage: bad invocations are refused before anything runs.
+func TestBackupUsage(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := externalEnv(db, db.AdminURL)
+	noSvc := externalEnv(db, db.AdminURL)
+	delete(noSvc, "RAMPART_SERVICE_DATABASE_URL")
+	missing := filepath.Join(t.TempDir(), "none.rampart")
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{env, []string{"backup"}, "--out FILE is required"},
+		{env, []string{"backup", "--out", "x", "extra"}, "unexpected argument"},
+		{env, []string{"restore-drill"}, "--from FILE is required"},
+		{env, []string{"restore-drill", "--from", missing}, "not a readable file"},
+		{noSvc, []string{"restore-drill", "--from", os.Args[0]}, "RAMPART_SERVICE_DATABASE_URL is required"},
+	} {
+		if code, _, errOut := run(t, c.env, c.args...); code != exitUsage || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, %q", c.args, code, errOut)
+		}
+	}
+	// The runtime login cannot make a backup: RLS would hide rows.
+	code, _, errOut := run(t, externalEnv(db, db.AppURL), "backup", "--out", filepath.Join(t.TempDir(), "b.rampart"))
+	if code != exitFail || !strings.Contains(errOut, "cannot read every row") {
+		t.Fatalf("backup as the runtime login: %d %s", code, errOut)
+	}
+	// A file that is not a backup fails the drill's first check.
+	notBackup := filepath.Join(t.TempDir(), "notes.txt")
+	_ = os.WriteFile(notBackup, []byte("hello"), 0o600)
+	rep, code, _, stderr := drill(t, env, notBackup, "--no-record")
+	if code != exitFail || !hasCheck(rep, backup.CheckArchive, false) || !strings.Contains(stderr, "not a rampart backup") {
+		t.Fatalf("drill of a text file: %d %s", code, stderr)
+	}
+}
+
+// drill runs restore-drill --json and decodes its report.
+func drill(t *testing.T, env map[string]string, file string, extra ...string) (backup.Report, int, string, string) {
+	t.Helper()
+	code, stdout, stderr := run(t, env, append([]string{"restore-drill", "--json", "--from", file}, extra...)...)
+	var rep backup.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("restore-drill --json printed no report (exit %d): %v\n%s%s", code, err, stdout, stderr)
+	}
+	return rep, code, stdout, stderr
+}
+
+func hasCheck(rep backup.Report, name string, ok bool) bool {
+	for _, c := range rep.Checks {
+		if c.Name == name {
+			return c.OK == ok
+		}
+	}
+	return false
+}
+
+func readManifest(t *testing.T, file string) backup.Manifest {
+	t.Helper()
+	entries := readTar(t, file)
+	var m backup.Manifest
+	if err := json.Unmarshal(entries[backup.ManifestEntry], &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func tableRows(m backup.Manifest, table string) int64 {
+	for _, tc := range m.Facts.Tables {
+		if tc.Table == table {
+			return tc.Rows
+		}
+	}
+	return -1
+}
+
+func chainOf(m backup.Manifest, chain string) store.ChainHead {
+	for _, c := range m.Facts.Chains {
+		if c.Chain == chain {
+			return c
+		}
+	}
+	return store.ChainHead{}
+}
+
+func readTar(t *testing.T, file string) map[string][]byte {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[h.Name] = b
+	}
+}
+
+// rewriteArchive writes a copy of file named name with the manifest and
+// the dump changed by the given functions (nil: unchanged); the manifest's
+// checksum is left as it was.
+func rewriteArchive(t *testing.T, file, name string, editManifest func(*backup.Manifest), editDump func([]byte)) string {
+	t.Helper()
+	entries := readTar(t, file)
+	m := readManifest(t, file)
+	if editManifest != nil {
+		editManifest(&m)
+	}
+	mb, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := bytes.Clone(entries[backup.DumpEntry])
+	if editDump != nil {
+		editDump(dump)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range []struct {
+		name string
+		b    []byte
+	}{{backup.ManifestEntry, mb}, {backup.DumpEntry, dump}} {
+		if err := tw.WriteHeader(&tar.Header{Name: e.name, Mode: 0o600, Size: int64(len(e.b)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(e.b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(filepath.Dir(file), name)
+	if err := os.WriteFile(out, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
