@@ -350,3 +350,32 @@ func rewriteArchive(t *testing.T, file, name string, editManifest func(*backup.M
 	}
 	return out
 }
+
+// TestBackupRestoreDrillEmbedded: the same round trip on the embedded
+// cluster of a data directory, with its own pg_dump and pg_restore, its
+// own logins and its generated key file; the drill is recorded in the
+// embedded database.
+func TestBackupRestoreDrillEmbedded(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts an embedded cluster")
+	}
+	env := map[string]string{"RAMPART_DATA_DIR": dataDir(t), "RAMPART_LOG_LEVEL": "warn"}
+	if code, out, errOut := run(t, env, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, env, "org", "create", "--name", "Acme", "--admin-email", "ann@acme.example"); code != 0 {
+		t.Fatalf("org create: %d %s %s", code, out, errOut)
+	}
+	file := filepath.Join(t.TempDir(), "embedded.rampart")
+	if code, out, errOut := run(t, env, "backup", "--out", file); code != 0 {
+		t.Fatalf("backup: %d %s %s", code, out, errOut)
+	}
+	if n := tableRows(readManifest(t, file), "public.organizations"); n != 1 {
+		t.Fatalf("manifest organizations = %d", n)
+	}
+	code, out, errOut := run(t, env, "restore-drill", "--from", file)
+	if code != 0 || !strings.Contains(out, "restore drill OK") || !strings.Contains(out, "recorded as drill 1") {
+		t.Fatalf("restore-drill: %d\n%s%s", code, out, errOut)
+	}
+}
