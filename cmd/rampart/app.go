@@ -86,6 +86,7 @@ func commands() []command {
 		{"keys", "field encryption keys: `keys status`, `keys rotate` (resumable), `keys add`, `keys retire KID`", runKeys},
 		{"backup", "write a backup (pg_dump custom format + manifest) to `--out FILE`", runBackup},
 		{"restore-drill", "restore a backup into a scratch database and check it (`--from FILE`); records the result", runRestoreDrill},
+		{"restore", "restore a backup as the live database after the drill's checks pass (`--from FILE --yes`)", runRestore},
 		{"db", "database helpers: `db url` prints the embedded cluster's connection URL", runDB},
 		{"version", "print the version", runVersion},
 	}

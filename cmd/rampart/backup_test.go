@@ -375,7 +375,83 @@ func TestBackupRestoreDrillEmbedded(t *testing.T) {
 		t.Fatalf("manifest organizations = %d", n)
 	}
 	code, out, errOut := run(t, env, "restore-drill", "--from", file)
-	if code != 0 || !strings.Contains(out, "restore drill OK") || !strings.Contains(out, "recorded as drill 1") {
+	if code != 0 || !strings.Contains(out, "restore drill OK") || !strings.Contains(out, "recorded as restore drill 1") {
 		t.Fatalf("restore-drill: %d\n%s%s", code, out, errOut)
 	}
+}
+
+// TestRestoreReplacesTheDatabase: `rampart restore` refuses without --yes
+// and while the database is in use (nothing replaced), then replaces it
+// with the checked copy, keeping the old one aside, and records the
+// restore in the restored database.
+func TestRestoreReplacesTheDatabase(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	st := openTestStore(t, db)
+	ctx := context.Background()
+	env := externalEnv(db, db.AdminURL)
+	seedOrg(t, st, "acme", 2)
+	file := filepath.Join(t.TempDir(), "before.rampart")
+	if code, out, errOut := run(t, env, "backup", "--out", file); code != 0 {
+		t.Fatalf("backup: %d %s %s", code, out, errOut)
+	}
+	seedOrg(t, st, "late", 1) // written after the backup: the restore goes back before it
+	orgs := func(database string) int {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, pgtest.SuperURL(database))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM organizations").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if code, _, errOut := run(t, env, "restore", "--from", file); code != exitUsage || !strings.Contains(errOut, "pass --yes") {
+		t.Fatalf("restore without --yes: %d %s", code, errOut)
+	}
+	// The store's pool is connected: the swap is refused, nothing changes.
+	rep, code, _, stderr := drillCmd(t, env, "restore", file, "--yes")
+	if code != exitFail || rep.Promoted || !hasCheck(rep, backup.CheckPromote, false) || !strings.Contains(stderr, "in use") || orgs(db.Name) != 2 {
+		t.Fatalf("restore while in use: %d promoted=%v %s", code, rep.Promoted, stderr)
+	}
+	st.Close()
+	rep, code, stdout, stderr := drillCmd(t, env, "restore", file, "--yes")
+	if code != 0 || !rep.Promoted || !hasCheck(rep, backup.CheckPromote, true) || rep.ID == 0 {
+		t.Fatalf("restore: %d\n%s%s", code, stdout, stderr)
+	}
+	var aside string
+	conn, err := pgx.Connect(ctx, pgtest.SuperURL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, "SELECT datname FROM pg_database WHERE datname LIKE $1", db.Name+"_before_restore_%").Scan(&aside); err != nil {
+		t.Fatalf("the replaced database was not kept: %v", err)
+	}
+	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{aside}.Sanitize()+" WITH (FORCE)") })
+	if orgs(db.Name) != 1 || orgs(aside) != 2 {
+		t.Fatalf("after the restore: %d organizations live, %d kept aside", orgs(db.Name), orgs(aside))
+	}
+	// The restored database is whole: its audit log verifies, and it
+	// holds the record of its own restore.
+	if code, out, errOut := run(t, externalEnv(db, db.AppURL), "audit", "verify"); code != 0 {
+		t.Fatalf("audit verify after the restore: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, externalEnv(db, db.AppURL), "rls-audit"); code != 0 {
+		t.Fatalf("rls-audit after the restore: %d %s %s", code, out, errOut)
+	}
+}
+
+// drillCmd runs restore-drill or restore with --json and decodes the report.
+func drillCmd(t *testing.T, env map[string]string, cmd, file string, extra ...string) (backup.Report, int, string, string) {
+	t.Helper()
+	code, stdout, stderr := run(t, env, append([]string{cmd, "--json", "--from", file}, extra...)...)
+	var rep backup.Report
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%s --json printed no report (exit %d): %v\n%s%s", cmd, code, err, stdout, stderr)
+	}
+	return rep, code, stdout, stderr
 }

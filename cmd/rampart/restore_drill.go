@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -52,40 +54,101 @@ RAMPART_SERVICE_DATABASE_URL; verifying needs the install's audit keys
 
 Exit codes: 0 every check passed, 1 a check failed (the report names it)
 or the drill could not run, 2 usage.`)
+	return m.drill(ctx, fs, "restore-drill", args, false)
+}
+
+func runRestore(ctx context.Context, m *Main, args []string) int {
+	fs := m.flagSet("restore", "restore --from FILE --yes [--json] [--no-record] [flags]", `
+Restores a backup (from `+"`rampart backup`"+`) as the live database, after
+proving it: it runs every check of `+"`rampart restore-drill`"+` on a scratch
+copy, and only when all pass renames the copy to the live database's name.
+The database it replaces is kept, renamed <name>_before_restore_<UTC time>,
+until you drop it. Nothing is replaced when any check fails.
+
+Stop every serve and worker first: the embedded cluster refuses a restore
+while serve runs, and PostgreSQL refuses to rename a database in use.
+
+Without DATABASE_URL it restores into the embedded cluster of --data-dir,
+initialising the cluster and its roles first when the data directory is new
+(a rebuilt machine: copy the old secrets/keys.json into it first, or the
+audit log cannot be verified). With DATABASE_URL (a superuser URL of the
+database to replace), the new database takes that database's name.
+
+The result is recorded as a restore drill in the restored database unless
+--no-record. --yes is required: this replaces the live database.
+
+Exit codes: 0 restored, 1 a check failed or the restore could not run
+(nothing replaced), 2 usage.`)
+	return m.drill(ctx, fs, "restore", args, true)
+}
+
+// drill runs restore-drill, or restore when promote is set.
+func (m *Main) drill(ctx context.Context, fs *flag.FlagSet, name string, args []string, promote bool) int {
 	loader := config.NewLoader(fs, m.Getenv, drillVars...)
-	from := fs.String("from", "", "the backup file to drill (required)")
+	from := fs.String("from", "", "the backup file (required)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
-	noRecord := fs.Bool("no-record", false, "do not record the result in the live database")
-	cfg, code, done := m.load("restore-drill", fs, loader, args, 0)
+	noRecord := fs.Bool("no-record", false, "do not record the result")
+	var yes *bool
+	if promote {
+		yes = fs.Bool("yes", false, "replace the live database (required)")
+	}
+	cfg, code, done := m.load(name, fs, loader, args, 0)
 	if done {
 		return code
 	}
 	if *from == "" {
-		fmt.Fprintln(m.Stderr, "rampart restore-drill: --from FILE is required")
+		fmt.Fprintf(m.Stderr, "rampart %s: --from FILE is required\n", name)
 		return exitUsage
 	}
 	if st, err := os.Stat(*from); err != nil || st.IsDir() {
-		fmt.Fprintf(m.Stderr, "rampart restore-drill: --from %s: not a readable file\n", *from)
+		fmt.Fprintf(m.Stderr, "rampart %s: --from %s: not a readable file\n", name, *from)
 		return exitUsage
 	}
 	if !cfg.Embedded() && !*noRecord && cfg.ServiceURL == "" {
-		fmt.Fprintln(m.Stderr, "rampart restore-drill: RAMPART_SERVICE_DATABASE_URL is required with DATABASE_URL to record the drill (or pass --no-record)")
+		fmt.Fprintf(m.Stderr, "rampart %s: RAMPART_SERVICE_DATABASE_URL is required with DATABASE_URL to record the result (or pass --no-record)\n", name)
+		return exitUsage
+	}
+	var dbURL *url.URL
+	if !cfg.Embedded() {
+		u, err := url.Parse(cfg.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || !store.ValidIdentifier(strings.TrimPrefix(u.Path, "/")) {
+			fmt.Fprintf(m.Stderr, "rampart %s: DATABASE_URL must be a postgres:// URL naming a database (the scratch database's URL is derived from it)\n", name)
+			return exitUsage
+		}
+		dbURL = u
+	}
+	live := embeddedDatabase
+	if dbURL != nil {
+		live = strings.TrimPrefix(dbURL.Path, "/")
+	}
+	aside := fmt.Sprintf("%s_before_restore_%s", live, time.Now().UTC().Format("20060102t150405"))
+	if promote && !*yes {
+		fmt.Fprintf(m.Stderr, "rampart restore: this replaces database %s (kept as %s): pass --yes\n", live, aside)
+		return exitUsage
+	}
+	if promote && !store.ValidIdentifier(aside) {
+		fmt.Fprintf(m.Stderr, "rampart restore: database name %q is too long to keep the old one as %s\n", live, aside)
 		return exitUsage
 	}
 	keys, err := loadAuditKeys(cfg)
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "rampart restore-drill: %v\n", err)
+		fmt.Fprintf(m.Stderr, "rampart %s: %v\n", name, err)
 		return exitUsage
 	}
 	log := m.logger(cfg)
-	db, err := openDatabase(ctx, cfg, log, pgcluster.Purpose{Name: "restore-drill"}, false)
+	var db *database
+	if promote && cfg.Embedded() {
+		db, err = openForRestore(ctx, cfg, log)
+	} else {
+		db, err = openDatabase(ctx, cfg, log, pgcluster.Purpose{Name: name}, false)
+	}
 	if err != nil {
-		return m.fail("restore-drill", err)
+		return m.fail(name, err)
 	}
 	defer db.close()
 	bin, err := pgBinDir(db)
 	if err != nil {
-		return m.fail("restore-drill", err)
+		return m.fail(name, err)
 	}
 	target := backup.Target{BinDir: bin}
 	if db.cluster != nil {
@@ -94,40 +157,49 @@ or the drill could not run, 2 usage.`)
 		target.AppURL = func(d string) string { return cl.URL(embeddedLogin, d) }
 		target.ServiceURL = func(d string) string { return cl.URL(store.ServiceLogin(embeddedLogin), d) }
 	} else {
-		u, err := url.Parse(cfg.DatabaseURL)
-		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			fmt.Fprintln(m.Stderr, "rampart restore-drill: DATABASE_URL must be a postgres:// URL (the drill derives the scratch database's URL from it)")
-			return exitUsage
-		}
-		target.SuperURL = func(d string) string { return withDatabase(u, d) }
+		target.SuperURL = func(d string) string { return withDatabase(dbURL, d) }
 		target.LoginURL = func(login, password, d string) string {
-			v := *u
+			v := *dbURL
 			v.User = url.UserPassword(login, password)
 			return withDatabase(&v, d)
 		}
 	}
-	// The record goes to the live database: open that first, so a drill
-	// that cannot be recorded does not run for nothing.
-	var live *store.Store
-	if !*noRecord {
-		live, err = store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: 1, Audit: keys, Actor: "rampart restore-drill", Logger: log})
-		if err != nil {
-			return m.fail("restore-drill", fmt.Errorf("open the live database to record the drill: %w", err))
+	openLive := func() (*store.Store, error) {
+		return store.Open(ctx, db.appURL, store.Options{ServiceURL: db.serviceURL, MaxConns: 1, Audit: keys, Actor: "rampart " + name, Logger: log})
+	}
+	// A drill records in the live database: open it first, so a drill
+	// that cannot be recorded does not run for nothing. A restore records
+	// in the database it restored, once it is live.
+	var rec *store.Store // where the result is recorded
+	if !*noRecord && !promote {
+		if rec, err = openLive(); err != nil {
+			return m.fail(name, fmt.Errorf("open the live database to record the drill: %w", err))
 		}
-		defer live.Close()
+		defer rec.Close()
 	}
 	progress := func(step string) {
 		if !*jsonOut {
 			fmt.Fprintf(m.Stderr, "… %s\n", step)
 		}
 	}
-	rep := backup.Drill(ctx, backup.DrillOptions{From: *from, Target: target, Audit: keys, Progress: progress})
-	rep.RunBy = "rampart restore-drill " + Version()
-	recordErr := error(nil)
-	if live != nil {
-		var rec store.RestoreDrill
-		if rec, recordErr = live.Operations().RecordRestoreDrill(ctx, rep.RestoreDrill); recordErr == nil {
-			rep.RestoreDrill = rec
+	opts := backup.DrillOptions{From: *from, Target: target, Audit: keys, Progress: progress}
+	if promote {
+		opts.Promote, opts.Aside = live, aside
+	}
+	rep := backup.Drill(ctx, opts)
+	rep.RunBy = "rampart " + name + " " + Version()
+	var recordErr error
+	if !*noRecord && (!promote || rep.Promoted) {
+		if rec == nil {
+			if rec, recordErr = openLive(); recordErr == nil {
+				defer rec.Close()
+			}
+		}
+		if recordErr == nil {
+			var recorded store.RestoreDrill
+			if recorded, recordErr = rec.Operations().RecordRestoreDrill(ctx, rep.RestoreDrill); recordErr == nil {
+				rep.RestoreDrill = recorded
+			}
 		}
 	}
 	if *jsonOut {
@@ -135,22 +207,47 @@ or the drill could not run, 2 usage.`)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(rep)
 	} else {
-		writeDrillReport(m, rep)
+		writeDrillReport(m, name, rep)
 	}
 	if recordErr != nil {
-		fmt.Fprintf(m.Stderr, "rampart restore-drill: the drill's result could not be recorded: %v\n", recordErr)
+		fmt.Fprintf(m.Stderr, "rampart %s: the result could not be recorded: %v\n", name, recordErr)
 		return exitFail
 	}
 	if !rep.OK {
-		fmt.Fprintf(m.Stderr, "rampart restore-drill: %s\n", rep.Summary)
+		fmt.Fprintf(m.Stderr, "rampart %s: %s\n", name, rep.Summary)
 		return exitFail
 	}
 	return exitOK
 }
 
-func writeDrillReport(m *Main, rep backup.Report) {
+// openForRestore starts the embedded cluster for a restore, as the only
+// process managing it (a running serve makes it fail), initialising it and
+// its roles, logins and (empty) database when the data directory is new.
+func openForRestore(ctx context.Context, cfg config.Config, log *slog.Logger) (*database, error) {
+	cl, err := pgcluster.Open(ctx, pgcluster.Config{Dir: cfg.DataDir, OSUser: cfg.PGOSUser, Logger: log}, pgcluster.Purpose{Name: "restore", LongRunning: true})
+	if err != nil {
+		return nil, err
+	}
+	d := &database{
+		appURL:     cl.URL(embeddedLogin, embeddedDatabase),
+		serviceURL: cl.URL(store.ServiceLogin(embeddedLogin), embeddedDatabase),
+		adminURL:   cl.URL(pgcluster.Superuser, embeddedDatabase),
+		cluster:    cl,
+	}
+	if err := store.Bootstrap(ctx, cl.URL(pgcluster.Superuser, "postgres"), embeddedDatabase, embeddedLogin); err != nil {
+		d.close()
+		return nil, fmt.Errorf("prepare the embedded cluster: %w", err)
+	}
+	return d, nil
+}
+
+func writeDrillReport(m *Main, name string, rep backup.Report) {
 	w := m.Stdout
-	fmt.Fprintf(w, "restore drill of %s\n", rep.BackupFile)
+	what := "restore drill"
+	if name == "restore" {
+		what = "restore"
+	}
+	fmt.Fprintf(w, "%s of %s\n", what, rep.BackupFile)
 	if rep.Manifest != nil {
 		man := rep.Manifest
 		fmt.Fprintf(w, "  backup taken %s (%s before the drill), database %s, PostgreSQL %s, migration %d\n",
@@ -168,10 +265,10 @@ func writeDrillReport(m *Main, rep backup.Report) {
 	if !rep.OK {
 		verdict = "FAILED"
 	}
-	fmt.Fprintf(w, "restore drill %s: restore %s, total %s", verdict,
+	fmt.Fprintf(w, "%s %s: restore %s, total %s", what, verdict,
 		time.Duration(rep.RestoreTime).Round(time.Millisecond), time.Duration(rep.TotalTime).Round(time.Millisecond))
 	if rep.ID != 0 {
-		fmt.Fprintf(w, "; recorded as drill %d", rep.ID)
+		fmt.Fprintf(w, "; recorded as restore drill %d", rep.ID)
 	}
 	fmt.Fprintln(w)
 	if !rep.OK {

@@ -43,6 +43,10 @@ type DrillOptions struct {
 	TempDir string
 	// Progress, when set, hears each step as it starts.
 	Progress func(step string)
+	// Promote, when set, names the database the restored copy replaces
+	// once every check passed (rampart restore): the copy is renamed to
+	// it and the database of that name, if any, is kept renamed to Aside.
+	Promote, Aside string
 }
 
 // Report is a drill's outcome; it is the record store.Operations keeps
@@ -51,6 +55,8 @@ type Report struct {
 	store.RestoreDrill
 	Manifest *Manifest `json:"manifest,omitempty"` // nil when the backup could not be read
 	Scratch  string    `json:"scratch_database,omitempty"`
+	// Promoted is set when the copy replaced DrillOptions.Promote.
+	Promoted bool `json:"promoted,omitempty"`
 }
 
 // Check names.
@@ -63,6 +69,7 @@ const (
 	CheckRowCounts   = "row-counts"
 	CheckChainHeads  = "chain-heads"
 	CheckCleanup     = "cleanup"
+	CheckPromote     = "promote"
 )
 
 // Drill restores the backup at opts.From into a scratch database of the
@@ -128,6 +135,9 @@ func Drill(ctx context.Context, opts DrillOptions) (rep Report) {
 		// The drill's own context may be cancelled: clean up regardless.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
+		if rep.Promoted {
+			return
+		}
 		if err := store.DropScratchDatabase(cctx, superMaint, scratch); err != nil {
 			add(CheckCleanup, false, "scratch database %s was not dropped: %v; drop it by hand (DROP DATABASE %s)", scratch, err, scratch)
 		}
@@ -238,6 +248,28 @@ func Drill(ctx context.Context, opts DrillOptions) (rep Report) {
 		add(CheckChainHeads, false, "%d audit chains differ from the manifest: %s", len(diffs), strings.Join(diffs, "; "))
 	} else {
 		add(CheckChainHeads, true, "%d audit chains: event counts, newest events and newest seals match the manifest", len(got.Chains))
+	}
+	if opts.Promote == "" {
+		return rep
+	}
+	for _, c := range rep.Checks {
+		if !c.OK {
+			add(CheckPromote, false, "not promoted: a check failed; %s is unchanged", opts.Promote)
+			return rep
+		}
+	}
+	step("making the restored copy database " + opts.Promote)
+	st.Close() // no connection may remain on the copy while it is renamed
+	kept, err := store.PromoteDatabase(ctx, superMaint, scratch, opts.Promote, opts.Aside)
+	if err != nil {
+		add(CheckPromote, false, "%v; %s is unchanged", err, opts.Promote)
+		return rep
+	}
+	rep.Promoted = true
+	if kept {
+		add(CheckPromote, true, "the restored copy is now database %s; the previous one is kept as %s", opts.Promote, opts.Aside)
+	} else {
+		add(CheckPromote, true, "the restored copy is now database %s (there was none before)", opts.Promote)
 	}
 	return rep
 }

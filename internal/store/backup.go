@@ -336,3 +336,60 @@ func execFormatted(ctx context.Context, conn *pgx.Conn, format string, args ...a
 	_, err := conn.Exec(ctx, stmt)
 	return err
 }
+
+// From queries/backup.sql.
+var (
+	sqlDatabaseExists = query("DatabaseExists")
+	sqlRenameDatabase = query("RenameDatabase")
+)
+
+// PromoteDatabase makes the restored database `restored` the database
+// `live`, in one transaction: live (if it exists) is renamed to aside and
+// kept, restored takes its name. Nobody may be connected to either (stop
+// every serve and worker first): PostgreSQL refuses to rename a database
+// in use, and that is a conflict error saying so.
+func PromoteDatabase(ctx context.Context, superURL, restored, live, aside string) (kept bool, err error) {
+	const op = "store.PromoteDatabase"
+	for _, n := range []string{restored, live, aside} {
+		if !ValidIdentifier(n) {
+			return false, rampart.Errorf(op, rampart.KindInvalid, "database %q must be a lower-case identifier", n)
+		}
+	}
+	conn, err := connectAdmin(ctx, op, superURL)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return false, classify(op, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := tx.QueryRow(ctx, sqlDatabaseExists, live).Scan(&kept); err != nil {
+		return false, classify(op, err)
+	}
+	rename := func(from, to string) error {
+		var stmt string
+		if err := tx.QueryRow(ctx, sqlRenameDatabase, from, to).Scan(&stmt); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, stmt)
+		return err
+	}
+	if kept {
+		if err := rename(live, aside); err != nil {
+			var pg *pgconn.PgError
+			if errors.As(err, &pg) && pg.Code == "55006" { // object_in_use
+				return false, &rampart.Error{Op: op, Kind: rampart.KindConflict, Message: fmt.Sprintf("database %s is in use: stop every rampart serve and worker (and other clients) first", live), Err: err}
+			}
+			return false, classify(op, err)
+		}
+	}
+	if err := rename(restored, live); err != nil {
+		return false, classify(op, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, classify(op, err)
+	}
+	return kept, nil
+}

@@ -75,3 +75,9 @@ SELECT format('CREATE ROLE %I LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB
 
 -- name: DrillDropLogin
 SELECT format('DROP ROLE IF EXISTS %I', $1::text)
+
+-- name: DatabaseExists
+SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)
+
+-- name: RenameDatabase
+SELECT format('ALTER DATABASE %I RENAME TO %I', $1::text, $2::text)
