@@ -431,7 +431,9 @@ func TestRestoreReplacesTheDatabase(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT datname FROM pg_database WHERE datname LIKE $1", db.Name+"_before_restore_%").Scan(&aside); err != nil {
 		t.Fatalf("the replaced database was not kept: %v", err)
 	}
-	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{aside}.Sanitize()+" WITH (FORCE)") })
+	t.Cleanup(func() {
+		_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{aside}.Sanitize()+" WITH (FORCE)")
+	})
 	if orgs(db.Name) != 1 || orgs(aside) != 2 {
 		t.Fatalf("after the restore: %d organizations live, %d kept aside", orgs(db.Name), orgs(aside))
 	}
