@@ -159,6 +159,17 @@ func TestBackupRestoreDrill(t *testing.T) {
 		}
 	})
 
+	t.Run("audit log ahead of the server", func(t *testing.T) {
+		// A backup whose audit log refers to transaction ids this server
+		// has not reached is refused before anything is restored.
+		bad := rewriteArchive(t, good, "future.rampart", func(m *backup.Manifest) { m.Facts.XactHorizon = 5 << 32 }, nil)
+		rep, code, stdout, stderr := drill(t, env, bad)
+		if code != 1 || !hasCheck(rep, backup.CheckRestore, false) || !strings.Contains(stderr, "behind the backup's newest audit transaction") ||
+			!strings.Contains(stderr, "epoch to 6") {
+			t.Fatalf("drill of a backup ahead of the server: exit %d\n%s%s", code, stdout, stderr)
+		}
+	})
+
 	t.Run("tampered audit row in the dump", func(t *testing.T) {
 		// A superuser edits a sealed event, then a backup is taken: the
 		// dump and its manifest agree, and only verification catches it.
@@ -377,6 +388,36 @@ func TestBackupRestoreDrillEmbedded(t *testing.T) {
 	code, out, errOut := run(t, env, "restore-drill", "--from", file)
 	if code != 0 || !strings.Contains(out, "restore drill OK") || !strings.Contains(out, "recorded as restore drill 1") {
 		t.Fatalf("restore-drill: %d\n%s%s", code, out, errOut)
+	}
+	// A rebuilt machine: a new data directory with only the old key file.
+	// Its new cluster's transaction ids are behind the backup's audit log,
+	// so the restore advances its epoch; the restored log verifies and
+	// new events seal after it.
+	fresh := map[string]string{"RAMPART_DATA_DIR": dataDir(t), "RAMPART_LOG_LEVEL": "warn"}
+	keys, err := os.ReadFile(filepath.Join(env["RAMPART_DATA_DIR"], "secrets", "keys.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(fresh["RAMPART_DATA_DIR"], "secrets"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fresh["RAMPART_DATA_DIR"], "secrets", "keys.json"), keys, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(t, fresh, "restore", "--from", file, "--yes")
+	if code != 0 || !strings.Contains(out, "restore OK") || !strings.Contains(errOut, "setting its epoch") {
+		t.Fatalf("restore onto a new data directory: %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, fresh, "org", "list"); code != 0 || !strings.Contains(out, "acme") {
+		t.Fatalf("org list after the restore: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, fresh, "org", "create", "--name", "After", "--admin-email", "bo@after.example"); code != 0 {
+		t.Fatalf("org create after the restore: %d %s %s", code, out, errOut)
+	}
+	for _, args := range [][]string{{"audit", "seal"}, {"audit", "verify"}} {
+		if code, out, errOut := run(t, fresh, args...); code != 0 {
+			t.Fatalf("%v after the restore: %d %s %s", args, code, out, errOut)
+		}
 	}
 }
 

@@ -139,6 +139,9 @@ func (m *Main) drill(ctx context.Context, fs *flag.FlagSet, name string, args []
 	var db *database
 	if promote && cfg.Embedded() {
 		db, err = openForRestore(ctx, cfg, log)
+		if err == nil {
+			db, err = m.advanceEpoch(ctx, cfg, log, db, *from, *jsonOut)
+		}
 	} else {
 		db, err = openDatabase(ctx, cfg, log, pgcluster.Purpose{Name: name}, false)
 	}
@@ -218,6 +221,33 @@ func (m *Main) drill(ctx context.Context, fs *flag.FlagSet, name string, args []
 		return exitFail
 	}
 	return exitOK
+}
+
+// advanceEpoch moves a (new) embedded cluster's transaction ids past the
+// backup's audit log when they are behind it (a machine rebuilt from a
+// backup): the cluster is stopped, its epoch set, and started again.
+func (m *Main) advanceEpoch(ctx context.Context, cfg config.Config, log *slog.Logger, db *database, from string, quiet bool) (*database, error) {
+	man, err := backup.ReadManifest(from)
+	if err != nil {
+		return db, nil // the drill's archive check reports it
+	}
+	cur, err := store.ServerXact(ctx, db.cluster.URL(pgcluster.Superuser, "postgres"))
+	if err != nil {
+		db.close()
+		return nil, err
+	}
+	if cur > man.Facts.XactHorizon {
+		return db, nil
+	}
+	epoch := backup.NeededEpoch(man)
+	if !quiet {
+		fmt.Fprintf(m.Stderr, "… this cluster's transaction ids (next %d) are behind the backup's audit log (%d): setting its epoch to %d\n", cur, man.Facts.XactHorizon, epoch)
+	}
+	db.close()
+	if err := pgcluster.SetXIDEpoch(pgcluster.Config{Dir: cfg.DataDir, OSUser: cfg.PGOSUser}, epoch); err != nil {
+		return nil, err
+	}
+	return openForRestore(ctx, cfg, log)
 }
 
 // openForRestore starts the embedded cluster for a restore, as the only

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -126,6 +127,20 @@ func Drill(ctx context.Context, opts DrillOptions) (rep Report) {
 	rep.Scratch = scratch
 	t := opts.Target
 	superMaint := t.SuperURL("postgres")
+	// The audit log's order rests on transaction ids: a copy whose events
+	// carry ids this server has not reached yet would fail verification
+	// (an id from the future is how tampering hides events from sealing)
+	// and new events would sort before old ones.
+	if cur, err := store.ServerXact(ctx, superMaint); err != nil {
+		add(CheckRestore, false, "cannot read the server's transaction id: %v", err)
+		return rep
+	} else if cur <= m.Facts.XactHorizon {
+		add(CheckRestore, false, "this server's transaction ids (next %d) are behind the backup's newest audit transaction (%d): "+
+			"the restored audit log could neither be verified nor sealed in order. Restore onto the cluster the backup came from, "+
+			"or advance this cluster's transaction id epoch to %d first (`rampart restore` does it on the embedded cluster; "+
+			"on a server you run: pg_resetwal -e %d while it is stopped)", cur, m.Facts.XactHorizon, NeededEpoch(m), NeededEpoch(m))
+		return rep
+	}
 	step("creating scratch database " + scratch)
 	if err := store.CreateScratchDatabase(ctx, superMaint, scratch); err != nil {
 		add(CheckRestore, false, "cannot create scratch database %s: %v", scratch, err)
@@ -377,4 +392,26 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// NeededEpoch is the transaction id epoch a cluster needs so that every
+// new transaction id is past the backup's audit log (pg_resetwal -e).
+func NeededEpoch(m Manifest) uint32 {
+	return uint32(uint64(m.Facts.XactHorizon)>>32) + 1
+}
+
+// ReadManifest reads only the manifest of the backup at path (no checks
+// of the dump).
+func ReadManifest(path string) (Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Manifest{}, err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	hdr, err := tr.Next()
+	if err != nil || hdr.Name != ManifestEntry {
+		return Manifest{}, &ArchiveError{Path: path, Msg: "not a rampart backup"}
+	}
+	return parseManifest(tr)
 }

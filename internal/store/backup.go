@@ -35,6 +35,7 @@ var (
 	sqlScratchDropDatabase    = query("ScratchDropDatabase")
 	sqlDrillCreateLogin       = query("DrillCreateLogin")
 	sqlDrillDropLogin         = query("DrillDropLogin")
+	sqlBackupXactHorizon      = query("BackupXactHorizon")
 )
 
 // TableCount is one table's exact row count.
@@ -59,14 +60,17 @@ type ChainHead struct {
 // BackupFacts is what a manifest records about a database, all read in
 // one snapshot.
 type BackupFacts struct {
-	Database         string        `json:"database"`
-	ServerVersion    string        `json:"server_version"`
-	ServerVersionNum int           `json:"server_version_num"`
-	At               time.Time     `json:"at"` // the snapshot's transaction time
-	SchemaVersion    int32         `json:"schema_version"`
-	Tables           []TableCount  `json:"tables"`
-	Chains           []ChainHead   `json:"chains"`
-	Anchors          audit.Anchors `json:"anchors"` // every chain's newest seal, as `rampart audit anchor` writes them
+	Database         string    `json:"database"`
+	ServerVersion    string    `json:"server_version"`
+	ServerVersionNum int       `json:"server_version_num"`
+	At               time.Time `json:"at"` // the snapshot's transaction time
+	SchemaVersion    int32     `json:"schema_version"`
+	// XactHorizon is the newest 64-bit transaction id the audit log
+	// refers to. A server restoring the backup must be past it.
+	XactHorizon int64         `json:"xact_horizon"`
+	Tables      []TableCount  `json:"tables"`
+	Chains      []ChainHead   `json:"chains"`
+	Anchors     audit.Anchors `json:"anchors"` // every chain's newest seal, as `rampart audit anchor` writes them
 }
 
 // Rows is the sum of every table's rows.
@@ -164,6 +168,9 @@ func readBackupFacts(ctx context.Context, conn *pgx.Conn) (BackupFacts, error) {
 	fmt.Sscan(sv, &f.ServerVersionNum)
 	if err := conn.QueryRow(ctx, sqlBackupSchemaVersion).Scan(&f.SchemaVersion); err != nil {
 		return f, fmt.Errorf("read the schema version (is this a migrated Rampart database?): %w", err)
+	}
+	if err := conn.QueryRow(ctx, sqlBackupXactHorizon).Scan(&f.XactHorizon); err != nil {
+		return f, fmt.Errorf("read the audit log's transaction horizon: %w", err)
 	}
 	rows, err := conn.Query(ctx, sqlBackupTableCounts)
 	if err != nil {
@@ -392,4 +399,19 @@ func PromoteDatabase(ctx context.Context, superURL, restored, live, aside string
 		return false, classify(op, err)
 	}
 	return kept, nil
+}
+
+// ServerXact returns the server's next 64-bit transaction id (its
+// snapshot's xmax): every transaction from now on has an id at least
+// this. A restore needs it past the backup's XactHorizon.
+func ServerXact(ctx context.Context, superURL string) (int64, error) {
+	const op = "store.ServerXact"
+	conn, err := connectAdmin(ctx, op, superURL)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.Background())
+	var x int64
+	err = conn.QueryRow(ctx, sqlSnapshotXmax).Scan(&x)
+	return x, classify(op, err)
 }

@@ -81,3 +81,10 @@ SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)
 
 -- name: RenameDatabase
 SELECT format('ALTER DATABASE %I RENAME TO %I', $1::text, $2::text)
+
+-- name: BackupXactHorizon
+-- The newest transaction id the audit log refers to (an event's xact_id
+-- or a seal's range end): a database restored onto a cluster whose
+-- transaction ids are behind it could neither verify nor seal in order.
+SELECT greatest((SELECT coalesce(max(xact_id::text::bigint), 0) FROM audit_events),
+                (SELECT coalesce(max(to_xid::text::bigint), 0) FROM audit_seals))
