@@ -161,11 +161,9 @@ func ReadBackupFacts(ctx context.Context, adminURL string) (BackupFacts, error) 
 
 func readBackupFacts(ctx context.Context, conn *pgx.Conn) (BackupFacts, error) {
 	var f BackupFacts
-	var sv string
-	if err := conn.QueryRow(ctx, sqlBackupServer).Scan(&f.Database, &f.ServerVersion, &sv, &f.At); err != nil {
+	if err := conn.QueryRow(ctx, sqlBackupServer).Scan(&f.Database, &f.ServerVersion, &f.ServerVersionNum, &f.At); err != nil {
 		return f, fmt.Errorf("read the server: %w", err)
 	}
-	fmt.Sscan(sv, &f.ServerVersionNum)
 	if err := conn.QueryRow(ctx, sqlBackupSchemaVersion).Scan(&f.SchemaVersion); err != nil {
 		return f, fmt.Errorf("read the schema version (is this a migrated Rampart database?): %w", err)
 	}
