@@ -17,6 +17,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/backup"
 	"github.com/rampart-dev/rampart/internal/pgtest"
 	"github.com/rampart-dev/rampart/internal/store"
+	"github.com/rampart-dev/rampart/internal/trust"
 )
 
 // TestBackupRestoreDrill is issue #16's round trip on a DATABASE_URL
@@ -96,6 +97,10 @@ func TestBackupRestoreDrill(t *testing.T) {
 		if again, _, _ := st.Operations().LastRestoreDrill(ctx); again.ID != rep.ID {
 			t.Fatalf("--no-record recorded drill %d", again.ID)
 		}
+		// The trust report shows the recorded drill.
+		if c := trustControl(t, db, trust.IDRestoreDrill); c.Status != trust.Met {
+			t.Fatalf("trust report after a passing drill: %+v", c)
+		}
 	})
 
 	t.Run("truncated dump", func(t *testing.T) {
@@ -114,6 +119,9 @@ func TestBackupRestoreDrill(t *testing.T) {
 		last, _, _ := st.Operations().LastRestoreDrill(ctx)
 		if last.ID != rep.ID || last.OK || !strings.Contains(last.Summary, "truncated") {
 			t.Fatalf("the failed drill was not recorded as failed: %+v", last)
+		}
+		if c := trustControl(t, db, trust.IDRestoreDrill); c.Status != trust.NotMet || !strings.Contains(c.Summary, "truncated") {
+			t.Fatalf("trust report after a failed drill: %+v", c)
 		}
 	})
 
@@ -497,4 +505,27 @@ func drillCmd(t *testing.T, env map[string]string, cmd, file string, extra ...st
 		t.Fatalf("%s --json printed no report (exit %d): %v\n%s%s", cmd, code, err, stdout, stderr)
 	}
 	return rep, code, stdout, stderr
+}
+
+// trustControl runs `rampart trust-report` on db (as serve would: the
+// runtime login) and returns one control's result from the signed file.
+func trustControl(t *testing.T, db *pgtest.DB, id string) trust.Result {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "trust.json")
+	if code, _, errOut := run(t, externalEnv(db, db.AppURL), "trust-report", "--format", "json", "--out", file); code != exitOK && code != exitFail {
+		t.Fatalf("trust-report: exit %d %s", code, errOut)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := trust.Verify(b, openTestKeys(t))
+	if err != nil || v.Report == nil {
+		t.Fatalf("verify the trust report: %v", err)
+	}
+	c, ok := v.Report.Control(id)
+	if !ok {
+		t.Fatalf("the trust report has no %s control", id)
+	}
+	return c
 }

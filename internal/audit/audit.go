@@ -122,6 +122,17 @@ const (
 	ActionIntegrationRefreshFailed   = "integration.refresh.failed"
 	ActionIntegrationDisconnected    = "integration.disconnected"
 	ActionIntegrationRevokeFailed    = "integration.revoke.failed"
+	// Agent proposals (issue 15): an agent proposes, a person decides.
+	ActionAgentProposalCreated  = "agent_proposal.created"
+	ActionAgentProposalApproved = "agent_proposal.approved"
+	ActionAgentProposalRejected = "agent_proposal.rejected"
+	ActionAgentProposalExpired  = "agent_proposal.expired"
+	ActionAgentProposalDenied   = "agent_proposal.denied"
+
+	// ActionTrustReport records a run of `rampart trust-report` (service
+	// path): the report's id, SHA-256 and signing key id in metadata.
+	ActionTrustReport = "trust.report.generated"
+
 	// Operations (issue #16): a restore drill's result, recorded on the
 	// service path by `rampart restore-drill`.
 	ActionRestoreDrillRecorded = "operations.restore_drill.recorded"
@@ -130,6 +141,7 @@ const (
 // Actions lists every action an event may carry.
 var Actions = []string{
 	ActionServiceInvoked,
+	ActionTrustReport,
 	ActionOrganizationCreated,
 	ActionMembershipCreated,
 	ActionVenueCreated,
@@ -210,6 +222,11 @@ var Actions = []string{
 	ActionIntegrationRefreshFailed,
 	ActionIntegrationDisconnected,
 	ActionIntegrationRevokeFailed,
+	ActionAgentProposalCreated,
+	ActionAgentProposalApproved,
+	ActionAgentProposalRejected,
+	ActionAgentProposalExpired,
+	ActionAgentProposalDenied,
 	ActionRestoreDrillRecorded,
 }
 
