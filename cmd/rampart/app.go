@@ -86,6 +86,9 @@ func commands() []command {
 		{"guard", "the prompt-injection guard: `guard eval --attacks FILE --benign FILE` prints the scorecard", runGuard},
 		{"trust-report", "live evidence for every control, signed: `trust-report [--format md|html|json] [--out FILE]`, `trust-report verify FILE`", runTrustReport},
 		{"keys", "field encryption keys: `keys status`, `keys rotate` (resumable), `keys add`, `keys retire KID`", runKeys},
+		{"backup", "write a backup (pg_dump custom format + manifest) to `--out FILE`", runBackup},
+		{"restore-drill", "restore a backup into a scratch database and check it (`--from FILE`); records the result", runRestoreDrill},
+		{"restore", "restore a backup as the live database after the drill's checks pass (`--from FILE --yes`)", runRestore},
 		{"db", "database helpers: `db url` prints the embedded cluster's connection URL", runDB},
 		{"version", "print the version", runVersion},
 	}

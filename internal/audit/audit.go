@@ -149,6 +149,10 @@ const (
 	ActionChatStopped     = "ai.chat.stopped"
 	ActionChatKillBlocked = "ai.chat.blocked_by_killswitch"
 	ActionChatFailed      = "ai.chat.failed"
+
+	// Operations (issue #16): a restore drill's result, recorded on the
+	// service path by `rampart restore-drill`.
+	ActionRestoreDrillRecorded = "operations.restore_drill.recorded"
 )
 
 // Actions lists every action an event may carry.
@@ -249,6 +253,7 @@ var Actions = []string{
 	ActionChatStopped,
 	ActionChatKillBlocked,
 	ActionChatFailed,
+	ActionRestoreDrillRecorded,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

@@ -163,6 +163,7 @@ var catalogSeedSQL = []string{
 	`INSERT INTO api_tokens (organization_id, name, role, expires_at, created_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'ci', 'viewer', now() + interval '1 day', '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO signups (email, organization_name, token_hash, expires_at) VALUES ('new@acme.test', 'New Co', decode(repeat('ef', 32), 'hex'), now() + interval '1 day')`,
 	`INSERT INTO periodic_runs (task, last_started_at, run_by) VALUES ('audit_seal', now(), 'test')`,
+	`INSERT INTO restore_drills (started_at, finished_at, ok, backup_file, total_ms, summary, run_by) VALUES (now(), now(), true, '/backups/b.rampart', 10, 'passed', 'test')`,
 	`INSERT INTO login_links (user_id, token_hash, expires_at) VALUES ('00000000-0000-4000-8000-0000000000a1', decode(repeat('cd', 32), 'hex'), now() + interval '10 minutes')`,
 	`INSERT INTO audit_events (event_key, occurred_at, mac_key_id, mac, organization_id, actor_type, action) VALUES
 	  (gen_random_uuid(), now(), 'k', decode(repeat('00', 32), 'hex'), '00000000-0000-4000-8000-00000000000a', 'user', 'venue.created'),
