@@ -122,6 +122,20 @@ const (
 	ActionIntegrationRefreshFailed   = "integration.refresh.failed"
 	ActionIntegrationDisconnected    = "integration.disconnected"
 	ActionIntegrationRevokeFailed    = "integration.revoke.failed"
+	// Vendors, crew and learned ranking state (issue 15 items 4 and 5).
+	// Snapshots of crew members name the sealed day rate, never its value.
+	ActionVendorCreated     = "vendor.created"
+	ActionVendorUpdated     = "vendor.updated"
+	ActionVendorDeleted     = "vendor.deleted"
+	ActionCrewMemberCreated = "crew.member.created"
+	ActionCrewMemberUpdated = "crew.member.updated"
+	ActionCrewMemberDeleted = "crew.member.deleted"
+	ActionVendorsRanked     = "agent.vendor_ranker.ranked"
+	ActionCrewMatched       = "agent.crew_matcher.matched"
+	ActionVendorChosen      = "vendor.chosen"
+	ActionCrewAssigned      = "crew.assigned"
+	ActionCrewUnassigned    = "crew.unassigned"
+	ActionLearningReset     = "learning.reset"
 )
 
 // Actions lists every action an event may carry.
@@ -207,6 +221,18 @@ var Actions = []string{
 	ActionIntegrationRefreshFailed,
 	ActionIntegrationDisconnected,
 	ActionIntegrationRevokeFailed,
+	ActionVendorCreated,
+	ActionVendorUpdated,
+	ActionVendorDeleted,
+	ActionCrewMemberCreated,
+	ActionCrewMemberUpdated,
+	ActionCrewMemberDeleted,
+	ActionVendorsRanked,
+	ActionCrewMatched,
+	ActionVendorChosen,
+	ActionCrewAssigned,
+	ActionCrewUnassigned,
+	ActionLearningReset,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with
