@@ -180,6 +180,12 @@ var catalogSeedSQL = []string{
 	`INSERT INTO ai_usage (organization_id, month) VALUES ('00000000-0000-4000-8000-00000000000a', date_trunc('month', now())::date)`,
 	`INSERT INTO river.river_job (args, kind, max_attempts, queue, state) VALUES ('{"organization_id":"00000000-0000-4000-8000-00000000000a"}', 'proposal_generation', 5, 'ai', 'available')`,
 	`INSERT INTO attachments (organization_id, proposal_id, venue_code, filename, content_type, size_bytes, sha256, content, uploaded_by) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000b1', 'HALL', 'rider.txt', 'text/plain', 5, sha256('hello'::bytea), 'hello'::bytea, '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO vendors (organization_id, id, name, category, price_band, lead_time_days, created_by) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000d1', 'Vendor', 'audio', 2, 7, '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO crew_members (organization_id, id, name, skills, currency, day_rate_enc, field_key_id, created_by) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000e1', 'Crew', '{rigging}', 'EUR', decode(repeat('01', 40), 'hex'), 'f1', '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO vendor_choices (organization_id, id, proposal_id, venue_code, category, vendor_id, chosen_by) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), '00000000-0000-4000-8000-0000000000b1', 'HALL', 'audio', '00000000-0000-4000-8000-0000000000d1', '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO crew_assignments (organization_id, id, proposal_id, venue_code, crew_member_id, starts_on, ends_on, assigned_by) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), '00000000-0000-4000-8000-0000000000b1', 'HALL', '00000000-0000-4000-8000-0000000000e1', '2027-01-01', '2027-01-02', '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO learned_weights (organization_id, ranker, feature, adjustment, observations) VALUES ('00000000-0000-4000-8000-00000000000a', 'vendor_ranker', 'price_band', 0.05, 1)`,
+	`INSERT INTO learning_feedback (organization_id, ranker, approved, signals, actor_id) VALUES ('00000000-0000-4000-8000-00000000000a', 'vendor_ranker', true, '{"price_band": 1}', '00000000-0000-4000-8000-0000000000a1')`,
 }
 
 func TestCatalogFreshDatabasePasses(t *testing.T) {
