@@ -47,6 +47,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	integrationID := e.connect(admin) // a connected integration for its refresh and disconnect cases
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
 	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID string
+	var vendorID, crewID, assignmentID string
 	cases := []struct {
 		pattern    string
 		call       func() resp
@@ -161,6 +162,43 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /api/budgets/{id}/un-actualize", func() resp {
 			return e.do(admin, "POST", "/api/budgets/"+budgetID+"/un-actualize", map[string]any{"reason": "wrong invoice"})
 		}, "budget.line.unactualized", true, true, 200},
+		{"POST /api/vendors", func() resp {
+			r := e.do(admin, "POST", "/api/vendors", map[string]any{"name": "Stage Sound", "category": "audio", "price_band": 2, "lead_time_days": 10})
+			vendorID, _ = r.json(t)["id"].(string)
+			return r
+		}, "vendor.created", false, true, 201},
+		{"PATCH /api/vendors/{id}", func() resp {
+			return e.do(admin, "PATCH", "/api/vendors/"+vendorID, map[string]any{"on_time_count": 3})
+		}, "vendor.updated", true, true, 200},
+		{"POST /api/proposals/{id}/vendors/rank", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendors/rank", map[string]any{"category": "audio"})
+		}, "agent.vendor_ranker.ranked", false, false, 200},
+		{"POST /api/proposals/{id}/vendor-choices", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendor-choices", map[string]any{"category": "audio", "vendor_id": vendorID})
+		}, "vendor.chosen", false, true, 200},
+		{"DELETE /api/vendors/{id}", func() resp { return e.do(admin, "DELETE", "/api/vendors/"+vendorID, nil) }, "vendor.deleted", true, false, 204},
+		{"POST /api/crew", func() resp {
+			r := e.do(admin, "POST", "/api/crew", map[string]any{"name": "Sam", "skills": []string{"rigging"},
+				"day_rate": map[string]any{"amount": "420.00", "currency": "EUR"}})
+			crewID, _ = r.json(t)["id"].(string)
+			return r
+		}, "crew.member.created", false, true, 201},
+		{"PATCH /api/crew/{id}", func() resp {
+			return e.do(admin, "PATCH", "/api/crew/"+crewID, map[string]any{"availability": []map[string]any{{"from": "2027-03-01", "to": "2027-03-31"}}})
+		}, "crew.member.updated", true, true, 200},
+		{"POST /api/proposals/{id}/crew/match", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/crew/match", map[string]any{"skills": []string{"rigging"}})
+		}, "agent.crew_matcher.matched", false, false, 200},
+		{"POST /api/proposals/{id}/crew-assignments", func() resp {
+			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/crew-assignments", map[string]any{"crew_member_id": crewID,
+				"dates": map[string]any{"from": "2027-03-14", "to": "2027-03-16"}, "request": map[string]any{"skills": []string{"rigging"}}})
+			assignmentID, _ = r.json(t)["id"].(string)
+			return r
+		}, "crew.assigned", false, true, 201},
+		{"DELETE /api/crew-assignments/{id}", func() resp { return e.do(admin, "DELETE", "/api/crew-assignments/"+assignmentID, nil) }, "crew.unassigned", true, false, 204},
+		{"DELETE /api/crew/{id}", func() resp { return e.do(admin, "DELETE", "/api/crew/"+crewID, nil) }, "crew.member.deleted", true, false, 204},
+		// One event per reset table (learned_weights, learning_feedback).
+		{"DELETE /api/admin/learned-patterns", func() resp { return e.do(admin, "DELETE", "/api/admin/learned-patterns", nil) }, "learning.reset", true, true, 200},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
 		}, "ai.generation.cancelled", true, true, 200},
@@ -209,12 +247,19 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			t.Errorf("%s: status %d, want %d: %s", tc.pattern, r.status, tc.wantStatus, r.body)
 			continue
 		}
-		if len(got) != 1 {
-			t.Errorf("%s: %d audit events %v, want exactly one", tc.pattern, len(got), got)
+		// A route that changes several tables writes one event per table.
+		want := map[string]int{"DELETE /api/admin/learned-patterns": 2}[tc.pattern]
+		if want == 0 {
+			want = 1
+		}
+		if len(got) != want {
+			t.Errorf("%s: %d audit events %v, want exactly %d", tc.pattern, len(got), got, want)
 			continue
 		}
-		if got[0].action != tc.action || got[0].before != tc.before || got[0].after != tc.after {
-			t.Errorf("%s: event %+v, want %s before=%v after=%v", tc.pattern, got[0], tc.action, tc.before, tc.after)
+		for _, ev := range got {
+			if ev.action != tc.action || ev.before != tc.before || ev.after != tc.after {
+				t.Errorf("%s: event %+v, want %s before=%v after=%v", tc.pattern, ev, tc.action, tc.before, tc.after)
+			}
 		}
 	}
 	for _, rt := range e.api.edge.Routes() {
