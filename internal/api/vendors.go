@@ -11,7 +11,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/learning"
 	"github.com/rampart-dev/rampart/internal/rampart"
-	"github.com/rampart-dev/rampart/internal/vendor"
+	"github.com/rampart-dev/rampart/internal/vendors"
 )
 
 // staffingAPI is the vendor directory, the crew list, their rankers (agent
@@ -85,7 +85,7 @@ func (s staffingAPI) register(r *edge.Router) {
 
 type staffingExample struct {
 	vendor     rampart.Vendor
-	ranking    vendor.Ranking
+	ranking    vendors.Ranking
 	choice     rampart.VendorChoiceRecord
 	costed     rampart.CostedCrewMember
 	match      crew.CostedMatch
@@ -100,9 +100,9 @@ func staffingExamples() staffingExample {
 	v := rampart.Vendor{OrganizationID: org, ID: uuid.MustParse("6e5d4c3b-7777-4a2b-9c8d-7e6f5a4b3c2d"), Name: "Stage Sound Ltd", Category: "audio",
 		PriceBand: 2, LeadTimeDays: 10, OnTimeCount: 18, LateCount: 2, Depot: &rampart.GeoPoint{Latitude: 51.5072, Longitude: -0.1276},
 		CreatedBy: user, CreatedAt: at, UpdatedAt: at}
-	weights := learning.BaseWeights(vendor.Ranker)
+	weights := learning.BaseWeights(vendors.Ranker)
 	venue := rampart.GeoPoint{Latitude: 51.752, Longitude: -1.2577}
-	rank := vendor.Ranking{ProposalID: prop, Category: "audio", Ranker: vendor.Ranker, Weights: weights, Candidates: vendor.Score([]rampart.Vendor{v}, &venue, weights)}
+	rank := vendors.Ranking{ProposalID: prop, Category: "audio", Ranker: vendors.Ranker, Weights: weights, Candidates: vendors.Score([]rampart.Vendor{v}, &venue, weights)}
 	choice := rampart.VendorChoiceRecord{OrganizationID: org, ID: uuid.MustParse("8a9b0c1d-8888-4e2f-9a3b-4c5d6e7f8a9b"),
 		VendorChoice: rampart.VendorChoice{ProposalID: prop, Category: "audio", VendorID: v.ID}, VendorName: v.Name, ChosenBy: user, CreatedAt: at, UpdatedAt: at}
 	rate := rampart.Money{Minor: 42000, Currency: "EUR"}
@@ -118,7 +118,7 @@ func staffingExamples() staffingExample {
 	asg := rampart.CrewAssignmentRecord{OrganizationID: org, ID: uuid.MustParse("1f2e3d4c-aaaa-4b5a-8c9d-0e1f2a3b4c5d"),
 		CrewAssignment: rampart.CrewAssignment{ProposalID: prop, CrewMemberID: m.ID, Dates: *req.Dates}, CrewMemberName: m.Name, AssignedBy: user, CreatedAt: at}
 	learned := learning.State{Rankers: map[access.AgentType][]learning.Feature{
-		vendor.Ranker: {{Name: "on_time_rate", BaseWeight: 0.35, Adjustment: 0.021, Weight: 0.371, Observations: 6}}}, FeedbackCount: 6}
+		vendors.Ranker: {{Name: "on_time_rate", BaseWeight: 0.35, Adjustment: 0.021, Weight: 0.371, Observations: 6}}}, FeedbackCount: 6}
 	return staffingExample{vendor: v, ranking: rank, choice: choice, costed: m, match: match, assignment: asg, learned: learned}
 }
 
@@ -233,12 +233,12 @@ type assignRequest struct {
 }
 
 func (s staffingAPI) listVendors(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	v, err := vendor.List(r.Context(), s.store, c, rampart.BOMCategory(r.URL.Query().Get("category")))
+	v, err := vendors.List(r.Context(), s.store, c, rampart.BOMCategory(r.URL.Query().Get("category")))
 	return respondOr(w, c, http.StatusOK, map[string]any{"vendors": v}, err)
 }
 
 func (s staffingAPI) createVendor(w http.ResponseWriter, r *http.Request, c rampart.Claims, req vendorRequest) error {
-	v, err := vendor.Create(r.Context(), s.store, c, rampart.Vendor{Name: req.Name, Category: rampart.BOMCategory(req.Category),
+	v, err := vendors.Create(r.Context(), s.store, c, rampart.Vendor{Name: req.Name, Category: rampart.BOMCategory(req.Category),
 		PriceBand: req.PriceBand, LeadTimeDays: req.LeadTimeDays, OnTimeCount: req.OnTimeCount, LateCount: req.LateCount, Depot: req.Depot.point()})
 	return respondOr(w, c, http.StatusCreated, v, err)
 }
@@ -248,7 +248,7 @@ func (s staffingAPI) getVendor(w http.ResponseWriter, r *http.Request, c rampart
 	if err != nil {
 		return err
 	}
-	v, err := vendor.Get(r.Context(), s.store, c, id)
+	v, err := vendors.Get(r.Context(), s.store, c, id)
 	return respondOr(w, c, http.StatusOK, v, err)
 }
 
@@ -260,7 +260,7 @@ func (s staffingAPI) updateVendor(w http.ResponseWriter, r *http.Request, c ramp
 	if req.ClearDepot && req.Depot != nil {
 		return edge.FieldError("clear_depot", "cannot be combined with depot")
 	}
-	v, err := vendor.Update(r.Context(), s.store, c, id, func(v *rampart.Vendor) {
+	v, err := vendors.Update(r.Context(), s.store, c, id, func(v *rampart.Vendor) {
 		if req.Name != nil {
 			v.Name = *req.Name
 		}
@@ -294,7 +294,7 @@ func (s staffingAPI) deleteVendor(w http.ResponseWriter, r *http.Request, c ramp
 	if err != nil {
 		return err
 	}
-	if err := vendor.Delete(r.Context(), s.store, c, id); err != nil {
+	if err := vendors.Delete(r.Context(), s.store, c, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -306,7 +306,7 @@ func (s staffingAPI) rankVendors(w http.ResponseWriter, r *http.Request, call ed
 	if err != nil {
 		return err
 	}
-	out, err := vendor.Rank(r.Context(), s.store, call.Claims, id, rampart.BOMCategory(req.Category))
+	out, err := vendors.Rank(r.Context(), s.store, call.Claims, id, rampart.BOMCategory(req.Category))
 	return respondOr(w, call.Claims, http.StatusOK, out, err)
 }
 
@@ -315,7 +315,7 @@ func (s staffingAPI) listChoices(w http.ResponseWriter, r *http.Request, c rampa
 	if err != nil {
 		return err
 	}
-	out, err := vendor.Choices(r.Context(), s.store, c, id)
+	out, err := vendors.Choices(r.Context(), s.store, c, id)
 	return respondOr(w, c, http.StatusOK, map[string]any{"choices": out}, err)
 }
 
@@ -324,7 +324,7 @@ func (s staffingAPI) chooseVendor(w http.ResponseWriter, r *http.Request, c ramp
 	if err != nil {
 		return err
 	}
-	out, err := vendor.Choose(r.Context(), s.store, c, rampart.VendorChoice{ProposalID: id, Category: rampart.BOMCategory(req.Category), VendorID: req.VendorID})
+	out, err := vendors.Choose(r.Context(), s.store, c, rampart.VendorChoice{ProposalID: id, Category: rampart.BOMCategory(req.Category), VendorID: req.VendorID})
 	return respondOr(w, c, http.StatusOK, out, err)
 }
 

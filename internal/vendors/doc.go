@@ -1,4 +1,4 @@
-// Package vendor is the use cases of the vendor directory, the
+// Package vendors is the use cases of the vendor directory, the
 // vendor_ranker and the choice of a vendor for a proposal's category.
 //
 // The directory is sourcing information (DESIGN.md §4): only roles with
@@ -9,4 +9,4 @@
 // (internal/learning). ApplyChoice applies a choice in a caller's
 // transaction with the same access check as the manual route, so an
 // approved agent proposal can apply it in the approver's transaction.
-package vendor
+package vendors

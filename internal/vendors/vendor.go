@@ -1,4 +1,4 @@
-package vendor
+package vendors
 
 import (
 	"context"
@@ -37,7 +37,7 @@ func directoryAccess(op string, c rampart.Claims, a access.Action) error {
 // List returns the organization's vendors, of one category when category
 // is not empty.
 func List(ctx context.Context, st *store.Store, c rampart.Claims, category rampart.BOMCategory) ([]rampart.Vendor, error) {
-	const op = "vendor.List"
+	const op = "vendors.List"
 	if category != "" && !category.Valid() {
 		return nil, rampart.FieldError(op, "category", "is not a known category")
 	}
@@ -51,7 +51,7 @@ func List(ctx context.Context, st *store.Store, c rampart.Claims, category rampa
 
 // Get reads one vendor.
 func Get(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID) (rampart.Vendor, error) {
-	const op = "vendor.Get"
+	const op = "vendors.Get"
 	if err := directoryAccess(op, c, access.ActionRead); err != nil {
 		return rampart.Vendor{}, err
 	}
@@ -62,7 +62,7 @@ func Get(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID) (
 
 // Create adds a vendor.
 func Create(ctx context.Context, st *store.Store, c rampart.Claims, v rampart.Vendor) (rampart.Vendor, error) {
-	const op = "vendor.Create"
+	const op = "vendors.Create"
 	if err := rampart.ValidateVendor(v); err != nil {
 		return v, err
 	}
@@ -76,7 +76,7 @@ func Create(ctx context.Context, st *store.Store, c rampart.Claims, v rampart.Ve
 
 // Update changes a vendor.
 func Update(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID, change func(*rampart.Vendor)) (rampart.Vendor, error) {
-	const op = "vendor.Update"
+	const op = "vendors.Update"
 	if err := directoryAccess(op, c, access.ActionEdit); err != nil {
 		return rampart.Vendor{}, err
 	}
@@ -87,7 +87,7 @@ func Update(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID
 
 // Delete removes a vendor.
 func Delete(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID) error {
-	const op = "vendor.Delete"
+	const op = "vendors.Delete"
 	if err := directoryAccess(op, c, access.ActionEdit); err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func rank(ctx context.Context, tx *store.TenantTx, p rampart.ProposalSummary, ca
 // the role has full cost access and may read the proposal. The run is
 // audited (the top candidates and the weights, not the whole answer).
 func Rank(ctx context.Context, st *store.Store, c rampart.Claims, proposalID uuid.UUID, category rampart.BOMCategory) (Ranking, error) {
-	const op = "vendor.Rank"
+	const op = "vendors.Rank"
 	if !category.Valid() {
 		return Ranking{}, rampart.FieldError(op, "category", "is not a known category")
 	}
@@ -244,7 +244,7 @@ func Rank(ctx context.Context, st *store.Store, c rampart.Claims, proposalID uui
 // the category) and the ranker learns from it: the chosen vendor's
 // signals, as the ranker scores them now, count as an approval.
 func ApplyChoice(ctx context.Context, tx *store.TenantTx, c rampart.Claims, ch rampart.VendorChoice) (rampart.VendorChoiceRecord, error) {
-	const op = "vendor.ApplyChoice"
+	const op = "vendors.ApplyChoice"
 	if err := ch.Validate(); err != nil {
 		return rampart.VendorChoiceRecord{}, err
 	}
@@ -295,7 +295,7 @@ func Choose(ctx context.Context, st *store.Store, c rampart.Claims, ch rampart.V
 
 // Choices lists the vendors chosen for a proposal (full cost access).
 func Choices(ctx context.Context, st *store.Store, c rampart.Claims, proposalID uuid.UUID) ([]rampart.VendorChoiceRecord, error) {
-	const op = "vendor.Choices"
+	const op = "vendors.Choices"
 	if err := directoryAccess(op, c, access.ActionRead); err != nil {
 		return nil, err
 	}
