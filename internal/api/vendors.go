@@ -19,7 +19,6 @@ import (
 // people make from them, and the organization's learned ranking state.
 type staffingAPI struct{ *Server }
 
-
 func (s staffingAPI) register(r *edge.Router) {
 	venue := proposalAPI(s).proposalVenue
 	r.Authed("GET /api/vendors", s.listVendors)
@@ -461,4 +460,3 @@ func (s staffingAPI) resetLearned(w http.ResponseWriter, r *http.Request, c ramp
 	out, err := learning.Reset(r.Context(), s.store, c)
 	return respondOr(w, c, http.StatusOK, map[string]any{"reset": out}, err)
 }
-

@@ -481,7 +481,9 @@ func tune(ctx context.Context, tx *store.TenantTx) error {
 		return os.ReadFile(path)
 	}
 	v := ruleLearnedStateOnlyFromLearning(pkgs, read)
-	if !slices.ContainsFunc(v, func(s string) bool { return strings.Contains(s, "internal/crew/sneaky") && strings.Contains(s, "calls LearnedState()") }) {
+	if !slices.ContainsFunc(v, func(s string) bool {
+		return strings.Contains(s, "internal/crew/sneaky") && strings.Contains(s, "calls LearnedState()")
+	}) {
 		t.Errorf("the rule misses a throw-away package that calls LearnedState(): %v", v)
 	}
 }
