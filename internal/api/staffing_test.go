@@ -74,7 +74,19 @@ func TestStaffingOverHTTP(t *testing.T) {
 	td := e.signIn(acme.email(rampart.RoleTechnicalDirector))
 	vm := e.signIn(acme.email(rampart.RoleVenueManager))
 	gadmin := e.signIn(globex.email(rampart.RoleAdmin))
-	e.exec(`UPDATE venues SET latitude = 51.752, longitude = -1.2577 WHERE code = 'HALL-A'`)
+	// The venue's coordinates, set through the venue API.
+	admin := e.signIn(acme.email(rampart.RoleAdmin))
+	var hallA string
+	for _, v := range e.do(admin, http.MethodGet, "/api/venues", nil).json(t)["venues"].([]any) {
+		if vm := v.(map[string]any); vm["code"] == "HALL-A" {
+			hallA, _ = vm["id"].(string)
+		}
+	}
+	if r := e.do(admin, http.MethodPatch, "/api/venues/"+hallA, map[string]any{"name": "Hall A", "location": map[string]any{"latitude": 51.752, "longitude": -1.2577}}); r.status != 200 ||
+		!strings.Contains(string(r.body), `"location":{"latitude":51.752,"longitude":-1.2577}`) {
+		t.Fatalf("venue location: %d %s", r.status, r.body)
+	}
+	problem(t, e.do(admin, http.MethodPatch, "/api/venues/"+hallA, map[string]any{"name": "Hall A", "location": map[string]any{"latitude": 91, "longitude": 0}}), http.StatusBadRequest)
 	id := e.newProposal(producer, map[string]any{"title": "Gala", "venue_code": "HALL-A"})
 
 	var near, far string
