@@ -41,20 +41,6 @@ func (rt *Router) Agent(pattern string, t access.AgentType, venue VenueOf, h Age
 	})
 }
 
-// AgentJSON is Agent for a route whose JSON body is a T: after the agent
-// checks pass, the body is decoded and validated against T's schema (the
-// one /openapi.json publishes) before h runs.
-func AgentJSON[T any](rt *Router, pattern string, t access.AgentType, venue VenueOf, h func(w http.ResponseWriter, r *http.Request, call AgentCall, req T) error) {
-	var zero T
-	rt.agentRoute(pattern, t, venue, zero, func(w http.ResponseWriter, r *http.Request, call AgentCall) error {
-		var req T
-		if err := rt.decode(w, r, &req); err != nil {
-			return err
-		}
-		return h(w, r, call, req)
-	})
-}
-
 func (rt *Router) agentRoute(pattern string, t access.AgentType, venue VenueOf, body any, h AgentHandler) {
 	if !t.Valid() || venue == nil {
 		panic("edge: Agent needs a known agent type and a venue extractor: " + pattern) // programming error at start-up

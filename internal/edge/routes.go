@@ -3,6 +3,7 @@ package edge
 import (
 	"net/http"
 
+	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -119,6 +120,20 @@ func AuthedJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter,
 			return err
 		}
 		return h(w, r, c, req)
+	})
+}
+
+// AgentJSON is Router.Agent (agent.go) for a route whose JSON body is a T: after the agent
+// checks pass, the body is decoded and validated against T's schema (the
+// one /openapi.json publishes) before h runs.
+func AgentJSON[T any](rt *Router, pattern string, t access.AgentType, venue VenueOf, h func(w http.ResponseWriter, r *http.Request, call AgentCall, req T) error) {
+	var zero T
+	rt.agentRoute(pattern, t, venue, zero, func(w http.ResponseWriter, r *http.Request, call AgentCall) error {
+		var req T
+		if err := rt.decode(w, r, &req); err != nil {
+			return err
+		}
+		return h(w, r, call, req)
 	})
 }
 
