@@ -157,7 +157,8 @@ func (f FieldKeys) StartRotation(ctx context.Context, ring *fieldcrypt.Ring) (*R
 }
 
 // Next re-seals one batch of values (batch rows; 0 = 500) in its own
-// committed transaction and reports how many values it re-sealed and how
+// committed transaction, bill-of-materials lines first, then crew day
+// rates, and reports how many values it re-sealed and how
 // many failed to open (left as they are, counted, and logged: a value
 // that fails is never lost, and `keys status` keeps showing its key).
 // done is true when no row sealed under another key remains ahead.

@@ -232,9 +232,12 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON learned_weights TO rampart_app, rampart_
 
 ALTER TABLE learning_feedback ENABLE ROW LEVEL SECURITY;
 ALTER TABLE learning_feedback FORCE ROW LEVEL SECURITY;
+-- The history may hold a costed signal's normalised value (where a chosen
+-- member's day rate stood among the candidates): only the roles with full
+-- cost access read it back. Every role that applies a choice appends.
 CREATE POLICY learning_feedback_tenant_select ON learning_feedback FOR SELECT TO rampart_app
   USING (organization_id = (SELECT current_user_org_id())
-         AND (SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'venue_manager'));
+         AND (SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer'));
 CREATE POLICY learning_feedback_tenant_insert ON learning_feedback FOR INSERT TO rampart_app
   WITH CHECK (organization_id = (SELECT current_user_org_id())
               AND (SELECT current_user_role()) IN ('admin', 'executive_producer', 'producer', 'technical_director', 'venue_manager'));
