@@ -252,6 +252,14 @@ func Score(members []rampart.CrewMember, rates []*rampart.Money, req rampart.Cre
 			hi[r.Currency] = r.Minor
 		}
 	}
+	// The days of the work, once for every member.
+	var workDays []rampart.Day
+	if req.Dates != nil {
+		from, _ := req.Dates.From.Time()
+		for d := range req.Dates.Days() {
+			workDays = append(workDays, rampart.Day(from.AddDate(0, 0, d).Format(time.DateOnly)))
+		}
+	}
 	out := make([]scored, len(members))
 	for i, m := range members {
 		sig := func(name string, raw any, norm float64, note string) rampart.Signal {
@@ -292,10 +300,8 @@ func Score(members []rampart.CrewMember, rates []*rampart.Money, req rampart.Cre
 		if req.Dates == nil {
 			signals = append(signals, sig("availability", nil, 0.5, "no dates requested: neutral"))
 		} else {
-			days, free := req.Dates.Days(), 0
-			from, _ := req.Dates.From.Time()
-			for d := 0; d < days; d++ {
-				day := rampart.Day(from.AddDate(0, 0, d).Format(time.DateOnly))
+			days, free := len(workDays), 0
+			for _, day := range workDays {
 				for _, r := range m.Availability {
 					if day >= r.From && day <= r.To {
 						free++

@@ -229,3 +229,23 @@ func TestApplyAssignment(t *testing.T) {
 	})
 	storetest.Kind(t, "globex applies to acme's proposal", err, rampart.KindNotFound)
 }
+
+// BenchmarkScore matches 1,000 crew members (the list limit) with rates
+// against three skills, two certifications and a five-day range.
+func BenchmarkScore(b *testing.B) {
+	ms := make([]rampart.CrewMember, 1000)
+	rs := make([]*rampart.Money, len(ms))
+	for i := range ms {
+		ms[i] = rampart.CrewMember{Name: "M", Skills: []string{"audio", "rigging", "video"}[:1+i%3],
+			Certifications: []rampart.Certification{{Name: "ipaf", ExpiresOn: "2028-01-01"}},
+			Availability:   []rampart.DateRange{{From: "2027-03-01", To: "2027-03-12"}, {From: "2027-03-14", To: "2027-03-31"}}}
+		rs[i] = rate(int64(30000 + i))
+	}
+	req := rampart.CrewMatchRequest{Skills: []string{"audio", "rigging", "video"}, Certifications: []string{"ipaf", "first aid"},
+		Dates: &rampart.DateRange{From: "2027-03-10", To: "2027-03-14"}}
+	w := map[string]float64{"skills": 0.4, "certifications": 0.3, "availability": 0.2, "day_rate": 0.1}
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		crew.Score(ms, rs, req, now, w)
+	}
+}

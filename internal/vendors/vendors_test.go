@@ -132,3 +132,18 @@ func TestApplyChoice(t *testing.T) {
 	storetest.Kind(t, "rank an unknown proposal", err, rampart.KindNotFound)
 	_ = g
 }
+
+// BenchmarkScore ranks 1,000 vendors (the directory's list limit) with
+// depots against a venue: the pure scoring cost of one ranking.
+func BenchmarkScore(b *testing.B) {
+	venue := rampart.GeoPoint{Latitude: 48.8566, Longitude: 2.3522}
+	vs := make([]rampart.Vendor, 1000)
+	for i := range vs {
+		vs[i] = rampart.Vendor{ID: uuid.New(), Name: "V", PriceBand: 1 + i%4, LeadTimeDays: i % 90, OnTimeCount: i % 50, LateCount: i % 7,
+			Depot: &rampart.GeoPoint{Latitude: 45 + float64(i%10), Longitude: float64(i % 20)}}
+	}
+	w := learning.BaseWeights(vendors.Ranker)
+	for b.Loop() {
+		vendors.Score(vs, &venue, w)
+	}
+}
