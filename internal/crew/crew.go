@@ -401,7 +401,13 @@ func MatchCrew(ctx context.Context, st *store.Store, c rampart.Claims, proposalI
 		return Result{}, err
 	}
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (Result, error) {
-		if _, err := proposal.Readable(ctx, tx, op, proposalID); err != nil {
+		p, err := proposal.Readable(ctx, tx, op, proposalID)
+		if err != nil {
+			return Result{}, err
+		}
+		// The agent router checked this already; a caller other than the
+		// router (the console, a job) gets the same check here.
+		if err := access.CheckAgent(c, Ranker, proposal.Resource(p).VenueCode); err != nil {
 			return Result{}, err
 		}
 		r, err := match(ctx, tx, proposalID, req, asOf)

@@ -195,6 +195,15 @@ func TestApplyAssignment(t *testing.T) {
 	a := rampart.CrewAssignment{ProposalID: p.ID, CrewMemberID: m.ID, Dates: rampart.DateRange{From: "2027-03-14", To: "2027-03-16"},
 		Request: &rampart.CrewMatchRequest{Skills: []string{"Rigging"}}}
 	stakeholder := f.Acme.As(rampart.RoleStakeholder)
+	// Called directly (not through the agent router), the matcher makes
+	// the agent check itself: a stakeholder runs no agent; the venue
+	// manager of HALL-A does, and gets the type without day rates.
+	_, err = crew.MatchCrew(ctx, f.Store, stakeholder, p.ID, rampart.CrewMatchRequest{}, time.Now())
+	storetest.Kind(t, "stakeholder matches", err, rampart.KindForbidden)
+	res, err := crew.MatchCrew(ctx, f.Store, f.Acme.As(rampart.RoleVenueManager), p.ID, rampart.CrewMatchRequest{Skills: []string{"rigging"}}, time.Now())
+	if err != nil || res.Public == nil || res.Costed != nil || len(res.Public.Candidates) != 1 {
+		t.Fatalf("venue manager matches: %+v %v", res, err)
+	}
 	err = f.Store.InTenant(ctx, stakeholder, func(ctx context.Context, tx *store.TenantTx) error {
 		_, err := crew.ApplyAssignment(ctx, tx, stakeholder, a)
 		return err

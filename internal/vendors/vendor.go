@@ -220,6 +220,11 @@ func Rank(ctx context.Context, st *store.Store, c rampart.Claims, proposalID uui
 		if err != nil {
 			return Ranking{}, err
 		}
+		// The agent router checked this already; a caller other than the
+		// router (the console, a job) gets the same check here.
+		if err := access.CheckAgent(c, Ranker, proposal.Resource(p).VenueCode); err != nil {
+			return Ranking{}, err
+		}
 		r, err := rank(ctx, tx, p, category)
 		if err != nil {
 			return r, err
