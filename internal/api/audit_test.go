@@ -47,7 +47,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	integrationID := e.connect(admin) // a connected integration for its refresh and disconnect cases
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
 	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID string
-	var vendorID, crewID, assignmentID string
+	var vendorID, crewID, assignmentID, choiceID string
 	cases := []struct {
 		pattern    string
 		call       func() resp
@@ -174,8 +174,11 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendors/rank", map[string]any{"category": "audio"})
 		}, "agent.vendor_ranker.ranked", false, false, 200},
 		{"POST /api/proposals/{id}/vendor-choices", func() resp {
-			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendor-choices", map[string]any{"category": "audio", "vendor_id": vendorID})
+			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendor-choices", map[string]any{"category": "audio", "vendor_id": vendorID})
+			choiceID, _ = r.json(t)["id"].(string)
+			return r
 		}, "vendor.chosen", false, true, 200},
+		{"DELETE /api/vendor-choices/{id}", func() resp { return e.do(admin, "DELETE", "/api/vendor-choices/"+choiceID, nil) }, "vendor.unchosen", true, false, 204},
 		{"DELETE /api/vendors/{id}", func() resp { return e.do(admin, "DELETE", "/api/vendors/"+vendorID, nil) }, "vendor.deleted", true, false, 204},
 		{"POST /api/crew", func() resp {
 			r := e.do(admin, "POST", "/api/crew", map[string]any{"name": "Sam", "skills": []string{"rigging"},

@@ -175,15 +175,24 @@ func TestStaffingOverHTTP(t *testing.T) {
 		if err := json.Unmarshal(r.body, &v); err != nil {
 			t.Fatal(err)
 		}
+		// No key or text about a rate, and neither rate as a decimal
+		// string ("987.65") or a number (987.65 or 98765 minor units).
 		walkKeys(v, func(k string, val any) {
 			if strings.Contains(strings.ToLower(k), "rate") {
 				t.Errorf("%s: key %q in the match", role, k)
 			}
-			if s, ok := val.(string); ok && (strings.Contains(s, "rate") || strings.Contains(s, "987") || strings.Contains(s, "543")) {
-				t.Errorf("%s: value %q under %q", role, s, k)
+			switch x := val.(type) {
+			case string:
+				if strings.Contains(x, "rate") || strings.Contains(x, "987.65") || strings.Contains(x, "543.21") {
+					t.Errorf("%s: value %q under %q", role, x, k)
+				}
+			case float64:
+				if x == 987.65 || x == 98765 || x == 543.21 || x == 54321 {
+					t.Errorf("%s: value %v under %q", role, x, k)
+				}
 			}
 		})
-		if strings.Contains(string(r.body), "987") || strings.Contains(string(r.body), "543") {
+		if strings.Contains(string(r.body), "987.65") || strings.Contains(string(r.body), "543.21") {
 			t.Errorf("%s: an amount in %s", role, r.body)
 		}
 		names := checkSignals(t, v.(map[string]any))
@@ -194,7 +203,7 @@ func TestStaffingOverHTTP(t *testing.T) {
 			t.Errorf("%s: %v first, want Sam", role, first)
 		}
 		// The crew list and one member read without a rate too.
-		if r := e.do(c, http.MethodGet, "/api/crew/"+sam, nil); role == rampart.RoleTechnicalDirector && (r.status != 200 || strings.Contains(string(r.body), "987")) {
+		if r := e.do(c, http.MethodGet, "/api/crew/"+sam, nil); role == rampart.RoleTechnicalDirector && (r.status != 200 || strings.Contains(string(r.body), "987.65") || strings.Contains(string(r.body), "rate")) {
 			t.Errorf("%s reads a member: %d %s", role, r.status, r.body)
 		}
 	}
@@ -208,8 +217,18 @@ func TestStaffingOverHTTP(t *testing.T) {
 		t.Errorf("td chooses: %d %s", r.status, r.body)
 	}
 	problem(t, e.do(producer, http.MethodPost, "/api/proposals/"+id+"/vendor-choices", map[string]any{"category": "lighting", "vendor_id": far}), http.StatusBadRequest)
-	if r := e.do(producer, http.MethodPost, "/api/proposals/"+id+"/vendor-choices", map[string]any{"category": "audio", "vendor_id": far}); r.status != 200 {
+	r = e.do(producer, http.MethodPost, "/api/proposals/"+id+"/vendor-choices", map[string]any{"category": "audio", "vendor_id": far})
+	if r.status != 200 {
 		t.Fatalf("choose: %d %s", r.status, r.body)
+	}
+	choiceID, _ := r.json(t)["id"].(string)
+	// A technical director cannot see the vendor behind a choice, so the
+	// choice is not found for them; either way nothing is removed.
+	if r := e.do(td, http.MethodDelete, "/api/vendor-choices/"+choiceID, nil); r.status != http.StatusNotFound && r.status != http.StatusForbidden {
+		t.Errorf("td removes a choice: %d %s", r.status, r.body)
+	}
+	if n := e.scalar(`SELECT count(*)::int FROM vendor_choices WHERE id = $1`, choiceID); n != 1 {
+		t.Errorf("the choice is gone after a refused removal (%d rows)", n)
 	}
 	if n := e.scalar(`SELECT count(*)::int FROM learned_weights WHERE organization_id = $1 AND ranker = 'vendor_ranker'`, acme.org.ID); n != 4 {
 		t.Errorf("the manual choice taught %d features, want 4", n)
@@ -251,6 +270,7 @@ func TestStaffingOverHTTP(t *testing.T) {
 		{http.MethodPost, "/api/proposals/" + id + "/crew/match", match},
 		{http.MethodPost, "/api/proposals/" + id + "/vendor-choices", map[string]any{"category": "audio", "vendor_id": near}},
 		{http.MethodGet, "/api/proposals/" + id + "/crew-assignments", nil},
+		{http.MethodDelete, "/api/vendor-choices/" + choiceID, nil},
 	} {
 		problem(t, e.do(gadmin, rq.method, rq.path, rq.body), http.StatusNotFound)
 	}

@@ -29,6 +29,7 @@ func (s staffingAPI) register(r *edge.Router) {
 	edge.AgentJSON(r, "POST /api/proposals/{id}/vendors/rank", access.AgentVendorRanker, venue, s.rankVendors)
 	r.Authed("GET /api/proposals/{id}/vendor-choices", s.listChoices)
 	edge.AuthedJSON(r, "POST /api/proposals/{id}/vendor-choices", s.chooseVendor)
+	r.Authed("DELETE /api/vendor-choices/{id}", s.unchooseVendor)
 
 	r.Authed("GET /api/crew", s.listCrew)
 	edge.AuthedJSON(r, "POST /api/crew", s.createCrew)
@@ -62,6 +63,7 @@ func (s staffingAPI) register(r *edge.Router) {
 		{"POST /api/proposals/{id}/vendor-choices", "Choose a vendor for a category",
 			"A person chooses (an agent only proposes). Replaces an earlier choice for the category (audited with before and after). The caller must be able to edit the proposal and have full cost access; " +
 				"the vendor must be of the category (400). The ranker learns from the choice (the chosen vendor's signals count as an approval).", 0, ex.choice},
+		{"DELETE /api/vendor-choices/{id}", "Remove a vendor choice", "Editors of the proposal with full cost access. Audited (vendor.unchosen) with the choice as it was.", http.StatusNoContent, nil},
 		{"GET /api/crew", "List crew", "Roles with full cost access get each member's day_rate; every other reader gets members without it (a different type). Venue managers see crew through crew matching only.", 0, map[string]any{"crew": []rampart.CostedCrewMember{ex.costed}}},
 		{"POST /api/crew", "Add a crew member", "Admins, executive producers and producers. day_rate needs full cost access; it is encrypted before it is stored. Staffing holds no worker-monitoring data.", http.StatusCreated, ex.costed},
 		{"GET /api/crew/{id}", "Read a crew member", "With day_rate for roles with full cost access only.", 0, ex.costed},
@@ -325,6 +327,18 @@ func (s staffingAPI) chooseVendor(w http.ResponseWriter, r *http.Request, c ramp
 	}
 	out, err := vendors.Choose(r.Context(), s.store, c, rampart.VendorChoice{ProposalID: id, Category: rampart.BOMCategory(req.Category), VendorID: req.VendorID})
 	return respondOr(w, c, http.StatusOK, out, err)
+}
+
+func (s staffingAPI) unchooseVendor(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := edge.PathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := vendors.Unchoose(r.Context(), s.store, c, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (s staffingAPI) listCrew(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {

@@ -133,6 +133,7 @@ const (
 	ActionVendorsRanked     = "agent.vendor_ranker.ranked"
 	ActionCrewMatched       = "agent.crew_matcher.matched"
 	ActionVendorChosen      = "vendor.chosen"
+	ActionVendorUnchosen    = "vendor.unchosen"
 	ActionCrewAssigned      = "crew.assigned"
 	ActionCrewUnassigned    = "crew.unassigned"
 	ActionLearningReset     = "learning.reset"
@@ -230,6 +231,7 @@ var Actions = []string{
 	ActionVendorsRanked,
 	ActionCrewMatched,
 	ActionVendorChosen,
+	ActionVendorUnchosen,
 	ActionCrewAssigned,
 	ActionCrewUnassigned,
 	ActionLearningReset,

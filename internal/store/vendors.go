@@ -22,6 +22,8 @@ var (
 	sqlGetVendorChoice   = query("GetVendorChoiceLocked")
 	sqlUpsertVendorChoic = query("UpsertVendorChoice")
 	sqlListVendorChoices = query("ListVendorChoices")
+	sqlGetVendorChoiceID = query("GetVendorChoiceByID")
+	sqlDeleteVendorChoic = query("DeleteVendorChoice")
 )
 
 // VendorsTx is the organization's vendor directory and the vendors chosen
@@ -182,4 +184,28 @@ func (tx VendorsTx) Choices(ctx context.Context, proposal uuid.UUID) ([]rampart.
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.VendorChoiceRecord, error) { return scanVendorChoice(r) })
 	return out, classify(op, err)
+}
+
+// Choice reads one vendor choice.
+func (tx VendorsTx) Choice(ctx context.Context, id uuid.UUID) (rampart.VendorChoiceRecord, error) {
+	c, err := scanVendorChoice(tx.queryRow(ctx, sqlGetVendorChoiceID, tx.tc.OrganizationID, id))
+	return c, classify("store.VendorChoice", err)
+}
+
+// Unchoose removes a vendor choice (audited with its before).
+func (tx VendorsTx) Unchoose(ctx context.Context, id uuid.UUID) error {
+	const op = "store.UnchooseVendor"
+	before, err := tx.Choice(ctx, id)
+	if err != nil {
+		return err
+	}
+	tag, err := tx.exec(ctx, sqlDeleteVendorChoic, tx.tc.OrganizationID, id)
+	if err != nil {
+		return classify(op, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return rampart.Errorf(op, rampart.KindNotFound, "not found")
+	}
+	return tx.recordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionVendorUnchosen,
+		TargetType: "vendor_choice", TargetID: id.String(), Before: snapshot(before)}))
 }

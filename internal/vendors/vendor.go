@@ -311,3 +311,26 @@ func Choices(ctx context.Context, st *store.Store, c rampart.Claims, proposalID 
 		return tx.Vendors().Choices(ctx, proposalID)
 	})
 }
+
+// Unchoose removes a vendor choice from a proposal the caller may edit
+// (full cost access, as for choosing).
+func Unchoose(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID) error {
+	const op = "vendors.Unchoose"
+	return st.InTenant(ctx, c, func(ctx context.Context, tx *store.TenantTx) error {
+		ch, err := tx.Vendors().Choice(ctx, id)
+		if err != nil {
+			return err
+		}
+		p, err := proposal.Readable(ctx, tx, op, ch.ProposalID)
+		if err != nil {
+			return err
+		}
+		if err := access.Check(c, access.ActionEdit, proposal.Resource(p)); err != nil {
+			return err
+		}
+		if err := directoryAccess(op, c, access.ActionEdit); err != nil {
+			return err
+		}
+		return tx.Vendors().Unchoose(ctx, id)
+	})
+}

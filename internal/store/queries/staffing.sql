@@ -95,6 +95,14 @@ WITH c AS (
   RETURNING *)
 SELECT ${vendor_choice_columns} FROM c JOIN vendors v ON v.organization_id = c.organization_id AND v.id = c.vendor_id
 
+-- name: GetVendorChoiceByID
+SELECT ${vendor_choice_columns} FROM vendor_choices c
+JOIN vendors v ON v.organization_id = c.organization_id AND v.id = c.vendor_id
+WHERE c.organization_id = $1 AND c.id = $2
+
+-- name: DeleteVendorChoice
+DELETE FROM vendor_choices WHERE organization_id = $1 AND id = $2
+
 -- name: ListVendorChoices
 SELECT ${vendor_choice_columns} FROM vendor_choices c
 JOIN vendors v ON v.organization_id = c.organization_id AND v.id = c.vendor_id
