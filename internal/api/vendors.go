@@ -112,7 +112,7 @@ func staffingExamples() staffingExample {
 		Availability: []rampart.DateRange{{From: "2027-03-01", To: "2027-03-31"}}, CreatedBy: user, CreatedAt: at, UpdatedAt: at}, DayRate: &rate}
 	req := rampart.CrewMatchRequest{Skills: []string{"rigging"}, Certifications: []string{"ipaf"}, Dates: &rampart.DateRange{From: "2027-03-14", To: "2027-03-16"}}
 	cw := learning.BaseWeights(crew.Ranker)
-	order, sigs, scores := crew.Score([]rampart.CrewMember{m.CrewMember}, []*rampart.Money{&rate}, req, at, cw)
+	order, sigs, scores := crew.Score([]rampart.CrewMember{m.CrewMember}, []*rampart.Money{&rate}, nil, req, at, cw)
 	match := crew.CostedMatch{ProposalID: prop, Ranker: crew.Ranker, Request: req, Weights: cw,
 		Candidates: []crew.CostedCandidate{{CrewMember: m, Score: scores[0], Signals: sigs[0]}}}
 	_ = order

@@ -3,6 +3,7 @@ package crew
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -227,9 +228,11 @@ type scored struct {
 // Score matches crew against req as of asOf (the day certifications must
 // still be valid on when req has no dates). rates, when not nil, holds
 // each member's readable day rate (by index; nil for none) and adds the
-// day-rate feature; without it the feature is not used at all. It is
-// pure and deterministic: best first, then name, then id.
-func Score(members []rampart.CrewMember, rates []*rampart.Money, req rampart.CrewMatchRequest, asOf time.Time, weights map[string]float64) ([]int, [][]rampart.Signal, []float64) {
+// day-rate feature; without it the feature is not used at all. busy holds
+// the ranges members are already assigned elsewhere (by member id): those
+// days do not count as available. It is pure and deterministic: best
+// first, then name, then id.
+func Score(members []rampart.CrewMember, rates []*rampart.Money, busy map[uuid.UUID][]rampart.DateRange, req rampart.CrewMatchRequest, asOf time.Time, weights map[string]float64) ([]int, [][]rampart.Signal, []float64) {
 	features := PublicFeatures
 	if rates != nil {
 		features = CostFeatures
@@ -300,16 +303,21 @@ func Score(members []rampart.CrewMember, rates []*rampart.Money, req rampart.Cre
 		if req.Dates == nil {
 			signals = append(signals, sig("availability", nil, 0.5, "no dates requested: neutral"))
 		} else {
-			days, free := len(workDays), 0
+			days, free, booked := len(workDays), 0, 0
 			for _, day := range workDays {
-				for _, r := range m.Availability {
-					if day >= r.From && day <= r.To {
-						free++
-						break
-					}
+				switch {
+				case !inAny(day, m.Availability):
+				case inAny(day, busy[m.ID]):
+					booked++
+				default:
+					free++
 				}
 			}
-			signals = append(signals, sig("availability", free, float64(free)/float64(days), ""))
+			note := ""
+			if booked > 0 {
+				note = fmt.Sprintf("%d of the days already assigned to another proposal", booked)
+			}
+			signals = append(signals, sig("availability", free, float64(free)/float64(days), note))
 		}
 		if rates != nil {
 			r := rates[i]
@@ -350,18 +358,34 @@ func Score(members []rampart.CrewMember, rates []*rampart.Money, req rampart.Cre
 	return order, sigs, scores
 }
 
+// inAny reports whether day falls in one of rs.
+func inAny(day rampart.Day, rs []rampart.DateRange) bool {
+	for _, r := range rs {
+		if day >= r.From && day <= r.To {
+			return true
+		}
+	}
+	return false
+}
+
 // match computes the caller's view of a match in tx.
 func match(ctx context.Context, tx *store.TenantTx, proposalID uuid.UUID, req rampart.CrewMatchRequest, asOf time.Time) (Result, error) {
 	weights, err := learning.Weights(ctx, tx, Ranker)
 	if err != nil {
 		return Result{}, err
 	}
+	var busy map[uuid.UUID][]rampart.DateRange
+	if req.Dates != nil {
+		if busy, err = tx.Crew().Busy(ctx, proposalID, *req.Dates); err != nil {
+			return Result{}, err
+		}
+	}
 	if !CostAccess(tx.Claims()) {
 		members, err := tx.Crew().List(ctx)
 		if err != nil {
 			return Result{}, err
 		}
-		order, sigs, scores := Score(members, nil, req, asOf, weights)
+		order, sigs, scores := Score(members, nil, busy, req, asOf, weights)
 		m := Match{ProposalID: proposalID, Ranker: Ranker, Request: req, Weights: normalise(weights, PublicFeatures), Candidates: []Candidate{}}
 		for i, idx := range order {
 			if i == MaxCandidates {
@@ -380,7 +404,7 @@ func match(ctx context.Context, tx *store.TenantTx, proposalID uuid.UUID, req ra
 	for i, cm := range costed {
 		members[i], rates[i] = cm.CrewMember, cm.DayRate
 	}
-	order, sigs, scores := Score(members, rates, req, asOf, weights)
+	order, sigs, scores := Score(members, rates, busy, req, asOf, weights)
 	m := CostedMatch{ProposalID: proposalID, Ranker: Ranker, Request: req, Weights: normalise(weights, CostFeatures), Candidates: []CostedCandidate{}}
 	for i, idx := range order {
 		if i == MaxCandidates {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rampart-dev/rampart/internal/audit"
@@ -158,7 +159,7 @@ func TestScoreWithoutCostRevealsNothing(t *testing.T) {
 	req := rampart.CrewMatchRequest{Skills: []string{"rigging"}}
 	w := map[string]float64{"skills": 0.4, "certifications": 0.3, "availability": 0.2, "day_rate": 0.1}
 	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
-	_, sigs, scores := crew.Score([]rampart.CrewMember{a, b}, nil, req, now, w)
+	_, sigs, scores := crew.Score([]rampart.CrewMember{a, b}, nil, nil, req, now, w)
 	if scores[0] != scores[1] {
 		t.Errorf("public scores differ: %v", scores)
 	}
@@ -169,7 +170,7 @@ func TestScoreWithoutCostRevealsNothing(t *testing.T) {
 			}
 		}
 	}
-	order, sigs, scores := crew.Score([]rampart.CrewMember{a, b}, []*rampart.Money{rate(50000), rate(30000)}, req, now, w)
+	order, sigs, scores := crew.Score([]rampart.CrewMember{a, b}, []*rampart.Money{rate(50000), rate(30000)}, nil, req, now, w)
 	if members := []string{a.Name, b.Name}; members[order[0]] != "B" || scores[0] <= scores[1] {
 		t.Errorf("with rates the cheaper member should lead: order %v scores %v", order, scores)
 	}
@@ -224,6 +225,29 @@ func TestApplyAssignment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Booked here, Sam is not available for another proposal on those
+	// days; for this proposal the assignment is no conflict.
+	p2, err := proposal.Create(ctx, f.Store, producer, proposal.Input{Title: "Other gala", VenueCode: "HALL-B"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crew.Update(ctx, f.Store, producer, m.ID, crew.Patch{Availability: &[]rampart.DateRange{{From: "2027-03-01", To: "2027-03-31"}}}); err != nil {
+		t.Fatal(err)
+	}
+	availability := func(pid uuid.UUID) rampart.Signal {
+		t.Helper()
+		res, err := crew.MatchCrew(ctx, f.Store, producer, pid, rampart.CrewMatchRequest{Dates: &a.Dates}, time.Now())
+		if err != nil || res.Costed == nil || len(res.Costed.Candidates) != 1 {
+			t.Fatalf("match: %+v %v", res, err)
+		}
+		return res.Costed.Candidates[0].Signals[2]
+	}
+	if s := availability(p2.ID); s.Name != "availability" || s.Normalized != 0 || s.Note == "" {
+		t.Errorf("another proposal on the booked days: %+v", s)
+	}
+	if s := availability(p.ID); s.Normalized != 1 || s.Note != "" {
+		t.Errorf("the proposal Sam is booked on: %+v", s)
+	}
 	if n := f.Count(t, `SELECT count(*)::int FROM learned_weights WHERE organization_id = $1 AND ranker = 'crew_matcher'`, f.Acme.Organization.ID); n != 4 {
 		t.Errorf("acme learned %d crew features, want 4", n)
 	}
@@ -255,6 +279,6 @@ func BenchmarkScore(b *testing.B) {
 	w := map[string]float64{"skills": 0.4, "certifications": 0.3, "availability": 0.2, "day_rate": 0.1}
 	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	for b.Loop() {
-		crew.Score(ms, rs, req, now, w)
+		crew.Score(ms, rs, nil, req, now, w)
 	}
 }

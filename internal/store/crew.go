@@ -29,6 +29,7 @@ var (
 	sqlListCrewAssignments  = query("ListCrewAssignments")
 	sqlGetCrewAssignment    = query("GetCrewAssignment")
 	sqlDeleteCrewAssignment = query("DeleteCrewAssignment")
+	sqlBusyCrew             = query("BusyCrew")
 )
 
 // The sealed column of crew_members.
@@ -424,4 +425,23 @@ func (tx CrewTx) Unassign(ctx context.Context, id uuid.UUID) error {
 	}
 	return tx.recordAudit(ctx, tx.userEvent(audit.Event{Action: audit.ActionCrewUnassigned,
 		TargetType: "crew_assignment", TargetID: id.String(), Before: snapshot(before)}))
+}
+
+// Busy returns, per crew member, the date ranges they are assigned to
+// proposals other than proposal within dates (as far as row-level
+// security lets the caller see: a venue manager sees their venues').
+func (tx CrewTx) Busy(ctx context.Context, proposal uuid.UUID, dates rampart.DateRange) (map[uuid.UUID][]rampart.DateRange, error) {
+	const op = "store.BusyCrew"
+	rows, err := tx.query(ctx, sqlBusyCrew, tx.tc.OrganizationID, proposal, string(dates.From), string(dates.To))
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	out := map[uuid.UUID][]rampart.DateRange{}
+	var id uuid.UUID
+	var r rampart.DateRange
+	_, err = pgx.ForEachRow(rows, []any{&id, &r.From, &r.To}, func() error {
+		out[id] = append(out[id], r)
+		return nil
+	})
+	return out, classify(op, err)
 }

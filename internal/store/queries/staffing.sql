@@ -130,6 +130,12 @@ SELECT ${crew_assignment_columns} FROM crew_assignments a
 JOIN crew_members m ON m.organization_id = a.organization_id AND m.id = a.crew_member_id
 WHERE a.organization_id = $1 AND a.id = $2
 
+-- name: BusyCrew
+-- Assignments to other proposals than $2 that overlap $3..$4: the days a
+-- member is already booked (as far as the caller may see).
+SELECT crew_member_id, starts_on::text, ends_on::text FROM crew_assignments
+WHERE organization_id = $1 AND proposal_id <> $2 AND starts_on <= $4::date AND ends_on >= $3::date
+
 -- name: DeleteCrewAssignment
 DELETE FROM crew_assignments WHERE organization_id = $1 AND id = $2
 
