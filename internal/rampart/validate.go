@@ -1,11 +1,12 @@
 package rampart
 
 import (
-	"github.com/google/uuid"
 	"net/mail"
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
