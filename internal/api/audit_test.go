@@ -49,6 +49,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	e.link(acme.org, "cus_Acme")      // the operator's link, for the billing webhook's case
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
 	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID string
+	var vendorID, crewID, assignmentID, choiceID string
 	cases := []struct {
 		pattern    string
 		call       func() resp
@@ -187,6 +188,46 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /api/proposals/{id}/chat", func() resp {
 			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/chat", map[string]any{"question": "How many follow spots?"})
 		}, "ai.chat.asked", false, true, 201},
+		{"POST /api/vendors", func() resp {
+			r := e.do(admin, "POST", "/api/vendors", map[string]any{"name": "Stage Sound", "category": "audio", "price_band": 2, "lead_time_days": 10})
+			vendorID, _ = r.json(t)["id"].(string)
+			return r
+		}, "vendor.created", false, true, 201},
+		{"PATCH /api/vendors/{id}", func() resp {
+			return e.do(admin, "PATCH", "/api/vendors/"+vendorID, map[string]any{"on_time_count": 3})
+		}, "vendor.updated", true, true, 200},
+		{"POST /api/proposals/{id}/vendors/rank", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendors/rank", map[string]any{"category": "audio"})
+		}, "agent.vendor_ranker.ranked", false, false, 200},
+		{"POST /api/proposals/{id}/vendor-choices", func() resp {
+			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendor-choices", map[string]any{"category": "audio", "vendor_id": vendorID})
+			choiceID, _ = r.json(t)["id"].(string)
+			return r
+		}, "vendor.chosen", false, true, 200},
+		{"DELETE /api/vendor-choices/{id}", func() resp { return e.do(admin, "DELETE", "/api/vendor-choices/"+choiceID, nil) }, "vendor.unchosen", true, false, 204},
+		{"DELETE /api/vendors/{id}", func() resp { return e.do(admin, "DELETE", "/api/vendors/"+vendorID, nil) }, "vendor.deleted", true, false, 204},
+		{"POST /api/crew", func() resp {
+			r := e.do(admin, "POST", "/api/crew", map[string]any{"name": "Sam", "skills": []string{"rigging"},
+				"day_rate": map[string]any{"amount": "420.00", "currency": "EUR"}})
+			crewID, _ = r.json(t)["id"].(string)
+			return r
+		}, "crew.member.created", false, true, 201},
+		{"PATCH /api/crew/{id}", func() resp {
+			return e.do(admin, "PATCH", "/api/crew/"+crewID, map[string]any{"availability": []map[string]any{{"from": "2027-03-01", "to": "2027-03-31"}}})
+		}, "crew.member.updated", true, true, 200},
+		{"POST /api/proposals/{id}/crew/match", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/crew/match", map[string]any{"skills": []string{"rigging"}})
+		}, "agent.crew_matcher.matched", false, false, 200},
+		{"POST /api/proposals/{id}/crew-assignments", func() resp {
+			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/crew-assignments", map[string]any{"crew_member_id": crewID,
+				"dates": map[string]any{"from": "2027-03-14", "to": "2027-03-16"}, "request": map[string]any{"skills": []string{"rigging"}}})
+			assignmentID, _ = r.json(t)["id"].(string)
+			return r
+		}, "crew.assigned", false, true, 201},
+		{"DELETE /api/crew-assignments/{id}", func() resp { return e.do(admin, "DELETE", "/api/crew-assignments/"+assignmentID, nil) }, "crew.unassigned", true, false, 204},
+		{"DELETE /api/crew/{id}", func() resp { return e.do(admin, "DELETE", "/api/crew/"+crewID, nil) }, "crew.member.deleted", true, false, 204},
+		// One event per reset table (learned_weights, learning_feedback).
+		{"DELETE /api/admin/learned-patterns", func() resp { return e.do(admin, "DELETE", "/api/admin/learned-patterns", nil) }, "learning.reset", true, true, 200},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
 		}, "ai.generation.cancelled", true, true, 200},
@@ -225,7 +266,10 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	applies := map[string][]string{"POST /api/agent-proposals/{id}/approve": {"bom.line.created"}}
 	// The events a case writes after its own: the chat records the
 	// question and then the answer, two transactions, each audited.
-	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"}}
+	// A route that changes several tables writes one event per table
+	// (the learned-pattern reset: learned_weights, learning_feedback).
+	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"},
+		"DELETE /api/admin/learned-patterns": {"learning.reset"}}
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		covered[tc.pattern] = true

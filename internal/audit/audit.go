@@ -153,6 +153,21 @@ const (
 	// Operations (issue #16): a restore drill's result, recorded on the
 	// service path by `rampart restore-drill`.
 	ActionRestoreDrillRecorded = "operations.restore_drill.recorded"
+	// Vendors, crew and learned ranking state (issue 15 items 4 and 5).
+	// Snapshots of crew members name the sealed day rate, never its value.
+	ActionVendorCreated     = "vendor.created"
+	ActionVendorUpdated     = "vendor.updated"
+	ActionVendorDeleted     = "vendor.deleted"
+	ActionCrewMemberCreated = "crew.member.created"
+	ActionCrewMemberUpdated = "crew.member.updated"
+	ActionCrewMemberDeleted = "crew.member.deleted"
+	ActionVendorsRanked     = "agent.vendor_ranker.ranked"
+	ActionCrewMatched       = "agent.crew_matcher.matched"
+	ActionVendorChosen      = "vendor.chosen"
+	ActionVendorUnchosen    = "vendor.unchosen"
+	ActionCrewAssigned      = "crew.assigned"
+	ActionCrewUnassigned    = "crew.unassigned"
+	ActionLearningReset     = "learning.reset"
 )
 
 // Actions lists every action an event may carry.
@@ -254,6 +269,19 @@ var Actions = []string{
 	ActionChatKillBlocked,
 	ActionChatFailed,
 	ActionRestoreDrillRecorded,
+	ActionVendorCreated,
+	ActionVendorUpdated,
+	ActionVendorDeleted,
+	ActionCrewMemberCreated,
+	ActionCrewMemberUpdated,
+	ActionCrewMemberDeleted,
+	ActionVendorsRanked,
+	ActionCrewMatched,
+	ActionVendorChosen,
+	ActionVendorUnchosen,
+	ActionCrewAssigned,
+	ActionCrewUnassigned,
+	ActionLearningReset,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

@@ -3,6 +3,7 @@ package edge
 import (
 	"net/http"
 
+	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -141,6 +142,20 @@ func authedJSON[T any](rt *Router, pattern string, k Kind, h func(w http.Respons
 // default) instead of the api tier.
 func ChatJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter, r *http.Request, c rampart.Claims, req T) error) {
 	authedJSON(rt, pattern, KindChat, h)
+}
+
+// AgentJSON is Router.Agent (agent.go) for a route whose JSON body is a T: after the agent
+// checks pass, the body is decoded and validated against T's schema (the
+// one /openapi.json publishes) before h runs.
+func AgentJSON[T any](rt *Router, pattern string, t access.AgentType, venue VenueOf, h func(w http.ResponseWriter, r *http.Request, call AgentCall, req T) error) {
+	var zero T
+	rt.agentRoute(pattern, t, venue, zero, func(w http.ResponseWriter, r *http.Request, call AgentCall) error {
+		var req T
+		if err := rt.decode(w, r, &req); err != nil {
+			return err
+		}
+		return h(w, r, call, req)
+	})
 }
 
 // authedRoute mounts an authenticated route under the rate-limit tier of

@@ -162,6 +162,29 @@ VALUES ($1, gen_random_uuid(), 'ledger', $2, gen_random_uuid(), decode(repeat('a
 		org.ID, admin.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// Vendors, crew, the choices made from them on each proposal, and the
+	// learned ranking state (migration 018; a placeholder envelope for the
+	// day rate: isolation does not open it).
+	if _, err := tx.exec(ctx, `WITH v AS (
+  INSERT INTO vendors (organization_id, id, name, category, price_band, lead_time_days, created_by)
+  VALUES ($1, gen_random_uuid(), 'Vendor', 'audio', 2, 7, $2) RETURNING organization_id, id),
+m AS (
+  INSERT INTO crew_members (organization_id, id, name, skills, currency, day_rate_enc, field_key_id, created_by)
+  VALUES ($1, gen_random_uuid(), 'Crew', '{rigging}', 'EUR', decode(repeat('01', 40), 'hex'), 'f1', $2) RETURNING organization_id, id),
+c AS (
+  INSERT INTO vendor_choices (organization_id, id, proposal_id, venue_code, category, vendor_id, chosen_by)
+  SELECT p.organization_id, gen_random_uuid(), p.id, p.venue_code, 'audio', v.id, $2 FROM proposals p, v WHERE p.organization_id = $1)
+INSERT INTO crew_assignments (organization_id, id, proposal_id, venue_code, crew_member_id, starts_on, ends_on, assigned_by)
+SELECT p.organization_id, gen_random_uuid(), p.id, p.venue_code, m.id, '2027-01-01', '2027-01-02', $2 FROM proposals p, m WHERE p.organization_id = $1`,
+		org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
+	if _, err := tx.exec(ctx, `WITH w AS (INSERT INTO learned_weights (organization_id, ranker, feature, adjustment, observations)
+VALUES ($1, 'vendor_ranker', 'price_band', 0.05, 1))
+INSERT INTO learning_feedback (organization_id, ranker, approved, signals, actor_id) VALUES ($1, 'vendor_ranker', true, '{"price_band": 1}', $2)`,
+		org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	if _, err := tx.KillSwitches().SetOrg(ctx, org.ID, false, "seeded", "test"); err != nil {
 		return rampart.Claims{}, err
 	}
