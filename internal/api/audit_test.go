@@ -269,7 +269,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	// A route that changes several tables writes one event per table
 	// (the learned-pattern reset: learned_weights, learning_feedback).
 	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"},
-		"DELETE /api/admin/learned-patterns": {"learning.reset"}}
+		"DELETE /api/admin/learned-patterns": {"learning.reset"},
+		// The ranker's top candidate becomes a pending agent proposal.
+		"POST /api/proposals/{id}/vendors/rank": {"agent_proposal.created"}}
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		covered[tc.pattern] = true

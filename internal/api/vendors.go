@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/access"
+	"github.com/rampart-dev/rampart/internal/agent"
 	"github.com/rampart-dev/rampart/internal/crew"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/learning"
@@ -308,7 +309,27 @@ func (s staffingAPI) rankVendors(w http.ResponseWriter, r *http.Request, call ed
 		return err
 	}
 	out, err := vendors.Rank(r.Context(), s.store, call.Claims, id, rampart.BOMCategory(req.Category))
-	return respondOr(w, call.Claims, http.StatusOK, out, err)
+	if err != nil {
+		return err
+	}
+	// The ranker chooses nothing: its top candidate becomes a pending
+	// agent proposal (GET /api/agent-proposals/{id}) for a person.
+	ap, err := agent.ProposeVendorChoice(r.Context(), s.store, call.Claims, out, s.now())
+	if err != nil {
+		return err
+	}
+	return edge.Respond(w, call.Claims, http.StatusOK, struct {
+		vendors.Ranking
+		AgentProposalID *uuid.UUID `json:"agent_proposal_id,omitempty"`
+	}{out, proposalID(ap)})
+}
+
+// proposalID is the id of a recorded agent proposal (nil: none recorded).
+func proposalID(ap *rampart.PricedAgentProposal) *uuid.UUID {
+	if ap == nil {
+		return nil
+	}
+	return &ap.ID
 }
 
 func (s staffingAPI) listChoices(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
@@ -427,7 +448,22 @@ func (s staffingAPI) matchCrew(w http.ResponseWriter, r *http.Request, call edge
 	if err != nil {
 		return err
 	}
-	return edge.Respond(w, call.Claims, http.StatusOK, out.Value())
+	// With dates, the top candidate becomes a pending agent proposal of
+	// an assignment (the matcher assigns nobody itself).
+	ap, err := agent.ProposeCrewAssignment(r.Context(), s.store, call.Claims, out, s.now())
+	if err != nil {
+		return err
+	}
+	if out.Costed != nil {
+		return edge.Respond(w, call.Claims, http.StatusOK, struct {
+			crew.CostedMatch
+			AgentProposalID *uuid.UUID `json:"agent_proposal_id,omitempty"`
+		}{*out.Costed, proposalID(ap)})
+	}
+	return edge.Respond(w, call.Claims, http.StatusOK, struct {
+		crew.Match
+		AgentProposalID *uuid.UUID `json:"agent_proposal_id,omitempty"`
+	}{*out.Public, proposalID(ap)})
 }
 
 func (s staffingAPI) listAssignments(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
