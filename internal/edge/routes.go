@@ -131,6 +131,12 @@ func AuthedJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter,
 func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler) {
 	rt.routes = append(rt.routes, Route{pattern, k})
 	rt.spec.describe(pattern, true, body)
+	rt.mux.HandleFunc(pattern, rt.authedHandler(k, h))
+}
+
+// authedHandler is the chain of an authenticated route of kind k: the
+// cross-site refusal, authentication, the rate limits, then h.
+func (rt *Router) authedHandler(k Kind, h AuthedHandler) http.HandlerFunc {
 	tier, kind := "api", observe.RouteKindAuthenticated
 	switch k {
 	case KindAgent:
@@ -138,7 +144,7 @@ func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler)
 	case KindUpload:
 		tier = "upload"
 	}
-	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
 		observe.SetRouteKind(r.Context(), kind)
 		if crossSiteWithCookie(r) {
 			// Fetch metadata: another site made the browser send the
@@ -168,7 +174,7 @@ func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler)
 		if err := h(w, r, c); err != nil {
 			writeError(w, r, rt.log, err)
 		}
-	})
+	}
 }
 
 // crossSiteWithCookie reports whether the browser says another site caused
