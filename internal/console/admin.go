@@ -317,6 +317,13 @@ func (s *site) auditPage(w http.ResponseWriter, r *http.Request, c rampart.Claim
 	if len(d.Actor) > 200 {
 		return rampart.FieldError("console.audit", "actor", "at most 200 characters")
 	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > auditview.MaxLimit {
+			return rampart.FieldError("console.audit", "limit", "must be a whole number from 1 to %d", auditview.MaxLimit)
+		}
+		f.Limit = n
+	}
 	if b := q.Get("before"); b != "" {
 		n, err := strconv.ParseInt(b, 10, 64)
 		if err != nil || n < 1 {
@@ -339,6 +346,9 @@ func (s *site) auditPage(w http.ResponseWriter, r *http.Request, c rampart.Claim
 				if v != "" {
 					nq.Set(k, v)
 				}
+			}
+			if f.Limit != 50 {
+				nq.Set("limit", strconv.Itoa(f.Limit))
 			}
 			nq.Set("before", strconv.FormatInt(*p.Next, 10))
 			d.Next = "/admin/audit?" + nq.Encode()

@@ -175,13 +175,16 @@ func (s *site) page(pattern string, h edge.AuthedHandler) { s.edge.Page(pattern,
 
 // done redirects after a successful form (303: the browser GETs the page).
 func done(w http.ResponseWriter, r *http.Request, to, flash string) error {
-	u := to
+	u, frag, _ := strings.Cut(to, "#")
 	if flash != "" {
 		sep := "?"
-		if strings.Contains(to, "?") {
+		if strings.Contains(u, "?") {
 			sep = "&"
 		}
 		u += sep + "done=" + flash
+	}
+	if frag != "" {
+		u += "#" + frag
 	}
 	http.Redirect(w, r, u, http.StatusSeeOther)
 	return nil
