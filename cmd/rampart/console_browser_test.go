@@ -14,11 +14,13 @@ import (
 // cspListener runs in every document before the page's own scripts (it is
 // injected through DevTools, so the CSP does not apply to it) and records
 // every Content-Security-Policy violation the page causes.
-const cspListener = `window.__csp = []; document.addEventListener("securitypolicyviolation", function (e) {
+const cspListener = `window.confirm = function () { return true; }; window.__csp = []; document.addEventListener("securitypolicyviolation", function (e) {
   window.__csp.push(e.violatedDirective + " " + e.blockedURI); });`
 
 // TestConsoleWorkspaceInBrowser drives the console in one headless
 // Chromium against `serve --demo`: the admin adds a BOM line with a cost,
+// generates a draft with the offline provider (progress from the job
+// stream, the "AI-generated · pending review" badge) and approves it,
 // pages the audit log and raises the organization kill switch with a
 // reason; a producer sees the cost and is refused "Generate with AI" with
 // that reason; a technical director's proposal page has no cost,
@@ -125,6 +127,17 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 		chromedp.SendKeys("#l-lead", "12"), chromedp.Submit("#add-line"), chromedp.WaitVisible("#flash"))
 	if dom := checkPage("after adding a line"); !strings.Contains(dom, sourcing) || !strings.Contains(dom, cost) {
 		t.Fatalf("the admin does not see the line's cost")
+	}
+	// Generate with AI (the offline provider): live progress from the job
+	// stream, then the page reloads with the body and its review badge;
+	// approving removes the badge.
+	do("generate", chromedp.Click("#generate"), chromedp.WaitVisible("#ai-badge"))
+	if dom := checkPage("AI draft"); !strings.Contains(dom, "AI-generated · pending review") || !strings.Contains(dom, `id="body"`) {
+		t.Fatalf("no AI draft with its badge")
+	}
+	do("approve", chromedp.Click("#approve"), chromedp.WaitVisible("#approved-badge"))
+	if dom := checkPage("approved"); strings.Contains(dom, `id="ai-badge"`) {
+		t.Errorf("the badge stayed after approval")
 	}
 	do("audit log", chromedp.Navigate(base+"/admin/audit?limit=2"), chromedp.WaitVisible("#audit-next"))
 	firstURL := text("audit log", chromedp.Location())
