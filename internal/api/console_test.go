@@ -215,3 +215,33 @@ func TestConsoleStaticAssets(t *testing.T) {
 		t.Errorf("a stale hash: %d", r.status)
 	}
 }
+
+// TestConsoleUsage: the usage page draws the organization's own AI jobs
+// per day as server-side SVG (another organization's are not counted),
+// for admins only.
+func TestConsoleUsage(t *testing.T) {
+	e := setupAI(t, aiOptions{Workers: 0})
+	acme, globex := e.orgs["acme"], e.orgs["globex"]
+	admin := e.signIn(acme.email(rampart.RoleAdmin))
+	r := e.do(admin, "POST", "/api/proposals", map[string]any{"title": "Usage", "venue_code": "HALL-A", "brief": "Gala"})
+	if r.status != 201 {
+		t.Fatalf("proposal: %d %s", r.status, r.body)
+	}
+	if r := e.do(admin, "POST", "/api/proposals/"+r.json(t)["id"].(string)+"/generate", nil); r.status != 202 {
+		t.Fatalf("generate: %d %s", r.status, r.body)
+	}
+	r = e.page(admin, "/admin/usage")
+	assertSafePage(t, "usage", r)
+	body := string(r.body)
+	if r.status != 200 || !strings.Contains(body, `aria-label="AI jobs per day: 1 jobs over 30 days, at most 1 in a day."`) ||
+		strings.Count(body, "<rect ") < 60 {
+		t.Fatalf("usage: %d\n%s", r.status, body)
+	}
+	r = e.page(e.signIn(globex.email(rampart.RoleAdmin)), "/admin/usage")
+	if !strings.Contains(string(r.body), `aria-label="AI jobs per day: 0 jobs over 30 days`) {
+		t.Errorf("another organization's jobs are counted:\n%s", r.body)
+	}
+	if r := e.page(e.signIn(acme.email(rampart.RoleProducer)), "/admin/usage"); r.status != 403 {
+		t.Errorf("a producer's usage page: %d", r.status)
+	}
+}

@@ -38,6 +38,7 @@ func (s *site) registerAdmin() {
 	s.page("POST /admin/killswitch", s.setKillSwitch)
 	s.page("GET /admin/audit", s.auditPage)
 	s.page("GET /admin/security", s.securityPage)
+	s.page("GET /admin/usage", s.usagePage)
 }
 
 // adminOnly refuses the administration pages to other roles with the
