@@ -233,6 +233,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /budgets/{id}/un-actualize", func() resp {
 			return e.form(admin, "/budgets/"+cBudget+"/un-actualize", url.Values{"reason": {"wrong invoice"}})
 		}, "budget.line.unactualized", true, true, 200},
+		{"POST /admin/members/{user_id}", func() resp {
+			return e.form(admin, "/admin/members/"+uid(rampart.RoleVenueManager), url.Values{"role": {"venue_manager"}, "venue_codes": {"HALL-A, HALL-B"}})
+		}, "membership.updated", true, true, 200},
 		{"POST /admin/invites", func() resp {
 			r := e.form(admin, "/admin/invites", url.Values{"email": {"console@outside.example"}, "role": {"viewer"}})
 			cInvite = e.idOf("SELECT id::text FROM invites WHERE email = 'console@outside.example'")

@@ -19,6 +19,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/rlsaudit"
 	"github.com/rampart-dev/rampart/internal/store"
+	"github.com/rampart-dev/rampart/internal/venue"
 )
 
 // The administration pages: members and invites, API tokens, the
@@ -28,6 +29,7 @@ import (
 
 func (s *site) registerAdmin() {
 	s.page("GET /admin/members", s.membersPage)
+	s.page("POST /admin/members/{user_id}", s.updateMember)
 	s.page("POST /admin/invites", s.invite)
 	s.page("POST /admin/invites/{id}/resend", s.resendInvite)
 	s.page("POST /admin/invites/{id}/revoke", s.revokeInvite)
@@ -49,6 +51,7 @@ func adminOnly(c rampart.Claims) error {
 }
 
 type membersData struct {
+	Venues  []rampart.Venue
 	Members []rampart.Membership
 	Emails  map[string]string
 	Invites []inviteRow
@@ -81,7 +84,11 @@ func (s *site) renderMembers(w http.ResponseWriter, r *http.Request, c rampart.C
 	if err != nil {
 		return err
 	}
-	d := membersData{Members: ms, Form: f}
+	vs, err := venue.List(r.Context(), s.store, c)
+	if err != nil {
+		return err
+	}
+	d := membersData{Members: ms, Form: f, Venues: vs}
 	now := time.Now()
 	for _, i := range invs {
 		d.Invites = append(d.Invites, inviteRow{Invite: i, State: i.Status(now)})
@@ -95,6 +102,23 @@ func grantOf(role, venues string) member.Grant {
 		g.VenueCodes = append(g.VenueCodes, strings.ToUpper(v))
 	}
 	return g
+}
+
+// updateMember changes a member's role and venue codes (member.Update,
+// within the admin's own rights).
+func (s *site) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	v, err := form(w, r)
+	if err != nil {
+		return err
+	}
+	if _, err := member.Update(r.Context(), s.store, c, id, grantOf(v.Get("role"), v.Get("venue_codes")), edge.ClientInfo(r)); err != nil {
+		return err
+	}
+	return done(w, r, "/admin/members", "saved")
 }
 
 // invite invites an address (the link is mailed after the commit);

@@ -104,4 +104,5 @@ func (s *site) register(r *edge.Router) {
 	s.registerAccount()
 	s.registerWorkspace()
 	s.registerAdmin()
+	s.documentPages(r)
 }

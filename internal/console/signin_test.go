@@ -87,3 +87,27 @@ func (fakeSignIn) LinkAccount(context.Context, []byte) (string, bool, error) { r
 func (fakeSignIn) Redeem(context.Context, []byte, *uuid.UUID, store.ClientInfo) (store.NewSession, error) {
 	return store.NewSession{}, signin.ErrLinkInvalid
 }
+
+// TestEveryPageIsDocumented: each signed-in page and the static route has
+// its entry in pageDocs (and so a summary in /openapi.json).
+func TestEveryPageIsDocumented(t *testing.T) {
+	t.Parallel()
+	rt := edge.New(edge.Options{Version: "test"})
+	Register(rt, Options{SignIn: fakeSignIn{}})
+	documented := map[string]bool{}
+	for _, d := range pageDocs {
+		documented[d.pattern] = true
+	}
+	n := 0
+	for _, r := range rt.Routes() {
+		if r.Authenticated() || r.Pattern == "GET /static/{file}" {
+			n++
+			if !documented[r.Pattern] {
+				t.Errorf("%s is not in pageDocs", r.Pattern)
+			}
+		}
+	}
+	if n != len(pageDocs) {
+		t.Errorf("%d page routes, %d documented", n, len(pageDocs))
+	}
+}
