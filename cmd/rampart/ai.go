@@ -45,9 +45,9 @@ func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	g, err := guard.New(guard.Options{Threshold: cfg.GuardThreshold})
+	g, err := guard.New(guard.Options{Threshold: cfg.GuardThreshold, Fields: cfg.GuardFields})
 	if err != nil {
-		return nil, fmt.Errorf("configuration: RAMPART_AI_GUARD_THRESHOLD: %w", err)
+		return nil, fmt.Errorf("configuration: RAMPART_AI_GUARD_THRESHOLD or RAMPART_AI_GUARD_THRESHOLDS: %w", err)
 	}
 	w, err := killswitch.New(st, killswitch.Options{Refresh: cfg.KillSwitchRefresh, StaleAfter: 5 * cfg.KillSwitchRefresh, Logger: log})
 	if err != nil {

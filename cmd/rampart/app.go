@@ -83,6 +83,7 @@ func commands() []command {
 		{"mail", "mail without SMTP: `mail outbox` prints what Rampart would have sent", runMail},
 		{"killswitch", "the AI kill switch: `killswitch on|off --global|--org ID|SLUG --reason …`, `killswitch status`", runKillSwitch},
 		{"guard", "the prompt-injection guard: `guard eval --attacks FILE --benign FILE` prints the scorecard", runGuard},
+		{"trust-report", "live evidence for every control, signed: `trust-report [--format md|html|json] [--out FILE]`, `trust-report verify FILE`", runTrustReport},
 		{"keys", "field encryption keys: `keys status`, `keys rotate` (resumable), `keys add`, `keys retire KID`", runKeys},
 		{"db", "database helpers: `db url` prints the embedded cluster's connection URL", runDB},
 		{"version", "print the version", runVersion},

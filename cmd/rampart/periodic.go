@@ -112,6 +112,12 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 			}
 			return fmt.Sprintf("ended %d jobs", n), err
 		}},
+		// Agent proposals wait a week for a person; then they expire
+		// (decisions check the time too, so a late sweep never lets an
+		// expired proposal be approved).
+		{name: "agent_proposal_expiry", every: time.Minute, first: 15 * time.Second, run: func(ctx context.Context) (string, error) {
+			return expireAgentProposals(ctx, st, time.Now())
+		}},
 		// Bodies are sanitised once, on write; a policy change (a new
 		// sanitize.Version) reaches the stored ones here, in batches,
 		// soon after start-up and hourly after that.
@@ -122,5 +128,19 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 			}
 			return fmt.Sprintf("re-sanitised %d bodies", n), err
 		}},
+	}
+}
+
+// expireAgentProposals marks every pending agent proposal whose week ended
+// by now expired, in batches of 500 (each batch one service transaction,
+// one audit event per proposal).
+func expireAgentProposals(ctx context.Context, st *store.Store, now time.Time) (string, error) {
+	total := 0
+	for {
+		n, err := st.Periodic().ExpireAgentProposals(ctx, now, 500)
+		total += n
+		if err != nil || n < 500 {
+			return fmt.Sprintf("expired %d agent proposals", total), err
+		}
 	}
 }

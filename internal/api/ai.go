@@ -35,6 +35,10 @@ func (s proposalAPI) register(r *edge.Router) {
 	r.Authed("POST /api/proposals/{id}/approve", s.approveProposal)
 	r.Authed("GET /api/proposals/{id}/jobs", s.listProposalJobs)
 	r.Agent("POST /api/proposals/{id}/generate", access.AgentProposalWriter, s.proposalVenue, s.generateProposal)
+	// The agents that propose: their job ends in an agent proposal that a
+	// person approves (/api/agent-proposals), never in a direct change.
+	r.Agent("POST /api/proposals/{id}/bom/draft", access.AgentBOMDrafter, s.proposalVenue, s.generateProposal)
+	r.Agent("POST /api/proposals/{id}/budget/analyze", access.AgentBudgetAnalyst, s.proposalVenue, s.generateProposal)
 	r.Authed("GET /api/jobs/stream", s.jobStream)
 	r.Authed("GET /api/jobs/{id}", s.getJob)
 	edge.AuthedJSON(r, "POST /api/jobs/{id}/cancel", s.cancelJob)

@@ -164,6 +164,27 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /api/budgets/{id}/un-actualize", func() resp {
 			return e.do(admin, "POST", "/api/budgets/"+budgetID+"/un-actualize", map[string]any{"reason": "wrong invoice"})
 		}, "budget.line.unactualized", true, true, 200},
+		{"POST /api/proposals/{id}/bom/draft", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/bom/draft", nil)
+		}, "ai.generation.requested", false, true, 202},
+		{"POST /api/proposals/{id}/budget/analyze", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/budget/analyze", nil)
+		}, "ai.generation.requested", false, true, 202},
+		{"POST /api/agent-proposals/{id}/approve", func() resp {
+			// No worker runs here: record an agent's proposal directly (no event).
+			id := e.scalarString(`INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale,
+				requested_by, created_at, expires_at) SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines',
+				'{"bom_lines": [{"item": "Truss", "category": "rigging", "quantity": 4, "unit": "piece"}]}', 'walk', $2, now(), now() + interval '7 days'
+				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
+			return e.do(admin, "POST", "/api/agent-proposals/"+id+"/approve", map[string]any{"reason": "walk"})
+		}, "agent_proposal.approved", true, true, 200},
+		{"POST /api/agent-proposals/{id}/reject", func() resp {
+			id := e.scalarString(`INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale,
+				requested_by, created_at, expires_at) SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines',
+				'{"bom_lines": [{"item": "Truss", "category": "rigging", "quantity": 4, "unit": "piece"}]}', 'walk', $2, now(), now() + interval '7 days'
+				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
+			return e.do(admin, "POST", "/api/agent-proposals/"+id+"/reject", map[string]any{"reason": "walk"})
+		}, "agent_proposal.rejected", true, true, 200},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
 		}, "ai.generation.cancelled", true, true, 200},
@@ -269,6 +290,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			return e.do(e.signIn(acme.email(rampart.RoleProducer)), "POST", "/api/auth/logout", nil)
 		}, "auth.session.revoked", false, false, 204},
 	}
+	// The events of what a case's change applies, before its own: approving
+	// an agent proposal writes the lines it adds.
+	applies := map[string][]string{"POST /api/agent-proposals/{id}/approve": {"bom.line.created"}}
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		covered[tc.pattern] = true
@@ -290,12 +314,19 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			t.Errorf("%s: status %d, want %d: %s", tc.pattern, r.status, tc.wantStatus, r.body)
 			continue
 		}
-		if len(got) != 1 {
-			t.Errorf("%s: %d audit events %v, want exactly one", tc.pattern, len(got), got)
+		also := applies[tc.pattern]
+		if len(got) != 1+len(also) {
+			t.Errorf("%s: %d audit events %v, want exactly one (and %v applied)", tc.pattern, len(got), got, also)
 			continue
 		}
-		if got[0].action != tc.action || got[0].before != tc.before || got[0].after != tc.after {
-			t.Errorf("%s: event %+v, want %s before=%v after=%v", tc.pattern, got[0], tc.action, tc.before, tc.after)
+		for i, a := range also {
+			if got[i].action != a {
+				t.Errorf("%s: applied event %d is %s, want %s", tc.pattern, i, got[i].action, a)
+			}
+		}
+		own := got[len(got)-1]
+		if own.action != tc.action || own.before != tc.before || own.after != tc.after {
+			t.Errorf("%s: event %+v, want %s before=%v after=%v", tc.pattern, own, tc.action, tc.before, tc.after)
 		}
 	}
 	for _, rt := range e.api.edge.Routes() {

@@ -72,6 +72,9 @@ type Options struct {
 	// Integrations are the configured OAuth providers of
 	// /api/integrations (nil: none; connecting answers 404).
 	Integrations *oauth.Client
+	// Now is the clock of decisions that depend on time, such as whether
+	// an agent proposal has expired (default time.Now; tests move it).
+	Now func() time.Time
 }
 
 // Server is the HTTP JSON API, mounted with the console's pages on one
@@ -92,6 +95,7 @@ type Server struct {
 	streamPoll time.Duration
 
 	integrations *oauth.Client
+	now          func() time.Time
 }
 
 // New builds the edge (internal/edge), registers the API's resources and
@@ -109,6 +113,10 @@ func New(opts Options) *Server {
 		MaxInFlight: opts.SignInInFlight})
 	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
 	s.integrations = opts.Integrations
+	s.now = opts.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if s.streamPoll <= 0 {
 		s.streamPoll = 500 * time.Millisecond
 	}
@@ -136,6 +144,7 @@ func New(opts Options) *Server {
 	financeAPI{s}.register(s.edge)
 	attachmentAPI{s}.register(s.edge)
 	integrationAPI{s}.register(s.edge)
+	agentProposalAPI{s}.register(s.edge)
 	return s
 }
 

@@ -439,6 +439,17 @@ func (e *env) scalar(sql string, args ...any) int {
 	return n
 }
 
+// scalarString runs a one-value query as the superuser.
+func (e *env) scalarString(sql string, args ...any) string {
+	e.t.Helper()
+	rows := e.admin(sql, args...)
+	v, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
+	if err != nil {
+		e.t.Fatalf("%s: %v", sql, err)
+	}
+	return v
+}
+
 // events counts audit events with action (and optionally a reason).
 func (e *env) events(action string) int {
 	return e.scalar("SELECT count(*)::int FROM audit_events WHERE action = $1", action)

@@ -34,6 +34,7 @@ var httpAllowed = []string{
 	module + "/internal/auth",
 	module + "/internal/llm",
 	module + "/internal/oauth", // the OAuth 2.0 adapter: golang.org/x/oauth2 and RFC 7009 revocation
+	module + "/internal/trust", // serves a given http.Handler in-process (httptest) to sample its headers; no listener, no client
 }
 
 // adapters above the use cases: nothing below them may import them.

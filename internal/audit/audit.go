@@ -122,11 +122,22 @@ const (
 	ActionIntegrationRefreshFailed   = "integration.refresh.failed"
 	ActionIntegrationDisconnected    = "integration.disconnected"
 	ActionIntegrationRevokeFailed    = "integration.revoke.failed"
+	// Agent proposals (issue 15): an agent proposes, a person decides.
+	ActionAgentProposalCreated  = "agent_proposal.created"
+	ActionAgentProposalApproved = "agent_proposal.approved"
+	ActionAgentProposalRejected = "agent_proposal.rejected"
+	ActionAgentProposalExpired  = "agent_proposal.expired"
+	ActionAgentProposalDenied   = "agent_proposal.denied"
+
+	// ActionTrustReport records a run of `rampart trust-report` (service
+	// path): the report's id, SHA-256 and signing key id in metadata.
+	ActionTrustReport = "trust.report.generated"
 )
 
 // Actions lists every action an event may carry.
 var Actions = []string{
 	ActionServiceInvoked,
+	ActionTrustReport,
 	ActionOrganizationCreated,
 	ActionMembershipCreated,
 	ActionVenueCreated,
@@ -207,6 +218,11 @@ var Actions = []string{
 	ActionIntegrationRefreshFailed,
 	ActionIntegrationDisconnected,
 	ActionIntegrationRevokeFailed,
+	ActionAgentProposalCreated,
+	ActionAgentProposalApproved,
+	ActionAgentProposalRejected,
+	ActionAgentProposalExpired,
+	ActionAgentProposalDenied,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

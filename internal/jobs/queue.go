@@ -66,6 +66,10 @@ type Options struct {
 	// extraWorkers adds River workers of other kinds to the queue
 	// (benchmarks of the queue's own overhead); nil outside tests.
 	extraWorkers func(*river.Workers) error
+	// timings, when set, receives each generation attempt's time in the
+	// guard and in the whole attempt (the benchmark of the guard's share);
+	// nil outside tests.
+	timings func(guard, attempt time.Duration)
 }
 
 // Queue requests and works AI jobs.

@@ -52,7 +52,7 @@ func (p *offlineProvider) Stream(ctx context.Context, req Request, onDelta func(
 	for _, d := range req.Data {
 		data = append(data, unfence(d.Fenced()))
 	}
-	full := writeProposal(parseBrief(strings.Join(data, "\n\n")))
+	full := offlineAnswer(req.Prompt, strings.Join(data, "\n\n"))
 
 	var (
 		text  strings.Builder

@@ -83,7 +83,24 @@ const (
 	JobNeedsReview = "needs_review"
 
 	JobKindProposalGeneration = "proposal_generation"
+	// JobKindBOMDraft drafts bill-of-materials lines (bom_drafter): it ends
+	// in an agent proposal, not in the proposal's body.
+	JobKindBOMDraft = "bom_draft"
+	// JobKindBudgetAnalysis proposes budget lines (budget_analyst): it
+	// ends in an agent proposal.
+	JobKindBudgetAnalysis = "budget_analysis"
 )
+
+// JobKindFor is the kind of AI job an agent runs.
+func JobKindFor(agent string) string {
+	switch agent {
+	case "bom_drafter":
+		return JobKindBOMDraft
+	case "budget_analyst":
+		return JobKindBudgetAnalysis
+	}
+	return JobKindProposalGeneration
+}
 
 // JobFinished reports whether status is terminal.
 func JobFinished(status string) bool {

@@ -172,6 +172,13 @@ SELECT organization_id, id, venue_code, 'rider.txt', 'text/plain', 5, sha256('he
 		org.ID, admin.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// A pending agent proposal on each proposal (migration 017).
+	if _, err := tx.exec(ctx, `INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale,
+requested_by, created_at, expires_at)
+SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines', '{"bom_lines": []}', 'seed', $2, now(), now() + interval '7 days'
+  FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	return rampart.Claims{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}, nil
 }
 

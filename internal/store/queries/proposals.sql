@@ -48,9 +48,10 @@ WHERE organization_id = $1 AND id = $2 AND status = 'ai_pending_review' RETURNIN
 -- name: MoveProposalChildren
 -- The venue of everything under a proposal follows the proposal's (venue
 -- scoping of its jobs and the progress stream, bill of materials,
--- attachments, statement of work, budget and change orders), in one
--- statement of data-modifying CTEs.
+-- attachments, statement of work, budget, change orders and agent
+-- proposals), in one statement of data-modifying CTEs.
 WITH j AS (UPDATE ai_jobs SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
+     g AS (UPDATE agent_proposals SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
      b AS (UPDATE bom_lines SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
      a AS (UPDATE attachments SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
      s AS (UPDATE sows SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING id),
