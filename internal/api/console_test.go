@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -243,5 +244,39 @@ func TestConsoleUsage(t *testing.T) {
 	}
 	if r := e.page(e.signIn(acme.email(rampart.RoleProducer)), "/admin/usage"); r.status != 403 {
 		t.Errorf("a producer's usage page: %d", r.status)
+	}
+}
+
+// TestConsoleProposalPaging: the list shows 50 proposals and a link to
+// the next page by cursor; following it shows the rest, none twice.
+func TestConsoleProposalPaging(t *testing.T) {
+	e := setup(t)
+	admin := e.signIn(e.orgs["acme"].email(rampart.RoleAdmin))
+	for i := range 52 {
+		if r := e.do(admin, "POST", "/api/proposals", map[string]any{"title": fmt.Sprintf("Paged %02d", i)}); r.status != 201 {
+			t.Fatalf("proposal %d: %d", i, r.status)
+		}
+	}
+	rows := regexp.MustCompile(`Paged \d\d`)
+	first := e.page(admin, "/proposals")
+	more := regexp.MustCompile(`href="(/proposals\?cursor=[^"]+)"`).FindStringSubmatch(string(first.body))
+	if first.status != 200 || len(rows.FindAllString(string(first.body), -1)) != 50 || more == nil {
+		t.Fatalf("page 1: %d, %d rows, more %v", first.status, len(rows.FindAllString(string(first.body), -1)), more)
+	}
+	second := e.page(admin, strings.ReplaceAll(more[1], "&amp;", "&"))
+	seen := map[string]bool{}
+	for _, b := range [][]byte{first.body, second.body} {
+		for _, m := range rows.FindAllString(string(b), -1) {
+			if seen[m] {
+				t.Errorf("%s shown twice", m)
+			}
+			seen[m] = true
+		}
+	}
+	if second.status != 200 || len(seen) != 52 || strings.Contains(string(second.body), `hx-get="/proposals?cursor=`) {
+		t.Errorf("page 2: %d, %d distinct proposals over both pages", second.status, len(seen))
+	}
+	if r := e.page(admin, "/proposals?cursor=garbage"); r.status != 400 || !strings.Contains(string(r.body), "cursor") {
+		t.Errorf("a bad cursor: %d", r.status)
 	}
 }

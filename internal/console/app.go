@@ -164,7 +164,7 @@ func (s *site) fail(w http.ResponseWriter, r *http.Request, p edge.Problem) {
 // never another origin), otherwise the proposals.
 func sameSiteBack(r *http.Request) string {
 	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && strings.HasPrefix(ref.Path, "/") &&
-		!strings.HasPrefix(ref.Path, "//") {
+		!strings.HasPrefix(ref.Path, "//") && !strings.ContainsRune(ref.Path, '\\') {
 		return ref.Path
 	}
 	return "/proposals"

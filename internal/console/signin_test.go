@@ -111,3 +111,23 @@ func TestEveryPageIsDocumented(t *testing.T) {
 		t.Errorf("%d page routes, %d documented", n, len(pageDocs))
 	}
 }
+
+// TestSameSiteBack: the failure page's Back link is a path of this site
+// or the proposals, never another origin (a protocol-relative or
+// backslashed path included).
+func TestSameSiteBack(t *testing.T) {
+	t.Parallel()
+	for ref, want := range map[string]string{
+		"https://rampart.example/proposals/1":   "/proposals/1",
+		"https://evil.example/proposals":        "/proposals",
+		"https://rampart.example//evil.example": "/proposals",
+		`https://rampart.example/\evil.example`: "/proposals",
+		"":                                      "/proposals",
+	} {
+		r := httptest.NewRequest("GET", "https://rampart.example/x", nil)
+		r.Header.Set("Referer", ref)
+		if got := sameSiteBack(r); got != want {
+			t.Errorf("Referer %q: back to %q, want %q", ref, got, want)
+		}
+	}
+}
