@@ -209,6 +209,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			cProposal = e.idOf("SELECT id::text FROM proposals WHERE title = 'Console walk'")
 			return r
 		}, "proposal.created", false, true, 200},
+		{"POST /proposals/{id}", func() resp {
+			return e.form(admin, "/proposals/"+cProposal, url.Values{"title": {"Console walk, renamed"}, "brief": {"Gala for 300"}})
+		}, "proposal.updated", true, true, 200},
 		{"POST /proposals/{id}/approve", func() resp {
 			e.exec(`UPDATE proposals SET body_html = '<p>Draft</p>', ai_generated = true, review_status = 'pending_review',
 				status = 'ai_pending_review' WHERE id = $1`, cProposal)
@@ -257,6 +260,12 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /admin/members/{user_id}", func() resp {
 			return e.form(admin, "/admin/members/"+uid(rampart.RoleVenueManager), url.Values{"role": {"venue_manager"}, "venue_codes": {"HALL-A, HALL-B"}})
 		}, "membership.updated", true, true, 200},
+		{"POST /admin/members/{user_id}/sign-out", func() resp {
+			return e.form(admin, "/admin/members/"+uid(rampart.RoleExecutiveProducer)+"/sign-out", url.Values{})
+		}, "auth.session.revoked", false, false, 200},
+		{"POST /admin/members/{user_id}/remove", func() resp {
+			return e.form(admin, "/admin/members/"+uid(rampart.RoleExecutiveProducer)+"/remove", url.Values{})
+		}, "membership.removed", true, false, 200},
 		{"POST /admin/invites", func() resp {
 			r := e.form(admin, "/admin/invites", url.Values{"email": {"console@outside.example"}, "role": {"viewer"}})
 			cInvite = e.idOf("SELECT id::text FROM invites WHERE email = 'console@outside.example'")

@@ -30,6 +30,8 @@ import (
 func (s *site) registerAdmin() {
 	s.page("GET /admin/members", s.membersPage)
 	s.page("POST /admin/members/{user_id}", s.updateMember)
+	s.page("POST /admin/members/{user_id}/sign-out", s.revokeMemberSessions)
+	s.page("POST /admin/members/{user_id}/remove", s.removeMember)
 	s.page("POST /admin/invites", s.invite)
 	s.page("POST /admin/invites/{id}/resend", s.resendInvite)
 	s.page("POST /admin/invites/{id}/revoke", s.revokeInvite)
@@ -119,6 +121,31 @@ func (s *site) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Cl
 		return err
 	}
 	return done(w, r, "/admin/members", "saved")
+}
+
+// revokeMemberSessions ends a member's sessions in this organization.
+func (s *site) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	if _, err := member.RevokeSessions(r.Context(), s.store, c, id, edge.ClientInfo(r)); err != nil {
+		return err
+	}
+	return done(w, r, "/admin/members", "member-signed-out")
+}
+
+// removeMember removes a member (their sessions here end, the tokens and
+// invites they made are revoked).
+func (s *site) removeMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	if err := member.Remove(r.Context(), s.store, c, id, edge.ClientInfo(r)); err != nil {
+		return err
+	}
+	return done(w, r, "/admin/members", "removed")
 }
 
 // invite invites an address (the link is mailed after the commit);

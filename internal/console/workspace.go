@@ -27,6 +27,7 @@ func (s *site) registerWorkspace() {
 	s.page("GET /proposals", s.proposals)
 	s.page("POST /proposals", s.createProposal)
 	s.page("GET /proposals/{id}", s.proposalPage)
+	s.page("POST /proposals/{id}", s.updateProposal)
 	s.page("POST /proposals/{id}/approve", s.approve)
 	s.page("POST /proposals/{id}/bom/lines", s.addBOMLine)
 	s.page("POST /bom/lines/{id}", s.updateBOMLine)
@@ -266,6 +267,37 @@ func (s *site) proposalPage(w http.ResponseWriter, r *http.Request, c rampart.Cl
 		return err
 	}
 	return s.render(w, r, c, http.StatusOK, "proposal", view{Title: p.Title, Section: "proposals", Data: d})
+}
+
+// updateProposal changes a proposal's title, client, venue and brief
+// (proposal.Update, as PATCH /api/proposals/{id}).
+func (s *site) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	v, err := form(w, r)
+	if err != nil {
+		return err
+	}
+	get := func(k string) *string {
+		if _, ok := v[k]; !ok {
+			return nil
+		}
+		x := v.Get(k)
+		return &x
+	}
+	// An empty venue field leaves the venue as it is (the API has no
+	// "no venue" either: a proposal moves from venue to venue).
+	var venueCode *string
+	if vc := strings.ToUpper(strings.TrimSpace(v.Get("venue_code"))); vc != "" {
+		venueCode = &vc
+	}
+	if _, err := proposal.Update(r.Context(), s.store, c, id, proposal.Patch{Title: get("title"), ClientName: get("client_name"),
+		VenueCode: venueCode, Brief: get("brief")}); err != nil {
+		return err
+	}
+	return done(w, r, "/proposals/"+id.String(), "saved")
 }
 
 // approve is the human review of AI output: the version the page showed
