@@ -276,6 +276,20 @@ func TestConsoleProposalPaging(t *testing.T) {
 	if second.status != 200 || len(seen) != 52 || strings.Contains(string(second.body), `hx-get="/proposals?cursor=`) {
 		t.Errorf("page 2: %d, %d distinct proposals over both pages", second.status, len(seen))
 	}
+	// The filters narrow in the database: the oldest proposal (on the
+	// second unfiltered page) is the first page of the pending filter.
+	e.exec(`UPDATE proposals SET body_html = '<p>x</p>', ai_generated = true, review_status = 'pending_review',
+		status = 'ai_pending_review' WHERE title = 'Paged 00'`)
+	pending := e.page(admin, "/proposals?status=pending")
+	if got := rows.FindAllString(string(pending.body), -1); pending.status != 200 || len(got) != 1 || got[0] != "Paged 00" {
+		t.Errorf("pending filter: %d %v", pending.status, got)
+	}
+	if r := e.page(admin, "/proposals?venue=HALL-B"); r.status != 200 || !strings.Contains(string(r.body), "match the filter") {
+		t.Errorf("venue filter: %d", r.status)
+	}
+	if r := e.page(admin, "/proposals?status=everything"); r.status != 400 || !strings.Contains(string(r.body), "status") {
+		t.Errorf("a bad status filter: %d", r.status)
+	}
 	if r := e.page(admin, "/proposals?cursor=garbage"); r.status != 400 || !strings.Contains(string(r.body), "cursor") {
 		t.Errorf("a bad cursor: %d", r.status)
 	}

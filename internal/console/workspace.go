@@ -58,8 +58,8 @@ type proposalForm struct {
 }
 
 // proposals lists the caller's proposals, newest first, a page at a time
-// (the API's cursor). The filters narrow the page to a review status or a
-// venue code.
+// (the API's cursor), narrowed in the database to a status and a venue
+// code when the filters are set.
 func (s *site) proposals(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.renderProposals(w, r, c, http.StatusOK, proposalForm{})
 }
@@ -76,33 +76,19 @@ func (s *site) renderProposals(w http.ResponseWriter, r *http.Request, c rampart
 	}
 	d := listData{Status: q.Get("status"), Venue: strings.ToUpper(strings.TrimSpace(q.Get("venue"))), Form: f,
 		CanCreate: access.Can(c, access.ActionEdit, access.Resource{Kind: access.KindProposal, VenueCode: firstVenue(c)})}
+	if len(d.Venue) > 32 {
+		return rampart.FieldError("console.proposals", "venue", "a venue code has at most 32 characters")
+	}
 	if d.Status != "" && d.Status != "pending" && d.Status != "approved" && d.Status != "draft" {
 		return rampart.FieldError("console.proposals", "status", "must be pending, approved or draft")
 	}
-	page, err := proposal.List(r.Context(), s.store, c, 0, after)
+	filter := store.ProposalFilter{VenueCode: d.Venue, Status: map[string]string{"pending": rampart.ProposalAIPendingReview,
+		"approved": rampart.ProposalApproved, "draft": rampart.ProposalDraft}[d.Status]}
+	page, err := proposal.ListWhere(r.Context(), s.store, c, 0, after, filter)
 	if err != nil {
 		return err
 	}
-	for _, p := range page.Proposals {
-		if d.Venue != "" && (p.VenueCode == nil || *p.VenueCode != d.Venue) {
-			continue
-		}
-		switch d.Status {
-		case "pending":
-			if p.ReviewStatus != rampart.ReviewPendingReview {
-				continue
-			}
-		case "approved":
-			if p.Status != rampart.ProposalApproved {
-				continue
-			}
-		case "draft":
-			if p.Status != rampart.ProposalDraft {
-				continue
-			}
-		}
-		d.Proposals = append(d.Proposals, p)
-	}
+	d.Proposals = page.Proposals
 	if page.Next != nil {
 		d.Next = strconv.FormatInt(page.Next.UpdatedAt.UnixMicro(), 10) + "_" + page.Next.ID.String()
 	}
