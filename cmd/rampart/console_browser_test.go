@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,13 +44,13 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
 		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.WindowSize(375, 900))
+		chromedp.Flag("disable-sync", true))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	bctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
 	// The first action starts the browser: no timeout on it.
-	if err := chromedp.Do(bctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(375, 800), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener})
 		return err
 	})); err != nil {
@@ -71,10 +74,32 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 		}
 		return v
 	}
+	// With RAMPART_TEST_SCREENSHOTS set to a directory (`make
+	// screenshots`), every checked page is saved there as a PNG (quality 100
+	// is PNG; below it, JPEG).
+	shots := os.Getenv("RAMPART_TEST_SCREENSHOTS")
+	shotN := 0
 	// checkPage asserts the page ran its scripts under the CSP without a
 	// violation, and returns its whole DOM.
 	checkPage := func(what string) string {
 		t.Helper()
+		defer func() {
+			if shots == "" {
+				return
+			}
+			ctx, c := context.WithTimeout(bctx, 30*time.Second)
+			defer c()
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Errorf("screenshot of %s: %v", what, err)
+				return
+			}
+			shotN++
+			name := fmt.Sprintf("%02d-%s.png", shotN, strings.NewReplacer(" ", "-", ":", "", "/", "-").Replace(what))
+			if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
+				t.Errorf("screenshot of %s: %v", what, err)
+			}
+		}()
 		ctx, c := context.WithTimeout(bctx, 30*time.Second)
 		defer c()
 		violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp || []`))
@@ -85,6 +110,11 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 		_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`typeof htmx === "object" && document.readyState === "complete"`,
 			chromedp.WithPollingTimeout(10*time.Second)))
 		htmx := err == nil
+		// Usable at 375 px: nothing makes the page scroll sideways (wide
+		// tables scroll inside their own box).
+		if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 375 {
+			t.Errorf("%s: the page is %d px wide at a 375 px viewport (%v)", what, w, err)
+		}
 		dom := text(what, chromedp.OuterHTML("html"))
 		if len(violations) > 0 || !htmx {
 			t.Errorf("%s: CSP violations %v, htmx loaded %v", what, violations, htmx)
