@@ -160,6 +160,13 @@ func TestConsoleRefusalsArePages(t *testing.T) {
 	if r.status != 404 || e.scalar("SELECT count(*)::int FROM bom_lines") != before {
 		t.Errorf("cross-tenant BOM line: %d", r.status)
 	}
+	// A link from another site to a signed-in page: refused unread (no
+	// title in the answer), with a same-site link to continue.
+	r = e.page(admin, "/proposals/"+f.proposal, "Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "navigate")
+	assertSafePage(t, "cross-site link", r)
+	if r.status != 403 || strings.Contains(string(r.body), "Console gala") || !strings.Contains(string(r.body), `href="/proposals/`+f.proposal+`"`) {
+		t.Errorf("a cross-site link: %d\n%s", r.status, r.body)
+	}
 	anon := e.client()
 	r = e.page(anon, "/proposals")
 	assertSafePage(t, "anonymous", r)

@@ -133,6 +133,11 @@ type failView struct {
 	Status               int
 	SignIn               bool
 	Back                 string
+	// Continue is the page itself, for a signed-in page that a link on
+	// another site led to: the edge refuses it unread (nothing of the page
+	// is in this answer), and following the link from here is a same-site
+	// navigation.
+	Continue string
 }
 
 // fail is the pages' failure renderer (edge.PageFailure): a readable page
@@ -148,6 +153,13 @@ func (s *site) fail(w http.ResponseWriter, r *http.Request, p edge.Problem) {
 		v.Title = "Sign in"
 	case http.StatusInternalServerError:
 		v.Detail = "Something went wrong on our side. It has been logged; try again."
+	case http.StatusForbidden:
+		if strings.HasSuffix(p.Type, "/cross-origin") && r.Method == http.MethodGet {
+			v.Title, v.Detail = "Opened from another site", "You followed a link from another site. Rampart does not show signed-in pages to another site's links; continue here to open it."
+			if u := r.URL.RequestURI(); strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//") && !strings.ContainsRune(u, '\\') {
+				v.Continue = u
+			}
+		}
 	}
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, "failure", v); err != nil {
