@@ -48,7 +48,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	integrationID := e.connect(admin) // a connected integration for its refresh and disconnect cases
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
 	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID string
-	var cProposal, cLine, cAttachment, cSOW, cBudget, cInvite, cToken string
+	var cProposal, cLine, cAttachment, cSOW, cChange, cBudget, cInvite, cToken string
 	everywhere := e.signIn(acme.email(rampart.RoleTechnicalDirector)) // signed in before any case is measured
 	cases := []struct {
 		pattern    string
@@ -243,6 +243,22 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			return r
 		}, "sow.created", false, true, 200},
 		{"POST /sows/{id}/sign", func() resp { return e.form(admin, "/sows/"+cSOW+"/sign", url.Values{}) }, "sow.signed", true, true, 200},
+		{"POST /sows/{id}/change-orders", func() resp {
+			r := e.form(admin, "/sows/"+cSOW+"/change-orders", url.Values{"description": {"Console extra"}, "amount_delta": {"-5.00"}, "currency": {"EUR"}, "proposal": {cProposal}})
+			cChange = e.idOf("SELECT id::text FROM change_orders WHERE description = 'Console extra'")
+			return r
+		}, "change_order.requested", false, true, 200},
+		{"POST /change-orders/{id}/reject", func() resp {
+			return e.form(admin, "/change-orders/"+cChange+"/reject", url.Values{"reason": {"not now"}, "proposal": {cProposal}})
+		}, "change_order.rejected", true, true, 200},
+		{"POST /sows/{id}/change-orders", func() resp {
+			r := e.form(admin, "/sows/"+cSOW+"/change-orders", url.Values{"description": {"Console less"}, "amount_delta": {"-5.00"}, "currency": {"EUR"}, "proposal": {cProposal}})
+			cChange = e.idOf("SELECT id::text FROM change_orders WHERE description = 'Console less'")
+			return r
+		}, "change_order.requested", false, true, 200},
+		{"POST /change-orders/{id}/approve", func() resp {
+			return e.form(admin, "/change-orders/"+cChange+"/approve", url.Values{"reason": {"agreed"}, "proposal": {cProposal}})
+		}, "change_order.approved", true, true, 200},
 		{"POST /sows/{id}/unsign", func() resp {
 			return e.form(admin, "/sows/"+cSOW+"/unsign", url.Values{"reason": {"scope changed"}})
 		}, "sow.unsigned", true, true, 200},

@@ -37,6 +37,9 @@ func (s *site) registerWorkspace() {
 	s.page("POST /proposals/{id}/sow", s.createSOW)
 	s.page("POST /sows/{id}/sign", s.signSOW)
 	s.page("POST /sows/{id}/unsign", s.unsignSOW)
+	s.page("POST /sows/{id}/change-orders", s.requestChange)
+	s.page("POST /change-orders/{id}/approve", s.approveChange)
+	s.page("POST /change-orders/{id}/reject", s.rejectChange)
 	s.page("POST /proposals/{id}/budget/lines", s.addBudgetLine)
 	s.page("POST /budgets/{id}/actualize", s.actualize)
 	s.page("POST /budgets/{id}/un-actualize", s.unactualize)
@@ -170,6 +173,7 @@ type detailData struct {
 	Attachments []rampart.Attachment
 	SOW         *rampart.SOW
 	SOWAmount   *rampart.Money
+	Changes     []rampart.PricedChangeOrder // cost roles only
 	Budget      []budgetRow
 	Jobs        []rampart.AIJob
 	MaxUpload   int64
@@ -216,6 +220,9 @@ func (s *site) proposalPage(w http.ResponseWriter, r *http.Request, c rampart.Cl
 		sow, err := finance.PricedSOW(ctx, s.store, c, id)
 		if err == nil {
 			d.SOW, d.SOWAmount = &sow.SOW, &sow.Amount
+			if d.Changes, err = finance.ChangeOrders(ctx, s.store, c, sow.ID); err != nil {
+				return err
+			}
 		} else if rampart.ErrorKind(err) != rampart.KindNotFound {
 			return err
 		}
@@ -549,4 +556,62 @@ func (s *site) unactualize(w http.ResponseWriter, r *http.Request, c rampart.Cla
 		return err
 	}
 	return done(w, r, "/proposals/"+out.ProposalID.String()+"#budget", "unactualize")
+}
+
+// requestChange asks for a change to a signed statement of work (an
+// amount delta that may be negative, and a description).
+func (s *site) requestChange(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	v, err := form(w, r)
+	if err != nil {
+		return err
+	}
+	amount := strings.TrimSpace(v.Get("amount_delta"))
+	neg := strings.HasPrefix(amount, "-")
+	m, err := rampart.ParseMoney("amount_delta", strings.TrimPrefix(amount, "-"), strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
+	if err != nil {
+		return err
+	}
+	if neg {
+		m.Minor = -m.Minor
+	}
+	back, err := parseUUID(v.Get("proposal"))
+	if err != nil {
+		return rampart.FieldError("console.changeOrder", "proposal", "is missing")
+	}
+	if _, err := finance.RequestChange(r.Context(), s.store, c, id, v.Get("description"), m); err != nil {
+		return err
+	}
+	return done(w, r, "/proposals/"+back.String()+"#sow", "created")
+}
+
+func (s *site) approveChange(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	return s.decideChange(w, r, c, true)
+}
+
+func (s *site) rejectChange(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	return s.decideChange(w, r, c, false)
+}
+
+// decideChange approves or rejects a change order with the reason.
+func (s *site) decideChange(w http.ResponseWriter, r *http.Request, c rampart.Claims, approve bool) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	v, err := form(w, r)
+	if err != nil {
+		return err
+	}
+	back, err := parseUUID(v.Get("proposal"))
+	if err != nil {
+		return rampart.FieldError("console.changeOrder", "proposal", "is missing")
+	}
+	if _, err := finance.Decide(r.Context(), s.store, c, id, approve, v.Get("reason")); err != nil {
+		return err
+	}
+	return done(w, r, "/proposals/"+back.String()+"#sow", "saved")
 }
