@@ -35,6 +35,22 @@ func seedConsole(t *testing.T, e *env) consoleFixture {
 		"cost": map[string]any{"unit_cost": map[string]any{"amount": secretCost, "currency": "EUR"}, "sourcing": secretSourcing, "lead_time_days": 23}}); r.status != 201 {
 		t.Fatalf("bom line: %d %s", r.status, r.body)
 	}
+	// Finance with distinctive amounts: a signed SOW, a change order, a
+	// budget line.
+	r = e.do(admin, "POST", "/api/proposals/"+id+"/sow", map[string]any{"title": "Gala SOW", "amount": map[string]any{"amount": "5555.55", "currency": "EUR"}})
+	if r.status != 201 {
+		t.Fatalf("sow: %d %s", r.status, r.body)
+	}
+	sowID := r.json(t)["id"].(string)
+	if r := e.do(admin, "POST", "/api/sows/"+sowID+"/sign", nil); r.status != 200 {
+		t.Fatalf("sign: %d %s", r.status, r.body)
+	}
+	if r := e.do(admin, "POST", "/api/sows/"+sowID+"/change-orders", map[string]any{"description": "Extra truss", "amount_delta": map[string]any{"amount": "1234.56", "currency": "EUR"}}); r.status != 201 {
+		t.Fatalf("change order: %d %s", r.status, r.body)
+	}
+	if r := e.do(admin, "POST", "/api/proposals/"+id+"/budget/lines", map[string]any{"category": "audio", "description": "PA hire", "planned": map[string]any{"amount": "3333.33", "currency": "EUR"}}); r.status != 201 {
+		t.Fatalf("budget line: %d %s", r.status, r.body)
+	}
 	e.exec(`UPDATE proposals SET body_html = '<p>AI draft body</p>', ai_generated = true, review_status = 'pending_review',
 		status = 'ai_pending_review' WHERE id = $1`, id)
 	gadmin := e.signIn(e.orgs["globex"].email(rampart.RoleAdmin))
@@ -99,14 +115,15 @@ func TestConsoleProposalRoleMatrix(t *testing.T) {
 		}
 		assertSafePage(t, string(tc.role), r)
 		body := string(r.body)
-		for _, s := range []string{secretSourcing, secretCost, "23 days", `name="unit_cost"`, `name="sourcing"`, "8642.18"} {
+		for _, s := range []string{secretSourcing, secretCost, "23 days", `name="unit_cost"`, `name="sourcing"`, "8642.18",
+			"5555.55", "1234.56", "3333.33", `id="change-orders"`} {
 			if strings.Contains(body, s) != tc.cost {
 				t.Errorf("%s: page contains %q = %v, want %v", tc.role, s, !tc.cost, tc.cost)
 			}
 		}
 		for what, want := range map[string]bool{
 			`id="approve"`: tc.approve, `data-generate=`: tc.generate, `action="/bom/lines/`: tc.bomEdit,
-			`id="new-sow"`: tc.sow, "AI-generated · pending review": true, "Line array": true,
+			`action="/sows/`: tc.sow, "AI-generated · pending review": true, "Line array": true, "Gala SOW": true, "PA hire": true,
 			"<p>AI draft body</p>": true, "&lt;script&gt;alert(1)&lt;/script&gt;": true, "<script>alert(1)": false,
 		} {
 			if strings.Contains(body, what) != want {
