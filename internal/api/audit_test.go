@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,8 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
 	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID string
 	var vendorID, crewID, assignmentID, choiceID string
+	var cProposal, cLine, cAttachment, cSOW, cChange, cBudget, cInvite, cToken string
+	everywhere := e.signIn(acme.email(rampart.RoleTechnicalDirector)) // signed in before any case is measured
 	cases := []struct {
 		pattern    string
 		call       func() resp
@@ -251,6 +254,109 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			p := stripeEvent("evt_walk1", "invoice.payment_failed", time.Now(), invoice("cus_Acme", 1))
 			return e.deliver(p, sign(p, testStripeSecret, time.Now()))
 		}, "billing.payment.failed", true, true, 200},
+		// The console's forms: the same use cases, the same one event each
+		// (the client follows the redirect to the page, which writes none).
+		{"POST /proposals", func() resp {
+			r := e.form(admin, "/proposals", url.Values{"title": {"Console walk"}, "client_name": {"Initech"}, "venue_code": {"HALL-A"}})
+			cProposal = e.idOf("SELECT id::text FROM proposals WHERE title = 'Console walk'")
+			return r
+		}, "proposal.created", false, true, 200},
+		{"POST /proposals/{id}", func() resp {
+			return e.form(admin, "/proposals/"+cProposal, url.Values{"title": {"Console walk, renamed"}, "brief": {"Gala for 300"}})
+		}, "proposal.updated", true, true, 200},
+		{"POST /proposals/{id}/approve", func() resp {
+			e.exec(`UPDATE proposals SET body_html = '<p>Draft</p>', ai_generated = true, review_status = 'pending_review',
+				status = 'ai_pending_review' WHERE id = $1`, cProposal)
+			return e.form(admin, "/proposals/"+cProposal+"/approve", url.Values{})
+		}, "proposal.approved", true, true, 200},
+		{"POST /proposals/{id}/bom/lines", func() resp {
+			r := e.form(admin, "/proposals/"+cProposal+"/bom/lines", url.Values{"item": {"Console truss"}, "category": {"rigging"}, "quantity": {"2"},
+				"unit": {"piece"}, "unit_cost": {"3.50"}, "currency": {"EUR"}, "sourcing": {"Rig Co"}, "lead_time_days": {"4"}})
+			cLine = e.idOf("SELECT id::text FROM bom_lines WHERE item = 'Console truss'")
+			return r
+		}, "bom.line.created", false, true, 200},
+		{"POST /bom/lines/{id}", func() resp {
+			return e.form(admin, "/bom/lines/"+cLine, url.Values{"quantity": {"3"}})
+		}, "bom.line.updated", true, true, 200},
+		{"POST /bom/lines/{id}/delete", func() resp {
+			return e.form(admin, "/bom/lines/"+cLine+"/delete", url.Values{"proposal": {cProposal}})
+		}, "bom.line.deleted", true, false, 200},
+		{"POST /proposals/{id}/attachments", func() resp {
+			r := uploadTo(t, admin, e.srv.URL, "/proposals/"+cProposal+"/attachments", []part{{"file", "console.txt", "text/plain", []byte("Doors 18:00\n")}})
+			cAttachment = e.idOf("SELECT id::text FROM attachments WHERE filename = 'console.txt'")
+			return r
+		}, "attachment.uploaded", false, true, 200},
+		{"POST /attachments/{id}/delete", func() resp {
+			return e.form(admin, "/attachments/"+cAttachment+"/delete", url.Values{"proposal": {cProposal}})
+		}, "attachment.deleted", true, false, 200},
+		{"POST /proposals/{id}/sow", func() resp {
+			r := e.form(admin, "/proposals/"+cProposal+"/sow", url.Values{"title": {"Console SOW"}, "amount": {"500.00"}, "currency": {"EUR"}})
+			cSOW = e.idOf("SELECT id::text FROM sows WHERE proposal_id = $1", cProposal)
+			return r
+		}, "sow.created", false, true, 200},
+		{"POST /sows/{id}/sign", func() resp { return e.form(admin, "/sows/"+cSOW+"/sign", url.Values{}) }, "sow.signed", true, true, 200},
+		{"POST /sows/{id}/change-orders", func() resp {
+			r := e.form(admin, "/sows/"+cSOW+"/change-orders", url.Values{"description": {"Console extra"}, "amount_delta": {"-5.00"}, "currency": {"EUR"}, "proposal": {cProposal}})
+			cChange = e.idOf("SELECT id::text FROM change_orders WHERE description = 'Console extra'")
+			return r
+		}, "change_order.requested", false, true, 200},
+		{"POST /change-orders/{id}/reject", func() resp {
+			return e.form(admin, "/change-orders/"+cChange+"/reject", url.Values{"reason": {"not now"}, "proposal": {cProposal}})
+		}, "change_order.rejected", true, true, 200},
+		{"POST /sows/{id}/change-orders", func() resp {
+			r := e.form(admin, "/sows/"+cSOW+"/change-orders", url.Values{"description": {"Console less"}, "amount_delta": {"-5.00"}, "currency": {"EUR"}, "proposal": {cProposal}})
+			cChange = e.idOf("SELECT id::text FROM change_orders WHERE description = 'Console less'")
+			return r
+		}, "change_order.requested", false, true, 200},
+		{"POST /change-orders/{id}/approve", func() resp {
+			return e.form(admin, "/change-orders/"+cChange+"/approve", url.Values{"reason": {"agreed"}, "proposal": {cProposal}})
+		}, "change_order.approved", true, true, 200},
+		{"POST /sows/{id}/unsign", func() resp {
+			return e.form(admin, "/sows/"+cSOW+"/unsign", url.Values{"reason": {"scope changed"}})
+		}, "sow.unsigned", true, true, 200},
+		{"POST /proposals/{id}/budget/lines", func() resp {
+			r := e.form(admin, "/proposals/"+cProposal+"/budget/lines", url.Values{"category": {"audio"}, "description": {"Console PA"}, "planned": {"10.00"}, "currency": {"EUR"}})
+			cBudget = e.idOf("SELECT id::text FROM budget_lines WHERE proposal_id = $1", cProposal)
+			return r
+		}, "budget.line.created", false, true, 200},
+		{"POST /budgets/{id}/actualize", func() resp {
+			return e.form(admin, "/budgets/"+cBudget+"/actualize", url.Values{"actual": {"11.00"}, "currency": {"EUR"}})
+		}, "budget.line.actualized", true, true, 200},
+		{"POST /budgets/{id}/un-actualize", func() resp {
+			return e.form(admin, "/budgets/"+cBudget+"/un-actualize", url.Values{"reason": {"wrong invoice"}})
+		}, "budget.line.unactualized", true, true, 200},
+		{"POST /admin/members/{user_id}", func() resp {
+			return e.form(admin, "/admin/members/"+uid(rampart.RoleVenueManager), url.Values{"role": {"venue_manager"}, "venue_codes": {"HALL-A, HALL-B"}})
+		}, "membership.updated", true, true, 200},
+		{"POST /admin/members/{user_id}/sign-out", func() resp {
+			return e.form(admin, "/admin/members/"+uid(rampart.RoleExecutiveProducer)+"/sign-out", url.Values{})
+		}, "auth.session.revoked", false, false, 200},
+		{"POST /admin/members/{user_id}/remove", func() resp {
+			return e.form(admin, "/admin/members/"+uid(rampart.RoleExecutiveProducer)+"/remove", url.Values{})
+		}, "membership.removed", true, false, 200},
+		{"POST /admin/invites", func() resp {
+			r := e.form(admin, "/admin/invites", url.Values{"email": {"console@outside.example"}, "role": {"viewer"}})
+			cInvite = e.idOf("SELECT id::text FROM invites WHERE email = 'console@outside.example'")
+			return r
+		}, "auth.invite.created", false, true, 200},
+		{"POST /admin/invites/{id}/resend", func() resp { return e.form(admin, "/admin/invites/"+cInvite+"/resend", url.Values{}) }, "auth.invite.resent", false, true, 200},
+		{"POST /admin/invites/{id}/revoke", func() resp { return e.form(admin, "/admin/invites/"+cInvite+"/revoke", url.Values{}) }, "auth.invite.revoked", true, false, 200},
+		{"POST /admin/tokens", func() resp {
+			r := e.form(admin, "/admin/tokens", url.Values{"name": {"console"}, "role": {"viewer"}, "expires_in_days": {"1"}})
+			cToken = e.idOf("SELECT id::text FROM api_tokens WHERE name = 'console'")
+			return r
+		}, "auth.token.issued", false, true, 201},
+		{"POST /admin/tokens/{id}/revoke", func() resp { return e.form(admin, "/admin/tokens/"+cToken+"/revoke", url.Values{}) }, "auth.token.revoked", true, false, 200},
+		{"POST /admin/killswitch", func() resp {
+			// After PUT /api/killswitch raised it: lowered, with the reason.
+			return e.form(admin, "/admin/killswitch", url.Values{"active": {"false"}, "reason": {"console walk"}})
+		}, "killswitch.deactivated", true, true, 200},
+		{"POST /account/organization", func() resp {
+			return e.form(admin, "/account/organization", url.Values{"organization_id": {acme.org.ID.String()}})
+		}, "auth.session.org_switched", false, false, 200},
+		{"POST /account/sign-out-everywhere", func() resp {
+			return e.form(everywhere, "/account/sign-out-everywhere", url.Values{})
+		}, "auth.session.revoked", false, false, 200},
 		{"POST /api/auth/switch-org", func() resp {
 			return e.do(admin, "POST", "/api/auth/switch-org", map[string]any{"organization_id": acme.org.ID})
 		}, "auth.session.org_switched", false, false, 204},

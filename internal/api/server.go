@@ -15,6 +15,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/jobs"
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/member"
 	"github.com/rampart-dev/rampart/internal/oauth"
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
@@ -146,7 +147,8 @@ func New(opts Options) *Server {
 	healthAPI{s}.register(s.edge)
 	signInAPI{s}.register(s.edge)
 	console.Register(s.edge, console.Options{Store: opts.Store, Sealer: opts.Sealer, Mailer: opts.Mailer, Logger: s.log,
-		Demo: opts.Demo, DemoKey: opts.DemoKey, SignIn: s.signin})
+		Demo: opts.Demo, DemoKey: opts.DemoKey, SignIn: s.signin,
+		Watcher: opts.Watcher, InviteMail: adminAPI{s}.inviteMail(), Health: s.checker, Tokens: issuer(opts.Tokens)})
 	adminAPI{s}.register(s.edge)
 	venueAPI{s}.register(s.edge)
 	auditAPI{s}.register(s.edge)
@@ -170,4 +172,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.edge.Serv
 type edgeStore struct {
 	store.Auth
 	store.AuditLog
+}
+
+// issuer is the token issuer the console is given: none when the API has
+// none (a nil *auth.Tokens must not become a non-nil member.Issuer).
+func issuer(t *auth.Tokens) member.Issuer {
+	if t == nil {
+		return nil
+	}
+	return t
 }

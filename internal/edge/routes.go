@@ -167,6 +167,12 @@ func AgentJSON[T any](rt *Router, pattern string, t access.AgentType, venue Venu
 func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler) {
 	rt.routes = append(rt.routes, Route{pattern, k})
 	rt.spec.describe(pattern, true, body)
+	rt.mux.HandleFunc(pattern, rt.authedHandler(k, h))
+}
+
+// authedHandler is the chain of an authenticated route of kind k: the
+// cross-site refusal, authentication, the rate limits, then h.
+func (rt *Router) authedHandler(k Kind, h AuthedHandler) http.HandlerFunc {
 	tier, kind := "api", observe.RouteKindAuthenticated
 	switch k {
 	case KindAgent:
@@ -176,7 +182,7 @@ func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler)
 	case KindChat:
 		tier = "chat"
 	}
-	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
 		observe.SetRouteKind(r.Context(), kind)
 		if crossSiteWithCookie(r) {
 			// Fetch metadata: another site made the browser send the
@@ -206,7 +212,7 @@ func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler)
 		if err := h(w, r, c); err != nil {
 			writeError(w, r, rt.log, err)
 		}
-	})
+	}
 }
 
 // crossSiteWithCookie reports whether the browser says another site caused

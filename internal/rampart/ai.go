@@ -197,3 +197,13 @@ func (b TokenBudget) Remaining() int64 {
 	}
 	return max(0, *l-b.UsedTokens-b.ReservedTokens)
 }
+
+// DailyAIUsage is one UTC day of an organization's AI jobs: how many were
+// requested, the tokens they used and how many the guard or a switch
+// refused.
+type DailyAIUsage struct {
+	Day     time.Time `json:"day"`
+	Jobs    int       `json:"jobs"`
+	Tokens  int64     `json:"tokens"`
+	Refused int       `json:"refused"`
+}

@@ -21,6 +21,14 @@ SELECT ${proposal_summary_columns} FROM proposals WHERE organization_id = $1
   AND ($3::timestamptz IS NULL OR (updated_at, id) < ($3::timestamptz, $4::uuid))
 ORDER BY updated_at DESC, id DESC LIMIT $2
 
+-- name: ListProposalsWhere
+-- ListProposals narrowed to a status ($5; NULL: any) and a venue code
+-- ($6; NULL: any): the console's filtered list, on the same index.
+SELECT ${proposal_summary_columns} FROM proposals WHERE organization_id = $1
+  AND ($3::timestamptz IS NULL OR (updated_at, id) < ($3::timestamptz, $4::uuid))
+  AND ($5::text IS NULL OR status = $5::text) AND ($6::text IS NULL OR venue_code = $6::text)
+ORDER BY updated_at DESC, id DESC LIMIT $2
+
 -- name: GetProposal
 SELECT ${proposal_columns} FROM proposals WHERE organization_id = $1 AND id = $2
 
