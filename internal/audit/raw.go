@@ -29,6 +29,9 @@ type RawEvent struct {
 	Metadata       []byte
 	MACKeyID       []byte
 	MAC            []byte
+	Scheme         int
+	PIISalt        []byte // nil: SQL NULL (erased, or scheme 1)
+	PIICommit      []byte
 }
 
 // canonRaw is canon over raw bytes; TestCanonRawMatchesCanon keeps the two identical.
@@ -97,5 +100,5 @@ func (c *Checker) CheckRaw(r *RawEvent) bool {
 
 // EventRaw is Event for a raw row.
 func (v *ChainVerifier) EventRaw(id int64, r *RawEvent, xact uint64) {
-	v.event(id, v.checker.CheckRaw(r), r.MAC, xact)
+	v.eventStatus(id, v.checker.Status(r), r.MAC, xact)
 }

@@ -34,10 +34,15 @@ type PurgeInfo struct {
 
 // ChainReport is the verification result of one chain.
 type ChainReport struct {
-	Chain        string      `json:"chain"`
-	Events       int64       `json:"events"`  // events read
-	Sealed       int64       `json:"sealed"`  // of which in sealed ranges
-	Pending      int64       `json:"pending"` // after the last seal (MAC-checked only)
+	Chain   string `json:"chain"`
+	Events  int64  `json:"events"`  // events read
+	Sealed  int64  `json:"sealed"`  // of which in sealed ranges
+	Pending int64  `json:"pending"` // after the last seal (MAC-checked only)
+	// Erased counts the events whose personal fields were erased (data
+	// subject erasure): what is left of them verified. ErasedIDs names the
+	// first 100 of them.
+	Erased       int64       `json:"erased,omitempty"`
+	ErasedIDs    []int64     `json:"erased_event_ids,omitempty"`
 	Seals        int64       `json:"seals"`
 	Purges       []PurgeInfo `json:"purges,omitempty"`
 	HeadSeq      int64       `json:"head_seq,omitempty"`      // the newest seal (or retention checkpoint)
@@ -137,13 +142,31 @@ func (v *ChainVerifier) closeRange() {
 
 // Event checks the next event (in xact_id, id order) of the chain.
 func (v *ChainVerifier) Event(s *Stored, xact uint64) {
-	v.event(s.ID, v.checker.Check(s), s.MAC, xact)
+	r := s.raw()
+	if s.Scheme != Scheme2 {
+		r.Scheme = Scheme1
+		st := StatusBadMAC
+		if v.checker.Check(s) {
+			st = StatusOK
+		}
+		v.eventStatus(s.ID, st, s.MAC, xact)
+		return
+	}
+	v.eventStatus(s.ID, v.checker.Status(&r), s.MAC, xact)
 }
 
-func (v *ChainVerifier) event(id int64, macOK bool, mac []byte, xact uint64) {
+func (v *ChainVerifier) eventStatus(id int64, st Status, mac []byte, xact uint64) {
 	v.rep.Events++
-	if !macOK {
+	switch st {
+	case StatusBadMAC:
 		v.problem(id, 0, "content does not match its MAC (changed, or inserted without the key)")
+	case StatusBadPersonal:
+		v.problem(id, 0, "content does not match its MAC: its personal fields differ from their signed commitment (changed; or marked erased while still holding personal content)")
+	case StatusErased:
+		v.rep.Erased++
+		if len(v.rep.ErasedIDs) < 100 {
+			v.rep.ErasedIDs = append(v.rep.ErasedIDs, id)
+		}
 	}
 	if v.xmax != 0 && xact >= v.xmax {
 		v.problem(id, 0, fmt.Sprintf("its transaction id %d had not been assigned yet (xact_id altered to keep it unsealed)", xact))
