@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rampart-dev/rampart/internal/privacy"
 	"github.com/rampart-dev/rampart/internal/sanitize"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -111,6 +112,15 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 				log.Warn("ended AI jobs the queue gave up on", "jobs", n)
 			}
 			return fmt.Sprintf("ended %d jobs", n), err
+		}},
+		// Data exports (docs/privacy.md): pending requests are built into
+		// their archives here, each in its requester's tenant transaction.
+		{name: "privacy_exports", every: 10 * time.Second, first: 5 * time.Second, run: func(ctx context.Context) (string, error) {
+			n, err := privacy.BuildPending(ctx, st, 20)
+			if n > 0 {
+				log.Info("built data exports", "exports", n)
+			}
+			return fmt.Sprintf("built %d exports", n), err
 		}},
 		// Bodies are sanitised once, on write; a policy change (a new
 		// sanitize.Version) reaches the stored ones here, in batches,

@@ -132,6 +132,7 @@ func New(opts Options) *Server {
 	proposalAPI{s}.register(s.edge)
 	bomAPI{s}.register(s.edge)
 	financeAPI{s}.register(s.edge)
+	privacyAPI{s}.register(s.edge)
 	attachmentAPI{s}.register(s.edge)
 	integrationAPI{s}.register(s.edge)
 	return s

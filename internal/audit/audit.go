@@ -122,6 +122,15 @@ const (
 	ActionIntegrationRefreshFailed   = "integration.refresh.failed"
 	ActionIntegrationDisconnected    = "integration.disconnected"
 	ActionIntegrationRevokeFailed    = "integration.revoke.failed"
+
+	// Data subject requests (issue #16). privacy.* events carry ids, never
+	// an email or a name, and erasure leaves them in place.
+	ActionPrivacyRequested       = "privacy.request.created"
+	ActionPrivacyExportReady     = "privacy.export.completed"
+	ActionPrivacyExportFailed    = "privacy.export.failed"
+	ActionPrivacyLinkIssued      = "privacy.export.link_issued"
+	ActionPrivacyExportTaken     = "privacy.export.downloaded"
+	ActionPrivacyErasureFinished = "privacy.erasure.completed"
 )
 
 // Actions lists every action an event may carry.
@@ -207,6 +216,12 @@ var Actions = []string{
 	ActionIntegrationRefreshFailed,
 	ActionIntegrationDisconnected,
 	ActionIntegrationRevokeFailed,
+	ActionPrivacyRequested,
+	ActionPrivacyExportReady,
+	ActionPrivacyExportFailed,
+	ActionPrivacyLinkIssued,
+	ActionPrivacyExportTaken,
+	ActionPrivacyErasureFinished,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with
