@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -70,7 +71,6 @@ func scanPrivacyRequest(r pgx.Row) (rampart.PrivacyRequest, error) {
 	}
 	return p, err
 }
-
 
 // Subject finds a member of the organization by id (or, when id is nil,
 // by email) and returns their id and email. Anyone else — another
@@ -213,7 +213,11 @@ func (tx PrivacyTx) ExportTables(ctx context.Context, subject uuid.UUID, email s
 	const op = "store.ExportTables"
 	b := &pgx.Batch{}
 	for _, q := range exportQueries {
-		b.Queue(q.sql, tx.tc.OrganizationID, subject, email)
+		if strings.Contains(q.sql, "$3") {
+			b.Queue(q.sql, tx.tc.OrganizationID, subject, email)
+		} else {
+			b.Queue(q.sql, tx.tc.OrganizationID, subject)
+		}
 	}
 	br := tx.sendBatch(ctx, b)
 	out := make([]ExportTable, 0, len(exportQueries))

@@ -141,7 +141,8 @@ GRANT SELECT, UPDATE ON privacy_requests TO rampart_service;
 --     (audit_erase);
 --   * their sessions active in this organization: deleted (IP, user agent);
 --   * invites in this organization to their email: the email pseudonymised;
---   * their membership of this organization: deleted;
+--   * their membership of this organization: deleted; exports of them not
+--     yet downloaded: failed, archive deleted;
 --   * only when no membership remains anywhere: the global user row (email,
 --     display name; login links and remaining sessions cascade), sign-up
 --     requests with their email, and the platform chain's events about them.
@@ -189,6 +190,10 @@ BEGIN
    WHERE organization_id = org AND email = em;
   GET DIAGNOSTICS n_invites = ROW_COUNT;
   DELETE FROM memberships WHERE organization_id = org AND user_id = p_user;
+  -- An export of them not yet downloaded would keep their data: it goes.
+  UPDATE privacy_requests SET status = 'failed', archive = NULL, link_token_hash = NULL, link_expires_at = NULL,
+         error = 'the subject was erased before the export was downloaded'
+   WHERE organization_id = org AND subject_user_id = p_user AND kind = 'export' AND status IN ('pending', 'ready');
 
   SELECT count(*) INTO remaining FROM memberships WHERE user_id = p_user;
   IF remaining = 0 THEN
