@@ -180,6 +180,7 @@ var catalogSeedSQL = []string{
 	`INSERT INTO ai_usage (organization_id, month) VALUES ('00000000-0000-4000-8000-00000000000a', date_trunc('month', now())::date)`,
 	`INSERT INTO river.river_job (args, kind, max_attempts, queue, state) VALUES ('{"organization_id":"00000000-0000-4000-8000-00000000000a"}', 'proposal_generation', 5, 'ai', 'available')`,
 	`INSERT INTO attachments (organization_id, proposal_id, venue_code, filename, content_type, size_bytes, sha256, content, uploaded_by) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000b1', 'HALL', 'rider.txt', 'text/plain', 5, sha256('hello'::bytea), 'hello'::bytea, '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO privacy_requests (organization_id, kind, subject_user_id, requested_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'export', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a1')`,
 }
 
 func TestCatalogFreshDatabasePasses(t *testing.T) {

@@ -118,7 +118,7 @@ CREATE INDEX privacy_requests_pending_idx ON privacy_requests (organization_id, 
 ALTER TABLE privacy_requests ENABLE ROW LEVEL SECURITY;
 ALTER TABLE privacy_requests FORCE ROW LEVEL SECURITY;
 -- Only the organization's admins see and make requests (a data subject's
--- request goes through them); nobody deletes one at run time.
+-- request goes through them); nobody deletes one at run time (no grant).
 CREATE POLICY privacy_requests_admin_select ON privacy_requests FOR SELECT TO rampart_app
   USING (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin');
 CREATE POLICY privacy_requests_admin_insert ON privacy_requests FOR INSERT TO rampart_app
@@ -127,10 +127,8 @@ CREATE POLICY privacy_requests_admin_insert ON privacy_requests FOR INSERT TO ra
 CREATE POLICY privacy_requests_admin_update ON privacy_requests FOR UPDATE TO rampart_app
   USING (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin')
   WITH CHECK (organization_id = (SELECT current_user_org_id()) AND (SELECT current_user_role()) = 'admin');
-CREATE POLICY privacy_requests_admin_delete ON privacy_requests FOR DELETE TO rampart_app
-  USING (false);
 GRANT SELECT, INSERT, UPDATE ON privacy_requests TO rampart_app;
-GRANT SELECT, UPDATE ON privacy_requests TO rampart_service;
+GRANT SELECT, INSERT, UPDATE ON privacy_requests TO rampart_service;
 
 -- 3. Erasure of one member of the caller's organization, in the caller's
 -- transaction (an admin's claims; the subject must be a member, not the
