@@ -107,11 +107,13 @@ func requestSnapshot(p rampart.PrivacyRequest) map[string]any {
 	return map[string]any{"id": p.ID, "kind": p.Kind, "subject_user_id": p.SubjectUserID, "requested_by": p.RequestedBy, "status": p.Status}
 }
 
-// Create records a request by the transaction's admin about subject.
+// Create records a request by the transaction's admin about subject. An
+// export's request is an event of its own; an erasure's is recorded by
+// Erase, in the same transaction, as one event with its outcome.
 func (tx PrivacyTx) Create(ctx context.Context, kind string, subject uuid.UUID) (rampart.PrivacyRequest, error) {
 	const op = "store.CreatePrivacyRequest"
 	p, err := scanPrivacyRequest(tx.queryRow(ctx, sqlCreatePrivacyRequest, tx.tc.OrganizationID, kind, subject, tx.tc.UserID))
-	if err != nil {
+	if err != nil || kind != rampart.PrivacyExport {
 		return p, classify(op, err)
 	}
 	return p, tx.recordAudit(ctx, tx.requestEvent(audit.ActionPrivacyRequested, p, nil, requestSnapshot(p), nil))
@@ -158,7 +160,7 @@ func (tx PrivacyTx) Erase(ctx context.Context, p rampart.PrivacyRequest) (rampar
 	}
 	var meta map[string]any
 	_ = json.Unmarshal([]byte(outcome), &meta)
-	return done, tx.recordAudit(ctx, tx.requestEvent(audit.ActionPrivacyErasureFinished, done, requestSnapshot(p), requestSnapshot(done), meta))
+	return done, tx.recordAudit(ctx, tx.requestEvent(audit.ActionPrivacyErasureFinished, done, nil, requestSnapshot(done), meta))
 }
 
 // ExportTable is one table's rows about a subject, as a JSON array.
