@@ -352,10 +352,13 @@ func TestAuditSealLogsHeadMAC(t *testing.T) {
 }
 
 // TestAuditVerifyReportsErasure: an event whose personal fields were
-// erased (the one way the database allows: as rampart_audit_eraser,
-// blanking only those fields) verifies and is reported as erased, not as
-// a problem; the eraser cannot change anything else; and a tamper of the
-// erased event afterwards fails verify, naming it.
+// blanked (the one way the database allows: as rampart_audit_eraser,
+// blanking only those fields) is reported as erased; the eraser cannot
+// change anything else; an erasure that no privacy.erasure.completed
+// record accounts for (what an attacker with database access, but no
+// key, could do) fails verify as such; and a tamper of the erased event
+// fails verify, naming it. The legitimate path (an erasure request, which
+// verify passes) is tested in internal/privacy.
 func TestAuditVerifyReportsErasure(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
@@ -399,11 +402,12 @@ func TestAuditVerifyReportsErasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := run(t, env, "audit", "verify")
-	if code != 0 || !strings.Contains(out, fmt.Sprintf("erased: 1 events had their personal fields erased on request; everything else in them verified (events %d)", id)) {
-		t.Fatalf("verify after erasure: exit %d\n%s\n%s", code, out, errOut)
+	if code != 1 || !strings.Contains(out, fmt.Sprintf("erased: 1 events had their personal fields erased on request; everything else in them verified (events %d)", id)) ||
+		!strings.Contains(errOut, "personal fields were blanked outside a data subject erasure") {
+		t.Fatalf("verify after an unrecorded erasure: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if code, out, _ := run(t, env, "audit", "verify", "--json"); code != 0 || !strings.Contains(out, `"erased": 1`) {
-		t.Fatalf("verify --json after erasure: exit %d\n%s", code, out)
+	if code, out, _ := run(t, env, "audit", "verify", "--json"); code != 1 || !strings.Contains(out, `"erased": 1`) {
+		t.Fatalf("verify --json after an unrecorded erasure: exit %d\n%s", code, out)
 	}
 	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
 		t.Fatal(err)

@@ -100,5 +100,9 @@ func (c *Checker) CheckRaw(r *RawEvent) bool {
 
 // EventRaw is Event for a raw row.
 func (v *ChainVerifier) EventRaw(id int64, r *RawEvent, xact uint64) {
-	v.eventStatus(id, v.checker.Status(r), r.MAC, xact)
+	st := v.checker.Status(r)
+	if st == StatusOK && string(r.Action) == ActionPrivacyErasureFinished {
+		v.declareErasure(r.Metadata)
+	}
+	v.eventStatus(id, st, r.MAC, xact)
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -68,6 +69,19 @@ type ChainVerifier struct {
 	lastID  int64  // last event id read in the current range
 	prevID  int64  // last event id of the previous range
 	xmax    uint64 // first transaction id not yet assigned when verification began (0: unknown)
+	// declared is how many of the chain's events its verified
+	// privacy.erasure.completed events say they erased.
+	declared int64
+}
+
+// declareErasure adds what a verified erasure event says it erased.
+func (v *ChainVerifier) declareErasure(meta []byte) {
+	var m struct {
+		N int64 `json:"audit_events_erased"`
+	}
+	if json.Unmarshal(meta, &m) == nil && m.N > 0 {
+		v.declared += m.N
+	}
 }
 
 // LimitXact makes the verifier flag events whose transaction id had not
@@ -142,6 +156,9 @@ func (v *ChainVerifier) closeRange() {
 
 // Event checks the next event (in xact_id, id order) of the chain.
 func (v *ChainVerifier) Event(s *Stored, xact uint64) {
+	if s.Scheme == Scheme2 && s.Action == ActionPrivacyErasureFinished && v.checker.Check(s) && s.PIISalt != nil {
+		v.declareErasure(s.Metadata)
+	}
 	r := s.raw()
 	if s.Scheme != Scheme2 {
 		r.Scheme = Scheme1
@@ -185,9 +202,20 @@ func (v *ChainVerifier) eventStatus(id int64, st Status, mac []byte, xact uint64
 }
 
 // Finish closes the remaining ranges and returns the report.
+//
+// An organization's chain may hold no more erased events than its
+// verified erasure records account for: blanking personal fields outside a
+// data subject erasure (which an attacker with write access to the
+// database can do without the key) is reported as a problem. The platform
+// chain's erasures are recorded in the organizations' chains, so they are
+// reported, not counted.
 func (v *ChainVerifier) Finish() ChainReport {
 	for v.cur < len(v.seals) {
 		v.closeRange()
+	}
+	if v.rep.Chain != PlatformChain && v.rep.Erased > v.declared {
+		v.problem(0, 0, fmt.Sprintf("%d event(s) have erased personal fields but the chain's erasure records (privacy.erasure.completed) account for %d: "+
+			"personal fields were blanked outside a data subject erasure (erased events: %v)", v.rep.Erased, v.declared, v.rep.ErasedIDs))
 	}
 	return v.rep
 }

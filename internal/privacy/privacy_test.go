@@ -356,6 +356,15 @@ VALUES ($1, $2, $3, 'user', $4, 'venue.updated', 'venue', 'HALL-A', '198.51.100.
 		t.Fatalf("verify must report the erasure as such: %+v (before %+v)", after, before)
 	}
 
+	// Blanking another event's personal fields the way the database allows
+	// (as the eraser role), with no erasure record for it: flagged.
+	w.exec(t, fmt.Sprintf(`SET ROLE rampart_audit_eraser; UPDATE audit_events SET ip = NULL, user_agent = '', before = NULL, after = NULL, reason = '',
+metadata = NULL, pii_salt = NULL, erased_at = now() WHERE id = (SELECT min(id) FROM audit_events WHERE organization_id = '%s' AND scheme = 2 AND erased_at IS NULL)`, org))
+	unrecorded := verify(t, w.Store, org)
+	if len(unrecorded.Problems) != 1 || !strings.Contains(unrecorded.Problems[0].What, "blanked outside a data subject erasure") {
+		t.Fatalf("an erasure without a record: %v", unrecorded.Problems)
+	}
+
 	// Real tampering after the erasure is still caught, event by event.
 	var erased []int64
 	func() {

@@ -200,7 +200,9 @@ BEGIN
     DELETE FROM users WHERE id = p_user;
     forgotten := true;
   END IF;
-  RETURN json_build_object('audit_events_erased', n_events + n_platform, 'audit_events_kept_scheme1', n_v1,
+  -- audit_events_erased is what `rampart audit verify` checks this
+  -- chain's erased events against (decision 0019).
+  RETURN json_build_object('audit_events_erased', n_events, 'platform_events_erased', n_platform, 'audit_events_kept_scheme1', n_v1,
     'sessions_deleted', n_sessions, 'invites_pseudonymised', n_invites, 'membership_removed', true,
     'other_memberships', remaining, 'user_erased', forgotten);
 END
