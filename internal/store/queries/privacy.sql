@@ -8,14 +8,16 @@
 organization_id, id, kind, subject_user_id, requested_by, status, outcome::text, error,
   archive_bytes, archive_sha256, link_expires_at, downloaded_at, created_at, completed_at
 
+-- fragment: event_text
+lower(concat_ws(' ', e.before::text, e.after::text, e.metadata::text, e.reason))
+
 -- fragment: subject_events
 -- The audit events about the subject: what they did (actor), what was done
 -- to them (target), and events whose content names their id or email.
 FROM audit_events e
 WHERE e.organization_id = $1
   AND (e.actor_id = $2::text OR e.target_id = $2::text
-       OR strpos(lower(concat_ws(' ', e.before::text, e.after::text, e.metadata::text, e.reason)), $2::text) > 0
-       OR strpos(lower(concat_ws(' ', e.before::text, e.after::text, e.metadata::text, e.reason)), lower($3::text)) > 0)
+       OR strpos(${event_text}, $2::text) > 0 OR strpos(${event_text}, lower($3::text)) > 0)
 
 -- name: SubjectMember
 -- The subject as a member of the organization; another organization's
