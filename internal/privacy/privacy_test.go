@@ -459,3 +459,53 @@ func TestErasureInOneOrganizationKeepsTheOther(t *testing.T) {
 		t.Fatalf("globex export of its member: %v", err)
 	}
 }
+
+// TestDownloadIsSingleUseUnderRace: eight concurrent downloads with the
+// same link: exactly one gets the archive, the others are not found.
+func TestDownloadIsSingleUseUnderRace(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	ctx := context.Background()
+	admin := w.Acme.As(rampart.RoleAdmin)
+	p, err := privacy.Request(ctx, w.Store, admin, privacy.Input{Kind: rampart.PrivacyExport, UserID: &w.subject.UserID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := privacy.BuildPending(ctx, w.Store, 10); err != nil || n != 1 {
+		t.Fatalf("BuildPending: %d, %v", n, err)
+	}
+	link, err := privacy.IssueLink(ctx, w.Store, admin, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	results := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			_, archive, err := privacy.Download(ctx, w.Store, admin, link.Token)
+			if err == nil && len(archive) == 0 {
+				err = fmt.Errorf("empty archive")
+			}
+			results <- err
+		}()
+	}
+	close(start)
+	ok := 0
+	for range n {
+		err := <-results
+		switch {
+		case err == nil:
+			ok++
+		case rampart.ErrorKind(err) != rampart.KindNotFound:
+			t.Errorf("a losing download: %v (want not found)", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d downloads succeeded, want exactly 1", ok)
+	}
+	if got := w.Count(t, `SELECT count(*)::int FROM audit_events WHERE action = 'privacy.export.downloaded'`); got != 1 {
+		t.Fatalf("%d download events, want 1", got)
+	}
+}
