@@ -103,6 +103,62 @@ func canonV2(b []byte, r *RawEvent) []byte {
 	return b
 }
 
+// canonV1R is the encoding a scheme-1 event's redaction MAC covers: the
+// fields scheme 2 keeps in the clear, and the event's original MAC (which
+// the seals digest, so it must stay).
+func canonV1R(b []byte, r *RawEvent) []byte {
+	field := func(p []byte) {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
+		b = append(b, p...)
+	}
+	field([]byte("rampart.audit.v1.redacted"))
+	field(r.EventKey)
+	field(r.OrganizationID)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.OccurredAtUS))
+	field(r.ActorType)
+	field(r.ActorID)
+	field(r.ActorScope)
+	field(r.Action)
+	field(r.TargetType)
+	field(r.TargetID)
+	field(r.RequestID)
+	field(r.MAC)
+	return b
+}
+
+// RedactV1 attests a scheme-1 event for erasure: when its MAC verifies,
+// it returns the redaction MAC over its remaining fields and that MAC
+// (signing key). An event that does not verify is not attested: erasing
+// it would launder a tamper.
+func (k *Keyring) RedactV1(s *Stored) ([]byte, bool) {
+	if s.Scheme == Scheme2 || !k.Check(s) {
+		return nil, false
+	}
+	r := s.raw()
+	m := hmac.New(sha256.New, k.keys[0].Secret)
+	m.Write(canonV1R(make([]byte, 0, 256), &r))
+	return m.Sum(nil), true
+}
+
+// checkRedaction verifies a redacted scheme-1 event's redaction MAC under
+// any key of the ring (the row records the original MAC's key only).
+func (c *Checker) checkRedaction(r *RawEvent) bool {
+	if len(r.RedactionMAC) != sha256.Size {
+		return false
+	}
+	c.buf = canonV1R(c.buf[:0], r)
+	for _, key := range c.k.keys {
+		m := c.hmacFor([]byte(key.ID))
+		m.Reset()
+		m.Write(c.buf)
+		c.sum = m.Sum(c.sum[:0])
+		if hmac.Equal(c.sum, r.RedactionMAC) {
+			return true
+		}
+	}
+	return false
+}
+
 // personalEmpty reports whether an event's personal fields are erased.
 func (r *RawEvent) personalEmpty() bool {
 	return len(r.IP) == 0 && len(r.UserAgent) == 0 && r.Before == nil && r.After == nil && len(r.Reason) == 0 && r.Metadata == nil
@@ -113,7 +169,8 @@ func (s *Stored) raw() RawEvent {
 	r := RawEvent{EventKey: s.EventKey[:], OccurredAtUS: s.OccurredAt.UnixMicro(), ActorType: []byte(s.ActorType), ActorID: []byte(s.ActorID),
 		ActorScope: s.ActorScope, Action: []byte(s.Action), TargetType: []byte(s.TargetType), TargetID: []byte(s.TargetID),
 		Before: s.Before, After: s.After, UserAgent: []byte(s.UserAgent), RequestID: []byte(s.RequestID), Reason: []byte(s.Reason),
-		Metadata: s.Metadata, MACKeyID: []byte(s.MACKeyID), MAC: s.MAC, Scheme: s.Scheme, PIISalt: s.PIISalt, PIICommit: s.PIICommit}
+		Metadata: s.Metadata, MACKeyID: []byte(s.MACKeyID), MAC: s.MAC, Scheme: s.Scheme, PIISalt: s.PIISalt, PIICommit: s.PIICommit,
+		RedactionMAC: s.RedactionMAC}
 	if s.OrganizationID != nil {
 		r.OrganizationID = s.OrganizationID[:]
 	}
@@ -139,6 +196,15 @@ func (k *Keyring) signV2(s *Stored) {
 
 // Status checks a raw event under its scheme.
 func (c *Checker) Status(r *RawEvent) Status {
+	if r.Scheme != Scheme2 && r.RedactionMAC != nil {
+		switch {
+		case !c.checkRedaction(r):
+			return StatusBadMAC
+		case !r.personalEmpty():
+			return StatusBadPersonal
+		}
+		return StatusErased
+	}
 	if r.Scheme != Scheme2 {
 		if c.CheckRaw(r) {
 			return StatusOK
@@ -186,7 +252,8 @@ func (c *Checker) hmacFor(keyID []byte) hash.Hash {
 }
 
 // Erase returns s with its personal fields and salt removed, as the
-// database's audit_erase() leaves it.
+// database's audit_erase() leaves it (a scheme-1 event also needs its
+// redaction MAC, from RedactV1).
 func Erase(s Stored) Stored {
 	s.IP, s.UserAgent, s.Before, s.After, s.Reason, s.Metadata, s.PIISalt = netip.Addr{}, "", nil, nil, "", nil, nil
 	return s

@@ -82,6 +82,50 @@ func TestSchemeTwoErasure(t *testing.T) {
 	}
 }
 
+// TestSchemeOneRedaction: a scheme-1 event erased with an attestation
+// verifies as erased; changing what the attestation covers, or putting
+// content back, is caught; a tampered event is not attested.
+func TestSchemeOneRedaction(t *testing.T) {
+	t.Parallel()
+	k := keyring(t)
+	c := k.NewChecker()
+	v1 := k.SignV1(sample(), time.Now())
+	rmac, ok := k.RedactV1(&v1)
+	if !ok {
+		t.Fatal("a valid scheme-1 event was not attested")
+	}
+	e := Erase(v1)
+	e.RedactionMAC = rmac
+	r := rawOf(e)
+	if st := c.Status(&r); st != StatusErased {
+		t.Fatalf("redacted scheme-1 event: status %d", st)
+	}
+	for name, tc := range map[string]struct {
+		mut  func(*Stored)
+		want Status
+	}{
+		"actor changed":        {func(s *Stored) { s.ActorID = "u9" }, StatusBadMAC},
+		"original mac changed": {func(s *Stored) { s.MAC = append([]byte{s.MAC[0] ^ 1}, s.MAC[1:]...) }, StatusBadMAC},
+		"content put back":     {func(s *Stored) { s.Reason = "planted" }, StatusBadPersonal},
+		"attestation dropped":  {func(s *Stored) { s.RedactionMAC = nil }, StatusBadMAC},
+	} {
+		m := e
+		tc.mut(&m)
+		r := rawOf(m)
+		if m.RedactionMAC == nil {
+			r.Scheme = Scheme1
+		}
+		if st := c.Status(&r); st != tc.want {
+			t.Errorf("%s: status %d, want %d", name, st, tc.want)
+		}
+	}
+	bad := v1
+	bad.Reason = "changed before erasure"
+	if _, ok := k.RedactV1(&bad); ok {
+		t.Fatal("a tampered scheme-1 event was attested")
+	}
+}
+
 func piiCommitOf(salt []byte, r *RawEvent) []byte {
 	return piiCommit(newSHA(), nil, salt, r)
 }

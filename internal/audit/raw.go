@@ -32,6 +32,7 @@ type RawEvent struct {
 	Scheme         int
 	PIISalt        []byte // nil: SQL NULL (erased, or scheme 1)
 	PIICommit      []byte
+	RedactionMAC   []byte // nil: SQL NULL (a scheme-1 event not erased)
 }
 
 // canonRaw is canon over raw bytes; TestCanonRawMatchesCanon keeps the two identical.

@@ -66,6 +66,8 @@ type Stored struct {
 	Scheme    int
 	PIISalt   []byte
 	PIICommit []byte
+	// RedactionMAC attests an erased scheme-1 event (Keyring.RedactV1).
+	RedactionMAC []byte
 }
 
 // canon appends the canonical, length-prefixed encoding of the event.
@@ -136,7 +138,7 @@ func (k *Keyring) mac(secret []byte, s *Stored) []byte {
 // Check reports whether a stored event verifies (an erased scheme-2
 // event does: what is left is what was signed).
 func (k *Keyring) Check(s *Stored) bool {
-	if s.Scheme == Scheme2 {
+	if s.Scheme == Scheme2 || s.RedactionMAC != nil {
 		r := s.raw()
 		st := k.NewChecker().Status(&r)
 		return st == StatusOK || st == StatusErased
@@ -166,7 +168,7 @@ func (k *Keyring) NewChecker() *Checker {
 
 // Check reports whether s verifies (see Keyring.Check).
 func (c *Checker) Check(s *Stored) bool {
-	if s.Scheme == Scheme2 {
+	if s.Scheme == Scheme2 || s.RedactionMAC != nil {
 		r := s.raw()
 		st := c.Status(&r)
 		return st == StatusOK || st == StatusErased

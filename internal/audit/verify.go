@@ -160,7 +160,7 @@ func (v *ChainVerifier) Event(s *Stored, xact uint64) {
 		v.declareErasure(s.Metadata)
 	}
 	r := s.raw()
-	if s.Scheme != Scheme2 {
+	if s.Scheme != Scheme2 && s.RedactionMAC == nil {
 		r.Scheme = Scheme1
 		st := StatusBadMAC
 		if v.checker.Check(s) {

@@ -305,6 +305,13 @@ func TestErasureKeepsTheAuditLogVerifiable(t *testing.T) {
 	w.exec(t, `INSERT INTO audit_events (event_key, organization_id, occurred_at, actor_type, actor_id, action, target_type, target_id, ip, user_agent, reason, mac_key_id, mac)
 VALUES ($1, $2, $3, 'user', $4, 'venue.updated', 'venue', 'HALL-A', '198.51.100.1', 'OldBrowser', 'old', $5, $6)`,
 		v1.EventKey, org, v1.OccurredAt, v1.ActorID, v1.MACKeyID, v1.MAC)
+	// And one by the subject, with their IP and user agent: erasure must
+	// attest it and erase it.
+	v1s := k.SignV1(audit.Event{OrganizationID: &org, ActorType: audit.ActorUser, ActorID: w.subject.UserID.String(), Action: audit.ActionProposalUpdated,
+		TargetType: "proposal", TargetID: "old-proposal", IP: netip.MustParseAddr(w.subjectIP), UserAgent: "SubjectBrowser/0.9", Reason: "old edit"}, time.Now())
+	w.exec(t, `INSERT INTO audit_events (event_key, organization_id, occurred_at, actor_type, actor_id, action, target_type, target_id, ip, user_agent, reason, mac_key_id, mac)
+VALUES ($1, $2, $3, 'user', $4, 'proposal.updated', 'proposal', 'old-proposal', $5, 'SubjectBrowser/0.9', 'old edit', $6, $7)`,
+		v1s.EventKey, org, v1s.OccurredAt, v1s.ActorID, w.subjectIP, v1s.MACKeyID, v1s.MAC)
 
 	// An export of the subject, built and not downloaded: erasure must take it.
 	if _, err := privacy.Request(ctx, w.Store, admin, privacy.Input{Kind: rampart.PrivacyExport, UserID: &w.subject.UserID}); err != nil {
@@ -332,7 +339,8 @@ VALUES ($1, $2, $3, 'user', $4, 'venue.updated', 'venue', 'HALL-A', '198.51.100.
 	if err := json.Unmarshal(p.Outcome, &outcome); err != nil {
 		t.Fatal(err)
 	}
-	if p.Status != rampart.PrivacyCompleted || outcome["user_erased"] != true || outcome["audit_events_erased"].(float64) < 2 || outcome["sessions_deleted"].(float64) != 1 {
+	if p.Status != rampart.PrivacyCompleted || outcome["user_erased"] != true || outcome["audit_events_erased"].(float64) < 3 ||
+		outcome["sessions_deleted"].(float64) != 1 || outcome["audit_events_kept_scheme1"].(float64) != 0 {
 		t.Fatalf("erasure: %+v %s", p, p.Outcome)
 	}
 
@@ -382,18 +390,32 @@ metadata = NULL, pii_salt = NULL, erased_at = now() WHERE id = (SELECT min(id) F
 		}
 	}()
 	w.exec(t, `SET session_replication_role = replica`)
+	var v1Erased int64
+	func() {
+		conn, err := pgx.Connect(ctx, w.DB.AdminURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if err := conn.QueryRow(ctx, `SELECT id FROM audit_events WHERE event_key = $1 AND redaction_mac IS NOT NULL AND ip IS NULL`, v1s.EventKey).Scan(&v1Erased); err != nil {
+			t.Fatalf("the scheme-1 event about the subject was not erased: %v", err)
+		}
+	}()
+	erased = append(erased[:min(len(erased), 3)], v1Erased)
 	tampers := []string{
 		fmt.Sprintf(`UPDATE audit_events SET target_id = 'someone-else' WHERE id = %d`, erased[0]),
 		fmt.Sprintf(`UPDATE audit_events SET pii_commit = sha256(pii_commit) WHERE id = %d`, erased[1]),
 	}
-	if len(erased) > 2 {
+	if len(erased) > 3 {
 		tampers = append(tampers, fmt.Sprintf(`UPDATE audit_events SET user_agent = 'planted' WHERE id = %d`, erased[2]))
 	}
+	tampers = append(tampers, fmt.Sprintf(`UPDATE audit_events SET action = 'venue.deleted' WHERE id = %d`, v1Erased))
 	for _, sql := range tampers {
 		w.exec(t, "SET session_replication_role = replica; "+sql)
 	}
 	tampered := verify(t, w.Store, org)
-	for _, id := range erased[:len(tampers)] {
+	tamperedIDs := append(append([]int64{}, erased[:len(tampers)-1]...), v1Erased)
+	for _, id := range tamperedIDs {
 		found := false
 		for _, pr := range tampered.Problems {
 			if pr.EventID == id && strings.Contains(pr.What, "does not match its MAC") {

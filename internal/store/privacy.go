@@ -29,6 +29,7 @@ var (
 	sqlListPrivacyRequests   = query("ListPrivacyRequests")
 	sqlCompleteErasure       = query("CompleteErasure")
 	sqlEraseMember           = query("EraseMember")
+	sqlSchemeOneSubject      = query("SchemeOneSubjectEvents")
 	sqlPendingExports        = query("PendingExports")
 	sqlFailExport            = query("FailExport")
 	sqlPendingExport         = query("PendingExport")
@@ -141,8 +142,18 @@ func (tx PrivacyTx) List(ctx context.Context) ([]rampart.PrivacyRequest, error) 
 // database's own checks) and records its outcome.
 func (tx PrivacyTx) Erase(ctx context.Context, p rampart.PrivacyRequest) (rampart.PrivacyRequest, error) {
 	const op = "store.Erase"
+	// Scheme-1 events about them: each attested (its MAC checked, its
+	// remaining fields signed) so that it can be erased verifiably.
+	_, email, err := tx.Subject(ctx, &p.SubjectUserID, "")
+	if err != nil {
+		return p, err
+	}
+	ids, macs, err := tx.attestSchemeOne(ctx, p.SubjectUserID, email)
+	if err != nil {
+		return p, classify(op, err)
+	}
 	var outcome string
-	if err := tx.queryRow(ctx, sqlEraseMember, p.SubjectUserID).Scan(&outcome); err != nil {
+	if err := tx.queryRow(ctx, sqlEraseMember, p.SubjectUserID, ids, macs).Scan(&outcome); err != nil {
 		var pg *pgconn.PgError
 		if errors.As(err, &pg) {
 			switch pg.Code {
@@ -161,6 +172,40 @@ func (tx PrivacyTx) Erase(ctx context.Context, p rampart.PrivacyRequest) (rampar
 	var meta map[string]any
 	_ = json.Unmarshal([]byte(outcome), &meta)
 	return done, tx.recordAudit(ctx, tx.requestEvent(audit.ActionPrivacyErasureFinished, done, nil, requestSnapshot(done), meta))
+}
+
+// attestSchemeOne returns the ids of the organization's scheme-1 events
+// about subject whose MAC verifies, with their redaction MACs.
+func (tx PrivacyTx) attestSchemeOne(ctx context.Context, subject uuid.UUID, email string) ([]int64, [][]byte, error) {
+	if tx.store.audit == nil {
+		return nil, nil, rampart.Errorf("store.Erase", rampart.KindUnavailable, "no audit key configured")
+	}
+	rows, err := tx.query(ctx, sqlSchemeOneSubject, tx.tc.OrganizationID, subject, email)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	ids, macs := []int64{}, [][]byte{}
+	var actorType string
+	var scope, before, after, meta, ip *string
+	var xact int64
+	for rows.Next() {
+		var st audit.Stored
+		if err := rows.Scan(&st.ID, &st.EventKey, &st.OrganizationID, &st.OccurredAt, &actorType, &st.ActorID, &scope, &st.Action,
+			&st.TargetType, &st.TargetID, &before, &after, &ip, &st.UserAgent, &st.RequestID, &st.Reason, &meta,
+			&xact, &st.MACKeyID, &st.MAC); err != nil {
+			return nil, nil, err
+		}
+		st.ActorType = audit.ActorType(actorType)
+		st.ActorScope, st.Before, st.After, st.Metadata = raw(scope), raw(before), raw(after), raw(meta)
+		if ip != nil {
+			st.IP = audit.ParseIP(*ip)
+		}
+		if mac, ok := tx.store.audit.RedactV1(&st); ok {
+			ids, macs = append(ids, st.ID), append(macs, mac)
+		}
+	}
+	return ids, macs, rows.Err()
 }
 
 // ExportTable is one table's rows about a subject, as a JSON array.

@@ -12,9 +12,14 @@ ALTER TABLE audit_events
   ADD COLUMN pii_salt   bytea       CHECK (pii_salt IS NULL OR length(pii_salt) = 16),
   ADD COLUMN pii_commit bytea       CHECK (pii_commit IS NULL OR length(pii_commit) = 32),
   ADD COLUMN erased_at  timestamptz,
+  -- A scheme-1 event can be erased too, by an attestation: the application
+  -- checks its MAC, then signs its remaining fields with the original MAC
+  -- (redaction_mac). Weaker than scheme 2 (docs/privacy.md), kept for the
+  -- events written before this migration.
+  ADD COLUMN redaction_mac bytea CHECK (redaction_mac IS NULL OR length(redaction_mac) = 32),
   ADD CONSTRAINT audit_events_scheme_fields CHECK (
-    (scheme = 1 AND pii_salt IS NULL AND pii_commit IS NULL AND erased_at IS NULL)
-    OR (scheme = 2 AND pii_commit IS NOT NULL AND (pii_salt IS NULL) = (erased_at IS NOT NULL)));
+    (scheme = 1 AND pii_salt IS NULL AND pii_commit IS NULL AND (redaction_mac IS NULL) = (erased_at IS NULL))
+    OR (scheme = 2 AND redaction_mac IS NULL AND pii_commit IS NOT NULL AND (pii_salt IS NULL) = (erased_at IS NOT NULL)));
 
 -- The append-only triggers, with one more exception: rampart_audit_eraser
 -- (which only audit_erase() runs as) may blank a scheme-2 event's personal
@@ -30,14 +35,16 @@ BEGIN
   END IF;
   -- Nested: OLD has these fields only on audit_events.
   IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'audit_events' AND current_user = 'rampart_audit_eraser' THEN
-    IF OLD.scheme = 2 AND NEW.scheme = 2
+    IF NEW.scheme = OLD.scheme
+     AND ((OLD.scheme = 2 AND NEW.redaction_mac IS NULL)
+          OR (OLD.scheme = 1 AND OLD.redaction_mac IS NULL AND NEW.redaction_mac IS NOT NULL))
      AND NEW.id = OLD.id AND NEW.event_key = OLD.event_key
      AND NEW.organization_id IS NOT DISTINCT FROM OLD.organization_id
      AND NEW.occurred_at = OLD.occurred_at AND NEW.actor_type = OLD.actor_type AND NEW.actor_id = OLD.actor_id
      AND NEW.actor_scope::text IS NOT DISTINCT FROM OLD.actor_scope::text
      AND NEW.action = OLD.action AND NEW.target_type = OLD.target_type AND NEW.target_id = OLD.target_id
      AND NEW.request_id = OLD.request_id AND NEW.xact_id = OLD.xact_id
-     AND NEW.mac_key_id = OLD.mac_key_id AND NEW.mac = OLD.mac AND NEW.pii_commit = OLD.pii_commit
+     AND NEW.mac_key_id = OLD.mac_key_id AND NEW.mac = OLD.mac AND NEW.pii_commit IS NOT DISTINCT FROM OLD.pii_commit
      AND NEW.ip IS NULL AND NEW.user_agent = '' AND NEW.before IS NULL AND NEW.after IS NULL
      AND NEW.reason = '' AND NEW.metadata IS NULL AND NEW.pii_salt IS NULL AND NEW.erased_at IS NOT NULL THEN
       RETURN NEW;
@@ -48,38 +55,58 @@ BEGIN
 END
 $$;
 
--- audit_erase blanks the personal fields of one chain's scheme-2 events
--- about a person: events they did (actor_id), events about them
--- (target_id), and events whose snapshots, metadata or reason name their
--- id, email or display name. privacy.* events (the requests themselves,
+-- audit_event_about: is an event about a person? They did it (actor_id),
+-- it was done to them (target_id), or its snapshots, metadata or reason
+-- name their id, email or display name (4 characters or more).
+CREATE FUNCTION audit_event_about(p_actor text, p_target text, p_body text, p_user uuid, p_email text, p_name text) RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT p_actor = p_user::text OR p_target = p_user::text
+      OR strpos(lower(p_body), p_user::text) > 0
+      OR strpos(lower(p_body), lower(p_email)) > 0
+      OR (length(p_name) >= 4 AND strpos(lower(p_body), lower(p_name)) > 0)
+$$;
+
+-- audit_erase blanks the personal fields of one chain's events about a
+-- person (audit_event_about). Scheme 2: fields and salt, the commitment
+-- stays. Scheme 1: only the events the application attested (p_v1_ids,
+-- with their redaction MACs). privacy.* events (the requests themselves,
 -- which carry ids only) are kept. Only privacy_erase_member() calls it.
-CREATE FUNCTION audit_erase(p_org uuid, p_user uuid, p_email text, p_name text) RETURNS bigint
+CREATE FUNCTION audit_erase(p_org uuid, p_user uuid, p_email text, p_name text, p_v1_ids bigint[], p_v1_macs bytea[]) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
   n bigint;
+  n1 bigint;
 BEGIN
   UPDATE audit_events e
      SET ip = NULL, user_agent = '', before = NULL, after = NULL, reason = '', metadata = NULL,
          pii_salt = NULL, erased_at = now()
    WHERE e.organization_id IS NOT DISTINCT FROM p_org
      AND e.scheme = 2 AND e.pii_salt IS NOT NULL AND e.action NOT LIKE 'privacy.%'
-     AND (e.actor_id = p_user::text OR e.target_id = p_user::text
-          OR strpos(lower(concat_ws(' ', e.before::text, e.after::text, e.metadata::text, e.reason)), p_user::text) > 0
-          OR strpos(lower(concat_ws(' ', e.before::text, e.after::text, e.metadata::text, e.reason)), lower(p_email)) > 0
-          OR (length(p_name) >= 4
-              AND strpos(lower(concat_ws(' ', e.before::text, e.after::text, e.metadata::text, e.reason)), lower(p_name)) > 0));
+     AND audit_event_about(e.actor_id, e.target_id, concat_ws(' ', e.before::text, e.after::text, e.metadata::text, e.reason),
+                           p_user, p_email, p_name);
   GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
+  UPDATE audit_events e
+     SET ip = NULL, user_agent = '', before = NULL, after = NULL, reason = '', metadata = NULL,
+         redaction_mac = v.mac, erased_at = now()
+    FROM unnest(coalesce(p_v1_ids, '{}'), coalesce(p_v1_macs, '{}')) AS v(id, mac)
+   WHERE e.id = v.id AND e.organization_id IS NOT DISTINCT FROM p_org
+     AND e.scheme = 1 AND e.redaction_mac IS NULL AND e.action NOT LIKE 'privacy.%'
+     AND audit_event_about(e.actor_id, e.target_id, concat_ws(' ', e.before::text, e.after::text, e.metadata::text, e.reason),
+                           p_user, p_email, p_name);
+  GET DIAGNOSTICS n1 = ROW_COUNT;
+  RETURN n + n1;
 END
 $$;
 GRANT SELECT, UPDATE ON audit_events TO rampart_audit_eraser;
 GRANT CREATE ON SCHEMA public TO rampart_audit_eraser;
-ALTER FUNCTION audit_erase(uuid, uuid, text, text) OWNER TO rampart_audit_eraser;
+ALTER FUNCTION audit_erase(uuid, uuid, text, text, bigint[], bytea[]) OWNER TO rampart_audit_eraser;
 REVOKE CREATE ON SCHEMA public FROM rampart_audit_eraser;
-REVOKE ALL ON FUNCTION audit_erase(uuid, uuid, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION audit_erase(uuid, uuid, text, text) TO rampart_service;
+REVOKE ALL ON FUNCTION audit_erase(uuid, uuid, text, text, bigint[], bytea[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION audit_erase(uuid, uuid, text, text, bigint[], bytea[]) TO rampart_service;
 
 -- 2. Data subject requests: an admin's export or erasure of one member of
 -- the admin's organization. An export's archive waits here until its one
@@ -149,7 +176,7 @@ GRANT SELECT, INSERT, UPDATE ON privacy_requests TO rampart_service;
 -- Rows of the organization that reference them by id (author_id,
 -- created_by, ...) keep the id: with the membership (and, last, the user
 -- row) gone, it no longer leads to a person in this organization.
-CREATE FUNCTION privacy_erase_member(p_user uuid) RETURNS json
+CREATE FUNCTION privacy_erase_member(p_user uuid, p_v1_ids bigint[], p_v1_macs bytea[]) RETURNS json
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
@@ -180,9 +207,12 @@ BEGIN
   END IF;
   PERFORM 1 FROM users WHERE id = p_user FOR UPDATE;
 
-  n_events := audit_erase(org, p_user, em, nm);
+  n_events := audit_erase(org, p_user, em, nm, p_v1_ids, p_v1_macs);
+  -- Scheme-1 events about them the application could not attest (their
+  -- MAC did not verify): kept, and counted.
   SELECT count(*) INTO n_v1 FROM audit_events e
-   WHERE e.organization_id = org AND e.scheme = 1 AND (e.actor_id = p_user::text OR e.target_id = p_user::text);
+   WHERE e.organization_id = org AND e.scheme = 1 AND e.redaction_mac IS NULL AND e.action NOT LIKE 'privacy.%'
+     AND audit_event_about(e.actor_id, e.target_id, concat_ws(' ', e.before::text, e.after::text, e.metadata::text, e.reason), p_user, em, nm);
   DELETE FROM sessions WHERE user_id = p_user AND active_organization_id = org;
   GET DIAGNOSTICS n_sessions = ROW_COUNT;
   UPDATE invites SET email = 'erased-' || replace(id::text, '-', '') || '@erased.invalid'
@@ -196,7 +226,7 @@ BEGIN
 
   SELECT count(*) INTO remaining FROM memberships WHERE user_id = p_user;
   IF remaining = 0 THEN
-    n_platform := audit_erase(NULL, p_user, em, nm);
+    n_platform := audit_erase(NULL, p_user, em, nm, NULL, NULL);
     DELETE FROM signups WHERE email = em;
     DELETE FROM users WHERE id = p_user;
     forgotten := true;
@@ -209,7 +239,7 @@ BEGIN
 END
 $$;
 GRANT CREATE ON SCHEMA public TO rampart_service; -- for the transfer only
-ALTER FUNCTION privacy_erase_member(uuid) OWNER TO rampart_service;
-REVOKE ALL ON FUNCTION privacy_erase_member(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION privacy_erase_member(uuid) TO rampart_app;
+ALTER FUNCTION privacy_erase_member(uuid, bigint[], bytea[]) OWNER TO rampart_service;
+REVOKE ALL ON FUNCTION privacy_erase_member(uuid, bigint[], bytea[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy_erase_member(uuid, bigint[], bytea[]) TO rampart_app;
 REVOKE CREATE ON SCHEMA public FROM rampart_service;

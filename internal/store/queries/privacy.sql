@@ -43,7 +43,14 @@ WHERE organization_id = $1 AND id = $2 AND kind = 'erasure' AND status = 'pendin
 RETURNING ${request_columns}
 
 -- name: EraseMember
-SELECT privacy_erase_member($1)::text
+SELECT privacy_erase_member($1, $2::bigint[], $3::bytea[])::text
+
+-- name: SchemeOneSubjectEvents
+-- The scheme-1 events about the subject that erasure may attest (the
+-- columns of AuditPage's scan).
+SELECT ${audit_page_columns}
+${subject_events}
+  AND e.scheme = 1 AND e.redaction_mac IS NULL AND e.action NOT LIKE 'privacy.%'
 
 -- name: PendingExports
 -- Service path (the export worker): pending exports of every
