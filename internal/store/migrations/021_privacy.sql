@@ -6,7 +6,8 @@
 -- salted SHA-256 commitment, stored with the event: erasure blanks those
 -- fields and the salt and keeps the commitment, so verify still proves
 -- every other field. Events written before this migration are scheme 1
--- (MAC over every field) and keep verifying as they are.
+-- (MAC over every field) and keep verifying as they are; erasing one takes
+-- an attestation by the application (redaction_mac, below).
 ALTER TABLE audit_events
   ADD COLUMN scheme     smallint    NOT NULL DEFAULT 1 CHECK (scheme IN (1, 2)),
   ADD COLUMN pii_salt   bytea       CHECK (pii_salt IS NULL OR length(pii_salt) = 16),
@@ -22,8 +23,9 @@ ALTER TABLE audit_events
     OR (scheme = 2 AND redaction_mac IS NULL AND pii_commit IS NOT NULL AND (pii_salt IS NULL) = (erased_at IS NOT NULL)));
 
 -- The append-only triggers, with one more exception: rampart_audit_eraser
--- (which only audit_erase() runs as) may blank a scheme-2 event's personal
--- fields and salt, and nothing else. The database checks the shape of the
+-- (which only audit_erase() runs as) may blank an event's personal fields
+-- (and a scheme-2 event's salt; a scheme-1 event gets its redaction MAC),
+-- and nothing else. The database checks the shape of the
 -- change itself, so even a misused eraser cannot alter what the MAC covers.
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger
 LANGUAGE plpgsql
