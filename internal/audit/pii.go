@@ -48,15 +48,13 @@ const (
 	StatusBadPersonal
 )
 
-// piiCommit appends the commitment to an event's personal fields.
-func piiCommit(h hash.Hash, dst, salt []byte, r *RawEvent) []byte {
-	var b [4]byte
+// piiCanon appends the encoding the commitment hashes: a tag, the salt
+// and the personal fields, each length-prefixed.
+func piiCanon(b, salt []byte, r *RawEvent) []byte {
 	field := func(p []byte) {
-		binary.BigEndian.PutUint32(b[:], uint32(len(p)))
-		h.Write(b[:])
-		h.Write(p)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
+		b = append(b, p...)
 	}
-	h.Reset()
 	field([]byte("rampart.audit.pii.v1"))
 	field(salt)
 	field(canonIP(r.IP))
@@ -65,7 +63,7 @@ func piiCommit(h hash.Hash, dst, salt []byte, r *RawEvent) []byte {
 	field(r.After)
 	field(r.Reason)
 	field(r.Metadata)
-	return h.Sum(dst)
+	return b
 }
 
 // canonIP is the signed form of an inet text: IPv4 text as it is, other
@@ -186,7 +184,8 @@ func (k *Keyring) signV2(s *Stored) {
 	s.PIISalt = make([]byte, SaltSize)
 	_, _ = rand.Read(s.PIISalt) // crypto/rand.Read never fails (Go 1.24+)
 	r := s.raw()
-	s.PIICommit = piiCommit(sha256.New(), nil, s.PIISalt, &r)
+	sum := sha256.Sum256(piiCanon(make([]byte, 0, 256), s.PIISalt, &r))
+	s.PIICommit = sum[:]
 	r.PIICommit = s.PIICommit
 	s.MACKeyID = k.keys[0].ID
 	m := hmac.New(sha256.New, k.keys[0].Secret)
@@ -228,11 +227,8 @@ func (c *Checker) Status(r *RawEvent) Status {
 		}
 		return StatusErased
 	}
-	if c.sha == nil {
-		c.sha = sha256.New()
-	}
-	c.commit = piiCommit(c.sha, c.commit[:0], r.PIISalt, r)
-	if !hmac.Equal(c.commit, r.PIICommit) {
+	c.pbuf = piiCanon(c.pbuf[:0], r.PIISalt, r)
+	if sum := sha256.Sum256(c.pbuf); !hmac.Equal(sum[:], r.PIICommit) {
 		return StatusBadPersonal
 	}
 	return StatusOK
@@ -258,5 +254,3 @@ func Erase(s Stored) Stored {
 	s.IP, s.UserAgent, s.Before, s.After, s.Reason, s.Metadata, s.PIISalt = netip.Addr{}, "", nil, nil, "", nil, nil
 	return s
 }
-
-func newSHA() hash.Hash { return sha256.New() }

@@ -153,12 +153,11 @@ func (k *Keyring) Check(s *Stored) bool {
 // Checker verifies many events with one reusable HMAC state per key
 // (verification is the hot loop of `rampart audit verify`).
 type Checker struct {
-	k      *Keyring
-	macs   map[string]hash.Hash
-	buf    []byte
-	sum    []byte
-	sha    hash.Hash // scheme 2's commitments
-	commit []byte
+	k    *Keyring
+	macs map[string]hash.Hash
+	buf  []byte
+	sum  []byte
+	pbuf []byte // scheme 2's commitment encoding
 }
 
 // NewChecker returns a Checker over the keyring.
