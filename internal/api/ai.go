@@ -35,6 +35,10 @@ func (s proposalAPI) register(r *edge.Router) {
 	r.Authed("POST /api/proposals/{id}/approve", s.approveProposal)
 	r.Authed("GET /api/proposals/{id}/jobs", s.listProposalJobs)
 	r.Agent("POST /api/proposals/{id}/generate", access.AgentProposalWriter, s.proposalVenue, s.generateProposal)
+	// The agents that propose: their job ends in an agent proposal that a
+	// person approves (/api/agent-proposals), never in a direct change.
+	r.Agent("POST /api/proposals/{id}/bom/draft", access.AgentBOMDrafter, s.proposalVenue, s.generateProposal)
+	r.Agent("POST /api/proposals/{id}/budget/analyze", access.AgentBudgetAnalyst, s.proposalVenue, s.generateProposal)
 	r.Authed("GET /api/jobs/stream", s.jobStream)
 	r.Authed("GET /api/jobs/{id}", s.getJob)
 	edge.AuthedJSON(r, "POST /api/jobs/{id}/cancel", s.cancelJob)
@@ -301,7 +305,8 @@ func (s proposalAPI) setBudget(w http.ResponseWriter, r *http.Request, c rampart
 
 func budgetView(b rampart.TokenBudget) map[string]any {
 	return map[string]any{"monthly_tokens": b.MonthlyTokens, "month": b.Month.Format("2006-01"),
-		"reserved_tokens": b.ReservedTokens, "used_tokens": b.UsedTokens, "remaining_tokens": b.Remaining()}
+		"reserved_tokens": b.ReservedTokens, "used_tokens": b.UsedTokens, "remaining_tokens": b.Remaining(),
+		"plan": b.Plan, "plan_status": b.PlanStatus, "plan_monthly_tokens": b.PlanTokens, "plan_refuses_ai": b.PlanRefused}
 }
 
 // Progress over server-sent events. The stream reads the caller's

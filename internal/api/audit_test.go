@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
@@ -45,6 +46,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	acme := e.orgs["acme"]
 	admin := e.signIn(acme.email(rampart.RoleAdmin))
 	integrationID := e.connect(admin) // a connected integration for its refresh and disconnect cases
+	e.link(acme.org, "cus_Acme")      // the operator's link, for the billing webhook's case
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
 	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID, dataRequestID string
 	cases := []struct {
@@ -161,6 +163,30 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /api/budgets/{id}/un-actualize", func() resp {
 			return e.do(admin, "POST", "/api/budgets/"+budgetID+"/un-actualize", map[string]any{"reason": "wrong invoice"})
 		}, "budget.line.unactualized", true, true, 200},
+		{"POST /api/proposals/{id}/bom/draft", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/bom/draft", nil)
+		}, "ai.generation.requested", false, true, 202},
+		{"POST /api/proposals/{id}/budget/analyze", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/budget/analyze", nil)
+		}, "ai.generation.requested", false, true, 202},
+		{"POST /api/agent-proposals/{id}/approve", func() resp {
+			// No worker runs here: record an agent's proposal directly (no event).
+			id := e.scalarString(`INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale,
+				requested_by, created_at, expires_at) SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines',
+				'{"bom_lines": [{"item": "Truss", "category": "rigging", "quantity": 4, "unit": "piece"}]}', 'walk', $2, now(), now() + interval '7 days'
+				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
+			return e.do(admin, "POST", "/api/agent-proposals/"+id+"/approve", map[string]any{"reason": "walk"})
+		}, "agent_proposal.approved", true, true, 200},
+		{"POST /api/agent-proposals/{id}/reject", func() resp {
+			id := e.scalarString(`INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale,
+				requested_by, created_at, expires_at) SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines',
+				'{"bom_lines": [{"item": "Truss", "category": "rigging", "quantity": 4, "unit": "piece"}]}', 'walk', $2, now(), now() + interval '7 days'
+				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
+			return e.do(admin, "POST", "/api/agent-proposals/"+id+"/reject", map[string]any{"reason": "walk"})
+		}, "agent_proposal.rejected", true, true, 200},
+		{"POST /api/proposals/{id}/chat", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/chat", map[string]any{"question": "How many follow spots?"})
+		}, "ai.chat.asked", false, true, 201},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
 		}, "ai.generation.cancelled", true, true, 200},
@@ -178,6 +204,12 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			return e.do(admin, "POST", "/api/integrations/"+integrationID+"/refresh", nil)
 		}, "integration.refreshed", true, true, 200},
 		{"DELETE /api/integrations/{id}", func() resp { return e.do(admin, "DELETE", "/api/integrations/"+integrationID, nil) }, "integration.disconnected", true, false, 200},
+		{"POST /api/billing/webhook", func() resp {
+			// Public (the signature is the credential), and a write: one
+			// billing.* event in the linked organization's log.
+			p := stripeEvent("evt_walk1", "invoice.payment_failed", time.Now(), invoice("cus_Acme", 1))
+			return e.deliver(p, sign(p, testStripeSecret, time.Now()))
+		}, "billing.payment.failed", true, true, 200},
 		{"POST /api/admin/data-requests", func() resp {
 			r := e.do(admin, "POST", "/api/admin/data-requests", map[string]any{"kind": "export", "user_id": uid(rampart.RoleTechnicalDirector)})
 			dataRequestID, _ = r.json(t)["id"].(string)
@@ -203,6 +235,12 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			return e.do(e.signIn(acme.email(rampart.RoleProducer)), "POST", "/api/auth/logout", nil)
 		}, "auth.session.revoked", false, false, 204},
 	}
+	// The events of what a case's change applies, before its own: approving
+	// an agent proposal writes the lines it adds.
+	applies := map[string][]string{"POST /api/agent-proposals/{id}/approve": {"bom.line.created"}}
+	// The events a case writes after its own: the chat records the
+	// question and then the answer, two transactions, each audited.
+	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"}}
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		covered[tc.pattern] = true
@@ -224,17 +262,29 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			t.Errorf("%s: status %d, want %d: %s", tc.pattern, r.status, tc.wantStatus, r.body)
 			continue
 		}
-		if len(got) != 1 {
-			t.Errorf("%s: %d audit events %v, want exactly one", tc.pattern, len(got), got)
+		also, later := applies[tc.pattern], after[tc.pattern]
+		if len(got) != 1+len(also)+len(later) {
+			t.Errorf("%s: %d audit events %v, want exactly one (and %v applied, %v after)", tc.pattern, len(got), got, also, later)
 			continue
 		}
-		if got[0].action != tc.action || got[0].before != tc.before || got[0].after != tc.after {
-			t.Errorf("%s: event %+v, want %s before=%v after=%v", tc.pattern, got[0], tc.action, tc.before, tc.after)
+		for i, a := range also {
+			if got[i].action != a {
+				t.Errorf("%s: applied event %d is %s, want %s", tc.pattern, i, got[i].action, a)
+			}
+		}
+		for i, a := range later {
+			if got[len(also)+1+i].action != a {
+				t.Errorf("%s: event %d after its own is %s, want %s", tc.pattern, i, got[len(also)+1+i].action, a)
+			}
+		}
+		own := got[len(also)]
+		if own.action != tc.action || own.before != tc.before || own.after != tc.after {
+			t.Errorf("%s: event %+v, want %s before=%v after=%v", tc.pattern, own, tc.action, tc.before, tc.after)
 		}
 	}
 	for _, rt := range e.api.edge.Routes() {
 		method, _, _ := strings.Cut(rt.Pattern, " ")
-		if rt.Authenticated() && method != "GET" && !strings.HasPrefix(rt.Pattern, "POST /api/test/") && !covered[rt.Pattern] {
+		if (rt.Authenticated() || rt.Pattern == webhookPattern) && method != "GET" && !strings.HasPrefix(rt.Pattern, "POST /api/test/") && !covered[rt.Pattern] {
 			t.Errorf("write route %s has no audit case in this test", rt.Pattern)
 		}
 	}

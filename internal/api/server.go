@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/billing"
+	"github.com/rampart-dev/rampart/internal/chat"
 	"github.com/rampart-dev/rampart/internal/console"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/health"
@@ -57,6 +59,9 @@ type Options struct {
 	// state. Without them the AI endpoints answer 503.
 	AI      *jobs.Queue
 	Watcher *killswitch.Watcher
+	// Chat answers questions about proposals (the proposal chat); without
+	// it the chat's POST answers 503.
+	Chat *chat.Service
 	// StreamPoll is how often the job progress stream reads new changes
 	// (default 500 ms).
 	StreamPoll time.Duration
@@ -71,6 +76,13 @@ type Options struct {
 	// Integrations are the configured OAuth providers of
 	// /api/integrations (nil: none; connecting answers 404).
 	Integrations *oauth.Client
+	// Billing verifies and applies Stripe deliveries to
+	// /api/billing/webhook (nil or without a secret: the route answers
+	// 503, billing not configured).
+	Billing *billing.Webhook
+	// Now is the clock of decisions that depend on time, such as whether
+	// an agent proposal has expired (default time.Now; tests move it).
+	Now func() time.Time
 }
 
 // Server is the HTTP JSON API, mounted with the console's pages on one
@@ -88,9 +100,12 @@ type Server struct {
 
 	ai         *jobs.Queue
 	watcher    *killswitch.Watcher
+	chat       *chat.Service
 	streamPoll time.Duration
 
 	integrations *oauth.Client
+	billing      *billing.Webhook
+	now          func() time.Time
 }
 
 // New builds the edge (internal/edge), registers the API's resources and
@@ -107,7 +122,13 @@ func New(opts Options) *Server {
 	s.signin = signin.New(signin.Options{Store: opts.Store, Mailer: opts.Mailer, BaseURL: opts.BaseURL, Mode: opts.Signup, Logger: s.log,
 		MaxInFlight: opts.SignInInFlight})
 	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
+	s.chat = opts.Chat
 	s.integrations = opts.Integrations
+	s.billing = opts.Billing
+	s.now = opts.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if s.streamPoll <= 0 {
 		s.streamPoll = 500 * time.Millisecond
 	}
@@ -134,7 +155,10 @@ func New(opts Options) *Server {
 	financeAPI{s}.register(s.edge)
 	privacyAPI{s}.register(s.edge)
 	attachmentAPI{s}.register(s.edge)
+	chatAPI{s}.register(s.edge)
 	integrationAPI{s}.register(s.edge)
+	billingAPI{s}.register(s.edge)
+	agentProposalAPI{s}.register(s.edge)
 	return s
 }
 

@@ -34,6 +34,7 @@ var httpAllowed = []string{
 	module + "/internal/auth",
 	module + "/internal/llm",
 	module + "/internal/oauth", // the OAuth 2.0 adapter: golang.org/x/oauth2 and RFC 7009 revocation
+	module + "/internal/trust", // serves a given http.Handler in-process (httptest) to sample its headers; no listener, no client
 }
 
 // adapters above the use cases: nothing below them may import them.
@@ -248,6 +249,21 @@ func TestOnlyOAuthImportsOAuth2(t *testing.T) {
 		for _, imp := range p.Imports {
 			if imp == "golang.org/x/oauth2" || strings.HasPrefix(imp, "golang.org/x/oauth2/") {
 				t.Errorf("%s imports %s: only internal/oauth talks to authorization servers", p.ImportPath, imp)
+			}
+		}
+	}
+}
+
+// TestOnlyBillingImportsStripe: one door to the payment provider; its
+// webhook signature check is stripe-go's own (docs/billing.md).
+func TestOnlyBillingImportsStripe(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if p.ImportPath == module+"/internal/billing" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if imp == "github.com/stripe/stripe-go/v82" || strings.HasPrefix(imp, "github.com/stripe/stripe-go/") {
+				t.Errorf("%s imports %s: only internal/billing talks to Stripe", p.ImportPath, imp)
 			}
 		}
 	}

@@ -71,8 +71,17 @@ const (
 	ActionBillingSubscriptionChg  = "billing.subscription.changed"
 	ActionBillingPaymentSucceeded = "billing.payment.succeeded"
 	ActionBillingPaymentFailed    = "billing.payment.failed"
-	ActionProposalUpdated         = "proposal.updated"
-	ActionSOWUnsigned             = "sow.unsigned"
+	// ActionBillingCustomerLinked: an operator linked an organization to
+	// its Stripe customer.
+	ActionBillingCustomerLinked = "billing.customer.linked"
+	// ActionBillingEventIgnored: a verified Stripe event that changed no
+	// organization (unknown customer or unhandled type); a platform event.
+	ActionBillingEventIgnored = "billing.event.ignored"
+	// ActionAIPlanRefused: a new AI request refused because the billing
+	// plan lapsed beyond its grace period.
+	ActionAIPlanRefused   = "ai.generation.refused_by_plan"
+	ActionProposalUpdated = "proposal.updated"
+	ActionSOWUnsigned     = "sow.unsigned"
 
 	// The AI pipeline.
 	ActionProposalCreated         = "proposal.created"
@@ -122,6 +131,28 @@ const (
 	ActionIntegrationRefreshFailed   = "integration.refresh.failed"
 	ActionIntegrationDisconnected    = "integration.disconnected"
 	ActionIntegrationRevokeFailed    = "integration.revoke.failed"
+	// Agent proposals (issue 15): an agent proposes, a person decides.
+	ActionAgentProposalCreated  = "agent_proposal.created"
+	ActionAgentProposalApproved = "agent_proposal.approved"
+	ActionAgentProposalRejected = "agent_proposal.rejected"
+	ActionAgentProposalExpired  = "agent_proposal.expired"
+	ActionAgentProposalDenied   = "agent_proposal.denied"
+
+	// ActionTrustReport records a run of `rampart trust-report` (service
+	// path): the report's id, SHA-256 and signing key id in metadata.
+	ActionTrustReport = "trust.report.generated"
+	// The proposal chat (issue 15 item 6). No event carries the prompt,
+	// the question or the answer: ids, scores, token counts and states.
+	ActionChatAsked       = "ai.chat.asked"
+	ActionChatAnswered    = "ai.chat.answered"
+	ActionChatRefused     = "ai.chat.refused"
+	ActionChatStopped     = "ai.chat.stopped"
+	ActionChatKillBlocked = "ai.chat.blocked_by_killswitch"
+	ActionChatFailed      = "ai.chat.failed"
+
+	// Operations (issue #16): a restore drill's result, recorded on the
+	// service path by `rampart restore-drill`.
+	ActionRestoreDrillRecorded = "operations.restore_drill.recorded"
 
 	// Data subject requests (issue #16). privacy.* events carry ids, never
 	// an email or a name, and erasure leaves them in place.
@@ -136,6 +167,7 @@ const (
 // Actions lists every action an event may carry.
 var Actions = []string{
 	ActionServiceInvoked,
+	ActionTrustReport,
 	ActionOrganizationCreated,
 	ActionMembershipCreated,
 	ActionVenueCreated,
@@ -175,6 +207,9 @@ var Actions = []string{
 	ActionBillingSubscriptionChg,
 	ActionBillingPaymentSucceeded,
 	ActionBillingPaymentFailed,
+	ActionBillingCustomerLinked,
+	ActionBillingEventIgnored,
+	ActionAIPlanRefused,
 	ActionProposalUpdated,
 	ActionSOWUnsigned,
 	ActionProposalCreated,
@@ -216,6 +251,18 @@ var Actions = []string{
 	ActionIntegrationRefreshFailed,
 	ActionIntegrationDisconnected,
 	ActionIntegrationRevokeFailed,
+	ActionAgentProposalCreated,
+	ActionAgentProposalApproved,
+	ActionAgentProposalRejected,
+	ActionAgentProposalExpired,
+	ActionAgentProposalDenied,
+	ActionChatAsked,
+	ActionChatAnswered,
+	ActionChatRefused,
+	ActionChatStopped,
+	ActionChatKillBlocked,
+	ActionChatFailed,
+	ActionRestoreDrillRecorded,
 	ActionPrivacyRequested,
 	ActionPrivacyExportReady,
 	ActionPrivacyExportFailed,

@@ -42,6 +42,15 @@ func NewKeyring(keys []Key) (*Keyring, error) {
 // SigningKeyID is the id of the key that signs.
 func (k *Keyring) SigningKeyID() string { return k.keys[0].ID }
 
+// IDs returns the key ids, the signing key first (never the keys).
+func (k *Keyring) IDs() []string {
+	ids := make([]string, len(k.keys))
+	for i, key := range k.keys {
+		ids[i] = key.ID
+	}
+	return ids
+}
+
 func (k *Keyring) key(id string) []byte {
 	for _, key := range k.keys {
 		if key.ID == id {
@@ -292,3 +301,36 @@ func normalizeIP(s string) netip.Addr {
 
 // ParseIP turns a stored inet text into the address the MAC covered.
 func ParseIP(s string) netip.Addr { return normalizeIP(s) }
+
+// documentDomain separates the MAC of a signed document (a trust report)
+// from an event's or a seal's under the same key: the canonical encodings
+// start with different labels, so no MAC of one verifies as another.
+const documentDomain = "rampart.document.v1"
+
+// SignDocument returns the MAC of doc under the signing key, bound to kind
+// (e.g. "trust-report"), and that key's id. The key itself never leaves
+// the keyring.
+func (k *Keyring) SignDocument(kind string, doc []byte) (keyID string, mac []byte) {
+	return k.keys[0].ID, documentMAC(k.keys[0].Secret, kind, doc)
+}
+
+// CheckDocument reports whether mac is doc's MAC of kind under key keyID.
+func (k *Keyring) CheckDocument(kind, keyID string, doc, mac []byte) bool {
+	secret := k.key(keyID)
+	if secret == nil || len(mac) != sha256.Size {
+		return false
+	}
+	return hmac.Equal(mac, documentMAC(secret, kind, doc))
+}
+
+func documentMAC(secret []byte, kind string, doc []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	var b []byte
+	for _, p := range [][]byte{[]byte(documentDomain), []byte(kind), doc} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
+		m.Write(b)
+		m.Write(p)
+		b = b[:0]
+	}
+	return m.Sum(nil)
+}

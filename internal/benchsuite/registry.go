@@ -141,6 +141,20 @@ var Suite = []Entry{
 		Show: []string{"costed-reads/s", "plain-reads/s", "costed-µs/read", "plain-µs/read", "ratio"},
 	},
 	{
+		ID: "guard-latency", Package: "./internal/guard", Bench: "BenchmarkGuardLatencyPerKiB",
+		What:  "prompt-injection guard (rules + embedded model), one goroutine: each Inspect call's thread CPU time and wall time per KiB over the committed event texts and 1-16 KiB briefs; the 16 KiB briefs' call time (issue #13 budget: 1 ms/KiB on one core)",
+		Quick: Run{Benchtime: "20x"}, Full: Run{Benchtime: "200x"},
+		Show: []string{"cpu-p50-µs/KiB", "cpu-p99-µs/KiB", "wall-p50-µs/KiB", "wall-p99-µs/KiB", "16KiB-cpu-p50-µs", "16KiB-cpu-p99-µs",
+			"16KiB-wall-p50-µs", "16KiB-wall-p99-µs"},
+		Goals: []Goal{{Metric: "cpu-p99-µs/KiB", Op: "<=", Value: 1000}},
+	},
+	{
+		ID: "guard-share", Package: "./internal/jobs", Bench: "BenchmarkGuardShareOfJob",
+		What:  "generation jobs with the offline provider, 4 workers: time in the guard beside each whole attempt, same run; 1 KiB and 16 KiB briefs, 400 jobs (quick: 100, 1 KiB only)",
+		Quick: Run{Benchtime: "1x", Sub: "^brief=1KiB$"}, Full: Run{Benchtime: "1x"},
+		Show: []string{"guard-p50-ms", "guard-p99-ms", "job-p50-ms", "job-p99-ms", "guard-share"},
+	},
+	{
 		ID: "key-rotation", Package: "./internal/bom", Bench: "BenchmarkKeyRotation",
 		What:  "rampart keys rotate's rate: values re-sealed per second under a new field key (batches of 500 rows)",
 		Quick: Run{Benchtime: "1x"}, Full: Run{Benchtime: "1x"},

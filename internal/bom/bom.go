@@ -110,30 +110,49 @@ func view(ctx context.Context, tx *store.TenantTx, l rampart.BOMLine) (Line, err
 
 // AddLine adds a line to a proposal's bill of materials.
 func AddLine(ctx context.Context, st *store.Store, c rampart.Claims, proposalID uuid.UUID, in LineInput) (Line, error) {
+	if err := checkLine(c, proposalID, in); err != nil {
+		return Line{}, err
+	}
+	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (Line, error) {
+		return AddLineIn(ctx, tx, proposalID, in, false)
+	})
+}
+
+func checkLine(c rampart.Claims, proposalID uuid.UUID, in LineInput) error {
 	const op = "bom.AddLine"
 	l := rampart.BOMLine{Item: in.Item, Category: in.Category, Quantity: in.Quantity, Unit: in.Unit, ProposalID: proposalID}
 	if in.Position != nil {
 		l.Position = *in.Position
 	}
 	if err := rampart.ValidateBOMLine(l); err != nil {
-		return Line{}, err
+		return err
 	}
 	if err := rampart.ValidateLineCost(in.Cost); err != nil {
-		return Line{}, err
+		return err
 	}
 	if !in.Cost.Empty() && !CostAccess(c) {
-		return Line{}, forbiddenCost(op)
+		return forbiddenCost(op)
 	}
-	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (Line, error) {
-		if err := editable(ctx, tx, op, proposalID); err != nil {
-			return Line{}, err
-		}
-		created, err := tx.BOMLines().Create(ctx, proposalID, l, in.Position, in.Cost)
-		if err != nil {
-			return Line{}, err
-		}
-		return view(ctx, tx, created)
-	})
+	return nil
+}
+
+// AddLineIn adds a line in the caller's transaction, with the same checks
+// as AddLine: approving an agent's drafted lines applies them this way,
+// as the approver (aiGenerated marks them as an agent's).
+func AddLineIn(ctx context.Context, tx *store.TenantTx, proposalID uuid.UUID, in LineInput, aiGenerated bool) (Line, error) {
+	const op = "bom.AddLine"
+	if err := checkLine(tx.Claims(), proposalID, in); err != nil {
+		return Line{}, err
+	}
+	if err := editable(ctx, tx, op, proposalID); err != nil {
+		return Line{}, err
+	}
+	l := rampart.BOMLine{Item: in.Item, Category: in.Category, Quantity: in.Quantity, Unit: in.Unit, AIGenerated: aiGenerated}
+	created, err := tx.BOMLines().Create(ctx, proposalID, l, in.Position, in.Cost)
+	if err != nil {
+		return Line{}, err
+	}
+	return view(ctx, tx, created)
 }
 
 // UpdateLine changes one line of a bill the caller may edit.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ var (
 	VarFieldKeys      = Var{"field-keys", "RAMPART_FIELD_KEYS", "", "field encryption AES-256 keys kid:base64,… (exactly 32 bytes each; the first encrypts, all decrypt; prepend a new key, then `rampart keys rotate`); unset = generated into <data-dir>/secrets/keys.json in embedded mode, required otherwise", true}
 	VarAuditRetain    = Var{"audit-retention-months", "RAMPART_AUDIT_RETENTION_MONTHS", "24", "months audit events are kept before the retention job purges them (12-120; 12 is the documented legal floor)", false}
 	VarAuditSeal      = Var{"audit-seal-interval", "RAMPART_AUDIT_SEAL_INTERVAL", "10s", "how often serve seals new audit events into the hash chain (1s-1h)", false}
-	VarRateLimits     = Var{"rate-limits", "RAMPART_RATE_LIMITS", "", "rate-limit tiers as tier=N/period, at most N requests of one key in any period (sliding window), e.g. auth=5/1m,api=60/1m (tiers: auth, agent, chat, upload, api, and org-api, org-agent: an organization's budget shared by its members and tokens; unset = auth 5/min, agent 10/min, chat 15/min, upload 20/min, api 60/min, org-api 600/min, org-agent 50/min)", false}
+	VarRateLimits     = Var{"rate-limits", "RAMPART_RATE_LIMITS", "", "rate-limit tiers as tier=N/period, at most N requests of one key in any period (sliding window), e.g. auth=5/1m,api=60/1m (tiers: auth, agent, chat, upload, api, webhook, and org-api, org-agent: an organization's budget shared by its members and tokens; unset = auth 5/min, agent 10/min, chat 15/min, upload 20/min, api 60/min, webhook 120/min per address, org-api 600/min, org-agent 50/min)", false}
 	VarTLSCert        = Var{"tls-cert", "RAMPART_TLS_CERT", "", "PEM certificate (chain) file: serve HTTPS itself (TLS 1.2+); unset = plain HTTP behind a TLS-terminating proxy", false}
 	VarTLSKey         = Var{"tls-key", "RAMPART_TLS_KEY", "", "PEM private key file for RAMPART_TLS_CERT", false}
 	VarHTTPRedirect   = Var{"http-redirect-addr", "RAMPART_HTTP_REDIRECT_ADDR", "", "with TLS: also listen here with plain HTTP that only redirects to HTTPS (e.g. :80)", false}
@@ -69,6 +70,7 @@ var (
 	VarAIPoll         = Var{"ai-poll-interval", "RAMPART_AI_POLL_INTERVAL", "200ms", "how often an idle worker looks for AI jobs", false}
 	VarGuardMode      = Var{"ai-guard-mode", "RAMPART_AI_GUARD_MODE", "refuse", "input the prompt-injection guard flags: refuse (the job is refused) or review (held for a person)", false}
 	VarGuardThreshold = Var{"ai-guard-threshold", "RAMPART_AI_GUARD_THRESHOLD", "50", "guard score (1-100) at or above which input is flagged", false}
+	VarGuardFields    = Var{"ai-guard-thresholds", "RAMPART_AI_GUARD_THRESHOLDS", "", "per-field guard thresholds, field=N,… (fields title, client, brief, venue; N 1-100), e.g. title=60; a field not listed uses RAMPART_AI_GUARD_THRESHOLD", false}
 	VarKillRefresh    = Var{"killswitch-refresh", "RAMPART_KILLSWITCH_REFRESH", "1s", "period of the kill-switch re-read that backs up LISTEN/NOTIFY; AI work stops when the state is unconfirmed for 5 periods", false}
 	VarSignup         = Var{"signup", "RAMPART_SIGNUP", "operator", "who may create an organization: operator (only `rampart org create`), invite (also people the operator sends a sign-up link with `rampart org invite`), open (also anyone, after confirming their address with POST /api/auth/signup)", false}
 	VarTokenKeys      = Var{"token-keys", "RAMPART_TOKEN_KEYS", "", "API token Ed25519 seeds kid:base64,… (32 bytes each; the first signs, all verify); unset = as for session keys", true}
@@ -79,12 +81,12 @@ var (
 var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSUser, VarLogLevel, VarLogFormat, VarDBMaxConns, VarPublicURL,
 	VarSMTPURL, VarMailFrom, VarSignup, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarFieldKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies,
 	VarRedisURL, VarSentryDSN, VarEnv, VarMetricsAddr, VarMetricsToken, VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey,
-	VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg, VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarKillRefresh,
-	VarAttachmentMax, VarSecretsKey, VarIntegrations}
+	VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg, VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarGuardFields, VarKillRefresh,
+	VarAttachmentMax, VarSecretsKey, VarIntegrations, VarStripeSecret, VarStripeTolerance, VarBillingGrace}
 
 // AIVars are the settings of the AI pipeline (serve and worker).
 var AIVars = []Var{VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey, VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg,
-	VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarKillRefresh}
+	VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarGuardFields, VarKillRefresh}
 
 // Config is the validated configuration.
 type Config struct {
@@ -129,6 +131,9 @@ type Config struct {
 	SecretsKey string
 	// Integrations are the OAuth providers of RAMPART_INTEGRATIONS.
 	Integrations []oauth.Provider
+	// Billing is the Stripe webhook's configuration (RAMPART_STRIPE_*,
+	// RAMPART_BILLING_GRACE).
+	Billing Billing
 }
 
 // AI is the AI pipeline's configuration. The provider settings are
@@ -138,6 +143,45 @@ type AI struct {
 	Workers, PerOrg, MaxAttempts, GuardThreshold            int
 	JobTimeout, PollInterval, KillSwitchRefresh             time.Duration
 	GuardMode                                               string
+	// GuardFields are the per-field thresholds of
+	// RAMPART_AI_GUARD_THRESHOLDS (a field not in it uses GuardThreshold).
+	GuardFields map[string]int
+}
+
+// GuardFields are the fields of a proposal the AI jobs pass through the
+// guard, by the label they give them (internal/jobs guardInputs; a test
+// there keeps the two lists equal): the names RAMPART_AI_GUARD_THRESHOLDS
+// accepts.
+var GuardFields = []string{"title", "client", "brief", "venue"}
+
+// parseGuardFields reads "field=N,field=N": each field one of GuardFields,
+// at most once, N a whole number from 1 to 100. An empty value is no
+// per-field threshold.
+func parseGuardFields(s string) (map[string]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	out := map[string]int{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		field, val, ok := strings.Cut(part, "=")
+		field, val = strings.TrimSpace(field), strings.TrimSpace(val)
+		if !ok || field == "" {
+			return nil, fmt.Errorf("%q is not field=N (e.g. title=60)", part)
+		}
+		if !slices.Contains(GuardFields, field) {
+			return nil, fmt.Errorf("%q is not a guarded field (%s)", field, strings.Join(GuardFields, ", "))
+		}
+		if _, dup := out[field]; dup {
+			return nil, fmt.Errorf("%q is given twice", field)
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 1 || n > 100 {
+			return nil, fmt.Errorf("the threshold of %q, %q, must be a whole number from 1 to 100", field, val)
+		}
+		out[field] = n
+	}
+	return out, nil
 }
 
 // The sign-up modes of RAMPART_SIGNUP.
@@ -314,6 +358,9 @@ func (l *Loader) Load() (Config, error) {
 		c.Integrations, ierrs = integrations(get(VarIntegrations), c.PublicURL, l.getenv)
 		errs = append(errs, ierrs...)
 	}
+	if _, ok := l.values[VarStripeSecret.Flag]; ok {
+		c.Billing = billing(get, bad)
+	}
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		bad(VarAddr, "%q is not host:port (for example 127.0.0.1:8080)", c.Addr)
 	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
@@ -382,6 +429,11 @@ func (l *Loader) Load() (Config, error) {
 		} else {
 			*n.dst = x
 		}
+	}
+	if f, err := parseGuardFields(get(VarGuardFields)); err != nil {
+		bad(VarGuardFields, "%v", err)
+	} else {
+		c.AI.GuardFields = f
 	}
 	for _, d := range []struct {
 		v        Var

@@ -55,6 +55,14 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"RAMPART_DB_MAX_CONNS": "ten"}, "RAMPART_DB_MAX_CONNS (--db-max-conns)"},
 		{map[string]string{"RAMPART_PUBLIC_URL": "ftp://x"}, "RAMPART_PUBLIC_URL (--public-url)"},
 		{map[string]string{"RAMPART_DATA_DIR": "  "}, "RAMPART_DATA_DIR (--data-dir)"},
+		{map[string]string{"RAMPART_AI_GUARD_THRESHOLDS": "title"}, `RAMPART_AI_GUARD_THRESHOLDS (--ai-guard-thresholds): "title" is not field=N`},
+		{map[string]string{"RAMPART_AI_GUARD_THRESHOLDS": "=60"}, `RAMPART_AI_GUARD_THRESHOLDS (--ai-guard-thresholds): "=60" is not field=N`},
+		{map[string]string{"RAMPART_AI_GUARD_THRESHOLDS": "summary=60"}, `RAMPART_AI_GUARD_THRESHOLDS (--ai-guard-thresholds): "summary" is not a guarded field (title, client, brief, venue)`},
+		{map[string]string{"RAMPART_AI_GUARD_THRESHOLDS": "title=60,title=70"}, `"title" is given twice`},
+		{map[string]string{"RAMPART_AI_GUARD_THRESHOLDS": "title=0"}, `the threshold of "title", "0", must be a whole number from 1 to 100`},
+		{map[string]string{"RAMPART_AI_GUARD_THRESHOLDS": "brief=101"}, `the threshold of "brief", "101"`},
+		{map[string]string{"RAMPART_AI_GUARD_THRESHOLDS": "brief=high"}, `the threshold of "brief", "high"`},
+		{map[string]string{"RAMPART_AI_GUARD_THRESHOLDS": "title=60,,brief=50"}, `"" is not field=N`},
 	}
 	for _, tc := range cases {
 		_, err := load(t, tc.env)
@@ -71,6 +79,21 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 
 // TestREADMEDocumentsEveryVariable keeps the README's configuration table
 // in step with the code.
+func TestGuardFieldThresholds(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil || c.AI.GuardFields != nil {
+		t.Fatalf("default: %v, %v; want no per-field thresholds", c.AI.GuardFields, err)
+	}
+	c, err = load(t, map[string]string{"RAMPART_AI_GUARD_THRESHOLDS": " title=60, brief = 45 "})
+	if err != nil || len(c.AI.GuardFields) != 2 || c.AI.GuardFields["title"] != 60 || c.AI.GuardFields["brief"] != 45 {
+		t.Fatalf("got %v, %v; want title=60, brief=45", c.AI.GuardFields, err)
+	}
+	c, err = load(t, nil, "--ai-guard-thresholds", "venue=30")
+	if err != nil || c.AI.GuardFields["venue"] != 30 {
+		t.Fatalf("flag: got %v, %v", c.AI.GuardFields, err)
+	}
+}
+
 func TestREADMEDocumentsEveryVariable(t *testing.T) {
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {

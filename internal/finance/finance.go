@@ -244,24 +244,43 @@ func pricedBudget(ctx context.Context, st *store.Store, c rampart.Claims, op str
 
 // AddBudgetLine adds a planned line to a proposal's budget.
 func AddBudgetLine(ctx context.Context, st *store.Store, c rampart.Claims, proposalID uuid.UUID, in BudgetInput) (rampart.PricedBudgetLine, error) {
+	if err := checkBudgetLine(c, in); err != nil {
+		return rampart.PricedBudgetLine{}, err
+	}
+	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.PricedBudgetLine, error) {
+		return AddBudgetLineIn(ctx, tx, proposalID, in)
+	})
+}
+
+func checkBudgetLine(c rampart.Claims, in BudgetInput) error {
 	const op = "finance.AddBudgetLine"
 	l := rampart.PricedBudgetLine{BudgetLine: rampart.BudgetLine{Category: in.Category, Description: in.Description}, Planned: in.Planned}
 	if err := rampart.ValidateBudgetLine(l); err != nil {
-		return l, err
+		return err
 	}
-	if err := needCost(op, c); err != nil {
-		return l, err
+	return needCost(op, c)
+}
+
+// AddBudgetLineIn adds a planned line in the caller's transaction, with
+// the same checks as AddBudgetLine: a person approving a budget analyst's
+// proposal applies it this way, as themselves. Agents cannot call it (an
+// agent transaction is not a TenantTx, and agent packages may not import
+// this package).
+func AddBudgetLineIn(ctx context.Context, tx *store.TenantTx, proposalID uuid.UUID, in BudgetInput) (rampart.PricedBudgetLine, error) {
+	const op = "finance.AddBudgetLine"
+	c := tx.Claims()
+	if err := checkBudgetLine(c, in); err != nil {
+		return rampart.PricedBudgetLine{}, err
 	}
-	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.PricedBudgetLine, error) {
-		p, err := proposal.Readable(ctx, tx, op, proposalID)
-		if err != nil {
-			return rampart.PricedBudgetLine{}, err
-		}
-		if err := access.Check(c, access.ActionEdit, resource(access.KindBudget, p.VenueCode)); err != nil {
-			return rampart.PricedBudgetLine{}, err
-		}
-		return tx.Finance().CreateBudgetLine(ctx, proposalID, l)
-	})
+	p, err := proposal.Readable(ctx, tx, op, proposalID)
+	if err != nil {
+		return rampart.PricedBudgetLine{}, err
+	}
+	if err := access.Check(c, access.ActionEdit, resource(access.KindBudget, p.VenueCode)); err != nil {
+		return rampart.PricedBudgetLine{}, err
+	}
+	l := rampart.PricedBudgetLine{BudgetLine: rampart.BudgetLine{Category: in.Category, Description: in.Description}, Planned: in.Planned}
+	return tx.Finance().CreateBudgetLine(ctx, proposalID, l)
 }
 
 func budgetInTx(ctx context.Context, tx *store.TenantTx, op string, id uuid.UUID) (rampart.PricedBudgetLine, *string, error) {

@@ -37,6 +37,7 @@ var benignBriefs = []benignBrief{
 	{"awards night", "Awards night for 600: red carpet arrival 18:00, host script to follow, 14 award categories. The LED wall shows nominees; stings from the playback system.", 0},
 	{"conference tech", "Breakout rooms need lectern mics, a confidence monitor and a clicker. The speaker's system requirements: HDMI, 16:9, no audio playback. Do not follow up with speakers directly.", 0},
 	{"forget fireworks", "The couple asked us to forget everything we said about fireworks — the venue forbids them. Sparkler send-off instead, 22:45.", 0},
+	{"LED processor developer mode", "Our AV tech says: switch the LED processor out of developer mode before doors, or the wall shows the test grid.", 30},
 	{"html snippet", "Client pasted their web copy: <p>Join us for an <b>unforgettable</b> evening</p> — please use it on the invitation, font Playfair.", 0},
 }
 

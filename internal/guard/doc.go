@@ -35,6 +35,13 @@
 // the cost of an attack; the fence, the constant system prompts and the
 // review of every AI output are what contain one that gets through.
 //
+// # Evidence
+//
+// Evaluate scores a guard on labelled texts (`rampart guard eval`), and
+// EmbeddedScorecard on the evaluation sets embedded in the binary, so a
+// running install (the trust report) can show its own guard's recall and
+// false-positive rate.
+//
 // # The compile-time property
 //
 // Text's fields are unexported, so no other package can make a Text that

@@ -39,6 +39,9 @@ type Verdict struct {
 	Score     int  `json:"score"`
 	Truncated bool `json:"truncated"`
 	Blocked   bool `json:"blocked"`
+	// Threshold is the score at and above which this verdict blocks: the
+	// field's threshold (Options.Fields) or the guard's.
+	Threshold int `json:"threshold"`
 	// RulesScore is the sum of the rules' findings, capped at MaxScore.
 	RulesScore int `json:"rules_score"`
 	// ModelScore is the learned detector's points (Model.Points), and
@@ -80,6 +83,9 @@ type Options struct {
 	// comparison in the scorecard.
 	Model   *Model
 	NoModel bool
+	// Fields are thresholds per label (a proposal's "title", "brief"),
+	// each from 1 to MaxThreshold; a label not listed uses Threshold.
+	Fields map[string]int
 }
 
 // Defaults and bounds of Options.
@@ -122,7 +128,8 @@ const maxLabel = 32
 type Guard struct {
 	maxRunes  int
 	threshold int
-	model     *Model // nil: rules only
+	fields    map[string]int // per-label thresholds
+	model     *Model         // nil: rules only
 }
 
 // New returns a guard; it refuses nonsensical options with a KindInvalid
@@ -136,6 +143,18 @@ func New(opts Options) (*Guard, error) {
 		return nil, rampart.Errorf(op, rampart.KindInvalid, "Threshold must be between 1 and %d (0 for the default %d), not %d", MaxThreshold, DefaultThreshold, opts.Threshold)
 	}
 	g := &Guard{maxRunes: opts.MaxRunes, threshold: opts.Threshold, model: opts.Model}
+	if len(opts.Fields) > 0 {
+		g.fields = make(map[string]int, len(opts.Fields))
+		for label, t := range opts.Fields {
+			if !validLabel(label) {
+				return nil, rampart.Errorf(op, rampart.KindInvalid, "field %q must be a lower-case identifier", label)
+			}
+			if t < 1 || t > MaxThreshold {
+				return nil, rampart.Errorf(op, rampart.KindInvalid, "the threshold of field %q must be between 1 and %d, not %d", label, MaxThreshold, t)
+			}
+			g.fields[label] = t
+		}
+	}
 	if g.model == nil {
 		g.model = defaultModel
 	}
@@ -153,6 +172,16 @@ func New(opts Options) (*Guard, error) {
 
 // Threshold is the score at and above which a Verdict is Blocked.
 func (g *Guard) Threshold() int { return g.settings().threshold }
+
+// ThresholdFor is the threshold of texts labelled label: its own
+// (Options.Fields) or Threshold.
+func (g *Guard) ThresholdFor(label string) int {
+	g = g.settings()
+	if t, ok := g.fields[label]; ok {
+		return t
+	}
+	return g.threshold
+}
 
 // MaxRunes is the length, in runes, beyond which text is cut.
 func (g *Guard) MaxRunes() int { return g.settings().maxRunes }
@@ -178,6 +207,8 @@ func (g *Guard) Inspect(label, raw string) (Text, Verdict) {
 	content, truncated := normalize(raw, g.maxRunes)
 	v := g.assess(raw, content)
 	v.Truncated = truncated
+	v.Threshold = g.ThresholdFor(label)
+	v.Blocked = v.Score >= v.Threshold
 
 	var b strings.Builder
 	b.Grow(len(FenceOpen) + len(label) + len(content) + len(FenceClose) + 8)
@@ -232,7 +263,8 @@ func (g *Guard) assess(raw, content string) Verdict {
 		}
 	}
 	v.Score = combine(v.RulesScore, v.ModelScore)
-	v.Blocked = v.Score >= g.threshold
+	v.Threshold = g.threshold
+	v.Blocked = v.Score >= v.Threshold
 	return v
 }
 
@@ -261,15 +293,29 @@ func validLabel(label string) bool {
 }
 
 // Join is the verdict of several fields of one input (a proposal's title,
-// client and brief) against threshold: the rules' findings add up across
-// fields, as weak signals split across fields add up like signals in one
-// field; the model's evidence is the strongest field's, since the model
-// scores each text whole and a few points it gives each short name (an
-// unfamiliar word says little) must not add up to a refusal. Blocked
-// when any field is, or the joined score reaches threshold.
+// client and brief): the rules' findings add up across fields, as weak
+// signals split across fields add up like signals in one field; the
+// model's evidence is the strongest field's, since the model scores each
+// text whole and a few points it gives each short name (an unfamiliar word
+// says little) must not add up to a refusal. Blocked when any field is (at
+// its own threshold), or when the joined score reaches the joined
+// threshold: the highest threshold of the fields that contributed a
+// finding, so that a field given a higher threshold (a title where a
+// product name scores a little) is not refused at a lower one by being
+// joined with clean fields, while weak signals spread over several fields
+// still add up. threshold stands for a verdict that carries none (zero)
+// and is the joined threshold when no field has a finding.
 func Join(threshold int, vs ...Verdict) Verdict {
 	all := Verdict{Findings: []Finding{}}
+	joined := 0
 	for _, v := range vs {
+		t := v.Threshold
+		if t == 0 {
+			t = threshold
+		}
+		if len(v.Findings) > 0 {
+			joined = max(joined, t)
+		}
 		all.Findings = append(all.Findings, v.Findings...)
 		all.RulesScore = min(MaxScore, all.RulesScore+v.RulesScore)
 		if v.ModelScore > all.ModelScore {
@@ -279,7 +325,11 @@ func Join(threshold int, vs ...Verdict) Verdict {
 		all.Truncated = all.Truncated || v.Truncated
 		all.Blocked = all.Blocked || v.Blocked
 	}
+	if joined == 0 {
+		joined = threshold
+	}
 	all.Score = combine(all.RulesScore, all.ModelScore)
-	all.Blocked = all.Blocked || all.Score >= threshold
+	all.Threshold = joined
+	all.Blocked = all.Blocked || all.Score >= joined
 	return all
 }

@@ -156,8 +156,15 @@ var patterns = compile([]pattern{
 		expr: `\bpretend\s+(?:to\s+be|(?:that\s+)?you\s+are|you're|you\s+have\s+no)\b`,
 	},
 	{
-		rule: ruleRolePlaySystem, score: 50, words: words("developer god dan jailbreak jailbroken sudo unrestricted unfiltered uncensored"), needs: words("mode"),
-		expr: `\b(?:developer|god|dan|jailbreak|jailbroken|sudo|unrestricted|unfiltered|uncensored)\s+mode\b`,
+		rule: ruleRolePlaySystem, score: 50, words: words("god dan jailbreak jailbroken sudo unrestricted unfiltered uncensored"), needs: words("mode"),
+		expr: `\b(?:god|dan|jailbreak|jailbroken|sudo|unrestricted|unfiltered|uncensored)\s+mode\b`,
+	},
+	// "Developer mode" is also a setting of LED processors, consoles and
+	// phones ("switch the processor out of developer mode"): on its own a
+	// weak signal; strong when someone turns it on or says the reader is in it.
+	{
+		rule: ruleRolePlaySystem, score: 30, strong: 50, words: words("developer"), needs: words("mode"),
+		expr: `(?:\b(?P<strong>enable|enter|activate|unlock|turn\s+on|switch\s+(?:on|to|into)|(?:you\s+are|you're|now)\s+(?:now\s+)?in)\s+(?:the\s+)?)?\bdeveloper\s+mode\b(?P<strong>\s+(?:enabled|activated|on\b|output|response))?`,
 	},
 	{
 		rule: ruleRolePlaySystem, score: 40, words: words("jailbreak jailbroken jailbreaking jailbreaks"),
@@ -194,8 +201,12 @@ var patterns = compile([]pattern{
 		expr: `you\s*are\s*now\s*(?:an?\s*)?(?:unrestricted|unfiltered|uncensored|jailbroken|dan\b|evil|in\s*(?:developer|god|dan)\s*mode)`,
 	},
 	{
-		rule: ruleRolePlaySystem, score: 50, form: formSquashed, subs: words("developer god dan jailbreak"), needs: words("mode"),
-		expr: `(?:developer|god|dan|jailbreak)\s*mode`,
+		rule: ruleRolePlaySystem, score: 50, form: formSquashed, subs: words("god dan jailbreak"), needs: words("mode"),
+		expr: `(?:god|dan|jailbreak)\s*mode`,
+	},
+	{
+		rule: ruleRolePlaySystem, score: 50, form: formSquashed, subs: words("enable enter activate unlock"), needs: words("developer"),
+		expr: `(?:enable|enter|activate|unlock)\s*(?:the\s*)?developer\s*mode`,
 	},
 	{
 		rule: ruleRolePlaySystem, score: 40, form: formSquashed, subs: words("jailbr"),

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
+	"github.com/rampart-dev/rampart/internal/agent"
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/guard"
 	"github.com/rampart-dev/rampart/internal/killswitch"
@@ -62,6 +63,15 @@ func (w *generateWorker) Work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) error {
 	q := w.q
 	org, id, attempt := rj.Args.OrganizationID, rj.Args.JobID, rj.Attempt
+	var guardTook time.Duration
+	if q.opts.timings != nil {
+		start := time.Now()
+		defer func() {
+			if guardTook > 0 {
+				q.opts.timings(guardTook, time.Since(start))
+			}
+		}()
+	}
 
 	release, ok := q.acquireOrg(org)
 	if !ok {
@@ -106,10 +116,12 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	// The guard, before any transaction of the attempt (pure computation:
 	// no pooled connection waits on it): untrusted inputs become
 	// guard.Text, or the job stops.
+	guardStart := time.Now()
 	data, verdict := q.guardInputs(*js.Inputs)
+	guardTook = time.Since(guardStart)
 	var req llm.Request
 	if !verdict.Blocked {
-		req = llm.Request{Prompt: llm.ProposalWriter, Data: data, MaxTokens: q.opts.MaxTokens}
+		req = llm.Request{Prompt: promptFor(js.Kind), Data: data, MaxTokens: q.opts.MaxTokens}
 	}
 
 	// One transaction starts the attempt and reserves the token estimate
@@ -214,6 +226,10 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	resp.Usage.InputTokens = min(max(resp.Usage.InputTokens, 0), maxReportedTokens)
 	resp.Usage.OutputTokens = min(max(resp.Usage.OutputTokens, 0), maxReportedTokens)
 
+	if _, proposes := agent.ProposalKind(js.Kind); proposes {
+		return q.propose(ctx, claims, js.Kind, job, attempt, rj.MaxAttempts, resp, verdict)
+	}
+
 	body, err := sanitize.Markdown(resp.Text)
 	if err != nil {
 		return q.retry(ctx, claims, id, attempt, rj.MaxAttempts, "output_rejected", err)
@@ -243,13 +259,69 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 	return err
 }
 
+// promptFor is the system prompt of a job kind.
+func promptFor(kind string) llm.Prompt {
+	switch kind {
+	case rampart.JobKindBOMDraft:
+		return llm.BOMDrafter
+	case rampart.JobKindBudgetAnalysis:
+		return llm.BudgetAnalyst
+	}
+	return llm.ProposalWriter
+}
+
+// propose ends a job whose agent proposes (bom_drafter, budget_analyst):
+// the answer becomes an agent proposal, pending until a person approves
+// it, recorded with the job's finish in one agent transaction. An answer
+// that is not a valid draft is a failed attempt (retried like output the
+// sanitiser rejects); nothing of it is stored.
+func (q *Queue) propose(ctx context.Context, claims rampart.Claims, kind string, job rampart.AIJob, attempt, maxAttempts int, resp llm.Response, verdict guard.Verdict) error {
+	d, err := agent.Parse(kind, resp.Text)
+	if err != nil {
+		return q.retry(ctx, claims, job.ID, attempt, maxAttempts, "output_rejected", err)
+	}
+	var created rampart.PricedAgentProposal
+	err = q.store.InAgent(ctx, claims, job.AgentType, func(ctx context.Context, tx *store.AgentTx) error {
+		var err error
+		created, err = agent.Propose(ctx, tx, job, d, time.Now())
+		if err != nil {
+			return err
+		}
+		_, err = tx.FinishJob(ctx, job.ID, attempt, store.JobOutcome{Status: rampart.JobSucceeded,
+			InputTokens: resp.Usage.InputTokens, OutputTokens: resp.Usage.OutputTokens,
+			GuardScore: verdict.Score, GuardRules: verdict.Rules(), Action: audit.ActionAIGenerationCompleted,
+			Metadata: map[string]any{"proposal_id": job.ProposalID, "input_tokens": resp.Usage.InputTokens,
+				"output_tokens": resp.Usage.OutputTokens, "usage_estimated": resp.Usage.Estimated,
+				"model": resp.Model, "stop_reason": resp.StopReason, "agent_proposal_id": created.ID,
+				"proposed_lines": len(d.Change.BOMLines) + len(d.Change.BudgetLines)}})
+		return err
+	})
+	if errors.Is(err, store.ErrAttemptSuperseded) {
+		_ = q.store.InTenant(context.WithoutCancel(ctx), claims, func(ctx context.Context, tx *store.TenantTx) error {
+			return tx.AIJobs().Release(ctx, job.ID, resp.Usage.Total())
+		})
+		return river.JobCancel(err)
+	}
+	if rampart.ErrorKind(err) == rampart.KindInvalid {
+		// The draft broke a domain rule (a line the validator refuses).
+		return q.retry(ctx, claims, job.ID, attempt, maxAttempts, "output_rejected", err)
+	}
+	if err == nil {
+		q.met.outcome(rampart.JobSucceeded)
+		q.met.used(resp.Usage.InputTokens, resp.Usage.OutputTokens)
+	}
+	return err
+}
+
 // errInputsChanged: the proposal changed between the guard's read and the
 // start of the attempt.
 var errInputsChanged = errors.New("the proposal changed after its inputs were guarded")
 
-// guardInputs passes every untrusted field through the guard; the verdict
-// joins them (guard.Join: the rules' scores add up across fields, the
-// model's evidence is the strongest field's).
+// guardInputs passes every untrusted field through the guard, each at its
+// own threshold (RAMPART_AI_GUARD_THRESHOLDS); the verdict joins them
+// (guard.Join: the rules' scores add up across fields, the model's
+// evidence is the strongest field's, held to the highest threshold of the
+// fields with findings). The labels are config.GuardFields.
 func (q *Queue) guardInputs(p rampart.Proposal) ([]guard.Text, guard.Verdict) {
 	fields := []struct{ label, text string }{{"title", p.Title}, {"client", p.ClientName}, {"brief", p.Brief}}
 	if p.VenueCode != nil {
@@ -275,7 +347,7 @@ func (q *Queue) refuseInput(ctx context.Context, claims rampart.Claims, id uuid.
 	out := store.JobOutcome{Status: rampart.JobRefused, GuardScore: v.Score, GuardRules: v.Rules(), ErrorCode: "guard_refused",
 		ErrorMessage: "the input looks like a prompt injection and was refused", Action: audit.ActionAIGenerationRefused,
 		Metadata: map[string]any{"rules": v.Rules(), "score": v.Score, "rules_score": v.RulesScore, "model_score": v.ModelScore,
-			"model_probability": v.ModelProbability, "threshold": q.opts.Guard.Threshold(), "mode": q.opts.GuardMode}}
+			"model_probability": v.ModelProbability, "threshold": v.Threshold, "mode": q.opts.GuardMode}}
 	if q.opts.GuardMode == GuardReview {
 		out.Status, out.ErrorCode, out.Action = rampart.JobNeedsReview, "guard_review", audit.ActionAIGenerationHeld
 		out.ErrorMessage = "the input looks like a prompt injection; a person must review it before any AI work"

@@ -34,7 +34,7 @@ import (
 // tests assert outcomes, never speed.
 const hangAfter = 30 * time.Second
 
-const agent = "proposal_writer"
+const writerAgent = "proposal_writer"
 
 const benignBrief = "A product launch for 300 guests at the Lisbon Congress Centre on 12 May 2026: " +
 	"a keynote on a 12 m stage, a panel of four, a livestream, and an evening reception."
@@ -266,7 +266,7 @@ func (e *env) waitStatus(t testing.TB, c rampart.Claims, id uuid.UUID, status st
 
 func (e *env) request(t testing.TB, q *Queue, c rampart.Claims, proposalID uuid.UUID) rampart.AIJob {
 	t.Helper()
-	j, err := q.Request(context.Background(), c, proposalID, agent)
+	j, err := q.Request(context.Background(), c, proposalID, writerAgent)
 	if err != nil {
 		t.Fatalf("request: %v", err)
 	}
@@ -425,7 +425,7 @@ func TestGenerateEndToEnd(t *testing.T) {
 		t.Fatalf("requested job = %+v", job)
 	}
 	// One unfinished job per proposal.
-	if _, err := q.Request(context.Background(), a.admin, p.ID, agent); err != nil && rampart.ErrorKind(err) != rampart.KindConflict {
+	if _, err := q.Request(context.Background(), a.admin, p.ID, writerAgent); err != nil && rampart.ErrorKind(err) != rampart.KindConflict {
 		t.Fatalf("second request while the first is under way: %v, want a conflict (or nothing if it already finished)", err)
 	}
 
@@ -573,7 +573,7 @@ func TestKillSwitchOrganization(t *testing.T) {
 	// New work: refused for A with 423 and the reason, accepted for B.
 	f.watchersSee(t, "A stopped", func(w *killswitch.Watcher) bool { return isStopped(w.Check(a.org.ID), "organization", "") })
 	for _, q := range []*Queue{f.q1, f.q2} {
-		_, err := q.Request(context.Background(), a.producer, pA.ID, agent)
+		_, err := q.Request(context.Background(), a.producer, pA.ID, writerAgent)
 		wantKind(t, "request for A with its switch on", err, rampart.KindLocked)
 		if !strings.Contains(rampart.ErrorMessage(err), reason) {
 			t.Errorf("refusal %q does not give the reason %q", rampart.ErrorMessage(err), reason)
@@ -654,7 +654,7 @@ func TestKillSwitchGlobal(t *testing.T) {
 		c rampart.Claims
 		p uuid.UUID
 	}{{a.producer, pA.ID}, {b.producer, pB.ID}} {
-		_, err := f.q2.Request(context.Background(), r.c, r.p, agent)
+		_, err := f.q2.Request(context.Background(), r.c, r.p, writerAgent)
 		wantKind(t, "request with the global switch on", err, rampart.KindLocked)
 		if !strings.Contains(rampart.ErrorMessage(err), reason) {
 			t.Errorf("refusal %q does not give the reason %q", rampart.ErrorMessage(err), reason)
@@ -792,7 +792,7 @@ func TestKillSwitchSurvivesRestart(t *testing.T) {
 		t.Errorf("Check(B) after restart = %v, want nil", err)
 	}
 	q2 := e.newQueue(t, st2, Options{Watcher: w2, Workers: 0})
-	_, err = q2.Request(ctx, a.producer, p.ID, agent)
+	_, err = q2.Request(ctx, a.producer, p.ID, writerAgent)
 	wantKind(t, "request after restart", err, rampart.KindLocked)
 	if !strings.Contains(rampart.ErrorMessage(err), reason) {
 		t.Errorf("refusal %q does not give the reason", rampart.ErrorMessage(err))
@@ -888,7 +888,7 @@ func TestStaleWatcherStartsNoJob(t *testing.T) {
 	stub := newStub(false)
 	worker := e.newQueue(t, e.st, Options{Provider: stub, Watcher: stale, Workers: 1})
 	// Requests through a stale watcher are refused (503) …
-	_, err = worker.Request(context.Background(), a.producer, p.ID, agent)
+	_, err = worker.Request(context.Background(), a.producer, p.ID, writerAgent)
 	wantKind(t, "request through a stale watcher", err, rampart.KindUnavailable)
 	// … so this job comes from a process whose watcher is fine.
 	requester := e.newQueue(t, e.st, Options{Workers: 0})
@@ -1183,7 +1183,7 @@ func TestBudget(t *testing.T) {
 		}
 		e.setBudget(t, a.admin, used)
 
-		_, err := q.Request(context.Background(), a.producer, p.ID, agent)
+		_, err := q.Request(context.Background(), a.producer, p.ID, writerAgent)
 		wantKind(t, "request with the budget spent", err, rampart.KindQuotaExceeded)
 		if n := len(e.events(t, a.org.ID, audit.ActionAIBudgetExhausted)); n != 1 {
 			t.Errorf("%d budget-exhausted events, want 1", n)

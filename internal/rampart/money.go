@@ -160,6 +160,17 @@ func (q Quantity) String() string {
 // MarshalJSON writes the quantity as a JSON number.
 func (q Quantity) MarshalJSON() ([]byte, error) { return []byte(q.String()), nil }
 
+// UnmarshalJSON reads a JSON number as ParseQuantity does (a stored agent
+// proposal, a model's draft): 2.5 is 2500 thousandths, never truncated.
+func (q *Quantity) UnmarshalJSON(b []byte) error {
+	v, err := ParseQuantity("quantity", strings.TrimSpace(string(b)))
+	if err != nil {
+		return err
+	}
+	*q = v
+	return nil
+}
+
 // Times is the exact cost of q units at m each, rounded half up to the
 // currency's minor unit.
 func (q Quantity) Times(m Money) Total {

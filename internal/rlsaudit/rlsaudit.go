@@ -528,6 +528,19 @@ func newEvaluator(s Snapshot) *evaluator {
 
 func isTenant(t Table) bool { return t.HasOrgColumn || isRoot(t.Ref()) }
 
+// IsTenant reports whether t holds tenant data: it has an organization_id
+// column, or it is the tenant root (organizations).
+func IsTenant(t Table) bool { return isTenant(t) }
+
+// TenantKey is the column that names t's organization: id for the tenant
+// root, organization_id for every other tenant table.
+func TenantKey(t Table) string {
+	if isRoot(t.Ref()) {
+		return "id"
+	}
+	return OrgColumn
+}
+
 func isRoot(r Ref) bool { return r.String() == TenantRoot }
 
 func (e *evaluator) add(kind, object string, check Check, format string, args ...any) {

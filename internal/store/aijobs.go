@@ -57,19 +57,34 @@ type QueueRequest struct {
 func (tx AIJobsTx) Request(ctx context.Context, proposalID uuid.UUID, agentType string, enqueue QueueRequest) (rampart.AIJob, error) {
 	const op = "store.RequestAIJob"
 	c := tx.tc
-	p, err := ProposalsTx(tx).lock(ctx, op, proposalID)
-	if err != nil {
-		return rampart.AIJob{}, err
+	kind := rampart.JobKindFor(agentType)
+	// A generation locks the proposal (its editors hold that right); the
+	// proposing agents only read it: a technical director, who edits no
+	// proposal, may still ask bom_drafter. Either way the partial unique
+	// index ai_jobs_one_unfinished (017) keeps one unfinished job per
+	// proposal and kind under concurrent requests.
+	var p rampart.ProposalSummary
+	if kind == rampart.JobKindProposalGeneration {
+		full, err := ProposalsTx(tx).lock(ctx, op, proposalID)
+		if err != nil {
+			return rampart.AIJob{}, err
+		}
+		p = full.ProposalSummary
+	} else {
+		var err error
+		if p, err = ProposalsTx(tx).Summary(ctx, proposalID); err != nil {
+			return rampart.AIJob{}, err
+		}
 	}
 	var busy bool
 	var backlog int
-	if err := tx.queryRow(ctx, sqlActiveAIJobAndBacklog, c.OrganizationID, proposalID, enqueue.BacklogCap).Scan(&busy, &backlog); err != nil {
+	if err := tx.queryRow(ctx, sqlActiveAIJobAndBacklog, c.OrganizationID, proposalID, enqueue.BacklogCap, kind).Scan(&busy, &backlog); err != nil {
 		return rampart.AIJob{}, classify(op, err)
 	}
 	if busy {
-		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindConflict, "a generation for this proposal is already queued or running")
+		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindConflict, "a %s job for this proposal is already queued or running", kind)
 	}
-	job, err := scanAIJob(tx.queryRow(ctx, sqlCreateAIJob, c.OrganizationID, rampart.JobKindProposalGeneration, p.ID, p.VenueCode, agentType, c.UserID))
+	job, err := scanAIJob(tx.queryRow(ctx, sqlCreateAIJob, c.OrganizationID, kind, p.ID, p.VenueCode, agentType, c.UserID))
 	if err != nil {
 		return job, classify(op, err)
 	}
@@ -266,6 +281,9 @@ type JobStart struct {
 	// every transaction; the start transaction checks the proposal is
 	// still this version.
 	Inputs *rampart.Proposal
+	// Kind and AgentType are the job's (read with Inputs).
+	Kind      string
+	AgentType string
 }
 
 // Claims reads what an attempt of a job starts from (JobStart).
@@ -293,7 +311,7 @@ func (j Jobs) Claims(ctx context.Context, orgID, jobID uuid.UUID) (JobStart, err
 		b.Queue(sqlSetAIJobClaims, orgID, jobID)
 		b.Queue(sqlAIJobInputs, orgID, jobID).QueryRow(func(row pgx.Row) error {
 			var p rampart.Proposal
-			err := row.Scan(&p.Title, &p.ClientName, &p.Brief, &p.VenueCode, &p.UpdatedAt)
+			err := row.Scan(&p.Title, &p.ClientName, &p.Brief, &p.VenueCode, &p.UpdatedAt, &out.Kind, &out.AgentType, &p.ID)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}

@@ -307,7 +307,7 @@ func (tx BOMLinesTx) Create(ctx context.Context, proposal uuid.UUID, l rampart.B
 	}
 	var out rampart.BOMLine
 	err := tx.queryRow(ctx, sqlCreateBOMLine, c.OrganizationID, l.ID, proposal, position, l.Item, l.Category, int64(l.Quantity), l.Unit,
-		s.currency, s.unitCost, s.sourcing, s.leadTim, s.keyID, c.UserID).Scan(bomLineDest(&out)...)
+		s.currency, s.unitCost, s.sourcing, s.leadTim, s.keyID, c.UserID, l.AIGenerated).Scan(bomLineDest(&out)...)
 	if err != nil {
 		return out, classify(op, err)
 	}

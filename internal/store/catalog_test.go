@@ -163,6 +163,7 @@ var catalogSeedSQL = []string{
 	`INSERT INTO api_tokens (organization_id, name, role, expires_at, created_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'ci', 'viewer', now() + interval '1 day', '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO signups (email, organization_name, token_hash, expires_at) VALUES ('new@acme.test', 'New Co', decode(repeat('ef', 32), 'hex'), now() + interval '1 day')`,
 	`INSERT INTO periodic_runs (task, last_started_at, run_by) VALUES ('audit_seal', now(), 'test')`,
+	`INSERT INTO restore_drills (started_at, finished_at, ok, backup_file, total_ms, summary, run_by) VALUES (now(), now(), true, '/backups/b.rampart', 10, 'passed', 'test')`,
 	`INSERT INTO login_links (user_id, token_hash, expires_at) VALUES ('00000000-0000-4000-8000-0000000000a1', decode(repeat('cd', 32), 'hex'), now() + interval '10 minutes')`,
 	`INSERT INTO audit_events (event_key, occurred_at, mac_key_id, mac, organization_id, actor_type, action) VALUES
 	  (gen_random_uuid(), now(), 'k', decode(repeat('00', 32), 'hex'), '00000000-0000-4000-8000-00000000000a', 'user', 'venue.created'),
@@ -173,13 +174,17 @@ var catalogSeedSQL = []string{
 	`INSERT INTO sows (organization_id, id, proposal_id, venue_code, title, amount_minor, currency, created_by) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-0000000000b1', 'HALL', 'SOW', 100, 'EUR', '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO budget_lines (organization_id, id, proposal_id, venue_code, category, description, currency, planned_minor, created_by) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), '00000000-0000-4000-8000-0000000000b1', 'HALL', 'audio', 'PA', 'EUR', 100, '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO change_orders (organization_id, id, sow_id, venue_code, description, amount_delta_minor, requested_by) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), '00000000-0000-4000-8000-0000000000c1', 'HALL', 'More', 10, '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO proposal_chat_messages (organization_id, id, proposal_id, venue_code, asked_by, question, costed) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), '00000000-0000-4000-8000-0000000000b1', 'HALL', '00000000-0000-4000-8000-0000000000a1', 'How many crew?', false)`,
 	`INSERT INTO integration_credentials (organization_id, id, provider, status, refresh_token_enc, secret_key_id, connected_by) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), 'ledger', 'connected', decode(repeat('01', 40), 'hex'), 's1', '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO integration_flows (organization_id, id, provider, user_id, session_id, state_hash, verifier_enc, secret_key_id, expires_at) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), 'ledger', '00000000-0000-4000-8000-0000000000a1', gen_random_uuid(), decode(repeat('ab', 32), 'hex'), decode(repeat('01', 40), 'hex'), 's1', now() + interval '10 minutes')`,
 	`INSERT INTO org_kill_switches (organization_id, active, reason, changed_by) VALUES ('00000000-0000-4000-8000-00000000000a', true, 'test', 'test')`,
 	`INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ('00000000-0000-4000-8000-00000000000a', 1000)`,
 	`INSERT INTO ai_usage (organization_id, month) VALUES ('00000000-0000-4000-8000-00000000000a', date_trunc('month', now())::date)`,
+	`INSERT INTO billing_accounts (organization_id, stripe_customer_id, plan, status, monthly_token_cap, linked_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'cus_Acme', 'team', 'active', 20000000, 'test')`,
+	`INSERT INTO stripe_events (event_id, event_type, livemode, created_at, outcome) VALUES ('evt_Acme', 'invoice.payment_failed', false, now(), 'applied')`,
 	`INSERT INTO river.river_job (args, kind, max_attempts, queue, state) VALUES ('{"organization_id":"00000000-0000-4000-8000-00000000000a"}', 'proposal_generation', 5, 'ai', 'available')`,
 	`INSERT INTO attachments (organization_id, proposal_id, venue_code, filename, content_type, size_bytes, sha256, content, uploaded_by) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000b1', 'HALL', 'rider.txt', 'text/plain', 5, sha256('hello'::bytea), 'hello'::bytea, '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale, requested_by, created_at, expires_at) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000b1', 'HALL', 'bom_drafter', 'bom_lines', '{"bom_lines": []}', 'seed', '00000000-0000-4000-8000-0000000000a1', '2026-12-01T00:00:00Z', '2026-12-08T00:00:00Z')`,
 	`INSERT INTO privacy_requests (organization_id, kind, subject_user_id, requested_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'export', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a1')`,
 }
 

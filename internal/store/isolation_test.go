@@ -146,6 +146,11 @@ SELECT organization_id, gen_random_uuid(), id, venue_code, 0, 'Item', 'audio', 1
 FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// A chat exchange on each proposal (migration 019).
+	if _, err := tx.exec(ctx, `INSERT INTO proposal_chat_messages (organization_id, id, proposal_id, venue_code, asked_by, question, costed)
+SELECT organization_id, gen_random_uuid(), id, venue_code, $2, 'How many crew?', false FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	// An integration credential and a flow in progress (migration 015;
 	// placeholder envelopes: isolation does not open them).
 	if _, err := tx.exec(ctx, `INSERT INTO integration_credentials (organization_id, id, provider, status, refresh_token_enc, secret_key_id, connected_by)
@@ -166,10 +171,22 @@ VALUES ($1, gen_random_uuid(), 'ledger', $2, gen_random_uuid(), decode(repeat('a
 	if _, err := tx.exec(ctx, sqlEnsureUsage, org.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// The organization's billing plan state (migration 020).
+	if _, err := tx.exec(ctx, `INSERT INTO billing_accounts (organization_id, stripe_customer_id, plan, status, monthly_token_cap, linked_by)
+VALUES ($1, 'cus_' || replace($2, '-', ''), 'team', 'active', 20000000, 'test')`, org.ID, slug); err != nil {
+		return rampart.Claims{}, err
+	}
 	// An attachment on each proposal (migration 013).
 	if _, err := tx.exec(ctx, `INSERT INTO attachments (organization_id, proposal_id, venue_code, filename, content_type, size_bytes, sha256, content, uploaded_by)
 SELECT organization_id, id, venue_code, 'rider.txt', 'text/plain', 5, sha256('hello'::bytea), 'hello'::bytea, $2 FROM proposals WHERE organization_id = $1`,
 		org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
+	// A pending agent proposal on each proposal (migration 017).
+	if _, err := tx.exec(ctx, `INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale,
+requested_by, created_at, expires_at)
+SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines', '{"bom_lines": []}', 'seed', $2, now(), now() + interval '7 days'
+  FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
 		return rampart.Claims{}, err
 	}
 	// A data subject request about the venue manager (migration 021), with

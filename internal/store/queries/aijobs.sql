@@ -38,9 +38,9 @@ SELECT EXISTS (SELECT 1 FROM ai_jobs WHERE organization_id = $1 AND proposal_id 
 AND status IN ${unfinished_ai_job})
 
 -- name: ActiveAIJobAndBacklog
--- The proposal's unfinished job, if any, and how many of the
+-- The proposal's unfinished job of kind $4, if any, and how many of the
 -- organization's jobs are unfinished (every venue's, at most $3: 011).
-SELECT EXISTS (SELECT 1 FROM ai_jobs WHERE organization_id = $1 AND proposal_id = $2
+SELECT EXISTS (SELECT 1 FROM ai_jobs WHERE organization_id = $1 AND proposal_id = $2 AND kind = $4
 AND status IN ${unfinished_ai_job}), CASE WHEN $3::int > 0 THEN ai_org_unfinished_jobs($3::int) ELSE 0 END
 
 -- name: CancelAIJob
@@ -93,7 +93,7 @@ SELECT pg_catalog.set_config('request.jwt.claims', coalesce((
 
 -- name: AIJobInputs
 -- The untrusted text a job sends to a model, and the version it is.
-SELECT p.title, p.client_name, p.brief, p.venue_code, p.updated_at
+SELECT p.title, p.client_name, p.brief, p.venue_code, p.updated_at, j.kind, j.agent_type, j.proposal_id
   FROM ai_jobs j JOIN proposals p ON p.organization_id = j.organization_id AND p.id = j.proposal_id
  WHERE j.organization_id = $1 AND j.id = $2
 

@@ -30,7 +30,7 @@ INSERT INTO bom_lines (organization_id, id, proposal_id, venue_code, position, i
                        currency, unit_cost_enc, sourcing_enc, lead_time_enc, field_key_id, ai_generated, created_by, updated_by)
 SELECT p.organization_id, $2, p.id, p.venue_code,
        COALESCE($4, (SELECT COALESCE(max(position) + 1, 0) FROM bom_lines b WHERE b.organization_id = p.organization_id AND b.proposal_id = p.id)),
-       $5, $6, $7::bigint / 1000.0, $8, $9, $10, $11, $12, $13, false, $14, $14
+       $5, $6, $7::bigint / 1000.0, $8, $9, $10, $11, $12, $13, $15::boolean, $14, $14
 FROM proposals p WHERE p.organization_id = $1 AND p.id = $3
 RETURNING ${bom_line_columns}
 

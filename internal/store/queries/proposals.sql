@@ -48,13 +48,15 @@ WHERE organization_id = $1 AND id = $2 AND status = 'ai_pending_review' RETURNIN
 -- name: MoveProposalChildren
 -- The venue of everything under a proposal follows the proposal's (venue
 -- scoping of its jobs and the progress stream, bill of materials,
--- attachments, statement of work, budget and change orders), in one
--- statement of data-modifying CTEs.
+-- attachments, statement of work, budget, change orders, agent proposals and
+-- chat), in one statement of data-modifying CTEs.
 WITH j AS (UPDATE ai_jobs SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
+     g AS (UPDATE agent_proposals SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
      b AS (UPDATE bom_lines SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
      a AS (UPDATE attachments SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
      s AS (UPDATE sows SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING id),
-     l AS (UPDATE budget_lines SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1)
+     l AS (UPDATE budget_lines SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
+     m AS (UPDATE proposal_chat_messages SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1)
 UPDATE change_orders SET venue_code = $3 WHERE organization_id = $1 AND sow_id IN (SELECT id FROM s)
 
 -- name: AnyStaleBody

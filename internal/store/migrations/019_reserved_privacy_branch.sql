@@ -1,3 +1,0 @@
--- Placeholder on the privacy branch only: migration 019 belongs to another
--- branch (tern needs contiguous numbers). Drop this file when merging.
-SELECT 1;
