@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/billing"
+	"github.com/rampart-dev/rampart/internal/privacy"
 	"github.com/rampart-dev/rampart/internal/sanitize"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -134,6 +135,15 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 		{name: "stripe_event_prune", every: 24 * time.Hour, first: 2 * time.Minute, run: func(ctx context.Context) (string, error) {
 			n, err := st.Billing().PruneStripeEvents(ctx, time.Now().Add(-billing.EventIDRetention))
 			return fmt.Sprintf("pruned %d Stripe event ids", n), err
+		}},
+		// Data exports (docs/privacy.md): pending requests are built into
+		// their archives here, each in its requester's tenant transaction.
+		{name: "privacy_exports", every: 10 * time.Second, first: 5 * time.Second, run: func(ctx context.Context) (string, error) {
+			n, err := privacy.BuildPending(ctx, st, 20)
+			if n > 0 {
+				log.Info("built data exports", "exports", n)
+			}
+			return fmt.Sprintf("built %d exports", n), err
 		}},
 		// Bodies are sanitised once, on write; a policy change (a new
 		// sanitize.Version) reaches the stored ones here, in batches,

@@ -49,7 +49,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	integrationID := e.connect(admin) // a connected integration for its refresh and disconnect cases
 	e.link(acme.org, "cus_Acme")      // the operator's link, for the billing webhook's case
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
-	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID string
+	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID, dataRequestID string
 	var vendorID, crewID, assignmentID, choiceID string
 	var cProposal, cLine, cAttachment, cSOW, cChange, cBudget, cInvite, cToken string
 	everywhere := e.signIn(acme.email(rampart.RoleTechnicalDirector)) // signed in before any case is measured
@@ -357,6 +357,21 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /account/sign-out-everywhere", func() resp {
 			return e.form(everywhere, "/account/sign-out-everywhere", url.Values{})
 		}, "auth.session.revoked", false, false, 200},
+		{"POST /api/admin/data-requests", func() resp {
+			r := e.do(admin, "POST", "/api/admin/data-requests", map[string]any{"kind": "export", "user_id": uid(rampart.RoleTechnicalDirector)})
+			dataRequestID, _ = r.json(t)["id"].(string)
+			return r
+		}, "privacy.request.created", false, true, 202},
+		{"POST /api/admin/data-requests/{id}/link", func() resp {
+			// The worker's part, done directly (it writes no event here).
+			e.exec(`UPDATE privacy_requests SET status = 'ready', archive = '\x504b0506'::bytea, archive_sha256 = sha256('\x504b0506'::bytea),
+				archive_bytes = 4, completed_at = now() WHERE id = $1`, dataRequestID)
+			r := e.do(admin, "POST", "/api/admin/data-requests/"+dataRequestID+"/link", nil)
+			return r
+		}, "privacy.export.link_issued", false, false, 201},
+		{"POST /api/admin/data-requests", func() resp {
+			return e.do(admin, "POST", "/api/admin/data-requests", map[string]any{"kind": "erasure", "email": acme.email(rampart.RoleTechnicalDirector)})
+		}, "privacy.erasure.completed", false, true, 201},
 		{"POST /api/auth/switch-org", func() resp {
 			return e.do(admin, "POST", "/api/auth/switch-org", map[string]any{"organization_id": acme.org.ID})
 		}, "auth.session.org_switched", false, false, 204},

@@ -156,6 +156,7 @@ func New(opts Options) *Server {
 	bomAPI{s}.register(s.edge)
 	financeAPI{s}.register(s.edge)
 	staffingAPI{s}.register(s.edge)
+	privacyAPI{s}.register(s.edge)
 	attachmentAPI{s}.register(s.edge)
 	chatAPI{s}.register(s.edge)
 	integrationAPI{s}.register(s.edge)

@@ -168,6 +168,15 @@ const (
 	ActionCrewAssigned      = "crew.assigned"
 	ActionCrewUnassigned    = "crew.unassigned"
 	ActionLearningReset     = "learning.reset"
+
+	// Data subject requests (issue #16). privacy.* events carry ids, never
+	// an email or a name, and erasure leaves them in place.
+	ActionPrivacyRequested       = "privacy.request.created"
+	ActionPrivacyExportReady     = "privacy.export.completed"
+	ActionPrivacyExportFailed    = "privacy.export.failed"
+	ActionPrivacyLinkIssued      = "privacy.export.link_issued"
+	ActionPrivacyExportTaken     = "privacy.export.downloaded"
+	ActionPrivacyErasureFinished = "privacy.erasure.completed"
 )
 
 // Actions lists every action an event may carry.
@@ -282,6 +291,12 @@ var Actions = []string{
 	ActionCrewAssigned,
 	ActionCrewUnassigned,
 	ActionLearningReset,
+	ActionPrivacyRequested,
+	ActionPrivacyExportReady,
+	ActionPrivacyExportFailed,
+	ActionPrivacyLinkIssued,
+	ActionPrivacyExportTaken,
+	ActionPrivacyErasureFinished,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

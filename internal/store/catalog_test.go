@@ -191,6 +191,7 @@ var catalogSeedSQL = []string{
 	`INSERT INTO crew_assignments (organization_id, id, proposal_id, venue_code, crew_member_id, starts_on, ends_on, assigned_by) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), '00000000-0000-4000-8000-0000000000b1', 'HALL', '00000000-0000-4000-8000-0000000000e1', '2027-01-01', '2027-01-02', '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO learned_weights (organization_id, ranker, feature, adjustment, observations) VALUES ('00000000-0000-4000-8000-00000000000a', 'vendor_ranker', 'price_band', 0.05, 1)`,
 	`INSERT INTO learning_feedback (organization_id, ranker, approved, signals, actor_id) VALUES ('00000000-0000-4000-8000-00000000000a', 'vendor_ranker', true, '{"price_band": 1}', '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO privacy_requests (organization_id, kind, subject_user_id, requested_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'export', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a1')`,
 }
 
 func TestCatalogFreshDatabasePasses(t *testing.T) {

@@ -212,6 +212,12 @@ SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines', '{"bom_lines
   FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// A data subject request about the venue manager (migration 021), with
+	// an archive waiting for its download.
+	if _, err := tx.exec(ctx, `INSERT INTO privacy_requests (organization_id, kind, subject_user_id, requested_by, status, archive, archive_sha256, archive_bytes, completed_at)
+VALUES ($1, 'export', $2, $3, 'ready', '\x504b0506'::bytea, sha256('\x504b0506'::bytea), 4, now())`, org.ID, vm.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	return rampart.Claims{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}, nil
 }
 
