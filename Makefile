@@ -75,6 +75,11 @@ generate: ## regenerate generated files (docs/permissions.md)
 verify: lint test ## lint, generate check and tests
 	@$(MAKE) -s generate && git diff --exit-code -- docs/permissions.md
 
+.PHONY: screenshots
+screenshots: deps ## save the console's pages as PNGs (375 px wide) into docs/screenshots/, driven by the browser test
+	mkdir -p docs/screenshots
+	RAMPART_TEST_SCREENSHOTS=$(CURDIR)/docs/screenshots go test ./cmd/rampart/ -run 'TestConsoleWorkspaceInBrowser' -count=1
+
 .PHONY: clean
 clean: ## remove build output (not rampart-data/)
 	rm -rf bin .test.log bench-results

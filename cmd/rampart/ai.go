@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rampart-dev/rampart/internal/chat"
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/guard"
 	"github.com/rampart-dev/rampart/internal/jobs"
@@ -25,6 +26,7 @@ import (
 type aiPipeline struct {
 	watcher *killswitch.Watcher
 	queue   *jobs.Queue
+	chat    *chat.Service
 	stop    func()
 }
 
@@ -52,6 +54,12 @@ func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logg
 	w, err := killswitch.New(st, killswitch.Options{Refresh: cfg.KillSwitchRefresh, StaleAfter: 5 * cfg.KillSwitchRefresh, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("configuration: RAMPART_KILLSWITCH_REFRESH: %w", err)
+	}
+	// The proposal chat asks the same provider, through the same guard,
+	// under the same kill-switch watcher as the jobs.
+	cs, err := chat.New(chat.Options{Store: st, Provider: provider, Guard: g, Watcher: w, Logger: log})
+	if err != nil {
+		return nil, err
 	}
 	host, _ := os.Hostname()
 	q, err := jobs.New(ctx, st, jobs.Options{Provider: provider, Guard: g, GuardMode: cfg.GuardMode, Watcher: w,
@@ -93,7 +101,7 @@ func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logg
 	}
 	log.Info("AI pipeline ready", "provider", provider.Name(), "model", provider.Model(), "workers", cfg.Workers,
 		"per_org", cfg.PerOrg, "guard_mode", cfg.GuardMode)
-	return &aiPipeline{watcher: w, queue: q, stop: func() {
+	return &aiPipeline{watcher: w, queue: q, chat: cs, stop: func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
 		_ = q.Stop(sctx)

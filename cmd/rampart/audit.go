@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -332,6 +333,15 @@ func (m *Main) auditVerify(ctx context.Context, st *store.Store, org *uuid.UUID,
 				fmt.Fprintf(m.Stdout, "  retention purged %d events (seals ≤ %d, older than %s) at %s\n",
 					p.Events, p.ThroughSeal, p.Before.Format(time.RFC3339), p.At.Format(time.RFC3339))
 			}
+			if c.Erased > 0 {
+				// Data subject erasure (docs/privacy.md): not a problem.
+				more := ""
+				if int64(len(c.ErasedIDs)) < c.Erased {
+					more = ", …"
+				}
+				fmt.Fprintf(m.Stdout, "  erased: %d events had their personal fields erased on request; everything else in them verified (events %s%s)\n",
+					c.Erased, joinIDs(c.ErasedIDs), more)
+			}
 		}
 		rate := float64(rep.Events) / max(elapsed.Seconds(), 1e-9)
 		fmt.Fprintf(m.Stdout, "verified %d events in %d chains in %s (%.0f events/s)\n", rep.Events, len(rep.Chains), elapsed.Round(time.Millisecond), rate)
@@ -350,6 +360,14 @@ func (m *Main) auditVerify(ctx context.Context, st *store.Store, org *uuid.UUID,
 		return exitFail
 	}
 	return exitOK
+}
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ", ")
 }
 
 func (m *Main) auditExport(ctx context.Context, st *store.Store, org uuid.UUID, f store.AuditFilter, output string) int {

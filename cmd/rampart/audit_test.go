@@ -350,3 +350,73 @@ func TestAuditSealLogsHeadMAC(t *testing.T) {
 	}
 	t.Fatalf("no seal log line for chain %s:\n%s", org.ID, errOut)
 }
+
+// TestAuditVerifyReportsErasure: an event whose personal fields were
+// blanked (the one way the database allows: as rampart_audit_eraser,
+// blanking only those fields) is reported as erased; the eraser cannot
+// change anything else; an erasure that no privacy.erasure.completed
+// record accounts for (what an attacker with database access, but no
+// key, could do) fails verify as such; and a tamper of the erased event
+// fails verify, naming it. The legitimate path (an erasure request, which
+// verify passes) is tested in internal/privacy.
+func TestAuditVerifyReportsErasure(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := externalEnv(db, db.AppURL)
+	ctx := context.Background()
+	st := openTestStore(t, db)
+	err := st.AsService(ctx, "test: seed", func(ctx context.Context, tx *store.ServiceTx) error {
+		org, err := tx.Provision().CreateOrganization(ctx, "Acme", "acme")
+		if err != nil {
+			return err
+		}
+		_, err = tx.Provision().CreateVenue(ctx, rampart.Venue{OrganizationID: org.ID, Code: "V1", Name: "Venue one"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run(t, env, "audit", "seal"); code != 0 {
+		t.Fatalf("seal: %d %s %s", code, out, errOut)
+	}
+	conn, err := pgx.Connect(ctx, db.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var id int64
+	if err := conn.QueryRow(ctx, "SELECT min(id) FROM audit_events WHERE action = 'venue.created' AND scheme = 2").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "SET ROLE rampart_audit_eraser"); err != nil {
+		t.Fatal(err)
+	}
+	// The eraser may not touch what the MAC covers.
+	if _, err := conn.Exec(ctx, "UPDATE audit_events SET actor_id = 'someone else', ip = NULL, user_agent = '', before = NULL, after = NULL, reason = '', metadata = NULL, pii_salt = NULL, erased_at = now() WHERE id = $1", id); err == nil {
+		t.Fatal("the eraser changed actor_id")
+	}
+	if _, err := conn.Exec(ctx, "UPDATE audit_events SET ip = NULL, user_agent = '', before = NULL, after = NULL, reason = '', metadata = NULL, pii_salt = NULL, erased_at = now() WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "RESET ROLE"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, env, "audit", "verify")
+	if code != 1 || !strings.Contains(out, fmt.Sprintf("erased: 1 events had their personal fields erased on request; everything else in them verified (events %d)", id)) ||
+		!strings.Contains(errOut, "personal fields were blanked outside a data subject erasure") {
+		t.Fatalf("verify after an unrecorded erasure: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, _ := run(t, env, "audit", "verify", "--json"); code != 1 || !strings.Contains(out, `"erased": 1`) {
+		t.Fatalf("verify --json after an unrecorded erasure: exit %d\n%s", code, out)
+	}
+	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "UPDATE audit_events SET target_id = 'V9' WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = run(t, env, "audit", "verify")
+	if code != 1 || !strings.Contains(errOut, fmt.Sprintf("event %d: content does not match its MAC", id)) {
+		t.Fatalf("verify after tampering with an erased event: exit %d\n%s", code, errOut)
+	}
+}

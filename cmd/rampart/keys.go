@@ -64,8 +64,8 @@ func checkFieldKeys(ctx context.Context, st *store.Store, ring *fieldcrypt.Ring,
 
 func runKeys(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("keys", "keys status|rotate|add|retire [flags]", `
-Field encryption keys (unit cost, sourcing and lead time are sealed with
-AES-256-GCM; docs/field-encryption.md). The first key of the ring seals,
+Field encryption keys (BOM unit cost, sourcing and lead time, and crew day
+rates are sealed with AES-256-GCM; docs/field-encryption.md). The first key of the ring seals,
 every key opens.
 
   rampart keys status [--json]

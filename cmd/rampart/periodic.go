@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rampart-dev/rampart/internal/billing"
+	"github.com/rampart-dev/rampart/internal/privacy"
 	"github.com/rampart-dev/rampart/internal/sanitize"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -89,8 +91,10 @@ func processName(cmd string) string {
 
 // maintenanceTasks are the cluster's periodic work: sealing the audit log
 // every sealEvery, the retention purge once a day (first a minute after
-// start), and ending the AI jobs the queue gave up on every minute.
-func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration, retentionMonths int) []periodicTask {
+// start), ending the AI jobs the queue gave up on every minute, and the
+// chat turns whose answer was abandoned (still answering a minute past
+// aiTimeout, the provider's time limit) every minute.
+func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration, retentionMonths int, aiTimeout time.Duration) []periodicTask {
 	return []periodicTask{
 		{name: "audit_seal", every: sealEvery, run: func(ctx context.Context) (string, error) {
 			n, err := st.Audit().Seal(ctx)
@@ -112,11 +116,34 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 			}
 			return fmt.Sprintf("ended %d jobs", n), err
 		}},
+		{name: "chat_sweep", every: time.Minute, run: func(ctx context.Context) (string, error) {
+			n, err := st.Periodic().SweepStaleChat(ctx, aiTimeout+time.Minute)
+			if n > 0 {
+				log.Warn("ended chat turns whose answer was abandoned", "turns", n)
+			}
+			return fmt.Sprintf("ended %d chat turns", n), err
+		}},
 		// Agent proposals wait a week for a person; then they expire
 		// (decisions check the time too, so a late sweep never lets an
 		// expired proposal be approved).
 		{name: "agent_proposal_expiry", every: time.Minute, first: 15 * time.Second, run: func(ctx context.Context) (string, error) {
 			return expireAgentProposals(ctx, st, time.Now())
+		}},
+		// Processed Stripe event ids are kept 90 days (docs/billing.md):
+		// far beyond the signature's tolerance, which refuses older
+		// deliveries anyway.
+		{name: "stripe_event_prune", every: 24 * time.Hour, first: 2 * time.Minute, run: func(ctx context.Context) (string, error) {
+			n, err := st.Billing().PruneStripeEvents(ctx, time.Now().Add(-billing.EventIDRetention))
+			return fmt.Sprintf("pruned %d Stripe event ids", n), err
+		}},
+		// Data exports (docs/privacy.md): pending requests are built into
+		// their archives here, each in its requester's tenant transaction.
+		{name: "privacy_exports", every: 10 * time.Second, first: 5 * time.Second, run: func(ctx context.Context) (string, error) {
+			n, err := privacy.BuildPending(ctx, st, 20)
+			if n > 0 {
+				log.Info("built data exports", "exports", n)
+			}
+			return fmt.Sprintf("built %d exports", n), err
 		}},
 		// Bodies are sanitised once, on write; a policy change (a new
 		// sanitize.Version) reaches the stored ones here, in batches,
@@ -126,7 +153,14 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 			if n > 0 {
 				log.Info("re-sanitised proposal bodies written under an older policy", "bodies", n, "policy", sanitize.Version)
 			}
-			return fmt.Sprintf("re-sanitised %d bodies", n), err
+			if err != nil {
+				return fmt.Sprintf("re-sanitised %d bodies", n), err
+			}
+			a, err := st.Periodic().ResanitizeChatAnswers(ctx, 500)
+			if a > 0 {
+				log.Info("re-sanitised chat answers written under an older policy", "answers", a, "policy", sanitize.Version)
+			}
+			return fmt.Sprintf("re-sanitised %d bodies and %d chat answers", n, a), err
 		}},
 	}
 }

@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/api"
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/billing"
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/demo"
 	"github.com/rampart-dev/rampart/internal/fieldcrypt"
@@ -33,7 +35,7 @@ var serverVars = append([]config.Var{config.VarAddr, config.VarDataDir, config.V
 	config.VarSMTPURL, config.VarMailFrom, config.VarSignup, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys, config.VarFieldKeys,
 	config.VarAuditRetain, config.VarAuditSeal, config.VarRateLimits, config.VarTLSCert, config.VarTLSKey,
 	config.VarHTTPRedirect, config.VarTrustedProxies, config.VarRedisURL, config.VarSentryDSN, config.VarEnv,
-	config.VarMetricsAddr, config.VarMetricsToken, config.VarAttachmentMax, config.VarSecretsKey, config.VarIntegrations}, config.AIVars...)
+	config.VarMetricsAddr, config.VarMetricsToken, config.VarAttachmentMax, config.VarSecretsKey, config.VarIntegrations}, slices.Concat(config.AIVars, config.BillingVars)...)
 
 func runServe(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("serve", "serve [flags]", `
@@ -209,8 +211,9 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 		}
 		handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
 			Version: Version(), BaseURL: base, Demo: seedDemo, DemoKey: demoKey, Signup: signin.Mode(cfg.Signup), ConfigWarnings: cfg.Warnings(), Tiers: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
-			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg), AI: ai.queue, Watcher: ai.watcher,
-			MaxUpload: cfg.AttachmentMaxBytes, Integrations: providers})
+			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg), AI: ai.queue, Watcher: ai.watcher, Chat: ai.chat,
+			MaxUpload: cfg.AttachmentMaxBytes, Integrations: providers,
+			Billing: billing.New(st, billing.Options{Secrets: cfg.Billing.StripeSecrets, Tolerance: cfg.Billing.Tolerance, Grace: cfg.Billing.Grace})})
 		var signIn string
 		if seedDemo {
 			res, err := demo.Seed(ctx, st)
@@ -265,7 +268,7 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 	maintenanceDone := make(chan struct{})
 	go func() {
 		defer close(maintenanceDone)
-		runPeriodic(mctx, st, log, processName(name), maintenanceTasks(st, log, cfg.AuditSealInterval, cfg.AuditRetentionMonths))
+		runPeriodic(mctx, st, log, processName(name), maintenanceTasks(st, log, cfg.AuditSealInterval, cfg.AuditRetentionMonths, cfg.AI.JobTimeout))
 	}()
 	defer func() { stopMaintenance(); <-maintenanceDone }()
 

@@ -27,11 +27,20 @@ var trustVars = []config.Var{config.VarDataDir, config.VarDatabaseURL, config.Va
 	config.VarLogLevel, config.VarLogFormat, config.VarSessionKeys, config.VarTokenKeys, config.VarAuditKeys,
 	config.VarFieldKeys, config.VarSecretsKey, config.VarRateLimits, config.VarRedisURL, config.VarGuardThreshold}
 
-// restoreDrillSource reads the last restore drill for the report. It
-// returns nil until `rampart restore-drill` records its runs in the store
-// (the report's line then says "not configured"); wiring it is an adapter
-// from the store's reader to trust.DrillSource.
-func restoreDrillSource(*store.Store) trust.DrillSource { return nil }
+// restoreDrillSource reads the last restore drill for the report: the
+// newest row `rampart restore-drill` (or `rampart restore`) recorded
+// through store.Operations, on the service path.
+func restoreDrillSource(st *store.Store) trust.DrillSource { return drillSource{st} }
+
+type drillSource struct{ st *store.Store }
+
+func (d drillSource) LastRestoreDrill(ctx context.Context) (trust.Drill, bool, error) {
+	r, ok, err := d.st.Operations().LastRestoreDrill(ctx)
+	if err != nil || !ok {
+		return trust.Drill{}, ok, err
+	}
+	return trust.Drill{At: r.FinishedAt, OK: r.OK, Seconds: time.Duration(r.RestoreTime).Seconds(), Summary: r.Summary}, true, nil
+}
 
 func runTrustReport(ctx context.Context, m *Main, args []string) int {
 	fs := m.flagSet("trust-report", "trust-report [--format md|html|json] [--out FILE] | trust-report verify FILE", `

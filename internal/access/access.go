@@ -103,13 +103,19 @@ const (
 	// KindIntegration is an organization's connection to an external
 	// provider (its OAuth credentials): admins only, even to read.
 	KindIntegration ResourceKind = "integration"
+	// KindVendor is the vendor directory: sourcing information, so only
+	// roles with full cost access read or edit it (kindRules).
+	KindVendor ResourceKind = "vendor"
+	// KindCrew is the crew list: every member reads it; the roles that
+	// edit everything edit it. The day rate is a cost field on top.
+	KindCrew ResourceKind = "crew"
 )
 
 // AllResourceKinds lists every resource kind.
 var AllResourceKinds = []ResourceKind{
 	KindProposal, KindVenue, KindBOM, KindSOW, KindBudget, KindMember,
 	KindOrganization, KindAudit, KindAgentProposal, KindAPIToken, KindInvite,
-	KindIntegration,
+	KindIntegration, KindVendor, KindCrew,
 }
 
 // knownKinds backs Valid, so that changing the exported AllResourceKinds

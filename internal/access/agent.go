@@ -16,10 +16,14 @@ const (
 	AgentBOMDrafter     AgentType = "bom_drafter"
 	AgentVendorRanker   AgentType = "vendor_ranker"
 	AgentBudgetAnalyst  AgentType = "budget_analyst"
+	// AgentCrewMatcher ranks crew members for a proposal's skills,
+	// certifications and dates; the day rate is a signal only for roles
+	// with full cost access.
+	AgentCrewMatcher AgentType = "crew_matcher"
 )
 
 // AllAgentTypes lists every agent type.
-var AllAgentTypes = []AgentType{AgentProposalWriter, AgentBOMDrafter, AgentVendorRanker, AgentBudgetAnalyst}
+var AllAgentTypes = []AgentType{AgentProposalWriter, AgentBOMDrafter, AgentVendorRanker, AgentBudgetAnalyst, AgentCrewMatcher}
 
 // knownAgentTypes backs Valid, so that changing the exported AllAgentTypes
 // cannot widen what CheckAgent accepts.
@@ -72,9 +76,10 @@ func CheckAgent(c rampart.Claims, t AgentType, venueCode string) error {
 		return rampart.Errorf(op, rampart.KindForbidden, "Your role does not permit running agents.")
 	}
 	tier := agentTiers[c.Role]
-	// Layer 1: role tier. budget_analyst reads costs, so it also needs full
-	// cost access whatever the tier table says.
-	if !slices.Contains(tier.types, t) || (t == AgentBudgetAnalyst && !HasFullCostAccess(c.Role)) {
+	// Layer 1: role tier. budget_analyst reads costs and vendor_ranker
+	// reads the vendor directory (sourcing), so both also need full cost
+	// access whatever the tier table says.
+	if !slices.Contains(tier.types, t) || (needsCostAccess(t) && !HasFullCostAccess(c.Role)) {
 		return rampart.Errorf(op, rampart.KindForbidden, "Your role does not permit running the %s agent.", t)
 	}
 	// Layer 2: venue scope.
@@ -96,3 +101,8 @@ func CheckAgent(c rampart.Claims, t AgentType, venueCode string) error {
 	}
 	return nil
 }
+
+// needsCostAccess reports whether agent type t reads data only roles with
+// full cost access may see: costs (budget_analyst) or sourcing, the
+// vendor directory (vendor_ranker).
+func needsCostAccess(t AgentType) bool { return t == AgentBudgetAnalyst || t == AgentVendorRanker }

@@ -13,13 +13,13 @@ import (
 // only on one of the caller's venues, "" never.
 func TestCheckAgent(t *testing.T) {
 	t.Parallel()
-	allFour := map[AgentType]string{AgentProposalWriter: "all", AgentBOMDrafter: "all", AgentVendorRanker: "all", AgentBudgetAnalyst: "all"}
+	allFour := map[AgentType]string{AgentProposalWriter: "all", AgentBOMDrafter: "all", AgentVendorRanker: "all", AgentBudgetAnalyst: "all", AgentCrewMatcher: "all"}
 	tiers := map[rampart.Role]map[AgentType]string{
 		rampart.RoleAdmin:             allFour,
 		rampart.RoleExecutiveProducer: allFour,
 		rampart.RoleProducer:          allFour,
-		rampart.RoleTechnicalDirector: {AgentBOMDrafter: "all", AgentVendorRanker: "all"},
-		rampart.RoleVenueManager:      {AgentProposalWriter: "own", AgentBOMDrafter: "own"},
+		rampart.RoleTechnicalDirector: {AgentBOMDrafter: "all", AgentCrewMatcher: "all"},
+		rampart.RoleVenueManager:      {AgentProposalWriter: "own", AgentBOMDrafter: "own", AgentCrewMatcher: "own"},
 		rampart.RoleStakeholder:       {},
 		rampart.RoleViewer:            {},
 	}
@@ -119,8 +119,10 @@ func TestAgentTiersAgreeWithMatrix(t *testing.T) {
 				t.Errorf("%s: agent types %v not in AllAgentTypes order", role, tier.types)
 			}
 		}
-		if slices.Contains(tier.types, AgentBudgetAnalyst) && !HasFullCostAccess(role) {
-			t.Errorf("%s may run budget_analyst without full cost access", role)
+		for _, costly := range []AgentType{AgentBudgetAnalyst, AgentVendorRanker} {
+			if slices.Contains(tier.types, costly) && !HasFullCostAccess(role) {
+				t.Errorf("%s may run %s without full cost access", role, costly)
+			}
 		}
 		requestAI := ScopeFor(role, ActionRequestAI)
 		switch {

@@ -43,8 +43,8 @@ func TestMarkdownMatrixRows(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"| venue_manager | own venues | own venues | — | — |",
-		"| technical_director | — | yes | yes | — |",
+		"| venue_manager | own venues | own venues | — | — | own venues |",
+		"| technical_director | — | yes | — | — | yes |",
 		"## Legend",
 	} {
 		if !strings.Contains(md, want) {

@@ -149,6 +149,13 @@ var kindRules = map[ResourceKind]map[Action]Action{
 		ActionEdit:          ActionManageMembers,
 		ActionManageMembers: ActionManageMembers,
 	},
+	// The vendor directory is sourcing (DESIGN.md §4): reading it is full
+	// cost access; editing it needs that and the edit right.
+	KindVendor: {
+		ActionRead:     ActionViewCost,
+		ActionViewCost: ActionViewCost,
+		ActionEdit:     ActionEdit,
+	},
 	KindOrganization: {
 		ActionRead:          ActionRead,
 		ActionEdit:          ActionManageMembers,
@@ -159,15 +166,17 @@ var kindRules = map[ResourceKind]map[Action]Action{
 }
 
 // agentTiers maps each role to the agent types it may run (layer 1) and the
-// scope it may run them in (layer 2). budget_analyst appears only for roles
-// with full cost access; TestAgentTiersAgreeWithMatrix keeps it that way
-// and CheckAgent enforces it again.
+// scope it may run them in (layer 2). budget_analyst and vendor_ranker
+// appear only for roles with full cost access (costs; the vendor directory
+// is sourcing); TestAgentTiersAgreeWithMatrix keeps it that way and
+// CheckAgent enforces it again. crew_matcher runs for the roles that staff
+// events; for roles without full cost access it ranks without the day rate.
 var agentTiers = map[rampart.Role]agentTier{
-	rampart.RoleAdmin:             {scope: ScopeAll, types: []AgentType{AgentProposalWriter, AgentBOMDrafter, AgentVendorRanker, AgentBudgetAnalyst}},
-	rampart.RoleExecutiveProducer: {scope: ScopeAll, types: []AgentType{AgentProposalWriter, AgentBOMDrafter, AgentVendorRanker, AgentBudgetAnalyst}},
-	rampart.RoleProducer:          {scope: ScopeAll, types: []AgentType{AgentProposalWriter, AgentBOMDrafter, AgentVendorRanker, AgentBudgetAnalyst}},
-	rampart.RoleTechnicalDirector: {scope: ScopeAll, types: []AgentType{AgentBOMDrafter, AgentVendorRanker}},
-	rampart.RoleVenueManager:      {scope: ScopeOwnVenues, types: []AgentType{AgentProposalWriter, AgentBOMDrafter}},
+	rampart.RoleAdmin:             {scope: ScopeAll, types: []AgentType{AgentProposalWriter, AgentBOMDrafter, AgentVendorRanker, AgentBudgetAnalyst, AgentCrewMatcher}},
+	rampart.RoleExecutiveProducer: {scope: ScopeAll, types: []AgentType{AgentProposalWriter, AgentBOMDrafter, AgentVendorRanker, AgentBudgetAnalyst, AgentCrewMatcher}},
+	rampart.RoleProducer:          {scope: ScopeAll, types: []AgentType{AgentProposalWriter, AgentBOMDrafter, AgentVendorRanker, AgentBudgetAnalyst, AgentCrewMatcher}},
+	rampart.RoleTechnicalDirector: {scope: ScopeAll, types: []AgentType{AgentBOMDrafter, AgentCrewMatcher}},
+	rampart.RoleVenueManager:      {scope: ScopeOwnVenues, types: []AgentType{AgentProposalWriter, AgentBOMDrafter, AgentCrewMatcher}},
 	rampart.RoleStakeholder:       {scope: ScopeNone},
 	rampart.RoleViewer:            {scope: ScopeNone},
 }

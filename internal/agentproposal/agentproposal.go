@@ -11,9 +11,12 @@ import (
 	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/bom"
+	"github.com/rampart-dev/rampart/internal/crew"
 	"github.com/rampart-dev/rampart/internal/finance"
+	"github.com/rampart-dev/rampart/internal/learning"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
+	"github.com/rampart-dev/rampart/internal/vendors"
 )
 
 // View is an agent proposal as the caller may see it: with the amounts of
@@ -198,6 +201,9 @@ func Reject(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID
 		if _, err := tx.AgentProposals().Decide(ctx, p, store.Decision{Approve: false, Reason: r, At: now}); err != nil {
 			return View{}, err
 		}
+		if err := learnRejection(ctx, tx, p); err != nil {
+			return View{}, err
+		}
 		return view(ctx, tx, id)
 	})
 }
@@ -239,10 +245,45 @@ func apply(ctx context.Context, tx *store.TenantTx, p rampart.PricedAgentProposa
 			}
 			out.BudgetLines = append(out.BudgetLines, line.ID)
 		}
+	case rampart.ProposeVendorChoice:
+		if p.Change.VendorChoice == nil {
+			return out, rampart.Errorf("agentproposal.apply", rampart.KindInternal, "a vendor_choice proposal without its choice")
+		}
+		rec, err := vendors.ApplyChoice(ctx, tx, tx.Claims(), *p.Change.VendorChoice)
+		if err != nil {
+			return out, err
+		}
+		out.VendorChoice = &rec.ID
+	case rampart.ProposeCrewAssignment:
+		if p.Change.CrewAssignment == nil {
+			return out, rampart.Errorf("agentproposal.apply", rampart.KindInternal, "a crew_assignment proposal without its assignment")
+		}
+		rec, err := crew.ApplyAssignment(ctx, tx, tx.Claims(), *p.Change.CrewAssignment)
+		if err != nil {
+			return out, err
+		}
+		out.CrewAssignment = &rec.ID
 	default:
 		return out, rampart.Errorf("agentproposal.apply", rampart.KindConflict, "rule unsupported_kind: %s proposals cannot be applied by this version", p.Kind)
 	}
 	return out, nil
+}
+
+// learnRejection teaches the ranker behind a rejected choice: the
+// candidate's signals count against it, in the rejection's transaction
+// (an approval teaches through the Apply* use case it runs).
+func learnRejection(ctx context.Context, tx *store.TenantTx, p rampart.PricedAgentProposal) error {
+	signals := p.Cost.Signals
+	if len(signals) == 0 {
+		signals = p.Change.Signals
+	}
+	switch p.Kind {
+	case rampart.ProposeVendorChoice:
+		return learning.Observe(ctx, tx, vendors.Ranker, signals, false)
+	case rampart.ProposeCrewAssignment:
+		return learning.Observe(ctx, tx, crew.Ranker, signals, false)
+	}
+	return nil
 }
 
 func lineID(l bom.Line) uuid.UUID {

@@ -2,6 +2,7 @@ package aijob
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -78,4 +79,39 @@ func SetBudget(ctx context.Context, st *store.Store, c rampart.Claims, monthly *
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.TokenBudget, error) {
 		return tx.Budget().Set(ctx, monthly)
 	})
+}
+
+// MaxUsageDays bounds the days Usage reads.
+const MaxUsageDays = 92
+
+// Usage is the organization's AI use per UTC day over the last days days
+// (1 to MaxUsageDays), oldest first, every day present (zero when
+// nothing ran), for admins.
+func Usage(ctx context.Context, st *store.Store, c rampart.Claims, days int, now time.Time) ([]rampart.DailyAIUsage, error) {
+	const op = "aijob.Usage"
+	if err := access.Check(c, access.ActionManageMembers, access.Resource{Kind: access.KindOrganization}); err != nil {
+		return nil, err
+	}
+	if days < 1 || days > MaxUsageDays {
+		return nil, rampart.FieldError(op, "days", "must be a whole number from 1 to %d", MaxUsageDays)
+	}
+	first := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -(days - 1))
+	got, err := store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) ([]rampart.DailyAIUsage, error) {
+		return tx.AIJobs().UsagePerDay(ctx, first)
+	})
+	if err != nil {
+		return nil, err
+	}
+	byDay := map[string]rampart.DailyAIUsage{}
+	for _, u := range got {
+		byDay[u.Day.Format(time.DateOnly)] = u
+	}
+	out := make([]rampart.DailyAIUsage, days)
+	for i := range out {
+		d := first.AddDate(0, 0, i)
+		u := byDay[d.Format(time.DateOnly)]
+		u.Day = d
+		out[i] = u
+	}
+	return out, nil
 }

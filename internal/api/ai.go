@@ -305,7 +305,8 @@ func (s proposalAPI) setBudget(w http.ResponseWriter, r *http.Request, c rampart
 
 func budgetView(b rampart.TokenBudget) map[string]any {
 	return map[string]any{"monthly_tokens": b.MonthlyTokens, "month": b.Month.Format("2006-01"),
-		"reserved_tokens": b.ReservedTokens, "used_tokens": b.UsedTokens, "remaining_tokens": b.Remaining()}
+		"reserved_tokens": b.ReservedTokens, "used_tokens": b.UsedTokens, "remaining_tokens": b.Remaining(),
+		"plan": b.Plan, "plan_status": b.PlanStatus, "plan_monthly_tokens": b.PlanTokens, "plan_refuses_ai": b.PlanRefused}
 }
 
 // Progress over server-sent events. The stream reads the caller's

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
@@ -45,8 +47,12 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	acme := e.orgs["acme"]
 	admin := e.signIn(acme.email(rampart.RoleAdmin))
 	integrationID := e.connect(admin) // a connected integration for its refresh and disconnect cases
+	e.link(acme.org, "cus_Acme")      // the operator's link, for the billing webhook's case
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
-	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID string
+	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID, dataRequestID string
+	var vendorID, crewID, assignmentID, choiceID string
+	var cProposal, cLine, cAttachment, cSOW, cChange, cBudget, cInvite, cToken string
+	everywhere := e.signIn(acme.email(rampart.RoleTechnicalDirector)) // signed in before any case is measured
 	cases := []struct {
 		pattern    string
 		call       func() resp
@@ -182,6 +188,49 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
 			return e.do(admin, "POST", "/api/agent-proposals/"+id+"/reject", map[string]any{"reason": "walk"})
 		}, "agent_proposal.rejected", true, true, 200},
+		{"POST /api/proposals/{id}/chat", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/chat", map[string]any{"question": "How many follow spots?"})
+		}, "ai.chat.asked", false, true, 201},
+		{"POST /api/vendors", func() resp {
+			r := e.do(admin, "POST", "/api/vendors", map[string]any{"name": "Stage Sound", "category": "audio", "price_band": 2, "lead_time_days": 10})
+			vendorID, _ = r.json(t)["id"].(string)
+			return r
+		}, "vendor.created", false, true, 201},
+		{"PATCH /api/vendors/{id}", func() resp {
+			return e.do(admin, "PATCH", "/api/vendors/"+vendorID, map[string]any{"on_time_count": 3})
+		}, "vendor.updated", true, true, 200},
+		{"POST /api/proposals/{id}/vendors/rank", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendors/rank", map[string]any{"category": "audio"})
+		}, "agent.vendor_ranker.ranked", false, false, 200},
+		{"POST /api/proposals/{id}/vendor-choices", func() resp {
+			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendor-choices", map[string]any{"category": "audio", "vendor_id": vendorID})
+			choiceID, _ = r.json(t)["id"].(string)
+			return r
+		}, "vendor.chosen", false, true, 200},
+		{"DELETE /api/vendor-choices/{id}", func() resp { return e.do(admin, "DELETE", "/api/vendor-choices/"+choiceID, nil) }, "vendor.unchosen", true, false, 204},
+		{"DELETE /api/vendors/{id}", func() resp { return e.do(admin, "DELETE", "/api/vendors/"+vendorID, nil) }, "vendor.deleted", true, false, 204},
+		{"POST /api/crew", func() resp {
+			r := e.do(admin, "POST", "/api/crew", map[string]any{"name": "Sam", "skills": []string{"rigging"},
+				"day_rate": map[string]any{"amount": "420.00", "currency": "EUR"}})
+			crewID, _ = r.json(t)["id"].(string)
+			return r
+		}, "crew.member.created", false, true, 201},
+		{"PATCH /api/crew/{id}", func() resp {
+			return e.do(admin, "PATCH", "/api/crew/"+crewID, map[string]any{"availability": []map[string]any{{"from": "2027-03-01", "to": "2027-03-31"}}})
+		}, "crew.member.updated", true, true, 200},
+		{"POST /api/proposals/{id}/crew/match", func() resp {
+			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/crew/match", map[string]any{"skills": []string{"rigging"}})
+		}, "agent.crew_matcher.matched", false, false, 200},
+		{"POST /api/proposals/{id}/crew-assignments", func() resp {
+			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/crew-assignments", map[string]any{"crew_member_id": crewID,
+				"dates": map[string]any{"from": "2027-03-14", "to": "2027-03-16"}, "request": map[string]any{"skills": []string{"rigging"}}})
+			assignmentID, _ = r.json(t)["id"].(string)
+			return r
+		}, "crew.assigned", false, true, 201},
+		{"DELETE /api/crew-assignments/{id}", func() resp { return e.do(admin, "DELETE", "/api/crew-assignments/"+assignmentID, nil) }, "crew.unassigned", true, false, 204},
+		{"DELETE /api/crew/{id}", func() resp { return e.do(admin, "DELETE", "/api/crew/"+crewID, nil) }, "crew.member.deleted", true, false, 204},
+		// One event per reset table (learned_weights, learning_feedback).
+		{"DELETE /api/admin/learned-patterns", func() resp { return e.do(admin, "DELETE", "/api/admin/learned-patterns", nil) }, "learning.reset", true, true, 200},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
 		}, "ai.generation.cancelled", true, true, 200},
@@ -199,6 +248,130 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			return e.do(admin, "POST", "/api/integrations/"+integrationID+"/refresh", nil)
 		}, "integration.refreshed", true, true, 200},
 		{"DELETE /api/integrations/{id}", func() resp { return e.do(admin, "DELETE", "/api/integrations/"+integrationID, nil) }, "integration.disconnected", true, false, 200},
+		{"POST /api/billing/webhook", func() resp {
+			// Public (the signature is the credential), and a write: one
+			// billing.* event in the linked organization's log.
+			p := stripeEvent("evt_walk1", "invoice.payment_failed", time.Now(), invoice("cus_Acme", 1))
+			return e.deliver(p, sign(p, testStripeSecret, time.Now()))
+		}, "billing.payment.failed", true, true, 200},
+		// The console's forms: the same use cases, the same one event each
+		// (the client follows the redirect to the page, which writes none).
+		{"POST /proposals", func() resp {
+			r := e.form(admin, "/proposals", url.Values{"title": {"Console walk"}, "client_name": {"Initech"}, "venue_code": {"HALL-A"}})
+			cProposal = e.idOf("SELECT id::text FROM proposals WHERE title = 'Console walk'")
+			return r
+		}, "proposal.created", false, true, 200},
+		{"POST /proposals/{id}", func() resp {
+			return e.form(admin, "/proposals/"+cProposal, url.Values{"title": {"Console walk, renamed"}, "brief": {"Gala for 300"}})
+		}, "proposal.updated", true, true, 200},
+		{"POST /proposals/{id}/approve", func() resp {
+			e.exec(`UPDATE proposals SET body_html = '<p>Draft</p>', ai_generated = true, review_status = 'pending_review',
+				status = 'ai_pending_review' WHERE id = $1`, cProposal)
+			return e.form(admin, "/proposals/"+cProposal+"/approve", url.Values{})
+		}, "proposal.approved", true, true, 200},
+		{"POST /proposals/{id}/bom/lines", func() resp {
+			r := e.form(admin, "/proposals/"+cProposal+"/bom/lines", url.Values{"item": {"Console truss"}, "category": {"rigging"}, "quantity": {"2"},
+				"unit": {"piece"}, "unit_cost": {"3.50"}, "currency": {"EUR"}, "sourcing": {"Rig Co"}, "lead_time_days": {"4"}})
+			cLine = e.idOf("SELECT id::text FROM bom_lines WHERE item = 'Console truss'")
+			return r
+		}, "bom.line.created", false, true, 200},
+		{"POST /bom/lines/{id}", func() resp {
+			return e.form(admin, "/bom/lines/"+cLine, url.Values{"quantity": {"3"}})
+		}, "bom.line.updated", true, true, 200},
+		{"POST /bom/lines/{id}/delete", func() resp {
+			return e.form(admin, "/bom/lines/"+cLine+"/delete", url.Values{"proposal": {cProposal}})
+		}, "bom.line.deleted", true, false, 200},
+		{"POST /proposals/{id}/attachments", func() resp {
+			r := uploadTo(t, admin, e.srv.URL, "/proposals/"+cProposal+"/attachments", []part{{"file", "console.txt", "text/plain", []byte("Doors 18:00\n")}})
+			cAttachment = e.idOf("SELECT id::text FROM attachments WHERE filename = 'console.txt'")
+			return r
+		}, "attachment.uploaded", false, true, 200},
+		{"POST /attachments/{id}/delete", func() resp {
+			return e.form(admin, "/attachments/"+cAttachment+"/delete", url.Values{"proposal": {cProposal}})
+		}, "attachment.deleted", true, false, 200},
+		{"POST /proposals/{id}/sow", func() resp {
+			r := e.form(admin, "/proposals/"+cProposal+"/sow", url.Values{"title": {"Console SOW"}, "amount": {"500.00"}, "currency": {"EUR"}})
+			cSOW = e.idOf("SELECT id::text FROM sows WHERE proposal_id = $1", cProposal)
+			return r
+		}, "sow.created", false, true, 200},
+		{"POST /sows/{id}/sign", func() resp { return e.form(admin, "/sows/"+cSOW+"/sign", url.Values{}) }, "sow.signed", true, true, 200},
+		{"POST /sows/{id}/change-orders", func() resp {
+			r := e.form(admin, "/sows/"+cSOW+"/change-orders", url.Values{"description": {"Console extra"}, "amount_delta": {"-5.00"}, "currency": {"EUR"}, "proposal": {cProposal}})
+			cChange = e.idOf("SELECT id::text FROM change_orders WHERE description = 'Console extra'")
+			return r
+		}, "change_order.requested", false, true, 200},
+		{"POST /change-orders/{id}/reject", func() resp {
+			return e.form(admin, "/change-orders/"+cChange+"/reject", url.Values{"reason": {"not now"}, "proposal": {cProposal}})
+		}, "change_order.rejected", true, true, 200},
+		{"POST /sows/{id}/change-orders", func() resp {
+			r := e.form(admin, "/sows/"+cSOW+"/change-orders", url.Values{"description": {"Console less"}, "amount_delta": {"-5.00"}, "currency": {"EUR"}, "proposal": {cProposal}})
+			cChange = e.idOf("SELECT id::text FROM change_orders WHERE description = 'Console less'")
+			return r
+		}, "change_order.requested", false, true, 200},
+		{"POST /change-orders/{id}/approve", func() resp {
+			return e.form(admin, "/change-orders/"+cChange+"/approve", url.Values{"reason": {"agreed"}, "proposal": {cProposal}})
+		}, "change_order.approved", true, true, 200},
+		{"POST /sows/{id}/unsign", func() resp {
+			return e.form(admin, "/sows/"+cSOW+"/unsign", url.Values{"reason": {"scope changed"}})
+		}, "sow.unsigned", true, true, 200},
+		{"POST /proposals/{id}/budget/lines", func() resp {
+			r := e.form(admin, "/proposals/"+cProposal+"/budget/lines", url.Values{"category": {"audio"}, "description": {"Console PA"}, "planned": {"10.00"}, "currency": {"EUR"}})
+			cBudget = e.idOf("SELECT id::text FROM budget_lines WHERE proposal_id = $1", cProposal)
+			return r
+		}, "budget.line.created", false, true, 200},
+		{"POST /budgets/{id}/actualize", func() resp {
+			return e.form(admin, "/budgets/"+cBudget+"/actualize", url.Values{"actual": {"11.00"}, "currency": {"EUR"}})
+		}, "budget.line.actualized", true, true, 200},
+		{"POST /budgets/{id}/un-actualize", func() resp {
+			return e.form(admin, "/budgets/"+cBudget+"/un-actualize", url.Values{"reason": {"wrong invoice"}})
+		}, "budget.line.unactualized", true, true, 200},
+		{"POST /admin/members/{user_id}", func() resp {
+			return e.form(admin, "/admin/members/"+uid(rampart.RoleVenueManager), url.Values{"role": {"venue_manager"}, "venue_codes": {"HALL-A, HALL-B"}})
+		}, "membership.updated", true, true, 200},
+		{"POST /admin/members/{user_id}/sign-out", func() resp {
+			return e.form(admin, "/admin/members/"+uid(rampart.RoleExecutiveProducer)+"/sign-out", url.Values{})
+		}, "auth.session.revoked", false, false, 200},
+		{"POST /admin/members/{user_id}/remove", func() resp {
+			return e.form(admin, "/admin/members/"+uid(rampart.RoleExecutiveProducer)+"/remove", url.Values{})
+		}, "membership.removed", true, false, 200},
+		{"POST /admin/invites", func() resp {
+			r := e.form(admin, "/admin/invites", url.Values{"email": {"console@outside.example"}, "role": {"viewer"}})
+			cInvite = e.idOf("SELECT id::text FROM invites WHERE email = 'console@outside.example'")
+			return r
+		}, "auth.invite.created", false, true, 200},
+		{"POST /admin/invites/{id}/resend", func() resp { return e.form(admin, "/admin/invites/"+cInvite+"/resend", url.Values{}) }, "auth.invite.resent", false, true, 200},
+		{"POST /admin/invites/{id}/revoke", func() resp { return e.form(admin, "/admin/invites/"+cInvite+"/revoke", url.Values{}) }, "auth.invite.revoked", true, false, 200},
+		{"POST /admin/tokens", func() resp {
+			r := e.form(admin, "/admin/tokens", url.Values{"name": {"console"}, "role": {"viewer"}, "expires_in_days": {"1"}})
+			cToken = e.idOf("SELECT id::text FROM api_tokens WHERE name = 'console'")
+			return r
+		}, "auth.token.issued", false, true, 201},
+		{"POST /admin/tokens/{id}/revoke", func() resp { return e.form(admin, "/admin/tokens/"+cToken+"/revoke", url.Values{}) }, "auth.token.revoked", true, false, 200},
+		{"POST /admin/killswitch", func() resp {
+			// After PUT /api/killswitch raised it: lowered, with the reason.
+			return e.form(admin, "/admin/killswitch", url.Values{"active": {"false"}, "reason": {"console walk"}})
+		}, "killswitch.deactivated", true, true, 200},
+		{"POST /account/organization", func() resp {
+			return e.form(admin, "/account/organization", url.Values{"organization_id": {acme.org.ID.String()}})
+		}, "auth.session.org_switched", false, false, 200},
+		{"POST /account/sign-out-everywhere", func() resp {
+			return e.form(everywhere, "/account/sign-out-everywhere", url.Values{})
+		}, "auth.session.revoked", false, false, 200},
+		{"POST /api/admin/data-requests", func() resp {
+			r := e.do(admin, "POST", "/api/admin/data-requests", map[string]any{"kind": "export", "user_id": uid(rampart.RoleTechnicalDirector)})
+			dataRequestID, _ = r.json(t)["id"].(string)
+			return r
+		}, "privacy.request.created", false, true, 202},
+		{"POST /api/admin/data-requests/{id}/link", func() resp {
+			// The worker's part, done directly (it writes no event here).
+			e.exec(`UPDATE privacy_requests SET status = 'ready', archive = '\x504b0506'::bytea, archive_sha256 = sha256('\x504b0506'::bytea),
+				archive_bytes = 4, completed_at = now() WHERE id = $1`, dataRequestID)
+			r := e.do(admin, "POST", "/api/admin/data-requests/"+dataRequestID+"/link", nil)
+			return r
+		}, "privacy.export.link_issued", false, false, 201},
+		{"POST /api/admin/data-requests", func() resp {
+			return e.do(admin, "POST", "/api/admin/data-requests", map[string]any{"kind": "erasure", "email": acme.email(rampart.RoleTechnicalDirector)})
+		}, "privacy.erasure.completed", false, true, 201},
 		{"POST /api/auth/switch-org", func() resp {
 			return e.do(admin, "POST", "/api/auth/switch-org", map[string]any{"organization_id": acme.org.ID})
 		}, "auth.session.org_switched", false, false, 204},
@@ -212,6 +385,14 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	// The events of what a case's change applies, before its own: approving
 	// an agent proposal writes the lines it adds.
 	applies := map[string][]string{"POST /api/agent-proposals/{id}/approve": {"bom.line.created"}}
+	// The events a case writes after its own: the chat records the
+	// question and then the answer, two transactions, each audited.
+	// A route that changes several tables writes one event per table
+	// (the learned-pattern reset: learned_weights, learning_feedback).
+	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"},
+		"DELETE /api/admin/learned-patterns": {"learning.reset"},
+		// The ranker's top candidate becomes a pending agent proposal.
+		"POST /api/proposals/{id}/vendors/rank": {"agent_proposal.created"}}
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		covered[tc.pattern] = true
@@ -233,9 +414,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			t.Errorf("%s: status %d, want %d: %s", tc.pattern, r.status, tc.wantStatus, r.body)
 			continue
 		}
-		also := applies[tc.pattern]
-		if len(got) != 1+len(also) {
-			t.Errorf("%s: %d audit events %v, want exactly one (and %v applied)", tc.pattern, len(got), got, also)
+		also, later := applies[tc.pattern], after[tc.pattern]
+		if len(got) != 1+len(also)+len(later) {
+			t.Errorf("%s: %d audit events %v, want exactly one (and %v applied, %v after)", tc.pattern, len(got), got, also, later)
 			continue
 		}
 		for i, a := range also {
@@ -243,14 +424,19 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 				t.Errorf("%s: applied event %d is %s, want %s", tc.pattern, i, got[i].action, a)
 			}
 		}
-		own := got[len(got)-1]
+		for i, a := range later {
+			if got[len(also)+1+i].action != a {
+				t.Errorf("%s: event %d after its own is %s, want %s", tc.pattern, i, got[len(also)+1+i].action, a)
+			}
+		}
+		own := got[len(also)]
 		if own.action != tc.action || own.before != tc.before || own.after != tc.after {
 			t.Errorf("%s: event %+v, want %s before=%v after=%v", tc.pattern, own, tc.action, tc.before, tc.after)
 		}
 	}
 	for _, rt := range e.api.edge.Routes() {
 		method, _, _ := strings.Cut(rt.Pattern, " ")
-		if rt.Authenticated() && method != "GET" && !strings.HasPrefix(rt.Pattern, "POST /api/test/") && !covered[rt.Pattern] {
+		if (rt.Authenticated() || rt.Pattern == webhookPattern) && method != "GET" && !strings.HasPrefix(rt.Pattern, "POST /api/test/") && !covered[rt.Pattern] {
 			t.Errorf("write route %s has no audit case in this test", rt.Pattern)
 		}
 	}

@@ -7,12 +7,15 @@ import (
 	"time"
 
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/billing"
+	"github.com/rampart-dev/rampart/internal/chat"
 	"github.com/rampart-dev/rampart/internal/console"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/health"
 	"github.com/rampart-dev/rampart/internal/jobs"
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/member"
 	"github.com/rampart-dev/rampart/internal/oauth"
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
@@ -57,6 +60,9 @@ type Options struct {
 	// state. Without them the AI endpoints answer 503.
 	AI      *jobs.Queue
 	Watcher *killswitch.Watcher
+	// Chat answers questions about proposals (the proposal chat); without
+	// it the chat's POST answers 503.
+	Chat *chat.Service
 	// StreamPoll is how often the job progress stream reads new changes
 	// (default 500 ms).
 	StreamPoll time.Duration
@@ -71,6 +77,10 @@ type Options struct {
 	// Integrations are the configured OAuth providers of
 	// /api/integrations (nil: none; connecting answers 404).
 	Integrations *oauth.Client
+	// Billing verifies and applies Stripe deliveries to
+	// /api/billing/webhook (nil or without a secret: the route answers
+	// 503, billing not configured).
+	Billing *billing.Webhook
 	// Now is the clock of decisions that depend on time, such as whether
 	// an agent proposal has expired (default time.Now; tests move it).
 	Now func() time.Time
@@ -91,9 +101,11 @@ type Server struct {
 
 	ai         *jobs.Queue
 	watcher    *killswitch.Watcher
+	chat       *chat.Service
 	streamPoll time.Duration
 
 	integrations *oauth.Client
+	billing      *billing.Webhook
 	now          func() time.Time
 }
 
@@ -111,7 +123,9 @@ func New(opts Options) *Server {
 	s.signin = signin.New(signin.Options{Store: opts.Store, Mailer: opts.Mailer, BaseURL: opts.BaseURL, Mode: opts.Signup, Logger: s.log,
 		MaxInFlight: opts.SignInInFlight})
 	s.ai, s.watcher, s.streamPoll = opts.AI, opts.Watcher, opts.StreamPoll
+	s.chat = opts.Chat
 	s.integrations = opts.Integrations
+	s.billing = opts.Billing
 	s.now = opts.Now
 	if s.now == nil {
 		s.now = time.Now
@@ -133,15 +147,20 @@ func New(opts Options) *Server {
 	healthAPI{s}.register(s.edge)
 	signInAPI{s}.register(s.edge)
 	console.Register(s.edge, console.Options{Store: opts.Store, Sealer: opts.Sealer, Mailer: opts.Mailer, Logger: s.log,
-		Demo: opts.Demo, DemoKey: opts.DemoKey, SignIn: s.signin})
+		Demo: opts.Demo, DemoKey: opts.DemoKey, SignIn: s.signin,
+		Watcher: opts.Watcher, InviteMail: adminAPI{s}.inviteMail(), Health: s.checker, Tokens: issuer(opts.Tokens)})
 	adminAPI{s}.register(s.edge)
 	venueAPI{s}.register(s.edge)
 	auditAPI{s}.register(s.edge)
 	proposalAPI{s}.register(s.edge)
 	bomAPI{s}.register(s.edge)
 	financeAPI{s}.register(s.edge)
+	staffingAPI{s}.register(s.edge)
+	privacyAPI{s}.register(s.edge)
 	attachmentAPI{s}.register(s.edge)
+	chatAPI{s}.register(s.edge)
 	integrationAPI{s}.register(s.edge)
+	billingAPI{s}.register(s.edge)
 	agentProposalAPI{s}.register(s.edge)
 	return s
 }
@@ -154,4 +173,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.edge.Serv
 type edgeStore struct {
 	store.Auth
 	store.AuditLog
+}
+
+// issuer is the token issuer the console is given: none when the API has
+// none (a nil *auth.Tokens must not become a non-nil member.Issuer).
+func issuer(t *auth.Tokens) member.Issuer {
+	if t == nil {
+		return nil
+	}
+	return t
 }

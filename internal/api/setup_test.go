@@ -22,6 +22,8 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/billing"
+	"github.com/rampart-dev/rampart/internal/chat"
 	"github.com/rampart-dev/rampart/internal/fieldcrypt"
 	"github.com/rampart-dev/rampart/internal/guard"
 	"github.com/rampart-dev/rampart/internal/jobs"
@@ -121,6 +123,7 @@ type env struct {
 
 	queue   *jobs.Queue // nil without setupAI
 	watcher *killswitch.Watcher
+	chat    *chat.Service // the proposal chat on the offline model; nil without setupAI
 
 	// provider is a local OAuth authorization server configured as the
 	// integration provider "ledger" (integrations_test.go).
@@ -161,6 +164,7 @@ const (
 	testKillRefresh   = 100 * time.Millisecond
 	testKillStale     = 10 * time.Second
 	testAgentTierSize = 50000 // distinct from roomyTiers' 100000: shows which tier a route is in
+	testChatTierSize  = 40000 // likewise for the chat tier
 )
 
 // setupAI starts the API with the AI pipeline wired as in a serve process:
@@ -199,13 +203,14 @@ func newTracedEnv(t *testing.T, ai *aiOptions, tracer pgx.QueryTracer) *env {
 	tokens, _ := auth.NewTokens(keys, "rampart", "rampart-api")
 	e := &env{t: t, db: db, store: st, mail: &mailbox{}, tokens: tokens, orgs: map[string]orgFixture{}, secrets: secrets}
 	opts := Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: e.mail, Version: "test", Logger: testLogger(t),
-		Tiers: roomyTiers()}
+		Tiers: roomyTiers(), Billing: billing.New(st, billing.Options{Secrets: []string{testStripeSecret}})}
 	if ai != nil {
 		// Started before the server so that it stops after it (cleanups run
 		// last-registered first): no request can reach a stopped queue.
 		e.startPipeline(*ai)
-		opts.AI, opts.Watcher, opts.StreamPoll = e.queue, e.watcher, testStreamPoll
+		opts.AI, opts.Watcher, opts.StreamPoll, opts.Chat = e.queue, e.watcher, testStreamPoll, e.chat
 		opts.Tiers["agent"] = ratelimit.Limit{N: testAgentTierSize, Period: time.Minute}
+		opts.Tiers["chat"] = ratelimit.Limit{N: testChatTierSize, Period: time.Minute}
 	}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.StartTLS()
@@ -254,6 +259,9 @@ func (e *env) startPipeline(o aiOptions) {
 	e.queue, err = jobs.New(ctx, e.store, jobs.Options{Provider: provider, Guard: g, Watcher: e.watcher,
 		Workers: o.Workers, PollInterval: testJobPoll, Logger: quiet})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if e.chat, err = chat.New(chat.Options{Store: e.store, Provider: provider, Guard: g, Watcher: e.watcher, Logger: quiet}); err != nil {
 		t.Fatal(err)
 	}
 	wctx, cancel := context.WithCancel(context.Background())

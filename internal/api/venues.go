@@ -32,14 +32,15 @@ func (s venueAPI) listVenues(w http.ResponseWriter, r *http.Request, c rampart.C
 }
 
 type venueRequest struct {
-	Code     string `json:"code" required:"false" pattern:"^[A-Z0-9][A-Z0-9_-]{0,31}$" doc:"required when creating; cannot change"`
-	Name     string `json:"name" minLength:"1" maxLength:"200"`
-	City     string `json:"city" required:"false" maxLength:"200"`
-	Capacity *int   `json:"capacity" required:"false" minimum:"1" maximum:"1000000"`
+	Code     string      `json:"code" required:"false" pattern:"^[A-Z0-9][A-Z0-9_-]{0,31}$" doc:"required when creating; cannot change"`
+	Name     string      `json:"name" minLength:"1" maxLength:"200"`
+	City     string      `json:"city" required:"false" maxLength:"200"`
+	Capacity *int        `json:"capacity" required:"false" minimum:"1" maximum:"1000000"`
+	Location *geoRequest `json:"location,omitempty" required:"false" doc:"optional coordinates; the vendor ranker measures distances to vendors' depots from them"`
 }
 
 func (req venueRequest) input() venue.Input {
-	return venue.Input{Code: req.Code, Name: req.Name, City: req.City, Capacity: req.Capacity}
+	return venue.Input{Code: req.Code, Name: req.Name, City: req.City, Capacity: req.Capacity, Location: req.Location.point()}
 }
 
 func (s venueAPI) createVenue(w http.ResponseWriter, r *http.Request, c rampart.Claims, req venueRequest) error {

@@ -254,6 +254,21 @@ func TestOnlyOAuthImportsOAuth2(t *testing.T) {
 	}
 }
 
+// TestOnlyBillingImportsStripe: one door to the payment provider; its
+// webhook signature check is stripe-go's own (docs/billing.md).
+func TestOnlyBillingImportsStripe(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if p.ImportPath == module+"/internal/billing" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if imp == "github.com/stripe/stripe-go/v82" || strings.HasPrefix(imp, "github.com/stripe/stripe-go/") {
+				t.Errorf("%s imports %s: only internal/billing talks to Stripe", p.ImportPath, imp)
+			}
+		}
+	}
+}
+
 func TestNoHTTPBelowTheEdge(t *testing.T) {
 	for _, v := range ruleNoHTTPBelowTheEdge(listPackages(t)) {
 		t.Error(v)
@@ -414,5 +429,77 @@ func sign(ctx context.Context, st *store.Store, tx *store.TenantTx, id uuid.UUID
 		if !slices.ContainsFunc(v, func(s string) bool { return strings.Contains(s, want) }) {
 			t.Errorf("the rule misses %q in a throw-away agent package: %v", want, v)
 		}
+	}
+}
+
+// learnedStateDoors are the packages that may reach the store's learned
+// ranking state (TenantTx.LearnedState): the learning package, which owns
+// it, and the store itself (issue 15: "a learning package that alone may
+// touch the learned-state tables").
+var learnedStateDoors = []string{module + "/internal/learning", module + "/internal/store"}
+
+// ruleLearnedStateOnlyFromLearning reports calls of a method named
+// LearnedState outside learnedStateDoors (non-test files).
+func ruleLearnedStateOnlyFromLearning(pkgs []pkg, read func(string) ([]byte, error)) []string {
+	var out []string
+	for _, p := range pkgs {
+		if slices.Contains(learnedStateDoors, p.ImportPath) {
+			continue
+		}
+		out = append(out, callsOf(p, read, "LearnedState",
+			"calls LearnedState(): only internal/learning reaches the learned-state tables; use learning.Weights, Observe or Reset")...)
+	}
+	return out
+}
+
+func TestLearnedStateOnlyFromLearning(t *testing.T) {
+	for _, v := range ruleLearnedStateOnlyFromLearning(listPackages(t), os.ReadFile) {
+		t.Error(v)
+	}
+}
+
+// The rule fails on a throw-away ranker package (an overlay: nothing is
+// written to the tree) that adjusts learned weights itself.
+func TestLearnedStateRuleCatchesAThrowAwayPackage(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "sneaky.go")
+	if err := os.WriteFile(src, []byte(`// Package sneaky is a ranker that tunes its own weights.
+package sneaky
+
+import (
+	"context"
+
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+func tune(ctx context.Context, tx *store.TenantTx) error {
+	_, err := tx.LearnedState().Adjust(ctx, "vendor_ranker", "price_band", 1, 1)
+	return err
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	virtual := filepath.Join(filepath.Dir(wd), "crew", "sneaky", "sneaky.go") // internal/crew/sneaky
+	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{virtual: src}})
+	ov := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(ov, overlay, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pkgs := listPackagesWith(t, "-overlay="+ov)
+	read := func(path string) ([]byte, error) {
+		if path == virtual {
+			path = src
+		}
+		return os.ReadFile(path)
+	}
+	v := ruleLearnedStateOnlyFromLearning(pkgs, read)
+	if !slices.ContainsFunc(v, func(s string) bool {
+		return strings.Contains(s, "internal/crew/sneaky") && strings.Contains(s, "calls LearnedState()")
+	}) {
+		t.Errorf("the rule misses a throw-away package that calls LearnedState(): %v", v)
 	}
 }

@@ -71,8 +71,17 @@ const (
 	ActionBillingSubscriptionChg  = "billing.subscription.changed"
 	ActionBillingPaymentSucceeded = "billing.payment.succeeded"
 	ActionBillingPaymentFailed    = "billing.payment.failed"
-	ActionProposalUpdated         = "proposal.updated"
-	ActionSOWUnsigned             = "sow.unsigned"
+	// ActionBillingCustomerLinked: an operator linked an organization to
+	// its Stripe customer.
+	ActionBillingCustomerLinked = "billing.customer.linked"
+	// ActionBillingEventIgnored: a verified Stripe event that changed no
+	// organization (unknown customer or unhandled type); a platform event.
+	ActionBillingEventIgnored = "billing.event.ignored"
+	// ActionAIPlanRefused: a new AI request refused because the billing
+	// plan lapsed beyond its grace period.
+	ActionAIPlanRefused   = "ai.generation.refused_by_plan"
+	ActionProposalUpdated = "proposal.updated"
+	ActionSOWUnsigned     = "sow.unsigned"
 
 	// The AI pipeline.
 	ActionProposalCreated         = "proposal.created"
@@ -132,6 +141,42 @@ const (
 	// ActionTrustReport records a run of `rampart trust-report` (service
 	// path): the report's id, SHA-256 and signing key id in metadata.
 	ActionTrustReport = "trust.report.generated"
+	// The proposal chat (issue 15 item 6). No event carries the prompt,
+	// the question or the answer: ids, scores, token counts and states.
+	ActionChatAsked       = "ai.chat.asked"
+	ActionChatAnswered    = "ai.chat.answered"
+	ActionChatRefused     = "ai.chat.refused"
+	ActionChatStopped     = "ai.chat.stopped"
+	ActionChatKillBlocked = "ai.chat.blocked_by_killswitch"
+	ActionChatFailed      = "ai.chat.failed"
+
+	// Operations (issue #16): a restore drill's result, recorded on the
+	// service path by `rampart restore-drill`.
+	ActionRestoreDrillRecorded = "operations.restore_drill.recorded"
+	// Vendors, crew and learned ranking state (issue 15 items 4 and 5).
+	// Snapshots of crew members name the sealed day rate, never its value.
+	ActionVendorCreated     = "vendor.created"
+	ActionVendorUpdated     = "vendor.updated"
+	ActionVendorDeleted     = "vendor.deleted"
+	ActionCrewMemberCreated = "crew.member.created"
+	ActionCrewMemberUpdated = "crew.member.updated"
+	ActionCrewMemberDeleted = "crew.member.deleted"
+	ActionVendorsRanked     = "agent.vendor_ranker.ranked"
+	ActionCrewMatched       = "agent.crew_matcher.matched"
+	ActionVendorChosen      = "vendor.chosen"
+	ActionVendorUnchosen    = "vendor.unchosen"
+	ActionCrewAssigned      = "crew.assigned"
+	ActionCrewUnassigned    = "crew.unassigned"
+	ActionLearningReset     = "learning.reset"
+
+	// Data subject requests (issue #16). privacy.* events carry ids, never
+	// an email or a name, and erasure leaves them in place.
+	ActionPrivacyRequested       = "privacy.request.created"
+	ActionPrivacyExportReady     = "privacy.export.completed"
+	ActionPrivacyExportFailed    = "privacy.export.failed"
+	ActionPrivacyLinkIssued      = "privacy.export.link_issued"
+	ActionPrivacyExportTaken     = "privacy.export.downloaded"
+	ActionPrivacyErasureFinished = "privacy.erasure.completed"
 )
 
 // Actions lists every action an event may carry.
@@ -177,6 +222,9 @@ var Actions = []string{
 	ActionBillingSubscriptionChg,
 	ActionBillingPaymentSucceeded,
 	ActionBillingPaymentFailed,
+	ActionBillingCustomerLinked,
+	ActionBillingEventIgnored,
+	ActionAIPlanRefused,
 	ActionProposalUpdated,
 	ActionSOWUnsigned,
 	ActionProposalCreated,
@@ -223,6 +271,32 @@ var Actions = []string{
 	ActionAgentProposalRejected,
 	ActionAgentProposalExpired,
 	ActionAgentProposalDenied,
+	ActionChatAsked,
+	ActionChatAnswered,
+	ActionChatRefused,
+	ActionChatStopped,
+	ActionChatKillBlocked,
+	ActionChatFailed,
+	ActionRestoreDrillRecorded,
+	ActionVendorCreated,
+	ActionVendorUpdated,
+	ActionVendorDeleted,
+	ActionCrewMemberCreated,
+	ActionCrewMemberUpdated,
+	ActionCrewMemberDeleted,
+	ActionVendorsRanked,
+	ActionCrewMatched,
+	ActionVendorChosen,
+	ActionVendorUnchosen,
+	ActionCrewAssigned,
+	ActionCrewUnassigned,
+	ActionLearningReset,
+	ActionPrivacyRequested,
+	ActionPrivacyExportReady,
+	ActionPrivacyExportFailed,
+	ActionPrivacyLinkIssued,
+	ActionPrivacyExportTaken,
+	ActionPrivacyErasureFinished,
 }
 
 // Event is one audit record. Before and After are JSON snapshots with

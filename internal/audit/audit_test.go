@@ -196,7 +196,7 @@ func TestCanonRawMatchesCanon(t *testing.T) {
 		e.Before, e.After = nil, json.RawMessage(`[]`)
 		return e
 	}()} {
-		s := k.Sign(ev, time.Now())
+		s := k.SignV1(ev, time.Now())
 		r := RawEvent{EventKey: s.EventKey[:], OccurredAtUS: s.OccurredAt.UnixMicro(), ActorType: []byte(s.ActorType), ActorID: []byte(s.ActorID),
 			ActorScope: s.ActorScope, Action: []byte(s.Action), TargetType: []byte(s.TargetType), TargetID: []byte(s.TargetID),
 			Before: s.Before, After: s.After, UserAgent: []byte(s.UserAgent), RequestID: []byte(s.RequestID), Reason: []byte(s.Reason),

@@ -29,6 +29,10 @@ type RawEvent struct {
 	Metadata       []byte
 	MACKeyID       []byte
 	MAC            []byte
+	Scheme         int
+	PIISalt        []byte // nil: SQL NULL (erased, or scheme 1)
+	PIICommit      []byte
+	RedactionMAC   []byte // nil: SQL NULL (a scheme-1 event not erased)
 }
 
 // canonRaw is canon over raw bytes; TestCanonRawMatchesCanon keeps the two identical.
@@ -97,5 +101,9 @@ func (c *Checker) CheckRaw(r *RawEvent) bool {
 
 // EventRaw is Event for a raw row.
 func (v *ChainVerifier) EventRaw(id int64, r *RawEvent, xact uint64) {
-	v.event(id, v.checker.CheckRaw(r), r.MAC, xact)
+	st := v.checker.Status(r)
+	if st == StatusOK && string(r.Action) == ActionPrivacyErasureFinished {
+		v.declareErasure(r.Metadata)
+	}
+	v.eventStatus(id, st, r.MAC, xact)
 }

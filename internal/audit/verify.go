@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -34,10 +35,15 @@ type PurgeInfo struct {
 
 // ChainReport is the verification result of one chain.
 type ChainReport struct {
-	Chain        string      `json:"chain"`
-	Events       int64       `json:"events"`  // events read
-	Sealed       int64       `json:"sealed"`  // of which in sealed ranges
-	Pending      int64       `json:"pending"` // after the last seal (MAC-checked only)
+	Chain   string `json:"chain"`
+	Events  int64  `json:"events"`  // events read
+	Sealed  int64  `json:"sealed"`  // of which in sealed ranges
+	Pending int64  `json:"pending"` // after the last seal (MAC-checked only)
+	// Erased counts the events whose personal fields were erased (data
+	// subject erasure): what is left of them verified. ErasedIDs names the
+	// first 100 of them.
+	Erased       int64       `json:"erased,omitempty"`
+	ErasedIDs    []int64     `json:"erased_event_ids,omitempty"`
 	Seals        int64       `json:"seals"`
 	Purges       []PurgeInfo `json:"purges,omitempty"`
 	HeadSeq      int64       `json:"head_seq,omitempty"`      // the newest seal (or retention checkpoint)
@@ -63,6 +69,19 @@ type ChainVerifier struct {
 	lastID  int64  // last event id read in the current range
 	prevID  int64  // last event id of the previous range
 	xmax    uint64 // first transaction id not yet assigned when verification began (0: unknown)
+	// declared is how many of the chain's events its verified
+	// privacy.erasure.completed events say they erased.
+	declared int64
+}
+
+// declareErasure adds what a verified erasure event says it erased.
+func (v *ChainVerifier) declareErasure(meta []byte) {
+	var m struct {
+		N int64 `json:"audit_events_erased"`
+	}
+	if json.Unmarshal(meta, &m) == nil && m.N > 0 {
+		v.declared += m.N
+	}
 }
 
 // LimitXact makes the verifier flag events whose transaction id had not
@@ -137,13 +156,34 @@ func (v *ChainVerifier) closeRange() {
 
 // Event checks the next event (in xact_id, id order) of the chain.
 func (v *ChainVerifier) Event(s *Stored, xact uint64) {
-	v.event(s.ID, v.checker.Check(s), s.MAC, xact)
+	if s.Scheme == Scheme2 && s.Action == ActionPrivacyErasureFinished && v.checker.Check(s) && s.PIISalt != nil {
+		v.declareErasure(s.Metadata)
+	}
+	r := s.raw()
+	if s.Scheme != Scheme2 && s.RedactionMAC == nil {
+		r.Scheme = Scheme1
+		st := StatusBadMAC
+		if v.checker.Check(s) {
+			st = StatusOK
+		}
+		v.eventStatus(s.ID, st, s.MAC, xact)
+		return
+	}
+	v.eventStatus(s.ID, v.checker.Status(&r), s.MAC, xact)
 }
 
-func (v *ChainVerifier) event(id int64, macOK bool, mac []byte, xact uint64) {
+func (v *ChainVerifier) eventStatus(id int64, st Status, mac []byte, xact uint64) {
 	v.rep.Events++
-	if !macOK {
+	switch st {
+	case StatusBadMAC:
 		v.problem(id, 0, "content does not match its MAC (changed, or inserted without the key)")
+	case StatusBadPersonal:
+		v.problem(id, 0, "content does not match its MAC: its personal fields differ from their signed commitment (changed; or marked erased while still holding personal content)")
+	case StatusErased:
+		v.rep.Erased++
+		if len(v.rep.ErasedIDs) < 100 {
+			v.rep.ErasedIDs = append(v.rep.ErasedIDs, id)
+		}
 	}
 	if v.xmax != 0 && xact >= v.xmax {
 		v.problem(id, 0, fmt.Sprintf("its transaction id %d had not been assigned yet (xact_id altered to keep it unsealed)", xact))
@@ -162,9 +202,20 @@ func (v *ChainVerifier) event(id int64, macOK bool, mac []byte, xact uint64) {
 }
 
 // Finish closes the remaining ranges and returns the report.
+//
+// An organization's chain may hold no more erased events than its
+// verified erasure records account for: blanking personal fields outside a
+// data subject erasure (which an attacker with write access to the
+// database can do without the key) is reported as a problem. The platform
+// chain's erasures are recorded in the organizations' chains, so they are
+// reported, not counted.
 func (v *ChainVerifier) Finish() ChainReport {
 	for v.cur < len(v.seals) {
 		v.closeRange()
+	}
+	if v.rep.Chain != PlatformChain && v.rep.Erased > v.declared {
+		v.problem(0, 0, fmt.Sprintf("%d event(s) have erased personal fields but the chain's erasure records (privacy.erasure.completed) account for %d: "+
+			"personal fields were blanked outside a data subject erasure (erased events: %v)", v.rep.Erased, v.declared, v.rep.ErasedIDs))
 	}
 	return v.rep
 }

@@ -48,7 +48,7 @@ var (
 	VarFieldKeys      = Var{"field-keys", "RAMPART_FIELD_KEYS", "", "field encryption AES-256 keys kid:base64,… (exactly 32 bytes each; the first encrypts, all decrypt; prepend a new key, then `rampart keys rotate`); unset = generated into <data-dir>/secrets/keys.json in embedded mode, required otherwise", true}
 	VarAuditRetain    = Var{"audit-retention-months", "RAMPART_AUDIT_RETENTION_MONTHS", "24", "months audit events are kept before the retention job purges them (12-120; 12 is the documented legal floor)", false}
 	VarAuditSeal      = Var{"audit-seal-interval", "RAMPART_AUDIT_SEAL_INTERVAL", "10s", "how often serve seals new audit events into the hash chain (1s-1h)", false}
-	VarRateLimits     = Var{"rate-limits", "RAMPART_RATE_LIMITS", "", "rate-limit tiers as tier=N/period, at most N requests of one key in any period (sliding window), e.g. auth=5/1m,api=60/1m (tiers: auth, agent, chat, upload, api, and org-api, org-agent: an organization's budget shared by its members and tokens; unset = auth 5/min, agent 10/min, chat 15/min, upload 20/min, api 60/min, org-api 600/min, org-agent 50/min)", false}
+	VarRateLimits     = Var{"rate-limits", "RAMPART_RATE_LIMITS", "", "rate-limit tiers as tier=N/period, at most N requests of one key in any period (sliding window), e.g. auth=5/1m,api=60/1m (tiers: auth, agent, chat, upload, api, webhook, and org-api, org-agent: an organization's budget shared by its members and tokens; unset = auth 5/min, agent 10/min, chat 15/min, upload 20/min, api 60/min, webhook 120/min per address, org-api 600/min, org-agent 50/min)", false}
 	VarTLSCert        = Var{"tls-cert", "RAMPART_TLS_CERT", "", "PEM certificate (chain) file: serve HTTPS itself (TLS 1.2+); unset = plain HTTP behind a TLS-terminating proxy", false}
 	VarTLSKey         = Var{"tls-key", "RAMPART_TLS_KEY", "", "PEM private key file for RAMPART_TLS_CERT", false}
 	VarHTTPRedirect   = Var{"http-redirect-addr", "RAMPART_HTTP_REDIRECT_ADDR", "", "with TLS: also listen here with plain HTTP that only redirects to HTTPS (e.g. :80)", false}
@@ -82,7 +82,7 @@ var AllVars = []Var{VarAddr, VarDataDir, VarDatabaseURL, VarServiceURL, VarPGOSU
 	VarSMTPURL, VarMailFrom, VarSignup, VarSessionKeys, VarTokenKeys, VarAuditKeys, VarFieldKeys, VarAuditRetain, VarAuditSeal, VarRateLimits, VarTLSCert, VarTLSKey, VarHTTPRedirect, VarTrustedProxies,
 	VarRedisURL, VarSentryDSN, VarEnv, VarMetricsAddr, VarMetricsToken, VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey,
 	VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg, VarAIAttempts, VarAIJobTimeout, VarAIPoll, VarGuardMode, VarGuardThreshold, VarGuardFields, VarKillRefresh,
-	VarAttachmentMax, VarSecretsKey, VarIntegrations}
+	VarAttachmentMax, VarSecretsKey, VarIntegrations, VarStripeSecret, VarStripeTolerance, VarBillingGrace}
 
 // AIVars are the settings of the AI pipeline (serve and worker).
 var AIVars = []Var{VarLLM, VarLLMModel, VarAnthropicKey, VarOpenAIKey, VarOpenAIBaseURL, VarAIWorkers, VarAIPerOrg,
@@ -131,6 +131,9 @@ type Config struct {
 	SecretsKey string
 	// Integrations are the OAuth providers of RAMPART_INTEGRATIONS.
 	Integrations []oauth.Provider
+	// Billing is the Stripe webhook's configuration (RAMPART_STRIPE_*,
+	// RAMPART_BILLING_GRACE).
+	Billing Billing
 }
 
 // AI is the AI pipeline's configuration. The provider settings are
@@ -354,6 +357,9 @@ func (l *Loader) Load() (Config, error) {
 		var ierrs []error
 		c.Integrations, ierrs = integrations(get(VarIntegrations), c.PublicURL, l.getenv)
 		errs = append(errs, ierrs...)
+	}
+	if _, ok := l.values[VarStripeSecret.Flag]; ok {
+		c.Billing = billing(get, bad)
 	}
 	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
 		bad(VarAddr, "%q is not host:port (for example 127.0.0.1:8080)", c.Addr)

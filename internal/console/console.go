@@ -8,7 +8,10 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/edge"
+	"github.com/rampart-dev/rampart/internal/health"
+	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/mail"
+	"github.com/rampart-dev/rampart/internal/member"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -24,6 +27,16 @@ type Options struct {
 	// stays off without it).
 	Demo    bool
 	DemoKey string
+	// Watcher is the kill-switch state of this process (the kill switch
+	// page's "effective" state; nil: unknown).
+	Watcher *killswitch.Watcher
+	// InviteMail mails invitations (the same as the API's).
+	InviteMail member.Mail
+	// Tokens issues API tokens (the same as the API's).
+	Tokens member.Issuer
+	// Health is the readiness checks shown on the security page (nil:
+	// not shown).
+	Health *health.Checker
 	// SignIn is the sign-in use cases (*signin.Service, the same the JSON
 	// API calls): the sign-in form's link request and the links'
 	// confirmation and redemption.
@@ -54,12 +67,18 @@ type site struct {
 	demo    bool
 	demoKey string
 	signin  SignIn
+
+	watcher    *killswitch.Watcher
+	inviteMail member.Mail
+	tokens     member.Issuer
+	health     *health.Checker
 }
 
 // Register mounts the console's pages on r.
 func Register(r *edge.Router, opts Options) {
 	s := &site{edge: r, store: opts.Store, sealer: opts.Sealer, mailer: opts.Mailer, log: opts.Logger,
-		demo: opts.Demo, demoKey: opts.DemoKey, signin: opts.SignIn}
+		demo: opts.Demo, demoKey: opts.DemoKey, signin: opts.SignIn,
+		watcher: opts.Watcher, inviteMail: opts.InviteMail, tokens: opts.Tokens, health: opts.Health}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -79,4 +98,11 @@ func (s *site) register(r *edge.Router) {
 	r.Public("POST /auth/confirm", edge.LinkConfirm, s.confirm)
 	r.Public("POST /auth/login", edge.SignIn, s.loginForm)
 	r.Public("POST /auth/logout", edge.PerVisitor, s.logoutForm)
+	// Static assets by content hash: embedded, served from memory, no
+	// database, so no budget (a page's assets must not spend its visitor's).
+	r.Public("GET /static/{file}", edge.Unlimited, s.static)
+	s.registerAccount()
+	s.registerWorkspace()
+	s.registerAdmin()
+	s.documentPages(r)
 }

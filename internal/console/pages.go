@@ -3,7 +3,6 @@ package console
 import (
 	"bytes"
 	"embed"
-	"html/template"
 	"net/http"
 
 	"github.com/rampart-dev/rampart/internal/edge"
@@ -14,8 +13,6 @@ import (
 
 //go:embed templates/*.html
 var templateFS embed.FS
-
-var pages = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 
 type pageData struct {
 	Title   string

@@ -87,3 +87,47 @@ func (fakeSignIn) LinkAccount(context.Context, []byte) (string, bool, error) { r
 func (fakeSignIn) Redeem(context.Context, []byte, *uuid.UUID, store.ClientInfo) (store.NewSession, error) {
 	return store.NewSession{}, signin.ErrLinkInvalid
 }
+
+// TestEveryPageIsDocumented: each signed-in page and the static route has
+// its entry in pageDocs (and so a summary in /openapi.json).
+func TestEveryPageIsDocumented(t *testing.T) {
+	t.Parallel()
+	rt := edge.New(edge.Options{Version: "test"})
+	Register(rt, Options{SignIn: fakeSignIn{}})
+	documented := map[string]bool{}
+	for _, d := range pageDocs {
+		documented[d.pattern] = true
+	}
+	n := 0
+	for _, r := range rt.Routes() {
+		if r.Authenticated() || r.Pattern == "GET /static/{file}" {
+			n++
+			if !documented[r.Pattern] {
+				t.Errorf("%s is not in pageDocs", r.Pattern)
+			}
+		}
+	}
+	if n != len(pageDocs) {
+		t.Errorf("%d page routes, %d documented", n, len(pageDocs))
+	}
+}
+
+// TestSameSiteBack: the failure page's Back link is a path of this site
+// or the proposals, never another origin (a protocol-relative or
+// backslashed path included).
+func TestSameSiteBack(t *testing.T) {
+	t.Parallel()
+	for ref, want := range map[string]string{
+		"https://rampart.example/proposals/1":   "/proposals/1",
+		"https://evil.example/proposals":        "/proposals",
+		"https://rampart.example//evil.example": "/proposals",
+		`https://rampart.example/\evil.example`: "/proposals",
+		"":                                      "/proposals",
+	} {
+		r := httptest.NewRequest("GET", "https://rampart.example/x", nil)
+		r.Header.Set("Referer", ref)
+		if got := sameSiteBack(r); got != want {
+			t.Errorf("Referer %q: back to %q, want %q", ref, got, want)
+		}
+	}
+}

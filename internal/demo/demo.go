@@ -23,10 +23,32 @@ type Result struct {
 }
 
 var venues = []rampart.Venue{
-	{Code: "LDN-RIV", Name: "Riverside Arena", City: "London", Capacity: ptr(20000)},
-	{Code: "BER-KES", Name: "Kesselhaus Hall", City: "Berlin", Capacity: ptr(4350)},
+	{Code: "LDN-RIV", Name: "Riverside Arena", City: "London", Capacity: ptr(20000), Location: &rampart.GeoPoint{Latitude: 51.5033, Longitude: 0.0031}},
+	{Code: "BER-KES", Name: "Kesselhaus Hall", City: "Berlin", Capacity: ptr(4350), Location: &rampart.GeoPoint{Latitude: 52.5390, Longitude: 13.4128}},
 	{Code: "NYC-HEC", Name: "Harbor Expo Center", City: "New York", Capacity: ptr(12000)},
 }
+
+// vendors and crew give the demo's rankers something to rank (the crew's
+// day rates are sealed like every cost field).
+var (
+	demoVendors = []rampart.Vendor{
+		{Name: "Thames Audio Hire", Category: "audio", PriceBand: 3, LeadTimeDays: 7, OnTimeCount: 41, LateCount: 3, Depot: &rampart.GeoPoint{Latitude: 51.4613, Longitude: -0.0106}},
+		{Name: "Northern Line Array", Category: "audio", PriceBand: 2, LeadTimeDays: 14, OnTimeCount: 12, LateCount: 5, Depot: &rampart.GeoPoint{Latitude: 53.4808, Longitude: -2.2426}},
+		{Name: "Spree Sound", Category: "audio", PriceBand: 1, LeadTimeDays: 21, OnTimeCount: 3, LateCount: 2, Depot: &rampart.GeoPoint{Latitude: 52.5200, Longitude: 13.4050}},
+		{Name: "Pixel Wall Co", Category: "video", PriceBand: 4, LeadTimeDays: 10, OnTimeCount: 30, LateCount: 1, Depot: &rampart.GeoPoint{Latitude: 51.5155, Longitude: -0.1419}},
+	}
+	demoCrew = []struct {
+		m    rampart.CrewMember
+		rate int64
+	}{
+		{rampart.CrewMember{Name: "Jo Rigger", Skills: []string{"rigging", "follow spot"}, Certifications: []rampart.Certification{{Name: "ipaf", ExpiresOn: "2028-06-30"}},
+			Availability: []rampart.DateRange{{From: "2027-03-01", To: "2027-03-31"}}}, 45000},
+		{rampart.CrewMember{Name: "Kai Audio", Skills: []string{"audio", "rf"}, Certifications: []rampart.Certification{{Name: "first aid", ExpiresOn: "2027-01-31"}},
+			Availability: []rampart.DateRange{{From: "2027-03-10", To: "2027-03-20"}}}, 52000},
+		{rampart.CrewMember{Name: "Lee Video", Skills: []string{"video", "led wall"},
+			Availability: []rampart.DateRange{{From: "2027-02-01", To: "2027-03-12"}}}, 48000},
+	}
+)
 
 // VenueManagerCodes are the venues the demo venue manager is scoped to.
 var VenueManagerCodes = []string{"LDN-RIV"}
@@ -87,7 +109,20 @@ func Seed(ctx context.Context, s *store.Store) (Result, error) {
 			code := "LDN-RIV"
 			_, err := tx.Proposals().Create(ctx, rampart.Proposal{ProposalSummary: rampart.ProposalSummary{
 				Title: "Aurora headphones launch", ClientName: "Northwind Audio", VenueCode: &code}, Brief: demoBrief})
-			return err
+			if err != nil {
+				return err
+			}
+			for _, v := range demoVendors {
+				if _, err := tx.Vendors().Create(ctx, v); err != nil {
+					return err
+				}
+			}
+			for _, c := range demoCrew {
+				if _, err := tx.Crew().Create(ctx, c.m, &rampart.Money{Minor: c.rate, Currency: "GBP"}); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			return Result{}, errors.Join(errors.New("seed demo proposal"), err)

@@ -29,16 +29,23 @@ type AgentHandler func(w http.ResponseWriter, r *http.Request, call AgentCall) e
 // VenueOf extracts the venue an agent request is about ("" when none).
 type VenueOf func(r *http.Request) (string, error)
 
-// Agent is the only way to mount an agent endpoint: it demands the agent
-// type and the venue extractor, so an agent route without the three-layer
-// check cannot be written (an AgentHandler cannot be passed to Public or
-// Authed, and an AgentCall cannot be built elsewhere). Agent routes are
-// rate-limited under the agent tier, per organization and user.
+// Agent is the only way to mount an agent endpoint (with AgentJSON, for
+// one with a JSON body): it demands the agent type and the venue
+// extractor, so an agent route without the three-layer check cannot be
+// written (an AgentHandler cannot be passed to Public or Authed, and an
+// AgentCall cannot be built elsewhere). Agent routes are rate-limited
+// under the agent tier, per organization and user.
 func (rt *Router) Agent(pattern string, t access.AgentType, venue VenueOf, h AgentHandler) {
+	rt.agentRoute(pattern, t, venue, nil, func(w http.ResponseWriter, r *http.Request, call AgentCall) error {
+		return h(w, r, call)
+	})
+}
+
+func (rt *Router) agentRoute(pattern string, t access.AgentType, venue VenueOf, body any, h AgentHandler) {
 	if !t.Valid() || venue == nil {
 		panic("edge: Agent needs a known agent type and a venue extractor: " + pattern) // programming error at start-up
 	}
-	rt.authedRoute(pattern, KindAgent, nil, func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	rt.authedRoute(pattern, KindAgent, body, func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 		code, err := venue(r)
 		if err != nil {
 			return err

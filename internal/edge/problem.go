@@ -41,6 +41,8 @@ var kindStatus = map[rampart.Kind]struct {
 	rampart.KindUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
 	rampart.KindLocked:           {http.StatusLocked, "locked", "Switched off"},
 	rampart.KindQuotaExceeded:    {http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
+	rampart.KindPaymentRequired:  {http.StatusPaymentRequired, "payment-required", "Payment required"},
+	rampart.KindRefused:          {http.StatusUnprocessableEntity, "refused", "Refused"},
 }
 
 // writeError answers err as problem+json; internal detail goes to the log only.

@@ -67,7 +67,10 @@ type Router struct {
 	trusted []netip.Prefix
 	spec    *spec
 	metrics *observe.Metrics
-	chain   http.Handler
+	// cop is the cross-origin protection; webhook routes bypass it (a
+	// signed server-to-server delivery carries no cookie to protect).
+	cop   *http.CrossOriginProtection
+	chain http.Handler
 
 	// routes lists every registered pattern with its kind, so tests can
 	// walk them (e.g. every write route must write its audit event).
@@ -103,6 +106,7 @@ func New(opts Options) *Router {
 	rt.Public("GET /openapi.json", PerVisitor, rt.spec.serve)
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(rt.csrfDenied))
+	rt.cop = cop
 	chain := cop.Handler(observe.RoutePattern(http.HandlerFunc(rt.route)))
 	if rt.metrics != nil {
 		chain = rt.metrics.Middleware(chain)

@@ -3,6 +3,7 @@ package edge
 import (
 	"net/http"
 
+	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -23,6 +24,9 @@ const (
 	// KindUpload routes are authenticated routes whose body is one file,
 	// read within the upload size cap, under the upload tier (Upload).
 	KindUpload
+	// KindChat routes are authenticated routes that ask a model a
+	// question, under the chat tier (ChatJSON).
+	KindChat
 )
 
 // Route is one registered pattern and its kind.
@@ -66,6 +70,9 @@ const (
 	// Unlimited is for the health probes (readiness answers from a
 	// one-second cache).
 	Unlimited
+	// WebhookDeliveries is tier webhook per client address: signed
+	// deliveries from a payment provider (Webhook).
+	WebhookDeliveries
 )
 
 // tier is the rate-limit tier of a public route's budget ("" = none).
@@ -75,6 +82,8 @@ func (b Budget) tier() string {
 		return "auth"
 	case Unlimited:
 		return ""
+	case WebhookDeliveries:
+		return "webhook"
 	}
 	return "api"
 }
@@ -112,8 +121,14 @@ func PublicJSON[T any](rt *Router, pattern string, b Budget, h func(w http.Respo
 
 // AuthedJSON is PublicJSON for an authenticated route (tier api).
 func AuthedJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter, r *http.Request, c rampart.Claims, req T) error) {
+	authedJSON(rt, pattern, KindAuthenticated, h)
+}
+
+// authedJSON mounts an authenticated route of kind k whose JSON body is a
+// T, decoded and validated before h runs (AuthedJSON, ChatJSON).
+func authedJSON[T any](rt *Router, pattern string, k Kind, h func(w http.ResponseWriter, r *http.Request, c rampart.Claims, req T) error) {
 	var zero T
-	rt.authedRoute(pattern, KindAuthenticated, zero, func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+	rt.authedRoute(pattern, k, zero, func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 		var req T
 		if err := rt.decode(w, r, &req); err != nil {
 			return err
@@ -122,8 +137,29 @@ func AuthedJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter,
 	})
 }
 
+// ChatJSON is AuthedJSON for a route that asks a model a question (the
+// proposal chat): it draws on the chat tier (15 a minute per principal by
+// default) instead of the api tier.
+func ChatJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter, r *http.Request, c rampart.Claims, req T) error) {
+	authedJSON(rt, pattern, KindChat, h)
+}
+
+// AgentJSON is Router.Agent (agent.go) for a route whose JSON body is a T: after the agent
+// checks pass, the body is decoded and validated against T's schema (the
+// one /openapi.json publishes) before h runs.
+func AgentJSON[T any](rt *Router, pattern string, t access.AgentType, venue VenueOf, h func(w http.ResponseWriter, r *http.Request, call AgentCall, req T) error) {
+	var zero T
+	rt.agentRoute(pattern, t, venue, zero, func(w http.ResponseWriter, r *http.Request, call AgentCall) error {
+		var req T
+		if err := rt.decode(w, r, &req); err != nil {
+			return err
+		}
+		return h(w, r, call, req)
+	})
+}
+
 // authedRoute mounts an authenticated route under the rate-limit tier of
-// its kind (api, agent or upload), keyed by the principal. Failed authentications
+// its kind (api, agent, upload or chat), keyed by the principal. Failed authentications
 // draw on auth-tier budgets of the client address and of the credential
 // (authenticate), so credential guessing and audit-log flooding stop
 // without refusing valid credentials. body is the route's request type for
@@ -131,14 +167,22 @@ func AuthedJSON[T any](rt *Router, pattern string, h func(w http.ResponseWriter,
 func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler) {
 	rt.routes = append(rt.routes, Route{pattern, k})
 	rt.spec.describe(pattern, true, body)
+	rt.mux.HandleFunc(pattern, rt.authedHandler(k, h))
+}
+
+// authedHandler is the chain of an authenticated route of kind k: the
+// cross-site refusal, authentication, the rate limits, then h.
+func (rt *Router) authedHandler(k Kind, h AuthedHandler) http.HandlerFunc {
 	tier, kind := "api", observe.RouteKindAuthenticated
 	switch k {
 	case KindAgent:
 		tier, kind = "agent", observe.RouteKindAgent
 	case KindUpload:
 		tier = "upload"
+	case KindChat:
+		tier = "chat"
 	}
-	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
 		observe.SetRouteKind(r.Context(), kind)
 		if crossSiteWithCookie(r) {
 			// Fetch metadata: another site made the browser send the
@@ -168,7 +212,7 @@ func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler)
 		if err := h(w, r, c); err != nil {
 			writeError(w, r, rt.log, err)
 		}
-	})
+	}
 }
 
 // crossSiteWithCookie reports whether the browser says another site caused

@@ -9,7 +9,7 @@ import (
 
 // Issue 11: a route and its request type were registered in two places
 // (the route list and a requestBody switch on the pattern string). Now a
-// route with a body is mounted by PublicJSON or AuthedJSON with its type,
+// route with a body is mounted by PublicJSON, AuthedJSON or AgentJSON with its type,
 // which both decodes the body and documents it; nothing else decodes a
 // body (decode is unexported, and the packages that hold handlers parse
 // no JSON of their own), so the documented and the enforced schema cannot
@@ -35,8 +35,8 @@ func TestOnlyTheRouteWrappersDecodeBodies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(b), "rt.decode("); n != 2 {
-		t.Errorf("routes.go decodes bodies in %d places, want 2 (PublicJSON and AuthedJSON)", n)
+	if n := strings.Count(string(b), "rt.decode("); n != 3 {
+		t.Errorf("routes.go decodes bodies in %d places, want 3 (PublicJSON, AuthedJSON and AgentJSON)", n)
 	}
 	for _, dir := range []string{"../api", "../console"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))

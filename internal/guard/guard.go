@@ -225,6 +225,9 @@ func (g *Guard) Inspect(label, raw string) (Text, Verdict) {
 // model. Besides content itself, both read what was decoded from it
 // (base64, hex, escapes, rot13), what tag characters or variation
 // selectors in raw spell, and content with its HTML markup removed.
+// minModelWords is how many words the model must read for its full points.
+const minModelWords = 4
+
 func (g *Guard) assess(raw, content string) Verdict {
 	sc, views := patterns.detect(content, 0)
 	for _, h := range smuggledText(raw) {
@@ -255,7 +258,16 @@ func (g *Guard) assess(raw, content string) Verdict {
 			p = max(p, g.model.Probability(w))
 		}
 		v.ModelProbability = p
-		if pts := g.model.Points(p); pts >= modelFloor {
+		pts := g.model.Points(p)
+		// A linear model reading one to three words has little evidence
+		// ("Anything else?" shares its n-grams with "do anything now"):
+		// its points shrink with the words it read, so a terse question is
+		// not refused on the model's word alone. Short attacks are the
+		// rules' to catch, and they still add up with the model's points.
+		if n := len(strings.Fields(content)); n < minModelWords {
+			pts = pts * n / minModelWords
+		}
+		if pts >= modelFloor {
 			v.ModelScore = pts
 		}
 		if v.ModelScore > 0 {

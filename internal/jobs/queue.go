@@ -271,19 +271,39 @@ func (q *Queue) request(ctx context.Context, claims rampart.Claims, proposalID u
 	if err := q.opts.Watcher.Check(claims.OrganizationID); err != nil {
 		return rampart.AIJob{}, q.refuseKilled(ctx, op, claims, err)
 	}
-	// One transaction: the budget is read and the job requested together.
+	// One transaction: the budget (with the billing plan's state) is read
+	// and the job requested together.
 	var spent *int64
+	var lapsed *rampart.TokenBudget
 	job, err := store.InTenantValue(ctx, q.store, claims, func(ctx context.Context, tx *store.TenantTx) (rampart.AIJob, error) {
 		budget, err := tx.Budget().Get(ctx)
 		if err != nil {
 			return rampart.AIJob{}, err
 		}
+		if budget.PlanRefused {
+			lapsed = &budget
+			return rampart.AIJob{}, store.ErrBudgetExhausted
+		}
 		if budget.Remaining() == 0 {
-			spent = budget.MonthlyTokens
+			spent = budget.Limit()
 			return rampart.AIJob{}, store.ErrBudgetExhausted
 		}
 		return tx.AIJobs().Request(ctx, proposalID, agent, enqueue)
 	})
+	if lapsed != nil {
+		// A lapsed plan (docs/billing.md): past due or canceled, and its
+		// grace period over. Recorded on its own, like a spent budget.
+		_ = q.store.Audit().RecordTenantEvent(ctx, claims, audit.Event{Action: audit.ActionAIPlanRefused,
+			TargetType: "proposal", TargetID: proposalID.String(),
+			Reason: "new AI request refused: the billing plan is " + string(lapsed.PlanStatus)})
+		since := ""
+		if lapsed.AIGraceUntil != nil {
+			since = " since " + lapsed.AIGraceUntil.UTC().Format(time.RFC3339)
+		}
+		return rampart.AIJob{}, rampart.Errorf(op, rampart.KindPaymentRequired,
+			"the organization's %s plan is %s and its grace period ended%s: new AI requests are refused until an admin settles the subscription",
+			lapsed.Plan, lapsed.PlanStatus, since)
+	}
 	if spent != nil {
 		// The refusal is recorded on its own: the request's transaction rolled back.
 		_ = q.store.Audit().RecordTenantEvent(ctx, claims, audit.Event{Action: audit.ActionAIBudgetExhausted,

@@ -102,7 +102,12 @@ func leaks(text, canary, system string) bool {
 	if strings.Contains(t, fold(canary)) {
 		return true
 	}
-	s := fold(system)
+	return leaksPrompt(t, fold(system))
+}
+
+// leaksPrompt reports whether the folded text t holds a passage of
+// leakWindow characters of the folded system prompt s.
+func leaksPrompt(t, s string) bool {
 	if len(s) < leakWindow {
 		return s != "" && strings.Contains(t, s)
 	}

@@ -53,6 +53,16 @@ func (p *offlineProvider) Stream(ctx context.Context, req Request, onDelta func(
 		data = append(data, unfence(d.Fenced()))
 	}
 	full := offlineAnswer(req.Prompt, strings.Join(data, "\n\n"))
+	if req.Prompt.name == ProposalChat.name {
+		// The proposal's data only: the offline writer does not read the question.
+		var facts []string
+		for _, d := range req.Data {
+			if d.Label() != "question" {
+				facts = append(facts, unfence(d.Fenced()))
+			}
+		}
+		full = writeChatAnswer(parseBrief(strings.Join(facts, "\n\n")))
+	}
 
 	var (
 		text  strings.Builder

@@ -652,3 +652,21 @@ func nextSteps(b brief) []string {
 		"Book the crew and schedule a production meeting two weeks before the event.",
 	)
 }
+
+// writeChatAnswer is the offline provider's answer to the proposal chat:
+// it does not read the question (only a model can), and says what its
+// fixed patterns find in the proposal's data. It is a pure function of b.
+func writeChatAnswer(b brief) string {
+	var w strings.Builder
+	w.WriteString("This answer comes from Rampart's offline generator, which does not read questions: it reports what it finds in the proposal.\n\n")
+	fmt.Fprintf(&w, "- **Event type:** %s\n", orTBC(b.eventType))
+	fmt.Fprintf(&w, "- **Date(s):** %s\n", orTBC(strings.Join(b.dates, "; ")))
+	fmt.Fprintf(&w, "- **Venue:** %s\n", orTBC(b.venue))
+	if b.attendees > 0 {
+		fmt.Fprintf(&w, "- **Attendance:** %d\n", b.attendees)
+	} else {
+		w.WriteString("- **Attendance:** to be confirmed\n")
+	}
+	w.WriteString("\nFor answers to the question itself, configure a model provider (RAMPART_LLM).\n")
+	return w.String()
+}

@@ -167,3 +167,53 @@ func secureSocketDir(path string, owner *osUser) error {
 	}
 	return nil
 }
+
+// BinDir is the directory of the server binaries this cluster runs with
+// (Config.BinDir, else those of its PG_VERSION): its pg_dump and
+// pg_restore are the ones that match the cluster (rampart backup).
+func (c *Cluster) BinDir() (string, error) {
+	if c.cfg.BinDir != "" {
+		return c.cfg.BinDir, nil
+	}
+	return binDirFor(c.pgData)
+}
+
+// SetXIDEpoch sets the transaction id epoch of the stopped cluster of
+// cfg.Dir (pg_resetwal -e, run as the cluster's system user), so that
+// every 64-bit transaction id from then on is at least epoch<<32. The
+// epoch is stored nowhere but in the control file: nothing in the
+// database changes. A restore onto a younger cluster needs it, because
+// the audit log orders events by transaction id. The cluster must be shut
+// down cleanly and no process may hold it.
+func SetXIDEpoch(cfg Config, epoch uint32) error {
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	paths, err := ResolvePaths(dir, cfg.OSUser)
+	if err != nil {
+		return err
+	}
+	if pid, alive := postmasterAlive(paths.Data); alive {
+		return fmt.Errorf("pgcluster: the cluster in %s is running (pid %d): stop it before changing its transaction id epoch", paths.Data, pid)
+	}
+	owner, err := runAs(cfg.OSUser)
+	if err != nil {
+		return err
+	}
+	bin := cfg.BinDir
+	if bin == "" {
+		if bin, err = binDirFor(paths.Data); err != nil {
+			return err
+		}
+	}
+	cmd := exec.Command(filepath.Join(bin, "pg_resetwal"), "-e", strconv.FormatUint(uint64(epoch), 10), "-D", paths.Data)
+	cmd.Dir = paths.Data
+	cmd.Env = cleanEnv()
+	cmd.SysProcAttr = owner.procAttr()
+	cmd.SysProcAttr.Pdeathsig = 0
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("pgcluster: pg_resetwal -e %d failed: %w\n%s", epoch, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

@@ -73,6 +73,36 @@ func List(ctx context.Context, st *store.Store, c rampart.Claims, limit int, aft
 	return pg, err
 }
 
+// ListWhere is List narrowed in the database by f (status: draft,
+// ai_pending_review or approved; a venue code), for the console's filters.
+func ListWhere(ctx context.Context, st *store.Store, c rampart.Claims, limit int, after *store.ProposalCursor, f store.ProposalFilter) (Page, error) {
+	const op = "proposal.ListWhere"
+	if limit < 0 || limit > store.MaxListProposals {
+		return Page{}, rampart.FieldError(op, "limit", "must be a whole number from 1 to %d", store.MaxListProposals)
+	}
+	switch f.Status {
+	case "", rampart.ProposalDraft, rampart.ProposalAIPendingReview, rampart.ProposalApproved:
+	default:
+		return Page{}, rampart.FieldError(op, "status", "must be draft, ai_pending_review or approved")
+	}
+	var pg Page
+	err := st.InTenant(ctx, c, func(ctx context.Context, tx *store.TenantTx) error {
+		all, next, err := tx.Proposals().ListWhere(ctx, limit, after, f)
+		if err != nil {
+			return err
+		}
+		pg.Next = next
+		pg.Proposals = make([]rampart.ProposalSummary, 0, len(all))
+		for _, p := range all {
+			if access.Can(c, access.ActionRead, Resource(p)) {
+				pg.Proposals = append(pg.Proposals, p)
+			}
+		}
+		return nil
+	})
+	return pg, err
+}
+
 // Create adds a draft proposal authored by the caller.
 func Create(ctx context.Context, st *store.Store, c rampart.Claims, in Input) (rampart.Proposal, error) {
 	p := rampart.Proposal{ProposalSummary: rampart.ProposalSummary{Title: in.Title, ClientName: in.ClientName}, Brief: in.Brief}

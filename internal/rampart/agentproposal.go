@@ -63,8 +63,13 @@ type ProposedBudgetLine struct {
 // proposal may see: exactly one of its fields is set, the one of the
 // proposal's kind.
 type AgentChange struct {
-	BOMLines    []ProposedBOMLine    `json:"bom_lines,omitempty"`
-	BudgetLines []ProposedBudgetLine `json:"budget_lines,omitempty"`
+	BOMLines       []ProposedBOMLine    `json:"bom_lines,omitempty"`
+	BudgetLines    []ProposedBudgetLine `json:"budget_lines,omitempty"`
+	VendorChoice   *VendorChoice        `json:"vendor_choice,omitempty"`
+	CrewAssignment *CrewAssignment      `json:"crew_assignment,omitempty"`
+	// Signals are the features behind a proposed crew assignment that
+	// every reader may see (never the day rate).
+	Signals []Signal `json:"signals,omitempty"`
 }
 
 // AgentChangeCost is the restricted part of a proposed change: the planned
@@ -72,6 +77,10 @@ type AgentChange struct {
 // access are given it.
 type AgentChangeCost struct {
 	Planned []Money `json:"planned,omitempty"`
+	// Signals are the ranker's signals behind a proposed choice when they
+	// may only reach roles with full cost access: a vendor's (the vendor
+	// directory is cost data), or a crew match's with the day rate.
+	Signals []Signal `json:"signals,omitempty"`
 }
 
 // AgentProposal is an agent's proposed change as every reader of the
@@ -104,8 +113,10 @@ type AgentProposal struct {
 
 // AgentApplied is what approving a proposal created.
 type AgentApplied struct {
-	BOMLines    []uuid.UUID `json:"bom_lines,omitempty"`
-	BudgetLines []uuid.UUID `json:"budget_lines,omitempty"`
+	BOMLines       []uuid.UUID `json:"bom_lines,omitempty"`
+	BudgetLines    []uuid.UUID `json:"budget_lines,omitempty"`
+	VendorChoice   *uuid.UUID  `json:"vendor_choice,omitempty"`
+	CrewAssignment *uuid.UUID  `json:"crew_assignment,omitempty"`
 }
 
 // PricedAgentProposal is an agent proposal with the amounts of its change.
@@ -188,6 +199,23 @@ func ValidateAgentProposal(p NewAgentProposal) error {
 				return err
 			}
 		}
+	case ProposeVendorChoice:
+		if p.Change.VendorChoice == nil || len(p.Change.BOMLines)+len(p.Change.BudgetLines) > 0 || p.Change.CrewAssignment != nil ||
+			len(p.Cost.Planned) > 0 || p.Change.VendorChoice.ProposalID != p.ProposalID {
+			return Errorf(op, KindInvalid, "a vendor_choice proposal carries one vendor choice for its proposal")
+		}
+		return p.Change.VendorChoice.Validate()
+	case ProposeCrewAssignment:
+		if p.Change.CrewAssignment == nil || len(p.Change.BOMLines)+len(p.Change.BudgetLines) > 0 || p.Change.VendorChoice != nil ||
+			len(p.Cost.Planned) > 0 || p.Change.CrewAssignment.ProposalID != p.ProposalID {
+			return Errorf(op, KindInvalid, "a crew_assignment proposal carries one crew assignment for its proposal")
+		}
+		for _, s := range p.Change.Signals {
+			if s.Name == "day_rate" {
+				return Errorf(op, KindInvalid, "a crew proposal's public signals never include the day rate")
+			}
+		}
+		return p.Change.CrewAssignment.Validate()
 	default:
 		return Errorf(op, KindInvalid, "kind: unknown agent proposal kind %q", p.Kind)
 	}

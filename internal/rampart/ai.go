@@ -167,12 +167,43 @@ type TokenBudget struct {
 	Month          time.Time `json:"month"`
 	ReservedTokens int64     `json:"reserved_tokens"`
 	UsedTokens     int64     `json:"used_tokens"`
+	// The billing plan's side (docs/billing.md): the plan's cap (nil: no
+	// cap), its status, and whether a lapsed plan's grace period has ended,
+	// so that new AI jobs are refused (by the database's clock).
+	Plan         Plan          `json:"plan"`
+	PlanStatus   BillingStatus `json:"plan_status"`
+	PlanTokens   *int64        `json:"plan_monthly_tokens"`
+	AIGraceUntil *time.Time    `json:"ai_grace_until,omitempty"`
+	PlanRefused  bool          `json:"plan_refuses_ai"`
 }
 
-// Remaining is the tokens left this month, or -1 when unlimited.
+// Limit is the month's effective limit: the lower of the admin's budget
+// and the plan's cap, or nil when neither is set.
+func (b TokenBudget) Limit() *int64 {
+	switch {
+	case b.MonthlyTokens == nil:
+		return b.PlanTokens
+	case b.PlanTokens == nil || *b.MonthlyTokens <= *b.PlanTokens:
+		return b.MonthlyTokens
+	}
+	return b.PlanTokens
+}
+
+// Remaining is the tokens left this month under Limit, or -1 when unlimited.
 func (b TokenBudget) Remaining() int64 {
-	if b.MonthlyTokens == nil {
+	l := b.Limit()
+	if l == nil {
 		return -1
 	}
-	return max(0, *b.MonthlyTokens-b.UsedTokens-b.ReservedTokens)
+	return max(0, *l-b.UsedTokens-b.ReservedTokens)
+}
+
+// DailyAIUsage is one UTC day of an organization's AI jobs: how many were
+// requested, the tokens they used and how many the guard or a switch
+// refused.
+type DailyAIUsage struct {
+	Day     time.Time `json:"day"`
+	Jobs    int       `json:"jobs"`
+	Tokens  int64     `json:"tokens"`
+	Refused int       `json:"refused"`
 }

@@ -39,8 +39,10 @@ type Venue struct {
 	Name           string    `json:"name"`
 	City           string    `json:"city"`
 	Capacity       *int      `json:"capacity,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	// Location is optional; the vendor ranker measures distances from it.
+	Location  *GeoPoint `json:"location,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Invite is a pending magic-link invitation to an organization.

@@ -24,6 +24,12 @@ const (
 	KindLocked
 	// KindQuotaExceeded: a budget (e.g. the monthly AI token budget) is spent.
 	KindQuotaExceeded
+	// KindPaymentRequired: the organization's billing plan has lapsed
+	// (past due or canceled beyond its grace period).
+	KindPaymentRequired
+	// KindRefused: the input is well-formed, but a content control refused
+	// it (the prompt-injection guard flagged a chat question).
+	KindRefused
 )
 
 func (k Kind) String() string {
@@ -48,6 +54,10 @@ func (k Kind) String() string {
 		return "locked"
 	case KindQuotaExceeded:
 		return "quota_exceeded"
+	case KindPaymentRequired:
+		return "payment_required"
+	case KindRefused:
+		return "refused"
 	default:
 		return "internal"
 	}

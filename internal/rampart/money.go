@@ -120,6 +120,10 @@ type Total struct {
 }
 
 // MarshalJSON writes {"amount":"1234.50","currency":"EUR"}.
+// Amount is the total as a decimal string in its currency's minor units
+// ("1234.50").
+func (t Total) Amount() string { return formatMinor(t.Minor, currencyDigits[t.Currency]) }
+
 func (t Total) MarshalJSON() ([]byte, error) {
 	return json.Marshal(moneyJSON{Amount: formatMinor(t.Minor, currencyDigits[t.Currency]), Currency: t.Currency})
 }

@@ -1,11 +1,12 @@
 package rampart
 
 import (
-	"github.com/google/uuid"
 	"net/mail"
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
@@ -53,6 +54,9 @@ func ValidateVenue(v Venue) error {
 	}
 	if v.Capacity != nil && (*v.Capacity < 1 || *v.Capacity > 1_000_000) {
 		return Errorf(op, KindInvalid, "capacity must be between 1 and 1000000")
+	}
+	if v.Location != nil && !v.Location.Valid() {
+		return FieldError(op, "location", "latitude must be from -90 to 90 and longitude from -180 to 180")
 	}
 	return nil
 }

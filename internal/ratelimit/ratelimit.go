@@ -41,13 +41,14 @@ type Limiter interface {
 type Tiers map[string]Limit
 
 // DefaultTiers are the limits of issue #4: auth 5/min, agent 10/min, chat
-// 15/min, upload 20/min, api 60/min.
+// 15/min, upload 20/min, api 60/min; and webhook 120/min per client
+// address (the billing webhook, issue #16).
 // The org-* tiers are an organization's budget for the authenticated
 // tier of the same name, shared by all its members and API tokens, so it
 // does not grow with their number.
 func DefaultTiers() Tiers {
 	return Tiers{"auth": {5, time.Minute}, "agent": {10, time.Minute}, "chat": {15, time.Minute},
-		"upload": {20, time.Minute}, "api": {60, time.Minute},
+		"upload": {20, time.Minute}, "api": {60, time.Minute}, "webhook": {120, time.Minute},
 		"org-api": {600, time.Minute}, "org-agent": {50, time.Minute}}
 }
 
@@ -73,7 +74,7 @@ func ParseTiers(s string) (Tiers, error) {
 			return nil, fmt.Errorf("%q is not tier=N/period (e.g. auth=5/1m)", part)
 		}
 		if _, known := t[name]; !known {
-			return nil, fmt.Errorf("unknown tier %q (auth, agent, chat, upload, api, org-api, org-agent)", name)
+			return nil, fmt.Errorf("unknown tier %q (auth, agent, chat, upload, api, webhook, org-api, org-agent)", name)
 		}
 		count, err := strconv.Atoi(n)
 		if err != nil || count < 1 || count > 100000 {

@@ -68,7 +68,8 @@ func (tx *AgentTx) FinishJob(ctx context.Context, id uuid.UUID, attempt int, out
 // costJSON is how AgentChangeCost is stored: minor units, not the
 // display form of Money.
 type costJSON struct {
-	Planned []moneyJSON `json:"planned,omitempty"`
+	Planned []moneyJSON      `json:"planned,omitempty"`
+	Signals []rampart.Signal `json:"signals,omitempty"`
 }
 
 type moneyJSON struct {
@@ -77,10 +78,10 @@ type moneyJSON struct {
 }
 
 func encodeCost(c rampart.AgentChangeCost) ([]byte, error) {
-	if len(c.Planned) == 0 {
+	if len(c.Planned) == 0 && len(c.Signals) == 0 {
 		return nil, nil
 	}
-	var out costJSON
+	out := costJSON{Signals: c.Signals}
 	for _, m := range c.Planned {
 		out.Planned = append(out.Planned, moneyJSON{Minor: m.Minor, Currency: m.Currency})
 	}
@@ -99,6 +100,7 @@ func decodeCost(b []byte) (rampart.AgentChangeCost, error) {
 	for _, m := range in.Planned {
 		c.Planned = append(c.Planned, rampart.Money{Minor: m.Minor, Currency: m.Currency})
 	}
+	c.Signals = in.Signals
 	return c, nil
 }
 

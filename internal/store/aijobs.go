@@ -689,3 +689,21 @@ func (j Jobs) SweepStuck(ctx context.Context) (int, error) {
 	}
 	return len(found), nil
 }
+
+var sqlAIUsagePerDay = query("AIUsagePerDay")
+
+// UsagePerDay sums the organization's AI jobs per UTC day since since,
+// oldest first; days without a job are absent.
+func (tx AIJobsTx) UsagePerDay(ctx context.Context, since time.Time) ([]rampart.DailyAIUsage, error) {
+	const op = "store.AIUsagePerDay"
+	rows, err := tx.query(ctx, sqlAIUsagePerDay, tx.tc.OrganizationID, since)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.DailyAIUsage, error) {
+		var u rampart.DailyAIUsage
+		err := r.Scan(&u.Day, &u.Jobs, &u.Tokens, &u.Refused)
+		return u, err
+	})
+	return out, classify(op, err)
+}

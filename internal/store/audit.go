@@ -37,7 +37,7 @@ func auditArgs(s audit.Stored) []any {
 	}
 	return []any{pgtype.UUID{Bytes: s.EventKey, Valid: true}, org, s.OccurredAt, string(s.ActorType), s.ActorID, jsonArg(s.ActorScope),
 		s.Action, s.TargetType, s.TargetID, jsonArg(s.Before), jsonArg(s.After),
-		ip, s.UserAgent, s.RequestID, s.Reason, jsonArg(s.Metadata), s.MACKeyID, s.MAC}
+		ip, s.UserAgent, s.RequestID, s.Reason, jsonArg(s.Metadata), s.MACKeyID, s.MAC, int16(s.Scheme), s.PIISalt, s.PIICommit}
 }
 
 // sign validates and signs an event for storage.

@@ -219,7 +219,7 @@ func BenchmarkAuditVerify(b *testing.B) {
 		rows = append(rows, args)
 	}
 	cols := []string{"event_key", "organization_id", "occurred_at", "actor_type", "actor_id", "actor_scope", "action", "target_type", "target_id",
-		"before", "after", "ip", "user_agent", "request_id", "reason", "metadata", "mac_key_id", "mac"}
+		"before", "after", "ip", "user_agent", "request_id", "reason", "metadata", "mac_key_id", "mac", "scheme", "pii_salt", "pii_commit"}
 	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"audit_events"}, cols, pgx.CopyFromRows(rows)); err != nil {
 		b.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func auditPgbenchScripts(b *testing.B, s *Store, writers [][]benchVenue, audited
 	open := []string{sqlBegin, strings.Replace(sqlSetClaims, "$1", ":claims", 1), sqlSetAppRole, update}
 	values := map[string]string{"1": "gen_random_uuid()", "2": ":org", "3": "now()", "4": ":atype", "5": ":actor", "6": "NULL",
 		"7": ":action", "8": ":ttype", "9": ":venue", "10": ":before", "11": ":after", "12": "NULL", "13": ":ua", "14": ":rid",
-		"15": ":reason", "16": "NULL", "17": ":kid", "18": ":mac"}
+		"15": ":reason", "16": "NULL", "17": ":kid", "18": ":mac", "19": ":scheme", "20": ":salt", "21": ":commit"}
 	insert := regexp.MustCompile(`\$(\d+)`).ReplaceAllStringFunc(strings.Join(strings.Fields(sqlInsertAudit), " "),
 		func(m string) string { return values[m[1:]] })
 	text := "\\startpipeline\n" + strings.Join(open, ";\n") + ";\n\\endpipeline\n"
@@ -281,7 +281,8 @@ func auditPgbenchScripts(b *testing.B, s *Store, writers [][]benchVenue, audited
 			"claims": string(js), "org": v.claims.OrganizationID.String(), "venue": v.id.String(), "name": "n",
 			"atype": string(st.ActorType), "actor": st.ActorID, "action": st.Action, "ttype": st.TargetType,
 			"before": string(st.Before), "after": string(st.After), "ua": st.UserAgent, "rid": st.RequestID, "reason": st.Reason,
-			"kid": st.MACKeyID, "mac": `\x` + hex.EncodeToString(st.MAC)}
+			"kid": st.MACKeyID, "mac": `\x` + hex.EncodeToString(st.MAC),
+			"scheme": fmt.Sprint(st.Scheme), "salt": `\x` + hex.EncodeToString(st.PIISalt), "commit": `\x` + hex.EncodeToString(st.PIICommit)}
 		mine := text
 		for name, val := range vars {
 			if val == "" { // pgbench takes no empty variable: an empty string literal

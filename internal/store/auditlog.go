@@ -550,7 +550,7 @@ func (tx *txn) streamEvents(ctx context.Context, chain string, v *audit.ChainVer
 	// Binary: int8, uuid, timestamptz, inet, bytea. Text: text and json
 	// (their binary form is the text), and xid8 (parsed here).
 	fds := rows.FieldDescriptions()
-	for _, i := range []int{0, 1, 2, 3, 12, 19} {
+	for _, i := range []int{0, 1, 2, 3, 12, 19, 20, 21, 22, 23} {
 		if fds[i].Format != pgx.BinaryFormatCode {
 			return fmt.Errorf("audit verify: column %s arrived in text format", fds[i].Name)
 		}
@@ -559,7 +559,7 @@ func (tx *txn) streamEvents(ctx context.Context, chain string, v *audit.ChainVer
 	var ipText []byte
 	for rows.Next() {
 		c := rows.RawValues()
-		if len(c) != 20 || len(c[0]) != 8 || len(c[1]) != 16 || len(c[3]) != 8 {
+		if len(c) != 24 || len(c[0]) != 8 || len(c[1]) != 16 || len(c[3]) != 8 || len(c[20]) != 2 {
 			return errors.New("audit verify: unexpected row shape")
 		}
 		xact, ok := parseUint(c[17], fds[17].Format)
@@ -571,7 +571,8 @@ func (tx *txn) streamEvents(ctx context.Context, chain string, v *audit.ChainVer
 		r = audit.RawEvent{EventKey: c[1], OrganizationID: c[2], OccurredAtUS: int64(binary.BigEndian.Uint64(c[3])) + pgEpochMicros,
 			ActorType: c[4], ActorID: c[5], ActorScope: c[6], Action: c[7], TargetType: c[8], TargetID: c[9],
 			Before: c[10], After: c[11], IP: ipText, UserAgent: c[13], RequestID: c[14], Reason: c[15], Metadata: c[16],
-			MACKeyID: c[18], MAC: c[19]}
+			MACKeyID: c[18], MAC: c[19], Scheme: int(binary.BigEndian.Uint16(c[20])), PIISalt: c[21], PIICommit: c[22],
+			RedactionMAC: c[23]}
 		if len(c[12]) == 0 {
 			r.IP = nil
 		}

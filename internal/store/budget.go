@@ -143,7 +143,8 @@ func (tx BudgetTx) Get(ctx context.Context) (rampart.TokenBudget, error) {
 	const op = "store.TokenBudget"
 	c := tx.tc
 	var b rampart.TokenBudget
-	err := tx.queryRow(ctx, sqlTokenBudget, c.OrganizationID).Scan(&b.MonthlyTokens, &b.Month, &b.ReservedTokens, &b.UsedTokens)
+	err := tx.queryRow(ctx, sqlTokenBudget, c.OrganizationID).Scan(&b.MonthlyTokens, &b.Month, &b.ReservedTokens, &b.UsedTokens,
+		&b.Plan, &b.PlanStatus, &b.PlanTokens, &b.AIGraceUntil, &b.PlanRefused)
 	return b, classify(op, err)
 }
 
@@ -158,6 +159,11 @@ func (tx BudgetTx) Set(ctx context.Context, monthly *int64) (rampart.TokenBudget
 	before, err := tx.Get(ctx)
 	if err != nil {
 		return before, err
+	}
+	// The billing plan's cap bounds what an admin may set (no budget at
+	// all is allowed: the cap still applies to every reservation).
+	if monthly != nil && before.PlanTokens != nil && *monthly > *before.PlanTokens {
+		return before, rampart.Errorf(op, rampart.KindInvalid, "monthly_tokens: %d exceeds the %s plan's cap of %d tokens a month", *monthly, before.Plan, *before.PlanTokens)
 	}
 	if _, err := tx.exec(ctx, sqlSetTokenBudget, c.OrganizationID, monthly, c.UserID); err != nil {
 		return before, classify(op, err)

@@ -8,6 +8,8 @@ package store
 //	st.Audit()    the audit log's life cycle: events outside a change, sealing, retention, verification, export
 //	st.Jobs()     the job queue and the AI job life cycle outside a tenant request
 //	st.Periodic() cluster-wide periodic work
+//	st.Billing()  plan state: linking a Stripe customer, applying verified Stripe events
+//	st.Operations() operational records: restore drills
 
 // Auth is what the edge and the sign-in flow need before a tenant
 // transaction exists.

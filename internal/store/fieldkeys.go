@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,6 +24,9 @@ var (
 	sqlStartRotation    = query("StartRotation")
 	sqlCountRotation    = query("CountRotation")
 	sqlFinishRotation   = query("FinishRotation")
+	sqlCrewKeyCounts    = query("CrewFieldKeyCounts")
+	sqlStaleSealedCrew  = query("StaleSealedCrew")
+	sqlResealCrew       = query("ResealCrew")
 	maxRotationBatch    = 5000
 	defaultRotationSize = 500
 )
@@ -41,22 +46,41 @@ type KeyUse struct {
 	Values int64  `json:"values"`
 }
 
-// Status counts the sealed values per key id, in key id order. It is a
+// Status counts the sealed values per key id, in key id order, over every
+// sealed column (bill-of-materials lines and crew day rates). It is a
 // read-only look at the service path (no audit event: it changes nothing).
 func (f FieldKeys) Status(ctx context.Context) ([]KeyUse, error) {
 	const op = "store.FieldKeyStatus"
+	byKey := map[string]*KeyUse{}
 	var out []KeyUse
 	err := f.s.readOnlyService(ctx, op, func(ctx context.Context, tx *txn) error {
-		rows, err := tx.query(ctx, sqlFieldKeyCounts)
-		if err != nil {
-			return err
+		for _, q := range []string{sqlFieldKeyCounts, sqlCrewKeyCounts} {
+			rows, err := tx.query(ctx, q)
+			if err != nil {
+				return err
+			}
+			use, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (KeyUse, error) {
+				var u KeyUse
+				return u, r.Scan(&u.KeyID, &u.Rows, &u.Values)
+			})
+			if err != nil {
+				return err
+			}
+			for _, u := range use {
+				if k, ok := byKey[u.KeyID]; ok {
+					k.Rows += u.Rows
+					k.Values += u.Values
+					continue
+				}
+				byKey[u.KeyID] = &u
+			}
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (KeyUse, error) {
-			var u KeyUse
-			return u, r.Scan(&u.KeyID, &u.Rows, &u.Values)
-		})
-		return err
+		return nil
 	})
+	for _, u := range byKey {
+		out = append(out, *u)
+	}
+	slices.SortFunc(out, func(a, b KeyUse) int { return strings.Compare(a.KeyID, b.KeyID) })
 	return out, classify(op, err)
 }
 
@@ -91,7 +115,9 @@ type Rotation struct {
 	f      FieldKeys
 	ring   *fieldcrypt.Ring
 	cursor struct{ org, id uuid.UUID }
-	done   bool
+	// table is the sealed table being walked: 0 bom_lines, 1 crew_members.
+	table int
+	done  bool
 }
 
 // StartRotation begins (or resumes) rotating every sealed value to ring's
@@ -131,7 +157,8 @@ func (f FieldKeys) StartRotation(ctx context.Context, ring *fieldcrypt.Ring) (*R
 }
 
 // Next re-seals one batch of values (batch rows; 0 = 500) in its own
-// committed transaction and reports how many values it re-sealed and how
+// committed transaction, bill-of-materials lines first, then crew day
+// rates, and reports how many values it re-sealed and how
 // many failed to open (left as they are, counted, and logged: a value
 // that fails is never lost, and `keys status` keeps showing its key).
 // done is true when no row sealed under another key remains ahead.
@@ -144,6 +171,9 @@ func (r *Rotation) Next(ctx context.Context, batch int) (resealed, failed int, d
 		batch = defaultRotationSize
 	}
 	batch = min(batch, maxRotationBatch)
+	if r.table == 1 {
+		return r.nextCrew(ctx, batch)
+	}
 	s := r.f.s
 	err = s.asService(ctx, fmt.Sprintf("re-seal a batch of encrypted fields under key %s (rotation %d)", r.Target, r.ID), func(ctx context.Context, tx *txn) error {
 		resealed, failed = 0, 0
@@ -205,13 +235,74 @@ func (r *Rotation) Next(ctx context.Context, batch int) (resealed, failed int, d
 	}
 	r.Resealed += int64(resealed)
 	r.Failed += int64(failed)
+	if r.done {
+		// The bill-of-materials lines are done: the crew day rates next.
+		r.done, r.table = false, 1
+		r.cursor.org, r.cursor.id = uuid.Nil, uuid.Nil
+	}
+	return resealed, failed, false, nil
+}
+
+// nextCrew re-seals one batch of crew day rates (crew_members.day_rate_enc)
+// like Next does for bill-of-materials lines.
+func (r *Rotation) nextCrew(ctx context.Context, batch int) (resealed, failed int, done bool, err error) {
+	const op = "store.RotateBatch"
+	s := r.f.s
+	err = s.asService(ctx, fmt.Sprintf("re-seal a batch of crew day rates under key %s (rotation %d)", r.Target, r.ID), func(ctx context.Context, tx *txn) error {
+		resealed, failed = 0, 0
+		rows, err := tx.query(ctx, sqlStaleSealedCrew, r.Target, r.cursor.org, r.cursor.id, batch)
+		if err != nil {
+			return err
+		}
+		type stale struct {
+			org, id uuid.UUID
+			rate    []byte
+			kid     string
+		}
+		list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (stale, error) {
+			var x stale
+			return x, row.Scan(&x.org, &x.id, &x.rate, &x.kid)
+		})
+		if err != nil {
+			return err
+		}
+		if len(list) < batch {
+			r.done = true
+		}
+		for _, x := range list {
+			r.cursor.org, r.cursor.id = x.org, x.id
+			b := crewBinding(x.org, x.id)
+			pt, _, err := r.ring.Open(b, x.rate)
+			var env []byte
+			if err == nil {
+				env, err = r.ring.Seal(b, pt)
+			}
+			if err != nil {
+				s.log.Error("rotation: sealed field unreadable; left under its key", "table", tableCrewMembers, "column", colDayRate, "row", x.id, "key_id", x.kid, "err", err)
+				failed++
+				continue
+			}
+			if _, err := tx.exec(ctx, sqlResealCrew, x.org, x.id, env, r.Target, x.kid); err != nil {
+				return err
+			}
+			resealed++
+		}
+		_, err = tx.exec(ctx, sqlCountRotation, r.ID, resealed, failed)
+		return err
+	})
+	if err != nil {
+		r.done = false
+		return 0, 0, false, classify(op, err)
+	}
+	r.Resealed += int64(resealed)
+	r.Failed += int64(failed)
 	return resealed, failed, r.done, nil
 }
 
 // Again starts another pass from the beginning: for values a concurrent
 // transaction held locked (skipped, not waited for) during this one.
 func (r *Rotation) Again() {
-	r.done = false
+	r.done, r.table = false, 0
 	r.cursor.org, r.cursor.id = uuid.Nil, uuid.Nil
 }
 

@@ -73,6 +73,8 @@ var otherAttacks = map[string][]otherAttack{
 	"public.signups":             serviceOnly("signups"),
 	"public.periodic_runs":       serviceOnly("periodic_runs"),
 	"public.field_key_rotations": serviceOnly("field_key_rotations"),
+	"public.stripe_events":       serviceOnly("stripe_events"),
+	"public.restore_drills":      serviceOnly("restore_drills"),
 }
 
 // serviceOnly are the attacks on a table the runtime role has no grant on.

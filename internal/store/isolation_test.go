@@ -146,6 +146,11 @@ SELECT organization_id, gen_random_uuid(), id, venue_code, 0, 'Item', 'audio', 1
 FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// A chat exchange on each proposal (migration 019).
+	if _, err := tx.exec(ctx, `INSERT INTO proposal_chat_messages (organization_id, id, proposal_id, venue_code, asked_by, question, costed)
+SELECT organization_id, gen_random_uuid(), id, venue_code, $2, 'How many crew?', false FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	// An integration credential and a flow in progress (migration 015;
 	// placeholder envelopes: isolation does not open them).
 	if _, err := tx.exec(ctx, `INSERT INTO integration_credentials (organization_id, id, provider, status, refresh_token_enc, secret_key_id, connected_by)
@@ -157,6 +162,29 @@ VALUES ($1, gen_random_uuid(), 'ledger', $2, gen_random_uuid(), decode(repeat('a
 		org.ID, admin.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// Vendors, crew, the choices made from them on each proposal, and the
+	// learned ranking state (migration 018; a placeholder envelope for the
+	// day rate: isolation does not open it).
+	if _, err := tx.exec(ctx, `WITH v AS (
+  INSERT INTO vendors (organization_id, id, name, category, price_band, lead_time_days, created_by)
+  VALUES ($1, gen_random_uuid(), 'Vendor', 'audio', 2, 7, $2) RETURNING organization_id, id),
+m AS (
+  INSERT INTO crew_members (organization_id, id, name, skills, currency, day_rate_enc, field_key_id, created_by)
+  VALUES ($1, gen_random_uuid(), 'Crew', '{rigging}', 'EUR', decode(repeat('01', 40), 'hex'), 'f1', $2) RETURNING organization_id, id),
+c AS (
+  INSERT INTO vendor_choices (organization_id, id, proposal_id, venue_code, category, vendor_id, chosen_by)
+  SELECT p.organization_id, gen_random_uuid(), p.id, p.venue_code, 'audio', v.id, $2 FROM proposals p, v WHERE p.organization_id = $1)
+INSERT INTO crew_assignments (organization_id, id, proposal_id, venue_code, crew_member_id, starts_on, ends_on, assigned_by)
+SELECT p.organization_id, gen_random_uuid(), p.id, p.venue_code, m.id, '2027-01-01', '2027-01-02', $2 FROM proposals p, m WHERE p.organization_id = $1`,
+		org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
+	if _, err := tx.exec(ctx, `WITH w AS (INSERT INTO learned_weights (organization_id, ranker, feature, adjustment, observations)
+VALUES ($1, 'vendor_ranker', 'price_band', 0.05, 1))
+INSERT INTO learning_feedback (organization_id, ranker, approved, signals, actor_id) VALUES ($1, 'vendor_ranker', true, '{"price_band": 1}', $2)`,
+		org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
 	if _, err := tx.KillSwitches().SetOrg(ctx, org.ID, false, "seeded", "test"); err != nil {
 		return rampart.Claims{}, err
 	}
@@ -164,6 +192,11 @@ VALUES ($1, gen_random_uuid(), 'ledger', $2, gen_random_uuid(), decode(repeat('a
 		return rampart.Claims{}, err
 	}
 	if _, err := tx.exec(ctx, sqlEnsureUsage, org.ID); err != nil {
+		return rampart.Claims{}, err
+	}
+	// The organization's billing plan state (migration 020).
+	if _, err := tx.exec(ctx, `INSERT INTO billing_accounts (organization_id, stripe_customer_id, plan, status, monthly_token_cap, linked_by)
+VALUES ($1, 'cus_' || replace($2, '-', ''), 'team', 'active', 20000000, 'test')`, org.ID, slug); err != nil {
 		return rampart.Claims{}, err
 	}
 	// An attachment on each proposal (migration 013).
@@ -177,6 +210,12 @@ SELECT organization_id, id, venue_code, 'rider.txt', 'text/plain', 5, sha256('he
 requested_by, created_at, expires_at)
 SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines', '{"bom_lines": []}', 'seed', $2, now(), now() + interval '7 days'
   FROM proposals WHERE organization_id = $1`, org.ID, admin.ID); err != nil {
+		return rampart.Claims{}, err
+	}
+	// A data subject request about the venue manager (migration 021), with
+	// an archive waiting for its download.
+	if _, err := tx.exec(ctx, `INSERT INTO privacy_requests (organization_id, kind, subject_user_id, requested_by, status, archive, archive_sha256, archive_bytes, completed_at)
+VALUES ($1, 'export', $2, $3, 'ready', '\x504b0506'::bytea, sha256('\x504b0506'::bytea), 4, now())`, org.ID, vm.ID, admin.ID); err != nil {
 		return rampart.Claims{}, err
 	}
 	return rampart.Claims{OrganizationID: org.ID, UserID: admin.ID, Role: rampart.RoleAdmin}, nil

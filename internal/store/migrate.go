@@ -90,8 +90,12 @@ func migrateTo(ctx context.Context, adminURL string, target int32) (MigrationSta
 	// The owner needs membership in rampart_audit_purger only while a
 	// migration hands it a function; afterwards the owner must not be able
 	// to become the one role the audit log lets delete events.
-	if _, err := conn.Exec(ctx, "REVOKE rampart_audit_purger FROM "+OwnerRole); err != nil {
-		return before, after, rampart.Wrap(op, rampart.KindInternal, fmt.Errorf("revoke rampart_audit_purger from the owner: %w", err))
+	// The same for rampart_audit_eraser, the one role that may blank an
+	// event's personal fields (migration 021).
+	for _, role := range []string{"rampart_audit_purger", "rampart_audit_eraser"} {
+		if _, err := conn.Exec(ctx, "REVOKE "+role+" FROM "+OwnerRole); err != nil {
+			return before, after, rampart.Wrap(op, rampart.KindInternal, fmt.Errorf("revoke %s from the owner: %w", role, err))
+		}
 	}
 	return before, after, nil
 }

@@ -84,6 +84,46 @@ func (tx ProposalsTx) List(ctx context.Context, limit int, after *ProposalCursor
 		at, id = &after.UpdatedAt, &after.ID
 	}
 	rows, err := tx.query(ctx, sqlListProposals, c.OrganizationID, limit+1, at, id)
+	return collectPage(op, rows, err, limit)
+}
+
+// ProposalFilter narrows a list of proposals ("" fields: any).
+type ProposalFilter struct {
+	Status    string // draft, ai_pending_review or approved
+	VenueCode string
+}
+
+// sqlListProposalsWhere is in queries/proposals.sql.
+var sqlListProposalsWhere = query("ListProposalsWhere")
+
+// ListWhere is List narrowed by f, in the database (so a page is full
+// when enough proposals match).
+func (tx ProposalsTx) ListWhere(ctx context.Context, limit int, after *ProposalCursor, f ProposalFilter) (page []rampart.ProposalSummary, next *ProposalCursor, err error) {
+	const op = "store.ProposalsWhere"
+	c := tx.tc
+	if limit <= 0 {
+		limit = DefaultListProposals
+	}
+	limit = min(limit, MaxListProposals)
+	var at *time.Time
+	var id *uuid.UUID
+	if after != nil {
+		at, id = &after.UpdatedAt, &after.ID
+	}
+	var status, venue *string
+	if f.Status != "" {
+		status = &f.Status
+	}
+	if f.VenueCode != "" {
+		venue = &f.VenueCode
+	}
+	rows, err := tx.query(ctx, sqlListProposalsWhere, c.OrganizationID, limit+1, at, id, status, venue)
+	return collectPage(op, rows, err, limit)
+}
+
+// collectPage reads up to limit summaries and the cursor of the next page
+// (the query asked for limit+1).
+func collectPage(op string, rows pgx.Rows, err error, limit int) (page []rampart.ProposalSummary, next *ProposalCursor, _ error) {
 	if err != nil {
 		return nil, nil, classify(op, err)
 	}

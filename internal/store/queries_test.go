@@ -27,7 +27,7 @@ func TestNamedQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "SELECT organization_id, id, code, name, city, capacity, created_at, updated_at FROM venues WHERE organization_id = $1 AND id = $2"
+	want := "SELECT organization_id, id, code, name, city, capacity, created_at, updated_at, latitude::float8, longitude::float8 FROM venues WHERE organization_id = $1 AND id = $2"
 	if got := q["GetVenue"]; got != want {
 		t.Errorf("GetVenue = %q, want %q", got, want)
 	}

@@ -126,7 +126,7 @@ func (tx *txn) createVenue(ctx context.Context, v rampart.Venue) (rampart.Venue,
 	if err := rampart.ValidateVenue(v); err != nil {
 		return rampart.Venue{}, err
 	}
-	out, err := scanVenue(tx.queryRow(ctx, sqlCreateVenue, v.OrganizationID, v.Code, v.Name, v.City, v.Capacity))
+	out, err := scanVenue(tx.queryRow(ctx, sqlCreateVenue, append([]any{v.OrganizationID, v.Code, v.Name, v.City, v.Capacity}, locationArgs(v.Location)...)...))
 	if err != nil {
 		return out, classify(op, err)
 	}
@@ -161,7 +161,7 @@ func (tx VenuesTx) Update(ctx context.Context, v rampart.Venue) (rampart.Venue, 
 	if err != nil {
 		return rampart.Venue{}, err
 	}
-	after, err := scanVenue(tx.queryRow(ctx, sqlUpdateVenue, v.OrganizationID, v.ID, v.Name, v.City, v.Capacity))
+	after, err := scanVenue(tx.queryRow(ctx, sqlUpdateVenue, append([]any{v.OrganizationID, v.ID, v.Name, v.City, v.Capacity}, locationArgs(v.Location)...)...))
 	if err != nil {
 		return after, classify(op, err)
 	}
@@ -190,8 +190,19 @@ func (tx VenuesTx) Delete(ctx context.Context, id uuid.UUID) error {
 
 func scanVenue(r pgx.Row) (rampart.Venue, error) {
 	var v rampart.Venue
-	err := r.Scan(&v.OrganizationID, &v.ID, &v.Code, &v.Name, &v.City, &v.Capacity, &v.CreatedAt, &v.UpdatedAt)
+	var lat, lon *float64
+	err := r.Scan(&v.OrganizationID, &v.ID, &v.Code, &v.Name, &v.City, &v.Capacity, &v.CreatedAt, &v.UpdatedAt, &lat, &lon)
+	if lat != nil && lon != nil {
+		v.Location = &rampart.GeoPoint{Latitude: *lat, Longitude: *lon}
+	}
 	return v, err
+}
+
+// locationArgs are a location's latitude and longitude parameters (both
+// nil for none).
+func locationArgs(p *rampart.GeoPoint) []any {
+	lat, lon := depotArgs(p)
+	return []any{lat, lon}
 }
 
 // actorType and actorID name who acts in this transaction for audit events.

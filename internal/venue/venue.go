@@ -17,6 +17,8 @@ type Input struct {
 	Name     string
 	City     string
 	Capacity *int
+	// Location is optional (the vendor ranker's distance signal).
+	Location *rampart.GeoPoint
 }
 
 func resource(code string) access.Resource {
@@ -42,7 +44,7 @@ func List(ctx context.Context, st *store.Store, c rampart.Claims) ([]rampart.Ven
 
 // Create adds a venue; the caller must be able to edit its code.
 func Create(ctx context.Context, st *store.Store, c rampart.Claims, in Input) (rampart.Venue, error) {
-	v := rampart.Venue{OrganizationID: c.OrganizationID, Code: in.Code, Name: in.Name, City: in.City, Capacity: in.Capacity}
+	v := rampart.Venue{OrganizationID: c.OrganizationID, Code: in.Code, Name: in.Name, City: in.City, Capacity: in.Capacity, Location: in.Location}
 	if err := rampart.ValidateVenue(v); err != nil {
 		return rampart.Venue{}, err
 	}
@@ -68,7 +70,7 @@ func Get(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID) (
 	return v, nil
 }
 
-// Update changes a venue's name, city and capacity. A code in the input
+// Update changes a venue's name, city, capacity and location. A code in the input
 // must be the venue's own: codes never change.
 func Update(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID, in Input) (rampart.Venue, error) {
 	return store.InTenantValue(ctx, st, c, func(ctx context.Context, tx *store.TenantTx) (rampart.Venue, error) {
@@ -82,7 +84,7 @@ func Update(ctx context.Context, st *store.Store, c rampart.Claims, id uuid.UUID
 		if err := access.Check(c, access.ActionEdit, resource(cur.Code)); err != nil {
 			return rampart.Venue{}, err
 		}
-		cur.Name, cur.City, cur.Capacity = in.Name, in.City, in.Capacity
+		cur.Name, cur.City, cur.Capacity, cur.Location = in.Name, in.City, in.Capacity, in.Location
 		return tx.Venues().Update(ctx, cur)
 	})
 }

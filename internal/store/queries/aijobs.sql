@@ -132,3 +132,12 @@ WHERE j.status IN ${unfinished_ai_job} AND j.updated_at < now() - interval '1 mi
   AND NOT EXISTS (SELECT 1 FROM river.river_job r WHERE r.id = j.queue_job_id
                   AND r.state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))
 ORDER BY j.updated_at LIMIT 100
+
+-- name: AIUsagePerDay
+-- The organization's AI jobs per UTC day since $2: how many were requested,
+-- the tokens they used (input + output) and how many were refused.
+SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*)::int,
+       coalesce(sum(input_tokens + output_tokens), 0)::bigint,
+       (count(*) FILTER (WHERE status = 'refused'))::int
+FROM ai_jobs WHERE organization_id = $1 AND created_at >= $2
+GROUP BY 1 ORDER BY 1

@@ -11,7 +11,13 @@ chain, seq, kind, from_xid::text::bigint, to_xid::text::bigint, event_count, max
 -- fragment: chain_event_columns
 id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope, action,
   target_type, target_id, before, after, ip, user_agent, request_id, reason, metadata,
-  xact_id, mac_key_id, mac
+  xact_id, mac_key_id, mac, scheme, pii_salt, pii_commit, redaction_mac
+
+-- fragment: audit_page_columns
+-- An event as eachEvent (and the erasure's attestation) scan it.
+id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope::text, action,
+  target_type, target_id, before::text, after::text, host(ip), user_agent, request_id, reason, metadata::text,
+  0::bigint, mac_key_id, mac
 
 -- fragment: event_chains
 -- The chains that have events, found with a loose index scan over
@@ -31,8 +37,8 @@ SELECT 'platform' WHERE EXISTS (SELECT 1 FROM audit_events WHERE organization_id
 -- name: InsertAudit
 INSERT INTO audit_events
   (event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope, action, target_type, target_id,
-   before, after, ip, user_agent, request_id, reason, metadata, mac_key_id, mac)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+   before, after, ip, user_agent, request_id, reason, metadata, mac_key_id, mac, scheme, pii_salt, pii_commit)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
 
 -- name: Horizon
 SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint
@@ -114,9 +120,7 @@ FROM audit_events WHERE organization_id IS NULL AND $1::text = 'platform' ORDER 
 -- name: AuditPage
 -- Every parameter is typed: left to inference, "$6 = 0" made the cursor
 -- an int4, and a cursor past 2^31 failed to encode.
-SELECT id, event_key, organization_id, occurred_at, actor_type, actor_id, actor_scope::text, action,
-  target_type, target_id, before::text, after::text, host(ip), user_agent, request_id, reason, metadata::text,
-  0::bigint, mac_key_id, mac
+SELECT ${audit_page_columns}
 FROM audit_events
 WHERE organization_id = $1::uuid
   AND ($2::timestamptz IS NULL OR occurred_at >= $2::timestamptz)

@@ -12,11 +12,16 @@
 -- fragment: this_month
 (date_trunc('month', now() AT TIME ZONE 'UTC'))::date
 
+-- fragment: token_limit
+-- The month's limit: the lower of the admin's budget and the billing
+-- plan's cap (migration 020), each an uncorrelated scalar subquery.
+least(coalesce((SELECT b.monthly_tokens FROM ai_budgets b WHERE b.organization_id = $1), 9223372036854775807),
+      coalesce((SELECT p.monthly_token_cap FROM billing_accounts p WHERE p.organization_id = $1), 9223372036854775807))
+
 -- fragment: reserve_tokens
 UPDATE ai_usage u SET reserved_tokens = u.reserved_tokens + $2, updated_at = now()
 WHERE u.organization_id = $1 AND u.month = ${this_month}
-  AND u.used_tokens + u.reserved_tokens + $2 <= coalesce(
-        (SELECT b.monthly_tokens FROM ai_budgets b WHERE b.organization_id = $1), 9223372036854775807)
+  AND u.used_tokens + u.reserved_tokens + $2 <= ${token_limit}
 RETURNING u.reserved_tokens
 
 -- name: EnsureUsage
@@ -36,8 +41,7 @@ WHERE organization_id = $1 AND id = $3 AND EXISTS (SELECT 1 FROM r) RETURNING 1
 WITH r AS (
   UPDATE ai_usage u SET reserved_tokens = u.reserved_tokens + $2, updated_at = now()
   WHERE u.organization_id = $1 AND u.month = ${this_month}
-    AND u.used_tokens + u.reserved_tokens + $2 <= coalesce(
-          (SELECT b.monthly_tokens FROM ai_budgets b WHERE b.organization_id = $1), 9223372036854775807)
+    AND u.used_tokens + u.reserved_tokens + $2 <= ${token_limit}
     AND (SELECT j.status = 'running' AND j.attempt = $4 AND j.estimated_tokens = 0
          FROM ai_jobs j WHERE j.organization_id = $1 AND j.id = $3)
   RETURNING u.reserved_tokens)
@@ -67,10 +71,15 @@ UPDATE ai_usage SET reserved_tokens = greatest(0, reserved_tokens - $2), updated
 WHERE organization_id = $1 AND month = $3
 
 -- name: TokenBudget
-SELECT b.monthly_tokens, ${this_month}::timestamptz, coalesce(u.reserved_tokens, 0), coalesce(u.used_tokens, 0)
+-- With the billing plan's side: its cap, status and grace, and whether a
+-- lapsed plan's grace has ended (now(): the transaction's clock).
+SELECT b.monthly_tokens, ${this_month}::timestamptz, coalesce(u.reserved_tokens, 0), coalesce(u.used_tokens, 0),
+       coalesce(p.plan, 'none'), coalesce(p.status, 'none'), p.monthly_token_cap, p.ai_grace_until,
+       coalesce(p.status IN ('past_due', 'canceled') AND p.ai_grace_until <= now(), false)
 FROM (SELECT $1::uuid AS organization_id) o
 LEFT JOIN ai_budgets b ON b.organization_id = o.organization_id
 LEFT JOIN ai_usage u ON u.organization_id = o.organization_id AND u.month = ${this_month}
+LEFT JOIN billing_accounts p ON p.organization_id = o.organization_id
 
 -- name: SetTokenBudget
 INSERT INTO ai_budgets (organization_id, monthly_tokens, updated_by, updated_at) VALUES ($1, $2, $3, now())

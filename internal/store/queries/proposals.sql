@@ -21,6 +21,14 @@ SELECT ${proposal_summary_columns} FROM proposals WHERE organization_id = $1
   AND ($3::timestamptz IS NULL OR (updated_at, id) < ($3::timestamptz, $4::uuid))
 ORDER BY updated_at DESC, id DESC LIMIT $2
 
+-- name: ListProposalsWhere
+-- ListProposals narrowed to a status ($5; NULL: any) and a venue code
+-- ($6; NULL: any): the console's filtered list, on the same index.
+SELECT ${proposal_summary_columns} FROM proposals WHERE organization_id = $1
+  AND ($3::timestamptz IS NULL OR (updated_at, id) < ($3::timestamptz, $4::uuid))
+  AND ($5::text IS NULL OR status = $5::text) AND ($6::text IS NULL OR venue_code = $6::text)
+ORDER BY updated_at DESC, id DESC LIMIT $2
+
 -- name: GetProposal
 SELECT ${proposal_columns} FROM proposals WHERE organization_id = $1 AND id = $2
 
@@ -48,14 +56,15 @@ WHERE organization_id = $1 AND id = $2 AND status = 'ai_pending_review' RETURNIN
 -- name: MoveProposalChildren
 -- The venue of everything under a proposal follows the proposal's (venue
 -- scoping of its jobs and the progress stream, bill of materials,
--- attachments, statement of work, budget, change orders and agent
--- proposals), in one statement of data-modifying CTEs.
+-- attachments, statement of work, budget, change orders, agent proposals and
+-- chat), in one statement of data-modifying CTEs.
 WITH j AS (UPDATE ai_jobs SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
      g AS (UPDATE agent_proposals SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
      b AS (UPDATE bom_lines SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
      a AS (UPDATE attachments SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
      s AS (UPDATE sows SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING id),
-     l AS (UPDATE budget_lines SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1)
+     l AS (UPDATE budget_lines SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1),
+     m AS (UPDATE proposal_chat_messages SET venue_code = $3 WHERE organization_id = $1 AND proposal_id = $2 RETURNING 1)
 UPDATE change_orders SET venue_code = $3 WHERE organization_id = $1 AND sow_id IN (SELECT id FROM s)
 
 -- name: AnyStaleBody

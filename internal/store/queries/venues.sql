@@ -5,11 +5,11 @@
 -- ${fragment}).
 
 -- fragment: venue_columns
-organization_id, id, code, name, city, capacity, created_at, updated_at
+organization_id, id, code, name, city, capacity, created_at, updated_at, latitude::float8, longitude::float8
 
 -- name: CreateVenue
-INSERT INTO venues (organization_id, code, name, city, capacity)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO venues (organization_id, code, name, city, capacity, latitude, longitude)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING ${venue_columns}
 
 -- name: ListVenues
@@ -19,7 +19,7 @@ SELECT ${venue_columns} FROM venues WHERE organization_id = $1 ORDER BY code
 SELECT ${venue_columns} FROM venues WHERE organization_id = $1 AND id = $2
 
 -- name: UpdateVenue
-UPDATE venues SET name = $3, city = $4, capacity = $5, updated_at = now()
+UPDATE venues SET name = $3, city = $4, capacity = $5, latitude = $6, longitude = $7, updated_at = now()
 WHERE organization_id = $1 AND id = $2
 RETURNING ${venue_columns}
 

@@ -31,6 +31,11 @@ BEGIN
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rampart_audit_purger') THEN
     CREATE ROLE rampart_audit_purger NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE;
   END IF;
+  -- Runs only audit_erase() (SECURITY DEFINER, migration 021): the one
+  -- role the append-only triggers let blank an event's personal fields.
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'rampart_audit_eraser') THEN
+    CREATE ROLE rampart_audit_eraser NOLOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
 END
 $roles$;
 
@@ -50,6 +55,7 @@ GRANT rampart_queue TO rampart_service;
 CREATE SCHEMA IF NOT EXISTS river AUTHORIZATION rampart_owner;
 REVOKE ALL ON SCHEMA river FROM PUBLIC;
 GRANT rampart_audit_purger TO rampart_owner;
+GRANT rampart_audit_eraser TO rampart_owner;
 
 -- No temporary objects for anyone by default: a temporary table or function
 -- could shadow a name in a search path.

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// cspListener runs in every document before the page's own scripts (it is
+// injected through DevTools, so the CSP does not apply to it) and records
+// every Content-Security-Policy violation the page causes.
+const cspListener = `window.confirm = function () { return true; }; window.__csp = []; document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " " + e.blockedURI); });`
+
+// TestConsoleWorkspaceInBrowser drives the console in one headless
+// Chromium against `serve --demo`: the admin adds a BOM line with a cost,
+// generates a draft with the offline provider (progress from the job
+// stream, the "AI-generated · pending review" badge) and approves it,
+// pages the audit log and raises the organization kill switch with a
+// reason; a producer sees the cost and is refused "Generate with AI" with
+// that reason; a technical director's proposal page has no cost,
+// sourcing or lead time anywhere in its DOM. Every page loads its nonce'd
+// scripts (htmx is defined) with no CSP violation.
+func TestConsoleWorkspaceInBrowser(t *testing.T) {
+	t.Parallel()
+	chrome := chromium(t)
+	env := map[string]string{"RAMPART_DATA_DIR": dataDir(t), "RAMPART_LOG_FORMAT": "text"}
+	r := start(t, env, "serve", "--addr", "127.0.0.1:0", "--demo")
+	addr := r.waitListen(t)
+	base := "http://" + addr.String()
+	link := signInRE.FindString(r.out.String())
+	if link == "" {
+		t.Fatalf("no sign-in link in the banner:\n%s", r.out)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	// The first action starts the browser: no timeout on it.
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(375, 800), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener})
+		return err
+	})); err != nil {
+		t.Fatalf("start the browser: %v", err)
+	}
+	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, c := context.WithTimeout(bctx, 30*time.Second)
+		defer c()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v\nserver log:\n%s", what, err, r.errOut)
+		}
+	}
+	text := func(what string, a chromedp.Action[string]) string {
+		t.Helper()
+		ctx, c := context.WithTimeout(bctx, 30*time.Second)
+		defer c()
+		v, err := chromedp.Run(ctx, a)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
+	}
+	// With RAMPART_TEST_SCREENSHOTS set to a directory (`make
+	// screenshots`), every checked page is saved there as a PNG (quality 100
+	// is PNG; below it, JPEG).
+	shots := os.Getenv("RAMPART_TEST_SCREENSHOTS")
+	shotN := 0
+	// checkPage asserts the page ran its scripts under the CSP without a
+	// violation, and returns its whole DOM.
+	checkPage := func(what string) string {
+		t.Helper()
+		defer func() {
+			if shots == "" {
+				return
+			}
+			ctx, c := context.WithTimeout(bctx, 30*time.Second)
+			defer c()
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Errorf("screenshot of %s: %v", what, err)
+				return
+			}
+			shotN++
+			name := fmt.Sprintf("%02d-%s.png", shotN, strings.NewReplacer(" ", "-", ":", "", "/", "-").Replace(what))
+			if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
+				t.Errorf("screenshot of %s: %v", what, err)
+			}
+		}()
+		ctx, c := context.WithTimeout(bctx, 30*time.Second)
+		defer c()
+		violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp || []`))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		// The scripts are deferred: wait (bounded) until they ran.
+		_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`typeof htmx === "object" && document.readyState === "complete"`,
+			chromedp.WithPollingTimeout(10*time.Second)))
+		htmx := err == nil
+		// Usable at 375 px: nothing makes the page scroll sideways (wide
+		// tables scroll inside their own box).
+		if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 375 {
+			t.Errorf("%s: the page is %d px wide at a 375 px viewport (%v)", what, w, err)
+		}
+		dom := text(what, chromedp.OuterHTML("html"))
+		if len(violations) > 0 || !htmx {
+			t.Errorf("%s: CSP violations %v, htmx loaded %v", what, violations, htmx)
+		}
+		return dom
+	}
+	signIn := func(who, link string) {
+		t.Helper()
+		do("sign in as "+who, chromedp.Navigate(link), chromedp.WaitVisible("#confirm"), chromedp.Click("#confirm"), chromedp.WaitVisible("#open-workspace"),
+			chromedp.Click("#open-workspace"), chromedp.WaitVisible("#proposal-rows"))
+		checkPage("proposals as " + who)
+	}
+	mailedLink := func(email string) string {
+		t.Helper()
+		do("ask for a link for "+email, chromedp.Navigate(base+"/"), chromedp.WaitVisible("#login"),
+			chromedp.SendKeys("#login input[name=email]", email), chromedp.Submit("#login"), chromedp.WaitVisible("#check-email"))
+		for range 50 {
+			_, out, _ := run(t, env, "mail", "outbox", "--to", email, "--last", "1")
+			if l := outboxLinkRE.FindString(out); l != "" {
+				return l
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("no link for %s in the outbox", email)
+		return ""
+	}
+	openProposal := func(who string) string {
+		t.Helper()
+		do(who+" opens the proposal", chromedp.Navigate(base+"/proposals"), chromedp.WaitVisible("#proposal-rows a"),
+			chromedp.Click("#proposal-rows a"), chromedp.WaitVisible("#bom"))
+		return checkPage("proposal as " + who)
+	}
+	const sourcing, cost = "Browser-Rigging-Ltd-5521", "987.65"
+
+	// The admin: a BOM line with a cost, the audit log's pages, the switch.
+	signIn("admin", link)
+	openProposal("admin")
+	do("add a BOM line", chromedp.Click("#add-line-box > summary"), chromedp.WaitVisible("#l-item"),
+		chromedp.SendKeys("#l-item", "Truss tower"), chromedp.SendKeys("#l-cost", cost), chromedp.SendKeys("#l-src", sourcing),
+		chromedp.SendKeys("#l-lead", "12"), chromedp.Submit("#add-line"), chromedp.WaitVisible("#flash"))
+	if dom := checkPage("after adding a line"); !strings.Contains(dom, sourcing) || !strings.Contains(dom, cost) {
+		t.Fatalf("the admin does not see the line's cost")
+	}
+	// Generate with AI (the offline provider): live progress from the job
+	// stream, then the page reloads with the body and its review badge;
+	// approving removes the badge.
+	do("generate", chromedp.Click("#generate"), chromedp.WaitVisible("#ai-badge"))
+	if dom := checkPage("AI draft"); !strings.Contains(dom, "AI-generated · pending review") || !strings.Contains(dom, `id="body"`) {
+		t.Fatalf("no AI draft with its badge")
+	}
+	do("approve", chromedp.Click("#approve"), chromedp.WaitVisible("#approved-badge"))
+	if dom := checkPage("approved"); strings.Contains(dom, `id="ai-badge"`) {
+		t.Errorf("the badge stayed after approval")
+	}
+	do("audit log", chromedp.Navigate(base+"/admin/audit?limit=2"), chromedp.WaitVisible("#audit-next"))
+	firstURL := text("audit log", chromedp.Location())
+	do("audit log page 2", chromedp.Click("#audit-next"), chromedp.WaitVisible("#audit-events"))
+	secondURL := text("audit log page 2", chromedp.Location())
+	checkPage("audit log page 2")
+	if !strings.Contains(secondURL, "before=") || secondURL == firstURL {
+		t.Errorf("the audit log did not page: %s → %s", firstURL, secondURL)
+	}
+	do("raise the kill switch", chromedp.Navigate(base+"/admin/killswitch"), chromedp.WaitVisible("#killswitch-form"),
+		chromedp.SendKeys("#ks-reason", "Vendor outage drill"), chromedp.Click("#ks-submit"), chromedp.WaitVisible("#flash"))
+	effective := text("kill switch", chromedp.Text("#org-switch"))
+	checkPage("kill switch")
+	if !strings.Contains(effective, "ON") || !strings.Contains(effective, "Vendor outage drill") {
+		t.Fatalf("kill switch page says %q", effective)
+	}
+	do("sign out", chromedp.Click("#logout"), chromedp.WaitVisible("#login"))
+
+	// A producer: sees the cost; "Generate with AI" is refused with the reason.
+	signIn("producer", mailedLink("producer@demo.rampart.test"))
+	if dom := openProposal("producer"); !strings.Contains(dom, sourcing) || !strings.Contains(dom, cost) || !strings.Contains(dom, "12 days") {
+		t.Errorf("the producer does not see cost, sourcing and lead time")
+	}
+	do("generate while switched off", chromedp.Click("#generate"),
+		chromedp.Poll[chromedp.Void](`document.getElementById("generate-status").textContent.indexOf("Refused") === 0`, chromedp.WithPollingTimeout(20*time.Second)))
+	refused := text("generate", chromedp.Text("#generate-status"))
+	if !strings.Contains(refused, "Vendor outage drill") {
+		t.Errorf("the refusal does not give the reason: %q", refused)
+	}
+	checkPage("after the refusal")
+	do("sign out", chromedp.Click("#logout"), chromedp.WaitVisible("#login"))
+
+	// A technical director: the line, and no cost anywhere in the DOM.
+	signIn("technical director", mailedLink("technical_director@demo.rampart.test"))
+	dom := openProposal("technical director")
+	if !strings.Contains(dom, "Truss tower") {
+		t.Fatalf("the technical director does not see the line")
+	}
+	for _, s := range []string{sourcing, cost, "12 days", "unit_cost", "lead_time"} {
+		if strings.Contains(dom, s) {
+			t.Errorf("the technical director's DOM contains %q", s)
+		}
+	}
+	// The violation listener can fail: an image from another origin is
+	// blocked by img-src and recorded.
+	ctx, c := context.WithTimeout(bctx, 30*time.Second)
+	defer c()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`(function(){var i=document.createElement("img");i.src="https://blocked.example/x.png";document.body.appendChild(i);})()`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`window.__csp.length > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the CSP listener recorded no violation for a blocked image: %v", err)
+	}
+}

@@ -1,0 +1,60 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/rampart-dev/rampart/internal/edge"
+)
+
+// pageDocs describe the console's pages in /openapi.json: they answer
+// HTML (text/html), never JSON; a form's success is a 303 to the page it
+// changed, and every refusal is an HTML page with the API's status.
+var pageDocs = []struct {
+	pattern, summary string
+	status           int
+}{
+	{"GET /static/{file}", "A console asset (stylesheet, script, htmx) by content hash, cached for a year", 0},
+	{"POST /account/organization", "Console: switch the session to another of the caller's organizations (form field organization_id)", http.StatusSeeOther},
+	{"POST /account/sign-out-everywhere", "Console: end every session of the caller", http.StatusSeeOther},
+	{"GET /proposals", "Console: the proposals list, newest first (?cursor, ?status=pending|approved|draft, ?venue)", 0},
+	{"POST /proposals", "Console: create a proposal (form: title, client_name, venue_code, brief)", http.StatusSeeOther},
+	{"GET /proposals/{id}", "Console: a proposal with its AI body, BOM, attachments, SOW, budget and AI jobs", 0},
+	{"POST /proposals/{id}", "Console: change a proposal's title, client, venue and brief", http.StatusSeeOther},
+	{"POST /proposals/{id}/approve", "Console: approve AI output pending review (form: version)", http.StatusSeeOther},
+	{"POST /proposals/{id}/bom/lines", "Console: add a BOM line (cost fields only for roles with full cost access)", http.StatusSeeOther},
+	{"POST /bom/lines/{id}", "Console: change a BOM line's quantity or unit cost", http.StatusSeeOther},
+	{"POST /bom/lines/{id}/delete", "Console: delete a BOM line", http.StatusSeeOther},
+	{"POST /proposals/{id}/attachments", "Console: upload an attachment (multipart, one part named file)", http.StatusSeeOther},
+	{"POST /attachments/{id}/delete", "Console: delete an attachment", http.StatusSeeOther},
+	{"POST /proposals/{id}/sow", "Console: draft the statement of work", http.StatusSeeOther},
+	{"POST /sows/{id}/sign", "Console: sign the statement of work", http.StatusSeeOther},
+	{"POST /sows/{id}/unsign", "Console: unsign the statement of work (form: reason, required)", http.StatusSeeOther},
+	{"POST /sows/{id}/change-orders", "Console: request a change to a signed statement of work (form: description, amount_delta, currency)", http.StatusSeeOther},
+	{"POST /change-orders/{id}/approve", "Console: approve a change order (form: reason)", http.StatusSeeOther},
+	{"POST /change-orders/{id}/reject", "Console: reject a change order (form: reason)", http.StatusSeeOther},
+	{"POST /proposals/{id}/budget/lines", "Console: add a budget line", http.StatusSeeOther},
+	{"POST /budgets/{id}/actualize", "Console: actualize a budget line", http.StatusSeeOther},
+	{"POST /budgets/{id}/un-actualize", "Console: un-actualize a budget line (form: reason, required)", http.StatusSeeOther},
+	{"GET /admin/members", "Console: members, venues and invitations (admins)", 0},
+	{"POST /admin/members/{user_id}", "Console: change a member's role and venue codes (admins)", http.StatusSeeOther},
+	{"POST /admin/members/{user_id}/sign-out", "Console: end a member's sessions in this organization (admins)", http.StatusSeeOther},
+	{"POST /admin/members/{user_id}/remove", "Console: remove a member (admins)", http.StatusSeeOther},
+	{"POST /admin/invites", "Console: invite an address (admins)", http.StatusSeeOther},
+	{"POST /admin/invites/{id}/resend", "Console: resend an invitation with a fresh link (admins)", http.StatusSeeOther},
+	{"POST /admin/invites/{id}/revoke", "Console: revoke an invitation (admins)", http.StatusSeeOther},
+	{"GET /admin/tokens", "Console: API tokens (admins)", 0},
+	{"POST /admin/tokens", "Console: issue an API token, shown once on the answer (admins)", http.StatusCreated},
+	{"POST /admin/tokens/{id}/revoke", "Console: revoke an API token (admins)", http.StatusSeeOther},
+	{"GET /admin/killswitch", "Console: the organization kill switch, its effective state and history", 0},
+	{"POST /admin/killswitch", "Console: raise or lower the organization kill switch (form: active, reason, required; admins)", http.StatusSeeOther},
+	{"GET /admin/audit", "Console: the audit log viewer (?action, ?actor, ?since, ?until as dates, ?limit, ?before cursor)", 0},
+	{"GET /admin/security", "Console: the live row-level security audit and health (admins)", 0},
+	{"GET /admin/usage", "Console: AI jobs and tokens per day against the budget, as SVG (admins)", 0},
+}
+
+func (s *site) documentPages(r *edge.Router) {
+	for _, d := range pageDocs {
+		r.Document(d.pattern, edge.Doc{Summary: d.summary, Status: d.status,
+			Description: "An HTML page of the web console (text/html), not part of the JSON API; see docs/console.md."})
+	}
+}
