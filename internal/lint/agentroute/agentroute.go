@@ -3,6 +3,7 @@ package agentroute
 import (
 	"go/ast"
 	"go/types"
+	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -20,7 +21,10 @@ var Analyzer = &analysis.Analyzer{
 var (
 	RouterPackage = "internal/edge"
 	CallType      = "AgentCall"
-	Registration  = "Agent" // the method of Router that mounts agent routes
+	// Registrations are the router package's functions and methods that
+	// mount an agent route (Router.Agent, and AgentJSON for a JSON body);
+	// the handler is their last argument.
+	Registrations = []string{"Agent", "AgentJSON"}
 	Directive     = "//rampart:router-bypass"
 )
 
@@ -65,7 +69,7 @@ func run(pass *analysis.Pass) (any, error) {
 				return true
 			}
 			called[ast.Unparen(call.Fun)] = true
-			if fn := calleeFunc(pass, call); fn != nil && fn.Name() == Registration && isRouterMethod(fn) && len(call.Args) > 0 {
+			if fn := calleeFunc(pass, call); fn != nil && slices.Contains(Registrations, fn.Name()) && isRouterFunc(fn) && len(call.Args) > 0 {
 				allowed[ast.Unparen(call.Args[len(call.Args)-1])] = true
 			}
 			return true
@@ -139,9 +143,8 @@ func muxFunc(fn *types.Func) bool {
 	return ok && n.Obj().Name() == "ServeMux" && (fn.Name() == "Handle" || fn.Name() == "HandleFunc")
 }
 
-func isRouterMethod(fn *types.Func) bool {
-	recv := fn.Signature().Recv()
-	return recv != nil && fn.Pkg() != nil && isPath(fn.Pkg().Path(), RouterPackage)
+func isRouterFunc(fn *types.Func) bool {
+	return fn.Pkg() != nil && isPath(fn.Pkg().Path(), RouterPackage)
 }
 
 func calleeFunc(pass *analysis.Pass, call *ast.CallExpr) *types.Func {

@@ -1,5 +1,6 @@
 // Package agentroute is the agent-route analyzer: every agent handler is
-// registered through the agent-access registration, (*edge.Router).Agent,
+// registered through the agent-access registration, (*edge.Router).Agent
+// or edge.AgentJSON (Registrations),
 // which runs the role tier, the venue scope and the output filter; nothing
 // bypasses the router. Outside the router package (internal/edge) it
 // reports:

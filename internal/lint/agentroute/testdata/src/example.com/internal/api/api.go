@@ -19,6 +19,7 @@ func (s server) list(w http.ResponseWriter, r *http.Request, c edge.Claims) erro
 
 func (s server) register(rt *edge.Router) {
 	rt.Agent("POST /api/proposals/{id}/bom/draft", "bom_drafter", s.draft)
+	edge.AgentJSON(rt, "POST /api/proposals/{id}/crew/match", "crew_matcher", s.draft)
 	rt.Authed("GET /api/things", s.list)
 	rt.Authed("POST /api/proposals/{id}/sneaky", func(w http.ResponseWriter, r *http.Request, c edge.Claims) error {
 		return s.draft(w, r, edge.AgentCall{Claims: c}) // want `agent-route: example.com/internal/api builds an edge.AgentCall by hand`

@@ -26,5 +26,10 @@ func (rt *Router) Agent(pattern, agentType string, h AgentHandler) {
 	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { _ = h(w, r, AgentCall{checked: true}) })
 }
 
+// AgentJSON mounts an agent route with a JSON body.
+func AgentJSON(rt *Router, pattern, agentType string, h AgentHandler) {
+	rt.Agent(pattern, agentType, h)
+}
+
 // Authed mounts a signed-in route.
 func (rt *Router) Authed(pattern string, h AuthedHandler) {}
