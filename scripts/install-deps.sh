@@ -35,6 +35,12 @@ if [ "${INSTALL_DEPS:-all}" != "server" ]; then
   fi
 fi
 
+# make lint's own analyzers parse SQL with libpg_query through cgo
+# (pg_query_go): they need a C compiler.
+if [ "${INSTALL_DEPS:-all}" != "server" ] && ! command -v gcc >/dev/null 2>&1; then
+  need+=(gcc)
+fi
+
 if ! command -v go >/dev/null 2>&1; then
   echo "install-deps: Go is not installed: install Go 1.25 or newer (https://go.dev/doc/install)" >&2
   exit 1
