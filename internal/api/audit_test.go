@@ -188,6 +188,22 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
 			return e.do(admin, "POST", "/api/agent-proposals/"+id+"/reject", map[string]any{"reason": "walk"})
 		}, "agent_proposal.rejected", true, true, 200},
+		{"POST /approvals/{id}/approve", func() resp {
+			// The console's approvals queue: the same use case, one event
+			// (after the applied line's).
+			id := e.scalarString(`INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale,
+				requested_by, created_at, expires_at) SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines',
+				'{"bom_lines": [{"item": "Queue truss", "category": "rigging", "quantity": 4, "unit": "piece"}]}', 'walk', $2, now(), now() + interval '7 days'
+				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
+			return e.form(admin, "/approvals/"+id+"/approve", url.Values{"reason": {"walk"}})
+		}, "agent_proposal.approved", true, true, 200},
+		{"POST /approvals/{id}/reject", func() resp {
+			id := e.scalarString(`INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale,
+				requested_by, created_at, expires_at) SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines',
+				'{"bom_lines": [{"item": "Queue truss", "category": "rigging", "quantity": 4, "unit": "piece"}]}', 'walk', $2, now(), now() + interval '7 days'
+				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
+			return e.form(admin, "/approvals/"+id+"/reject", url.Values{"reason": {"walk"}})
+		}, "agent_proposal.rejected", true, true, 200},
 		{"POST /api/proposals/{id}/chat", func() resp {
 			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/chat", map[string]any{"question": "How many follow spots?"})
 		}, "ai.chat.asked", false, true, 201},
@@ -384,7 +400,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	}
 	// The events of what a case's change applies, before its own: approving
 	// an agent proposal writes the lines it adds.
-	applies := map[string][]string{"POST /api/agent-proposals/{id}/approve": {"bom.line.created"}}
+	applies := map[string][]string{"POST /api/agent-proposals/{id}/approve": {"bom.line.created"}, "POST /approvals/{id}/approve": {"bom.line.created"}}
 	// The events a case writes after its own: the chat records the
 	// question and then the answer, two transactions, each audited.
 	// A route that changes several tables writes one event per table

@@ -56,6 +56,8 @@ var flashes = map[string]string{
 	"switched":          "Switched organization.",
 	"signed-out":        "Every other session of yours is signed out.",
 	"member-signed-out": "The member's sessions in this organization have ended.",
+	"agent-approved":    "Approved: the change is applied as you.",
+	"agent-rejected":    "Rejected; the reason is in the audit log.",
 	"removed":           "The member is removed; their sessions here ended and their tokens and invites are revoked.",
 }
 

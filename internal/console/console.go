@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -41,6 +42,9 @@ type Options struct {
 	// API calls): the sign-in form's link request and the links'
 	// confirmation and redemption.
 	SignIn SignIn
+	// Now is the clock of decisions and countdowns (the API's; nil:
+	// time.Now).
+	Now func() time.Time
 }
 
 // SignIn is what the sign-in pages need of the sign-in use cases
@@ -72,13 +76,17 @@ type site struct {
 	inviteMail member.Mail
 	tokens     member.Issuer
 	health     *health.Checker
+	now        func() time.Time
 }
 
 // Register mounts the console's pages on r.
 func Register(r *edge.Router, opts Options) {
 	s := &site{edge: r, store: opts.Store, sealer: opts.Sealer, mailer: opts.Mailer, log: opts.Logger,
 		demo: opts.Demo, demoKey: opts.DemoKey, signin: opts.SignIn,
-		watcher: opts.Watcher, inviteMail: opts.InviteMail, tokens: opts.Tokens, health: opts.Health}
+		watcher: opts.Watcher, inviteMail: opts.InviteMail, tokens: opts.Tokens, health: opts.Health, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -104,5 +112,6 @@ func (s *site) register(r *edge.Router) {
 	s.registerAccount()
 	s.registerWorkspace()
 	s.registerAdmin()
+	s.registerApprovals()
 	s.documentPages(r)
 }
