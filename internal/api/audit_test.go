@@ -218,6 +218,11 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /api/proposals/{id}/vendors/rank", func() resp {
 			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendors/rank", map[string]any{"category": "audio"})
 		}, "agent.vendor_ranker.ranked", false, false, 200},
+		{"POST /proposals/{id}/vendors/rank", func() resp {
+			// The console's ranking form: the agent checks, the same use
+			// cases and events as the agent route.
+			return e.form(admin, "/proposals/"+proposalID+"/vendors/rank", url.Values{"category": {"audio"}})
+		}, "agent.vendor_ranker.ranked", false, false, 200},
 		{"POST /api/proposals/{id}/vendor-choices", func() resp {
 			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendor-choices", map[string]any{"category": "audio", "vendor_id": vendorID})
 			choiceID, _ = r.json(t)["id"].(string)
@@ -236,6 +241,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		}, "crew.member.updated", true, true, 200},
 		{"POST /api/proposals/{id}/crew/match", func() resp {
 			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/crew/match", map[string]any{"skills": []string{"rigging"}})
+		}, "agent.crew_matcher.matched", false, false, 200},
+		{"POST /proposals/{id}/crew/match", func() resp {
+			return e.form(admin, "/proposals/"+proposalID+"/crew/match", url.Values{"skills": {"rigging"}})
 		}, "agent.crew_matcher.matched", false, false, 200},
 		{"POST /api/proposals/{id}/crew-assignments", func() resp {
 			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/crew-assignments", map[string]any{"crew_member_id": crewID,
@@ -408,7 +416,8 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"},
 		"DELETE /api/admin/learned-patterns": {"learning.reset"},
 		// The ranker's top candidate becomes a pending agent proposal.
-		"POST /api/proposals/{id}/vendors/rank": {"agent_proposal.created"}}
+		"POST /api/proposals/{id}/vendors/rank": {"agent_proposal.created"},
+		"POST /proposals/{id}/vendors/rank":     {"agent_proposal.created"}}
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		covered[tc.pattern] = true

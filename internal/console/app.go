@@ -32,8 +32,11 @@ type view struct {
 	Me      member.Profile
 	Claims  rampart.Claims
 	Admin   bool // may manage members and the kill switch
-	Flash   string
-	Data    any
+	// CostAccess: the role has full cost access (the vendor directory's
+	// entry in the navigation).
+	CostAccess bool
+	Flash      string
+	Data       any
 }
 
 // flashes are the only messages a redirect can ask a page to show (by
@@ -95,6 +98,7 @@ var funcs = template.FuncMap{
 		}
 		return m.Amount() + " " + m.Currency
 	},
+	"add":      func(a, b int) int { return a + b },
 	"jsonText": func(b []byte) string { return string(b) },
 	"short": func(s string) string {
 		if len(s) > 8 {
@@ -115,6 +119,7 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, c rampart.Claims, 
 	}
 	v.Me, v.Claims, v.Nonce = me, c, edge.CSPNonce(r.Context())
 	v.Admin = access.Can(c, access.ActionManageMembers, access.Resource{Kind: access.KindMember})
+	v.CostAccess = access.HasFullCostAccess(c.Role)
 	if v.Flash == "" {
 		v.Flash = flashes[r.URL.Query().Get("done")]
 	}

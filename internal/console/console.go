@@ -113,5 +113,6 @@ func (s *site) register(r *edge.Router) {
 	s.registerWorkspace()
 	s.registerAdmin()
 	s.registerApprovals()
+	s.registerStaffing()
 	s.documentPages(r)
 }
