@@ -207,6 +207,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /api/proposals/{id}/chat", func() resp {
 			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/chat", map[string]any{"question": "How many follow spots?"})
 		}, "ai.chat.asked", false, true, 201},
+		{"POST /proposals/{id}/chat", func() resp {
+			return e.form(admin, "/proposals/"+proposalID+"/chat", url.Values{"question": {"How many follow spots?"}})
+		}, "ai.chat.asked", false, true, 200},
 		{"POST /api/vendors", func() resp {
 			r := e.do(admin, "POST", "/api/vendors", map[string]any{"name": "Stage Sound", "category": "audio", "price_band": 2, "lead_time_days": 10})
 			vendorID, _ = r.json(t)["id"].(string)
@@ -413,7 +416,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	// question and then the answer, two transactions, each audited.
 	// A route that changes several tables writes one event per table
 	// (the learned-pattern reset: learned_weights, learning_feedback).
-	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"},
+	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"}, "POST /proposals/{id}/chat": {"ai.chat.answered"},
 		"DELETE /api/admin/learned-patterns": {"learning.reset"},
 		// The ranker's top candidate becomes a pending agent proposal.
 		"POST /api/proposals/{id}/vendors/rank": {"agent_proposal.created"},

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/chat"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/health"
 	"github.com/rampart-dev/rampart/internal/killswitch"
@@ -42,6 +43,9 @@ type Options struct {
 	// API calls): the sign-in form's link request and the links'
 	// confirmation and redemption.
 	SignIn SignIn
+	// Chat answers the proposal chat's questions (nil: the chat page
+	// says the chat is not configured in this process).
+	Chat *chat.Service
 	// Now is the clock of decisions and countdowns (the API's; nil:
 	// time.Now).
 	Now func() time.Time
@@ -77,13 +81,14 @@ type site struct {
 	tokens     member.Issuer
 	health     *health.Checker
 	now        func() time.Time
+	chat       *chat.Service
 }
 
 // Register mounts the console's pages on r.
 func Register(r *edge.Router, opts Options) {
 	s := &site{edge: r, store: opts.Store, sealer: opts.Sealer, mailer: opts.Mailer, log: opts.Logger,
 		demo: opts.Demo, demoKey: opts.DemoKey, signin: opts.SignIn,
-		watcher: opts.Watcher, inviteMail: opts.InviteMail, tokens: opts.Tokens, health: opts.Health, now: opts.Now}
+		watcher: opts.Watcher, inviteMail: opts.InviteMail, tokens: opts.Tokens, health: opts.Health, now: opts.Now, chat: opts.Chat}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -114,5 +119,6 @@ func (s *site) register(r *edge.Router) {
 	s.registerAdmin()
 	s.registerApprovals()
 	s.registerStaffing()
+	s.registerChat()
 	s.documentPages(r)
 }

@@ -44,6 +44,8 @@ var pageDocs = []struct {
 	{"GET /proposals/{id}/staffing", "Console: the vendor ranking and crew match forms of a proposal", 0},
 	{"POST /proposals/{id}/vendors/rank", "Console: run the vendor_ranker (agent checks) and show candidates with score and signals (form: category); the top candidate becomes a pending agent proposal", 0},
 	{"POST /proposals/{id}/crew/match", "Console: run the crew_matcher (agent checks) and show candidates with score and signals (form: skills, certifications, from, to); with dates the top candidate becomes a pending agent proposal", 0},
+	{"GET /proposals/{id}/chat", "Console: a proposal's conversation with the model (costed answers for roles with full cost access only) and the question form", 0},
+	{"POST /proposals/{id}/chat", "Console: ask a question (form: question; chat rate-limit tier); the page shows the stored, sanitised answer", http.StatusSeeOther},
 	{"GET /admin/members", "Console: members, venues and invitations (admins)", 0},
 	{"POST /admin/members/{user_id}", "Console: change a member's role and venue codes (admins)", http.StatusSeeOther},
 	{"POST /admin/members/{user_id}/sign-out", "Console: end a member's sessions in this organization (admins)", http.StatusSeeOther},

@@ -108,3 +108,9 @@ func (rt *Router) AgentPage(pattern string, t access.AgentType, venue VenueOf, f
 		return h(w, r, AgentCall{Claims: c, Agent: t, VenueCode: code, checked: true})
 	})
 }
+
+// PageChat is Page under the chat rate-limit tier (KindChat), for the
+// console's question form: a question costs what the API's does.
+func (rt *Router) PageChat(pattern string, fail PageFailure, h AuthedHandler) {
+	rt.pageRoute(pattern, KindChat, fail, h)
+}
