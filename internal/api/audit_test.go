@@ -258,6 +258,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"DELETE /api/crew/{id}", func() resp { return e.do(admin, "DELETE", "/api/crew/"+crewID, nil) }, "crew.member.deleted", true, false, 204},
 		// One event per reset table (learned_weights, learning_feedback).
 		{"DELETE /api/admin/learned-patterns", func() resp { return e.do(admin, "DELETE", "/api/admin/learned-patterns", nil) }, "learning.reset", true, true, 200},
+		{"POST /admin/learning/reset", func() resp { return e.form(admin, "/admin/learning/reset", url.Values{}) }, "learning.reset", true, true, 200},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
 		}, "ai.generation.cancelled", true, true, 200},
@@ -396,6 +397,16 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			r := e.do(admin, "POST", "/api/admin/data-requests/"+dataRequestID+"/link", nil)
 			return r
 		}, "privacy.export.link_issued", false, false, 201},
+		{"POST /admin/privacy", func() resp {
+			r := e.form(admin, "/admin/privacy", url.Values{"kind": {"export"}, "email": {acme.email(rampart.RoleProducer)}})
+			dataRequestID = e.idOf(`SELECT id::text FROM privacy_requests WHERE kind = 'export' ORDER BY created_at DESC LIMIT 1`)
+			return r
+		}, "privacy.request.created", false, true, 200},
+		{"POST /admin/privacy/{id}/link", func() resp {
+			e.exec(`UPDATE privacy_requests SET status = 'ready', archive = '\x504b0506'::bytea, archive_sha256 = sha256('\x504b0506'::bytea),
+				archive_bytes = 4, completed_at = now() WHERE id = $1`, dataRequestID)
+			return e.form(admin, "/admin/privacy/"+dataRequestID+"/link", url.Values{})
+		}, "privacy.export.link_issued", false, false, 201},
 		{"POST /api/admin/data-requests", func() resp {
 			return e.do(admin, "POST", "/api/admin/data-requests", map[string]any{"kind": "erasure", "email": acme.email(rampart.RoleTechnicalDirector)})
 		}, "privacy.erasure.completed", false, true, 201},
@@ -418,6 +429,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	// (the learned-pattern reset: learned_weights, learning_feedback).
 	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"}, "POST /proposals/{id}/chat": {"ai.chat.answered"},
 		"DELETE /api/admin/learned-patterns": {"learning.reset"},
+		"POST /admin/learning/reset":         {"learning.reset"},
 		// The ranker's top candidate becomes a pending agent proposal.
 		"POST /api/proposals/{id}/vendors/rank": {"agent_proposal.created"},
 		"POST /proposals/{id}/vendors/rank":     {"agent_proposal.created"}}

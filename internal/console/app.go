@@ -61,6 +61,9 @@ var flashes = map[string]string{
 	"member-signed-out": "The member's sessions in this organization have ended.",
 	"agent-approved":    "Approved: the change is applied as you.",
 	"agent-rejected":    "Rejected; the reason is in the audit log.",
+	"erased":            "The member's data is erased; the audit log records what was done.",
+	"export-requested":  "The export is being built; issue its download link when it is ready.",
+	"learning-reset":    "The learned patterns are reset: the rankers use their base weights.",
 	"removed":           "The member is removed; their sessions here ended and their tokens and invites are revoked.",
 }
 

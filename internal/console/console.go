@@ -120,5 +120,6 @@ func (s *site) register(r *edge.Router) {
 	s.registerApprovals()
 	s.registerStaffing()
 	s.registerChat()
+	s.registerGovernance()
 	s.documentPages(r)
 }
