@@ -258,6 +258,12 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"DELETE /api/crew/{id}", func() resp { return e.do(admin, "DELETE", "/api/crew/"+crewID, nil) }, "crew.member.deleted", true, false, 204},
 		// One event per reset table (learned_weights, learning_feedback).
 		{"DELETE /api/admin/learned-patterns", func() resp { return e.do(admin, "DELETE", "/api/admin/learned-patterns", nil) }, "learning.reset", true, true, 200},
+		{"POST /admin/branding", func() resp {
+			return e.form(admin, "/admin/branding", url.Values{"display_name": {"Acme"}, "primary": {"#102030"}, "accent": {"#405060"}})
+		}, "organization.branding.updated", true, true, 200},
+		{"POST /admin/branding/logo", func() resp {
+			return uploadTo(t, admin, e.srv.URL, "/admin/branding/logo", []part{{"file", "logo.png", "image/png", []byte("\x89PNG\r\n\x1a\n0000")}})
+		}, "organization.branding.updated", true, true, 200},
 		{"POST /admin/learning/reset", func() resp { return e.form(admin, "/admin/learning/reset", url.Values{}) }, "learning.reset", true, true, 200},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})

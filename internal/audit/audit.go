@@ -27,6 +27,9 @@ const (
 const (
 	ActionServiceInvoked      = "service.invoked"
 	ActionOrganizationCreated = "organization.created"
+	// ActionOrganizationBrandingUpdated: an admin changed the console's
+	// branding (the logo by hash and size, never its bytes).
+	ActionOrganizationBrandingUpdated = "organization.branding.updated"
 	ActionMembershipCreated   = "membership.created"
 	ActionVenueCreated        = "venue.created"
 	ActionVenueUpdated        = "venue.updated"
@@ -184,6 +187,7 @@ var Actions = []string{
 	ActionServiceInvoked,
 	ActionTrustReport,
 	ActionOrganizationCreated,
+	ActionOrganizationBrandingUpdated,
 	ActionMembershipCreated,
 	ActionVenueCreated,
 	ActionVenueUpdated,

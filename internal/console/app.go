@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/access"
+	"github.com/rampart-dev/rampart/internal/branding"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/member"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -35,8 +36,10 @@ type view struct {
 	// CostAccess: the role has full cost access (the vendor directory's
 	// entry in the navigation).
 	CostAccess bool
-	Flash      string
-	Data       any
+	// Brand is the organization's branding, applied by the layout.
+	Brand rampart.Branding
+	Flash string
+	Data  any
 }
 
 // flashes are the only messages a redirect can ask a page to show (by
@@ -123,6 +126,9 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, c rampart.Claims, 
 	v.Me, v.Claims, v.Nonce = me, c, edge.CSPNonce(r.Context())
 	v.Admin = access.Can(c, access.ActionManageMembers, access.Resource{Kind: access.KindMember})
 	v.CostAccess = access.HasFullCostAccess(c.Role)
+	if v.Brand, err = branding.Get(r.Context(), s.store, c); err != nil {
+		return err
+	}
 	if v.Flash == "" {
 		v.Flash = flashes[r.URL.Query().Get("done")]
 	}

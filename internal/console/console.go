@@ -121,5 +121,6 @@ func (s *site) register(r *edge.Router) {
 	s.registerStaffing()
 	s.registerChat()
 	s.registerGovernance()
+	s.registerBranding()
 	s.documentPages(r)
 }

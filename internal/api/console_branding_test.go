@@ -1,0 +1,92 @@
+package api
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rampart-dev/rampart/internal/rampart"
+)
+
+var styleAttrRE = regexp.MustCompile(`(?i)<[^>]+\sstyle\s*=`)
+
+// TestConsoleBranding: an admin's colours and name reach their
+// organization's pages through the nonce'd <style> element (never a
+// style attribute) and no other organization's; a colour that is not
+// exactly #rrggbb (a CSS injection attempt) is a 400 beside the field
+// with nothing stored; the logo must be a PNG or JPEG by content within
+// the cap, and is served with its type and nosniff to its organization
+// only; other roles may not change it.
+func TestConsoleBranding(t *testing.T) {
+	e := setup(t)
+	acme := e.orgs["acme"]
+	admin := e.signIn(acme.email(rampart.RoleAdmin))
+	producer := e.signIn(acme.email(rampart.RoleProducer))
+	outsider := e.signIn(e.orgs["globex"].email(rampart.RoleAdmin))
+
+	r := e.form(admin, "/admin/branding", url.Values{"display_name": {"Acme Live Events"}, "primary": {"#1A2B3C"}, "accent": {"#00aa55"}})
+	assertSafePage(t, "branding", r)
+	body := string(r.body)
+	if r.status != 200 || !strings.Contains(body, `id="brand-style">:root{--brand-bg:#1a2b3c;--brand-accent:#00aa55;}</style>`) ||
+		!strings.Contains(body, "Acme Live Events") || styleAttrRE.MatchString(body) {
+		t.Fatalf("branded page: %d\n%s", r.status, body)
+	}
+	_, nonce, _ := strings.Cut(r.header.Get("Content-Security-Policy"), "'nonce-")
+	nonce, _, _ = strings.Cut(nonce, "'")
+	if !strings.Contains(body, `<style nonce="`+nonce+`" id="brand-style">`) {
+		t.Errorf("the brand stylesheet lacks the response's nonce")
+	}
+	if p := e.page(producer, "/proposals"); !strings.Contains(string(p.body), "--brand-bg:#1a2b3c") {
+		t.Errorf("a member's page is not branded")
+	}
+	if o := e.page(outsider, "/proposals"); strings.Contains(string(o.body), "brand-style") || strings.Contains(string(o.body), "Acme Live Events") {
+		t.Errorf("another organization's page carries acme's branding")
+	}
+
+	// Injection attempts and bad values: 400 beside the field, nothing stored.
+	stored := e.scalarString(`SELECT branding::text FROM organizations WHERE id = $1`, acme.org.ID)
+	for field, bad := range map[string]string{"primary": "red;}body{display:none", "accent": "#12345", "display_name": strings.Repeat("x", 101)} {
+		v := url.Values{"display_name": {"Acme"}, "primary": {"#000000"}, "accent": {"#ffffff"}}
+		v.Set(field, bad)
+		r := e.form(admin, "/admin/branding", v)
+		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `field-error`) || strings.Contains(string(r.body), "display:none;") {
+			t.Errorf("%s=%q: %d", field, bad, r.status)
+		}
+	}
+	if now := e.scalarString(`SELECT branding::text FROM organizations WHERE id = $1`, acme.org.ID); now != stored {
+		t.Errorf("a refused change was stored: %s → %s", stored, now)
+	}
+	if r := e.form(producer, "/admin/branding", url.Values{"primary": {"#ff0000"}}); r.status != http.StatusForbidden {
+		t.Errorf("producer changing the branding: %d", r.status)
+	}
+
+	// The logo: by content, within the cap, served with nosniff.
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 64)...)
+	for name, bad := range map[string][]byte{
+		"html.png":  []byte("<html><script>alert(1)</script></html>"),
+		"svg.png":   []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`),
+		"large.png": append(append([]byte{}, png...), bytes.Repeat([]byte{0}, rampart.MaxLogoBytes)...),
+	} {
+		r := uploadTo(t, admin, e.srv.URL, "/admin/branding/logo", []part{{"file", name, "image/png", bad}})
+		if r.status != http.StatusBadRequest && r.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("logo %s: %d", name, r.status)
+		}
+	}
+	if r := e.do(admin, "GET", "/branding/logo", nil); r.status != http.StatusNotFound {
+		t.Errorf("a refused logo was stored: %d", r.status)
+	}
+	if r := uploadTo(t, admin, e.srv.URL, "/admin/branding/logo", []part{{"file", "logo.bin", "application/octet-stream", png}}); r.status != 200 ||
+		!strings.Contains(string(r.body), `id="brand-logo"`) {
+		t.Fatalf("logo upload: %d", r.status)
+	}
+	l := e.do(admin, "GET", "/branding/logo", nil)
+	if l.status != 200 || l.header.Get("Content-Type") != "image/png" || l.header.Get("X-Content-Type-Options") != "nosniff" || !bytes.Equal(l.body, png) {
+		t.Errorf("logo: %d %v", l.status, l.header)
+	}
+	if o := e.do(outsider, "GET", "/branding/logo", nil); o.status != http.StatusNotFound || bytes.Equal(o.body, png) {
+		t.Errorf("another organization's logo: %d", o.status)
+	}
+}
