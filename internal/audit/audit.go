@@ -27,9 +27,6 @@ const (
 const (
 	ActionServiceInvoked      = "service.invoked"
 	ActionOrganizationCreated = "organization.created"
-	// ActionOrganizationBrandingUpdated: an admin changed the console's
-	// branding (the logo by hash and size, never its bytes).
-	ActionOrganizationBrandingUpdated = "organization.branding.updated"
 	ActionMembershipCreated   = "membership.created"
 	ActionVenueCreated        = "venue.created"
 	ActionVenueUpdated        = "venue.updated"
@@ -181,6 +178,10 @@ const (
 	ActionPrivacyExportTaken     = "privacy.export.downloaded"
 	ActionPrivacyErasureFinished = "privacy.erasure.completed"
 )
+
+// ActionOrganizationBrandingUpdated: an admin changed the console's
+// branding (the logo by hash and size, never its bytes).
+const ActionOrganizationBrandingUpdated = "organization.branding.updated"
 
 // Actions lists every action an event may carry.
 var Actions = []string{
