@@ -90,3 +90,43 @@ func TestConsoleBranding(t *testing.T) {
 		t.Errorf("another organization's logo: %d", o.status)
 	}
 }
+
+// TestConsoleOrgSignIn: an organization's sign-in URL shows its public
+// name and logo and nothing else (no member, proposal or colour); an
+// unknown slug is 404; the logo is served with its type and nosniff.
+func TestConsoleOrgSignIn(t *testing.T) {
+	e := setup(t)
+	acme := e.orgs["acme"]
+	admin := e.signIn(acme.email(rampart.RoleAdmin))
+	anon := e.client()
+	slug := e.scalarString(`SELECT slug FROM organizations WHERE id = $1`, acme.org.ID)
+	r := e.page(anon, "/o/"+slug)
+	assertSafePage(t, "org sign-in", r)
+	name := e.scalarString(`SELECT name FROM organizations WHERE id = $1`, acme.org.ID)
+	if r.status != 200 || !strings.Contains(string(r.body), `id="org-public-name">`+name+`<`) || strings.Contains(string(r.body), `id="org-logo"`) {
+		t.Fatalf("org sign-in: %d\n%s", r.status, r.body)
+	}
+	if r := e.page(anon, "/o/no-such-org"); r.status != http.StatusNotFound {
+		t.Errorf("unknown slug: %d", r.status)
+	}
+	if r := e.page(anon, "/o/"+slug+"/logo"); r.status != http.StatusNotFound {
+		t.Errorf("logo before one is set: %d", r.status)
+	}
+	if r := e.form(admin, "/admin/branding", url.Values{"display_name": {"Acme Public"}, "primary": {"#123456"}}); r.status != 200 {
+		t.Fatalf("branding: %d", r.status)
+	}
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{1}, 32)...)
+	if r := uploadTo(t, admin, e.srv.URL, "/admin/branding/logo", []part{{"file", "l.png", "image/png", png}}); r.status != 200 {
+		t.Fatalf("logo: %d", r.status)
+	}
+	r = e.page(anon, "/o/"+slug)
+	body := string(r.body)
+	if !strings.Contains(body, `id="org-public-name">Acme Public<`) || !strings.Contains(body, `id="org-logo"`) || strings.Contains(body, "#123456") ||
+		strings.Contains(body, acme.email(rampart.RoleAdmin)) {
+		t.Errorf("branded org sign-in: %s", body)
+	}
+	l := e.page(anon, "/o/"+slug+"/logo")
+	if l.status != 200 || l.header.Get("Content-Type") != "image/png" || l.header.Get("X-Content-Type-Options") != "nosniff" || !bytes.Equal(l.body, png) {
+		t.Errorf("public logo: %d %v", l.status, l.header)
+	}
+}

@@ -106,6 +106,8 @@ func (s *site) register(r *edge.Router) {
 	if s.demo {
 		r.Public("GET /demo", edge.PerVisitor, s.demoPage) // loopback peers with the printed secret only (demoPage)
 	}
+	r.Public("GET /o/{slug}", edge.PerVisitor, s.orgSignIn)
+	r.Public("GET /o/{slug}/logo", edge.PerVisitor, s.orgLogo)
 	r.Public("GET /auth/link", edge.PerVisitor, s.openLink)
 	r.Public("GET /auth/confirm", edge.PerVisitor, s.confirmPage)
 	r.Public("POST /auth/confirm", edge.LinkConfirm, s.confirm)

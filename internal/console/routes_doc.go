@@ -73,7 +73,16 @@ var pageDocs = []struct {
 	{"GET /admin/usage", "Console: AI jobs and tokens per day against the budget, as SVG (admins)", 0},
 }
 
+// publicDocs describe the public pages of an organization's sign-in view.
+var publicDocs = []struct{ pattern, summary string }{
+	{"GET /o/{slug}", "An organization's sign-in page: the sign-in form under its public name and logo, nothing else (public, HTML)"},
+	{"GET /o/{slug}/logo", "An organization's logo for its sign-in page (image/png or image/jpeg, nosniff; public)"},
+}
+
 func (s *site) documentPages(r *edge.Router) {
+	for _, d := range publicDocs {
+		r.Document(d.pattern, edge.Doc{Summary: d.summary, Description: "Part of the web console, not of the JSON API; see docs/console.md."})
+	}
 	for _, d := range pageDocs {
 		r.Document(d.pattern, edge.Doc{Summary: d.summary, Status: d.status,
 			Description: "An HTML page of the web console (text/html), not part of the JSON API; see docs/console.md."})

@@ -95,3 +95,6 @@ func ValidateBranding(b *Branding) error {
 	}
 	return nil
 }
+
+// ValidSlug reports whether s has the form of an organization's slug.
+func ValidSlug(s string) bool { return slugRE.MatchString(s) }

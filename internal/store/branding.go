@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -49,4 +53,42 @@ func (tx *TenantTx) SetBranding(ctx context.Context, b rampart.Branding) (rampar
 	org := tx.tc.OrganizationID
 	return b, tx.recordAudit(ctx, tx.userEvent(audit.Event{OrganizationID: &org, Action: audit.ActionOrganizationBrandingUpdated,
 		TargetType: "organization", TargetID: org.String(), Before: snapshot(before.Public()), After: snapshot(b.Public())}))
+}
+
+// sqlPublicBranding is in queries/identity.sql.
+var sqlPublicBranding = query("PublicBranding")
+
+// PublicBranding is what the public sign-in page of an organization may
+// show: its public name and logo, nothing else.
+type PublicBranding struct {
+	Name     string
+	LogoType string
+	Logo     []byte
+}
+
+// PublicBranding reads an organization's public name and logo by its slug
+// for a visitor who is not signed in, through the narrow SECURITY DEFINER
+// function public_org_branding. ok is false for an unknown slug.
+func (a Auth) PublicBranding(ctx context.Context, slug string) (pb PublicBranding, ok bool, err error) {
+	const op = "store.PublicBranding"
+	if !rampart.ValidSlug(slug) {
+		return pb, false, nil
+	}
+	var name, logoType, logo *string
+	err = a.s.oneBatchTx(ctx, sqlBegin, func(b *pgx.Batch) {
+		b.Queue(sqlPublicBranding, slug).QueryRow(func(r pgx.Row) error { return r.Scan(&name, &logoType, &logo) })
+	})
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && name == nil) {
+		return pb, false, nil
+	}
+	if err != nil {
+		return pb, false, classify(op, err)
+	}
+	pb.Name = *name
+	if logo != nil && logoType != nil {
+		if raw, derr := base64.StdEncoding.DecodeString(*logo); derr == nil && rampart.LogoTypeOf(raw) == *logoType {
+			pb.Logo, pb.LogoType = raw, *logoType
+		}
+	}
+	return pb, true, nil
 }
