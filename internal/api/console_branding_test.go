@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -81,6 +82,11 @@ func TestConsoleBranding(t *testing.T) {
 	if r := uploadTo(t, admin, e.srv.URL, "/admin/branding/logo", []part{{"file", "logo.bin", "application/octet-stream", png}}); r.status != 200 ||
 		!strings.Contains(string(r.body), `id="brand-logo"`) {
 		t.Fatalf("logo upload: %d", r.status)
+	}
+	// The audit event keeps the logo's hash and size, not its bytes.
+	after := e.scalarString(`SELECT after::text FROM audit_events WHERE action = 'organization.branding.updated' ORDER BY id DESC LIMIT 1`)
+	if !strings.Contains(after, `"logo_sha256"`) || strings.Contains(after, base64.StdEncoding.EncodeToString(png)) || strings.Contains(after, `"logo":`) {
+		t.Errorf("branding audit snapshot: %s", after)
 	}
 	l := e.do(admin, "GET", "/branding/logo", nil)
 	if l.status != 200 || l.header.Get("Content-Type") != "image/png" || l.header.Get("X-Content-Type-Options") != "nosniff" || !bytes.Equal(l.body, png) {

@@ -66,14 +66,15 @@ func (b Branding) Public() map[string]any {
 }
 
 // ValidateBranding normalises and checks a branding: a display name of at
-// most 100 characters without control characters, colours exactly
+// most 100 characters without control or format characters (no
+// bidirectional overrides), colours exactly
 // "#rrggbb" (lower-cased), a logo of at most MaxLogoBytes whose content
 // is PNG or JPEG and matches LogoType.
 func ValidateBranding(b *Branding) error {
 	const op = "rampart.ValidateBranding"
 	b.DisplayName = strings.TrimSpace(b.DisplayName)
 	if !utf8.ValidString(b.DisplayName) || utf8.RuneCountInString(b.DisplayName) > 100 ||
-		strings.IndexFunc(b.DisplayName, unicode.IsControl) >= 0 {
+		strings.IndexFunc(b.DisplayName, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) >= 0 {
 		return FieldError(op, "display_name", "must be at most 100 characters of text")
 	}
 	for _, f := range []struct {
