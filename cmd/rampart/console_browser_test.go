@@ -169,6 +169,20 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 	if dom := checkPage("approved"); strings.Contains(dom, `id="ai-badge"`) {
 		t.Errorf("the badge stayed after approval")
 	}
+	// The BOM drafter: its job ends in a pending agent proposal, linked
+	// from the proposal page; the approvals queue shows the lines it would
+	// add with the time left, and approving applies them.
+	do("draft the BOM", chromedp.Click("#draft-bom"), chromedp.WaitVisible("#agent-pending a"))
+	checkPage("proposal with a pending agent proposal")
+	do("open the agent proposal", chromedp.Click("#agent-pending a"), chromedp.WaitVisible("#approve-agent"))
+	if dom := checkPage("agent proposal"); !strings.Contains(dom, "+ BOM: ") || !strings.Contains(dom, "m left") ||
+		!strings.Contains(dom, "AI-generated · pending review") {
+		t.Fatalf("the agent proposal page lacks the diff, the countdown or the badge")
+	}
+	do("approve the agent proposal", chromedp.Click("#approve-agent-button"), chromedp.WaitVisible("#agent-state"))
+	if dom := checkPage("agent proposal approved"); !strings.Contains(dom, "approved by a person") {
+		t.Errorf("the agent proposal is not approved")
+	}
 	do("audit log", chromedp.Navigate(base+"/admin/audit?limit=2"), chromedp.WaitVisible("#audit-next"))
 	firstURL := text("audit log", chromedp.Location())
 	do("audit log page 2", chromedp.Click("#audit-next"), chromedp.WaitVisible("#audit-events"))

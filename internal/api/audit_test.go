@@ -188,9 +188,28 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
 			return e.do(admin, "POST", "/api/agent-proposals/"+id+"/reject", map[string]any{"reason": "walk"})
 		}, "agent_proposal.rejected", true, true, 200},
+		{"POST /approvals/{id}/approve", func() resp {
+			// The console's approvals queue: the same use case, one event
+			// (after the applied line's).
+			id := e.scalarString(`INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale,
+				requested_by, created_at, expires_at) SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines',
+				'{"bom_lines": [{"item": "Queue truss", "category": "rigging", "quantity": 4, "unit": "piece"}]}', 'walk', $2, now(), now() + interval '7 days'
+				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
+			return e.form(admin, "/approvals/"+id+"/approve", url.Values{"reason": {"walk"}})
+		}, "agent_proposal.approved", true, true, 200},
+		{"POST /approvals/{id}/reject", func() resp {
+			id := e.scalarString(`INSERT INTO agent_proposals (organization_id, proposal_id, venue_code, agent_type, kind, change, rationale,
+				requested_by, created_at, expires_at) SELECT organization_id, id, venue_code, 'bom_drafter', 'bom_lines',
+				'{"bom_lines": [{"item": "Queue truss", "category": "rigging", "quantity": 4, "unit": "piece"}]}', 'walk', $2, now(), now() + interval '7 days'
+				FROM proposals WHERE id = $1 RETURNING id::text`, proposalID, uid(rampart.RoleAdmin))
+			return e.form(admin, "/approvals/"+id+"/reject", url.Values{"reason": {"walk"}})
+		}, "agent_proposal.rejected", true, true, 200},
 		{"POST /api/proposals/{id}/chat", func() resp {
 			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/chat", map[string]any{"question": "How many follow spots?"})
 		}, "ai.chat.asked", false, true, 201},
+		{"POST /proposals/{id}/chat", func() resp {
+			return e.form(admin, "/proposals/"+proposalID+"/chat", url.Values{"question": {"How many follow spots?"}})
+		}, "ai.chat.asked", false, true, 200},
 		{"POST /api/vendors", func() resp {
 			r := e.do(admin, "POST", "/api/vendors", map[string]any{"name": "Stage Sound", "category": "audio", "price_band": 2, "lead_time_days": 10})
 			vendorID, _ = r.json(t)["id"].(string)
@@ -201,6 +220,11 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		}, "vendor.updated", true, true, 200},
 		{"POST /api/proposals/{id}/vendors/rank", func() resp {
 			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendors/rank", map[string]any{"category": "audio"})
+		}, "agent.vendor_ranker.ranked", false, false, 200},
+		{"POST /proposals/{id}/vendors/rank", func() resp {
+			// The console's ranking form: the agent checks, the same use
+			// cases and events as the agent route.
+			return e.form(admin, "/proposals/"+proposalID+"/vendors/rank", url.Values{"category": {"audio"}})
 		}, "agent.vendor_ranker.ranked", false, false, 200},
 		{"POST /api/proposals/{id}/vendor-choices", func() resp {
 			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/vendor-choices", map[string]any{"category": "audio", "vendor_id": vendorID})
@@ -221,6 +245,9 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /api/proposals/{id}/crew/match", func() resp {
 			return e.do(admin, "POST", "/api/proposals/"+proposalID+"/crew/match", map[string]any{"skills": []string{"rigging"}})
 		}, "agent.crew_matcher.matched", false, false, 200},
+		{"POST /proposals/{id}/crew/match", func() resp {
+			return e.form(admin, "/proposals/"+proposalID+"/crew/match", url.Values{"skills": {"rigging"}})
+		}, "agent.crew_matcher.matched", false, false, 200},
 		{"POST /api/proposals/{id}/crew-assignments", func() resp {
 			r := e.do(admin, "POST", "/api/proposals/"+proposalID+"/crew-assignments", map[string]any{"crew_member_id": crewID,
 				"dates": map[string]any{"from": "2027-03-14", "to": "2027-03-16"}, "request": map[string]any{"skills": []string{"rigging"}}})
@@ -231,6 +258,13 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"DELETE /api/crew/{id}", func() resp { return e.do(admin, "DELETE", "/api/crew/"+crewID, nil) }, "crew.member.deleted", true, false, 204},
 		// One event per reset table (learned_weights, learning_feedback).
 		{"DELETE /api/admin/learned-patterns", func() resp { return e.do(admin, "DELETE", "/api/admin/learned-patterns", nil) }, "learning.reset", true, true, 200},
+		{"POST /admin/branding", func() resp {
+			return e.form(admin, "/admin/branding", url.Values{"display_name": {"Acme"}, "primary": {"#102030"}, "accent": {"#405060"}})
+		}, "organization.branding.updated", true, true, 200},
+		{"POST /admin/branding/logo", func() resp {
+			return uploadTo(t, admin, e.srv.URL, "/admin/branding/logo", []part{{"file", "logo.png", "image/png", []byte("\x89PNG\r\n\x1a\n0000")}})
+		}, "organization.branding.updated", true, true, 200},
+		{"POST /admin/learning/reset", func() resp { return e.form(admin, "/admin/learning/reset", url.Values{}) }, "learning.reset", true, true, 200},
 		{"POST /api/jobs/{id}/cancel", func() resp {
 			return e.do(admin, "POST", "/api/jobs/"+jobID+"/cancel", map[string]any{"reason": "walk"})
 		}, "ai.generation.cancelled", true, true, 200},
@@ -369,6 +403,16 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			r := e.do(admin, "POST", "/api/admin/data-requests/"+dataRequestID+"/link", nil)
 			return r
 		}, "privacy.export.link_issued", false, false, 201},
+		{"POST /admin/privacy", func() resp {
+			r := e.form(admin, "/admin/privacy", url.Values{"kind": {"export"}, "email": {acme.email(rampart.RoleProducer)}})
+			dataRequestID = e.idOf(`SELECT id::text FROM privacy_requests WHERE kind = 'export' ORDER BY created_at DESC LIMIT 1`)
+			return r
+		}, "privacy.request.created", false, true, 200},
+		{"POST /admin/privacy/{id}/link", func() resp {
+			e.exec(`UPDATE privacy_requests SET status = 'ready', archive = '\x504b0506'::bytea, archive_sha256 = sha256('\x504b0506'::bytea),
+				archive_bytes = 4, completed_at = now() WHERE id = $1`, dataRequestID)
+			return e.form(admin, "/admin/privacy/"+dataRequestID+"/link", url.Values{})
+		}, "privacy.export.link_issued", false, false, 201},
 		{"POST /api/admin/data-requests", func() resp {
 			return e.do(admin, "POST", "/api/admin/data-requests", map[string]any{"kind": "erasure", "email": acme.email(rampart.RoleTechnicalDirector)})
 		}, "privacy.erasure.completed", false, true, 201},
@@ -384,15 +428,17 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	}
 	// The events of what a case's change applies, before its own: approving
 	// an agent proposal writes the lines it adds.
-	applies := map[string][]string{"POST /api/agent-proposals/{id}/approve": {"bom.line.created"}}
+	applies := map[string][]string{"POST /api/agent-proposals/{id}/approve": {"bom.line.created"}, "POST /approvals/{id}/approve": {"bom.line.created"}}
 	// The events a case writes after its own: the chat records the
 	// question and then the answer, two transactions, each audited.
 	// A route that changes several tables writes one event per table
 	// (the learned-pattern reset: learned_weights, learning_feedback).
-	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"},
+	after := map[string][]string{"POST /api/proposals/{id}/chat": {"ai.chat.answered"}, "POST /proposals/{id}/chat": {"ai.chat.answered"},
 		"DELETE /api/admin/learned-patterns": {"learning.reset"},
+		"POST /admin/learning/reset":         {"learning.reset"},
 		// The ranker's top candidate becomes a pending agent proposal.
-		"POST /api/proposals/{id}/vendors/rank": {"agent_proposal.created"}}
+		"POST /api/proposals/{id}/vendors/rank": {"agent_proposal.created"},
+		"POST /proposals/{id}/vendors/rank":     {"agent_proposal.created"}}
 	covered := map[string]bool{}
 	for _, tc := range cases {
 		covered[tc.pattern] = true

@@ -148,7 +148,7 @@ func New(opts Options) *Server {
 	signInAPI{s}.register(s.edge)
 	console.Register(s.edge, console.Options{Store: opts.Store, Sealer: opts.Sealer, Mailer: opts.Mailer, Logger: s.log,
 		Demo: opts.Demo, DemoKey: opts.DemoKey, SignIn: s.signin,
-		Watcher: opts.Watcher, InviteMail: adminAPI{s}.inviteMail(), Health: s.checker, Tokens: issuer(opts.Tokens)})
+		Watcher: opts.Watcher, InviteMail: adminAPI{s}.inviteMail(), Health: s.checker, Tokens: issuer(opts.Tokens), Now: s.now, Chat: opts.Chat})
 	adminAPI{s}.register(s.edge)
 	venueAPI{s}.register(s.edge)
 	auditAPI{s}.register(s.edge)

@@ -179,11 +179,16 @@ const (
 	ActionPrivacyErasureFinished = "privacy.erasure.completed"
 )
 
+// ActionOrganizationBrandingUpdated: an admin changed the console's
+// branding (the logo by hash and size, never its bytes).
+const ActionOrganizationBrandingUpdated = "organization.branding.updated"
+
 // Actions lists every action an event may carry.
 var Actions = []string{
 	ActionServiceInvoked,
 	ActionTrustReport,
 	ActionOrganizationCreated,
+	ActionOrganizationBrandingUpdated,
 	ActionMembershipCreated,
 	ActionVenueCreated,
 	ActionVenueUpdated,

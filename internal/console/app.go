@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/access"
+	"github.com/rampart-dev/rampart/internal/branding"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/member"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -32,8 +33,13 @@ type view struct {
 	Me      member.Profile
 	Claims  rampart.Claims
 	Admin   bool // may manage members and the kill switch
-	Flash   string
-	Data    any
+	// CostAccess: the role has full cost access (the vendor directory's
+	// entry in the navigation).
+	CostAccess bool
+	// Brand is the organization's branding, applied by the layout.
+	Brand rampart.Branding
+	Flash string
+	Data  any
 }
 
 // flashes are the only messages a redirect can ask a page to show (by
@@ -56,6 +62,11 @@ var flashes = map[string]string{
 	"switched":          "Switched organization.",
 	"signed-out":        "Every other session of yours is signed out.",
 	"member-signed-out": "The member's sessions in this organization have ended.",
+	"agent-approved":    "Approved: the change is applied as you.",
+	"agent-rejected":    "Rejected; the reason is in the audit log.",
+	"erased":            "The member's data is erased; the audit log records what was done.",
+	"export-requested":  "The export is being built; issue its download link when it is ready.",
+	"learning-reset":    "The learned patterns are reset: the rankers use their base weights.",
 	"removed":           "The member is removed; their sessions here ended and their tokens and invites are revoked.",
 }
 
@@ -93,6 +104,7 @@ var funcs = template.FuncMap{
 		}
 		return m.Amount() + " " + m.Currency
 	},
+	"add":      func(a, b int) int { return a + b },
 	"jsonText": func(b []byte) string { return string(b) },
 	"short": func(s string) string {
 		if len(s) > 8 {
@@ -113,6 +125,10 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, c rampart.Claims, 
 	}
 	v.Me, v.Claims, v.Nonce = me, c, edge.CSPNonce(r.Context())
 	v.Admin = access.Can(c, access.ActionManageMembers, access.Resource{Kind: access.KindMember})
+	v.CostAccess = access.HasFullCostAccess(c.Role)
+	if v.Brand, err = branding.Get(r.Context(), s.store, c); err != nil {
+		return err
+	}
 	if v.Flash == "" {
 		v.Flash = flashes[r.URL.Query().Get("done")]
 	}

@@ -3,10 +3,12 @@ package console
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/auth"
+	"github.com/rampart-dev/rampart/internal/chat"
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/health"
 	"github.com/rampart-dev/rampart/internal/killswitch"
@@ -41,6 +43,12 @@ type Options struct {
 	// API calls): the sign-in form's link request and the links'
 	// confirmation and redemption.
 	SignIn SignIn
+	// Chat answers the proposal chat's questions (nil: the chat page
+	// says the chat is not configured in this process).
+	Chat *chat.Service
+	// Now is the clock of decisions and countdowns (the API's; nil:
+	// time.Now).
+	Now func() time.Time
 }
 
 // SignIn is what the sign-in pages need of the sign-in use cases
@@ -72,13 +80,18 @@ type site struct {
 	inviteMail member.Mail
 	tokens     member.Issuer
 	health     *health.Checker
+	now        func() time.Time
+	chat       *chat.Service
 }
 
 // Register mounts the console's pages on r.
 func Register(r *edge.Router, opts Options) {
 	s := &site{edge: r, store: opts.Store, sealer: opts.Sealer, mailer: opts.Mailer, log: opts.Logger,
 		demo: opts.Demo, demoKey: opts.DemoKey, signin: opts.SignIn,
-		watcher: opts.Watcher, inviteMail: opts.InviteMail, tokens: opts.Tokens, health: opts.Health}
+		watcher: opts.Watcher, inviteMail: opts.InviteMail, tokens: opts.Tokens, health: opts.Health, now: opts.Now, chat: opts.Chat}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,6 +106,8 @@ func (s *site) register(r *edge.Router) {
 	if s.demo {
 		r.Public("GET /demo", edge.PerVisitor, s.demoPage) // loopback peers with the printed secret only (demoPage)
 	}
+	r.Public("GET /o/{slug}", edge.PerVisitor, s.orgSignIn)
+	r.Public("GET /o/{slug}/logo", edge.PerVisitor, s.orgLogo)
 	r.Public("GET /auth/link", edge.PerVisitor, s.openLink)
 	r.Public("GET /auth/confirm", edge.PerVisitor, s.confirmPage)
 	r.Public("POST /auth/confirm", edge.LinkConfirm, s.confirm)
@@ -104,5 +119,10 @@ func (s *site) register(r *edge.Router) {
 	s.registerAccount()
 	s.registerWorkspace()
 	s.registerAdmin()
+	s.registerApprovals()
+	s.registerStaffing()
+	s.registerChat()
+	s.registerGovernance()
+	s.registerBranding()
 	s.documentPages(r)
 }

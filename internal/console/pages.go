@@ -23,6 +23,9 @@ type pageData struct {
 	Error   string
 	Account string // the masked address a magic link signs into
 	Nonce   string // the response's CSP nonce, for inline style and script
+	// OrgName and OrgLogo (a URL) are an organization's public sign-in
+	// view (GET /o/{slug}).
+	OrgName, OrgLogo string
 }
 
 func renderPage(w http.ResponseWriter, r *http.Request, status int, name string, d pageData) error {

@@ -35,6 +35,27 @@ var pageDocs = []struct {
 	{"POST /proposals/{id}/budget/lines", "Console: add a budget line", http.StatusSeeOther},
 	{"POST /budgets/{id}/actualize", "Console: actualize a budget line", http.StatusSeeOther},
 	{"POST /budgets/{id}/un-actualize", "Console: un-actualize a budget line (form: reason, required)", http.StatusSeeOther},
+	{"GET /approvals", "Console: the approvals queue, agent proposals by state (?status=pending|approved|rejected|expired; pending by default)", 0},
+	{"GET /approvals/{id}", "Console: an agent proposal as the lines it would add, its rationale, signals and time left, with approve and reject", 0},
+	{"POST /approvals/{id}/approve", "Console: approve and apply an agent proposal as the caller (form: reason, optional)", http.StatusSeeOther},
+	{"POST /approvals/{id}/reject", "Console: reject an agent proposal (form: reason, required)", http.StatusSeeOther},
+	{"GET /vendors", "Console: the vendor directory (roles with full cost access; ?category)", 0},
+	{"GET /crew", "Console: the crew list (day rates for roles with full cost access only)", 0},
+	{"GET /proposals/{id}/staffing", "Console: the vendor ranking and crew match forms of a proposal", 0},
+	{"POST /proposals/{id}/vendors/rank", "Console: run the vendor_ranker (agent checks) and show candidates with score and signals (form: category); the top candidate becomes a pending agent proposal", 0},
+	{"POST /proposals/{id}/crew/match", "Console: run the crew_matcher (agent checks) and show candidates with score and signals (form: skills, certifications, from, to); with dates the top candidate becomes a pending agent proposal", 0},
+	{"GET /proposals/{id}/chat", "Console: a proposal's conversation with the model (costed answers for roles with full cost access only) and the question form", 0},
+	{"POST /proposals/{id}/chat", "Console: ask a question (form: question; chat rate-limit tier); the page shows the stored, sanitised answer", http.StatusSeeOther},
+	{"GET /admin/privacy", "Console: data subject requests (admins)", 0},
+	{"POST /admin/privacy", "Console: request a member's export, or erase a member's data now (form: kind=export|erasure, email; admins)", http.StatusSeeOther},
+	{"POST /admin/privacy/{id}/link", "Console: issue the one-time download link of a ready export, shown once on the answer (the admin who asked)", http.StatusCreated},
+	{"GET /admin/learning", "Console: the rankers' learned weights (admins)", 0},
+	{"POST /admin/learning/reset", "Console: reset the organization's learned patterns (admins)", http.StatusSeeOther},
+	{"GET /admin/billing", "Console: the billing plan state, read-only (admins)", 0},
+	{"GET /admin/branding", "Console: the organization's branding, display name, colours and logo (admins)", 0},
+	{"POST /admin/branding", "Console: change the display name and colours as #rrggbb, or remove the logo (form: display_name, primary, accent, remove_logo=1; admins)", http.StatusSeeOther},
+	{"POST /admin/branding/logo", "Console: upload the logo, a PNG or JPEG of at most 48 KiB by content (multipart, one part named file; admins)", http.StatusSeeOther},
+	{"GET /branding/logo", "Console: the caller's organization's logo (image/png or image/jpeg, nosniff)", 0},
 	{"GET /admin/members", "Console: members, venues and invitations (admins)", 0},
 	{"POST /admin/members/{user_id}", "Console: change a member's role and venue codes (admins)", http.StatusSeeOther},
 	{"POST /admin/members/{user_id}/sign-out", "Console: end a member's sessions in this organization (admins)", http.StatusSeeOther},
@@ -52,7 +73,16 @@ var pageDocs = []struct {
 	{"GET /admin/usage", "Console: AI jobs and tokens per day against the budget, as SVG (admins)", 0},
 }
 
+// publicDocs describe the public pages of an organization's sign-in view.
+var publicDocs = []struct{ pattern, summary string }{
+	{"GET /o/{slug}", "An organization's sign-in page: the sign-in form under its public name and logo, nothing else (public, HTML)"},
+	{"GET /o/{slug}/logo", "An organization's logo for its sign-in page (image/png or image/jpeg, nosniff; public)"},
+}
+
 func (s *site) documentPages(r *edge.Router) {
+	for _, d := range publicDocs {
+		r.Document(d.pattern, edge.Doc{Summary: d.summary, Description: "Part of the web console, not of the JSON API; see docs/console.md."})
+	}
 	for _, d := range pageDocs {
 		r.Document(d.pattern, edge.Doc{Summary: d.summary, Status: d.status,
 			Description: "An HTML page of the web console (text/html), not part of the JSON API; see docs/console.md."})

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/access"
+	"github.com/rampart-dev/rampart/internal/agentproposal"
 	"github.com/rampart-dev/rampart/internal/aijob"
 	"github.com/rampart-dev/rampart/internal/attachment"
 	"github.com/rampart-dev/rampart/internal/bom"
@@ -177,6 +178,12 @@ type detailData struct {
 	Budget      []budgetRow
 	Jobs        []rampart.AIJob
 	MaxUpload   int64
+	// AgentPending are the proposal's agent proposals waiting for a
+	// person (the approvals queue's, for this proposal).
+	AgentPending []approvalRow
+	// The drafting agents the caller's role tier and venues allow
+	// (the agent routes check again).
+	CanDraftBOM, CanAnalyzeBudget bool
 }
 
 type budgetRow struct {
@@ -259,6 +266,21 @@ func (s *site) proposalPage(w http.ResponseWriter, r *http.Request, c rampart.Cl
 	if d.Jobs, err = aijob.ForProposal(ctx, s.store, c, id); err != nil {
 		return err
 	}
+	pending := rampart.AgentProposalPending
+	aps, err := agentproposal.List(ctx, s.store, c, store.AgentProposalFilter{Status: &pending, ProposalID: &id, Limit: store.MaxListAgentProposals})
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, ap := range aps {
+		d.AgentPending = append(d.AgentPending, approvalRow{AgentProposal: ap, Summary: changeSummary(ap), Left: timeLeft(ap, now)})
+	}
+	venueCode := ""
+	if p.VenueCode != nil {
+		venueCode = *p.VenueCode
+	}
+	d.CanDraftBOM = access.CheckAgent(c, access.AgentBOMDrafter, venueCode) == nil
+	d.CanAnalyzeBudget = access.CheckAgent(c, access.AgentBudgetAnalyst, venueCode) == nil
 	return s.render(w, r, c, http.StatusOK, "proposal", view{Title: p.Title, Section: "proposals", Data: d})
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/rampart-dev/rampart/internal/access"
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
 
@@ -86,3 +87,30 @@ func (p *pageWriter) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (p *pageWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
+
+// AgentPage mounts a console form that runs an agent: the agent route's
+// chain (the agent rate-limit tier, the role tier and venue scope of
+// access.CheckAgent for the venue venue extracts) with Page's failure
+// pages. It is the console's counterpart of Agent/AgentJSON, so a page
+// cannot run an agent the JSON API would refuse.
+func (rt *Router) AgentPage(pattern string, t access.AgentType, venue VenueOf, fail PageFailure, h AgentHandler) {
+	if !t.Valid() || venue == nil {
+		panic("edge: AgentPage needs a known agent type and a venue extractor: " + pattern) // programming error at start-up
+	}
+	rt.pageRoute(pattern, KindAgent, fail, func(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+		code, err := venue(r)
+		if err != nil {
+			return err
+		}
+		if err := access.CheckAgent(c, t, code); err != nil {
+			return err
+		}
+		return h(w, r, AgentCall{Claims: c, Agent: t, VenueCode: code, checked: true})
+	})
+}
+
+// PageChat is Page under the chat rate-limit tier (KindChat), for the
+// console's question form: a question costs what the API's does.
+func (rt *Router) PageChat(pattern string, fail PageFailure, h AuthedHandler) {
+	rt.pageRoute(pattern, KindChat, fail, h)
+}

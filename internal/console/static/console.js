@@ -8,11 +8,14 @@
   // then follow the organization's job stream until this job finishes.
   function generate(button) {
     var id = button.getAttribute("data-generate");
-    var out = document.getElementById("generate-status");
+    // data-agent is the agent route under the proposal (bom/draft,
+    // budget/analyze); without it, the proposal writer's generate.
+    var route = button.getAttribute("data-agent") || "generate";
+    var out = document.getElementById(button.getAttribute("data-status") || "generate-status");
     function say(text) { if (out) { out.textContent = text; } }
     button.disabled = true;
     say("Requesting…");
-    fetch("/api/proposals/" + encodeURIComponent(id) + "/generate", {
+    fetch("/api/proposals/" + encodeURIComponent(id) + "/" + route, {
       method: "POST", credentials: "same-origin", headers: { "Accept": "application/json" }
     }).then(function (res) {
       return res.json().then(function (body) { return { ok: res.ok, body: body }; });
@@ -46,6 +49,20 @@
     var t = ev.target.closest ? ev.target.closest("[data-generate]") : null;
     if (t) { ev.preventDefault(); generate(t); }
   });
+
+  // An agent proposal's countdown: the server wrote the time left; this
+  // keeps it current to the minute.
+  function tick() {
+    var el = document.querySelector("[data-expires]");
+    if (!el) { return; }
+    var left = Math.floor((parseInt(el.getAttribute("data-expires"), 10) - Date.now()) / 60000);
+    if (isNaN(left)) { return; }
+    if (left <= 0) { el.textContent = "expired"; return; }
+    var d = Math.floor(left / 1440), h = Math.floor((left % 1440) / 60), m = left % 60;
+    el.textContent = (d > 0 ? d + "d " : "") + (d > 0 || h > 0 ? h + "h " : "") + m + "m left";
+    window.setTimeout(tick, 30000);
+  }
+  tick();
 
   // Forms marked data-confirm ask before they post.
   document.addEventListener("submit", function (ev) {

@@ -98,3 +98,6 @@ FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() O
 
 -- name: UserOrganizations
 SELECT ${organization_columns} FROM auth_user_organizations()
+
+-- name: PublicBranding
+SELECT name, logo_type, logo FROM public_org_branding($1)

@@ -41,3 +41,9 @@ VALUES ($1, $2, $3, $4)
 -- name: ListMembers
 SELECT ${membership_columns}
 FROM memberships WHERE organization_id = $1 ORDER BY created_at, user_id
+
+-- name: GetBranding
+SELECT branding FROM organizations WHERE id = $1
+
+-- name: SetBranding
+UPDATE organizations SET branding = $2, updated_at = now() WHERE id = $1 RETURNING branding
