@@ -3,7 +3,6 @@ package agentroute
 import (
 	"go/ast"
 	"go/types"
-	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -21,10 +20,6 @@ var Analyzer = &analysis.Analyzer{
 var (
 	RouterPackage = "internal/edge"
 	CallType      = "AgentCall"
-	// Registrations are the router package's functions and methods that
-	// mount an agent route (Router.Agent, and AgentJSON for a JSON body);
-	// the handler is their last argument.
-	Registrations = []string{"Agent", "AgentJSON"}
 	Directive     = "//rampart:router-bypass"
 )
 
@@ -69,8 +64,18 @@ func run(pass *analysis.Pass) (any, error) {
 				return true
 			}
 			called[ast.Unparen(call.Fun)] = true
-			if fn := calleeFunc(pass, call); fn != nil && slices.Contains(Registrations, fn.Name()) && isRouterFunc(fn) && len(call.Args) > 0 {
-				allowed[ast.Unparen(call.Args[len(call.Args)-1])] = true
+			// A router function or method that takes an agent handler is
+			// an agent registration (Router.Agent, AgentJSON, AgentPage …):
+			// only the router can turn the handler into a checked route.
+			fn := calleeFunc(pass, call)
+			sig, _ := pass.TypesInfo.TypeOf(call.Fun).(*types.Signature)
+			if fn == nil || !isRouterFunc(fn) || sig == nil {
+				return true
+			}
+			for i, a := range call.Args {
+				if i < sig.Params().Len() && takesAgentCall(sig.Params().At(i).Type()) {
+					allowed[ast.Unparen(a)] = true
+				}
 			}
 			return true
 		})
