@@ -236,6 +236,26 @@ func form(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	return r.PostForm, nil
 }
 
+// action is a form post about the object the path's {id} names: it reads
+// the id (malformed: a 404 page) and the form, runs fn — a use case — and
+// redirects to the page fn names with its flash. A refusal of the use case
+// is the page of its error.
+func action(w http.ResponseWriter, r *http.Request, fn func(id uuid.UUID, v url.Values) (to, flash string, err error)) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	v, err := form(w, r)
+	if err != nil {
+		return err
+	}
+	to, flash, err := fn(id, v)
+	if err != nil {
+		return err
+	}
+	return done(w, r, to, flash)
+}
+
 // pathID is the {name} path value as an id; a malformed one is the same
 // 404 as an unknown one.
 func pathID(r *http.Request, name string) (uuid.UUID, error) {

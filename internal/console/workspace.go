@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -342,26 +343,20 @@ func (s *site) approve(w http.ResponseWriter, r *http.Request, c rampart.Claims)
 }
 
 func (s *site) addBOMLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := form(w, r)
-	if err != nil {
-		return err
-	}
-	q, err := rampart.ParseQuantity("quantity", strings.TrimSpace(v.Get("quantity")))
-	if err != nil {
-		return err
-	}
-	in := bom.LineInput{Item: v.Get("item"), Category: rampart.BOMCategory(v.Get("category")), Quantity: q, Unit: v.Get("unit")}
-	if in.Cost, err = costFields(v.Get("unit_cost"), v.Get("currency"), v.Get("sourcing"), v.Get("lead_time_days")); err != nil {
-		return err
-	}
-	if _, err := bom.AddLine(r.Context(), s.store, c, id, in); err != nil {
-		return err
-	}
-	return done(w, r, "/proposals/"+id.String()+"#bom", "created")
+	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
+		q, err := rampart.ParseQuantity("quantity", strings.TrimSpace(v.Get("quantity")))
+		if err != nil {
+			return "", "", err
+		}
+		in := bom.LineInput{Item: v.Get("item"), Category: rampart.BOMCategory(v.Get("category")), Quantity: q, Unit: v.Get("unit")}
+		if in.Cost, err = costFields(v.Get("unit_cost"), v.Get("currency"), v.Get("sourcing"), v.Get("lead_time_days")); err != nil {
+			return "", "", err
+		}
+		if _, err := bom.AddLine(r.Context(), s.store, c, id, in); err != nil {
+			return "", "", err
+		}
+		return "/proposals/" + id.String() + "#bom", "created", nil
+	})
 }
 
 // costFields reads the cost columns of a BOM form; all empty is no cost
@@ -389,34 +384,28 @@ func costFields(amount, currency, sourcing, lead string) (rampart.LineCost, erro
 // updateBOMLine changes a line's quantity (and, for roles with cost
 // access, its unit cost).
 func (s *site) updateBOMLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := form(w, r)
-	if err != nil {
-		return err
-	}
-	var p bom.Patch
-	if qs := strings.TrimSpace(v.Get("quantity")); qs != "" {
-		q, err := rampart.ParseQuantity("quantity", qs)
-		if err != nil {
-			return err
+	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
+		var p bom.Patch
+		if qs := strings.TrimSpace(v.Get("quantity")); qs != "" {
+			q, err := rampart.ParseQuantity("quantity", qs)
+			if err != nil {
+				return "", "", err
+			}
+			p.Quantity = &q
 		}
-		p.Quantity = &q
-	}
-	if a := strings.TrimSpace(v.Get("unit_cost")); a != "" {
-		m, err := rampart.ParseMoney("unit_cost", a, strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
-		if err != nil {
-			return err
+		if a := strings.TrimSpace(v.Get("unit_cost")); a != "" {
+			m, err := rampart.ParseMoney("unit_cost", a, strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
+			if err != nil {
+				return "", "", err
+			}
+			p.UnitCost = &m
 		}
-		p.UnitCost = &m
-	}
-	l, err := bom.UpdateLine(r.Context(), s.store, c, id, p)
-	if err != nil {
-		return err
-	}
-	return done(w, r, "/proposals/"+lineProposal(l).String()+"#bom", "saved")
+		l, err := bom.UpdateLine(r.Context(), s.store, c, id, p)
+		if err != nil {
+			return "", "", err
+		}
+		return "/proposals/" + lineProposal(l).String() + "#bom", "saved", nil
+	})
 }
 
 func lineProposal(l bom.Line) uuid.UUID {
@@ -477,107 +466,75 @@ func (s *site) deleteAttachment(w http.ResponseWriter, r *http.Request, c rampar
 }
 
 func (s *site) createSOW(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := form(w, r)
-	if err != nil {
-		return err
-	}
-	m, err := rampart.ParseMoney("amount", strings.TrimSpace(v.Get("amount")), strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
-	if err != nil {
-		return err
-	}
-	if _, err := finance.CreateSOW(r.Context(), s.store, c, id, finance.SOWInput{Title: v.Get("title"), Terms: v.Get("terms"), Amount: m}); err != nil {
-		return err
-	}
-	return done(w, r, "/proposals/"+id.String()+"#sow", "created")
+	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
+		m, err := rampart.ParseMoney("amount", strings.TrimSpace(v.Get("amount")), strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
+		if err != nil {
+			return "", "", err
+		}
+		if _, err := finance.CreateSOW(r.Context(), s.store, c, id, finance.SOWInput{Title: v.Get("title"), Terms: v.Get("terms"), Amount: m}); err != nil {
+			return "", "", err
+		}
+		return "/proposals/" + id.String() + "#sow", "created", nil
+	})
 }
 
 func (s *site) signSOW(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	out, err := finance.Sign(r.Context(), s.store, c, id)
-	if err != nil {
-		return err
-	}
-	return done(w, r, "/proposals/"+out.ProposalID.String()+"#sow", "signed")
+	return action(w, r, func(id uuid.UUID, _ url.Values) (string, string, error) {
+		out, err := finance.Sign(r.Context(), s.store, c, id)
+		if err != nil {
+			return "", "", err
+		}
+		return "/proposals/" + out.ProposalID.String() + "#sow", "signed", nil
+	})
 }
 
 // unsignSOW needs the reason (the use case refuses an empty one).
 func (s *site) unsignSOW(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := form(w, r)
-	if err != nil {
-		return err
-	}
-	out, err := finance.Unsign(r.Context(), s.store, c, id, v.Get("reason"))
-	if err != nil {
-		return err
-	}
-	return done(w, r, "/proposals/"+out.ProposalID.String()+"#sow", "unsigned")
+	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
+		out, err := finance.Unsign(r.Context(), s.store, c, id, v.Get("reason"))
+		if err != nil {
+			return "", "", err
+		}
+		return "/proposals/" + out.ProposalID.String() + "#sow", "unsigned", nil
+	})
 }
 
 func (s *site) addBudgetLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := form(w, r)
-	if err != nil {
-		return err
-	}
-	m, err := rampart.ParseMoney("planned", strings.TrimSpace(v.Get("planned")), strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
-	if err != nil {
-		return err
-	}
-	in := finance.BudgetInput{Category: rampart.BOMCategory(v.Get("category")), Description: v.Get("description"), Planned: m}
-	if _, err := finance.AddBudgetLine(r.Context(), s.store, c, id, in); err != nil {
-		return err
-	}
-	return done(w, r, "/proposals/"+id.String()+"#budget", "created")
+	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
+		m, err := rampart.ParseMoney("planned", strings.TrimSpace(v.Get("planned")), strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
+		if err != nil {
+			return "", "", err
+		}
+		in := finance.BudgetInput{Category: rampart.BOMCategory(v.Get("category")), Description: v.Get("description"), Planned: m}
+		if _, err := finance.AddBudgetLine(r.Context(), s.store, c, id, in); err != nil {
+			return "", "", err
+		}
+		return "/proposals/" + id.String() + "#budget", "created", nil
+	})
 }
 
 func (s *site) actualize(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := form(w, r)
-	if err != nil {
-		return err
-	}
-	m, err := rampart.ParseMoney("actual", strings.TrimSpace(v.Get("actual")), strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
-	if err != nil {
-		return err
-	}
-	out, err := finance.Actualize(r.Context(), s.store, c, id, m)
-	if err != nil {
-		return err
-	}
-	return done(w, r, "/proposals/"+out.ProposalID.String()+"#budget", "actualized")
+	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
+		m, err := rampart.ParseMoney("actual", strings.TrimSpace(v.Get("actual")), strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
+		if err != nil {
+			return "", "", err
+		}
+		out, err := finance.Actualize(r.Context(), s.store, c, id, m)
+		if err != nil {
+			return "", "", err
+		}
+		return "/proposals/" + out.ProposalID.String() + "#budget", "actualized", nil
+	})
 }
 
 func (s *site) unactualize(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := form(w, r)
-	if err != nil {
-		return err
-	}
-	out, err := finance.Unactualize(r.Context(), s.store, c, id, v.Get("reason"))
-	if err != nil {
-		return err
-	}
-	return done(w, r, "/proposals/"+out.ProposalID.String()+"#budget", "unactualize")
+	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
+		out, err := finance.Unactualize(r.Context(), s.store, c, id, v.Get("reason"))
+		if err != nil {
+			return "", "", err
+		}
+		return "/proposals/" + out.ProposalID.String() + "#budget", "unactualize", nil
+	})
 }
 
 // requestChange asks for a change to a signed statement of work (an
