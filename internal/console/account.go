@@ -13,7 +13,7 @@ import (
 // and "sign out everywhere" (signing out this browser is the public POST
 // /auth/logout, which also works with an expired session).
 
-func (s *site) registerAccount() {
+func (s accountPages) register() {
 	s.page("POST /account/organization", s.switchOrganization)
 	s.page("POST /account/sign-out-everywhere", s.signOutEverywhere)
 }
@@ -21,7 +21,7 @@ func (s *site) registerAccount() {
 // switchOrganization makes another of the caller's organizations the
 // session's (member.SwitchOrganization, as POST /api/auth/switch-org); an
 // organization the caller does not belong to is a 404.
-func (s *site) switchOrganization(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s accountPages) switchOrganization(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	v, err := form(w, r)
 	if err != nil {
 		return err
@@ -41,7 +41,7 @@ func (s *site) switchOrganization(w http.ResponseWriter, r *http.Request, c ramp
 
 // signOutEverywhere ends every session of the caller, this one included,
 // and clears this browser's cookie.
-func (s *site) signOutEverywhere(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s accountPages) signOutEverywhere(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if c.ViaToken() {
 		return rampart.Errorf("console.signOutEverywhere", rampart.KindForbidden, "an API token has no sessions")
 	}

@@ -27,7 +27,7 @@ import (
 // (the live RLS audit and health). The use cases check the role; the
 // pages only choose which controls to show.
 
-func (s *site) registerAdmin() {
+func (s adminPages) register() {
 	s.page("GET /admin/members", s.membersPage)
 	s.page("POST /admin/members/{user_id}", s.updateMember)
 	s.page("POST /admin/members/{user_id}/sign-out", s.revokeMemberSessions)
@@ -70,11 +70,11 @@ type inviteForm struct {
 	Errors              map[string]string
 }
 
-func (s *site) membersPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) membersPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.renderMembers(w, r, c, http.StatusOK, inviteForm{Role: string(rampart.RoleViewer)})
 }
 
-func (s *site) renderMembers(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, f inviteForm) error {
+func (s adminPages) renderMembers(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, f inviteForm) error {
 	if err := adminOnly(c); err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func grantOf(role, venues string) member.Grant {
 
 // updateMember changes a member's role and venue codes (member.Update,
 // within the admin's own rights).
-func (s *site) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "user_id")
 	if err != nil {
 		return err
@@ -124,7 +124,7 @@ func (s *site) updateMember(w http.ResponseWriter, r *http.Request, c rampart.Cl
 }
 
 // revokeMemberSessions ends a member's sessions in this organization.
-func (s *site) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "user_id")
 	if err != nil {
 		return err
@@ -137,7 +137,7 @@ func (s *site) revokeMemberSessions(w http.ResponseWriter, r *http.Request, c ra
 
 // removeMember removes a member (their sessions here end, the tokens and
 // invites they made are revoked).
-func (s *site) removeMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) removeMember(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "user_id")
 	if err != nil {
 		return err
@@ -150,7 +150,7 @@ func (s *site) removeMember(w http.ResponseWriter, r *http.Request, c rampart.Cl
 
 // invite invites an address (the link is mailed after the commit);
 // invalid fields re-render the form with the message beside the field.
-func (s *site) invite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) invite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	v, err := form(w, r)
 	if err != nil {
 		return err
@@ -167,7 +167,7 @@ func (s *site) invite(w http.ResponseWriter, r *http.Request, c rampart.Claims) 
 	return done(w, r, "/admin/members", "invited")
 }
 
-func (s *site) resendInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) resendInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -178,7 +178,7 @@ func (s *site) resendInvite(w http.ResponseWriter, r *http.Request, c rampart.Cl
 	return done(w, r, "/admin/members", "resent")
 }
 
-func (s *site) revokeInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) revokeInvite(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -202,11 +202,11 @@ type tokenForm struct {
 	Errors                   map[string]string
 }
 
-func (s *site) tokensPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) tokensPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.renderTokens(w, r, c, http.StatusOK, tokensData{Form: tokenForm{Role: string(rampart.RoleViewer), Days: "30"}})
 }
 
-func (s *site) renderTokens(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, d tokensData) error {
+func (s adminPages) renderTokens(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, d tokensData) error {
 	if err := adminOnly(c); err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func (s *site) renderTokens(w http.ResponseWriter, r *http.Request, c rampart.Cl
 
 // createToken issues a token and shows it once, on this answer (no
 // redirect: the secret must not travel in a URL).
-func (s *site) createToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) createToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	v, err := form(w, r)
 	if err != nil {
 		return err
@@ -246,7 +246,7 @@ func (s *site) createToken(w http.ResponseWriter, r *http.Request, c rampart.Cla
 	return s.renderTokens(w, r, c, http.StatusCreated, tokensData{Secret: raw, Form: tokenForm{Role: string(rampart.RoleViewer), Days: "30"}})
 }
 
-func (s *site) revokeToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) revokeToken(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -268,11 +268,11 @@ type killSwitchData struct {
 // killSwitchPage shows the organization switch, the platform switch as a
 // member sees it, what new AI requests meet in this process, and the
 // switch's history (its audit events).
-func (s *site) killSwitchPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) killSwitchPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.renderKillSwitch(w, r, c, http.StatusOK, killSwitchData{})
 }
 
-func (s *site) renderKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, d killSwitchData) error {
+func (s adminPages) renderKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, d killSwitchData) error {
 	v, err := killswitch.Status(r.Context(), s.store, s.watcher, c)
 	if err != nil {
 		return err
@@ -289,7 +289,7 @@ func (s *site) renderKillSwitch(w http.ResponseWriter, r *http.Request, c rampar
 
 // killSwitchHistory is the organization switch's last n changes, newest
 // first, from the audit log.
-func (s *site) killSwitchHistory(ctx context.Context, c rampart.Claims, n int) ([]audit.Stored, error) {
+func (s adminPages) killSwitchHistory(ctx context.Context, c rampart.Claims, n int) ([]audit.Stored, error) {
 	var out []audit.Stored
 	for _, a := range []string{audit.ActionKillSwitchActivated, audit.ActionKillSwitchDeactivated} {
 		p, err := auditview.List(ctx, s.store, c, store.AuditFilter{Action: a, Limit: n})
@@ -307,7 +307,7 @@ func (s *site) killSwitchHistory(ctx context.Context, c rampart.Claims, n int) (
 
 // setKillSwitch turns the organization's switch on or off with the
 // mandatory reason (beside the field when missing).
-func (s *site) setKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) setKillSwitch(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	v, err := form(w, r)
 	if err != nil {
 		return err
@@ -339,7 +339,7 @@ type auditData struct {
 // auditPage is the audit log viewer: filters, newest first, cursor
 // paging (?before=), and the CSV export link with the same filters (the
 // API's streamed export, itself audited).
-func (s *site) auditPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) auditPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	q := r.URL.Query()
 	d := auditData{Action: q.Get("action"), Actor: q.Get("actor"), Since: q.Get("since"), Until: q.Get("until"), Actions: audit.Actions}
 	f := store.AuditFilter{Limit: 50, ActorID: d.Actor}
@@ -437,7 +437,7 @@ type securityData struct {
 
 // securityPage runs the live RLS audit (the same catalog read and
 // evaluation as `rampart rls-audit`) and the readiness checks, for admins.
-func (s *site) securityPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) securityPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if err := adminOnly(c); err != nil {
 		return err
 	}

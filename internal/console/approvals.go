@@ -18,7 +18,7 @@ import (
 // would add; budget amounts only reach roles with full cost access (the
 // use case gives the others a view without them).
 
-func (s *site) registerApprovals() {
+func (s approvalPages) register() {
 	s.page("GET /approvals", s.approvalsPage)
 	s.page("GET /approvals/{id}", s.approvalPage)
 	s.page("POST /approvals/{id}/approve", s.approveAgentProposal)
@@ -41,7 +41,7 @@ type approvalRow struct {
 	Left    string // time left while pending
 }
 
-func (s *site) approvalsPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s approvalPages) approvalsPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	st := rampart.AgentProposalStatus(r.URL.Query().Get("status"))
 	if st == "" {
 		st = rampart.AgentProposalPending
@@ -126,11 +126,11 @@ type decisionForm struct {
 	Errors map[string]string
 }
 
-func (s *site) approvalPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s approvalPages) approvalPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.renderApproval(w, r, c, http.StatusOK, decisionForm{})
 }
 
-func (s *site) renderApproval(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, f decisionForm) error {
+func (s approvalPages) renderApproval(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, f decisionForm) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -185,17 +185,17 @@ func addedLines(v agentproposal.View) []addedLine {
 	return out
 }
 
-func (s *site) approveAgentProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s approvalPages) approveAgentProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.decide(w, r, c, true)
 }
 
-func (s *site) rejectAgentProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s approvalPages) rejectAgentProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.decide(w, r, c, false)
 }
 
 // decide approves or rejects (a rejection needs a reason: shown beside
 // the field, nothing written).
-func (s *site) decide(w http.ResponseWriter, r *http.Request, c rampart.Claims, approve bool) error {
+func (s approvalPages) decide(w http.ResponseWriter, r *http.Request, c rampart.Claims, approve bool) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err

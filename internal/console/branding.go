@@ -16,7 +16,7 @@ import (
 // its sniffed type and nosniff. Nothing of it is an inline style
 // attribute, and nothing of one organization's reaches another's pages.
 
-func (s *site) registerBranding() {
+func (s brandingPages) register() {
 	s.page("GET /admin/branding", s.brandingPage)
 	s.page("POST /admin/branding", s.setBranding)
 	s.edge.PageUpload("POST /admin/branding/logo", s.fail, s.uploadLogo)
@@ -29,11 +29,11 @@ type brandingData struct {
 	Errors  map[string]string
 }
 
-func (s *site) brandingPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s brandingPages) brandingPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.renderBranding(w, r, c, http.StatusOK, nil, nil)
 }
 
-func (s *site) renderBranding(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, shown *rampart.Branding, errs map[string]string) error {
+func (s brandingPages) renderBranding(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, shown *rampart.Branding, errs map[string]string) error {
 	if err := adminOnly(c); err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (s *site) renderBranding(w http.ResponseWriter, r *http.Request, c rampart.
 }
 
 // setBranding changes the display name and colours, or removes the logo.
-func (s *site) setBranding(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s brandingPages) setBranding(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	v, err := form(w, r)
 	if err != nil {
 		return err
@@ -81,7 +81,7 @@ func brandingField(err error) string {
 }
 
 // uploadLogo replaces the logo (a PNG or JPEG by content, within the cap).
-func (s *site) uploadLogo(w http.ResponseWriter, r *http.Request, c rampart.Claims, f edge.File) error {
+func (s brandingPages) uploadLogo(w http.ResponseWriter, r *http.Request, c rampart.Claims, f edge.File) error {
 	_, err := branding.Set(r.Context(), s.store, c, branding.Change{Logo: f.Content})
 	if rampart.ErrorKind(err) == rampart.KindInvalid {
 		return s.renderBranding(w, r, c, http.StatusBadRequest, nil, map[string]string{"logo": rampart.ErrorMessage(err)})
@@ -95,7 +95,7 @@ func (s *site) uploadLogo(w http.ResponseWriter, r *http.Request, c rampart.Clai
 // logo serves the caller's organization's logo: its sniffed type,
 // nosniff, a CSP that runs nothing, private caching by the URL's
 // version.
-func (s *site) logo(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s brandingPages) logo(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	b, err := branding.Get(r.Context(), s.store, c)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func (s *site) logo(w http.ResponseWriter, r *http.Request, c rampart.Claims) er
 // orgSignIn is an organization's own sign-in page (GET /o/{slug}): the
 // sign-in form under the organization's public name and logo, and
 // nothing else of it. An unknown slug is the plain sign-in page's 404.
-func (s *site) orgSignIn(w http.ResponseWriter, r *http.Request) error {
+func (s brandingPages) orgSignIn(w http.ResponseWriter, r *http.Request) error {
 	edge.NoStore(w)
 	pb, ok, err := s.store.Auth().PublicBranding(r.Context(), r.PathValue("slug"))
 	if err != nil {
@@ -134,7 +134,7 @@ func (s *site) orgSignIn(w http.ResponseWriter, r *http.Request) error {
 
 // orgLogo serves an organization's logo for its sign-in page, like
 // GET /branding/logo (sniffed type, nosniff, a CSP that runs nothing).
-func (s *site) orgLogo(w http.ResponseWriter, r *http.Request) error {
+func (s brandingPages) orgLogo(w http.ResponseWriter, r *http.Request) error {
 	pb, ok, err := s.store.Auth().PublicBranding(r.Context(), r.PathValue("slug"))
 	if err != nil {
 		return err

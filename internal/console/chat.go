@@ -16,7 +16,7 @@ import (
 // API's non-streaming POST does, and the page shows the stored,
 // sanitised answer.
 
-func (s *site) registerChat() {
+func (s chatPages) register() {
 	s.page("GET /proposals/{id}/chat", s.chatPage)
 	s.edge.PageChat("POST /proposals/{id}/chat", s.fail, s.ask)
 }
@@ -35,11 +35,11 @@ type chatForm struct {
 	Errors   map[string]string
 }
 
-func (s *site) chatPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s chatPages) chatPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.renderChat(w, r, c, http.StatusOK, chatForm{})
 }
 
-func (s *site) renderChat(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, f chatForm) error {
+func (s chatPages) renderChat(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, f chatForm) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -62,7 +62,7 @@ func (s *site) renderChat(w http.ResponseWriter, r *http.Request, c rampart.Clai
 // empty or overlong question is a 400 beside the field; every other
 // refusal (a flagged question, a kill switch, the budget) is the
 // refusal page with the API's status and safe detail.
-func (s *site) ask(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s chatPages) ask(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err

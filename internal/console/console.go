@@ -84,6 +84,21 @@ type site struct {
 	chat       *chat.Service
 }
 
+// The pages, grouped by what they serve; each group registers its own
+// routes and holds the site (the shared rendering, failure pages and
+// dependencies) rather than growing it.
+type (
+	signinPages     struct{ *site } // magic-link sign-in (signin.go)
+	accountPages    struct{ *site } // the signed-in person's account (account.go)
+	workspacePages  struct{ *site } // proposals, bills, attachments, finance (workspace.go)
+	approvalPages   struct{ *site } // the agent-proposal queue (approvals.go)
+	staffingPages   struct{ *site } // vendors and crew (staffing.go)
+	chatPages       struct{ *site } // the proposal chat (chat.go)
+	adminPages      struct{ *site } // members, tokens, kill switch, audit, security, usage (admin.go, usage.go)
+	governancePages struct{ *site } // data requests, learned state, billing (governance.go)
+	brandingPages   struct{ *site } // branding and the organization's sign-in page (branding.go)
+)
+
 // Register mounts the console's pages on r.
 func Register(r *edge.Router, opts Options) {
 	s := &site{edge: r, store: opts.Store, sealer: opts.Sealer, mailer: opts.Mailer, log: opts.Logger,
@@ -106,23 +121,23 @@ func (s *site) register(r *edge.Router) {
 	if s.demo {
 		r.Public("GET /demo", edge.PerVisitor, s.demoPage) // loopback peers with the printed secret only (demoPage)
 	}
-	r.Public("GET /o/{slug}", edge.PerVisitor, s.orgSignIn)
-	r.Public("GET /o/{slug}/logo", edge.PerVisitor, s.orgLogo)
-	r.Public("GET /auth/link", edge.PerVisitor, s.openLink)
-	r.Public("GET /auth/confirm", edge.PerVisitor, s.confirmPage)
-	r.Public("POST /auth/confirm", edge.LinkConfirm, s.confirm)
-	r.Public("POST /auth/login", edge.SignIn, s.loginForm)
-	r.Public("POST /auth/logout", edge.PerVisitor, s.logoutForm)
+	r.Public("GET /o/{slug}", edge.PerVisitor, brandingPages{s}.orgSignIn)
+	r.Public("GET /o/{slug}/logo", edge.PerVisitor, brandingPages{s}.orgLogo)
+	r.Public("GET /auth/link", edge.PerVisitor, signinPages{s}.openLink)
+	r.Public("GET /auth/confirm", edge.PerVisitor, signinPages{s}.confirmPage)
+	r.Public("POST /auth/confirm", edge.LinkConfirm, signinPages{s}.confirm)
+	r.Public("POST /auth/login", edge.SignIn, signinPages{s}.loginForm)
+	r.Public("POST /auth/logout", edge.PerVisitor, signinPages{s}.logoutForm)
 	// Static assets by content hash: embedded, served from memory, no
 	// database, so no budget (a page's assets must not spend its visitor's).
 	r.Public("GET /static/{file}", edge.Unlimited, s.static)
-	s.registerAccount()
-	s.registerWorkspace()
-	s.registerAdmin()
-	s.registerApprovals()
-	s.registerStaffing()
-	s.registerChat()
-	s.registerGovernance()
-	s.registerBranding()
+	accountPages{s}.register()
+	workspacePages{s}.register()
+	adminPages{s}.register()
+	approvalPages{s}.register()
+	staffingPages{s}.register()
+	chatPages{s}.register()
+	governancePages{s}.register()
+	brandingPages{s}.register()
 	s.documentPages(r)
 }

@@ -17,7 +17,7 @@ import (
 // (internal/learning) and the billing plan (internal/billing, read-only).
 // The use cases check the role (admins); the pages add nothing to it.
 
-func (s *site) registerGovernance() {
+func (s governancePages) register() {
 	s.page("GET /admin/privacy", s.privacyPage)
 	s.page("POST /admin/privacy", s.createDataRequest)
 	s.page("POST /admin/privacy/{id}/link", s.issueExportLink)
@@ -39,11 +39,11 @@ type privacyForm struct {
 	Errors      map[string]string
 }
 
-func (s *site) privacyPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s governancePages) privacyPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.renderPrivacy(w, r, c, http.StatusOK, privacyData{Form: privacyForm{Kind: rampart.PrivacyExport}})
 }
 
-func (s *site) renderPrivacy(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, d privacyData) error {
+func (s governancePages) renderPrivacy(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, d privacyData) error {
 	reqs, err := privacy.List(r.Context(), s.store, c)
 	if err != nil {
 		return err
@@ -54,7 +54,7 @@ func (s *site) renderPrivacy(w http.ResponseWriter, r *http.Request, c rampart.C
 
 // createDataRequest asks for an export (built by the worker) or carries
 // out an erasure now (privacy.Request, as POST /api/admin/data-requests).
-func (s *site) createDataRequest(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s governancePages) createDataRequest(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	v, err := form(w, r)
 	if err != nil {
 		return err
@@ -80,7 +80,7 @@ func (s *site) createDataRequest(w http.ResponseWriter, r *http.Request, c rampa
 
 // issueExportLink issues the one-time download link of a ready export
 // (privacy.IssueLink): shown once, on this 201 answer.
-func (s *site) issueExportLink(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s governancePages) issueExportLink(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -102,7 +102,7 @@ type rankerState struct {
 	Features []learning.Feature
 }
 
-func (s *site) learningPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s governancePages) learningPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	st, err := learning.Read(r.Context(), s.store, c)
 	if err != nil {
 		return err
@@ -117,7 +117,7 @@ func (s *site) learningPage(w http.ResponseWriter, r *http.Request, c rampart.Cl
 
 // resetLearning deletes the organization's learned weights and feedback
 // (learning.Reset: one audit event per table).
-func (s *site) resetLearning(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s governancePages) resetLearning(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if _, err := form(w, r); err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ type billingData struct {
 
 // billingPage shows the plan state (billing.Account, as GET /api/billing);
 // read-only: the plan changes through Stripe's webhook and the CLI.
-func (s *site) billingPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s governancePages) billingPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if err := adminOnly(c); err != nil {
 		return err
 	}

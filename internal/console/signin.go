@@ -26,7 +26,7 @@ const linkCookieName = "__Host-rampart_link"
 
 // openLink moves the token from the URL into a short-lived cookie and
 // redirects to the confirmation page. Nothing is consumed by this GET.
-func (s *site) openLink(w http.ResponseWriter, r *http.Request) error {
+func (s signinPages) openLink(w http.ResponseWriter, r *http.Request) error {
 	edge.NoStore(w)
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	token := r.URL.Query().Get("token")
@@ -52,7 +52,7 @@ func linkCookie(value string, maxAge int) *http.Cookie {
 // the link signs into (masked), so a person tricked into opening someone
 // else's link sees it is not theirs. The lookup only reads: nothing is
 // consumed or written by this GET.
-func (s *site) confirmPage(w http.ResponseWriter, r *http.Request) error {
+func (s signinPages) confirmPage(w http.ResponseWriter, r *http.Request) error {
 	edge.NoStore(w)
 	d := pageData{Title: "Sign in to Rampart"}
 	if ck, err := r.Cookie(linkCookieName); err == nil {
@@ -83,7 +83,7 @@ func maskEmail(email string) string {
 // confirm redeems the link held in the link cookie — an invite, a sign-in
 // link or (unless sign-up is operator-only) a sign-up link — and starts a
 // session.
-func (s *site) confirm(w http.ResponseWriter, r *http.Request) error {
+func (s signinPages) confirm(w http.ResponseWriter, r *http.Request) error {
 	edge.NoStore(w)
 	ck, err := r.Cookie(linkCookieName)
 	http.SetCookie(w, linkCookie("", -1))
@@ -119,7 +119,7 @@ func (s *site) confirm(w http.ResponseWriter, r *http.Request) error {
 // renderLinkProblem answers every failed link the same way: which check
 // failed (unknown, expired, replayed, revoked, another user's) is in the
 // audit log, not in the answer.
-func (s *site) renderLinkProblem(w http.ResponseWriter, r *http.Request) error {
+func (s signinPages) renderLinkProblem(w http.ResponseWriter, r *http.Request) error {
 	err := rampart.Errorf("console.confirm", rampart.KindUnauthenticated, "this sign-in link is invalid, expired or already used")
 	if wantsJSON(r) {
 		return err
@@ -134,7 +134,7 @@ func wantsJSON(r *http.Request) bool {
 // loginForm is the console's sign-in form: it mails a link and shows the
 // same page, after the same work, whether or not the address belongs to a
 // member (signin: the same use case as POST /api/auth/login-link).
-func (s *site) loginForm(w http.ResponseWriter, r *http.Request) error {
+func (s signinPages) loginForm(w http.ResponseWriter, r *http.Request) error {
 	edge.NoStore(w)
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
@@ -153,7 +153,7 @@ func (s *site) loginForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 // logoutForm signs the browser out (console button).
-func (s *site) logoutForm(w http.ResponseWriter, r *http.Request) error {
+func (s signinPages) logoutForm(w http.ResponseWriter, r *http.Request) error {
 	edge.NoStore(w)
 	if c := s.edge.SignedInUser(w, r); c != nil && !c.ViaToken() {
 		if err := member.SignOut(r.Context(), s.store, *c, edge.ClientInfo(r)); err != nil {

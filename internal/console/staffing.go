@@ -22,7 +22,7 @@ import (
 // and the vendor directory reach roles with full cost access only: the
 // use cases give the others a view without them.
 
-func (s *site) registerStaffing() {
+func (s staffingPages) register() {
 	s.page("GET /vendors", s.vendorsPage)
 	s.page("GET /crew", s.crewPage)
 	s.page("GET /proposals/{id}/staffing", s.staffingPage)
@@ -32,7 +32,7 @@ func (s *site) registerStaffing() {
 
 // proposalVenue is the {id} proposal's venue code, for the agent checks
 // (another organization's proposal is not found).
-func (s *site) proposalVenue(r *http.Request) (string, error) {
+func (s staffingPages) proposalVenue(r *http.Request) (string, error) {
 	c, err := rampart.ClaimsFrom(r.Context())
 	if err != nil {
 		return "", err
@@ -48,7 +48,7 @@ type vendorsData struct {
 	Vendors []rampart.Vendor
 }
 
-func (s *site) vendorsPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s staffingPages) vendorsPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	vs, err := vendors.List(r.Context(), s.store, c, rampart.BOMCategory(r.URL.Query().Get("category")))
 	if err != nil {
 		return err
@@ -69,7 +69,7 @@ type crewData struct {
 	CostAccess bool
 }
 
-func (s *site) crewPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s staffingPages) crewPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	out, err := crew.List(r.Context(), s.store, c)
 	if err != nil {
 		return err
@@ -111,11 +111,11 @@ type staffingData struct {
 	Errors            map[string]string
 }
 
-func (s *site) staffingPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s staffingPages) staffingPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.renderStaffing(w, r, c, http.StatusOK, staffingData{})
 }
 
-func (s *site) renderStaffing(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, d staffingData) error {
+func (s staffingPages) renderStaffing(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, d staffingData) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -137,7 +137,7 @@ func (s *site) renderStaffing(w http.ResponseWriter, r *http.Request, c rampart.
 // rankVendors runs the vendor_ranker for a category and shows the
 // ranking (a 200 page: the ranking is not stored; its top candidate is
 // a pending agent proposal, linked).
-func (s *site) rankVendors(w http.ResponseWriter, r *http.Request, call edge.AgentCall) error {
+func (s staffingPages) rankVendors(w http.ResponseWriter, r *http.Request, call edge.AgentCall) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -172,7 +172,7 @@ func (s *site) rankVendors(w http.ResponseWriter, r *http.Request, call edge.Age
 
 // matchCrew runs the crew_matcher for skills, certifications and
 // (optionally) dates and shows the match.
-func (s *site) matchCrew(w http.ResponseWriter, r *http.Request, call edge.AgentCall) error {
+func (s staffingPages) matchCrew(w http.ResponseWriter, r *http.Request, call edge.AgentCall) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err

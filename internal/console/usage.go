@@ -87,7 +87,7 @@ type usageData struct {
 }
 
 // usagePage is for admins (aijob.Usage and aijob.Budget check).
-func (s *site) usagePage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s adminPages) usagePage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	if err := adminOnly(c); err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ import (
 // attachments, statement of work and budget. Each calls the use case the
 // JSON API calls for the same thing.
 
-func (s *site) registerWorkspace() {
+func (s workspacePages) register() {
 	s.page("GET /proposals", s.proposals)
 	s.page("POST /proposals", s.createProposal)
 	s.page("GET /proposals/{id}", s.proposalPage)
@@ -65,11 +65,11 @@ type proposalForm struct {
 // proposals lists the caller's proposals, newest first, a page at a time
 // (the API's cursor), narrowed in the database to a status and a venue
 // code when the filters are set.
-func (s *site) proposals(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) proposals(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.renderProposals(w, r, c, http.StatusOK, proposalForm{})
 }
 
-func (s *site) renderProposals(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, f proposalForm) error {
+func (s workspacePages) renderProposals(w http.ResponseWriter, r *http.Request, c rampart.Claims, status int, f proposalForm) error {
 	q := r.URL.Query()
 	var after *store.ProposalCursor
 	if v := q.Get("cursor"); v != "" {
@@ -125,7 +125,7 @@ func parseCursor(v string) (store.ProposalCursor, error) {
 
 // createProposal creates a draft; invalid fields re-render the form with
 // the message beside the field.
-func (s *site) createProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) createProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	v, err := form(w, r)
 	if err != nil {
 		return err
@@ -197,7 +197,7 @@ type budgetRow struct {
 // stored, rendered as that trusted HTML) with its review badge, the BOM,
 // attachments, SOW, budget and AI jobs, and the actions the caller's role
 // may take.
-func (s *site) proposalPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) proposalPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	ctx := r.Context()
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -287,7 +287,7 @@ func (s *site) proposalPage(w http.ResponseWriter, r *http.Request, c rampart.Cl
 
 // updateProposal changes a proposal's title, client, venue and brief
 // (proposal.Update, as PATCH /api/proposals/{id}).
-func (s *site) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -318,7 +318,7 @@ func (s *site) updateProposal(w http.ResponseWriter, r *http.Request, c rampart.
 
 // approve is the human review of AI output: the version the page showed
 // (its updated_at, in the form) is approved, or nothing is.
-func (s *site) approve(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) approve(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -342,7 +342,7 @@ func (s *site) approve(w http.ResponseWriter, r *http.Request, c rampart.Claims)
 	return done(w, r, "/proposals/"+id.String(), "approved")
 }
 
-func (s *site) addBOMLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) addBOMLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
 		q, err := rampart.ParseQuantity("quantity", strings.TrimSpace(v.Get("quantity")))
 		if err != nil {
@@ -383,7 +383,7 @@ func costFields(amount, currency, sourcing, lead string) (rampart.LineCost, erro
 
 // updateBOMLine changes a line's quantity (and, for roles with cost
 // access, its unit cost).
-func (s *site) updateBOMLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) updateBOMLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
 		var p bom.Patch
 		if qs := strings.TrimSpace(v.Get("quantity")); qs != "" {
@@ -415,7 +415,7 @@ func lineProposal(l bom.Line) uuid.UUID {
 	return l.Public.ProposalID
 }
 
-func (s *site) deleteBOMLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) deleteBOMLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -435,7 +435,7 @@ func (s *site) deleteBOMLine(w http.ResponseWriter, r *http.Request, c rampart.C
 }
 
 // upload stores one attachment (the form's one part, "file").
-func (s *site) upload(w http.ResponseWriter, r *http.Request, c rampart.Claims, f edge.File) error {
+func (s workspacePages) upload(w http.ResponseWriter, r *http.Request, c rampart.Claims, f edge.File) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -446,7 +446,7 @@ func (s *site) upload(w http.ResponseWriter, r *http.Request, c rampart.Claims, 
 	return done(w, r, "/proposals/"+id.String()+"#attachments", "uploaded")
 }
 
-func (s *site) deleteAttachment(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) deleteAttachment(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -465,7 +465,7 @@ func (s *site) deleteAttachment(w http.ResponseWriter, r *http.Request, c rampar
 	return done(w, r, "/proposals/"+back.String()+"#attachments", "deleted")
 }
 
-func (s *site) createSOW(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) createSOW(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
 		m, err := rampart.ParseMoney("amount", strings.TrimSpace(v.Get("amount")), strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
 		if err != nil {
@@ -478,7 +478,7 @@ func (s *site) createSOW(w http.ResponseWriter, r *http.Request, c rampart.Claim
 	})
 }
 
-func (s *site) signSOW(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) signSOW(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return action(w, r, func(id uuid.UUID, _ url.Values) (string, string, error) {
 		out, err := finance.Sign(r.Context(), s.store, c, id)
 		if err != nil {
@@ -489,7 +489,7 @@ func (s *site) signSOW(w http.ResponseWriter, r *http.Request, c rampart.Claims)
 }
 
 // unsignSOW needs the reason (the use case refuses an empty one).
-func (s *site) unsignSOW(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) unsignSOW(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
 		out, err := finance.Unsign(r.Context(), s.store, c, id, v.Get("reason"))
 		if err != nil {
@@ -499,7 +499,7 @@ func (s *site) unsignSOW(w http.ResponseWriter, r *http.Request, c rampart.Claim
 	})
 }
 
-func (s *site) addBudgetLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) addBudgetLine(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
 		m, err := rampart.ParseMoney("planned", strings.TrimSpace(v.Get("planned")), strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
 		if err != nil {
@@ -513,7 +513,7 @@ func (s *site) addBudgetLine(w http.ResponseWriter, r *http.Request, c rampart.C
 	})
 }
 
-func (s *site) actualize(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) actualize(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
 		m, err := rampart.ParseMoney("actual", strings.TrimSpace(v.Get("actual")), strings.ToUpper(strings.TrimSpace(v.Get("currency"))))
 		if err != nil {
@@ -527,7 +527,7 @@ func (s *site) actualize(w http.ResponseWriter, r *http.Request, c rampart.Claim
 	})
 }
 
-func (s *site) unactualize(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) unactualize(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return action(w, r, func(id uuid.UUID, v url.Values) (string, string, error) {
 		out, err := finance.Unactualize(r.Context(), s.store, c, id, v.Get("reason"))
 		if err != nil {
@@ -539,7 +539,7 @@ func (s *site) unactualize(w http.ResponseWriter, r *http.Request, c rampart.Cla
 
 // requestChange asks for a change to a signed statement of work (an
 // amount delta that may be negative, and a description).
-func (s *site) requestChange(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) requestChange(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
@@ -567,16 +567,16 @@ func (s *site) requestChange(w http.ResponseWriter, r *http.Request, c rampart.C
 	return done(w, r, "/proposals/"+back.String()+"#sow", "created")
 }
 
-func (s *site) approveChange(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) approveChange(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.decideChange(w, r, c, true)
 }
 
-func (s *site) rejectChange(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
+func (s workspacePages) rejectChange(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
 	return s.decideChange(w, r, c, false)
 }
 
 // decideChange approves or rejects a change order with the reason.
-func (s *site) decideChange(w http.ResponseWriter, r *http.Request, c rampart.Claims, approve bool) error {
+func (s workspacePages) decideChange(w http.ResponseWriter, r *http.Request, c rampart.Claims, approve bool) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
