@@ -1,10 +1,14 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/crew"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -79,7 +83,7 @@ func ProposeCrewAssignment(ctx context.Context, st *store.Store, c rampart.Claim
 	return propose(ctx, st, c, p)
 }
 
-func proposalOf(m crew.Result) (id [16]byte) {
+func proposalOf(m crew.Result) uuid.UUID {
 	if m.Costed != nil {
 		return m.Costed.ProposalID
 	}
@@ -101,13 +105,8 @@ func propose(ctx context.Context, st *store.Store, c rampart.Claims, n rampart.N
 
 // drivers names the signals that contributed most, largest first.
 func drivers(signals []rampart.Signal) string {
-	best := make([]rampart.Signal, 0, len(signals))
-	best = append(best, signals...)
-	for i := 1; i < len(best); i++ {
-		for j := i; j > 0 && best[j].Contribution > best[j-1].Contribution; j-- {
-			best[j], best[j-1] = best[j-1], best[j]
-		}
-	}
+	best := slices.Clone(signals)
+	slices.SortStableFunc(best, func(a, b rampart.Signal) int { return cmp.Compare(b.Contribution, a.Contribution) })
 	var parts []string
 	for i, s := range best {
 		if i == 3 {
