@@ -256,6 +256,15 @@ func (w *Watcher) apply(ctx context.Context, payload string) {
 		}
 		w.installMu.Lock()
 		old := w.state.Load()
+		if _, known := old.orgs[orgOf(n)]; (n.Scope == "global" && old.global) || (n.Scope == "organization" && known) {
+			// Already switched off in memory, and with its reason when a
+			// re-read installed it: the notice adds nothing to enforce,
+			// and installing it would blank a reason the re-read knew.
+			// Enforcing again is harmless (a job that raced its check).
+			w.installMu.Unlock()
+			w.enforce(old)
+			break
+		}
 		s := &snapshot{global: old.global, globalReason: old.globalReason, orgs: make(map[uuid.UUID]struct{}, len(old.orgs)+1)}
 		for o := range old.orgs {
 			s.orgs[o] = struct{}{}
@@ -273,6 +282,14 @@ func (w *Watcher) apply(ctx context.Context, payload string) {
 		w.enforce(s)
 	}
 	go func() { _ = w.Refresh(ctx) }()
+}
+
+// orgOf is the organization a notice names (the zero id when none).
+func orgOf(n notice) uuid.UUID {
+	if n.OrganizationID == nil {
+		return uuid.UUID{}
+	}
+	return *n.OrganizationID
 }
 
 // enforce cancels every registered job that state s stops.
