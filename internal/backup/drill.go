@@ -56,6 +56,9 @@ type Report struct {
 	store.RestoreDrill
 	Manifest *Manifest `json:"manifest,omitempty"` // nil when the backup could not be read
 	Scratch  string    `json:"scratch_database,omitempty"`
+	// Login is the drill's temporary login (and its service twin), when
+	// it made one: named so a leftover can be found and dropped by hand.
+	Login string `json:"drill_login,omitempty"`
 	// Promoted is set when the copy replaced DrillOptions.Promote.
 	Promoted bool `json:"promoted,omitempty"`
 }
@@ -171,6 +174,7 @@ func Drill(ctx context.Context, opts DrillOptions) (rep Report) {
 	appURL, svcURL := t.AppURL, t.ServiceURL
 	if appURL == nil || svcURL == nil {
 		login := "rampart_drill_" + randomHex(6)
+		rep.Login = login
 		password := randomHex(24)
 		if err := store.CreateDrillLogins(ctx, superMaint, login, password, time.Now().Add(2*time.Hour)); err != nil {
 			add(CheckMigrations, false, "cannot create the drill's temporary logins: %v", err)
