@@ -5,7 +5,10 @@
 # not have pgbench), redis-server
 # (package redis-server; the tests of the shared rate limiter start a
 # private one) and, for the console's browser tests, Chromium (package
-# chromium). Runs apt-get as root, or through passwordless sudo; otherwise
+# chromium) with axe-core, the accessibility checker the browser tests
+# inject (from the npm registry, pinned with its integrity hash in
+# scripts/browser-test/package-lock.json; package npm for the client).
+# Runs apt-get as root, or through passwordless sudo; otherwise
 # says what to run.
 # INSTALL_DEPS=server skips redis-server and the browser (make demo needs
 # only PostgreSQL).
@@ -33,7 +36,29 @@ if [ "${INSTALL_DEPS:-all}" != "server" ]; then
   if ! command -v chromium >/dev/null 2>&1; then
     need+=(chromium)
   fi
+  if ! command -v npm >/dev/null 2>&1; then
+    need+=(npm)
+  fi
 fi
+
+# The browser tests' JavaScript (axe-core), installed exactly as locked
+# (npm ci checks every package's integrity hash) into .cache/browser-test,
+# again whenever the lock changes.
+browser_test_js() {
+  [ "${INSTALL_DEPS:-all}" = "server" ] && return 0
+  local root dir
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  dir="$root/.cache/browser-test"
+  if [ -f "$dir/node_modules/axe-core/axe.min.js" ] && cmp -s "$root/scripts/browser-test/package-lock.json" "$dir/package-lock.json"; then
+    return 0
+  fi
+  echo "install-deps: installing the browser tests' axe-core from the npm registry (npm ci into .cache/browser-test)"
+  mkdir -p "$dir"
+  cp "$root/scripts/browser-test/package.json" "$root/scripts/browser-test/package-lock.json" "$dir/"
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) || {
+    echo "install-deps: npm ci in $dir failed (is the npm registry reachable?)" >&2; exit 1; }
+  [ -f "$dir/node_modules/axe-core/axe.min.js" ] || { echo "install-deps: axe-core installed but axe.min.js is missing" >&2; exit 1; }
+}
 
 # make lint's own analyzers parse SQL with libpg_query through cgo
 # (pg_query_go): they need a C compiler.
@@ -47,6 +72,7 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
+  browser_test_js
   exit 0
 fi
 
@@ -85,4 +111,5 @@ fi
 if [[ " ${need[*]} " == *" chromium "* ]] && ! command -v chromium >/dev/null 2>&1; then
   echo "install-deps: chromium installed but not on PATH" >&2; exit 1
 fi
+browser_test_js
 echo "install-deps: done"

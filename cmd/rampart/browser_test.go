@@ -72,6 +72,13 @@ func TestConsoleSignInInBrowser(t *testing.T) {
 		t.Cleanup(c)
 		return ctx
 	}
+	a11y := func(what string) {
+		t.Helper()
+		if v, err := a11yViolations(step(), t); err != nil || len(v) > 0 {
+			t.Errorf("%s: accessibility violations %v (%v)", what, v, err)
+		}
+	}
+	a11y("confirmation page")
 	confirmURL, err := chromedp.Run(step(), chromedp.Location())
 	if err != nil {
 		t.Fatal(err)
@@ -107,10 +114,12 @@ func TestConsoleSignInInBrowser(t *testing.T) {
 		t.Fatalf("the session cookie is readable by scripts: %q", jsCookies)
 	}
 
+	a11y("signed-in page")
 	// Sign out, then the used link is refused.
 	if err := chromedp.Do(step(), chromedp.Click("#logout"), chromedp.WaitVisible("#login")); err != nil {
 		t.Fatalf("sign out: %v", err)
 	}
+	a11y("sign-in page")
 	if err := chromedp.Do(step(), chromedp.Navigate(link), chromedp.WaitVisible("#confirm"), chromedp.Click("#confirm"), chromedp.WaitVisible("#link-problem")); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
@@ -121,4 +130,5 @@ func TestConsoleSignInInBrowser(t *testing.T) {
 	if !strings.Contains(refused, "cannot be used") {
 		t.Fatalf("replayed link: page heading %q", refused)
 	}
+	a11y("refused link page")
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -39,6 +41,12 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 	link := signInRE.FindString(r.out.String())
 	if link == "" {
 		t.Fatalf("no sign-in link in the banner:\n%s", r.out)
+	}
+	// The demo admin also administers a second organization, for the
+	// organization switcher.
+	const second = "Second Stage Ltd"
+	if code, out, errOut := run(t, env, "org", "create", "--name", second, "--slug", "second-stage", "--admin-email", "admin@demo.rampart.test"); code != 0 {
+		t.Fatalf("org create: %d %s %s", code, out, errOut)
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
@@ -119,6 +127,12 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 		if len(violations) > 0 || !htmx {
 			t.Errorf("%s: CSP violations %v, htmx loaded %v", what, violations, htmx)
 		}
+		// Accessible: no axe-core violation of serious or critical impact.
+		if a11y, err := a11yViolations(ctx, t); err != nil {
+			t.Errorf("%s: axe-core did not run: %v", what, err)
+		} else if len(a11y) > 0 {
+			t.Errorf("%s: accessibility violations:\n  %s", what, strings.Join(a11y, "\n  "))
+		}
 		return dom
 	}
 	signIn := func(who, link string) {
@@ -191,6 +205,55 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 	if !strings.Contains(secondURL, "before=") || secondURL == firstURL {
 		t.Errorf("the audit log did not page: %s → %s", firstURL, secondURL)
 	}
+	// Export the audit log as CSV: a real download, with the session
+	// cookie, of the organization's events.
+	downloads := t.TempDir()
+	dctx, dcancel := context.WithTimeout(bctx, 30*time.Second)
+	progress := chromedp.Events(dctx, browser.DownloadProgress)
+	do("export the audit log", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: &[]bool{true}[0]})
+		return err
+	}), chromedp.Click("#export"))
+	var csvFile string
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("audit export download: %v", err)
+		}
+		if ev.State == browser.DownloadProgressStateCanceled {
+			t.Fatalf("the audit export download was cancelled")
+		}
+		if ev.State == browser.DownloadProgressStateCompleted {
+			csvFile = filepath.Join(downloads, ev.GUID)
+			break
+		}
+	}
+	dcancel()
+	csvBytes, err := os.ReadFile(csvFile)
+	if err != nil {
+		t.Fatalf("audit export: %v", err)
+	}
+	csvText := string(csvBytes)
+	if !strings.HasPrefix(csvText, "id,occurred_at,organization_id,") || !strings.Contains(csvText, "bom.line.created") ||
+		!strings.Contains(csvText, "agent_proposal.approved") || strings.Contains(csvText, cost) || strings.Contains(csvText, sourcing) {
+		t.Fatalf("the exported CSV lacks the header or the events, or carries the line's cost or sourcing:\n%.600s", csvText)
+	}
+
+	// Switch to the second organization: its (empty) workspace, its name
+	// in the header; then back.
+	switchTo := func(name string) {
+		t.Helper()
+		do("switch to "+name, chromedp.Evaluate[chromedp.Void](`(function(){var s=document.getElementById("org-select");for(var i=0;i<s.options.length;i++){if(s.options[i].text===`+strconvQuote(name)+`){s.value=s.options[i].value;}}})()`),
+			chromedp.Click("#org-switcher button[type=submit]"), chromedp.WaitVisible("#proposal-rows"))
+		if who := text("switch", chromedp.Text("#who")); !strings.Contains(who, name) {
+			t.Fatalf("after switching to %s the header says %q", name, who)
+		}
+	}
+	switchTo(second)
+	if dom := checkPage("proposals in the second organization"); !strings.Contains(dom, `id="empty"`) || strings.Contains(dom, "Truss tower") {
+		t.Fatalf("the second organization's workspace is not its own")
+	}
+	switchTo("Demo Productions")
 	do("raise the kill switch", chromedp.Navigate(base+"/admin/killswitch"), chromedp.WaitVisible("#killswitch-form"),
 		chromedp.SendKeys("#ks-reason", "Vendor outage drill"), chromedp.Click("#ks-submit"), chromedp.WaitVisible("#flash"))
 	effective := text("kill switch", chromedp.Text("#org-switch"))
@@ -225,6 +288,23 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 			t.Errorf("the technical director's DOM contains %q", s)
 		}
 	}
+	do("sign out", chromedp.Click("#logout"), chromedp.WaitVisible("#login"))
+
+	// A viewer: the proposal, the line, and no cost anywhere in the DOM of
+	// the pages a viewer can open.
+	signIn("viewer", mailedLink("viewer@demo.rampart.test"))
+	dom = openProposal("viewer")
+	if !strings.Contains(dom, "Truss tower") {
+		t.Fatalf("the viewer does not see the line")
+	}
+	for _, s := range []string{sourcing, cost, "12 days", "unit_cost", "lead_time", "Unit cost", "Day rate"} {
+		if strings.Contains(dom, s) {
+			t.Errorf("the viewer's proposal DOM contains %q", s)
+		}
+	}
+	if strings.Contains(dom, `id="generate"`) || strings.Contains(dom, `id="add-line"`) {
+		t.Errorf("the viewer is offered Generate or Add line")
+	}
 	// The violation listener can fail: an image from another origin is
 	// blocked by img-src and recorded.
 	ctx, c := context.WithTimeout(bctx, 30*time.Second)
@@ -235,4 +315,14 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`window.__csp.length > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("the CSP listener recorded no violation for a blocked image: %v", err)
 	}
+	// So can the accessibility check: a button without a name is a
+	// critical violation.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("main").appendChild(document.createElement("button"))`)); err != nil {
+		t.Fatal(err)
+	}
+	if a11y, err := a11yViolations(ctx, t); err != nil || !strings.Contains(strings.Join(a11y, "\n"), "button-name (critical)") {
+		t.Fatalf("axe-core did not report a button without a name: %v %v", a11y, err)
+	}
 }
+
+func strconvQuote(s string) string { return strconv.Quote(s) }

@@ -175,7 +175,9 @@ func (s auditAPI) exportAudit(w http.ResponseWriter, r *http.Request, c rampart.
 		return err
 	}
 	if !started {
+		// No event matched: the header row alone, still a download.
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="audit-`+c.OrganizationID.String()+`.csv"`)
 		if cw, err = audit.NewCSVWriter(w); err != nil {
 			return err
 		}
