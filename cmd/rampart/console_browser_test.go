@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -83,28 +82,42 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 		return v
 	}
 	// With RAMPART_TEST_SCREENSHOTS set to a directory (`make
-	// screenshots`), every checked page is saved there as a PNG (quality 100
-	// is PNG; below it, JPEG).
+	// screenshots`), each main page is saved there as a JPEG: the top
+	// 2,400 px of the page at 375 px wide (a proposal's AI body runs to
+	// 9,000).
 	shots := os.Getenv("RAMPART_TEST_SCREENSHOTS")
-	shotN := 0
+	mainPages := map[string]string{
+		"proposals as admin": "proposals", "AI draft": "proposal-ai-draft", "agent proposal": "agent-proposal",
+		"approvals": "approvals", "vendors": "vendors", "crew": "crew", "staffing": "staffing", "chat": "chat",
+		"audit log page 2": "audit-log", "kill switch": "kill-switch", "members": "members", "API tokens": "api-tokens",
+		"security": "security", "usage": "usage", "privacy": "privacy", "learning": "learning", "billing": "billing",
+		"branding": "branding", "after the refusal": "generate-refused", "proposal as viewer": "proposal-as-viewer",
+	}
 	// checkPage asserts the page ran its scripts under the CSP without a
 	// violation, and returns its whole DOM.
 	checkPage := func(what string) string {
 		t.Helper()
 		defer func() {
-			if shots == "" {
+			name, ok := mainPages[what]
+			if shots == "" || !ok {
 				return
 			}
 			ctx, c := context.WithTimeout(bctx, 30*time.Second)
 			defer c()
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			_, err := chromedp.Run(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				h, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`Math.min(document.documentElement.scrollHeight, 2400)`))
+				if err != nil {
+					return err
+				}
+				res, err := cdp.Call(ctx, tg, page.CaptureScreenshot, page.CaptureScreenshotParams{
+					Format: page.CaptureScreenshotFormatJpeg, Quality: &[]int64{75}[0], CaptureBeyondViewport: &[]bool{true}[0],
+					Clip: &page.Viewport{X: 0, Y: 0, Width: 375, Height: h, Scale: 1}})
+				if err != nil {
+					return err
+				}
+				return os.WriteFile(filepath.Join(shots, name+".jpg"), res.Data, 0o644)
+			}))
 			if err != nil {
-				t.Errorf("screenshot of %s: %v", what, err)
-				return
-			}
-			shotN++
-			name := fmt.Sprintf("%02d-%s.png", shotN, strings.NewReplacer(" ", "-", ":", "", "/", "-").Replace(what))
-			if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
 				t.Errorf("screenshot of %s: %v", what, err)
 			}
 		}()
@@ -166,6 +179,7 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 	// The admin: a BOM line with a cost, the audit log's pages, the switch.
 	signIn("admin", link)
 	openProposal("admin")
+	proposalURL := text("proposal", chromedp.Location())
 	do("add a BOM line", chromedp.Click("#add-line-box > summary"), chromedp.WaitVisible("#l-item"),
 		chromedp.SendKeys("#l-item", "Truss tower"), chromedp.SendKeys("#l-cost", cost), chromedp.SendKeys("#l-src", sourcing),
 		chromedp.SendKeys("#l-lead", "12"), chromedp.Submit("#add-line"), chromedp.WaitVisible("#flash"))
@@ -244,9 +258,21 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 	switchTo := func(name string) {
 		t.Helper()
 		do("switch to "+name, chromedp.Evaluate[chromedp.Void](`(function(){var s=document.getElementById("org-select");for(var i=0;i<s.options.length;i++){if(s.options[i].text===`+strconvQuote(name)+`){s.value=s.options[i].value;}}})()`),
-			chromedp.Click("#org-switcher button[type=submit]"), chromedp.WaitVisible("#proposal-rows"))
-		if who := text("switch", chromedp.Text("#who")); !strings.Contains(who, name) {
-			t.Fatalf("after switching to %s the header says %q", name, who)
+			chromedp.Click("#org-switcher button[type=submit]"))
+		// The click navigates: retry the check across the navigation
+		// (an evaluation during it fails) until the new page says so.
+		check := `document.location.pathname === "/proposals" && document.readyState === "complete" && !!document.getElementById("proposal-rows") && document.getElementById("who").textContent.indexOf(` + strconvQuote(name) + `) >= 0`
+		for i := 0; ; i++ {
+			ctx, c := context.WithTimeout(bctx, 5*time.Second)
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](check))
+			c()
+			if err == nil && ok {
+				break
+			}
+			if i == 100 {
+				t.Fatalf("switching to %s: the page never showed it (%v)", name, err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	switchTo(second)
@@ -260,6 +286,27 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 	checkPage("kill switch")
 	if !strings.Contains(effective, "ON") || !strings.Contains(effective, "Vendor outage drill") {
 		t.Fatalf("kill switch page says %q", effective)
+	}
+	// Every other page of the workspace and of the administration, as the
+	// admin: each under the CSP, accessible, and at 375 px.
+	proposalPath := strings.TrimPrefix(proposalURL, base)
+	for _, pg := range []struct{ name, path, ready string }{
+		{"approvals", "/approvals", "#approvals"},
+		{"vendors", "/vendors", "#vendors"},
+		{"crew", "/crew", "#crew"},
+		{"staffing", proposalPath + "/staffing", "#main"},
+		{"chat", proposalPath + "/chat", "#main"},
+		{"members", "/admin/members", "#members"},
+		{"API tokens", "/admin/tokens", "#tokens"},
+		{"security", "/admin/security", "#health"},
+		{"usage", "/admin/usage", "#main"},
+		{"privacy", "/admin/privacy", "#main"},
+		{"learning", "/admin/learning", "#main"},
+		{"billing", "/admin/billing", "#main"},
+		{"branding", "/admin/branding", "#main"},
+	} {
+		do("open "+pg.name, chromedp.Navigate(base+pg.path), chromedp.WaitVisible(pg.ready))
+		checkPage(pg.name)
 	}
 	do("sign out", chromedp.Click("#logout"), chromedp.WaitVisible("#login"))
 
@@ -305,6 +352,20 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 	if strings.Contains(dom, `id="generate"`) || strings.Contains(dom, `id="add-line"`) {
 		t.Errorf("the viewer is offered Generate or Add line")
 	}
+	do("sign out", chromedp.Click("#logout"), chromedp.WaitVisible("#login"))
+
+	// The admin lowers the switch again, with a reason; the history shows
+	// both changes.
+	signIn("admin again", mailedLink("admin@demo.rampart.test"))
+	do("lower the kill switch", chromedp.Navigate(base+"/admin/killswitch"), chromedp.WaitVisible("#killswitch-form"),
+		chromedp.SendKeys("#ks-reason", "Drill over"), chromedp.Click("#ks-submit"), chromedp.WaitVisible("#flash"))
+	if effective := text("kill switch", chromedp.Text("#org-switch")); !strings.Contains(effective, "off") {
+		t.Fatalf("after lowering, the kill switch page says %q", effective)
+	}
+	if history := text("kill switch history", chromedp.Text("#ks-history")); !strings.Contains(history, "Vendor outage drill") || !strings.Contains(history, "Drill over") {
+		t.Errorf("the history lacks a change: %q", history)
+	}
+	checkPage("kill switch lowered")
 	// The violation listener can fail: an image from another origin is
 	// blocked by img-src and recorded.
 	ctx, c := context.WithTimeout(bctx, 30*time.Second)
