@@ -352,6 +352,24 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 	if strings.Contains(dom, `id="generate"`) || strings.Contains(dom, `id="add-line"`) {
 		t.Errorf("the viewer is offered Generate or Add line")
 	}
+	// A failure page (another organization's or a made-up id is "not
+	// found") and the organization's public sign-in page: under the CSP,
+	// accessible, and at 375 px, like the others.
+	for _, pg := range []struct{ name, path string }{
+		{"not found page", "/proposals/0b5e4f4e-9d7e-4c1e-8f0a-2d3c4b5a6e7f"},
+		{"organization sign-in page", "/o/demo"},
+	} {
+		do("open the "+pg.name, chromedp.Navigate(base+pg.path), chromedp.WaitVisible("#main"))
+		ctx, c := context.WithTimeout(bctx, 30*time.Second)
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp || []`))
+		a11y, aerr := a11yViolations(ctx, t)
+		w, werr := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		c()
+		if err != nil || len(v) > 0 || aerr != nil || len(a11y) > 0 || werr != nil || w > 375 {
+			t.Errorf("%s: CSP violations %v (%v), accessibility violations %v (%v), width %d (%v)", pg.name, v, err, a11y, aerr, w, werr)
+		}
+	}
+	do("back to the workspace", chromedp.Navigate(base+"/proposals"), chromedp.WaitVisible("#proposal-rows"))
 	do("sign out", chromedp.Click("#logout"), chromedp.WaitVisible("#login"))
 
 	// The admin lowers the switch again, with a reason; the history shows
