@@ -28,10 +28,10 @@ func TestConsoleBranding(t *testing.T) {
 	producer := e.signIn(acme.email(rampart.RoleProducer))
 	outsider := e.signIn(e.orgs["globex"].email(rampart.RoleAdmin))
 
-	r := e.form(admin, "/admin/branding", url.Values{"display_name": {"Acme Live Events"}, "primary": {"#1A2B3C"}, "accent": {"#00aa55"}})
+	r := e.form(admin, "/admin/branding", url.Values{"display_name": {"Acme Live Events"}, "primary": {"#1A2B3C"}, "accent": {"#006633"}})
 	assertSafePage(t, "branding", r)
 	body := string(r.body)
-	if r.status != 200 || !strings.Contains(body, `id="brand-style">:root{--brand-bg:#1a2b3c;--brand-accent:#00aa55;}</style>`) ||
+	if r.status != 200 || !strings.Contains(body, `id="brand-style">:root{--brand-bg:#1a2b3c;--brand-accent:#006633;}</style>`) ||
 		!strings.Contains(body, "Acme Live Events") || styleAttrRE.MatchString(body) {
 		t.Fatalf("branded page: %d\n%s", r.status, body)
 	}
@@ -49,8 +49,11 @@ func TestConsoleBranding(t *testing.T) {
 
 	// Injection attempts and bad values: 400 beside the field, nothing stored.
 	stored := e.scalarString(`SELECT branding::text FROM organizations WHERE id = $1`, acme.org.ID)
-	for field, bad := range map[string]string{"primary": "red;}body{display:none", "accent": "#12345", "display_name": strings.Repeat("x", 101)} {
-		v := url.Values{"display_name": {"Acme"}, "primary": {"#000000"}, "accent": {"#ffffff"}}
+	for field, bad := range map[string]string{"primary": "red;}body{display:none", "accent": "#12345", "display_name": strings.Repeat("x", 101), "pale": "#a1b2c3"} {
+		v := url.Values{"display_name": {"Acme"}, "primary": {"#000000"}, "accent": {"#1f4aa8"}}
+		if field == "pale" {
+			field = "accent" // a colour white text cannot be read on
+		}
 		v.Set(field, bad)
 		r := e.form(admin, "/admin/branding", v)
 		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `field-error`) || strings.Contains(string(r.body), "display:none;") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"regexp"
 	"strings"
 	"unicode"
@@ -85,6 +86,11 @@ func ValidateBranding(b *Branding) error {
 		if *f.v != "" && !hexColour.MatchString(*f.v) {
 			return FieldError(op, f.name, "must be a colour as #rrggbb (six hexadecimal digits)")
 		}
+		if *f.v != "" {
+			if c := ContrastWithWhite(*f.v); c < MinContrast {
+				return FieldError(op, f.name, "must contrast at least %.1f:1 with white (the header's and buttons' text is white on it, and links are this colour on white); %s gives %.2f:1: choose a darker shade", MinContrast, *f.v, c)
+			}
+		}
 	}
 	switch {
 	case len(b.Logo) == 0:
@@ -95,6 +101,42 @@ func ValidateBranding(b *Branding) error {
 		return FieldError(op, "logo", "must be a PNG or JPEG image")
 	}
 	return nil
+}
+
+// MinContrast is the least contrast ratio a brand colour must have with
+// white: WCAG 2.1 level AA for normal text (success criterion 1.4.3). The
+// console draws white text on both colours (the header on primary, button
+// labels on accent) and accent text (links) on white, so one ratio covers
+// every use.
+const MinContrast = 4.5
+
+// ContrastWithWhite is the WCAG contrast ratio, from 1 to 21, between a
+// "#rrggbb" colour and white.
+func ContrastWithWhite(hex string) float64 {
+	var rgb [3]float64
+	for i := range rgb {
+		var v uint64
+		for _, c := range hex[1+2*i : 3+2*i] {
+			v *= 16
+			switch {
+			case c >= '0' && c <= '9':
+				v += uint64(c - '0')
+			case c >= 'a' && c <= 'f':
+				v += uint64(c-'a') + 10
+			case c >= 'A' && c <= 'F':
+				v += uint64(c-'A') + 10
+			}
+		}
+		// sRGB to linear light, as WCAG defines relative luminance.
+		s := float64(v) / 255
+		if s <= 0.04045 {
+			rgb[i] = s / 12.92
+		} else {
+			rgb[i] = math.Pow((s+0.055)/1.055, 2.4)
+		}
+	}
+	l := 0.2126*rgb[0] + 0.7152*rgb[1] + 0.0722*rgb[2]
+	return 1.05 / (l + 0.05)
 }
 
 // ValidSlug reports whether s has the form of an organization's slug.

@@ -2,6 +2,7 @@ package rampart
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 )
@@ -19,7 +20,11 @@ func TestValidateBranding(t *testing.T) {
 		field string // "" = valid
 	}{
 		{"empty", Branding{}, ""},
-		{"colours", Branding{Primary: " #A1B2C3 ", Accent: "#000000"}, ""},
+		{"colours", Branding{Primary: " #1A2B3C ", Accent: "#000000"}, ""},
+		{"pale primary", Branding{Primary: "#a1b2c3"}, "primary"},
+		{"white accent", Branding{Accent: "#ffffff"}, "accent"},
+		{"pure red is 4.0:1", Branding{Accent: "#ff0000"}, "accent"},
+		{"just enough", Branding{Accent: "#767676"}, ""},
 		{"png", Branding{Logo: png, LogoType: "image/png"}, ""},
 		{"jpeg", Branding{Logo: jpeg, LogoType: "image/jpeg"}, ""},
 		{"css break-out", Branding{Primary: "#000;}body{display:none"}, "primary"},
@@ -42,8 +47,17 @@ func TestValidateBranding(t *testing.T) {
 			t.Errorf("%s: error %v, want one naming %s", tc.name, err, tc.field)
 		}
 	}
-	b := Branding{Primary: " #A1B2C3 "}
-	if err := ValidateBranding(&b); err != nil || b.Primary != "#a1b2c3" {
+	b := Branding{Primary: " #1A2B3C "}
+	if err := ValidateBranding(&b); err != nil || b.Primary != "#1a2b3c" {
 		t.Errorf("normalised colour %q (%v)", b.Primary, err)
+	}
+}
+
+// TestContrastWithWhite: the WCAG ratios of known colours.
+func TestContrastWithWhite(t *testing.T) {
+	for hex, want := range map[string]float64{"#000000": 21, "#ffffff": 1, "#767676": 4.54, "#ff0000": 4.0, "#1f4aa8": 8.07, "#FF0000": 4.0} {
+		if got := ContrastWithWhite(hex); math.Abs(got-want) > 0.01 {
+			t.Errorf("%s: %.3f, want %.2f", hex, got, want)
+		}
 	}
 }
