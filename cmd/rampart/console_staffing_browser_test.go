@@ -14,11 +14,13 @@ import (
 // TestConsoleStaffingAndChatInBrowser drives the console in one headless
 // Chromium against `serve --demo`: the admin adds a vendor, sees a field
 // error beside the input for an invalid edit, edits the vendor and
-// removes it through the confirmation page; then asks the proposal chat a
+// removes it through the confirmation page; adds a crew member with a day
+// rate and opens their form; then asks the proposal chat a
 // question and sees the answer streamed into the page (the page is not
 // reloaded: the answering state, the answer's blocks, "Answered."), and a
-// flagged question's refusal with the problem's detail. Every
-// page runs its nonce'd scripts with no CSP violation (cspListener).
+// flagged question's refusal with the problem's detail. Every page runs
+// its nonce'd scripts with no CSP violation (cspListener), no serious or
+// critical axe-core violation, and fits a 375 px viewport.
 func TestConsoleStaffingAndChatInBrowser(t *testing.T) {
 	t.Parallel()
 	chrome := chromium(t)
@@ -40,7 +42,7 @@ func TestConsoleStaffingAndChatInBrowser(t *testing.T) {
 	bctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
 	// The first action starts the browser: no timeout on it.
-	if err := chromedp.Do(bctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(375, 800), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener})
 		return err
 	})); err != nil {
@@ -65,7 +67,8 @@ func TestConsoleStaffingAndChatInBrowser(t *testing.T) {
 		return v
 	}
 	// checkPage: the page's deferred scripts ran (htmx is defined) with no
-	// CSP violation; it returns the DOM.
+	// CSP violation, no axe-core violation of serious or critical impact
+	// and nothing wider than the 375 px viewport; it returns the DOM.
 	checkPage := func(what string) string {
 		t.Helper()
 		ctx, c := context.WithTimeout(bctx, 30*time.Second)
@@ -75,6 +78,14 @@ func TestConsoleStaffingAndChatInBrowser(t *testing.T) {
 		violations, verr := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp || []`))
 		if err != nil || verr != nil || len(violations) > 0 {
 			t.Errorf("%s: scripts loaded: %v; CSP violations %v (%v)", what, err, violations, verr)
+		}
+		if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 375 {
+			t.Errorf("%s: the page is %d px wide at a 375 px viewport (%v)", what, w, err)
+		}
+		if a11y, err := a11yViolations(ctx, t); err != nil {
+			t.Errorf("%s: axe-core did not run: %v", what, err)
+		} else if len(a11y) > 0 {
+			t.Errorf("%s: accessibility violations:\n  %s", what, strings.Join(a11y, "\n  "))
 		}
 		return text(what, chromedp.OuterHTML("html"))
 	}
@@ -110,6 +121,17 @@ func TestConsoleStaffingAndChatInBrowser(t *testing.T) {
 	if dom := checkPage("vendor removed"); strings.Contains(dom, name) {
 		t.Errorf("the removed vendor is still listed")
 	}
+
+	// A crew member with a day rate: added, opened, the rate in its form.
+	do("crew", chromedp.Navigate(base+"/crew"), chromedp.WaitVisible("#crew"), chromedp.Click("#add-crew-box > summary"), chromedp.WaitVisible("#cr-name"),
+		chromedp.SendKeys("#cr-name", "Browser Rigger"), chromedp.SendKeys("#cr-skills", "rigging, follow spot"),
+		chromedp.SendKeys("#cr-certs", "ipaf 2028-05-31"), chromedp.SendKeys("#cr-rate", "412.50"), chromedp.Click("#add-crew-submit"), chromedp.WaitVisible("#flash"))
+	checkPage("crew member added")
+	do("open the member", chromedp.Click(`//table[@id="crew"]//a[text()="Browser Rigger"]`), chromedp.WaitVisible("#edit-crew"))
+	if rate := text("rate", chromedp.Value("#cr-rate")); rate != "412.50" {
+		t.Errorf("the member's form has the rate %q", rate)
+	}
+	checkPage("crew member")
 
 	// The chat, streamed: the form posts with fetch; the page is not
 	// reloaded (the marker survives), the status goes through answering to
