@@ -51,7 +51,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
 	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID, dataRequestID string
 	var vendorID, crewID, assignmentID, choiceID string
-	var cProposal, cLine, cAttachment, cSOW, cChange, cBudget, cInvite, cToken string
+	var cProposal, cLine, cAttachment, cSOW, cChange, cBudget, cInvite, cToken, cVendor, cCrew string
 	everywhere := e.signIn(acme.email(rampart.RoleTechnicalDirector)) // signed in before any case is measured
 	cases := []struct {
 		pattern    string
@@ -359,6 +359,24 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 		{"POST /budgets/{id}/un-actualize", func() resp {
 			return e.form(admin, "/budgets/"+cBudget+"/un-actualize", url.Values{"reason": {"wrong invoice"}})
 		}, "budget.line.unactualized", true, true, 200},
+		{"POST /vendors", func() resp {
+			r := e.form(admin, "/vendors", url.Values{"name": {"Console Sound"}, "category": {"audio"}, "price_band": {"2"}, "lead_time_days": {"7"}})
+			cVendor = e.idOf("SELECT id::text FROM vendors WHERE name = 'Console Sound'")
+			return r
+		}, "vendor.created", false, true, 200},
+		{"POST /vendors/{id}", func() resp {
+			return e.form(admin, "/vendors/"+cVendor, url.Values{"name": {"Console Sound, renamed"}, "late_count": {"1"}})
+		}, "vendor.updated", true, true, 200},
+		{"POST /vendors/{id}/delete", func() resp { return e.form(admin, "/vendors/"+cVendor+"/delete", url.Values{}) }, "vendor.deleted", true, false, 200},
+		{"POST /crew", func() resp {
+			r := e.form(admin, "/crew", url.Values{"name": {"Console Rigger"}, "skills": {"rigging"}, "day_rate": {"300.00"}, "currency": {"EUR"}})
+			cCrew = e.idOf("SELECT id::text FROM crew_members WHERE name = 'Console Rigger'")
+			return r
+		}, "crew.member.created", false, true, 200},
+		{"POST /crew/{id}", func() resp {
+			return e.form(admin, "/crew/"+cCrew, url.Values{"name": {"Console Rigger"}, "skills": {"rigging, follow spot"}, "day_rate": {"320.00"}, "currency": {"EUR"}})
+		}, "crew.member.updated", true, true, 200},
+		{"POST /crew/{id}/delete", func() resp { return e.form(admin, "/crew/"+cCrew+"/delete", url.Values{}) }, "crew.member.deleted", true, false, 200},
 		{"POST /admin/members/{user_id}", func() resp {
 			return e.form(admin, "/admin/members/"+uid(rampart.RoleVenueManager), url.Values{"role": {"venue_manager"}, "venue_codes": {"HALL-A, HALL-B"}})
 		}, "membership.updated", true, true, 200},

@@ -92,6 +92,7 @@ var funcs = template.FuncMap{
 	},
 	"roles":      func() []rampart.Role { return rampart.Roles },
 	"categories": func() []rampart.BOMCategory { return rampart.BOMCategories },
+	"priceBands": func() []string { return []string{"1", "2", "3", "4"} },
 	"pathEscape": url.PathEscape,
 	// body renders an AI body: stored sanitised, run through the current
 	// policy again here, so the one conversion to template.HTML in the

@@ -11,10 +11,12 @@ import (
 
 // The proposal chat (internal/chat): the conversation as the caller may
 // read it (costed turns only for roles with full cost access) and a
-// question form. The answer is server-rendered after the form posts (no
-// streaming): the chat service answers within the request, as the JSON
-// API's non-streaming POST does, and the page shows the stored,
-// sanitised answer.
+// question form. When the console's script runs, the form is posted to
+// the JSON API's chat route with Accept: text/event-stream and the
+// answer's sanitised blocks are appended as they arrive (console.js);
+// without it, the form posts here: the chat service answers within the
+// request, as the API's non-streaming POST does, and the page shows the
+// stored, sanitised answer.
 
 func (s chatPages) register() {
 	s.page("GET /proposals/{id}/chat", s.chatPage)

@@ -13,9 +13,9 @@ import (
 	"github.com/rampart-dev/rampart/internal/vendors"
 )
 
-// Vendors and crew: the directory lists and, per proposal, the
-// vendor_ranker's ranking and the crew_matcher's match with the signals
-// behind every score. The rank and match forms are agent pages
+// Vendors and crew for a proposal (the directory lists and their forms
+// are in directory.go): the vendor_ranker's ranking and the
+// crew_matcher's match with the signals behind every score. The rank and match forms are agent pages
 // (edge.Router.AgentPage): the agent route's role tier, venue scope and
 // rate limit, then the use cases the JSON API's agent routes call (the
 // top candidate becomes a pending agent proposal, as there). Day rates
@@ -23,8 +23,6 @@ import (
 // use cases give the others a view without them.
 
 func (s staffingPages) register() {
-	s.page("GET /vendors", s.vendorsPage)
-	s.page("GET /crew", s.crewPage)
 	s.page("GET /proposals/{id}/staffing", s.staffingPage)
 	s.edge.AgentPage("POST /proposals/{id}/vendors/rank", access.AgentVendorRanker, s.proposalVenue, s.fail, s.rankVendors)
 	s.edge.AgentPage("POST /proposals/{id}/crew/match", access.AgentCrewMatcher, s.proposalVenue, s.fail, s.matchCrew)
@@ -42,50 +40,6 @@ func (s staffingPages) proposalVenue(r *http.Request) (string, error) {
 		return "", err
 	}
 	return proposal.VenueOf(r.Context(), s.store, c, id)
-}
-
-type vendorsData struct {
-	Vendors []rampart.Vendor
-}
-
-func (s staffingPages) vendorsPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	vs, err := vendors.List(r.Context(), s.store, c, rampart.BOMCategory(r.URL.Query().Get("category")))
-	if err != nil {
-		return err
-	}
-	return s.render(w, r, c, http.StatusOK, "vendors", view{Title: "Vendors", Section: "vendors", Data: vendorsData{Vendors: vs}})
-}
-
-// crewRow is a crew member as the caller may see them: DayRate is nil
-// for roles without full cost access (their list has no rate at all).
-type crewRow struct {
-	rampart.CrewMember
-	DayRate *rampart.Money
-	Costed  bool
-}
-
-type crewData struct {
-	Crew       []crewRow
-	CostAccess bool
-}
-
-func (s staffingPages) crewPage(w http.ResponseWriter, r *http.Request, c rampart.Claims) error {
-	out, err := crew.List(r.Context(), s.store, c)
-	if err != nil {
-		return err
-	}
-	d := crewData{CostAccess: crew.CostAccess(c)}
-	switch l := out.(type) {
-	case []rampart.CostedCrewMember:
-		for _, m := range l {
-			d.Crew = append(d.Crew, crewRow{CrewMember: m.CrewMember, DayRate: m.DayRate, Costed: true})
-		}
-	case []rampart.CrewMember:
-		for _, m := range l {
-			d.Crew = append(d.Crew, crewRow{CrewMember: m})
-		}
-	}
-	return s.render(w, r, c, http.StatusOK, "crew", view{Title: "Crew", Section: "crew", Data: d})
 }
 
 // candidateRow is one ranked candidate: a vendor or a crew member, its
