@@ -294,6 +294,7 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 		{"approvals", "/approvals", "#approvals"},
 		{"vendors", "/vendors", "#vendors"},
 		{"crew", "/crew", "#crew"},
+		{"venues", "/venues", "#venue-list"},
 		{"staffing", proposalPath + "/staffing", "#main"},
 		{"chat", proposalPath + "/chat", "#main"},
 		{"members", "/admin/members", "#members"},

@@ -51,7 +51,7 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 	uid := func(r rampart.Role) string { return acme.users[r].ID.String() }
 	var venueID, inviteID, tokenID, proposalID, jobID, bomLineID, attachmentID, sowID, changeID, budgetID, dataRequestID string
 	var vendorID, crewID, assignmentID, choiceID string
-	var cProposal, cLine, cAttachment, cSOW, cChange, cBudget, cInvite, cToken, cVendor, cCrew string
+	var cProposal, cLine, cAttachment, cSOW, cChange, cBudget, cInvite, cToken, cVendor, cCrew, cVenue string
 	everywhere := e.signIn(acme.email(rampart.RoleTechnicalDirector)) // signed in before any case is measured
 	cases := []struct {
 		pattern    string
@@ -377,6 +377,15 @@ func TestEveryWriteRouteWritesOneEvent(t *testing.T) {
 			return e.form(admin, "/crew/"+cCrew, url.Values{"name": {"Console Rigger"}, "skills": {"rigging, follow spot"}, "day_rate": {"320.00"}, "currency": {"EUR"}})
 		}, "crew.member.updated", true, true, 200},
 		{"POST /crew/{id}/delete", func() resp { return e.form(admin, "/crew/"+cCrew+"/delete", url.Values{}) }, "crew.member.deleted", true, false, 200},
+		{"POST /venues", func() resp {
+			r := e.form(admin, "/venues", url.Values{"code": {"con-hall"}, "name": {"Console Hall"}, "city": {"Leeds"}, "capacity": {"900"}})
+			cVenue = e.idOf("SELECT id::text FROM venues WHERE code = 'CON-HALL'")
+			return r
+		}, "venue.created", false, true, 200},
+		{"POST /venues/{id}", func() resp {
+			return e.form(admin, "/venues/"+cVenue, url.Values{"name": {"Console Hall, renamed"}, "city": {"Leeds"}, "latitude": {"53.8"}, "longitude": {"-1.55"}})
+		}, "venue.updated", true, true, 200},
+		{"POST /venues/{id}/delete", func() resp { return e.form(admin, "/venues/"+cVenue+"/delete", url.Values{}) }, "venue.deleted", true, false, 200},
 		{"POST /admin/members/{user_id}", func() resp {
 			return e.form(admin, "/admin/members/"+uid(rampart.RoleVenueManager), url.Values{"role": {"venue_manager"}, "venue_codes": {"HALL-A, HALL-B"}})
 		}, "membership.updated", true, true, 200},
