@@ -167,6 +167,9 @@ func AgentJSON[T any](rt *Router, pattern string, t access.AgentType, venue Venu
 func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler) {
 	rt.routes = append(rt.routes, Route{pattern, k})
 	rt.spec.describe(pattern, true, body)
+	if f, ok := k.Feature(); ok {
+		rt.spec.gated(pattern, f)
+	}
 	rt.mux.HandleFunc(pattern, rt.authedHandler(k, h))
 }
 
@@ -206,6 +209,13 @@ func (rt *Router) authedHandler(k Kind, h AuthedHandler) http.HandlerFunc {
 			return
 		}
 		if !rt.limit(w, r, tier, "user:"+c.OrganizationID.String()+":"+c.UserID.String()) {
+			return
+		}
+		// The organization's feature flags, before the handler and so
+		// before any side effect: the one gate of every agent and chat
+		// route, API and console alike (features.go).
+		if err := rt.requireFeature(r.Context(), k, c); err != nil {
+			writeError(w, r, rt.log, err)
 			return
 		}
 		r = r.WithContext(rampart.WithClaims(r.Context(), c))

@@ -1,0 +1,28 @@
+package feature
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// The operators' use cases take the service transaction their caller
+// opened (only commands may open one) and the actor who acts, e.g.
+// "cli:alice", recorded in the audit log.
+
+// Get reads orgID's feature flags.
+func Get(ctx context.Context, tx *store.ServiceTx, orgID uuid.UUID) (rampart.OrgFeatures, error) {
+	return tx.OrgFeatures().Get(ctx, orgID)
+}
+
+// Set applies changes to orgID's flags with the operator's reason
+// (required, 1 to 500 characters), audited. Turning ai off stops new AI
+// requests at once (the edge reads the flags per request) and queued AI
+// jobs at their next attempt; a job already calling the model finishes
+// (the organization kill switch stops those too).
+func Set(ctx context.Context, tx *store.ServiceTx, actor string, orgID uuid.UUID, changes map[rampart.Feature]bool, reason string) (before, after rampart.OrgFeatures, err error) {
+	return tx.OrgFeatures().Set(ctx, orgID, changes, reason, actor)
+}
