@@ -191,6 +191,11 @@ INSERT INTO learning_feedback (organization_id, ranker, approved, signals, actor
 	if _, err := tx.exec(ctx, `INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ($1, 100000)`, org.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// The organization's feature flags (migration 024): read-only for
+	// every organization role.
+	if _, _, err := tx.OrgFeatures().Set(ctx, org.ID, map[rampart.Feature]bool{rampart.FeatureChat: false}, "seeded", "test"); err != nil {
+		return rampart.Claims{}, err
+	}
 	if _, err := tx.exec(ctx, sqlEnsureUsage, org.ID); err != nil {
 		return rampart.Claims{}, err
 	}
