@@ -115,6 +115,7 @@ func TestFeatureFlagsRefuseEveryAIDoor(t *testing.T) {
 	producer := e.signIn(acme.email(rampart.RoleProducer))
 	admin := e.signIn(acme.email(rampart.RoleAdmin))
 	gproducer := e.signIn(globex.email(rampart.RoleProducer))
+	tok := e.mintToken(admin, "", "ci generator", "producer", 1)
 	id := e.newProposal(producer, map[string]any{"title": "Gala", "venue_code": "HALL-A",
 		"brief": "An awards gala for 400 guests at the Grand Hall in Oslo on 12 May 2026."})
 	gid := e.newProposal(gproducer, map[string]any{"title": "Globex gala", "venue_code": "HALL-A"})
@@ -177,6 +178,12 @@ func TestFeatureFlagsRefuseEveryAIDoor(t *testing.T) {
 				t.Errorf("%s %s: problem %v", who.name, g.route.Pattern, p)
 			}
 		}
+	}
+	// An API token's request meets the same gate (its flags are read with
+	// the token's resolution).
+	r := e.do(e.client(), http.MethodPost, "/api/proposals/"+id+"/generate", nil, "Authorization", "Bearer "+tok)
+	if p := problem(t, r, http.StatusForbidden); p["code"] != "feature_disabled" || p["feature"] != "ai" {
+		t.Errorf("generate with an API token, ai off: %v", p)
 	}
 	if after := e.aiSideEffects(acme.org.ID); after != before {
 		t.Fatalf("refused AI requests wrote something: jobs, turns, agent proposals, tokens, audit events %v → %v", before, after)

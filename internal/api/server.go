@@ -142,7 +142,7 @@ func New(opts Options) *Server {
 	}
 	s.edge = edge.New(edge.Options{Store: credentials, Sealer: opts.Sealer, Tokens: opts.Tokens, Logger: s.log, Version: s.version,
 		Metrics: opts.Metrics, MetricsToken: opts.MetricsToken, TrustedProxies: opts.TrustedProxies,
-		Limiter: opts.Limiter, Tiers: opts.Tiers, MaxUpload: opts.MaxUpload, Features: opts.Store.Auth()})
+		Limiter: opts.Limiter, Tiers: opts.Tiers, MaxUpload: opts.MaxUpload})
 	// Every resource registers its own routes, each with its request type.
 	healthAPI{s}.register(s.edge)
 	signInAPI{s}.register(s.edge)

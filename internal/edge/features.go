@@ -1,17 +1,8 @@
 package edge
 
 import (
-	"context"
-
 	"github.com/rampart-dev/rampart/internal/rampart"
 )
-
-// FeatureSource reads an organization's feature flags (store.Auth does,
-// under the caller's claims, so row-level security holds the read to the
-// caller's own organization).
-type FeatureSource interface {
-	Features(ctx context.Context, c rampart.Claims) (rampart.OrgFeatures, error)
-}
 
 // Feature is the organization feature flag that routes of kind k need
 // (ok false: none). Every agent route runs AI work; every chat route asks
@@ -28,22 +19,19 @@ func (k Kind) Feature() (f rampart.Feature, ok bool) {
 	return "", false
 }
 
-// requireFeature is the feature gate: nil when the route's kind needs no
-// flag or the caller's organization has it on; otherwise the
-// KindFeatureDisabled error (403, problem type feature-disabled, naming
-// the flag). An unreadable flag fails closed (KindUnavailable).
-func (rt *Router) requireFeature(ctx context.Context, k Kind, c rampart.Claims) error {
+// requireFeature is the feature gate of an authenticated route of kind k:
+// nil when the kind needs no flag or the caller's organization has it on;
+// otherwise the KindFeatureDisabled error (403, problem type
+// feature-disabled, naming the flag). flags are the organization's, read
+// in the credential's resolution (store.ResolvedClaims.Features: the same
+// round trip, so the gate costs none); unknown flags fail closed.
+func requireFeature(k Kind, flags *rampart.OrgFeatures) error {
 	f, gated := k.Feature()
-	if !gated || rt.features == nil {
+	if !gated {
 		return nil
 	}
-	flags, err := rt.features.Features(ctx, c)
-	if err != nil {
-		if rampart.ErrorKind(err) == rampart.KindInternal {
-			return &rampart.Error{Op: "edge.requireFeature", Kind: rampart.KindUnavailable,
-				Message: "the organization's feature flags could not be read; try again", Err: err}
-		}
-		return err
+	if flags == nil {
+		return rampart.Errorf("edge.requireFeature", rampart.KindUnavailable, "the organization's feature flags are unknown; try again")
 	}
 	return flags.Require("edge.requireFeature", f)
 }

@@ -48,10 +48,6 @@ type Options struct {
 	// MaxUpload caps the file of an upload route, in bytes (0:
 	// DefaultMaxUpload).
 	MaxUpload int64
-	// Features reads the caller's organization's feature flags for the
-	// feature gate of agent and chat routes (features.go). Nil: no gate
-	// (the edge's own tests); the API always sets it.
-	Features FeatureSource
 }
 
 // Router is the edge: the middleware chain every request goes through and
@@ -83,9 +79,6 @@ type Router struct {
 	// maxUpload caps the file of an upload route (upload.go).
 	maxUpload int64
 
-	// features is the feature gate's source (features.go).
-	features FeatureSource
-
 	// forwardWarning logs once that X-Forwarded-For arrives while no
 	// proxy is trusted (warnUntrustedForwarding).
 	forwardWarning sync.Once
@@ -96,8 +89,7 @@ type Router struct {
 // theirs on it.
 func New(opts Options) *Router {
 	rt := &Router{store: opts.Store, sealer: opts.Sealer, tokens: opts.Tokens, log: opts.Logger, mux: http.NewServeMux(),
-		limiter: opts.Limiter, tiers: opts.Tiers, trusted: opts.TrustedProxies, metrics: opts.Metrics,
-		features: opts.Features}
+		limiter: opts.Limiter, tiers: opts.Tiers, trusted: opts.TrustedProxies, metrics: opts.Metrics}
 	if rt.log == nil {
 		rt.log = slog.New(slog.DiscardHandler)
 	}

@@ -197,10 +197,11 @@ func (rt *Router) authedHandler(k Kind, h AuthedHandler) http.HandlerFunc {
 				Detail: "signed-in requests must come from this site", Instance: r.URL.Path})
 			return
 		}
-		c, ok := rt.authenticate(w, r)
+		rc, ok := rt.authenticate(w, r)
 		if !ok {
 			return
 		}
+		c := rc.Claims
 		observe.SetPrincipal(r.Context(), c.OrganizationID.String(), c.UserID.String())
 		// The organization's own budget first (all its members and tokens
 		// share it, so it does not grow with their number), then the
@@ -214,7 +215,7 @@ func (rt *Router) authedHandler(k Kind, h AuthedHandler) http.HandlerFunc {
 		// The organization's feature flags, before the handler and so
 		// before any side effect: the one gate of every agent and chat
 		// route, API and console alike (features.go).
-		if err := rt.requireFeature(r.Context(), k, c); err != nil {
+		if err := requireFeature(k, rc.Features); err != nil {
 			writeError(w, r, rt.log, err)
 			return
 		}

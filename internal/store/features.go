@@ -110,31 +110,3 @@ func scanFeatures(op string, r pgx.Row) (rampart.OrgFeatures, error) {
 	f.UpdatedAt = &at
 	return f, nil
 }
-
-// Features reads the feature flags of claims' organization for the edge's
-// gate (edge.FeatureSource) in one round trip: a read-only transaction as
-// the runtime role under claims, so row-level security holds the read to
-// the caller's own organization.
-func (a Auth) Features(ctx context.Context, claims rampart.Claims) (rampart.OrgFeatures, error) {
-	const op = "store.Features"
-	if err := claims.Validate(); err != nil {
-		return rampart.OrgFeatures{}, err
-	}
-	js, err := claims.JSON()
-	if err != nil {
-		return rampart.OrgFeatures{}, rampart.Wrap(op, rampart.KindInternal, err)
-	}
-	var f rampart.OrgFeatures
-	err = a.s.oneBatchTx(ctx, sqlBeginReadOnly, func(b *pgx.Batch) {
-		b.Queue(sqlSetClaims, string(js))
-		b.Queue(sqlOrgFeatures, claims.OrganizationID).QueryRow(func(row pgx.Row) error {
-			var err error
-			f, err = scanFeatures(op, row)
-			return err
-		})
-	})
-	if err != nil {
-		return rampart.OrgFeatures{}, classify(op, err)
-	}
-	return f, nil
-}
