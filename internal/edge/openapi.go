@@ -106,7 +106,7 @@ func (sp *spec) gated(pattern string, f rampart.Feature) {
 		return
 	}
 	ex := Problem{Type: problemBase + "feature-disabled", Title: "Feature disabled", Status: http.StatusForbidden,
-		Detail: "the " + string(f) + " feature is turned off for this organization by a platform operator: contract under review",
+		Detail:   "the " + string(f) + " feature is turned off for this organization by a platform operator: contract under review",
 		Instance: path, Code: "feature_disabled", Feature: string(f)}
 	op.Responses["403"] = &huma.Response{
 		Description: "Forbidden: the role may not (problem type forbidden), or a platform operator turned off the organization's " +
