@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -239,6 +240,36 @@ func TestFeatureFlagsHaveNoWriteRoute(t *testing.T) {
 	me := e.do(admin, http.MethodGet, "/api/me", nil).json(t)
 	if f, _ := me["features"].(map[string]any); f["ai"] != false {
 		t.Fatalf("after the admin's attempts: %v", me["features"])
+	}
+
+	// /openapi.json documents the refusal on every gated route, and the
+	// features of GET /api/me with an example.
+	doc := e.do(e.client(), http.MethodGet, "/openapi.json", nil)
+	var spec struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Description string
+				Content     map[string]struct{ Example map[string]any }
+			}
+		}
+	}
+	if err := json.Unmarshal(doc.body, &spec); err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range e.api.edge.Routes() {
+		if _, gated := rt.Kind.Feature(); !gated {
+			continue
+		}
+		method, path, _ := strings.Cut(rt.Pattern, " ")
+		r403 := spec.Paths[path][strings.ToLower(method)].Responses["403"]
+		ex := r403.Content["application/problem+json"].Example
+		if !strings.Contains(r403.Description, "feature_disabled") || ex["code"] != "feature_disabled" {
+			t.Errorf("%s: 403 not documented as feature_disabled: %+v", rt.Pattern, r403)
+		}
+	}
+	meDoc := spec.Paths["/api/me"]["get"].Responses["200"].Content["application/json"].Example
+	if f, _ := meDoc["features"].(map[string]any); f == nil || f["chat"] != false {
+		t.Errorf("GET /api/me example lacks features: %v", meDoc)
 	}
 }
 

@@ -426,7 +426,7 @@ func (s *Store) noTenant(ctx context.Context, fn func(context.Context, *txn) err
 	return s.run(ctx, s.pool, "store.noTenant", b, nil, fn)
 }
 
-func openStore(t *testing.T, db *pgtest.DB, opts Options) *Store {
+func openStore(t testing.TB, db *pgtest.DB, opts Options) *Store {
 	t.Helper()
 	opts.ServiceURL = db.ServiceURL
 	opts.Audit = testKeyring(t)
