@@ -251,6 +251,7 @@ func (m *Main) orgFeatures(ctx context.Context, st *store.Store, ref, set, reaso
 	}
 	actor := "cli:" + osUser()
 	var before, after rampart.OrgFeatures
+	cancelled := 0
 	why := "read an organization's feature flags (rampart org features by " + osUser() + ")"
 	if changes != nil {
 		why = "set an organization's feature flags (rampart org features --set by " + osUser() + ")"
@@ -260,7 +261,9 @@ func (m *Main) orgFeatures(ctx context.Context, st *store.Store, ref, set, reaso
 			after, err = feature.Get(ctx, tx, org.ID)
 			return err
 		}
-		before, after, err = feature.Set(ctx, tx, actor, org.ID, changes, reason)
+		var fc store.FeatureChange
+		fc, err = feature.Set(ctx, tx, actor, org.ID, changes, reason)
+		before, after, cancelled = fc.Before, fc.After, fc.CancelledJobs
 		return err
 	})
 	if err != nil {
@@ -294,6 +297,9 @@ func (m *Main) orgFeatures(ctx context.Context, st *store.Store, ref, set, reaso
 			diff = []string{"no flag changed value"}
 		}
 		fmt.Fprintf(m.Stdout, "feature flags of %s set (%s; audited)\n", org.Slug, strings.Join(diff, ", "))
+		if cancelled > 0 {
+			fmt.Fprintf(m.Stdout, "%d unfinished AI job(s) of %s cancelled (running ones stop in every process)\n", cancelled, org.Slug)
+		}
 	}
 	return exitOK
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/feature"
@@ -24,7 +25,7 @@ func (e *env) setFeatures(slug, set, reason string) {
 		e.t.Fatal(err)
 	}
 	err = e.store.AsService(context.Background(), "api test: set feature flags", func(ctx context.Context, tx *store.ServiceTx) error {
-		_, _, err := feature.Set(ctx, tx, "cli:test", e.orgs[slug].org.ID, changes, reason)
+		_, err := feature.Set(ctx, tx, "cli:test", e.orgs[slug].org.ID, changes, reason)
 		return err
 	})
 	if err != nil {
@@ -273,10 +274,12 @@ func TestFeatureFlagsHaveNoWriteRoute(t *testing.T) {
 	}
 }
 
-// TestFeatureFlagStopsQueuedJob: a job queued while ai was on, whose
-// organization's ai flag a platform operator turns off before a worker
-// picks it up, is cancelled (feature_disabled, the reason says why) and
-// never calls the model; the other organization's job runs.
+// TestFeatureFlagStopsQueuedJob: a job queued while ai was on is
+// cancelled by the operator's change itself (feature_disabled, the reason
+// says why) and never calls the model once workers start; the other
+// organization's job runs. (The worker's own check, for a job queued
+// after the change's cancellation, is internal/jobs'
+// TestFeatureFlagCancelsQueuedJob.)
 func TestFeatureFlagStopsQueuedJob(t *testing.T) {
 	e := setupAI(t, aiOptions{Workers: 2, Held: true})
 	acme, globex := e.orgs["acme"], e.orgs["globex"]
@@ -313,5 +316,43 @@ AND metadata->>'feature' = 'ai'`, acme.org.ID); n != 1 {
 	}
 	if g := e.waitJob(gproducer, gjob); g["status"] != rampart.JobSucceeded {
 		t.Fatalf("globex's job: %v", g)
+	}
+}
+
+// TestFeatureFlagStopsRunningJob: a job already calling the model when the
+// operator turns ai off is stopped in the worker (the change cancels it,
+// and the job-level notice cancels the call), nothing of its answer is
+// stored, and its reservation is settled.
+func TestFeatureFlagStopsRunningJob(t *testing.T) {
+	// A slowed model: the job runs for seconds, long enough to be caught.
+	e := setupAI(t, aiOptions{Workers: 1, OfflineDelay: 50 * time.Millisecond})
+	acme := e.orgs["acme"]
+	producer := e.signIn(acme.email(rampart.RoleProducer))
+	id := e.newProposal(producer, map[string]any{"title": "Gala", "brief": "A gala for 400 guests in Oslo with a stage, an LED wall and a band."})
+	job := e.mustGenerate(producer, id)
+	deadline := time.Now().Add(hangDeadline)
+	for e.do(producer, http.MethodGet, "/api/jobs/"+job, nil).json(t)["status"] != rampart.JobRunning {
+		if time.Now().After(deadline) {
+			t.Fatal("the job never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	e.setFeatures("acme", "ai=off", "contract paused")
+	got := e.waitJob(producer, job)
+	if got["status"] != rampart.JobCancelled || got["error_code"] != "feature_disabled" {
+		t.Fatalf("the running job: %v", got)
+	}
+	if body := e.scalarString(`SELECT body_html FROM proposals WHERE id = $1`, id); body != "" {
+		t.Fatalf("the stopped job's answer was stored: %q", body)
+	}
+	for time.Now().Before(deadline) && e.scalar(`SELECT coalesce(sum(reserved_tokens), 0)::int FROM ai_usage WHERE organization_id = $1`, acme.org.ID) != 0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := e.scalar(`SELECT coalesce(sum(reserved_tokens), 0)::int FROM ai_usage WHERE organization_id = $1`, acme.org.ID); n != 0 {
+		t.Fatalf("%d tokens still reserved", n)
+	}
+	if n := e.events("ai.generation.completed"); n != 0 {
+		t.Fatalf("%d completions", n)
 	}
 }

@@ -19,10 +19,13 @@ func Get(ctx context.Context, tx *store.ServiceTx, orgID uuid.UUID) (rampart.Org
 }
 
 // Set applies changes to orgID's flags with the operator's reason
-// (required, 1 to 500 characters), audited. Turning ai off stops new AI
-// requests at once (the edge reads the flags per request) and queued AI
-// jobs at their next attempt; a job already calling the model finishes
-// (the organization kill switch stops those too).
-func Set(ctx context.Context, tx *store.ServiceTx, actor string, orgID uuid.UUID, changes map[rampart.Feature]bool, reason string) (before, after rampart.OrgFeatures, err error) {
+// (required, 1 to 500 characters), audited. Turning ai off refuses new AI
+// requests at once (the edge reads the flags with every request's
+// credential) and cancels the organization's unfinished AI jobs in the
+// same transaction: queued ones never start, running ones stop in every
+// process through the job-level kill-switch notice. The worker checks
+// the flag before each attempt as well, for a job queued by a request
+// that passed the gate just before the change.
+func Set(ctx context.Context, tx *store.ServiceTx, actor string, orgID uuid.UUID, changes map[rampart.Feature]bool, reason string) (store.FeatureChange, error) {
 	return tx.OrgFeatures().Set(ctx, orgID, changes, reason, actor)
 }

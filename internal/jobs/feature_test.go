@@ -5,15 +5,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/rampart"
-	"github.com/rampart-dev/rampart/internal/store"
 )
 
-// TestFeatureFlagCancelsQueuedJob: a job queued while its organization's
-// ai flag was on, which a platform operator turns off before a worker
-// takes it, is cancelled before the model is called (feature_disabled,
-// its reservation free, audited once); the other organization's job runs.
+// TestFeatureFlagCancelsQueuedJob: the worker's own check. A job that is
+// still queued while its organization's ai flag is off — queued by a
+// request that passed the edge's gate just before an operator's change,
+// so the change's cancellation did not see it (simulated by writing the
+// flag directly, which cancels nothing) — is cancelled before the model
+// is called (feature_disabled, nothing reserved, audited once); the
+// other organization's job runs.
 func TestFeatureFlagCancelsQueuedJob(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -24,11 +28,14 @@ func TestFeatureFlagCancelsQueuedJob(t *testing.T) {
 	requester := e.newQueue(t, e.st, Options{Workers: 0})
 	jobA := e.request(t, requester, a.producer, pA.ID)
 	jobB := e.request(t, requester, b.producer, pB.ID)
-	err := e.st.AsService(context.Background(), "jobs test: turn ai off", func(ctx context.Context, tx *store.ServiceTx) error {
-		_, _, err := tx.OrgFeatures().Set(ctx, a.org.ID, map[rampart.Feature]bool{rampart.FeatureAI: false}, "contract paused", "cli:test")
-		return err
-	})
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, e.db.AdminURL)
 	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `INSERT INTO organization_features (organization_id, ai, chat, reason, updated_by)
+VALUES ($1, false, true, 'contract paused', 'test')`, a.org.ID); err != nil {
 		t.Fatal(err)
 	}
 	stub := newStub(false)

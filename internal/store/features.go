@@ -20,6 +20,8 @@ var (
 	sqlOrgFeaturesForUpdate = query("OrgFeaturesForUpdate")
 	sqlSetOrgFeatures       = query("SetOrgFeatures")
 	sqlJobOrgAIFeature      = query("JobOrgAIFeature")
+	// In queries/aijobs.sql (it uses that file's fragments).
+	sqlCancelOrgAIJobsForFeature = query("CancelOrgAIJobsForFeature")
 )
 
 // FeaturesTx reads the tenant's own organization's feature flags. It has
@@ -48,13 +50,69 @@ func (tx OrgFeaturesTx) Get(ctx context.Context, orgID uuid.UUID) (rampart.OrgFe
 	return scanFeatures("store.OrgFeaturesOf", tx.queryRow(ctx, sqlOrgFeatures, orgID))
 }
 
+// FeatureChange is the result of OrgFeaturesTx.Set.
+type FeatureChange struct {
+	Before, After rampart.OrgFeatures
+	// CancelledJobs is how many unfinished AI jobs the change cancelled
+	// (turning ai off cancels them all).
+	CancelledJobs int
+}
+
+// FeatureCancelReason is the cancel reason of the AI jobs of an
+// organization whose ai flag a platform operator turned off.
+const FeatureCancelReason = "cancelled: a platform operator turned off the ai feature for this organization"
+
 // Set applies changes to orgID's flags as actor (e.g. "cli:alice"), with
 // the operator's reason (1 to 500 characters), audited in the
 // organization's chain with before and after; the service transaction's
 // own event is the platform's record. Flags not in changes keep their
-// value. An unknown flag or an empty change set is KindInvalid and
-// writes nothing.
-func (tx OrgFeaturesTx) Set(ctx context.Context, orgID uuid.UUID, changes map[rampart.Feature]bool, reason, actor string) (before, after rampart.OrgFeatures, err error) {
+// value. Turning ai off also cancels the organization's unfinished AI
+// jobs in the same transaction (each audited; running ones stop in every
+// process through the job-level kill-switch notice). An unknown flag or
+// an empty change set is KindInvalid and writes nothing.
+func (tx OrgFeaturesTx) Set(ctx context.Context, orgID uuid.UUID, changes map[rampart.Feature]bool, reason, actor string) (FeatureChange, error) {
+	var fc FeatureChange
+	var err error
+	fc.Before, fc.After, err = tx.set(ctx, orgID, changes, reason, actor)
+	if err != nil || !fc.Before.AI || fc.After.AI {
+		return fc, err
+	}
+	fc.CancelledJobs, err = tx.cancelAIJobs(ctx, orgID, reason, actor)
+	return fc, err
+}
+
+// cancelAIJobs cancels orgID's unfinished AI jobs because its ai flag was
+// turned off: each reservation is released (a worker still calling the
+// model adds what it spent when it stops) and each job's cancellation is
+// audited.
+func (tx OrgFeaturesTx) cancelAIJobs(ctx context.Context, orgID uuid.UUID, reason, actor string) (int, error) {
+	const op = "store.CancelAIJobsForFeature"
+	rows, err := tx.query(ctx, sqlCancelOrgAIJobsForFeature, orgID, FeatureCancelReason)
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (rampart.AIJob, error) { return scanAIJob(r) })
+	if err != nil {
+		return 0, classify(op, err)
+	}
+	for _, j := range jobs {
+		r, err := tx.jobReservation(ctx, orgID, j.ID)
+		if err != nil {
+			return 0, classify(op, err)
+		}
+		if err := tx.settle(ctx, orgID, j.ID, r, 0); err != nil {
+			return 0, err
+		}
+		if err := tx.recordAudit(ctx, audit.Event{OrganizationID: &orgID, ActorType: audit.ActorService, ActorID: actor,
+			Action: audit.ActionAIGenerationFeatureBlocked, TargetType: "ai_job", TargetID: j.ID.String(), Reason: reason,
+			After: snapshot(j), Metadata: metadata(map[string]any{"feature": string(rampart.FeatureAI), "by": "operator"})}); err != nil {
+			return 0, err
+		}
+	}
+	return len(jobs), nil
+}
+
+func (tx OrgFeaturesTx) set(ctx context.Context, orgID uuid.UUID, changes map[rampart.Feature]bool, reason, actor string) (before, after rampart.OrgFeatures, err error) {
 	const op = "store.SetOrgFeatures"
 	if len(changes) == 0 {
 		return before, after, rampart.Errorf(op, rampart.KindInvalid, "no flag to change")

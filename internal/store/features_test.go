@@ -156,7 +156,7 @@ FROM audit_events`, f.a.OrganizationID).Scan(&org, &platform); err != nil {
 	}
 	for _, b := range bad {
 		err := s.AsService(ctx, "feature test: bad input", func(ctx context.Context, tx *ServiceTx) error {
-			_, _, err := tx.OrgFeatures().Set(ctx, f.a.OrganizationID, b.changes, b.reason, "cli:test")
+			_, err := tx.OrgFeatures().Set(ctx, f.a.OrganizationID, b.changes, b.reason, "cli:test")
 			return err
 		})
 		if rampart.ErrorKind(err) != rampart.KindInvalid {
@@ -173,7 +173,8 @@ FROM audit_events`, f.a.OrganizationID).Scan(&org, &platform); err != nil {
 	var before, after rampart.OrgFeatures
 	err := s.AsService(ctx, "feature test: turn ai off", func(ctx context.Context, tx *ServiceTx) error {
 		var err error
-		before, after, err = tx.OrgFeatures().Set(ctx, f.a.OrganizationID, map[rampart.Feature]bool{rampart.FeatureAI: false}, "contract paused", "cli:alice")
+		fc, err := tx.OrgFeatures().Set(ctx, f.a.OrganizationID, map[rampart.Feature]bool{rampart.FeatureAI: false}, "contract paused", "cli:alice")
+		before, after = fc.Before, fc.After
 		return err
 	})
 	if err != nil {
@@ -194,6 +195,21 @@ WHERE organization_id = $1 AND action = 'organization.features.updated' ORDER BY
 	if actorType != "service" || actor != "cli:alice" || reason != "contract paused" ||
 		!strings.Contains(beforeJSON, `"ai":true`) || !strings.Contains(afterJSON, `"ai":false`) {
 		t.Fatalf("event: %s %s %q before %s after %s", actorType, actor, reason, beforeJSON, afterJSON)
+	}
+	// Turning ai off cancelled A's unfinished jobs (seedTenant queues two),
+	// each audited; B's stay queued.
+	var unfinishedA, cancelledA, blockedA, unfinishedB int
+	if err := admin.QueryRow(ctx, `SELECT
+  count(*) FILTER (WHERE organization_id = $1 AND status IN ('queued', 'running', 'retrying')),
+  count(*) FILTER (WHERE organization_id = $1 AND status = 'cancelled' AND error_code = 'feature_disabled' AND cancel_reason = $3),
+  (SELECT count(*) FROM audit_events WHERE organization_id = $1 AND action = 'ai.generation.blocked_by_feature' AND reason = 'contract paused'),
+  count(*) FILTER (WHERE organization_id = $2 AND status = 'queued')
+FROM ai_jobs`, f.a.OrganizationID, f.b.OrganizationID, FeatureCancelReason).Scan(&unfinishedA, &cancelledA, &blockedA, &unfinishedB); err != nil {
+		t.Fatal(err)
+	}
+	if unfinishedA != 0 || cancelledA != 2 || blockedA != 2 || unfinishedB != 2 {
+		t.Fatalf("jobs after ai off: A unfinished %d, cancelled %d, audited %d; B queued %d (want 0, 2, 2, 2)",
+			unfinishedA, cancelledA, blockedA, unfinishedB)
 	}
 	// Org B keeps its own flags.
 	if gotB := flagsOf(t, s, f.b); !gotB.AI {

@@ -193,7 +193,7 @@ INSERT INTO learning_feedback (organization_id, ranker, approved, signals, actor
 	}
 	// The organization's feature flags (migration 024): read-only for
 	// every organization role.
-	if _, _, err := tx.OrgFeatures().Set(ctx, org.ID, map[rampart.Feature]bool{rampart.FeatureChat: false}, "seeded", "test"); err != nil {
+	if _, err := tx.OrgFeatures().Set(ctx, org.ID, map[rampart.Feature]bool{rampart.FeatureChat: false}, "seeded", "test"); err != nil {
 		return rampart.Claims{}, err
 	}
 	if _, err := tx.exec(ctx, sqlEnsureUsage, org.ID); err != nil {
