@@ -41,8 +41,9 @@ service path.
       required and shown to the organization's members. Audited in the
       organization's audit chain and as a platform event. No organization
       role can change a flag. ai off refuses every AI request (403
-      feature_disabled) and cancels queued AI jobs; chat off refuses the
-      proposal chat. ORG is a slug or an id.
+      feature_disabled) and cancels the organization's unfinished AI jobs
+      (running ones stop in every process); chat off refuses the proposal
+      chat. ORG is a slug or an id.
 
 Links point at RAMPART_PUBLIC_URL (default http://<addr>).`)
 	loader := config.NewLoader(fs, m.Getenv, orgVars...)

@@ -13,8 +13,10 @@
 //   - The flags are enforced at one door per kind of request: the edge's
 //     gate for every agent and chat route, API and console alike
 //     (edge.Kind.Feature), and the AI worker before each attempt
-//     (store.JobStart.AIEnabled), which cancels a job queued before the
-//     ai flag was turned off.
+//     (store.JobStart.AIEnabled), which cancels a job of an organization
+//     whose ai flag is off. Turning ai off also cancels the organization's
+//     unfinished AI jobs in the operator's transaction; running ones stop
+//     in every process through the job-level kill-switch notice.
 //   - A missing row is the defaults (every feature on), so an
 //     organization no operator touched behaves as before the flags.
 package feature

@@ -17,7 +17,8 @@ type Feature string
 const (
 	// FeatureAI gates every AI request of the organization: generation,
 	// the drafting agents, the vendor ranker and crew matcher, the chat;
-	// the worker cancels its queued AI jobs while it is off.
+	// turning it off cancels the organization's unfinished AI jobs, and
+	// the worker runs none of its jobs while it is off.
 	FeatureAI Feature = "ai"
 	// FeatureChat gates the proposal chat. The chat also needs FeatureAI.
 	FeatureChat Feature = "chat"

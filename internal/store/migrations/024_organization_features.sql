@@ -12,6 +12,7 @@
 --   ai    every AI request: generation, the drafting agents, the vendor
 --         ranker and crew matcher, and the proposal chat; the worker
 --         cancels queued jobs of an organization whose ai flag is off
+--         (the operator's change cancels its unfinished jobs as well)
 --   chat  the proposal chat (needs ai as well)
 CREATE TABLE organization_features (
   organization_id uuid        NOT NULL PRIMARY KEY REFERENCES organizations (id) ON DELETE CASCADE,
