@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -28,6 +29,29 @@ func (s signInAPI) register(r *edge.Router) {
 	edge.AuthedJSON(r, "POST /api/auth/switch-org", s.switchOrg)
 	r.Authed("GET /api/sessions", s.listSessions)
 	r.Authed("GET /api/agents", s.listAgents)
+	documentMe(r)
+}
+
+// documentMe documents GET /api/me, whose features member tells clients
+// which features a platform operator turned off.
+func documentMe(r *edge.Router) {
+	at := time.Date(2026, 11, 2, 16, 5, 0, 0, time.UTC)
+	exp := at.Add(12 * time.Hour)
+	org := rampart.Organization{ID: uuid.MustParse("6f1c2b9e-3d4a-4e5f-8a7b-1c2d3e4f5a6b"), Name: "Acme Events", Slug: "acme",
+		CreatedAt: at.AddDate(0, -3, 0)}
+	r.Document("GET /api/me", edge.Doc{
+		Summary: "Who the caller is, and which features their organization has",
+		Description: "The user (or the API token's id), the organization, role, venue codes, session expiry, the person's " +
+			"organizations, the agent types the role may run, and `features`: the organization's feature flags as platform " +
+			"operators set them (`rampart org features`; docs/feature-flags.md). `ai` off refuses every AI request (agent routes, " +
+			"generation, drafting, the chat) with 403 `feature_disabled`; `chat` off refuses the chat (which also needs `ai`). " +
+			"`reason` is the operator's and `updated_at` when they last changed a flag; both are absent when no operator ever did. " +
+			"No organization role can change a flag.",
+		Example: member.Profile{User: &rampart.User{ID: uuid.MustParse("c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f"), Email: "ada@acme.example",
+			DisplayName: "Ada", CreatedAt: org.CreatedAt}, Organization: org, Role: rampart.RoleProducer, VenueCodes: []string{},
+			SessionExpiresAt: &exp, Memberships: []rampart.Organization{org},
+			AgentTypes: access.AgentTypesFor(rampart.RoleProducer),
+			Features:   rampart.OrgFeatures{AI: true, Chat: false, Reason: "chat is not part of the pilot contract", UpdatedAt: &at}}})
 }
 
 type loginLinkRequest struct {

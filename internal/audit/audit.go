@@ -183,12 +183,23 @@ const (
 // branding (the logo by hash and size, never its bytes).
 const ActionOrganizationBrandingUpdated = "organization.branding.updated"
 
+// Organization feature flags (issue #17): a platform operator changed an
+// organization's flags (service path, in the organization's chain), and
+// the worker cancelled a queued AI job because its organization's ai flag
+// was turned off after it was queued.
+const (
+	ActionOrganizationFeaturesUpdated = "organization.features.updated"
+	ActionAIGenerationFeatureBlocked  = "ai.generation.blocked_by_feature"
+)
+
 // Actions lists every action an event may carry.
 var Actions = []string{
 	ActionServiceInvoked,
 	ActionTrustReport,
 	ActionOrganizationCreated,
 	ActionOrganizationBrandingUpdated,
+	ActionOrganizationFeaturesUpdated,
+	ActionAIGenerationFeatureBlocked,
 	ActionMembershipCreated,
 	ActionVenueCreated,
 	ActionVenueUpdated,

@@ -148,21 +148,21 @@ func (rt *Router) verify(p presented) (v verified, reason string, ok bool) {
 	return verified{session: &sc}, "", true
 }
 
-// resolve turns a verified credential into live claims (a renewed session
-// cookie, when the session was renewed, is set on w).
-func (rt *Router) resolve(w http.ResponseWriter, r *http.Request, v verified) (rampart.Claims, error) {
+// resolve turns a verified credential into live claims and the
+// organization's feature flags, read with them (a renewed session cookie,
+// when the session was renewed, is set on w).
+func (rt *Router) resolve(w http.ResponseWriter, r *http.Request, v verified) (store.ResolvedClaims, error) {
 	if v.token != nil {
-		rc, err := rt.store.ResolveToken(r.Context(), v.token.TokenID, v.token.OrganizationID)
-		return rc.Claims, err
+		return rt.store.ResolveToken(r.Context(), v.token.TokenID, v.token.OrganizationID)
 	}
 	rc, err := rt.store.ResolveSession(r.Context(), v.session.SessionID)
 	if err != nil {
-		return rampart.Claims{}, err
+		return rc, err
 	}
 	if rc.Renewed {
 		http.SetCookie(w, rt.sealer.Cookie(auth.SessionCookie{SessionID: v.session.SessionID, ExpiresAt: rc.ExpiresAt}))
 	}
-	return rc.Claims, nil
+	return rc, nil
 }
 
 // authenticate resolves the request's credential — a bearer API token or
@@ -177,17 +177,17 @@ func (rt *Router) resolve(w http.ResponseWriter, r *http.Request, v verified) (r
 // cannot pass it), and a credential that resolves is served whatever its
 // address has spent. A credential whose own budget is spent is refused
 // before the database is asked.
-func (rt *Router) authenticate(w http.ResponseWriter, r *http.Request) (rampart.Claims, bool) {
+func (rt *Router) authenticate(w http.ResponseWriter, r *http.Request) (store.ResolvedClaims, bool) {
 	p, ok := credentialOf(r)
 	if !ok {
 		writeError(w, r, rt.log, errUnauthenticated())
-		return rampart.Claims{}, false
+		return store.ResolvedClaims{}, false
 	}
 	addr := "fail:" + clientKey(r)
 	v, reason, ok := rt.verify(p)
 	if !ok {
 		if !rt.chargeFailure(w, r, addr) {
-			return rampart.Claims{}, false
+			return store.ResolvedClaims{}, false
 		}
 		if reason != "" {
 			rt.recordRejected(r, p, reason)
@@ -196,11 +196,11 @@ func (rt *Router) authenticate(w http.ResponseWriter, r *http.Request) (rampart.
 			http.SetCookie(w, auth.ClearCookie())
 		}
 		writeError(w, r, rt.log, errUnauthenticated())
-		return rampart.Claims{}, false
+		return store.ResolvedClaims{}, false
 	}
 	if res, spent := rt.peekFailures(r, v.failureKey()); spent {
 		rt.blocked(w, r, res)
-		return rampart.Claims{}, false
+		return store.ResolvedClaims{}, false
 	}
 	c, err := rt.resolve(w, r, v)
 	if err == nil {
@@ -208,10 +208,10 @@ func (rt *Router) authenticate(w http.ResponseWriter, r *http.Request) (rampart.
 	}
 	if rampart.ErrorKind(err) != rampart.KindUnauthenticated {
 		writeError(w, r, rt.log, err)
-		return rampart.Claims{}, false
+		return store.ResolvedClaims{}, false
 	}
 	if !rt.chargeFailure(w, r, addr, v.failureKey()) {
-		return rampart.Claims{}, false
+		return store.ResolvedClaims{}, false
 	}
 	if p.bearer {
 		rt.recordRejected(r, p, "token revoked, expired or unknown")
@@ -220,7 +220,7 @@ func (rt *Router) authenticate(w http.ResponseWriter, r *http.Request) (rampart.
 		rt.recordRejected(r, p, "session expired, revoked or without membership")
 	}
 	writeError(w, r, rt.log, err)
-	return rampart.Claims{}, false
+	return store.ResolvedClaims{}, false
 }
 
 // recordRejected audits a credential that was presented and refused (the

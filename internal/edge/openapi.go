@@ -90,6 +90,31 @@ func (sp *spec) describe(pattern string, authed bool, req any) {
 	sp.mu.Unlock()
 }
 
+// gated documents the feature gate of a route of a gated kind (features.go):
+// a 403 problem of type feature-disabled naming the flag.
+func (sp *spec) gated(pattern string, f rampart.Feature) {
+	method, path, _ := strings.Cut(pattern, " ")
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	item := sp.doc.Paths[path]
+	if item == nil {
+		return
+	}
+	op := map[string]*huma.Operation{http.MethodGet: item.Get, http.MethodPost: item.Post, http.MethodPut: item.Put,
+		http.MethodPatch: item.Patch, http.MethodDelete: item.Delete}[method]
+	if op == nil {
+		return
+	}
+	ex := Problem{Type: problemBase + "feature-disabled", Title: "Feature disabled", Status: http.StatusForbidden,
+		Detail:   "the " + string(f) + " feature is turned off for this organization by a platform operator: contract under review",
+		Instance: path, Code: "feature_disabled", Feature: string(f)}
+	op.Responses["403"] = &huma.Response{
+		Description: "Forbidden: the role may not (problem type forbidden), or a platform operator turned off the organization's " +
+			string(f) + " feature (problem type feature-disabled, code feature_disabled, feature naming the flag; nothing is done)",
+		Content: map[string]*huma.MediaType{"application/problem+json": {Example: ex}}}
+	sp.json = nil
+}
+
 // serve answers /openapi.json.
 func (sp *spec) serve(w http.ResponseWriter, r *http.Request) error {
 	sp.mu.Lock()

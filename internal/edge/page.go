@@ -45,6 +45,9 @@ func (rt *Router) pageRoute(pattern string, k Kind, fail PageFailure, h AuthedHa
 	}
 	rt.routes = append(rt.routes, Route{pattern, k})
 	rt.spec.describe(pattern, true, nil)
+	if f, ok := k.Feature(); ok {
+		rt.spec.gated(pattern, f)
+	}
 	inner := rt.authedHandler(k, h)
 	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		pw := &pageWriter{ResponseWriter: w}

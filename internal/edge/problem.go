@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -19,6 +20,11 @@ type Problem struct {
 	Status   int    `json:"status"`
 	Detail   string `json:"detail,omitempty"`
 	Instance string `json:"instance,omitempty"`
+	// Code and Feature are set for a feature that a platform operator
+	// turned off (status 403): Code is "feature_disabled" and Feature the
+	// flag, e.g. "ai".
+	Code    string `json:"code,omitempty"`
+	Feature string `json:"feature,omitempty"`
 }
 
 // problemBase prefixes every stable problem type.
@@ -43,6 +49,7 @@ var kindStatus = map[rampart.Kind]struct {
 	rampart.KindQuotaExceeded:    {http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
 	rampart.KindPaymentRequired:  {http.StatusPaymentRequired, "payment-required", "Payment required"},
 	rampart.KindRefused:          {http.StatusUnprocessableEntity, "refused", "Refused"},
+	rampart.KindFeatureDisabled:  {http.StatusForbidden, "feature-disabled", "Feature disabled"},
 }
 
 // writeError answers err as problem+json; internal detail goes to the log only.
@@ -57,8 +64,13 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	} else {
 		log.DebugContext(r.Context(), "request refused", "kind", kind.String(), "err", err, "path", r.URL.Path)
 	}
-	writeProblem(w, Problem{Type: problemBase + ks.slug, Title: ks.title, Status: ks.status,
-		Detail: rampart.ErrorMessage(err), Instance: r.URL.Path})
+	p := Problem{Type: problemBase + ks.slug, Title: ks.title, Status: ks.status,
+		Detail: rampart.ErrorMessage(err), Instance: r.URL.Path}
+	var off *rampart.FeatureOff
+	if kind == rampart.KindFeatureDisabled && errors.As(err, &off) {
+		p.Code, p.Feature = kind.String(), string(off.Feature)
+	}
+	writeProblem(w, p)
 }
 
 // writeProblem answers p as problem+json (never cached).

@@ -167,6 +167,9 @@ func AgentJSON[T any](rt *Router, pattern string, t access.AgentType, venue Venu
 func (rt *Router) authedRoute(pattern string, k Kind, body any, h AuthedHandler) {
 	rt.routes = append(rt.routes, Route{pattern, k})
 	rt.spec.describe(pattern, true, body)
+	if f, ok := k.Feature(); ok {
+		rt.spec.gated(pattern, f)
+	}
 	rt.mux.HandleFunc(pattern, rt.authedHandler(k, h))
 }
 
@@ -194,10 +197,11 @@ func (rt *Router) authedHandler(k Kind, h AuthedHandler) http.HandlerFunc {
 				Detail: "signed-in requests must come from this site", Instance: r.URL.Path})
 			return
 		}
-		c, ok := rt.authenticate(w, r)
+		rc, ok := rt.authenticate(w, r)
 		if !ok {
 			return
 		}
+		c := rc.Claims
 		observe.SetPrincipal(r.Context(), c.OrganizationID.String(), c.UserID.String())
 		// The organization's own budget first (all its members and tokens
 		// share it, so it does not grow with their number), then the
@@ -206,6 +210,13 @@ func (rt *Router) authedHandler(k Kind, h AuthedHandler) http.HandlerFunc {
 			return
 		}
 		if !rt.limit(w, r, tier, "user:"+c.OrganizationID.String()+":"+c.UserID.String()) {
+			return
+		}
+		// The organization's feature flags, before the handler and so
+		// before any side effect: the one gate of every agent and chat
+		// route, API and console alike (features.go).
+		if err := requireFeature(k, rc.Features); err != nil {
+			writeError(w, r, rt.log, err)
 			return
 		}
 		r = r.WithContext(rampart.WithClaims(r.Context(), c))

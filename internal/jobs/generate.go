@@ -103,6 +103,13 @@ func (w *generateWorker) work(ctx context.Context, rj *river.Job[GenerateArgs]) 
 		return river.JobCancel(q.failOrphan(ctx, org, id, "the requester may no longer run this AI job"))
 	}
 
+	// The organization's ai feature flag, read with the claims: a platform
+	// operator who turned AI off after this job was queued stops it here,
+	// before any model call or reservation.
+	if !js.AIEnabled {
+		return q.stopForFeature(ctx, claims, id)
+	}
+
 	// The kill switches, global then organization, from memory.
 	if err := q.opts.Watcher.Check(org); err != nil {
 		var st *killswitch.Stopped
@@ -391,6 +398,25 @@ func (q *Queue) stop(ctx context.Context, claims rampart.Claims, id uuid.UUID, s
 	}
 	q.met.stopped(st.Scope)
 	return river.JobCancel(st)
+}
+
+// featureStopReason is the cancel reason of a job whose organization's
+// ai flag a platform operator turned off after it was queued.
+const featureStopReason = "cancelled before it ran: a platform operator turned off the ai feature for this organization after the job was queued"
+
+// stopForFeature cancels a job whose organization's ai feature flag is
+// off (StopForFeature: audited, reservation released). It returns what
+// Work returns: river.JobCancel, or the error that made recording fail
+// (River retries the attempt, which checks the flag again).
+func (q *Queue) stopForFeature(ctx context.Context, claims rampart.Claims, id uuid.UUID) error {
+	err := q.store.InTenant(ctx, claims, func(ctx context.Context, tx *store.TenantTx) error {
+		return tx.AIJobs().StopForFeature(ctx, id, rampart.FeatureAI, featureStopReason)
+	})
+	if err != nil {
+		return err
+	}
+	q.met.outcome(rampart.JobCancelled)
+	return river.JobCancel(errors.New(featureStopReason))
 }
 
 // retry records a failed attempt: retrying (River retries with backoff)

@@ -26,6 +26,9 @@ type Profile struct {
 	SessionExpiresAt *time.Time             `json:"session_expires_at,omitempty"`
 	Memberships      []rampart.Organization `json:"organizations,omitempty"`
 	AgentTypes       []access.AgentType     `json:"agent_types"`
+	// Features are the organization's feature flags as platform operators
+	// set them (docs/feature-flags.md): a client hides what is off.
+	Features rampart.OrgFeatures `json:"features"`
 }
 
 // Me returns the caller's profile: a person's user, organizations and
@@ -38,6 +41,9 @@ func Me(ctx context.Context, st *store.Store, c rampart.Claims) (Profile, error)
 	err := st.InTenant(ctx, c, func(ctx context.Context, tx *store.TenantTx) error {
 		var err error
 		if out.Organization, err = tx.Organization(ctx); err != nil {
+			return err
+		}
+		if out.Features, err = tx.Features().Get(ctx); err != nil {
 			return err
 		}
 		if c.ViaToken() {

@@ -30,6 +30,10 @@ const (
 	// KindRefused: the input is well-formed, but a content control refused
 	// it (the prompt-injection guard flagged a chat question).
 	KindRefused
+	// KindFeatureDisabled: a platform operator turned off the feature the
+	// request needs for this organization (an organization feature flag);
+	// its cause is a *FeatureOff naming the flag.
+	KindFeatureDisabled
 )
 
 func (k Kind) String() string {
@@ -58,6 +62,8 @@ func (k Kind) String() string {
 		return "payment_required"
 	case KindRefused:
 		return "refused"
+	case KindFeatureDisabled:
+		return "feature_disabled"
 	default:
 		return "internal"
 	}

@@ -284,6 +284,10 @@ type JobStart struct {
 	// Kind and AgentType are the job's (read with Inputs).
 	Kind      string
 	AgentType string
+	// AIEnabled is the organization's ai feature flag now (read under
+	// Claims; true when no operator turned it off): a job queued before a
+	// platform operator turned AI off must not run.
+	AIEnabled bool
 }
 
 // Claims reads what an attempt of a job starts from (JobStart).
@@ -317,6 +321,9 @@ func (j Jobs) Claims(ctx context.Context, orgID, jobID uuid.UUID) (JobStart, err
 			}
 			out.Inputs = &p
 			return err
+		})
+		b.Queue(sqlJobOrgAIFeature, orgID).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&out.AIEnabled)
 		})
 	})
 	if err != nil {
@@ -588,7 +595,23 @@ var sqlStopAIJob = query("StopAIJob")
 // "global" or "organization"): cancelled, its reservation settled with the
 // tokens spent, audited with the scope. A finished job is left alone.
 func (tx AIJobsTx) Stop(ctx context.Context, id uuid.UUID, scope, reason, action string, spent int) error {
-	const op = "store.StopAIJob"
+	return tx.stop(ctx, "store.StopAIJob", id, "kill_switch_"+scope, reason, action, spent, map[string]any{"scope": scope})
+}
+
+// StopForFeature ends an unfinished job before its model call because a
+// platform operator turned off the organization's feature f after the job
+// was queued: cancelled with error code "feature_disabled" and reason,
+// its reservation released, audited (ActionAIGenerationFeatureBlocked)
+// with the flag. A finished job is left alone.
+func (tx AIJobsTx) StopForFeature(ctx context.Context, id uuid.UUID, f rampart.Feature, reason string) error {
+	if len(reason) > 500 {
+		reason = reason[:500]
+	}
+	return tx.stop(ctx, "store.StopAIJobForFeature", id, "feature_disabled", reason, audit.ActionAIGenerationFeatureBlocked, 0,
+		map[string]any{"feature": string(f)})
+}
+
+func (tx AIJobsTx) stop(ctx context.Context, op string, id uuid.UUID, code, reason, action string, spent int, meta map[string]any) error {
 	c := tx.tc
 	var r reservation
 	before, err := scanAIJobWith(tx.queryRow(ctx, sqlLockAIJobReservation, c.OrganizationID, id), &r.sameMonth, &r.month)
@@ -602,12 +625,12 @@ func (tx AIJobsTx) Stop(ctx context.Context, id uuid.UUID, scope, reason, action
 	if err := tx.settle(ctx, c.OrganizationID, id, r, int64(spent)); err != nil {
 		return err
 	}
-	after, err := scanAIJob(tx.queryRow(ctx, sqlStopAIJob, c.OrganizationID, id, reason, "kill_switch_"+scope))
+	after, err := scanAIJob(tx.queryRow(ctx, sqlStopAIJob, c.OrganizationID, id, reason, code))
 	if err != nil {
 		return classify(op, err)
 	}
 	return tx.recordAudit(ctx, tx.agentEvent(after, audit.Event{Action: action, Reason: reason,
-		Before: snapshot(before), After: snapshot(after), Metadata: metadata(map[string]any{"scope": scope})}))
+		Before: snapshot(before), After: snapshot(after), Metadata: metadata(meta)}))
 }
 
 // sqlFailAIJob is in queries/aijobs.sql.

@@ -179,6 +179,7 @@ var catalogSeedSQL = []string{
 	`INSERT INTO integration_flows (organization_id, id, provider, user_id, session_id, state_hash, verifier_enc, secret_key_id, expires_at) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), 'ledger', '00000000-0000-4000-8000-0000000000a1', gen_random_uuid(), decode(repeat('ab', 32), 'hex'), decode(repeat('01', 40), 'hex'), 's1', now() + interval '10 minutes')`,
 	`INSERT INTO org_kill_switches (organization_id, active, reason, changed_by) VALUES ('00000000-0000-4000-8000-00000000000a', true, 'test', 'test')`,
 	`INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ('00000000-0000-4000-8000-00000000000a', 1000)`,
+	`INSERT INTO organization_features (organization_id, ai, chat, reason, updated_by) VALUES ('00000000-0000-4000-8000-00000000000a', true, false, 'test', 'test')`,
 	`INSERT INTO ai_usage (organization_id, month) VALUES ('00000000-0000-4000-8000-00000000000a', date_trunc('month', now())::date)`,
 	`INSERT INTO billing_accounts (organization_id, stripe_customer_id, plan, status, monthly_token_cap, linked_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'cus_Acme', 'team', 'active', 20000000, 'test')`,
 	`INSERT INTO stripe_events (event_id, event_type, livemode, created_at, outcome) VALUES ('evt_Acme', 'invoice.payment_failed', false, now(), 'applied')`,

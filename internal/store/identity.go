@@ -59,13 +59,28 @@ type ResolvedClaims struct {
 	Claims    rampart.Claims
 	ExpiresAt time.Time
 	Renewed   bool // the session's expiry was just extended
+	// Features are the organization's feature flags, read in the same
+	// round trip (the edge's feature gate); nil only when nothing
+	// resolved.
+	Features *rampart.OrgFeatures
 }
 
 // From queries/identity.sql.
 var (
-	sqlResolveSession = query("ResolveSession")
-	sqlResolveToken   = query("ResolveToken")
+	sqlResolveSession      = query("ResolveSession")
+	sqlResolveToken        = query("ResolveToken")
+	sqlResolvedOrgFeatures = query("ResolvedOrgFeatures")
 )
+
+// queueResolvedFeatures reads, after a resolve statement in the same
+// batch, the resolved organization's feature flags into rc.
+func queueResolvedFeatures(b *pgx.Batch, op string, rc *ResolvedClaims) {
+	b.Queue(sqlResolvedOrgFeatures).QueryRow(func(r pgx.Row) error {
+		f, err := scanFeatures(op, r)
+		rc.Features = &f
+		return err
+	})
+}
 
 // errNoClaims is the one answer for every credential that does not resolve:
 // which check failed is never told to the caller.
@@ -89,6 +104,7 @@ func (a Auth) ResolveSession(ctx context.Context, sessionID uuid.UUID) (Resolved
 			rc.Claims.SessionID = sessionID
 			return err
 		})
+		queueResolvedFeatures(b, op, &rc)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ResolvedClaims{}, errNoClaims(op)
@@ -116,6 +132,7 @@ func (a Auth) ResolveToken(ctx context.Context, tokenID, orgID uuid.UUID) (Resol
 			rc.Claims.TokenID = tokenID
 			return err
 		})
+		queueResolvedFeatures(b, op, &rc)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ResolvedClaims{}, errNoClaims(op)

@@ -191,6 +191,11 @@ INSERT INTO learning_feedback (organization_id, ranker, approved, signals, actor
 	if _, err := tx.exec(ctx, `INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ($1, 100000)`, org.ID); err != nil {
 		return rampart.Claims{}, err
 	}
+	// The organization's feature flags (migration 024): read-only for
+	// every organization role.
+	if _, err := tx.OrgFeatures().Set(ctx, org.ID, map[rampart.Feature]bool{rampart.FeatureChat: false}, "seeded", "test"); err != nil {
+		return rampart.Claims{}, err
+	}
 	if _, err := tx.exec(ctx, sqlEnsureUsage, org.ID); err != nil {
 		return rampart.Claims{}, err
 	}
@@ -421,7 +426,7 @@ func (s *Store) noTenant(ctx context.Context, fn func(context.Context, *txn) err
 	return s.run(ctx, s.pool, "store.noTenant", b, nil, fn)
 }
 
-func openStore(t *testing.T, db *pgtest.DB, opts Options) *Store {
+func openStore(t testing.TB, db *pgtest.DB, opts Options) *Store {
 	t.Helper()
 	opts.ServiceURL = db.ServiceURL
 	opts.Audit = testKeyring(t)

@@ -118,6 +118,16 @@ UPDATE ai_jobs SET status = 'cancelled', cancel_reason = $3, error_code = $4,
 finished_at = now(), updated_at = clock_timestamp()
 WHERE organization_id = $1 AND id = $2 AND status IN ${unfinished_ai_job} RETURNING ${ai_job_columns}
 
+-- name: CancelOrgAIJobsForFeature
+-- A platform operator turned the organization's ai feature flag off
+-- (features.go): every unfinished job is cancelled. Queued ones never
+-- start; running ones stop through the job-level NOTIFY of the trigger
+-- ai_jobs_cancel_notify (migration 005), as a cancellation by a person
+-- does. (The reservations are settled by the caller.)
+UPDATE ai_jobs SET status = 'cancelled', cancel_reason = $2, error_code = 'feature_disabled',
+finished_at = now(), updated_at = clock_timestamp()
+WHERE organization_id = $1 AND status IN ${unfinished_ai_job} RETURNING ${ai_job_columns}
+
 -- name: FailAIJob
 UPDATE ai_jobs SET status = 'failed', error_code = $3, error_message = $4,
 finished_at = now(), updated_at = clock_timestamp()

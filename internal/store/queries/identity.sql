@@ -7,10 +7,23 @@
 id, email, display_name, created_at
 
 -- name: ResolveSession
-SELECT user_id, organization_id, role, venue_codes, expires_at, renewed FROM auth_resolve_session($1)
+-- The lateral set_config makes the resolved organization the batch's
+-- tenant context, so ResolvedOrgFeatures, next in the same batch, reads
+-- that organization's feature flags through row-level security without
+-- another round trip (no row resolved: no context, and it reads nothing).
+SELECT s.user_id, s.organization_id, s.role, s.venue_codes, s.expires_at, s.renewed
+  FROM auth_resolve_session($1) s
+ CROSS JOIN LATERAL pg_catalog.set_config('request.jwt.claims', json_build_object('organization_id', s.organization_id)::text, true) c
 
 -- name: ResolveToken
-SELECT organization_id, role, venue_codes, expires_at, created_by FROM auth_resolve_token($1, $2)
+SELECT t.organization_id, t.role, t.venue_codes, t.expires_at, t.created_by
+  FROM auth_resolve_token($1, $2) t
+ CROSS JOIN LATERAL pg_catalog.set_config('request.jwt.claims', json_build_object('organization_id', t.organization_id)::text, true) c
+
+-- name: ResolvedOrgFeatures
+-- The feature flags of the organization ResolveSession or ResolveToken
+-- just resolved (migration 024; no row: the defaults).
+SELECT ai, chat, reason, updated_at FROM organization_features WHERE organization_id = (SELECT current_user_org_id())
 
 -- name: InviteByHash
 SELECT organization_id, id, email, role, venue_codes, expires_at, redeemed_at, revoked_at, created_by, created_by_token
