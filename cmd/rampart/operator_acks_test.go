@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rampart-dev/rampart/internal/guard"
+	"github.com/rampart-dev/rampart/internal/jobs"
+	"github.com/rampart-dev/rampart/internal/killswitch"
+	"github.com/rampart-dev/rampart/internal/llm"
+	"github.com/rampart-dev/rampart/internal/pgtest"
+	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/store"
+)
+
+// Decision 0027: two serve processes and a worker, as real OS processes
+// on one database, each running two AI jobs. The global kill switch stops
+// all six; every process records an acknowledgement of that change with
+// the jobs it stopped, and the counts are what happened (two each, six in
+// all, six model calls aborted). `killswitch status` lists the three live
+// processes as acknowledged with their counts, and flags a process whose
+// heartbeat stopped as stale and not acknowledged.
+func TestKillSwitchAcknowledgementsOfRealProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three OS processes")
+	}
+	t.Parallel()
+	db := pgtest.New(t)
+	model := newSlowModel(t)
+	env := externalEnv(db, db.AppURL)
+	for k, v := range map[string]string{
+		"RAMPART_LOG_FORMAT": "text", "RAMPART_TEST_PROCESS_HEARTBEAT": "500ms",
+		"RAMPART_LLM": "openai", "RAMPART_OPENAI_BASE_URL": model.srv.URL + "/v1", "RAMPART_LLM_MODEL": "slow",
+		"RAMPART_AI_WORKERS": "2", "RAMPART_AI_ORG_CONCURRENCY": "6", "RAMPART_AI_POLL_INTERVAL": "50ms",
+	} {
+		env[k] = v
+	}
+	procs := []*osProcess{startOS(t, env, "serve", "--addr", "127.0.0.1:0"), startOS(t, env, "serve", "--addr", "127.0.0.1:0"), startOS(t, env, "worker")}
+	for _, p := range procs {
+		p.ready(t)
+	}
+	st := openTestStore(t, db)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, db.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Close(context.Background()) })
+	pids := map[int]bool{}
+	for _, p := range procs {
+		pids[p.cmd.Process.Pid] = true
+	}
+	// Each process registered itself (audited) before it said it was ready.
+	var registered, events int
+	if err := admin.QueryRow(ctx, `SELECT (SELECT count(*) FROM rampart_processes WHERE stopped_at IS NULL AND pid = ANY($1)),
+  (SELECT count(*) FROM audit_events WHERE action = 'operations.process.started')`, mapKeys(pids)).Scan(&registered, &events); err != nil || registered != 3 || events != 3 {
+		t.Fatalf("registered processes %d, events %d, %v", registered, events, err)
+	}
+
+	producer := seedProducer(t, st)
+	provider, _ := llm.New(llm.Config{})
+	g, _ := guard.New(guard.Options{})
+	watcher, _ := killswitch.New(st, killswitch.Options{})
+	if err := watcher.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	requester, err := jobs.New(ctx, st, jobs.Options{Provider: provider, Guard: g, Watcher: watcher, Workers: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = requester.Stop(context.Background()) })
+	for i := range 6 {
+		p, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {
+			code := "HALL"
+			return tx.Proposals().Create(ctx, rampart.Proposal{ProposalSummary: rampart.ProposalSummary{
+				Title: fmt.Sprintf("Gala %d", i), ClientName: "Acme", VenueCode: &code},
+				Brief: "An evening gala for 300 guests with a stage, live music and dinner."})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := requester.Request(ctx, producer, p.ID, "proposal_writer"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(60 * time.Second); model.inFlight.Load() < 6; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d model calls in flight, want 6 (two per process)", model.inFlight.Load())
+		}
+	}
+	if code, out, errOut := run(t, env, "killswitch", "on", "--global", "--reason", "acknowledgement test"); code != 0 {
+		t.Fatalf("killswitch on: %d %s %s", code, out, errOut)
+	}
+	for deadline := time.Now().Add(30 * time.Second); model.inFlight.Load() > 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d model calls still running after the global kill switch", model.inFlight.Load())
+		}
+	}
+	if n := model.aborted.Load(); n != 6 {
+		t.Fatalf("%d model calls aborted, want 6", n)
+	}
+
+	// Every process acknowledges the change with what it stopped.
+	type ackRow struct {
+		pid, jobs, streams int
+		active             bool
+	}
+	var acks []ackRow
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		rows, err := admin.Query(ctx, `SELECT p.pid, a.jobs_stopped, a.streams_closed, a.active FROM killswitch_acks a
+JOIN rampart_processes p ON p.id = a.process_id
+WHERE a.switch_changed_at = (SELECT changed_at FROM platform_kill_switch) ORDER BY p.pid`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ackRow, error) {
+			var a ackRow
+			return a, r.Scan(&a.pid, &a.jobs, &a.streams, &a.active)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for _, a := range acks {
+			total += a.jobs
+		}
+		if (len(acks) == 3 && total == 6) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(acks) != 3 {
+		t.Fatalf("acknowledgements %+v, want one per process", acks)
+	}
+	for _, a := range acks {
+		if !pids[a.pid] || a.jobs != 2 || a.streams != 0 || !a.active {
+			t.Errorf("acknowledgement %+v, want 2 jobs stopped by an active switch in one of %v", a, pids)
+		}
+	}
+	var ackEvents int
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'killswitch.acknowledged' AND organization_id IS NULL`).Scan(&ackEvents); err != nil || ackEvents != 3 {
+		t.Fatalf("acknowledgement events: %d %v", ackEvents, err)
+	}
+
+	// A process that stopped beating (killed without a clean stop) shows
+	// stale and not acknowledged.
+	if _, err := admin.Exec(ctx, `INSERT INTO rampart_processes (id, role, hostname, pid, version, started_at, last_seen)
+VALUES (gen_random_uuid(), 'worker', 'gone-host', 4242, 'old', now() - interval '1 hour', now() - interval '10 minutes')`); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, env, "killswitch", "status")
+	if code != 0 {
+		t.Fatalf("status: %d %s", code, errOut)
+	}
+	if !strings.Contains(out, "global:       ON") || !strings.Contains(out, "processes: 4 live, 3 acknowledged the latest change") {
+		t.Fatalf("status:\n%s", out)
+	}
+	for pid := range pids {
+		if !regexp.MustCompile(fmt.Sprintf(`/%d\s+\S+\s+acknowledged at \S+: 2 jobs stopped, 0 streams closed\n`, pid)).MatchString(out) {
+			t.Errorf("process %d not listed as acknowledged with 2 jobs:\n%s", pid, out)
+		}
+	}
+	if !regexp.MustCompile(`gone-host/4242\s+\S+\s+NOT acknowledged — STALE: last heartbeat`).MatchString(out) {
+		t.Errorf("the stale process is not flagged:\n%s", out)
+	}
+}
+
+func mapKeys(m map[int]bool) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
