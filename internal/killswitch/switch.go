@@ -145,3 +145,15 @@ func OperatorAcks(ctx context.Context, tx *store.ServiceTx, orgID *uuid.UUID, st
 	org.Processes, err = tx.KillSwitches().Acks(ctx, orgID, ks.ChangedAt, staleAfter)
 	return global, org, err
 }
+
+// GlobalHistory lists the global switch's last changes (at most limit),
+// newest first, from the audit log.
+func GlobalHistory(ctx context.Context, tx *store.ServiceTx, limit int) ([]store.KillSwitchChange, error) {
+	return tx.KillSwitches().GlobalHistory(ctx, limit)
+}
+
+// Organizations lists the organizations with their switches, those
+// switched off first (at most limit).
+func Organizations(ctx context.Context, tx *store.ServiceTx, limit int) ([]store.OrgKillSwitch, error) {
+	return tx.KillSwitches().Organizations(ctx, limit)
+}
