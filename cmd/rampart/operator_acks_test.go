@@ -142,6 +142,18 @@ WHERE a.switch_changed_at = (SELECT changed_at FROM platform_kill_switch) ORDER 
 			t.Errorf("acknowledgement %+v, want 2 jobs stopped by an active switch in one of %v", a, pids)
 		}
 	}
+	var lags []string
+	if rows, err := admin.Query(ctx, `SELECT (extract(epoch FROM installed_at - switch_changed_at) * 1000)::int, (extract(epoch FROM recorded_at - switch_changed_at) * 1000)::int
+FROM killswitch_acks WHERE switch_changed_at = (SELECT changed_at FROM platform_kill_switch)`); err == nil {
+		for rows.Next() {
+			var inst, rec int
+			if rows.Scan(&inst, &rec) == nil {
+				lags = append(lags, fmt.Sprintf("installed +%d ms, recorded +%d ms", inst, rec))
+			}
+		}
+		rows.Close()
+	}
+	t.Logf("after the change: %s", strings.Join(lags, "; "))
 	var ackEvents int
 	if err := admin.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'killswitch.acknowledged' AND organization_id IS NULL`).Scan(&ackEvents); err != nil || ackEvents != 3 {
 		t.Fatalf("acknowledgement events: %d %v", ackEvents, err)
