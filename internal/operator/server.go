@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -353,7 +355,15 @@ func parseTemplates() (map[string]*template.Template, error) {
 		"short": func(v fmt.Stringer) string { s := v.String(); return s[:min(8, len(s))] },
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"killswitch", "organizations", "problem"} {
+	names, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, file := range names {
+		name := strings.TrimSuffix(path.Base(file), ".html")
+		if name == "layout" {
+			continue
+		}
 		t, err := template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("operator console templates: %w", err)
