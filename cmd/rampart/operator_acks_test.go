@@ -75,71 +75,89 @@ func TestKillSwitchAcknowledgementsOfRealProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = requester.Stop(context.Background()) })
-	for i := range 6 {
-		p, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {
-			code := "HALL"
-			return tx.Proposals().Create(ctx, rampart.Proposal{ProposalSummary: rampart.ProposalSummary{
-				Title: fmt.Sprintf("Gala %d", i), ClientName: "Acme", VenueCode: &code},
-				Brief: "An evening gala for 300 guests with a stage, live music and dinner."})
-		})
-		if err != nil {
+	// six jobs in flight, two per process (each runs two at a time).
+	sixInFlight := func(round int) {
+		t.Helper()
+		if err := watcher.Refresh(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := requester.Request(ctx, producer, p.ID, "proposal_writer"); err != nil {
-			t.Fatal(err)
+		for i := range 6 {
+			p, err := store.InTenantValue(ctx, st, producer, func(ctx context.Context, tx *store.TenantTx) (rampart.Proposal, error) {
+				code := "HALL"
+				return tx.Proposals().Create(ctx, rampart.Proposal{ProposalSummary: rampart.ProposalSummary{
+					Title: fmt.Sprintf("Gala %d.%d", round, i), ClientName: "Acme", VenueCode: &code},
+					Brief: "An evening gala for 300 guests with a stage, live music and dinner."})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := requester.Request(ctx, producer, p.ID, "proposal_writer"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for deadline := time.Now().Add(60 * time.Second); model.inFlight.Load() < 6; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d model calls in flight, want 6 (two per process)", round, model.inFlight.Load())
+			}
 		}
 	}
-	for deadline := time.Now().Add(60 * time.Second); model.inFlight.Load() < 6; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d model calls in flight, want 6 (two per process)", model.inFlight.Load())
+	allAborted := func(want int64) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); model.inFlight.Load() > 0; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d model calls still running after the kill switch", model.inFlight.Load())
+			}
+		}
+		if n := model.aborted.Load(); n != want {
+			t.Fatalf("%d model calls aborted, want %d", n, want)
 		}
 	}
-	if code, out, errOut := run(t, env, "killswitch", "on", "--global", "--reason", "acknowledgement test"); code != 0 {
-		t.Fatalf("killswitch on: %d %s %s", code, out, errOut)
-	}
-	for deadline := time.Now().Add(30 * time.Second); model.inFlight.Load() > 0; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d model calls still running after the global kill switch", model.inFlight.Load())
-		}
-	}
-	if n := model.aborted.Load(); n != 6 {
-		t.Fatalf("%d model calls aborted, want 6", n)
-	}
-
-	// Every process acknowledges the change with what it stopped.
 	type ackRow struct {
 		pid, jobs, streams int
 		active             bool
 	}
-	var acks []ackRow
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		rows, err := admin.Query(ctx, `SELECT p.pid, a.jobs_stopped, a.streams_closed, a.active FROM killswitch_acks a
-JOIN rampart_processes p ON p.id = a.process_id
-WHERE a.switch_changed_at = (SELECT changed_at FROM platform_kill_switch) ORDER BY p.pid`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		acks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ackRow, error) {
-			var a ackRow
-			return a, r.Scan(&a.pid, &a.jobs, &a.streams, &a.active)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		total := 0
-		for _, a := range acks {
-			total += a.jobs
-		}
-		if (len(acks) == 3 && total == 6) || time.Now().After(deadline) {
-			break
+	// acksOf waits for one acknowledgement per process of the switch's
+	// current change (query: pid, jobs, streams, active) totalling jobs.
+	acksOf := func(query string, jobs int) []ackRow {
+		t.Helper()
+		var acks []ackRow
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			rows, err := admin.Query(ctx, query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acks, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ackRow, error) {
+				var a ackRow
+				return a, r.Scan(&a.pid, &a.jobs, &a.streams, &a.active)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := 0
+			for _, a := range acks {
+				total += a.jobs
+			}
+			if (len(acks) == 3 && total == jobs) || time.Now().After(deadline) {
+				return acks
+			}
 		}
 	}
+
+	// The global switch.
+	sixInFlight(1)
+	if code, out, errOut := run(t, env, "killswitch", "on", "--global", "--reason", "acknowledgement test"); code != 0 {
+		t.Fatalf("killswitch on: %d %s %s", code, out, errOut)
+	}
+	allAborted(6)
+	acks := acksOf(`SELECT p.pid, a.jobs_stopped, a.streams_closed, a.active FROM killswitch_acks a
+JOIN rampart_processes p ON p.id = a.process_id
+WHERE a.switch_changed_at = (SELECT changed_at FROM platform_kill_switch) ORDER BY p.pid`, 6)
 	if len(acks) != 3 {
 		t.Fatalf("acknowledgements %+v, want one per process", acks)
 	}
 	for _, a := range acks {
 		if !pids[a.pid] || a.jobs != 2 || a.streams != 0 || !a.active {
-			t.Errorf("acknowledgement %+v, want 2 jobs stopped by an active switch in one of %v", a, pids)
+			t.Errorf("global acknowledgement %+v, want 2 jobs stopped by an active switch in one of %v", a, pids)
 		}
 	}
 	var lags []string
@@ -153,10 +171,44 @@ FROM killswitch_acks WHERE switch_changed_at = (SELECT changed_at FROM platform_
 		}
 		rows.Close()
 	}
-	t.Logf("after the change: %s", strings.Join(lags, "; "))
+	t.Logf("after the global change: %s", strings.Join(lags, "; "))
 	var ackEvents int
 	if err := admin.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'killswitch.acknowledged' AND organization_id IS NULL`).Scan(&ackEvents); err != nil || ackEvents != 3 {
 		t.Fatalf("acknowledgement events: %d %v", ackEvents, err)
+	}
+
+	// Lowered: acknowledged with nothing stopped. Then the organization's
+	// switch stops the next six jobs, two per process.
+	if code, out, errOut := run(t, env, "killswitch", "off", "--global", "--reason", "acknowledgement test over"); code != 0 {
+		t.Fatalf("killswitch off: %d %s %s", code, out, errOut)
+	}
+	for _, a := range acksOf(`SELECT p.pid, a.jobs_stopped, a.streams_closed, a.active FROM killswitch_acks a
+JOIN rampart_processes p ON p.id = a.process_id
+WHERE a.switch_changed_at = (SELECT changed_at FROM platform_kill_switch) ORDER BY p.pid`, 0) {
+		if a.active || a.jobs != 0 {
+			t.Errorf("lowering acknowledged as %+v", a)
+		}
+	}
+	sixInFlight(2)
+	if code, out, errOut := run(t, env, "killswitch", "on", "--org", "cluster-co", "--reason", "organization acknowledgement test"); code != 0 {
+		t.Fatalf("killswitch on --org: %d %s %s", code, out, errOut)
+	}
+	allAborted(12)
+	acks = acksOf(`SELECT p.pid, a.jobs_stopped, a.streams_closed, a.active FROM org_killswitch_acks a
+JOIN rampart_processes p ON p.id = a.process_id
+JOIN org_kill_switches k ON k.organization_id = a.organization_id AND k.changed_at = a.switch_changed_at
+ORDER BY p.pid`, 6)
+	if len(acks) != 3 {
+		t.Fatalf("organization acknowledgements %+v, want one per process", acks)
+	}
+	for _, a := range acks {
+		if !pids[a.pid] || a.jobs != 2 || !a.active {
+			t.Errorf("organization acknowledgement %+v, want 2 jobs stopped", a)
+		}
+	}
+	var orgEvents int
+	if err := admin.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'killswitch.acknowledged' AND organization_id = $1`, producer.OrganizationID).Scan(&orgEvents); err != nil || orgEvents != 3 {
+		t.Fatalf("the organization's acknowledgement events: %d %v", orgEvents, err)
 	}
 
 	// A process that stopped beating (killed without a clean stop) shows
@@ -165,20 +217,28 @@ FROM killswitch_acks WHERE switch_changed_at = (SELECT changed_at FROM platform_
 VALUES (gen_random_uuid(), 'worker', 'gone-host', 4242, 'old', now() - interval '1 hour', now() - interval '10 minutes')`); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := run(t, env, "killswitch", "status")
+	code, out, errOut := run(t, env, "killswitch", "status", "--org", "cluster-co")
 	if code != 0 {
 		t.Fatalf("status: %d %s", code, errOut)
 	}
-	if !strings.Contains(out, "global:       ON") || !strings.Contains(out, "processes: 4 live, 3 acknowledged the latest change") {
+	t.Logf("killswitch status --org cluster-co:\n%s", out)
+	global, org, ok := strings.Cut(out, "organization: ")
+	if !ok || !strings.Contains(global, "global:       off") || !strings.Contains(global, "processes: 4 live, 3 acknowledged the latest change") ||
+		!strings.HasPrefix(org, "ON") || !strings.Contains(org, "processes: 4 live, 3 acknowledged the latest change") {
 		t.Fatalf("status:\n%s", out)
 	}
 	for pid := range pids {
-		if !regexp.MustCompile(fmt.Sprintf(`/%d\s+\S+\s+acknowledged at \S+: 2 jobs stopped, 0 streams closed\n`, pid)).MatchString(out) {
-			t.Errorf("process %d not listed as acknowledged with 2 jobs:\n%s", pid, out)
+		if !regexp.MustCompile(fmt.Sprintf(`/%d\s+\S+\s+acknowledged at \S+: 0 jobs stopped, 0 streams closed\n`, pid)).MatchString(global) {
+			t.Errorf("process %d not listed under the global switch as acknowledged with 0 jobs:\n%s", pid, out)
+		}
+		if !regexp.MustCompile(fmt.Sprintf(`/%d\s+\S+\s+acknowledged at \S+: 2 jobs stopped, 0 streams closed\n`, pid)).MatchString(org) {
+			t.Errorf("process %d not listed under the organization's switch as acknowledged with 2 jobs:\n%s", pid, out)
 		}
 	}
-	if !regexp.MustCompile(`gone-host/4242\s+\S+\s+NOT acknowledged — STALE: last heartbeat`).MatchString(out) {
-		t.Errorf("the stale process is not flagged:\n%s", out)
+	for _, part := range []string{global, org} {
+		if !regexp.MustCompile(`gone-host/4242\s+\S+\s+NOT acknowledged — STALE: last heartbeat`).MatchString(part) {
+			t.Errorf("the stale process is not flagged:\n%s", out)
+		}
 	}
 }
 
