@@ -137,10 +137,7 @@ func URL(addr net.Addr, token string) string {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = edge.SecurityHeaders(w, r)
 	w.Header().Set("Cache-Control", "no-store")
-	s.addrMu.Lock()
-	hostOK := s.hosts[r.Host]
-	s.addrMu.Unlock()
-	if !hostOK {
+	if !s.hostOK(r) {
 		s.fail(w, r, http.StatusMisdirectedRequest, "This console answers only on the loopback address it printed.")
 		return
 	}
@@ -197,6 +194,14 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, tok string) {
 		target += "?" + enc
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// hostOK reports whether r names the loopback address the console
+// listens on.
+func (s *Server) hostOK(r *http.Request) bool {
+	s.addrMu.Lock()
+	defer s.addrMu.Unlock()
+	return s.hosts[r.Host]
 }
 
 func (s *Server) authenticated(r *http.Request) bool {
@@ -275,7 +280,7 @@ type navItem struct {
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	p := page{Title: title, Nonce: edge.CSPNonce(r.Context()), Data: data, Flash: r.URL.Query().Get("done")}
-	if s.authenticated(r) {
+	if s.hostOK(r) && s.authenticated(r) {
 		p.CSRF = s.csrfToken()
 		for _, sec := range s.sections {
 			p.Nav = append(p.Nav, navItem{Path: sec.path, Title: sec.title, Current: strings.HasPrefix(r.URL.Path, sec.path)})
