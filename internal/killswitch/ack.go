@@ -108,6 +108,14 @@ func (a *acks) installed(seq int64, st store.KillState, now time.Time) {
 			a.note(first, key, time.Time{}, false, now)
 		}
 	}
+	// A notice of a switch the re-read no longer shows on (raised and
+	// lowered in between): nothing was installed to acknowledge.
+	for key := range a.heardAt {
+		if _, known := a.versions[key]; !known && !seen[key] {
+			delete(a.heardAt, key)
+			delete(a.tally, key)
+		}
+	}
 	// Stops counted under a version already acknowledged.
 	for key, t := range a.tally {
 		v, ok := a.versions[key]
