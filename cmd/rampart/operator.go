@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/rampart-dev/rampart/internal/config"
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/operator"
+	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/store"
 )
 
@@ -139,4 +142,19 @@ func (b operatorBackend) Organizations(ctx context.Context) (orgs []store.OrgKil
 		return err
 	})
 	return orgs, err
+}
+
+func (b operatorBackend) OrganizationKillSwitch(ctx context.Context, id uuid.UUID) (org rampart.Organization, acks killswitch.SwitchAcks, err error) {
+	err = b.st.AsService(ctx, "operator console: read an organization's AI kill switch", func(ctx context.Context, tx *store.ServiceTx) error {
+		var err error
+		if org, err = tx.Provision().Organization(ctx, id); err != nil {
+			return err
+		}
+		_, oa, err := killswitch.OperatorAcks(ctx, tx, &id, killswitch.StaleAfter(killswitch.DefaultHeartbeat))
+		if err == nil && oa != nil {
+			acks = *oa
+		}
+		return err
+	})
+	return org, acks, err
 }

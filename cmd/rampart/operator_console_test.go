@@ -234,4 +234,26 @@ func TestOperatorConsole(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, "Acme Events") || !strings.Contains(page, "<code>acme</code>") {
 		t.Fatalf("organizations: %d\n%s", res.StatusCode, page)
 	}
+	// One organization: its switch and the processes' acknowledgements;
+	// an unknown or malformed id is 404.
+	var orgID string
+	if err := admin.QueryRow(ctx, `SELECT id::text FROM organizations WHERE slug = 'acme'`).Scan(&orgID); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page, `href="/organizations/`+orgID+`"`) {
+		t.Errorf("the list does not link to the organization:\n%s", page)
+	}
+	if code, out, errOut := run(t, env, "killswitch", "on", "--org", "acme", "--reason", "customer asked"); code != 0 {
+		t.Fatalf("killswitch on --org: %d %s %s", code, out, errOut)
+	}
+	res, page = do("GET", "/organizations/"+orgID, nil, sess)
+	if res.StatusCode != http.StatusOK || !strings.Contains(page, "ON — AI is stopped for this organization (locked by the platform)") ||
+		!strings.Contains(page, "customer asked") || !strings.Contains(page, "0 live processes") {
+		t.Fatalf("organization page: %d\n%s", res.StatusCode, page)
+	}
+	for _, id := range []string{"00000000-0000-4000-8000-000000000000", "not-a-uuid"} {
+		if res, body := do("GET", "/organizations/"+id, nil, sess); res.StatusCode != http.StatusNotFound || strings.Contains(body, "Acme") {
+			t.Errorf("organization %s: %d", id, res.StatusCode)
+		}
+	}
 }

@@ -34,19 +34,25 @@ type processRow struct {
 	Lag time.Duration
 }
 
+// processRows are a switch's live processes as the pages show them.
+func processRows(s killswitch.SwitchAcks) []processRow {
+	var rows []processRow
+	for _, pa := range s.Processes {
+		row := processRow{ProcessAck: pa, Held: pa.Acknowledged(s.Switch.ChangedAt)}
+		if pa.Ack != nil {
+			row.Lag = pa.Ack.InstalledAt.Sub(s.Switch.ChangedAt).Round(time.Millisecond)
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
 func (p killSwitchPages) show(w http.ResponseWriter, r *http.Request) error {
 	g, hist, err := p.opts.Backend.GlobalKillSwitch(r.Context())
 	if err != nil {
 		return err
 	}
-	v := killSwitchView{Global: g, History: hist, Actor: p.opts.Actor}
-	for _, pa := range g.Processes {
-		row := processRow{ProcessAck: pa, Held: pa.Acknowledged(g.Switch.ChangedAt)}
-		if pa.Ack != nil {
-			row.Lag = pa.Ack.InstalledAt.Sub(g.Switch.ChangedAt).Round(time.Millisecond)
-		}
-		v.Rows = append(v.Rows, row)
-	}
+	v := killSwitchView{Global: g, History: hist, Actor: p.opts.Actor, Rows: processRows(g)}
 	p.render(w, r, http.StatusOK, "killswitch", "Kill switch", v)
 	return nil
 }

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/rampart-dev/rampart/internal/edge"
 	"github.com/rampart-dev/rampart/internal/killswitch"
 	"github.com/rampart-dev/rampart/internal/rampart"
@@ -38,6 +40,10 @@ type Backend interface {
 	SetGlobalKillSwitch(ctx context.Context, actor string, active bool, reason string) error
 	// Organizations lists the organizations with their switch.
 	Organizations(ctx context.Context) ([]store.OrgKillSwitch, error)
+	// OrganizationKillSwitch is one organization and each live
+	// process's acknowledgement of its switch's latest change; an
+	// unknown id is KindNotFound.
+	OrganizationKillSwitch(ctx context.Context, id uuid.UUID) (rampart.Organization, killswitch.SwitchAcks, error)
 }
 
 // Options configure a Server.
