@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,6 +37,11 @@ type aiPipeline struct {
 // minute). Only the test binary sets it (TestMain, for the drills that
 // SIGKILL a worker): there is no setting for it.
 var aiRescueAfter time.Duration
+
+// processHeartbeat, when positive, replaces the process registry's
+// heartbeat period (killswitch.DefaultHeartbeat). Only the test binary
+// sets it (TestMain): there is no setting for it.
+var processHeartbeat time.Duration
 
 // startAI builds the model provider, the guard, the kill-switch watcher and
 // the job queue, and starts them. Configuration errors name the variable.
@@ -93,6 +100,21 @@ func startAI(ctx context.Context, cfg config.AI, st *store.Store, log *slog.Logg
 	if err := w.Refresh(ctx); err != nil {
 		log.Warn("kill-switch state not readable yet; AI work waits for it", "err", err)
 	}
+	// The process registry: this process, its heartbeat and what its
+	// watcher acknowledges (decision 0027), off the hot path.
+	rep, err := killswitch.NewReporter(st, w, killswitch.ReporterOptions{Role: name, Version: Version(), Heartbeat: processHeartbeat, Logger: log})
+	if err != nil {
+		cancel()
+		wg.Wait()
+		return nil, err
+	}
+	registered := true
+	if err := rep.Register(ctx); err != nil {
+		registered = false
+		log.Warn("process registration failed; retrying at each heartbeat", "err", err)
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); rep.Run(wctx, registered) }()
 	if err := q.Start(ctx); err != nil {
 		cancel()
 		wg.Wait()
@@ -175,13 +197,15 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 			if *orgRef != "" {
 				orgID = &org.ID
 			}
-			g, ks, err := killswitch.OperatorStatus(ctx, tx, orgID)
+			g, ks, err := killswitch.OperatorAcks(ctx, tx, orgID, killswitch.StaleAfter(killswitch.DefaultHeartbeat))
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(m.Stdout, "global:       %s%s\n", onOff(g.Active), reasonSuffix(g.Reason, g.ChangedBy, g.ChangedAt))
+			fmt.Fprintf(m.Stdout, "global:       %s%s\n", onOff(g.Switch.Active), reasonSuffix(g.Switch.Reason, g.Switch.ChangedBy, g.Switch.ChangedAt))
+			printAcks(m.Stdout, g)
 			if ks != nil {
-				fmt.Fprintf(m.Stdout, "organization: %s%s\n", onOff(ks.Active), reasonSuffix(ks.Reason, ks.ChangedBy, ks.ChangedAt))
+				fmt.Fprintf(m.Stdout, "organization: %s%s\n", onOff(ks.Switch.Active), reasonSuffix(ks.Switch.Reason, ks.Switch.ChangedBy, ks.Switch.ChangedAt))
+				printAcks(m.Stdout, *ks)
 			}
 			return nil
 		case *global:
@@ -203,6 +227,31 @@ RAMPART_SERVICE_DATABASE_URL and RAMPART_AUDIT_KEYS.`)
 		fmt.Fprintf(m.Stdout, "AI kill switch %s for %s (audited)\n", action, scope)
 	}
 	return exitOK
+}
+
+// printAcks prints, under a switch, each live process and whether it
+// acknowledged the switch's latest change.
+func printAcks(w io.Writer, s killswitch.SwitchAcks) {
+	fmt.Fprintf(w, "  processes: %d live, %d acknowledged the latest change\n", len(s.Processes), s.Acknowledged())
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, p := range s.Processes {
+		pr := p.Process
+		name := fmt.Sprintf("    %s\t%s/%d\t%s\t", pr.Role, pr.Hostname, pr.PID, pr.ID.String()[:8])
+		stale := ""
+		if pr.Stale {
+			stale = fmt.Sprintf(" — STALE: last heartbeat %s", pr.LastSeen.UTC().Format(time.RFC3339))
+		}
+		switch {
+		case p.Ack != nil:
+			fmt.Fprintf(tw, "%sacknowledged at %s: %d jobs stopped, %d streams closed%s\n", name,
+				p.Ack.InstalledAt.UTC().Format(time.RFC3339Nano), p.Ack.JobsStopped, p.Ack.StreamsClosed, stale)
+		case p.Acknowledged(s.Switch.ChangedAt):
+			fmt.Fprintf(tw, "%sheld since its first read at %s%s\n", name, pr.StateLoadedAt.UTC().Format(time.RFC3339), stale)
+		default:
+			fmt.Fprintf(tw, "%sNOT acknowledged%s\n", name, stale)
+		}
+	}
+	tw.Flush()
 }
 
 func onOff(active bool) string {

@@ -83,6 +83,7 @@ func commands() []command {
 		{"mail", "mail without SMTP: `mail outbox` prints what Rampart would have sent", runMail},
 		{"billing", "billing plan state, for operators: `billing link --org ID|SLUG --customer cus_…`, `billing show --org …`", runBilling},
 		{"killswitch", "the AI kill switch: `killswitch on|off --global|--org ID|SLUG --reason …`, `killswitch status`", runKillSwitch},
+		{"operator", "the local operator console on a loopback address: `operator console [--listen 127.0.0.1:0]`", runOperator},
 		{"guard", "the prompt-injection guard: `guard eval --attacks FILE --benign FILE` prints the scorecard", runGuard},
 		{"trust-report", "live evidence for every control, signed: `trust-report [--format md|html|json] [--out FILE]`, `trust-report verify FILE`", runTrustReport},
 		{"keys", "field encryption keys: `keys status`, `keys rotate` (resumable), `keys add`, `keys retire KID`", runKeys},

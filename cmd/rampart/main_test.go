@@ -31,6 +31,10 @@ func TestMain(m *testing.M) {
 		if d, err := time.ParseDuration(os.Getenv("RAMPART_TEST_AI_RESCUE_AFTER")); err == nil {
 			aiRescueAfter = d
 		}
+		// The process-registry tests shorten the heartbeat.
+		if d, err := time.ParseDuration(os.Getenv("RAMPART_TEST_PROCESS_HEARTBEAT")); err == nil {
+			processHeartbeat = d
+		}
 		main()
 		return
 	}

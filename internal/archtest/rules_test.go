@@ -29,6 +29,7 @@ var httpAllowed = []string{
 	module + "/internal/api",
 	module + "/internal/edge",
 	module + "/internal/console",
+	module + "/internal/operator", // the loopback operator console (decision 0027)
 	module + "/internal/observe",
 	module + "/internal/health",
 	module + "/internal/auth",
@@ -38,7 +39,7 @@ var httpAllowed = []string{
 }
 
 // adapters above the use cases: nothing below them may import them.
-var upperLayers = []string{module + "/internal/api", module + "/internal/edge", module + "/internal/console", module + "/cmd/"}
+var upperLayers = []string{module + "/internal/api", module + "/internal/edge", module + "/internal/console", module + "/internal/operator", module + "/cmd/"}
 
 // ruleModelSDKOnlyInLLM reports the packages outside internal/llm that
 // import a model SDK.

@@ -153,6 +153,11 @@ const (
 	// Operations (issue #16): a restore drill's result, recorded on the
 	// service path by `rampart restore-drill`.
 	ActionRestoreDrillRecorded = "operations.restore_drill.recorded"
+	// Running processes (decision 0027): a serve or worker registered
+	// itself, and a process installed a new state of a kill switch (what
+	// it stopped in metadata).
+	ActionProcessStarted         = "operations.process.started"
+	ActionKillSwitchAcknowledged = "killswitch.acknowledged"
 	// Vendors, crew and learned ranking state (issue 15 items 4 and 5).
 	// Snapshots of crew members name the sealed day rate, never its value.
 	ActionVendorCreated     = "vendor.created"
@@ -294,6 +299,8 @@ var Actions = []string{
 	ActionChatKillBlocked,
 	ActionChatFailed,
 	ActionRestoreDrillRecorded,
+	ActionProcessStarted,
+	ActionKillSwitchAcknowledged,
 	ActionVendorCreated,
 	ActionVendorUpdated,
 	ActionVendorDeleted,

@@ -171,7 +171,7 @@ func (s *Service) answer(ctx context.Context, c rampart.Claims, turn rampart.Cha
 	defer cancel(nil)
 	// Register before the second check: a switch that flips in between is
 	// seen by one of the two.
-	unregister := s.opts.Watcher.Register(c.OrganizationID, turn.ID, cancel)
+	unregister := s.opts.Watcher.RegisterStream(c.OrganizationID, turn.ID, cancel)
 	defer unregister()
 	finishCtx := context.WithoutCancel(ctx)
 	if err := s.opts.Watcher.Check(c.OrganizationID); err != nil {

@@ -45,3 +45,10 @@ func NoStore(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 }
+
+// SecurityHeaders sets the headers and CSP nonce of the main chain on a
+// response served outside the Router (the loopback operator console,
+// internal/operator), so both listeners answer under one policy.
+func SecurityHeaders(w http.ResponseWriter, r *http.Request) *http.Request {
+	return securityHeaders(w, r)
+}

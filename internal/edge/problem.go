@@ -122,3 +122,12 @@ func writeEncoded(w http.ResponseWriter, contentType string, status int, v any) 
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
+
+// KindStatus is the HTTP status of an error kind (the one table above),
+// for answers written outside the Router (the operator console).
+func KindStatus(k rampart.Kind) int {
+	if ks, ok := kindStatus[k]; ok {
+		return ks.status
+	}
+	return http.StatusInternalServerError
+}

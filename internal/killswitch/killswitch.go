@@ -58,8 +58,10 @@ type snapshot struct {
 }
 
 type running struct {
-	org    uuid.UUID
-	cancel context.CancelCauseFunc
+	org     uuid.UUID
+	cancel  context.CancelCauseFunc
+	stream  bool // a chat turn's model stream, not an AI job
+	stopped bool // a switch already cancelled it (counted once)
 }
 
 // Watcher holds the kill-switch state of one process and the cancel
@@ -79,7 +81,9 @@ type Watcher struct {
 	installed int64 // seq of the installed state
 
 	mu   sync.Mutex
-	jobs map[uuid.UUID]running
+	jobs map[uuid.UUID]*running
+
+	acks acks // what this process acknowledged (ack.go)
 }
 
 // New returns a Watcher; Run starts it. Until the first read succeeds the
@@ -103,7 +107,7 @@ func New(src Source, opts Options) (*Watcher, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	w := &Watcher{src: src, opts: opts, jobs: map[uuid.UUID]running{}}
+	w := &Watcher{src: src, opts: opts, jobs: map[uuid.UUID]*running{}, acks: newAcks()}
 	w.state.Store(&snapshot{orgs: map[uuid.UUID]struct{}{}})
 	return w, nil
 }
@@ -134,8 +138,19 @@ func (w *Watcher) Healthy() (listening bool, age time.Duration) {
 // returned function unregisters it. Register before Check: a switch that
 // flips in between is then seen by one of the two.
 func (w *Watcher) Register(org, job uuid.UUID, cancel context.CancelCauseFunc) (unregister func()) {
+	return w.register(org, job, cancel, false)
+}
+
+// RegisterStream is Register for a model stream that is not an AI job (a
+// chat turn's answer): a switch that closes it counts it as a stream
+// closed, not a job stopped, in this process's acknowledgement.
+func (w *Watcher) RegisterStream(org, turn uuid.UUID, cancel context.CancelCauseFunc) (unregister func()) {
+	return w.register(org, turn, cancel, true)
+}
+
+func (w *Watcher) register(org, job uuid.UUID, cancel context.CancelCauseFunc, stream bool) (unregister func()) {
 	w.mu.Lock()
-	w.jobs[job] = running{org: org, cancel: cancel}
+	w.jobs[job] = &running{org: org, cancel: cancel, stream: stream}
 	w.mu.Unlock()
 	return func() {
 		w.mu.Lock()
@@ -219,6 +234,7 @@ func (w *Watcher) Refresh(ctx context.Context) error {
 	w.verified.Store(w.opts.Now().UnixNano())
 	if fresh {
 		w.enforce(s)
+		w.acks.installed(seq, st, w.opts.Now())
 	}
 	return nil
 }
@@ -247,7 +263,7 @@ func (w *Watcher) apply(ctx context.Context, payload string) {
 	switch n.Scope {
 	case "job":
 		if n.JobID != nil {
-			w.cancelJobs(func(id uuid.UUID, _ running) bool { return id == *n.JobID }, &Stopped{Scope: "job"})
+			w.cancelJobs(func(id uuid.UUID, _ *running) bool { return id == *n.JobID }, &Stopped{Scope: "job"}, nil)
 		}
 		return
 	case "global", "organization":
@@ -276,6 +292,8 @@ func (w *Watcher) apply(ctx context.Context, payload string) {
 		} else {
 			s.orgs[*n.OrganizationID] = struct{}{}
 		}
+		// Installed now; the re-read below learns which change it was.
+		w.acks.heard(orgOf(n), w.opts.Now())
 		w.installed = w.seq.Add(1)
 		w.state.Store(s)
 		w.installMu.Unlock()
@@ -292,24 +310,35 @@ func orgOf(n notice) uuid.UUID {
 	return *n.OrganizationID
 }
 
-// enforce cancels every registered job that state s stops.
+// enforce cancels every registered job that state s stops, and counts
+// the ones it stops first against the switch that stopped them (the
+// global switch's key is the zero id).
 func (w *Watcher) enforce(s *snapshot) {
 	if s.global {
-		w.cancelJobs(func(uuid.UUID, running) bool { return true }, &Stopped{Scope: "global", Reason: s.globalReason})
+		w.cancelJobs(func(uuid.UUID, *running) bool { return true }, &Stopped{Scope: "global", Reason: s.globalReason},
+			func(*running) uuid.UUID { return uuid.Nil })
 		return
 	}
 	if len(s.orgs) == 0 {
 		return
 	}
-	w.cancelJobs(func(_ uuid.UUID, r running) bool { _, ok := s.orgs[r.org]; return ok }, &Stopped{Scope: "organization"})
+	w.cancelJobs(func(_ uuid.UUID, r *running) bool { _, ok := s.orgs[r.org]; return ok }, &Stopped{Scope: "organization"},
+		func(r *running) uuid.UUID { return r.org })
 }
 
-func (w *Watcher) cancelJobs(match func(uuid.UUID, running) bool, cause *Stopped) {
+// cancelJobs cancels the matching jobs; with key, each job stopped for
+// the first time is counted against key(job)'s switch.
+func (w *Watcher) cancelJobs(match func(uuid.UUID, *running) bool, cause *Stopped, key func(*running) uuid.UUID) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for id, r := range w.jobs {
-		if match(id, r) {
-			r.cancel(cause)
+		if !match(id, r) {
+			continue
+		}
+		r.cancel(cause)
+		if key != nil && !r.stopped {
+			r.stopped = true
+			w.acks.stopped(key(r), r.stream)
 		}
 	}
 }

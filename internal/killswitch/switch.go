@@ -2,6 +2,7 @@ package killswitch
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -107,4 +108,52 @@ func refresh(ctx context.Context, w *Watcher) {
 	if w != nil {
 		_ = w.Refresh(ctx) // the NOTIFY reaches every process anyway
 	}
+}
+
+// SwitchAcks is a switch's latest change and every live process's
+// acknowledgement of it (decision 0027).
+type SwitchAcks struct {
+	Switch    rampart.KillSwitch `json:"switch"`
+	Processes []store.ProcessAck `json:"processes"`
+}
+
+// Acknowledged counts the processes that hold the switch's latest change.
+func (s SwitchAcks) Acknowledged() int {
+	n := 0
+	for _, p := range s.Processes {
+		if p.Acknowledged(s.Switch.ChangedAt) {
+			n++
+		}
+	}
+	return n
+}
+
+// OperatorAcks reads the global switch and, with orgID, that
+// organization's, each with the live processes and their
+// acknowledgements of its latest change; a heartbeat older than
+// staleAfter flags its process stale.
+func OperatorAcks(ctx context.Context, tx *store.ServiceTx, orgID *uuid.UUID, staleAfter time.Duration) (global SwitchAcks, org *SwitchAcks, err error) {
+	g, ks, err := OperatorStatus(ctx, tx, orgID)
+	if err != nil {
+		return global, nil, err
+	}
+	global.Switch = g
+	if global.Processes, err = tx.KillSwitches().Acks(ctx, nil, g.ChangedAt, staleAfter); err != nil || ks == nil {
+		return global, nil, err
+	}
+	org = &SwitchAcks{Switch: *ks}
+	org.Processes, err = tx.KillSwitches().Acks(ctx, orgID, ks.ChangedAt, staleAfter)
+	return global, org, err
+}
+
+// GlobalHistory lists the global switch's last changes (at most limit),
+// newest first, from the audit log.
+func GlobalHistory(ctx context.Context, tx *store.ServiceTx, limit int) ([]store.KillSwitchChange, error) {
+	return tx.KillSwitches().GlobalHistory(ctx, limit)
+}
+
+// Organizations lists the organizations with their switches, those
+// switched off first (at most limit).
+func Organizations(ctx context.Context, tx *store.ServiceTx, limit int) ([]store.OrgKillSwitch, error) {
+	return tx.KillSwitches().Organizations(ctx, limit)
 }

@@ -75,6 +75,8 @@ var otherAttacks = map[string][]otherAttack{
 	"public.field_key_rotations": serviceOnly("field_key_rotations"),
 	"public.stripe_events":       serviceOnly("stripe_events"),
 	"public.restore_drills":      serviceOnly("restore_drills"),
+	"public.rampart_processes":   serviceOnly("rampart_processes"),
+	"public.killswitch_acks":     serviceOnly("killswitch_acks"),
 }
 
 // serviceOnly are the attacks on a table the runtime role has no grant on.

@@ -188,6 +188,13 @@ INSERT INTO learning_feedback (organization_id, ranker, approved, signals, actor
 	if _, err := tx.KillSwitches().SetOrg(ctx, org.ID, false, "seeded", "test"); err != nil {
 		return rampart.Claims{}, err
 	}
+	// A running process's acknowledgement of the organization's switch
+	// (migration 025).
+	if _, err := tx.exec(ctx, `WITH p AS (INSERT INTO rampart_processes (id, role, hostname, pid, version) VALUES (gen_random_uuid(), 'serve', 'host-' || $2, 42, 'test') RETURNING id)
+INSERT INTO org_killswitch_acks (organization_id, switch_changed_at, process_id, active, installed_at, jobs_stopped)
+SELECT $1, now(), p.id, false, now(), 1 FROM p`, org.ID, slug); err != nil {
+		return rampart.Claims{}, err
+	}
 	if _, err := tx.exec(ctx, `INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ($1, 100000)`, org.ID); err != nil {
 		return rampart.Claims{}, err
 	}

@@ -218,3 +218,76 @@ func (s *Store) ListenKillSwitch(ctx context.Context, connected func(), notify f
 func (tx KillSwitchesTx) Org(ctx context.Context, orgID uuid.UUID) (rampart.KillSwitch, error) {
 	return tx.orgKill(ctx, "store.OrgKillSwitchOf", orgID)
 }
+
+// From queries/killswitch.sql.
+var (
+	sqlGlobalKillHistory = query("GlobalKillHistory")
+	sqlOrgKillSwitches   = query("OrgKillSwitches")
+)
+
+// KillSwitchChange is one change of the global switch, from the audit log.
+type KillSwitchChange struct {
+	At     time.Time `json:"at"`
+	Active bool      `json:"active"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason"`
+}
+
+// GlobalHistory lists the global switch's last changes (at most limit,
+// 1 to 500), newest first.
+func (tx KillSwitchesTx) GlobalHistory(ctx context.Context, limit int) ([]KillSwitchChange, error) {
+	const op = "store.GlobalKillSwitchHistory"
+	if limit < 1 || limit > 500 {
+		return nil, rampart.Errorf(op, rampart.KindInvalid, "limit: 1 to 500")
+	}
+	rows, err := tx.query(ctx, sqlGlobalKillHistory, limit)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (KillSwitchChange, error) {
+		var c KillSwitchChange
+		var by, reason *string
+		err := r.Scan(&c.At, &c.Active, &by, &reason)
+		if by != nil {
+			c.By = *by
+		}
+		if reason != nil {
+			c.Reason = *reason
+		}
+		return c, err
+	})
+	return out, classify(op, err)
+}
+
+// OrgKillSwitch is an organization and its switch.
+type OrgKillSwitch struct {
+	Organization rampart.Organization `json:"organization"`
+	Switch       rampart.KillSwitch   `json:"switch"`
+}
+
+// Organizations lists every organization with its switch (off when never
+// set), those switched off first; at most limit (1 to 5000).
+func (tx KillSwitchesTx) Organizations(ctx context.Context, limit int) ([]OrgKillSwitch, error) {
+	const op = "store.OrgKillSwitches"
+	if limit < 1 || limit > 5000 {
+		return nil, rampart.Errorf(op, rampart.KindInvalid, "limit: 1 to 5000")
+	}
+	rows, err := tx.query(ctx, sqlOrgKillSwitches, limit)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OrgKillSwitch, error) {
+		var o OrgKillSwitch
+		var at *time.Time
+		err := r.Scan(&o.Organization.ID, &o.Organization.Name, &o.Organization.Slug, &o.Switch.Active, &o.Switch.Reason,
+			&o.Switch.ChangedBy, &at, &o.Switch.PlatformLocked)
+		o.Switch.Scope = "organization"
+		id := o.Organization.ID
+		o.Switch.OrganizationID = &id
+		if at != nil {
+			o.Switch.ChangedAt = *at
+		}
+		return o, err
+	})
+	return out, classify(op, err)
+}

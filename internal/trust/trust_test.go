@@ -139,6 +139,8 @@ var fillSQL = []string{
 	`INSERT INTO integration_credentials (organization_id, id, provider, status, refresh_token_enc, secret_key_id, connected_by) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), 'ledger', 'connected', decode(repeat('01', 40), 'hex'), 's1', '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO integration_flows (organization_id, id, provider, user_id, session_id, state_hash, verifier_enc, secret_key_id, expires_at) VALUES ('00000000-0000-4000-8000-00000000000a', gen_random_uuid(), 'ledger', '00000000-0000-4000-8000-0000000000a1', gen_random_uuid(), decode(repeat('ab', 32), 'hex'), decode(repeat('01', 40), 'hex'), 's1', now() + interval '10 minutes')`,
 	`INSERT INTO org_kill_switches (organization_id, active, reason, changed_by) VALUES ('00000000-0000-4000-8000-00000000000a', false, 'test', 'test')`,
+	`INSERT INTO rampart_processes (id, role, hostname, pid, version) VALUES ('00000000-0000-4000-8000-0000000000f1', 'serve', 'host', 42, 'test')`,
+	`INSERT INTO org_killswitch_acks (organization_id, switch_changed_at, process_id, active, installed_at) VALUES ('00000000-0000-4000-8000-00000000000a', now(), '00000000-0000-4000-8000-0000000000f1', false, now())`,
 	`INSERT INTO ai_budgets (organization_id, monthly_tokens) VALUES ('00000000-0000-4000-8000-00000000000a', 1000)`,
 	`INSERT INTO organization_features (organization_id, ai, chat, reason, updated_by) VALUES ('00000000-0000-4000-8000-00000000000a', true, false, 'test', 'test')`,
 	`INSERT INTO ai_usage (organization_id, month) VALUES ('00000000-0000-4000-8000-00000000000a', date_trunc('month', now())::date)`,

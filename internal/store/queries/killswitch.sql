@@ -38,3 +38,22 @@ SELECT ${global_kill_columns} FROM platform_kill_switch
 -- name: SetGlobalKill
 UPDATE platform_kill_switch SET active = $1, reason = $2, changed_by = $3, changed_at = now()
 RETURNING ${global_kill_columns}
+
+-- name: GlobalKillHistory
+-- The global switch's changes, newest first, from the audit log (platform
+-- events: organization_id NULL, read through audit_events_org_time_idx).
+SELECT occurred_at, action = 'killswitch.activated', actor_id, reason
+FROM audit_events
+WHERE organization_id IS NULL AND target_type = 'kill_switch' AND target_id = 'global'
+  AND action IN ('killswitch.activated', 'killswitch.deactivated')
+ORDER BY occurred_at DESC, id DESC
+LIMIT $1
+
+-- name: OrgKillSwitches
+-- Every organization with its switch (off when never set), those switched
+-- off first; at most $1.
+SELECT o.id, o.name, o.slug, coalesce(k.active, false), coalesce(k.reason, ''), coalesce(k.changed_by, ''),
+  k.changed_at, coalesce(k.platform_locked, false)
+FROM organizations o LEFT JOIN org_kill_switches k ON k.organization_id = o.id
+ORDER BY coalesce(k.active, false) DESC, o.name, o.id
+LIMIT $1
