@@ -14,7 +14,12 @@ SELECT u.organization_id, u.day, u.tier, u.refusals
 ON CONFLICT (organization_id, day, tier) DO UPDATE SET refusals = rate_limit_refusals.refusals + EXCLUDED.refusals
 
 -- name: PruneRateLimitRefusals
-DELETE FROM rate_limit_refusals WHERE day < $1::date
+-- Every organization's counters of days before $1, reached through the
+-- tenant root on organization_id (the primary key's prefix), so the
+-- delete stays on the organization-led key (and, distributed by tenant,
+-- on each tenant's shard) rather than being a cross-tenant exception.
+DELETE FROM rate_limit_refusals r USING organizations o
+ WHERE r.organization_id = o.id AND r.day < $1::date
 
 -- name: RateLimitRefusalsSince
 -- The organization's refusals per day and tier since $2 (admins only:
