@@ -11,6 +11,7 @@ import (
 
 	"github.com/rampart-dev/rampart/internal/billing"
 	"github.com/rampart-dev/rampart/internal/privacy"
+	"github.com/rampart-dev/rampart/internal/refusal"
 	"github.com/rampart-dev/rampart/internal/sanitize"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -135,6 +136,11 @@ func maintenanceTasks(st *store.Store, log *slog.Logger, sealEvery time.Duration
 		{name: "stripe_event_prune", every: 24 * time.Hour, first: 2 * time.Minute, run: func(ctx context.Context) (string, error) {
 			n, err := st.Billing().PruneStripeEvents(ctx, time.Now().Add(-billing.EventIDRetention))
 			return fmt.Sprintf("pruned %d Stripe event ids", n), err
+		}},
+		// Rate-limit refusal counters are kept 400 days (decision 0029).
+		{name: "rate_limit_refusal_prune", every: 24 * time.Hour, first: 3 * time.Minute, run: func(ctx context.Context) (string, error) {
+			n, err := st.RateLimitRefusals().Prune(ctx, time.Now().Add(-refusal.Retention))
+			return fmt.Sprintf("pruned %d rate-limit refusal counters", n), err
 		}},
 		// Data exports (docs/privacy.md): pending requests are built into
 		// their archives here, each in its requester's tenant transaction.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rampart-dev/rampart/internal/api"
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/auth"
@@ -25,6 +27,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/pgcluster"
 	"github.com/rampart-dev/rampart/internal/rampart"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
+	"github.com/rampart-dev/rampart/internal/refusal"
 	"github.com/rampart-dev/rampart/internal/rlsaudit"
 	"github.com/rampart-dev/rampart/internal/signin"
 	"github.com/rampart-dev/rampart/internal/store"
@@ -209,7 +212,19 @@ func (m *Main) serve(ctx context.Context, cfg config.Config, seedDemo, withHTTP 
 			fmt.Fprintf(m.Stderr, "rampart %s: configuration:\n%v\n", name, err)
 			return exitUsage
 		}
-		handler := api.New(api.Options{Store: st, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
+		// Rate-limit refusals of authenticated requests are counted in
+		// memory and flushed every 10 s and once more after the server
+		// has stopped (decision 0029).
+		refusals := refusal.NewCounter(refusal.DefaultMaxKeys)
+		metrics.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ratelimit_refusals_unrecorded_total",
+			Help: "Rate-limit refusals of authenticated requests not recorded per organization (the in-memory counter was full)."},
+			func() float64 { return float64(refusals.Dropped()) }))
+		rctx, stopRefusals := context.WithCancel(context.WithoutCancel(ctx))
+		refusalsDone := make(chan struct{})
+		go func() { defer close(refusalsDone); refusals.Run(rctx, st, log, refusal.FlushEvery) }()
+		// Deferred before the shutdown below runs: the last flush follows it.
+		defer func() { stopRefusals(); <-refusalsDone }()
+		handler := api.New(api.Options{Store: st, Refusals: refusals, Sealer: sealer, Tokens: tokens, Mailer: mailer, Logger: log,
 			Version: Version(), BaseURL: base, Demo: seedDemo, DemoKey: demoKey, Signup: signin.Mode(cfg.Signup), ConfigWarnings: cfg.Warnings(), Tiers: cfg.RateLimits, TrustedProxies: cfg.TrustedProxies,
 			Limiter: limiter, Metrics: metrics, MetricsToken: mainMetricsToken(cfg), AI: ai.queue, Watcher: ai.watcher, Chat: ai.chat,
 			MaxUpload: cfg.AttachmentMaxBytes, Integrations: providers,

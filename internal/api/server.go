@@ -19,6 +19,7 @@ import (
 	"github.com/rampart-dev/rampart/internal/oauth"
 	"github.com/rampart-dev/rampart/internal/observe"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
+	"github.com/rampart-dev/rampart/internal/refusal"
 	"github.com/rampart-dev/rampart/internal/signin"
 	"github.com/rampart-dev/rampart/internal/store"
 )
@@ -81,6 +82,10 @@ type Options struct {
 	// /api/billing/webhook (nil or without a secret: the route answers
 	// 503, billing not configured).
 	Billing *billing.Webhook
+	// Refusals counts the rate-limit refusals of authenticated requests per
+	// organization, day and tier in memory; the serve process flushes it
+	// (refusal.Counter.Run). nil: not counted.
+	Refusals *refusal.Counter
 	// Now is the clock of decisions that depend on time, such as whether
 	// an agent proposal has expired (default time.Now; tests move it).
 	Now func() time.Time
@@ -140,9 +145,13 @@ func New(opts Options) *Server {
 	if opts.credentials != nil {
 		credentials = opts.credentials
 	}
-	s.edge = edge.New(edge.Options{Store: credentials, Sealer: opts.Sealer, Tokens: opts.Tokens, Logger: s.log, Version: s.version,
+	eo := edge.Options{Store: credentials, Sealer: opts.Sealer, Tokens: opts.Tokens, Logger: s.log, Version: s.version,
 		Metrics: opts.Metrics, MetricsToken: opts.MetricsToken, TrustedProxies: opts.TrustedProxies,
-		Limiter: opts.Limiter, Tiers: opts.Tiers, MaxUpload: opts.MaxUpload})
+		Limiter: opts.Limiter, Tiers: opts.Tiers, MaxUpload: opts.MaxUpload}
+	if opts.Refusals != nil { // a nil *Counter must not become a non-nil recorder
+		eo.Refusals = opts.Refusals
+	}
+	s.edge = edge.New(eo)
 	// Every resource registers its own routes, each with its request type.
 	healthAPI{s}.register(s.edge)
 	signInAPI{s}.register(s.edge)
@@ -162,6 +171,7 @@ func New(opts Options) *Server {
 	integrationAPI{s}.register(s.edge)
 	billingAPI{s}.register(s.edge)
 	agentProposalAPI{s}.register(s.edge)
+	usageAPI{s}.register(s.edge)
 	return s
 }
 

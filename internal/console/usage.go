@@ -8,11 +8,13 @@ import (
 	"github.com/rampart-dev/rampart/internal/aijob"
 	"github.com/rampart-dev/rampart/internal/audit"
 	"github.com/rampart-dev/rampart/internal/rampart"
+	"github.com/rampart-dev/rampart/internal/refusal"
 )
 
 // The usage page: the organization's AI jobs and tokens per day against
-// its monthly budget, and the kill switch's history, drawn as SVG on the
-// server (no script, no third-party chart service).
+// its monthly budget, its rate-limit refusals per day and by tier, and the
+// kill switch's history, drawn as SVG on the server (no script, no
+// third-party chart service).
 
 // usageDays is the window of the usage page.
 const usageDays = 30
@@ -84,6 +86,11 @@ type usageData struct {
 	UsedPercent int
 	Switches    []audit.Stored
 	Refused     int
+	// RateLimited is the organization's rate-limit refusals (429s of its
+	// authenticated requests) per day; RateLimitTiers their totals by tier.
+	RateLimited    barChart
+	RateLimitTiers []refusal.TierTotal
+	RateLimitTotal int64
 }
 
 // usagePage is for admins (aijob.Usage and aijob.Budget check).
@@ -118,6 +125,18 @@ func (s adminPages) usagePage(w http.ResponseWriter, r *http.Request, c rampart.
 	}
 	d.Jobs = newBarChart("AI jobs per day", "jobs", when, jobs, 0, "")
 	d.Tokens = newBarChart("Tokens per day", "tokens", when, tokens, daily, label)
+	refused, err := refusal.PerDay(r.Context(), s.store, c, usageDays, now)
+	if err != nil {
+		return err
+	}
+	var rdays []time.Time
+	var rcounts []int64
+	for _, day := range refused.Days {
+		rdays = append(rdays, day.Day)
+		rcounts = append(rcounts, day.Refusals)
+	}
+	d.RateLimited = newBarChart("Rate-limit refusals per day", "refusals", rdays, rcounts, 0, "")
+	d.RateLimitTiers, d.RateLimitTotal = refused.Tiers, refused.Total
 	if d.Switches, err = s.killSwitchHistory(r.Context(), c, 20); err != nil {
 		return err
 	}

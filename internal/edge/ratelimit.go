@@ -2,8 +2,11 @@ package edge
 
 import (
 	"math"
+
 	"net/http"
 	"strconv"
+
+	"github.com/google/uuid"
 
 	"github.com/rampart-dev/rampart/internal/auth"
 	"github.com/rampart-dev/rampart/internal/ratelimit"
@@ -38,7 +41,9 @@ import (
 func (rt *Router) limitedPublic(b Budget, h PublicHandler) http.HandlerFunc {
 	tier := b.tier()
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !rt.limit(w, r, tier, rt.publicKey(r, b)) {
+		// No organization is known yet: a refusal here is counted by the
+		// process metric only, never recorded per organization.
+		if !rt.limit(w, r, tier, rt.publicKey(r, b), uuid.Nil) {
 			return
 		}
 		if err := h(w, r); err != nil {
@@ -70,8 +75,11 @@ func (rt *Router) publicKey(r *http.Request, b Budget) string {
 }
 
 // limit applies tier to key and writes the RateLimit headers; on refusal
-// it answers 429 problem+json with Retry-After and returns false.
-func (rt *Router) limit(w http.ResponseWriter, r *http.Request, tier, key string) bool {
+// it answers 429 problem+json with Retry-After and returns false. org is
+// the organization the request acts in (uuid.Nil before authentication):
+// a refusal with one is also given to the refusal recorder, which counts
+// it per organization, day and tier in memory (internal/refusal).
+func (rt *Router) limit(w http.ResponseWriter, r *http.Request, tier, key string, org uuid.UUID) bool {
 	lim, ok := rt.tiers[tier]
 	if !ok || tier == "" {
 		return true
@@ -84,6 +92,9 @@ func (rt *Router) limit(w http.ResponseWriter, r *http.Request, tier, key string
 	setRateLimitHeaders(w, res)
 	if res.Allowed {
 		return true
+	}
+	if org != uuid.Nil && rt.refusals != nil {
+		rt.refusals.Refused(org, tier)
 	}
 	rt.tooMany(w, r, tier, res)
 	return false

@@ -48,6 +48,18 @@ type Options struct {
 	// MaxUpload caps the file of an upload route, in bytes (0:
 	// DefaultMaxUpload).
 	MaxUpload int64
+	// Refusals, when set, is told of every refusal of an authenticated
+	// request (its organization and tier), so the organization's admins
+	// can see them (internal/refusal). Unauthenticated refusals are not
+	// given to it.
+	Refusals RefusalRecorder
+}
+
+// RefusalRecorder counts the rate-limit refusals of an organization. It is
+// called on the request path of every such 429, so it must be cheap,
+// concurrency safe and never touch the database (refusal.Counter).
+type RefusalRecorder interface {
+	Refused(org uuid.UUID, tier string)
 }
 
 // Router is the edge: the middleware chain every request goes through and
@@ -67,6 +79,8 @@ type Router struct {
 	trusted []netip.Prefix
 	spec    *spec
 	metrics *observe.Metrics
+	// refusals counts refusals per organization (nil: not counted).
+	refusals RefusalRecorder
 	// cop is the cross-origin protection; webhook routes bypass it (a
 	// signed server-to-server delivery carries no cookie to protect).
 	cop   *http.CrossOriginProtection
@@ -89,7 +103,7 @@ type Router struct {
 // theirs on it.
 func New(opts Options) *Router {
 	rt := &Router{store: opts.Store, sealer: opts.Sealer, tokens: opts.Tokens, log: opts.Logger, mux: http.NewServeMux(),
-		limiter: opts.Limiter, tiers: opts.Tiers, trusted: opts.TrustedProxies, metrics: opts.Metrics}
+		limiter: opts.Limiter, tiers: opts.Tiers, trusted: opts.TrustedProxies, metrics: opts.Metrics, refusals: opts.Refusals}
 	if rt.log == nil {
 		rt.log = slog.New(slog.DiscardHandler)
 	}

@@ -206,10 +206,10 @@ func (rt *Router) authedHandler(k Kind, h AuthedHandler) http.HandlerFunc {
 		// The organization's own budget first (all its members and tokens
 		// share it, so it does not grow with their number), then the
 		// principal's, whose RateLimit headers the answer carries.
-		if org := rt.tiers.OrgTier(tier); org != "" && !rt.limit(w, r, org, "org:"+c.OrganizationID.String()) {
+		if org := rt.tiers.OrgTier(tier); org != "" && !rt.limit(w, r, org, "org:"+c.OrganizationID.String(), c.OrganizationID) {
 			return
 		}
-		if !rt.limit(w, r, tier, "user:"+c.OrganizationID.String()+":"+c.UserID.String()) {
+		if !rt.limit(w, r, tier, "user:"+c.OrganizationID.String()+":"+c.UserID.String(), c.OrganizationID) {
 			return
 		}
 		// The organization's feature flags, before the handler and so

@@ -196,6 +196,7 @@ var catalogSeedSQL = []string{
 	`INSERT INTO learned_weights (organization_id, ranker, feature, adjustment, observations) VALUES ('00000000-0000-4000-8000-00000000000a', 'vendor_ranker', 'price_band', 0.05, 1)`,
 	`INSERT INTO learning_feedback (organization_id, ranker, approved, signals, actor_id) VALUES ('00000000-0000-4000-8000-00000000000a', 'vendor_ranker', true, '{"price_band": 1}', '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO privacy_requests (organization_id, kind, subject_user_id, requested_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'export', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO rate_limit_refusals (organization_id, day, tier, refusals) VALUES ('00000000-0000-4000-8000-00000000000a', current_date, 'api', 3)`,
 }
 
 func TestCatalogFreshDatabasePasses(t *testing.T) {

@@ -10,6 +10,7 @@ package store
 //	st.Periodic() cluster-wide periodic work
 //	st.Billing()  plan state: linking a Stripe customer, applying verified Stripe events
 //	st.Operations() operational records: restore drills
+//	st.RateLimitRefusals() the per-organization rate-limit refusal counters: flushes and their prune
 
 // Auth is what the edge and the sign-in flow need before a tenant
 // transaction exists.

@@ -211,6 +211,12 @@ SELECT $1, now(), p.id, false, now(), 1 FROM p`, org.ID, slug); err != nil {
 VALUES ($1, 'cus_' || replace($2, '-', ''), 'team', 'active', 20000000, 'test')`, org.ID, slug); err != nil {
 		return rampart.Claims{}, err
 	}
+	// Rate-limit refusal counters (migration 026), written on the service
+	// path as a flush writes them.
+	if _, err := tx.exec(ctx, sqlAddRateLimitRefusals, []uuid.UUID{org.ID, org.ID}, []time.Time{time.Now().UTC(), time.Now().UTC()},
+		[]string{"api", "org-api"}, []int64{3, 1}); err != nil {
+		return rampart.Claims{}, err
+	}
 	// An attachment on each proposal (migration 013).
 	if _, err := tx.exec(ctx, `INSERT INTO attachments (organization_id, proposal_id, venue_code, filename, content_type, size_bytes, sha256, content, uploaded_by)
 SELECT organization_id, id, venue_code, 'rider.txt', 'text/plain', 5, sha256('hello'::bytea), 'hello'::bytea, $2 FROM proposals WHERE organization_id = $1`,

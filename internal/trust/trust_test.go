@@ -155,6 +155,7 @@ var fillSQL = []string{
 	`INSERT INTO attachments (organization_id, proposal_id, venue_code, filename, content_type, size_bytes, sha256, content, uploaded_by) VALUES ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000b1', 'HALL', 'rider.txt', 'text/plain', 5, sha256('hello'::bytea), 'hello'::bytea, '00000000-0000-4000-8000-0000000000a1')`,
 	`INSERT INTO billing_accounts (organization_id, stripe_customer_id, plan, status, monthly_token_cap, linked_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'cus_Initech', 'team', 'active', 20000000, 'test')`,
 	`INSERT INTO privacy_requests (organization_id, kind, subject_user_id, requested_by) VALUES ('00000000-0000-4000-8000-00000000000a', 'export', '00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a1')`,
+	`INSERT INTO rate_limit_refusals (organization_id, day, tier, refusals) VALUES ('00000000-0000-4000-8000-00000000000a', current_date, 'api', 3)`,
 }
 
 // TestEveryControlMetOnSeededInstall: on a migrated, seeded install every
