@@ -23,7 +23,7 @@ SELECT t.organization_id, t.role, t.venue_codes, t.expires_at, t.created_by
 -- name: ResolvedOrgFeatures
 -- The feature flags of the organization ResolveSession or ResolveToken
 -- just resolved (migration 024; no row: the defaults).
-SELECT ai, chat, reason, updated_at FROM organization_features WHERE organization_id = (SELECT current_user_org_id())
+SELECT ${feature_columns} FROM organization_features WHERE organization_id = (SELECT current_user_org_id())
 
 -- name: InviteByHash
 SELECT organization_id, id, email, role, venue_codes, expires_at, redeemed_at, revoked_at, created_by, created_by_token

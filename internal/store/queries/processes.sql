@@ -18,8 +18,12 @@ WHERE recorded_at < now() - $1::interval
   AND switch_changed_at <> (SELECT changed_at FROM platform_kill_switch)
 
 -- name: PruneOrgAcks
-DELETE FROM org_killswitch_acks a
-WHERE a.recorded_at < now() - $1::interval
+-- Every organization's acknowledgements past the retention, reached
+-- through the tenant root on organization_id (the primary key's prefix),
+-- each switch's current change kept.
+DELETE FROM org_killswitch_acks a USING organizations r
+WHERE a.organization_id = r.id
+  AND a.recorded_at < now() - $1::interval
   AND a.switch_changed_at IS DISTINCT FROM (SELECT o.changed_at FROM org_kill_switches o WHERE o.organization_id = a.organization_id)
 
 -- name: HeartbeatProcess
@@ -58,10 +62,14 @@ RETURNING switch_changed_at, jobs_stopped, streams_closed
 p.id, p.role, p.hostname, p.pid, p.version, p.started_at, p.last_seen, p.state_loaded_at,
   now() - p.last_seen > $1::interval
 
+-- fragment: ack_columns
+-- An acknowledgement's columns, read beside its process's.
+a.active, a.installed_at, a.recorded_at, a.jobs_stopped, a.streams_closed
+
 -- name: GlobalSwitchAcks
 -- Every live (not stopped) process and its acknowledgement, if any, of the
 -- global switch's change at $2.
-SELECT ${process_columns}, a.active, a.installed_at, a.recorded_at, a.jobs_stopped, a.streams_closed
+SELECT ${process_columns}, ${ack_columns}
 FROM rampart_processes p
 LEFT JOIN killswitch_acks a ON a.process_id = p.id AND a.switch_changed_at = $2
 WHERE p.stopped_at IS NULL
@@ -69,7 +77,7 @@ ORDER BY p.started_at, p.id
 LIMIT 1000
 
 -- name: OrgSwitchAcks
-SELECT ${process_columns}, a.active, a.installed_at, a.recorded_at, a.jobs_stopped, a.streams_closed
+SELECT ${process_columns}, ${ack_columns}
 FROM rampart_processes p
 LEFT JOIN org_killswitch_acks a ON a.organization_id = $3 AND a.process_id = p.id AND a.switch_changed_at = $2
 WHERE p.stopped_at IS NULL

@@ -7,10 +7,10 @@
 -- tier, count). An organization deleted since its refusals were counted
 -- is skipped (the join), so its counts never fail the whole flush.
 INSERT INTO rate_limit_refusals (organization_id, day, tier, refusals)
-SELECT u.organization_id, u.day, u.tier, u.refusals
-  FROM unnest($1::uuid[], $2::date[], $3::text[], $4::bigint[]) AS u (organization_id, day, tier, refusals)
-  JOIN organizations o ON o.id = u.organization_id
- WHERE u.refusals > 0
+SELECT u.*
+  FROM unnest($1::uuid[], $2::date[], $3::text[], $4::bigint[]) AS u (org, d, t, n)
+  JOIN organizations o ON o.id = u.org
+ WHERE u.n > 0
 ON CONFLICT (organization_id, day, tier) DO UPDATE SET refusals = rate_limit_refusals.refusals + EXCLUDED.refusals
 
 -- name: PruneRateLimitRefusals
