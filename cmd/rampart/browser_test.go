@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -48,25 +51,7 @@ func TestConsoleSignInInBrowser(t *testing.T) {
 		t.Fatalf("no sign-in link in the banner:\n%s", r.out)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	// The first action starts the browser; it must not run under a timeout
-	// (that would stop the browser). Later steps get one each.
-	if err := chromedp.Do(bctx, chromedp.Navigate(link), chromedp.WaitVisible("#confirm")); err != nil {
-		t.Fatalf("open the sign-in link: %v\nserver log:\n%s", err, r.errOut)
-	}
+	bctx := newBrowser(t, chrome, chromedp.Navigate(link), chromedp.WaitVisible("#confirm"))
 	step := func() context.Context {
 		ctx, c := context.WithTimeout(bctx, 30*time.Second)
 		t.Cleanup(c)
@@ -131,4 +116,96 @@ func TestConsoleSignInInBrowser(t *testing.T) {
 		t.Fatalf("replayed link: page heading %q", refused)
 	}
 	a11y("refused link page")
+}
+
+// newBrowser starts a headless Debian Chromium for the test (its own
+// profile, no background traffic) and runs first, the actions that start
+// it: they run without a timeout, since a timeout on the first action
+// would stop the browser; later steps take one each. The browser stops
+// when the test ends.
+func newBrowser(t *testing.T, chrome string, first ...chromedp.Action[chromedp.Void]) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	if len(first) == 0 {
+		first = append(first, chromedp.Func(func(context.Context, *chromedp.Target) error { return nil }))
+	}
+	if err := chromedp.Do(bctx, first...); err != nil {
+		t.Fatalf("start the browser: %v", err)
+	}
+	return bctx
+}
+
+// listenForCSPViolations installs cspListener in every document the
+// browser opens from then on, before the page's own scripts.
+var listenForCSPViolations = chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+	_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener})
+	return err
+})
+
+// tab is a test's handle on the browser: each step under its own timeout,
+// failing the test with the server's log.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+	log fmt.Stringer // the server's stderr, shown when a step fails
+}
+
+func (b tab) step() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(b.ctx, 30*time.Second)
+}
+
+// do runs the actions of one step.
+func (b tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, c := b.step()
+	defer c()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v\nserver log:\n%s", what, err, b.log)
+	}
+}
+
+// text runs one action that reads a value.
+func (b tab) text(what string, a chromedp.Action[string]) string {
+	b.t.Helper()
+	ctx, c := b.step()
+	defer c()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// check asserts what every console page owes: its deferred scripts ran
+// (htmx is defined) with no CSP violation (the listener's record), no
+// axe-core violation of serious or critical impact, and nothing wider
+// than the 375 px viewport (wide tables scroll inside their own box). It
+// returns the page's whole DOM.
+func (b tab) check(what string) string {
+	b.t.Helper()
+	ctx, c := b.step()
+	defer c()
+	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`typeof htmx === "object" && document.readyState === "complete"`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	violations, verr := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp || []`))
+	if err != nil || verr != nil || len(violations) > 0 {
+		b.t.Errorf("%s: scripts loaded: %v; CSP violations %v (%v)", what, err, violations, verr)
+	}
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 375 {
+		b.t.Errorf("%s: the page is %d px wide at a 375 px viewport (%v)", what, w, err)
+	}
+	if a11y, err := a11yViolations(ctx, b.t); err != nil {
+		b.t.Errorf("%s: axe-core did not run: %v", what, err)
+	} else if len(a11y) > 0 {
+		b.t.Errorf("%s: accessibility violations:\n  %s", what, strings.Join(a11y, "\n  "))
+	}
+	return b.text(what, chromedp.OuterHTML("html"))
 }

@@ -47,40 +47,9 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 	if code, out, errOut := run(t, env, "org", "create", "--name", second, "--slug", "second-stage", "--admin-email", "admin@demo.rampart.test"); code != 0 {
 		t.Fatalf("org create: %d %s %s", code, out, errOut)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	// The first action starts the browser: no timeout on it.
-	if err := chromedp.Do(bctx, chromedp.EmulateViewport(375, 800), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener})
-		return err
-	})); err != nil {
-		t.Fatalf("start the browser: %v", err)
-	}
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, c := context.WithTimeout(bctx, 30*time.Second)
-		defer c()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v\nserver log:\n%s", what, err, r.errOut)
-		}
-	}
-	text := func(what string, a chromedp.Action[string]) string {
-		t.Helper()
-		ctx, c := context.WithTimeout(bctx, 30*time.Second)
-		defer c()
-		v, err := chromedp.Run(ctx, a)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
+	bctx := newBrowser(t, chrome, chromedp.EmulateViewport(375, 800), listenForCSPViolations)
+	b := tab{t: t, ctx: bctx, log: r.errOut}
+	do, text := b.do, b.text
 	// With RAMPART_TEST_SCREENSHOTS set to a directory (`make
 	// screenshots`), each main page is saved there as a JPEG: the top
 	// 2,400 px of the page at 375 px wide (a proposal's AI body runs to
@@ -93,8 +62,8 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 		"security": "security", "usage": "usage", "privacy": "privacy", "learning": "learning", "billing": "billing",
 		"branding": "branding", "after the refusal": "generate-refused", "proposal as viewer": "proposal-as-viewer",
 	}
-	// checkPage asserts the page ran its scripts under the CSP without a
-	// violation, and returns its whole DOM.
+	// checkPage is tab.check (CSP, axe-core, 375 px; the DOM), saving the
+	// main pages' screenshots when asked.
 	checkPage := func(what string) string {
 		t.Helper()
 		defer func() {
@@ -121,32 +90,7 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 				t.Errorf("screenshot of %s: %v", what, err)
 			}
 		}()
-		ctx, c := context.WithTimeout(bctx, 30*time.Second)
-		defer c()
-		violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp || []`))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		// The scripts are deferred: wait (bounded) until they ran.
-		_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`typeof htmx === "object" && document.readyState === "complete"`,
-			chromedp.WithPollingTimeout(10*time.Second)))
-		htmx := err == nil
-		// Usable at 375 px: nothing makes the page scroll sideways (wide
-		// tables scroll inside their own box).
-		if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 375 {
-			t.Errorf("%s: the page is %d px wide at a 375 px viewport (%v)", what, w, err)
-		}
-		dom := text(what, chromedp.OuterHTML("html"))
-		if len(violations) > 0 || !htmx {
-			t.Errorf("%s: CSP violations %v, htmx loaded %v", what, violations, htmx)
-		}
-		// Accessible: no axe-core violation of serious or critical impact.
-		if a11y, err := a11yViolations(ctx, t); err != nil {
-			t.Errorf("%s: axe-core did not run: %v", what, err)
-		} else if len(a11y) > 0 {
-			t.Errorf("%s: accessibility violations:\n  %s", what, strings.Join(a11y, "\n  "))
-		}
-		return dom
+		return b.check(what)
 	}
 	signIn := func(who, link string) {
 		t.Helper()

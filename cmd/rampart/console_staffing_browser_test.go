@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -32,63 +29,9 @@ func TestConsoleStaffingAndChatInBrowser(t *testing.T) {
 	if link == "" {
 		t.Fatalf("no sign-in link in the banner:\n%s", r.out)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	// The first action starts the browser: no timeout on it.
-	if err := chromedp.Do(bctx, chromedp.EmulateViewport(375, 800), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener})
-		return err
-	})); err != nil {
-		t.Fatalf("start the browser: %v", err)
-	}
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, c := context.WithTimeout(bctx, 30*time.Second)
-		defer c()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v\nserver log:\n%s", what, err, r.errOut)
-		}
-	}
-	text := func(what string, a chromedp.Action[string]) string {
-		t.Helper()
-		ctx, c := context.WithTimeout(bctx, 30*time.Second)
-		defer c()
-		v, err := chromedp.Run(ctx, a)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		return v
-	}
-	// checkPage: the page's deferred scripts ran (htmx is defined) with no
-	// CSP violation, no axe-core violation of serious or critical impact
-	// and nothing wider than the 375 px viewport; it returns the DOM.
-	checkPage := func(what string) string {
-		t.Helper()
-		ctx, c := context.WithTimeout(bctx, 30*time.Second)
-		defer c()
-		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`typeof htmx === "object" && document.readyState === "complete"`,
-			chromedp.WithPollingTimeout(10*time.Second)))
-		violations, verr := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__csp || []`))
-		if err != nil || verr != nil || len(violations) > 0 {
-			t.Errorf("%s: scripts loaded: %v; CSP violations %v (%v)", what, err, violations, verr)
-		}
-		if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 375 {
-			t.Errorf("%s: the page is %d px wide at a 375 px viewport (%v)", what, w, err)
-		}
-		if a11y, err := a11yViolations(ctx, t); err != nil {
-			t.Errorf("%s: axe-core did not run: %v", what, err)
-		} else if len(a11y) > 0 {
-			t.Errorf("%s: accessibility violations:\n  %s", what, strings.Join(a11y, "\n  "))
-		}
-		return text(what, chromedp.OuterHTML("html"))
-	}
+	bctx := newBrowser(t, chrome, chromedp.EmulateViewport(375, 800), listenForCSPViolations)
+	b := tab{t: t, ctx: bctx, log: r.errOut}
+	do, text, checkPage := b.do, b.text, b.check
 
 	do("sign in", chromedp.Navigate(link), chromedp.WaitVisible("#confirm"), chromedp.Click("#confirm"), chromedp.WaitVisible("#open-workspace"))
 

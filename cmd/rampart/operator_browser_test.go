@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5"
 
@@ -28,27 +26,7 @@ func TestOperatorConsoleInBrowser(t *testing.T) {
 	r.waitListen(t)
 	link := strings.TrimSpace(strings.SplitN(strings.SplitN(r.out.String(), "open: ", 2)[1], "\n", 2)[0])
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	// The first action starts the browser: no timeout on it.
-	if err := chromedp.Do(bctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener})
-		return err
-	})); err != nil {
-		t.Fatalf("start the browser: %v", err)
-	}
+	bctx := newBrowser(t, chrome, listenForCSPViolations)
 	step := func() context.Context {
 		ctx, c := context.WithTimeout(bctx, 30*time.Second)
 		t.Cleanup(c)
