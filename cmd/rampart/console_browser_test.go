@@ -60,7 +60,7 @@ func TestConsoleWorkspaceInBrowser(t *testing.T) {
 		"approvals": "approvals", "vendors": "vendors", "crew": "crew", "staffing": "staffing", "chat": "chat",
 		"audit log page 2": "audit-log", "kill switch": "kill-switch", "members": "members", "API tokens": "api-tokens",
 		"security": "security", "usage": "usage", "privacy": "privacy", "learning": "learning", "billing": "billing",
-		"branding": "branding", "after the refusal": "generate-refused", "proposal as viewer": "proposal-as-viewer",
+		"branding": "branding", "venues": "venues", "after the refusal": "generate-refused", "proposal as viewer": "proposal-as-viewer",
 	}
 	// checkPage is tab.check (CSP, axe-core, 375 px; the DOM), saving the
 	// main pages' screenshots when asked.

@@ -190,16 +190,27 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, tok string) {
 		return
 	}
 	s.opts.Logger.Info("operator console: the one-time token was exchanged for a session")
-	// Secure=false: the console is plain HTTP on loopback only.
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: cookie, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+	// Secure=false: the console is plain HTTP on loopback only (a Secure
+	// cookie would never be sent back); HttpOnly and SameSite=Strict hold.
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: cookie, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, // #nosec G124 -- plain HTTP on a loopback address only: Secure would drop the cookie; HttpOnly and SameSite=Strict are set
 		MaxAge: int(s.opts.SessionTTL.Seconds())})
-	q := r.URL.Query()
+	http.Redirect(w, r, withoutToken(r.URL), http.StatusSeeOther) // #nosec G710 -- withoutToken returns a cleaned local path of this console (never "//host"), with the query minus the token
+}
+
+// withoutToken is where the token exchange sends the browser: the same
+// page without the token, and never another host (a path that is not a
+// plain local one, such as "//host" or "/\\host", becomes "/").
+func withoutToken(u *url.URL) string {
+	q := u.Query()
 	q.Del("token")
-	target := r.URL.Path
+	target := path.Clean("/" + u.Path)
+	if strings.HasPrefix(target, "//") || strings.ContainsRune(target, '\\') {
+		target = "/"
+	}
 	if enc := q.Encode(); enc != "" {
 		target += "?" + enc
 	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
+	return target
 }
 
 // hostOK reports whether r names the loopback address the console
