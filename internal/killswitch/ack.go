@@ -42,6 +42,7 @@ type acks struct {
 	pending     []store.SwitchAck
 	dropped     int
 	ready       chan struct{}
+	pushes      int // acknowledgements queued so far (wakes the reporter when it grows)
 }
 
 type tally struct{ jobs, streams int }
@@ -87,6 +88,7 @@ func (a *acks) installed(seq int64, st store.KillState, now time.Time) {
 		return
 	}
 	a.seq = seq
+	pushes := a.pushes
 	first := a.loaded.IsZero()
 	if first {
 		// The first read is the baseline, not a change this process heard.
@@ -129,9 +131,15 @@ func (a *acks) installed(seq int64, st store.KillState, now time.Time) {
 		a.push(key, v, a.active[key], a.installedAt[key], t)
 		delete(a.tally, key)
 	}
-	select {
-	case a.ready <- struct{}{}:
-	default:
+	// Wake the reporter only for something to record: the first state
+	// (its time goes on the process's row) or a new acknowledgement. Every
+	// re-read installs the state again (each second), and most change
+	// nothing: those must not turn the heartbeat into a write per second.
+	if first || a.pushes != pushes {
+		select {
+		case a.ready <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -171,6 +179,7 @@ func (a *acks) push(key uuid.UUID, at time.Time, active bool, installedAt time.T
 	if t != nil {
 		ack.JobsStopped, ack.StreamsClosed = t.jobs, t.streams
 	}
+	a.pushes++
 	if len(a.pending) >= maxPendingAcks {
 		a.pending = a.pending[1:]
 		a.dropped++

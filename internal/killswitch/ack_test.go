@@ -121,3 +121,52 @@ func TestAcknowledgementsCountWhatEachChangeStopped(t *testing.T) {
 		t.Fatal("AckReady not signalled")
 	}
 }
+
+// TestAckReadyOnlyForSomethingToRecord: the reporter is woken by the first
+// state and by each new acknowledgement, not by the re-reads (one a
+// second) that change nothing, so the heartbeat stays a write per
+// heartbeat period rather than one per re-read.
+func TestAckReadyOnlyForSomethingToRecord(t *testing.T) {
+	ctx := context.Background()
+	src := newFakeSource()
+	w, err := killswitch.New(src, killswitch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(global bool, at time.Time) {
+		src.mu.Lock()
+		src.state = store.KillState{Global: store.KillSwitchLevel{Active: global, ChangedAt: at}, Orgs: map[uuid.UUID]time.Time{}, Read: time.Now()}
+		src.mu.Unlock()
+		if err := w.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ready := func() bool {
+		select {
+		case <-w.AckReady():
+			return true
+		default:
+			return false
+		}
+	}
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	set(false, t0)
+	if !ready() {
+		t.Fatal("the first state did not wake the reporter")
+	}
+	for range 5 {
+		set(false, t0)
+	}
+	if ready() {
+		t.Fatal("re-reads that changed nothing woke the reporter")
+	}
+	set(true, t0.Add(time.Minute))
+	if !ready() {
+		t.Fatal("a change did not wake the reporter")
+	}
+	w.TakeAcks()
+	set(true, t0.Add(time.Minute))
+	if ready() {
+		t.Fatal("the same change read again woke the reporter")
+	}
+}
