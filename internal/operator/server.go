@@ -54,7 +54,12 @@ type Options struct {
 	Logger *slog.Logger
 	// SessionTTL bounds the session the token is exchanged for (default 12 h).
 	SessionTTL time.Duration
-	Now        func() time.Time
+	// IdleTimeout ends the session after this long without a request
+	// (default 30 min): a cookie lifted from the browser (other services
+	// on 127.0.0.1 receive it: cookies are not scoped by port) stops
+	// working soon after the operator stops using the console.
+	IdleTimeout time.Duration
+	Now         func() time.Time
 }
 
 // CookieName is the session cookie of the operator console.
@@ -76,6 +81,7 @@ type Server struct {
 	session   [32]byte // SHA-256 of the session cookie's value
 	csrf      string
 	expires   time.Time
+	lastSeen  time.Time // the session's last authenticated request (IdleTimeout)
 	sections  []section
 }
 
@@ -90,6 +96,9 @@ func New(opts Options) (*Server, string, error) {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 12 * time.Hour
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = 30 * time.Minute
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -111,6 +120,8 @@ func New(opts Options) (*Server, string, error) {
 		sec.register(&site{s})
 		s.sections = append(s.sections, sec)
 	}
+	//rampart:router-bypass the operator console's listener
+	s.mux.HandleFunc("POST /signout", s.signOut)
 	//rampart:router-bypass the operator console's listener
 	s.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.sections[0].path, http.StatusSeeOther)
@@ -182,6 +193,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, tok string) {
 		s.session = sha256.Sum256([]byte(cookie))
 		s.csrf = randomHex()
 		s.expires = s.opts.Now().Add(s.opts.SessionTTL)
+		s.lastSeen = s.opts.Now()
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -198,19 +210,29 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, tok string) {
 }
 
 // withoutToken is where the token exchange sends the browser: the same
-// page without the token, and never another host (a path that is not a
-// plain local one, such as "//host" or "/\\host", becomes "/").
+// page without the token, and never another host. A path that is not a
+// plain local one ("//host", "/\\host", or one with a control character,
+// which browsers strip: "/\t/host" would become "//host") becomes "/", and
+// the result is encoded, so no raw control character reaches Location.
 func withoutToken(u *url.URL) string {
 	q := u.Query()
 	q.Del("token")
 	target := path.Clean("/" + u.Path)
-	if strings.HasPrefix(target, "//") || strings.ContainsRune(target, '\\') {
+	if strings.HasPrefix(target, "//") || strings.ContainsFunc(target, func(r rune) bool { return r == '\\' || r < 0x20 || r == 0x7f }) {
 		target = "/"
 	}
-	if enc := q.Encode(); enc != "" {
-		target += "?" + enc
-	}
-	return target
+	return (&url.URL{Path: target, RawQuery: q.Encode()}).String()
+}
+
+// signOut ends the session on the server (the cookie is worthless from
+// then on, wherever a copy went) and clears it in this browser.
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.session, s.csrf, s.expires = [32]byte{}, "", time.Time{}
+	s.mu.Unlock()
+	s.opts.Logger.Info("operator console: signed out")
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode}) // #nosec G124 -- clears the loopback cookie (plain HTTP: Secure would not reach it)
+	s.render(w, r, http.StatusOK, "problem", "Signed out", "Signed out: this session is over, wherever its cookie went. Start `rampart operator console` again for a new URL.")
 }
 
 // hostOK reports whether r names the loopback address the console
@@ -229,7 +251,13 @@ func (s *Server) authenticated(r *http.Request) bool {
 	sum := sha256.Sum256([]byte(c.Value))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.spent && s.session != [32]byte{} && subtle.ConstantTimeCompare(sum[:], s.session[:]) == 1 && s.opts.Now().Before(s.expires)
+	now := s.opts.Now()
+	ok := s.spent && s.session != [32]byte{} && subtle.ConstantTimeCompare(sum[:], s.session[:]) == 1 &&
+		now.Before(s.expires) && now.Sub(s.lastSeen) < s.opts.IdleTimeout
+	if ok {
+		s.lastSeen = now
+	}
+	return ok
 }
 
 func (s *Server) csrfOK(got string) bool {

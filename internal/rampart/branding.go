@@ -111,8 +111,11 @@ func ValidateBranding(b *Branding) error {
 const MinContrast = 4.5
 
 // ContrastWithWhite is the WCAG contrast ratio, from 1 to 21, between a
-// "#rrggbb" colour and white.
+// "#rrggbb" colour and white; anything else has no contrast (1).
 func ContrastWithWhite(hex string) float64 {
+	if !hexColour.MatchString(hex) {
+		return 1
+	}
 	var rgb [3]float64
 	for i := range rgb {
 		var v uint64

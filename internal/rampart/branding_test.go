@@ -55,7 +55,7 @@ func TestValidateBranding(t *testing.T) {
 
 // TestContrastWithWhite: the WCAG ratios of known colours.
 func TestContrastWithWhite(t *testing.T) {
-	for hex, want := range map[string]float64{"#000000": 21, "#ffffff": 1, "#767676": 4.54, "#ff0000": 4.0, "#1f4aa8": 8.07, "#FF0000": 4.0} {
+	for hex, want := range map[string]float64{"#000000": 21, "#ffffff": 1, "#767676": 4.54, "#ff0000": 4.0, "#1f4aa8": 8.07, "#FF0000": 4.0, "": 1, "#12": 1, "red": 1} {
 		if got := ContrastWithWhite(hex); math.Abs(got-want) > 0.01 {
 			t.Errorf("%s: %.3f, want %.2f", hex, got, want)
 		}
