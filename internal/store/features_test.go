@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -231,5 +232,45 @@ func TestFeatureFlagsDefaultsWithoutRow(t *testing.T) {
 	}
 	if got := flagsOf(t, s, f.a); !got.AI || !got.Chat || got.UpdatedAt != nil || got.Reason != "" {
 		t.Fatalf("defaults = %+v", got)
+	}
+}
+
+// TestResolvedFeaturesFailClosed: the flags read in a credential's batch
+// are trusted only under the resolved organization's tenant context; no
+// context, another organization's or none resolved gives no flags (the
+// edge's gate then refuses AI and chat with 503) rather than the defaults.
+func TestResolvedFeaturesFailClosed(t *testing.T) {
+	t.Parallel()
+	org, other := uuid.New(), uuid.New()
+	off, on, why := false, true, "contract"
+	if got := resolvedFeatures(org, nil, nil, nil, nil, nil); got != nil {
+		t.Errorf("no tenant context: %+v", got)
+	}
+	if got := resolvedFeatures(org, &other, &off, &off, &why, nil); got != nil {
+		t.Errorf("another organization's context: %+v", got)
+	}
+	if got := resolvedFeatures(uuid.Nil, &org, &on, &on, nil, nil); got != nil {
+		t.Errorf("no organization resolved: %+v", got)
+	}
+	if got := resolvedFeatures(org, &org, nil, nil, nil, nil); got == nil || !got.AI || !got.Chat {
+		t.Errorf("no row: %+v, want the defaults", got)
+	}
+	if got := resolvedFeatures(org, &org, &on, &off, &why, nil); got == nil || !got.AI || got.Chat || got.Reason != why {
+		t.Errorf("a row: %+v", got)
+	}
+
+	// The statement itself: run without the context a resolve sets, it
+	// answers its one row with no organization, so the flags are not
+	// trusted, even for an organization whose chat is off.
+	s, f, _ := featureFixture(t)
+	var rc ResolvedClaims
+	rc.Claims.OrganizationID = f.a.OrganizationID
+	if err := s.oneBatchTx(context.Background(), sqlBegin, func(b *pgx.Batch) {
+		queueResolvedFeatures(b, "test", &rc)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rc.Features != nil {
+		t.Fatalf("flags read without a tenant context were trusted: %+v", rc.Features)
 	}
 }

@@ -73,13 +73,43 @@ var (
 )
 
 // queueResolvedFeatures reads, after a resolve statement in the same
-// batch, the resolved organization's feature flags into rc.
+// batch, the resolved organization's feature flags into rc. They are kept
+// only when the read ran under that organization's tenant context: any
+// other answer leaves rc.Features nil, which the edge's feature gate
+// refuses (fail closed) rather than reading it as the defaults.
 func queueResolvedFeatures(b *pgx.Batch, op string, rc *ResolvedClaims) {
 	b.Queue(sqlResolvedOrgFeatures).QueryRow(func(r pgx.Row) error {
-		f, err := scanFeatures(op, r)
-		rc.Features = &f
-		return err
+		var (
+			org       *uuid.UUID
+			ai, chat  *bool
+			reason    *string
+			updatedAt *time.Time
+		)
+		if err := r.Scan(&org, &ai, &chat, &reason, &updatedAt); err != nil {
+			return classify(op, err)
+		}
+		rc.Features = resolvedFeatures(rc.Claims.OrganizationID, org, ai, chat, reason, updatedAt)
+		return nil
 	})
+}
+
+// resolvedFeatures is the flags of organization want as
+// ResolvedOrgFeatures read them under context org: nil unless org is
+// want; the defaults when the organization has no row.
+func resolvedFeatures(want uuid.UUID, org *uuid.UUID, ai, chat *bool, reason *string, updatedAt *time.Time) *rampart.OrgFeatures {
+	if org == nil || *org != want || want == uuid.Nil {
+		return nil
+	}
+	f := rampart.DefaultFeatures()
+	if ai == nil || chat == nil {
+		return &f // no row: every flag on
+	}
+	f.AI, f.Chat = *ai, *chat
+	if reason != nil {
+		f.Reason = *reason
+	}
+	f.UpdatedAt = updatedAt
+	return &f
 }
 
 // errNoClaims is the one answer for every credential that does not resolve:

@@ -22,8 +22,13 @@ SELECT t.organization_id, t.role, t.venue_codes, t.expires_at, t.created_by
 
 -- name: ResolvedOrgFeatures
 -- The feature flags of the organization ResolveSession or ResolveToken
--- just resolved (migration 024; no row: the defaults).
-SELECT ${feature_columns} FROM organization_features WHERE organization_id = (SELECT current_user_org_id())
+-- just resolved (migration 024; no row: the defaults), always one row,
+-- led by the tenant context the read ran under: the caller trusts the
+-- flags only when that context is the resolved organization (a context
+-- not set, or another, fails closed instead of reading as the defaults).
+SELECT c.org, f.ai, f.chat, f.reason, f.updated_at
+  FROM (SELECT current_user_org_id() AS org) c
+  LEFT JOIN organization_features f ON f.organization_id = c.org
 
 -- name: InviteByHash
 SELECT organization_id, id, email, role, venue_codes, expires_at, redeemed_at, revoked_at, created_by, created_by_token
