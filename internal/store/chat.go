@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -289,51 +288,5 @@ var (
 // run through the current one, in batches, each an audited service
 // transaction; an idle run writes nothing.
 func (p Periodic) ResanitizeChatAnswers(ctx context.Context, batch int) (int, error) {
-	s := p.s
-	if batch <= 0 {
-		batch = 500
-	}
-	const op = "store.ResanitizeChatAnswers"
-	total := 0
-	for {
-		var stale bool
-		err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *txn) error {
-			return tx.queryRow(ctx, sqlAnyStaleChatAnswer, sanitize.Version).Scan(&stale)
-		})
-		if err != nil || !stale {
-			return total, classify(op, err)
-		}
-		n := 0
-		err = s.asService(ctx, fmt.Sprintf("re-sanitise chat answers written under a sanitizer policy older than version %d", sanitize.Version),
-			func(ctx context.Context, tx *txn) error {
-				rows, err := tx.query(ctx, sqlStaleChatAnswers, sanitize.Version, batch)
-				if err != nil {
-					return err
-				}
-				type answer struct {
-					org, id uuid.UUID
-					html    string
-				}
-				found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (answer, error) {
-					var a answer
-					return a, r.Scan(&a.org, &a.id, &a.html)
-				})
-				if err != nil || len(found) == 0 {
-					return err
-				}
-				b := &pgx.Batch{}
-				for _, a := range found {
-					b.Queue(sqlResanitizeChatAnswer, a.org, a.id, sanitize.Resanitize(a.html).String(), sanitize.Version)
-				}
-				n = len(found)
-				return tx.execBatch(ctx, b)
-			})
-		if err != nil {
-			return total, classify(op, err)
-		}
-		if n == 0 {
-			return total, nil
-		}
-		total += n
-	}
+	return p.s.resanitize(ctx, "store.ResanitizeChatAnswers", "chat answers", staleHTML{sqlAnyStaleChatAnswer, sqlStaleChatAnswers, sqlResanitizeChatAnswer}, batch)
 }

@@ -277,47 +277,63 @@ func proposalSnapshot(p rampart.Proposal) []byte {
 // how a policy change reaches the bodies already stored (the periodic task
 // resanitize_bodies runs it once per cluster).
 func (p Periodic) ResanitizeBodies(ctx context.Context, batch int) (int, error) {
-	s := p.s
+	return p.s.resanitize(ctx, "store.ResanitizeBodies", "proposal bodies", staleHTML{sqlAnyStaleBody, sqlStaleBodies, sqlResanitizeBody}, batch)
+}
+
+// staleHTML names the three statements of one table's stored sanitised
+// HTML: whether any row predates the policy ($1, sanitize.Version), up to
+// $2 such rows (organization, id, html), and one row's rewrite
+// (organization, id, html, version).
+type staleHTML struct{ any, stale, rewrite string }
+
+// resanitize is the mechanism behind ResanitizeBodies and
+// ResanitizeChatAnswers: while a read-only look (no audit event: it
+// changes nothing) finds a row written under an older sanitiser policy,
+// one audited service transaction rewrites up to batch of them under the
+// current one. It returns how many rows it rewrote.
+func (s *Store) resanitize(ctx context.Context, op, what string, q staleHTML, batch int) (int, error) {
 	if batch <= 0 {
 		batch = 500
 	}
-	const op = "store.ResanitizeBodies"
 	total := 0
 	for {
 		var stale bool
 		err := s.auditTx(ctx, op, true, func(ctx context.Context, tx *txn) error {
-			return tx.queryRow(ctx, sqlAnyStaleBody, sanitize.Version).Scan(&stale)
+			return tx.queryRow(ctx, q.any, sanitize.Version).Scan(&stale)
 		})
 		if err != nil || !stale {
-			return total, err
+			return total, classify(op, err)
 		}
 		n := 0
-		err = s.asService(ctx, fmt.Sprintf("re-sanitise proposal bodies written under a sanitizer policy older than version %d", sanitize.Version),
+		err = s.asService(ctx, fmt.Sprintf("re-sanitise %s written under a sanitizer policy older than version %d", what, sanitize.Version),
 			func(ctx context.Context, tx *txn) error {
-				rows, err := tx.query(ctx, sqlStaleBodies, sanitize.Version, batch)
+				rows, err := tx.query(ctx, q.stale, sanitize.Version, batch)
 				if err != nil {
 					return err
 				}
-				type body struct {
+				type row struct {
 					org, id uuid.UUID
 					html    string
 				}
-				stale, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (body, error) {
-					var b body
-					return b, r.Scan(&b.org, &b.id, &b.html)
+				found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+					var x row
+					return x, r.Scan(&x.org, &x.id, &x.html)
 				})
-				if err != nil || len(stale) == 0 {
+				if err != nil || len(found) == 0 {
 					return err
 				}
 				b := &pgx.Batch{}
-				for _, st := range stale {
-					b.Queue(sqlResanitizeBody, st.org, st.id, sanitize.Resanitize(st.html).String(), sanitize.Version)
+				for _, x := range found {
+					b.Queue(q.rewrite, x.org, x.id, sanitize.Resanitize(x.html).String(), sanitize.Version)
 				}
-				n = len(stale)
+				n = len(found)
 				return tx.execBatch(ctx, b)
 			})
 		if err != nil {
 			return total, classify(op, err)
+		}
+		if n == 0 {
+			return total, nil
 		}
 		total += n
 	}
