@@ -118,15 +118,12 @@ func (f vendorForm) apply(v *rampart.Vendor, has map[string]bool) error {
 	return nil
 }
 
-// formField is the form field an invalid-input error names: the text
-// before its first ":" up to a "." (day_rate.amount → day_rate), when it
-// is one of fields; else def.
+// formField is the form field an invalid-input error names: its first
+// word, up to a ":" or a "." (day_rate.amount → day_rate), when that is
+// one of fields ("name: …", "capacity must be …"); else def.
 func formField(err error, def string, fields ...string) string {
-	name, _, ok := strings.Cut(rampart.ErrorMessage(err), ":")
-	if !ok {
-		return def
-	}
-	name, _, _ = strings.Cut(name, ".")
+	msg := strings.TrimSpace(rampart.ErrorMessage(err))
+	name := msg[:strings.IndexFunc(msg+" ", func(r rune) bool { return r == ' ' || r == ':' || r == '.' })]
 	for _, f := range fields {
 		if f == name {
 			return f

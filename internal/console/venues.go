@@ -85,17 +85,7 @@ func (f venueForm) input() (venue.Input, error) {
 // venueErrors places an invalid-input error beside its field: the
 // validation names the field first ("capacity must be …", "location: …").
 func venueErrors(err error) map[string]string {
-	msg := rampart.ErrorMessage(err)
-	field := "name"
-	if first, _, ok := strings.Cut(strings.TrimLeft(msg, " "), " "); ok {
-		first = strings.TrimSuffix(first, ":")
-		for _, f := range venueFields {
-			if f == first {
-				field = f
-			}
-		}
-	}
-	return map[string]string{field: msg}
+	return map[string]string{formField(err, "name", venueFields...): rampart.ErrorMessage(err)}
 }
 
 // canEditVenues: the add form is shown (venue.Create checks the code
